@@ -1,0 +1,93 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import { freePort } from './ports.ts';
+import { type ManagedProcess, startProcess, waitReady } from './process.ts';
+
+export interface ApiServer {
+  readonly url: string;
+  /** PEM bundle the apiserver generated for itself; trust it as the CA. */
+  readonly caPem: string;
+  /** Bearer token of a system:masters user. */
+  readonly adminToken: string;
+  readonly serviceAccountKeyFile: string;
+  readonly process: ManagedProcess;
+}
+
+export async function startApiServer(opts: {
+  bin: string;
+  dir: string;
+  etcdUrl: string;
+  dieWithParent: boolean;
+}): Promise<ApiServer> {
+  const dir = join(opts.dir, 'apiserver');
+  const certDir = join(dir, 'certs');
+  await mkdir(certDir, { recursive: true });
+  const port = await freePort();
+  const adminToken = randomBytes(24).toString('hex');
+  const tokenFile = join(dir, 'tokens.csv');
+  await writeFile(tokenFile, `${adminToken},admin,admin,system:masters\n`, { mode: 0o600 });
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const saKey = join(dir, 'sa.key');
+  const saPub = join(dir, 'sa.pub');
+  await writeFile(saKey, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  await writeFile(saPub, publicKey.export({ type: 'spki', format: 'pem' }));
+
+  const proc = startProcess({
+    name: 'kube-apiserver',
+    command: opts.bin,
+    logFile: join(opts.dir, 'kube-apiserver.log'),
+    dieWithParent: opts.dieWithParent,
+    args: [
+      `--etcd-servers=${opts.etcdUrl}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--secure-port=${port}`,
+      // No TLS files given: the apiserver generates a self-signed pair here.
+      `--cert-dir=${certDir}`,
+      `--token-auth-file=${tokenFile}`,
+      '--authorization-mode=RBAC',
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      `--service-account-key-file=${saPub}`,
+      `--service-account-signing-key-file=${saKey}`,
+      '--service-cluster-ip-range=10.0.0.0/24',
+      '--allow-privileged=true',
+      '--profiling=false',
+      '--v=1',
+    ],
+  });
+  const url = `https://127.0.0.1:${port}`;
+  let caPem = '';
+  await waitReady(
+    proc,
+    async () => {
+      caPem ||= await readFile(join(certDir, 'apiserver.crt'), 'utf8');
+      return (await get(`${url}/readyz`, caPem, adminToken)) === 200;
+    },
+    90_000,
+  );
+  return { url, caPem, adminToken, serviceAccountKeyFile: saKey, process: proc };
+}
+
+/** A GET that trusts `ca`; returns the status code. */
+export function get(url: string, ca: string | undefined, token?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'GET',
+        ...(ca ? { ca } : { rejectUnauthorized: false }),
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+        timeout: 5000,
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`timeout GET ${url}`)));
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -1,0 +1,144 @@
+import { rmSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { startApiServer } from './apiserver.ts';
+import { loadStackConfig } from './config.ts';
+import { startControllerManager } from './controller-manager.ts';
+import { installCrds } from './crds.ts';
+import { startEtcd } from './etcd.ts';
+import { pushTestImages } from './images/index.ts';
+import { buildKubeconfig } from './kubeconfig.ts';
+import { startNats } from './nats.ts';
+import type { ManagedProcess } from './process.ts';
+import { startRegistry } from './registry.ts';
+import { locateTools } from './tools.ts';
+import { buildTrivyDb } from './trivydb.ts';
+
+/** Everything a test, the demo or a person needs to reach the stack; JSON-serialisable. */
+export interface StackInfo {
+  dir: string;
+  kubeconfigPath: string;
+  apiserverUrl: string;
+  natsUrl: string;
+  natsMonitorUrl: string;
+  registry: { url: string; host: string };
+  /** A second registry that requires htpasswd auth, for private-registry tests. */
+  authRegistry: { url: string; host: string; username: string; password: string };
+  trivy: { bin: string; cacheDir: string; version: string };
+  images: { name: string; ref: string; digest: string }[];
+  processes: { name: string; pid: number; logFile: string }[];
+  versions: Record<string, string>;
+}
+
+export interface Stack extends StackInfo {
+  kubeConfig(): KubeConfig;
+  /** Stops every process and removes the directory (unless keepDir). */
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  /** Where state and logs go; a fresh temp dir by default. */
+  dir?: string;
+  /** Kill children if this process dies (tests, foreground demo). Default true. */
+  dieWithParent?: boolean;
+  /** Keep the directory (logs) after stop(). */
+  keepDir?: boolean;
+  env?: NodeJS.ProcessEnv;
+  /** Progress lines for people watching a cold start. */
+  onProgress?: (msg: string) => void;
+}
+
+/**
+ * Starts the real local stack: etcd, kube-apiserver, kube-controller-manager,
+ * nats-server with JetStream, two OCI registries (open and htpasswd) with the
+ * test images pushed, and trivy's fixture DB; installs the CRDs. On any
+ * failure everything already started is stopped and the logs are kept.
+ */
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const cfg = loadStackConfig(opts.env);
+  const tools = locateTools(cfg.cacheDir);
+  const progress = opts.onProgress ?? (() => {});
+  const dieWithParent = opts.dieWithParent ?? true;
+  const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'fleetscan-stack-')));
+  await mkdir(dir, { recursive: true });
+  const procs: ManagedProcess[] = [];
+  const stopAll = async () => {
+    await Promise.all([...procs].reverse().map((p) => p.stop()));
+  };
+  // Last resort for an abrupt exit: children die by PDEATHSIG, the dir goes here.
+  const onExit = () => {
+    if (!opts.keepDir) rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    progress('starting etcd');
+    const etcd = await startEtcd({ bin: tools.etcd, dir, dieWithParent });
+    procs.push(etcd.process);
+    progress('starting kube-apiserver');
+    const api = await startApiServer({ bin: tools.kubeApiserver, dir, etcdUrl: etcd.url, dieWithParent });
+    procs.push(api.process);
+    const kubeconfigPath = join(dir, 'kubeconfig');
+    const kubeconfig = buildKubeconfig({ server: api.url, caPem: api.caPem, token: api.adminToken });
+    await writeFile(kubeconfigPath, kubeconfig, { mode: 0o600 });
+
+    progress('starting kube-controller-manager, nats-server and registries');
+    const auth = { username: 'fleetscan', password: 'fleetscan-test-password' };
+    const [kcm, nats, registry, authRegistry] = await Promise.all([
+      startControllerManager({
+        bin: tools.kubeControllerManager,
+        dir,
+        kubeconfigPath,
+        serviceAccountKeyFile: api.serviceAccountKeyFile,
+        dieWithParent,
+      }),
+      startNats({ bin: tools.natsServer, dir, dieWithParent }),
+      startRegistry({ dir: join(dir, 'registry'), dieWithParent }),
+      startRegistry({ dir: join(dir, 'registry-auth'), htpasswd: auth, dieWithParent }),
+    ]);
+    procs.push(kcm.process, nats.process, registry.process, authRegistry.process);
+
+    const kc = new KubeConfig();
+    kc.loadFromString(kubeconfig);
+    progress('installing CRDs, pushing test images, building the trivy DB fixture');
+    const trivyCache = join(dir, 'trivy-cache');
+    const [, images] = await Promise.all([
+      installCrds(kc),
+      pushTestImages(registry),
+      pushTestImages(authRegistry, auth),
+      buildTrivyDb({ dbfixture: tools.dbfixture, cacheDir: trivyCache }),
+    ]);
+
+    const info: StackInfo = {
+      dir,
+      kubeconfigPath,
+      apiserverUrl: api.url,
+      natsUrl: nats.url,
+      natsMonitorUrl: nats.monitorUrl,
+      registry: { url: registry.url, host: registry.host },
+      authRegistry: { url: authRegistry.url, host: authRegistry.host, ...auth },
+      trivy: { bin: tools.trivy, cacheDir: trivyCache, version: tools.versions.TRIVY_VERSION ?? '' },
+      images,
+      processes: procs.map((p) => ({ name: p.name, pid: p.pid, logFile: p.logFile })),
+      versions: { ...tools.versions },
+    };
+    await writeFile(join(dir, 'stack.json'), `${JSON.stringify(info, null, 2)}\n`);
+    process.once('exit', onExit);
+    return {
+      ...info,
+      kubeConfig: () => {
+        const k = new KubeConfig();
+        k.loadFromString(kubeconfig);
+        return k;
+      },
+      stop: async () => {
+        process.off('exit', onExit);
+        await stopAll();
+        if (!opts.keepDir) await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
