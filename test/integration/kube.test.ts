@@ -1,4 +1,11 @@
-import { AppsV1Api, CoreV1Api, VersionApi, type KubeConfig, KubeConfig as KC, type V1Deployment } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  KubeConfig as KC,
+  type KubeConfig,
+  type V1Deployment,
+  VersionApi,
+} from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { waitFor } from '../support/wait.ts';
 
@@ -41,11 +48,15 @@ describe('the local Kubernetes control plane is real', () => {
     await apps.createNamespacedDeployment({ namespace: ns, body: deployment('web') });
     const rs = await waitFor('ReplicaSet owned by the Deployment', async () => {
       const list = await apps.listNamespacedReplicaSet({ namespace: ns });
-      return list.items.find((r) => r.metadata?.ownerReferences?.some((o) => o.kind === 'Deployment' && o.name === 'web'));
+      return list.items.find((r) =>
+        r.metadata?.ownerReferences?.some((o) => o.kind === 'Deployment' && o.name === 'web'),
+      );
     });
     const pods = await waitFor('two Pods owned by the ReplicaSet', async () => {
       const list = await core.listNamespacedPod({ namespace: ns });
-      const owned = list.items.filter((p) => p.metadata?.ownerReferences?.some((o) => o.uid === rs.metadata?.uid));
+      const owned = list.items.filter((p) =>
+        p.metadata?.ownerReferences?.some((o) => o.uid === rs.metadata?.uid),
+      );
       return owned.length === 2 ? owned : undefined;
     });
     // No scheduler or kubelet: Pods exist as API objects and stay Pending.
@@ -53,7 +64,10 @@ describe('the local Kubernetes control plane is real', () => {
   });
 
   it('runs the garbage collector: an object owned by a ReplicaSet goes when the ReplicaSet goes', async () => {
-    await apps.createNamespacedDeployment({ namespace: ns, body: { ...deployment('gc'), spec: { ...deployment('gc').spec!, replicas: 0 } } });
+    await apps.createNamespacedDeployment({
+      namespace: ns,
+      body: { ...deployment('gc'), spec: { ...deployment('gc').spec!, replicas: 0 } },
+    });
     const rs = await waitFor('ReplicaSet of gc', async () => {
       const list = await apps.listNamespacedReplicaSet({ namespace: ns });
       return list.items.find((r) => r.metadata?.ownerReferences?.some((o) => o.name === 'gc'));
@@ -65,7 +79,14 @@ describe('the local Kubernetes control plane is real', () => {
         metadata: {
           name: 'owned-by-rs',
           ownerReferences: [
-            { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rsName, uid: rs.metadata?.uid ?? '', controller: true, blockOwnerDeletion: false },
+            {
+              apiVersion: 'apps/v1',
+              kind: 'ReplicaSet',
+              name: rsName,
+              uid: rs.metadata?.uid ?? '',
+              controller: true,
+              blockOwnerDeletion: false,
+            },
           ],
         },
         data: { a: 'b' },

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadStackConfig, locateTools, startNats, freePort, type Nats } from '@fleetscan/stack';
+import { freePort, loadStackConfig, locateTools, type Nats, startNats } from '@fleetscan/stack';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, describe, expect, inject, it } from 'vitest';

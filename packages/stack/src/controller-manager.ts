@@ -50,6 +50,10 @@ export async function startControllerManager(opts: {
       '--v=1',
     ],
   });
-  await waitReady(proc, async () => (await get(`https://127.0.0.1:${port}/healthz`, undefined)) === 200, 60_000);
+  await waitReady(
+    proc,
+    async () => (await get(`https://127.0.0.1:${port}/healthz`, undefined)) === 200,
+    60_000,
+  );
   return { process: proc };
 }

@@ -1,8 +1,12 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiextensionsV1Api, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
-import { parseAllDocuments } from 'yaml';
+import {
+  ApiextensionsV1Api,
+  type KubeConfig,
+  loadAllYaml,
+  type V1CustomResourceDefinition,
+} from '@kubernetes/client-node';
 import { StackError, StackErrorCode } from './errors.ts';
 import { repoRoot } from './tools.ts';
 
@@ -13,8 +17,10 @@ export async function readCrds(dir = crdDir): Promise<V1CustomResourceDefinition
   const files = (await readdir(dir)).filter((f) => /\.ya?ml$/.test(f)).sort();
   const out: V1CustomResourceDefinition[] = [];
   for (const f of files) {
-    for (const doc of parseAllDocuments(await readFile(join(dir, f), 'utf8'))) {
-      const obj = doc.toJS() as V1CustomResourceDefinition | null;
+    // client-node's loader maps x-kubernetes-* keys to its model fields; a plain
+    // YAML parse would have them silently dropped on serialisation.
+    for (const doc of loadAllYaml(await readFile(join(dir, f), 'utf8'))) {
+      const obj = doc as V1CustomResourceDefinition | null;
       if (obj?.kind === 'CustomResourceDefinition') out.push(obj);
     }
   }
@@ -45,7 +51,11 @@ export async function installCrds(kc: KubeConfig, dir = crdDir, timeoutMs = 30_0
       const live = await api.readCustomResourceDefinition({ name });
       if (live.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) break;
       if (Date.now() > deadline) {
-        throw new StackError(StackErrorCode.NotReady, 'crds', `${name} not Established after ${timeoutMs} ms`);
+        throw new StackError(
+          StackErrorCode.NotReady,
+          'crds',
+          `${name} not Established after ${timeoutMs} ms`,
+        );
       }
       await sleep(100);
     }

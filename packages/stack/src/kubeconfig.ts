@@ -1,5 +1,10 @@
 /** Builds a kubeconfig document (JSON is valid YAML, and kubectl reads it). */
-export function buildKubeconfig(opts: { server: string; caPem: string; token: string; name?: string }): string {
+export function buildKubeconfig(opts: {
+  server: string;
+  caPem: string;
+  token: string;
+  name?: string;
+}): string {
   const name = opts.name ?? 'fleetscan-local';
   return `${JSON.stringify(
     {

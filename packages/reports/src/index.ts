@@ -1,0 +1,11 @@
+/**
+ * @fleetscan/reports: trivy-operator-compatible report shapes, names, labels, hashes and summaries.
+ * The CRDs these shapes are checked against live in deploy/crds.
+ */
+export * from './duration.ts';
+export * from './hash.ts';
+export * from './naming.ts';
+export * from './resources.ts';
+export * from './schemas.ts';
+export * from './structural.ts';
+export * from './summary.ts';

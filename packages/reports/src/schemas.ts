@@ -1,0 +1,279 @@
+/**
+ * Report shapes, the single source of truth for what fleetscan writes into (and reads back from)
+ * the trivy-operator CRDs.
+ *
+ * Field names and JSON tags follow trivy-operator's Go types in
+ * pkg/apis/aquasecurity/v1alpha1/{common,vulnerability,config_audit,exposed_secrets}_types.go.
+ * Required-ness follows what trivy-operator serialises: a Go field without `omitempty` is always
+ * written, so it is required here (this is a superset of the CRD's `required` lists, which
+ * crd.test.ts checks); `omitempty` and pointer fields are optional.
+ * Every field allowed here exists in deploy/crds/*.yaml and vice versa (crd.test.ts), so the
+ * API server never prunes anything fleetscan writes.
+ */
+import { z } from 'zod';
+import {
+  API_VERSION,
+  CLUSTER_CONFIG_AUDIT_REPORT,
+  CONFIG_AUDIT_REPORT,
+  EXPOSED_SECRET_REPORT,
+  VULNERABILITY_REPORT,
+} from './resources.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Common
+
+/** Severities of vulnerabilities and config audit checks (the VulnerabilityReport CRD enum). */
+export const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'] as const;
+export const SeveritySchema = z.enum(SEVERITIES);
+export type Severity = z.infer<typeof SeveritySchema>;
+
+/** Exposed secrets have no UNKNOWN severity (the ExposedSecretReport CRD enum). */
+export const SECRET_SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'] as const;
+export const SecretSeveritySchema = z.enum(SECRET_SEVERITIES);
+export type SecretSeverity = z.infer<typeof SecretSeveritySchema>;
+
+/** metav1.Time as serialised by the API server: RFC 3339 (`2024-05-01T10:00:00Z`). */
+export const TimestampSchema = z.iso.datetime({ offset: true });
+
+const Count = z.int().min(0);
+
+export const ScannerSchema = z.object({
+  name: z.string(),
+  vendor: z.string(),
+  version: z.string(),
+});
+export type Scanner = z.infer<typeof ScannerSchema>;
+
+export const RegistrySchema = z.object({
+  /** FQDN of the registry server; trivy-operator always writes it (possibly empty). */
+  server: z.string(),
+});
+export type Registry = z.infer<typeof RegistrySchema>;
+
+export const ArtifactSchema = z.object({
+  repository: z.string(),
+  digest: z.string().optional(),
+  tag: z.string().optional(),
+  mimeType: z.string().optional(),
+  /** Image labels; only in the newest trivy-operator CRD (see package notes). */
+  labels: z.record(z.string(), z.string()).optional(),
+});
+export type Artifact = z.infer<typeof ArtifactSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Kubernetes object metadata (the CRDs leave `metadata` to the API server).
+
+export const OwnerReferenceSchema = z.object({
+  apiVersion: z.string(),
+  kind: z.string(),
+  name: z.string(),
+  uid: z.string(),
+  controller: z.boolean().optional(),
+  blockOwnerDeletion: z.boolean().optional(),
+});
+export type OwnerReference = z.infer<typeof OwnerReferenceSchema>;
+
+/** ObjectMeta; server-set fields (uid, resourceVersion, creationTimestamp, ...) pass through. */
+export const ObjectMetaSchema = z.looseObject({
+  name: z.string().min(1),
+  namespace: z.string().optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  annotations: z.record(z.string(), z.string()).optional(),
+  ownerReferences: z.array(OwnerReferenceSchema).optional(),
+});
+export type ObjectMeta = z.infer<typeof ObjectMetaSchema>;
+
+export const NamespacedObjectMetaSchema = ObjectMetaSchema.extend({ namespace: z.string().min(1) });
+export type NamespacedObjectMeta = z.infer<typeof NamespacedObjectMetaSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// VulnerabilityReport (vulnerability_types.go)
+
+export const OSSchema = z.object({
+  family: z.string(),
+  name: z.string().optional(),
+  eosl: z.boolean().optional(),
+});
+export type OS = z.infer<typeof OSSchema>;
+
+export const VulnerabilitySummarySchema = z.object({
+  criticalCount: Count,
+  highCount: Count,
+  mediumCount: Count,
+  lowCount: Count,
+  unknownCount: Count,
+  /** Always written by trivy-operator (no omitempty) though optional in the CRD; trivy-operator leaves it 0. */
+  noneCount: Count,
+});
+export type VulnerabilitySummary = z.infer<typeof VulnerabilitySummarySchema>;
+
+/** One vendor's CVSS scores (trivy-db types.CVSS; every field omitempty). */
+export const CVSSSchema = z.object({
+  V2Vector: z.string().optional(),
+  V3Vector: z.string().optional(),
+  V40Vector: z.string().optional(),
+  V2Score: z.number().optional(),
+  V3Score: z.number().optional(),
+  V40Score: z.number().optional(),
+});
+export type CVSS = z.infer<typeof CVSSSchema>;
+
+export const VulnerabilitySchema = z.object({
+  vulnerabilityID: z.string(),
+  /** The vulnerable package, application or library. */
+  resource: z.string(),
+  installedVersion: z.string(),
+  fixedVersion: z.string(),
+  publishedDate: z.string(),
+  lastModifiedDate: z.string(),
+  severity: SeveritySchema,
+  title: z.string(),
+  description: z.string().optional(),
+  cvsssource: z.string().optional(),
+  primaryLink: z.string().optional(),
+  /** No omitempty in Go: always written, `[]` when there are none. */
+  links: z.array(z.string()),
+  score: z.number().optional(),
+  /** No omitempty in Go: always written, possibly empty. */
+  target: z.string(),
+  /** Keyed by vendor (trivy-db SourceID, e.g. `nvd`, `redhat`). */
+  cvss: z.record(z.string(), CVSSSchema).optional(),
+  class: z.string().optional(),
+  packageType: z.string().optional(),
+  /** Go field PkgPath. */
+  packagePath: z.string().optional(),
+  /** Go field PkgPURL. */
+  packagePURL: z.string().optional(),
+});
+export type Vulnerability = z.infer<typeof VulnerabilitySchema>;
+
+export const VulnerabilityReportDataSchema = z.object({
+  updateTimestamp: TimestampSchema,
+  scanner: ScannerSchema,
+  registry: RegistrySchema,
+  artifact: ArtifactSchema,
+  os: OSSchema,
+  summary: VulnerabilitySummarySchema,
+  vulnerabilities: z.array(VulnerabilitySchema),
+});
+export type VulnerabilityReportData = z.infer<typeof VulnerabilityReportDataSchema>;
+
+export const VulnerabilityReportSchema = z.object({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal(VULNERABILITY_REPORT.kind),
+  metadata: NamespacedObjectMetaSchema,
+  report: VulnerabilityReportDataSchema,
+});
+export type VulnerabilityReport = z.infer<typeof VulnerabilityReportSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// ConfigAuditReport / ClusterConfigAuditReport (config_audit_types.go)
+
+export const ConfigAuditSummarySchema = z.object({
+  criticalCount: Count,
+  highCount: Count,
+  mediumCount: Count,
+  lowCount: Count,
+});
+export type ConfigAuditSummary = z.infer<typeof ConfigAuditSummarySchema>;
+
+export const CheckScopeSchema = z.object({
+  /** e.g. `Container`, `ConfigMapKey`, `JSONPath`. */
+  type: z.string(),
+  /** e.g. a container name, a ConfigMap key or a JSONPath expression. */
+  value: z.string(),
+});
+export type CheckScope = z.infer<typeof CheckScopeSchema>;
+
+export const CheckSchema = z.object({
+  /** Go field ID. */
+  checkID: z.string(),
+  title: z.string().optional(),
+  description: z.string().optional(),
+  severity: SeveritySchema,
+  category: z.string().optional(),
+  messages: z.array(z.string()).optional(),
+  remediation: z.string().optional(),
+  success: z.boolean(),
+  scope: CheckScopeSchema.optional(),
+});
+export type Check = z.infer<typeof CheckSchema>;
+
+export const ConfigAuditReportDataSchema = z.object({
+  updateTimestamp: TimestampSchema,
+  scanner: ScannerSchema,
+  summary: ConfigAuditSummarySchema,
+  checks: z.array(CheckSchema),
+});
+export type ConfigAuditReportData = z.infer<typeof ConfigAuditReportDataSchema>;
+
+export const ConfigAuditReportSchema = z.object({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal(CONFIG_AUDIT_REPORT.kind),
+  metadata: NamespacedObjectMetaSchema,
+  report: ConfigAuditReportDataSchema,
+});
+export type ConfigAuditReport = z.infer<typeof ConfigAuditReportSchema>;
+
+export const ClusterConfigAuditReportSchema = z.object({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal(CLUSTER_CONFIG_AUDIT_REPORT.kind),
+  metadata: ObjectMetaSchema,
+  report: ConfigAuditReportDataSchema,
+});
+export type ClusterConfigAuditReport = z.infer<typeof ClusterConfigAuditReportSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// ExposedSecretReport (exposed_secrets_types.go)
+
+export const ExposedSecretSummarySchema = z.object({
+  criticalCount: Count,
+  highCount: Count,
+  mediumCount: Count,
+  lowCount: Count,
+});
+export type ExposedSecretSummary = z.infer<typeof ExposedSecretSummarySchema>;
+
+export const ExposedSecretSchema = z.object({
+  /** The file the secret was found in. */
+  target: z.string(),
+  ruleID: z.string(),
+  title: z.string(),
+  category: z.string(),
+  severity: SecretSeveritySchema,
+  /** The matched line, with the secret redacted by trivy. */
+  match: z.string(),
+});
+export type ExposedSecret = z.infer<typeof ExposedSecretSchema>;
+
+export const ExposedSecretReportDataSchema = z.object({
+  updateTimestamp: TimestampSchema,
+  scanner: ScannerSchema,
+  registry: RegistrySchema,
+  artifact: ArtifactSchema,
+  summary: ExposedSecretSummarySchema,
+  secrets: z.array(ExposedSecretSchema),
+});
+export type ExposedSecretReportData = z.infer<typeof ExposedSecretReportDataSchema>;
+
+export const ExposedSecretReportSchema = z.object({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal(EXPOSED_SECRET_REPORT.kind),
+  metadata: NamespacedObjectMetaSchema,
+  report: ExposedSecretReportDataSchema,
+});
+export type ExposedSecretReport = z.infer<typeof ExposedSecretReportSchema>;
+
+/** The report object schema for each kind with a CRD in deploy/crds. */
+export const REPORT_SCHEMAS = {
+  VulnerabilityReport: VulnerabilityReportSchema,
+  ConfigAuditReport: ConfigAuditReportSchema,
+  ClusterConfigAuditReport: ClusterConfigAuditReportSchema,
+  ExposedSecretReport: ExposedSecretReportSchema,
+} as const;
+
+export type AnyReport =
+  | VulnerabilityReport
+  | ConfigAuditReport
+  | ClusterConfigAuditReport
+  | ExposedSecretReport;

@@ -1,0 +1,74 @@
+/**
+ * Summary counters, computed as trivy-operator does:
+ *  - vulnerabilities: pkg/plugins/trivy/plugin.go vulnerabilitySummary: CRITICAL/HIGH/MEDIUM/LOW
+ *    counted by name, every other severity counts as unknown; noneCount is left 0.
+ *  - exposed secrets: pkg/plugins/trivy/plugin.go secretSummary: CRITICAL/HIGH/MEDIUM/LOW.
+ *  - config audit: pkg/apis/aquasecurity/v1alpha1/config_audit_types.go ConfigAuditSummaryFromChecks:
+ *    successful checks are skipped, failed ones counted by severity (others ignored).
+ */
+import type { ConfigAuditSummary, ExposedSecretSummary, VulnerabilitySummary } from './schemas.ts';
+
+export function vulnerabilitySummary(
+  vulnerabilities: Iterable<{ readonly severity: string }>,
+): VulnerabilitySummary {
+  const s: VulnerabilitySummary = {
+    criticalCount: 0,
+    highCount: 0,
+    mediumCount: 0,
+    lowCount: 0,
+    unknownCount: 0,
+    noneCount: 0,
+  };
+  for (const v of vulnerabilities) {
+    switch (v.severity) {
+      case 'CRITICAL':
+        s.criticalCount++;
+        break;
+      case 'HIGH':
+        s.highCount++;
+        break;
+      case 'MEDIUM':
+        s.mediumCount++;
+        break;
+      case 'LOW':
+        s.lowCount++;
+        break;
+      default:
+        s.unknownCount++;
+    }
+  }
+  return s;
+}
+
+function countFour(items: Iterable<{ readonly severity: string }>): ConfigAuditSummary {
+  const s = { criticalCount: 0, highCount: 0, mediumCount: 0, lowCount: 0 };
+  for (const i of items) {
+    switch (i.severity) {
+      case 'CRITICAL':
+        s.criticalCount++;
+        break;
+      case 'HIGH':
+        s.highCount++;
+        break;
+      case 'MEDIUM':
+        s.mediumCount++;
+        break;
+      case 'LOW':
+        s.lowCount++;
+        break;
+    }
+  }
+  return s;
+}
+
+export function exposedSecretSummary(secrets: Iterable<{ readonly severity: string }>): ExposedSecretSummary {
+  return countFour(secrets);
+}
+
+export function configAuditSummary(
+  checks: Iterable<{ readonly severity: string; readonly success: boolean }>,
+): ConfigAuditSummary {
+  const failed: { severity: string }[] = [];
+  for (const c of checks) if (!c.success) failed.push(c);
+  return countFour(failed);
+}

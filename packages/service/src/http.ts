@@ -1,0 +1,65 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+
+export interface HealthSource {
+  /** Liveness: the process is not wedged. */
+  healthy(): boolean;
+  /** Readiness: with reasons when not ready, so /readyz says why. */
+  ready(): { ok: boolean; reasons: string[] };
+}
+
+export interface OpsServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Serves /metrics, /healthz and /readyz on 127.0.0.1 (or `host`). */
+export async function startOpsServer(opts: {
+  port: number;
+  host?: string;
+  registry: Registry;
+  health: HealthSource;
+}): Promise<OpsServer> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/metrics') {
+      opts.registry.metrics().then(
+        (body) => {
+          res.writeHead(200, { 'content-type': opts.registry.contentType });
+          res.end(body);
+        },
+        (err: unknown) => {
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end(String(err));
+        },
+      );
+      return;
+    }
+    if (path === '/healthz') {
+      const ok = opts.health.healthy();
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
+      res.end(ok ? 'ok\n' : 'unhealthy\n');
+      return;
+    }
+    if (path === '/readyz') {
+      const r = opts.health.ready();
+      res.writeHead(r.ok ? 200 : 503, { 'content-type': 'text/plain' });
+      res.end(r.ok ? 'ok\n' : `not ready:\n${r.reasons.map((x) => `- ${x}`).join('\n')}\n`);
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host ?? '127.0.0.1', () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
