@@ -2,18 +2,19 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isStackError } from '../../packages/stack/src/errors.ts';
 import {
   buildImage,
   isRegistryError,
+  isStackError,
   MediaType,
   pushTestImages,
+  type Registry,
   type RegistryError,
   sha256Digest,
+  startRegistry,
   testImages,
-} from '../../packages/stack/src/images/index.ts';
-import { type Registry, startRegistry } from '../../packages/stack/src/registry.ts';
+} from '@fleetscan/stack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // Each describe starts its own distribution 2.8 in a temp dir, independent of
 // the shared stack, so registry behaviour is tested in isolation.

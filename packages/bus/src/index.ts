@@ -1,0 +1,18 @@
+export { type BlobStore, openBlobStore } from './blobs.ts';
+export { BusError, BusErrorCode, decode, encode, isBusError } from './codec.ts';
+export * from './messages.ts';
+export { CLUSTER_NAME_PATTERN, clusterOf, PREFIX, subjects } from './subjects.ts';
+export {
+  BLOB_BUCKET,
+  CONSUMER_SCAN_CONFIG,
+  CONSUMER_SCAN_IMAGE,
+  ensureConsumer,
+  ensureStreams,
+  STREAM_RESULTS,
+  STREAM_SCAN,
+  scanConsumerConfigs,
+  streamConfigs,
+  type TopologyOptions,
+  writerConsumer,
+  writerConsumerConfig,
+} from './topology.ts';

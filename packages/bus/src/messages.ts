@@ -1,0 +1,110 @@
+import { CheckSchema, ScannerSchema, VulnerabilityReportDataSchema } from '@fleetscan/reports';
+import { z } from 'zod';
+
+/**
+ * The messages on fleetscan's subjects. Every message is JSON with a schema
+ * version `v`; a consumer that cannot parse one terminates it (poison) and
+ * counts it instead of retrying forever.
+ */
+
+export const OwnerRefSchema = z.object({
+  apiVersion: z.string().min(1),
+  kind: z.string().min(1),
+  namespace: z.string(),
+  name: z.string().min(1),
+  uid: z.string().min(1),
+});
+export type OwnerRef = z.infer<typeof OwnerRefSchema>;
+
+const Timestamp = z.iso.datetime({ offset: true });
+
+export const ImageScanRequestSchema = z.object({
+  v: z.literal(1),
+  cluster: z.string().min(1),
+  /** The image exactly as the pod spec names it. */
+  image: z.string().min(1),
+  /** `sha256:…` when the kubelet reported the running digest (pod status imageID). */
+  digest: z.string().optional(),
+  scanners: z.array(z.enum(['vuln', 'secret'])).min(1),
+  /** Hash of the scan settings the result must have been produced with (cache key part). */
+  scanConfigHash: z.string(),
+  requestedAt: Timestamp,
+});
+export type ImageScanRequest = z.infer<typeof ImageScanRequestSchema>;
+
+/** A workload manifest reduced to what a config audit reads. */
+export const ManifestSchema = z.looseObject({
+  apiVersion: z.string(),
+  kind: z.string(),
+  metadata: z.looseObject({ name: z.string(), namespace: z.string().optional() }),
+});
+
+export const ConfigAuditRequestSchema = z.object({
+  v: z.literal(1),
+  cluster: z.string().min(1),
+  owner: OwnerRefSchema,
+  specHash: z.string(),
+  pluginConfigHash: z.string(),
+  manifest: ManifestSchema,
+  requestedAt: Timestamp,
+});
+export type ConfigAuditRequest = z.infer<typeof ConfigAuditRequestSchema>;
+
+export const ScanErrorSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  /** A permanent failure (image not found, unauthorized, invalid reference) is not retried. */
+  permanent: z.boolean(),
+});
+export type ScanError = z.infer<typeof ScanErrorSchema>;
+
+/**
+ * What an image scan produced, independent of any workload: stored once per
+ * digest in the object store (the shared cache) and fanned out by writers.
+ */
+export const ImageScanDataSchema = VulnerabilityReportDataSchema.omit({
+  summary: true,
+  updateTimestamp: true,
+}).extend({
+  scannedAt: Timestamp,
+  dbUpdatedAt: z.string(),
+});
+export type ImageScanData = z.infer<typeof ImageScanDataSchema>;
+
+export const ImageScanResultSchema = z.object({
+  v: z.literal(1),
+  cluster: z.string().min(1),
+  image: z.string().min(1),
+  scanConfigHash: z.string(),
+  digest: z.string().optional(),
+  status: z.enum(['ok', 'error']),
+  /** Object store key of the ImageScanData (status ok). */
+  blob: z.string().optional(),
+  /** Whether the scanner answered from its cache without running trivy. */
+  cached: z.boolean(),
+  error: ScanErrorSchema.optional(),
+  finishedAt: Timestamp,
+});
+export type ImageScanResult = z.infer<typeof ImageScanResultSchema>;
+
+export const ConfigAuditDataSchema = z.object({
+  scanner: ScannerSchema,
+  checks: z.array(CheckSchema),
+  scannedAt: Timestamp,
+});
+export type ConfigAuditData = z.infer<typeof ConfigAuditDataSchema>;
+
+export const ConfigAuditResultSchema = z.object({
+  v: z.literal(1),
+  cluster: z.string().min(1),
+  owner: OwnerRefSchema,
+  specHash: z.string(),
+  pluginConfigHash: z.string(),
+  status: z.enum(['ok', 'error']),
+  /** Inline when small; otherwise `blob` names an object store key holding ConfigAuditData. */
+  data: ConfigAuditDataSchema.optional(),
+  blob: z.string().optional(),
+  error: ScanErrorSchema.optional(),
+  finishedAt: Timestamp,
+});
+export type ConfigAuditResult = z.infer<typeof ConfigAuditResultSchema>;
