@@ -1,5 +1,6 @@
 export { type BlobStore, openBlobStore } from './blobs.ts';
 export { BusError, BusErrorCode, decode, encode, isBusError } from './codec.ts';
+export { type ConnectOptions, connectBus } from './connect.ts';
 export * from './messages.ts';
 export { CLUSTER_NAME_PATTERN, clusterOf, PREFIX, subjects } from './subjects.ts';
 export {

@@ -34,8 +34,8 @@ export interface StackInfo {
 
 export interface Stack extends StackInfo {
   kubeConfig(): KubeConfig;
-  /** Stops every process and removes the directory (unless keepDir). */
-  stop(): Promise<void>;
+  /** Stops every process and removes the directory (unless keepDir, here or at start). */
+  stop(opts?: { keepDir?: boolean }): Promise<void>;
 }
 
 export interface StackOptions {
@@ -131,10 +131,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         k.loadFromString(kubeconfig);
         return k;
       },
-      stop: async () => {
+      stop: async (o = {}) => {
         process.off('exit', onExit);
         await stopAll();
-        if (!opts.keepDir) await rm(dir, { recursive: true, force: true });
+        if (!opts.keepDir && !o.keepDir) await rm(dir, { recursive: true, force: true });
       },
     };
   } catch (err) {

@@ -1,0 +1,77 @@
+import { join } from 'node:path';
+import { freePort, type ManagedProcess, repoRoot, type StackInfo, startProcess } from '@fleetscan/stack';
+
+export interface ServiceProcess {
+  name: string;
+  metricsUrl: string;
+  process: ManagedProcess;
+}
+
+/**
+ * Starts watcher, scanner(s) and writer as real processes (`node
+ * services/<name>/src/main.ts`), configured through the environment exactly
+ * as in a cluster, logging JSON to files in the stack directory.
+ */
+export async function startServiceProcesses(
+  stack: StackInfo,
+  opts: { cluster: string; scanners?: number; env?: Record<string, string>; dieWithParent?: boolean },
+): Promise<ServiceProcess[]> {
+  const base = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    NATS_URL: stack.natsUrl,
+    LOG_LEVEL: 'info',
+    ...opts.env,
+  };
+  const start = async (
+    name: string,
+    service: string,
+    env: Record<string, string>,
+  ): Promise<ServiceProcess> => {
+    const port = await freePort();
+    const proc = startProcess({
+      name,
+      command: process.execPath,
+      args: [join(repoRoot, 'services', service, 'src', 'main.ts')],
+      env: { ...base, ...env, METRICS_HOST: '127.0.0.1', METRICS_PORT: String(port) },
+      logFile: join(stack.dir, `${name}.log`),
+      dieWithParent: opts.dieWithParent ?? true,
+    });
+    return { name, metricsUrl: `http://127.0.0.1:${port}`, process: proc };
+  };
+  const cluster = { CLUSTER_NAME: opts.cluster, KUBECONFIG: stack.kubeconfigPath };
+  const out = [await start('writer', 'writer', cluster), await start('watcher', 'watcher', cluster)];
+  for (let i = 0; i < (opts.scanners ?? 1); i++) {
+    out.push(
+      await start(`scanner-${i}`, 'scanner', {
+        TRIVY_BIN: stack.trivy.bin,
+        TRIVY_CACHE_DIR: stack.trivy.cacheDir,
+        REPLICA_NAME: `scanner-${i}`,
+      }),
+    );
+  }
+  return out;
+}
+
+/** Waits until every service answers /readyz, or throws with the first failing one's log. */
+export async function waitServicesReady(services: ServiceProcess[], timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const s of services) {
+    for (;;) {
+      const ok = await fetch(`${s.metricsUrl}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ok) break;
+      const exited = await Promise.race([
+        s.process.exited.then(() => true),
+        new Promise((r) => setTimeout(() => r(false), 250)),
+      ]);
+      if (exited || Date.now() > deadline) {
+        throw new Error(
+          `${s.name} ${exited ? 'exited' : 'not ready'}; log ${s.process.logFile}:\n${await s.process.tail(15)}`,
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,57 @@
+import type { AnyReportLike } from './scenario.ts';
+
+/** A readable table of reports for a terminal: one line per report, then its top findings. */
+export function formatReports(reports: AnyReportLike[]): string {
+  const lines: string[] = [];
+  const row = (cols: string[], widths: number[]) =>
+    cols
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  const widths = [20, 44, 30, 8, 6, 6, 6];
+  lines.push(row(['KIND', 'NAME', 'OWNER', 'CRITICAL', 'HIGH', 'MEDIUM', 'LOW'], widths));
+  for (const r of reports) {
+    const s = r.report.summary;
+    const owner = r.metadata.ownerReferences?.[0];
+    lines.push(
+      row(
+        [
+          r.kind,
+          r.metadata.name,
+          owner ? `${owner.kind}/${owner.name}` : '-',
+          String(s.criticalCount ?? 0),
+          String(s.highCount ?? 0),
+          String(s.mediumCount ?? 0),
+          String(s.lowCount ?? 0),
+        ],
+        widths,
+      ),
+    );
+  }
+  for (const r of reports) {
+    lines.push('', `${r.kind} ${r.metadata.namespace}/${r.metadata.name}:`);
+    if (r.kind === 'VulnerabilityReport') {
+      const vulns = (r.report.vulnerabilities ?? []) as {
+        vulnerabilityID: string;
+        severity: string;
+        resource: string;
+        installedVersion: string;
+        fixedVersion: string;
+      }[];
+      for (const v of vulns.slice(0, 8)) {
+        lines.push(
+          `  ${v.severity.padEnd(9)}${v.vulnerabilityID.padEnd(18)}${v.resource.padEnd(12)}${v.installedVersion} → ${v.fixedVersion || '(no fix)'}`,
+        );
+      }
+      if (vulns.length > 8) lines.push(`  … ${vulns.length - 8} more`);
+    } else {
+      const failed = (
+        (r.report.checks ?? []) as { checkID: string; severity: string; title: string; success: boolean }[]
+      ).filter((c) => !c.success);
+      for (const c of failed.slice(0, 8))
+        lines.push(`  ${c.severity.padEnd(9)}${c.checkID.padEnd(8)}${c.title}`);
+      if (failed.length > 8) lines.push(`  … ${failed.length - 8} more failing checks`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,9 @@
+export { createInventory, type Inventory, type InventoryEvents, OWNER_KINDS } from './inventory.ts';
+export { type Owner, ownerKey, ownerManifest, toOwner } from './owner.ts';
+export {
+  ANNOTATION_CONTENT_HASH,
+  ANNOTATION_SCAN_CONFIG_HASH,
+  type ReportKind,
+  type ReportRef,
+  reportProjector,
+} from './report-ref.ts';

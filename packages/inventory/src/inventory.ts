@@ -1,0 +1,153 @@
+import {
+  createReflector,
+  isReportOwner,
+  type KubeLogger,
+  type Reflector,
+  WORKLOAD_RESOURCES,
+  type Workload,
+  type WorkloadKind,
+  workloadProjector,
+} from '@fleetscan/kube';
+import { CONFIG_AUDIT_REPORT, GROUP, VERSION, VULNERABILITY_REPORT } from '@fleetscan/reports';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { type Owner, ownerKey, toOwner } from './owner.ts';
+import { type ReportKind, type ReportRef, reportProjector } from './report-ref.ts';
+
+/** The kinds that can own reports (Deployments only matter through their ReplicaSets). */
+export const OWNER_KINDS: readonly WorkloadKind[] = [
+  'Pod',
+  'ReplicaSet',
+  'ReplicationController',
+  'StatefulSet',
+  'DaemonSet',
+  'Job',
+  'CronJob',
+];
+
+export interface InventoryEvents {
+  /** An owner appeared or its projection changed (`owner`), or it is gone (`undefined`). */
+  onOwner?(key: string, owner: Owner | undefined, previous: Owner | undefined): void;
+  onReport?(type: 'ADDED' | 'MODIFIED' | 'DELETED', report: ReportRef): void;
+}
+
+export interface Inventory {
+  start(): void;
+  stop(): Promise<void>;
+  /** Resolves once every watch has listed once. */
+  readonly synced: Promise<void>;
+  owners(): Owner[];
+  owner(key: string): Owner | undefined;
+  ownerByUid(uid: string): Owner | undefined;
+  /** Owners with a container running `image` (as written in the pod spec). */
+  ownersUsingImage(image: string): Owner[];
+  report(kind: ReportKind, namespace: string, name: string): ReportRef | undefined;
+  reports(): ReportRef[];
+  /** Watch health for /readyz, one line per unhealthy watch. */
+  health(): { ok: boolean; reasons: string[] };
+}
+
+/**
+ * Watches a cluster's workloads and fleetscan's reports, keeping small
+ * projections and indexes by owner uid and by image. Owner rules are
+ * @fleetscan/kube's (trivy-operator's).
+ */
+export function createInventory(opts: {
+  kc: KubeConfig;
+  logger: KubeLogger;
+  events?: InventoryEvents;
+  kinds?: readonly WorkloadKind[];
+}): Inventory {
+  const kinds = opts.kinds ?? OWNER_KINDS;
+  const owners = new Map<string, Owner>();
+  const byUid = new Map<string, string>();
+  const byImage = new Map<string, Set<string>>();
+
+  const index = (o: Owner, add: boolean) => {
+    for (const c of o.containers) {
+      if (!c.image) continue;
+      let set = byImage.get(c.image);
+      if (add) {
+        if (!set) {
+          set = new Set();
+          byImage.set(c.image, set);
+        }
+        set.add(ownerKey(o));
+      } else if (set) {
+        set.delete(ownerKey(o));
+        if (set.size === 0) byImage.delete(c.image);
+      }
+    }
+    if (add) byUid.set(o.uid, ownerKey(o));
+    else if (byUid.get(o.uid) === ownerKey(o)) byUid.delete(o.uid);
+  };
+
+  const onWorkload = (w: Workload, deleted: boolean) => {
+    const key = ownerKey(w);
+    const prev = owners.get(key);
+    const next = !deleted && isReportOwner(w) ? toOwner(w) : undefined;
+    if (prev) index(prev, false);
+    if (next) {
+      owners.set(key, next);
+      index(next, true);
+    } else owners.delete(key);
+    if (prev || next) opts.events?.onOwner?.(key, next, prev);
+  };
+
+  const workloadReflectors: Reflector<Workload>[] = kinds.map((kind) =>
+    createReflector<Workload>({
+      kc: opts.kc,
+      resource: WORKLOAD_RESOURCES[kind],
+      project: workloadProjector(kind),
+      logger: opts.logger,
+      onEvent: (e) => onWorkload(e.obj, e.type === 'DELETED'),
+    }),
+  );
+  const reportKinds: ReportKind[] = [VULNERABILITY_REPORT.kind, CONFIG_AUDIT_REPORT.kind];
+  const reportReflectors = new Map<ReportKind, Reflector<ReportRef>>(
+    reportKinds.map((kind) => [
+      kind,
+      createReflector<ReportRef>({
+        kc: opts.kc,
+        resource: {
+          group: GROUP,
+          version: VERSION,
+          plural:
+            kind === VULNERABILITY_REPORT.kind ? VULNERABILITY_REPORT.plural : CONFIG_AUDIT_REPORT.plural,
+        },
+        project: reportProjector(kind),
+        logger: opts.logger,
+        onEvent: (e) => opts.events?.onReport?.(e.type, e.obj),
+      }),
+    ]),
+  );
+  const all = [...workloadReflectors, ...reportReflectors.values()];
+  const names = [...kinds, ...reportKinds];
+
+  return {
+    start: () => {
+      for (const r of all) r.start();
+    },
+    stop: async () => {
+      await Promise.all(all.map((r) => r.stop()));
+    },
+    synced: Promise.all(all.map((r) => r.synced)).then(() => undefined),
+    owners: () => [...owners.values()],
+    owner: (key) => owners.get(key),
+    ownerByUid: (uid) => {
+      const k = byUid.get(uid);
+      return k === undefined ? undefined : owners.get(k);
+    },
+    ownersUsingImage: (image) =>
+      [...(byImage.get(image) ?? [])].map((k) => owners.get(k)).filter((o): o is Owner => o !== undefined),
+    report: (kind, namespace, name) => reportReflectors.get(kind)?.get(`${namespace}/${name}`),
+    reports: () => [...reportReflectors.values()].flatMap((r) => r.list()),
+    health: () => {
+      const reasons: string[] = [];
+      all.forEach((r, i) => {
+        const h = r.health();
+        if (!h.ok) reasons.push(`watch ${names[i]}: ${h.reason}`);
+      });
+      return { ok: reasons.length === 0, reasons };
+    },
+  };
+}

@@ -1,0 +1,225 @@
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { isReportOwner } from './owners.ts';
+import type { ResourceRef } from './resource.ts';
+
+/** The kinds trivy-operator scans, plus Deployment as context for its ReplicaSets. */
+export const WORKLOAD_KINDS = [
+  'Pod',
+  'ReplicaSet',
+  'ReplicationController',
+  'StatefulSet',
+  'DaemonSet',
+  'Job',
+  'CronJob',
+  'Deployment',
+] as const;
+export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
+
+export const WORKLOAD_RESOURCES: Readonly<Record<WorkloadKind, ResourceRef>> = {
+  Pod: { group: '', version: 'v1', plural: 'pods' },
+  ReplicaSet: { group: 'apps', version: 'v1', plural: 'replicasets' },
+  ReplicationController: { group: '', version: 'v1', plural: 'replicationcontrollers' },
+  StatefulSet: { group: 'apps', version: 'v1', plural: 'statefulsets' },
+  DaemonSet: { group: 'apps', version: 'v1', plural: 'daemonsets' },
+  Job: { group: 'batch', version: 'v1', plural: 'jobs' },
+  CronJob: { group: 'batch', version: 'v1', plural: 'cronjobs' },
+  Deployment: { group: 'apps', version: 'v1', plural: 'deployments' },
+};
+
+export function isWorkloadKind(kind: string): kind is WorkloadKind {
+  return (WORKLOAD_KINDS as readonly string[]).includes(kind);
+}
+
+/** A container as the wire JSON has it; only name and image are relied on. */
+export interface WireContainer {
+  name: string;
+  image?: string;
+  [field: string]: unknown;
+}
+
+/**
+ * A pod spec exactly as the API server sent it (wire JSON, not client-node's deserialised model):
+ * what gets hashed and audited must be what the cluster has, field for field.
+ */
+export interface PodSpec {
+  containers?: WireContainer[];
+  initContainers?: WireContainer[];
+  ephemeralContainers?: WireContainer[];
+  [field: string]: unknown;
+}
+
+export type ContainerKind = 'container' | 'initContainer' | 'ephemeralContainer';
+
+export interface ContainerRef {
+  name: string;
+  image: string;
+  kind: ContainerKind;
+}
+
+export interface ControllerRef {
+  kind: string;
+  name: string;
+  uid: string;
+  apiVersion: string;
+}
+
+/**
+ * What the watcher keeps of a workload. Deliberately small: no status, annotations or managedFields.
+ * `podSpec` (and, except for Pods, `containers`) are kept only for report owners
+ * (isReportOwner without context): the Pods of a ReplicaSet and the old ReplicaSets a Deployment
+ * keeps for rollback outnumber owners many times and their specs are their controller's template.
+ * Every change re-projects from the full object, so a non-owner that becomes one gets its spec.
+ */
+export interface Workload {
+  kind: WorkloadKind;
+  apiVersion: string;
+  namespace: string;
+  name: string;
+  uid: string;
+  resourceVersion: string;
+  /** Kept whole: label-based skipping decides on them. */
+  labels: Readonly<Record<string, string>>;
+  /** The ownerReference with controller=true. */
+  controllerRef?: ControllerRef;
+  /** spec.replicas of ReplicaSet, ReplicationController, StatefulSet, Deployment. */
+  replicas?: number;
+  /** deployment.kubernetes.io/revision of a ReplicaSet or Deployment: tells the current ReplicaSet. */
+  revision?: string;
+  /** metadata.deletionTimestamp is set. */
+  terminating?: true;
+  podSpec?: PodSpec;
+  containers: readonly ContainerRef[];
+  /** Pod only: container name → status imageID (the digest the kubelet pulled), when reported. */
+  imageIDs?: Readonly<Record<string, string>>;
+}
+
+const DEPLOYMENT_REVISION = 'deployment.kubernetes.io/revision';
+const EMPTY_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+const NO_CONTAINERS: readonly ContainerRef[] = Object.freeze([]);
+
+/** The pod template spec of a workload object of `kind` (the Pod's own spec for Pods). */
+export function extractPodSpec(kind: WorkloadKind, obj: KubernetesObject): PodSpec | undefined {
+  const spec = (obj as { spec?: Record<string, unknown> }).spec;
+  switch (kind) {
+    case 'Pod':
+      return asObject(spec) as PodSpec | undefined;
+    case 'CronJob':
+      return asObject(dig(spec, 'jobTemplate', 'spec', 'template', 'spec')) as PodSpec | undefined;
+    default:
+      return asObject(dig(spec, 'template', 'spec')) as PodSpec | undefined;
+  }
+}
+
+/** The pod spec kept in a projection; present for report owners. */
+export function podSpecOf(w: Workload): PodSpec | undefined {
+  return w.podSpec;
+}
+
+/** Containers, init containers and ephemeral containers of a pod spec, in that order. */
+export function containersOf(spec: PodSpec | undefined): ContainerRef[] {
+  if (!spec) return [];
+  const out: ContainerRef[] = [];
+  const add = (list: unknown, kind: ContainerKind) => {
+    if (!Array.isArray(list)) return;
+    for (const c of list as WireContainer[]) {
+      if (typeof c?.name === 'string')
+        out.push({ name: c.name, image: typeof c.image === 'string' ? c.image : '', kind });
+    }
+  };
+  add(spec.containers, 'container');
+  add(spec.initContainers, 'initContainer');
+  add(spec.ephemeralContainers, 'ephemeralContainer');
+  return out;
+}
+
+/** Projects a workload object; undefined for an object without name or uid. */
+export function projectWorkload(kind: WorkloadKind, obj: KubernetesObject): Workload | undefined {
+  const meta = obj.metadata;
+  if (!meta?.name || !meta.uid) return undefined;
+  const spec = (obj as { spec?: { replicas?: unknown } }).spec;
+  const controller = meta.ownerReferences?.find((o) => o.controller === true);
+  const revision = meta.annotations?.[DEPLOYMENT_REVISION];
+  const w: Workload = {
+    kind,
+    apiVersion: obj.apiVersion ?? '',
+    namespace: meta.namespace ?? '',
+    name: meta.name,
+    uid: meta.uid,
+    resourceVersion: meta.resourceVersion ?? '',
+    labels: meta.labels && Object.keys(meta.labels).length > 0 ? meta.labels : EMPTY_LABELS,
+    containers: NO_CONTAINERS,
+  };
+  if (controller) {
+    w.controllerRef = {
+      kind: controller.kind,
+      name: controller.name,
+      uid: controller.uid,
+      apiVersion: controller.apiVersion,
+    };
+  }
+  if (hasReplicas(kind) && typeof spec?.replicas === 'number') w.replicas = spec.replicas;
+  if ((kind === 'ReplicaSet' || kind === 'Deployment') && revision) w.revision = revision;
+  if (meta.deletionTimestamp) w.terminating = true;
+  const podSpec = extractPodSpec(kind, obj);
+  if (kind === 'Pod') {
+    w.containers = containersOf(podSpec);
+    const ids = imageIDsOf(obj);
+    if (ids) w.imageIDs = ids;
+  }
+  if (isReportOwner(w)) {
+    if (kind !== 'Pod') w.containers = containersOf(podSpec);
+    if (podSpec) w.podSpec = podSpec;
+  }
+  return w;
+}
+
+/** A `project` function for createReflector. */
+export function workloadProjector(kind: WorkloadKind): (obj: KubernetesObject) => Workload | undefined {
+  return (obj) => projectWorkload(kind, obj);
+}
+
+function hasReplicas(kind: WorkloadKind): boolean {
+  return (
+    kind === 'ReplicaSet' ||
+    kind === 'ReplicationController' ||
+    kind === 'StatefulSet' ||
+    kind === 'Deployment'
+  );
+}
+
+interface ContainerStatus {
+  name?: unknown;
+  imageID?: unknown;
+}
+
+function imageIDsOf(obj: KubernetesObject): Record<string, string> | undefined {
+  const status = (obj as { status?: Record<string, unknown> }).status;
+  if (!status) return undefined;
+  let out: Record<string, string> | undefined;
+  for (const field of ['containerStatuses', 'initContainerStatuses', 'ephemeralContainerStatuses']) {
+    const list = status[field];
+    if (!Array.isArray(list)) continue;
+    for (const s of list as ContainerStatus[]) {
+      if (typeof s?.name === 'string' && typeof s.imageID === 'string' && s.imageID) {
+        out ??= {};
+        out[s.name] = s.imageID;
+      }
+    }
+  }
+  return out;
+}
+
+function dig(v: unknown, ...path: string[]): unknown {
+  let cur = v;
+  for (const p of path) {
+    if (typeof cur !== 'object' || cur === null) return undefined;
+    cur = (cur as Record<string, unknown>)[p];
+  }
+  return cur;
+}
+
+function asObject(v: unknown): Record<string, unknown> | undefined {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+    ? (v as Record<string, unknown>)
+    : undefined;
+}

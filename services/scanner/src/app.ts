@@ -1,0 +1,100 @@
+import {
+  CONSUMER_SCAN_IMAGE,
+  connectBus,
+  ensureConsumer,
+  ensureStreams,
+  openBlobStore,
+  STREAM_SCAN,
+  scanConsumerConfigs,
+} from '@fleetscan/bus';
+import { type Clock, createReadiness, type Logger, startOpsServer, systemClock } from '@fleetscan/service';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { Registry } from 'prom-client';
+import type { ScannerConfig } from './config.ts';
+import { createConfigWorker } from './config-worker.ts';
+import { resolveDigest } from './digest.ts';
+import type { ScanEngine } from './engine.ts';
+import { createImageWorker } from './image-worker.ts';
+import { createScannerMetrics } from './metrics.ts';
+
+export const LOCK_BUCKET = 'fleetscan-scan-locks';
+
+export interface ScannerDeps {
+  config: ScannerConfig;
+  logger: Logger;
+  engine: ScanEngine;
+  clock?: Clock;
+  registry?: Registry;
+}
+
+export interface RunningScanner {
+  readonly metricsPort: number;
+  readonly registry: Registry;
+  /** Stops pulling, returns in-flight messages to the stream, drains NATS. */
+  stop(): Promise<void>;
+}
+
+/** Wires the scanner: NATS topology, the two workers, metrics and health. */
+export async function startScanner(deps: ScannerDeps): Promise<RunningScanner> {
+  const { config, logger } = deps;
+  const registry = deps.registry ?? new Registry();
+  const metrics = createScannerMetrics(registry);
+  const readiness = createReadiness();
+  const ops = await startOpsServer({ ...config.metrics, registry, health: readiness });
+  readiness.set('nats', false, 'connecting');
+  const nc = await connectBus({
+    url: config.nats.url,
+    name: `fleetscan-scanner-${config.replica}`,
+    ...(config.nats.user ? { user: config.nats.user, pass: config.nats.pass } : {}),
+    onStatus: (ok, detail) => readiness.set('nats', ok, detail),
+  });
+  const jsm = await jetstreamManager(nc);
+  const topo = { scanAckWaitMs: config.ackWaitMs };
+  await ensureStreams(jsm, topo);
+  for (const c of scanConsumerConfigs(topo)) await ensureConsumer(jsm, STREAM_SCAN, c);
+  const js = jetstream(nc);
+  const blobs = await openBlobStore(js);
+  const locks = await new Kvm(js).create(LOCK_BUCKET, { ttl: 15 * 60_000 });
+  const maxDeliver =
+    scanConsumerConfigs(topo).find((c) => c.durable_name === CONSUMER_SCAN_IMAGE)?.max_deliver ?? 20;
+  const common = {
+    js,
+    blobs,
+    engine: deps.engine,
+    metrics,
+    logger,
+    clock: deps.clock ?? systemClock,
+    maxDeliver,
+  };
+  const image = createImageWorker({
+    ...common,
+    locks,
+    resolve: resolveDigest,
+    concurrency: config.imageConcurrency,
+    ackWaitMs: config.ackWaitMs,
+    insecureRegistries: config.insecureRegistries,
+    replica: config.replica,
+  });
+  const cfg = createConfigWorker({
+    ...common,
+    batchSize: config.configBatch.size,
+    batchWaitMs: config.configBatch.waitMs,
+    ackWaitMs: config.ackWaitMs,
+  });
+  const loops = Promise.all([image.run(), cfg.run()]);
+  readiness.set('workers', true);
+  logger.info({ metricsPort: ops.port, concurrency: config.imageConcurrency }, 'scanner started');
+  return {
+    metricsPort: ops.port,
+    registry,
+    async stop() {
+      image.stop();
+      cfg.stop();
+      await loops;
+      await nc.drain();
+      await ops.close();
+      logger.info('scanner stopped');
+    },
+  };
+}

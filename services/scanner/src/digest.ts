@@ -1,0 +1,121 @@
+import { RegistryLookupError, ScanErrorCode } from './errors.ts';
+import { isInsecureRegistry, parseImageRef } from './imageref.ts';
+
+export interface RegistryCredentials {
+  username: string;
+  password: string;
+}
+
+export interface ResolvedImage {
+  registry: string;
+  repository: string;
+  tag?: string;
+  /** Content digest of what the tag points at now (an index for multi-arch images). */
+  digest: string;
+}
+
+const ACCEPT = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+].join(', ');
+
+/**
+ * Asks the registry which digest a reference points at (HEAD on the
+ * manifest), so results can be cached by digest before running trivy and a
+ * re-pushed tag is noticed. Handles anonymous, Basic and Bearer-token auth.
+ */
+export async function resolveDigest(
+  image: string,
+  opts: {
+    credentials?: RegistryCredentials;
+    insecureRegistries?: readonly string[];
+    timeoutMs?: number;
+  } = {},
+): Promise<ResolvedImage> {
+  let ref: ReturnType<typeof parseImageRef>;
+  try {
+    ref = parseImageRef(image);
+  } catch (cause) {
+    throw new RegistryLookupError(ScanErrorCode.InvalidReference, (cause as Error).message, { cause });
+  }
+  const base = { registry: ref.registry, repository: ref.repository, ...(ref.tag ? { tag: ref.tag } : {}) };
+  if (ref.digest) return { ...base, digest: ref.digest };
+  const host = ref.registry === 'index.docker.io' ? 'registry-1.docker.io' : ref.registry;
+  const scheme = isInsecureRegistry(ref.registry, opts.insecureRegistries) ? 'http' : 'https';
+  const url = `${scheme}://${host}/v2/${ref.repository}/manifests/${ref.tag}`;
+  const timeoutMs = opts.timeoutMs ?? 15_000;
+
+  let res = await head(url, {}, timeoutMs);
+  if (res.status === 401) {
+    const auth = await authorize(res.headers.get('www-authenticate') ?? '', opts.credentials, timeoutMs);
+    if (auth) res = await head(url, { authorization: auth }, timeoutMs);
+  }
+  if (res.status === 401 || res.status === 403) {
+    throw new RegistryLookupError(ScanErrorCode.Unauthorized, `unauthorized: ${image} (HTTP ${res.status})`, {
+      status: res.status,
+    });
+  }
+  if (res.status === 404) {
+    throw new RegistryLookupError(ScanErrorCode.ImageNotFound, `image not found: ${image}`, { status: 404 });
+  }
+  const digest = res.headers.get('docker-content-digest');
+  if (!res.ok || !digest) {
+    throw new RegistryLookupError(
+      ScanErrorCode.Transient,
+      `registry answered HTTP ${res.status} for ${image}`,
+      {
+        status: res.status,
+      },
+    );
+  }
+  return { ...base, digest };
+}
+
+async function head(url: string, headers: Record<string, string>, timeoutMs: number): Promise<Response> {
+  try {
+    return await fetch(url, {
+      method: 'HEAD',
+      headers: { accept: ACCEPT, ...headers },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (cause) {
+    throw new RegistryLookupError(ScanErrorCode.Transient, `registry unreachable: ${new URL(url).host}`, {
+      cause,
+    });
+  }
+}
+
+/** Builds the Authorization header a 401 challenge asks for, or undefined if we cannot answer it. */
+async function authorize(
+  challenge: string,
+  creds: RegistryCredentials | undefined,
+  timeoutMs: number,
+): Promise<string | undefined> {
+  const basic = creds
+    ? `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`
+    : undefined;
+  if (/^basic/i.test(challenge)) return basic;
+  if (!/^bearer/i.test(challenge)) return undefined;
+  const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+  if (!params.realm) return undefined;
+  const tokenUrl = new URL(params.realm);
+  if (params.service) tokenUrl.searchParams.set('service', params.service);
+  if (params.scope) tokenUrl.searchParams.set('scope', params.scope);
+  let res: Response;
+  try {
+    res = await fetch(tokenUrl, {
+      headers: basic ? { authorization: basic } : {},
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (cause) {
+    throw new RegistryLookupError(ScanErrorCode.Transient, `token service unreachable: ${tokenUrl.host}`, {
+      cause,
+    });
+  }
+  if (!res.ok) return undefined;
+  const body = (await res.json()) as { token?: string; access_token?: string };
+  const token = body.token ?? body.access_token;
+  return token ? `Bearer ${token}` : undefined;
+}

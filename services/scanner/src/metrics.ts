@@ -1,0 +1,55 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export type ScanType = 'image' | 'config';
+
+/** The scanner's operational metrics, registered on the registry it is given. */
+export function createScannerMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    requests: new Counter({
+      name: 'fleetscan_scanner_requests_total',
+      help: 'Scan requests handled, by type and outcome (scanned, cached, error, invalid, deferred, retried).',
+      labelNames: ['type', 'outcome'] as const,
+      registers,
+    }),
+    inFlight: new Gauge({
+      name: 'fleetscan_scanner_scans_in_flight',
+      help: 'trivy processes running now.',
+      labelNames: ['type'] as const,
+      registers,
+    }),
+    duration: new Histogram({
+      name: 'fleetscan_scanner_scan_duration_seconds',
+      help: 'Wall time of one trivy run (an image scan, or one batched config audit).',
+      labelNames: ['type'] as const,
+      buckets: [0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600],
+      registers,
+    }),
+    cache: new Counter({
+      name: 'fleetscan_scanner_cache_total',
+      help: 'Image result cache lookups by result (hit, miss).',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    trivyRuns: new Counter({
+      name: 'fleetscan_scanner_trivy_runs_total',
+      help: 'trivy processes started, by type; image runs divided by unique digests is scan amplification.',
+      labelNames: ['type'] as const,
+      registers,
+    }),
+    failures: new Counter({
+      name: 'fleetscan_scanner_failures_total',
+      help: 'Failures by type and reason (error code).',
+      labelNames: ['type', 'reason'] as const,
+      registers,
+    }),
+    batchSize: new Histogram({
+      name: 'fleetscan_scanner_config_batch_size',
+      help: 'Manifests audited per trivy config run.',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200],
+      registers,
+    }),
+  };
+}
+
+export type ScannerMetrics = ReturnType<typeof createScannerMetrics>;

@@ -1,0 +1,42 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export function createWatcherMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    objectsSeen: new Counter({
+      name: 'fleetscan_watcher_objects_seen_total',
+      help: 'Watch events handled, by kind (workload owners and reports) and event type.',
+      labelNames: ['kind', 'event'] as const,
+      registers,
+    }),
+    owners: new Gauge({
+      name: 'fleetscan_watcher_owners',
+      help: 'Report owners currently known.',
+      registers,
+    }),
+    requests: new Counter({
+      name: 'fleetscan_watcher_requests_total',
+      help: 'Scan requests by type and outcome: published, pending (already asked), duplicate (dropped by JetStream).',
+      labelNames: ['type', 'outcome'] as const,
+      registers,
+    }),
+    publishLatency: new Histogram({
+      name: 'fleetscan_watcher_publish_ack_seconds',
+      help: 'JetStream publish to ack latency.',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    }),
+    failures: new Counter({
+      name: 'fleetscan_watcher_failures_total',
+      help: 'Failures by reason.',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    evaluations: new Counter({
+      name: 'fleetscan_watcher_evaluations_total',
+      help: 'Owners evaluated against their reports.',
+      registers,
+    }),
+  };
+}
+export type WatcherMetrics = ReturnType<typeof createWatcherMetrics>;

@@ -1,0 +1,143 @@
+import {
+  ConfigAuditResultSchema,
+  connectBus,
+  decode,
+  ensureConsumer,
+  ensureStreams,
+  ImageScanResultSchema,
+  isBusError,
+  openBlobStore,
+  STREAM_RESULTS,
+  subjects,
+  writerConsumer,
+  writerConsumerConfig,
+} from '@fleetscan/bus';
+import { createInventory } from '@fleetscan/inventory';
+import { loadKubeConfig } from '@fleetscan/kube';
+import { createReadiness, type Logger, startOpsServer } from '@fleetscan/service';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Registry } from 'prom-client';
+import { createReportApi } from './apply.ts';
+import type { WriterConfig } from './config.ts';
+import { createWriterMetrics, registerReportMetrics } from './metrics.ts';
+import { createReconciler, type Disposition } from './reconcile.ts';
+
+export interface WriterDeps {
+  config: WriterConfig;
+  logger: Logger;
+  kubeConfig?: KubeConfig;
+  registry?: Registry;
+}
+
+export interface RunningWriter {
+  readonly metricsPort: number;
+  readonly registry: Registry;
+  stop(): Promise<void>;
+}
+
+/** Wires the writer: inventory (owners + reports), the results consumer, the report API. */
+export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
+  const { config, logger } = deps;
+  const registry = deps.registry ?? new Registry();
+  const metrics = createWriterMetrics(registry);
+  const readiness = createReadiness();
+  const ops = await startOpsServer({ ...config.metrics, registry, health: readiness });
+  readiness.set('nats', false, 'connecting');
+  readiness.set('watches', false, 'initial list');
+  const kc = deps.kubeConfig ?? loadKubeConfig({ kubeconfigPath: config.kubeconfigPath });
+  const inventory = createInventory({ kc, logger });
+  registerReportMetrics(registry, inventory);
+  inventory.start();
+
+  const nc = await connectBus({
+    url: config.nats.url,
+    name: `fleetscan-writer-${config.cluster}`,
+    ...(config.nats.user ? { user: config.nats.user, pass: config.nats.pass } : {}),
+    onStatus: (ok, detail) => readiness.set('nats', ok, detail),
+  });
+  const jsm = await jetstreamManager(nc);
+  await ensureStreams(jsm);
+  await ensureConsumer(jsm, STREAM_RESULTS, writerConsumerConfig(config.cluster));
+  const js = jetstream(nc);
+  const reconciler = createReconciler({
+    inventory,
+    blobs: await openBlobStore(js),
+    api: createReportApi(kc),
+    metrics,
+    logger,
+    settings: { ttlSeconds: config.reportTtlSeconds },
+    writeConcurrency: config.writeConcurrency,
+  });
+
+  const abort = new AbortController();
+  const health = setInterval(() => {
+    const h = inventory.health();
+    readiness.set('watches', h.ok, h.reasons.join('; '));
+  }, 1000);
+  health.unref();
+  const lag = setInterval(() => {
+    jsm.consumers.info(STREAM_RESULTS, writerConsumer(config.cluster)).then(
+      (i) => metrics.lag.set(i.num_pending + i.num_ack_pending),
+      () => {},
+    );
+  }, 5000);
+  lag.unref();
+
+  async function handle(m: JsMsg): Promise<void> {
+    let disposition: Disposition;
+    try {
+      disposition =
+        m.subject === subjects.resultImage(config.cluster)
+          ? await reconciler.image(decode(ImageScanResultSchema, m.data), m.info.deliveryCount)
+          : await reconciler.config(decode(ConfigAuditResultSchema, m.data), m.info.deliveryCount);
+    } catch (err) {
+      if (isBusError(err)) {
+        metrics.results.inc({ type: m.subject.split('.')[2] ?? 'unknown', outcome: 'invalid' });
+        logger.warn({ subject: m.subject, seq: m.seq, reason: err.message }, 'terminating invalid result');
+        m.term(err.message);
+        return;
+      }
+      metrics.failures.inc({ reason: 'reconcile' });
+      disposition = { retryInMs: 5000, reason: String(err) };
+    }
+    if (disposition === 'ack') m.ack();
+    else {
+      logger.debug({ subject: m.subject, reason: disposition.reason }, 'result will be retried');
+      m.nak(disposition.retryInMs);
+    }
+  }
+
+  const loop = (async () => {
+    await inventory.synced;
+    readiness.set('watches', true);
+    const consumer = await js.consumers.get(STREAM_RESULTS, writerConsumer(config.cluster));
+    while (!abort.signal.aborted) {
+      let m: JsMsg | null = null;
+      try {
+        m = await consumer.next({ expires: 2000 });
+      } catch (err) {
+        logger.warn({ err: String(err) }, 'pull from results failed; retrying');
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
+      if (m) await handle(m);
+    }
+  })();
+
+  logger.info({ cluster: config.cluster, metricsPort: ops.port }, 'writer started');
+  return {
+    metricsPort: ops.port,
+    registry,
+    async stop() {
+      abort.abort();
+      clearInterval(health);
+      clearInterval(lag);
+      await loop.catch(() => {});
+      await inventory.stop();
+      await nc.drain();
+      await ops.close();
+      logger.info('writer stopped');
+    },
+  };
+}

@@ -1,0 +1,3 @@
+/** For embedding (tests, the demo, benchmarks): the same wiring main.ts uses. */
+export { type RunningWriter, startWriter, type WriterDeps } from './app.ts';
+export { loadConfig, type WriterConfig } from './config.ts';

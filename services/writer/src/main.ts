@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+import { createLogger, isConfigError, onShutdownSignal } from '@fleetscan/service';
+import { startWriter } from './app.ts';
+import { loadConfig } from './config.ts';
+
+const HELP = `fleetscan-writer: consumes one cluster's scan results from NATS JetStream and writes
+trivy-operator-compatible VulnerabilityReports and ConfigAuditReports owned by the workloads.
+
+Configuration is read from the environment:
+  CLUSTER_NAME           this cluster's name in subjects (required; lowercase, digits, '-')
+  KUBECONFIG             kubeconfig file (default: in-cluster service account, then ~/.kube/config)
+  NATS_URL               NATS server (default nats://127.0.0.1:4222); NATS_USER / NATS_PASSWORD
+  REPORT_TTL             report-ttl annotation written on reports (default 24h)
+  WRITE_CONCURRENCY      report writes in flight at once (default 8)
+  METRICS_HOST / METRICS_PORT   /metrics (with trivy_image_vulnerabilities and
+                         trivy_resource_configaudits), /healthz, /readyz (default 127.0.0.1:8080)
+  LOG_LEVEL              fatal|error|warn|info|debug|trace (default info)
+`;
+
+async function main(): Promise<number> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const config = loadConfig();
+  const logger = createLogger({ service: 'writer', level: config.logLevel });
+  const shutdown = onShutdownSignal();
+  const writer = await startWriter({ config, logger });
+  const sig = await shutdown.signal;
+  logger.info({ signal: sig }, 'shutting down');
+  await writer.stop();
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    const msg = isConfigError(err)
+      ? err.message
+      : err instanceof Error
+        ? (err.stack ?? err.message)
+        : String(err);
+    process.stderr.write(`fleetscan-writer: ${msg}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,164 @@
+import {
+  type BlobStore,
+  type ConfigAuditData,
+  ConfigAuditDataSchema,
+  type ConfigAuditResult,
+  ImageScanDataSchema,
+  type ImageScanResult,
+} from '@fleetscan/bus';
+import { ANNOTATION_CONTENT_HASH, type Inventory, type Owner, ownerKey } from '@fleetscan/inventory';
+import { isKubeError, KubeErrorCode } from '@fleetscan/kube';
+import { CONFIG_AUDIT_REPORT, VULNERABILITY_REPORT } from '@fleetscan/reports';
+import type { Logger } from '@fleetscan/service';
+import type { ReportApi, ReportObject } from './apply.ts';
+import { type BuildSettings, buildConfigAuditReport, buildVulnerabilityReport } from './build.ts';
+import type { WriterMetrics } from './metrics.ts';
+
+/** What to do with the message after reconciling it. */
+export type Disposition = 'ack' | { retryInMs: number; reason: string };
+
+export interface Reconciler {
+  image(r: ImageScanResult, deliveries: number): Promise<Disposition>;
+  config(r: ConfigAuditResult, deliveries: number): Promise<Disposition>;
+}
+
+/** The writer's inventory may trail the watcher's by a moment: wait a little before calling an owner gone. */
+const OWNER_GRACE_DELIVERIES = 3;
+
+export function createReconciler(d: {
+  inventory: Pick<Inventory, 'ownersUsingImage' | 'ownerByUid' | 'report'>;
+  blobs: BlobStore;
+  api: ReportApi;
+  metrics: WriterMetrics;
+  logger: Logger;
+  settings: BuildSettings;
+  writeConcurrency: number;
+}): Reconciler {
+  async function write(
+    kind: string,
+    plural: string,
+    obj: ReportObject & { metadata: { annotations?: Record<string, string> } },
+    owner: Owner,
+  ) {
+    const existing = d.inventory.report(kind as 'VulnerabilityReport', owner.namespace, obj.metadata.name);
+    if (
+      existing?.ownerUid === owner.uid &&
+      existing.contentHash === obj.metadata.annotations?.[ANNOTATION_CONTENT_HASH]
+    ) {
+      d.metrics.reports.inc({ kind, outcome: 'unchanged' });
+      return;
+    }
+    try {
+      await d.api.apply(plural, obj);
+      d.metrics.reports.inc({ kind, outcome: 'written' });
+    } catch (err) {
+      if (isKubeError(err) && err.code === KubeErrorCode.NotFound) {
+        // The namespace went away with the owner: nothing to write.
+        d.metrics.reports.inc({ kind, outcome: 'dropped' });
+        return;
+      }
+      d.metrics.reports.inc({
+        kind,
+        outcome: isKubeError(err) && err.code === KubeErrorCode.Conflict ? 'conflict' : 'failed',
+      });
+      throw err;
+    }
+  }
+
+  async function pool<T>(items: T[], fn: (t: T) => Promise<void>): Promise<void> {
+    let i = 0;
+    const worker = async () => {
+      while (i < items.length) {
+        const item = items[i++] as T;
+        await fn(item);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(d.writeConcurrency, items.length) }, worker));
+  }
+
+  const retry = (err: unknown, deliveries: number): Disposition => ({
+    retryInMs: Math.min(60_000, 1000 * 2 ** Math.min(deliveries, 6)),
+    reason: String(err),
+  });
+
+  return {
+    async image(r, deliveries) {
+      if (r.status === 'error' || !r.blob) {
+        d.metrics.results.inc({ type: 'image', outcome: 'error_result' });
+        d.logger.warn({ image: r.image, error: r.error }, 'image scan failed; no report written');
+        return 'ack';
+      }
+      const owners = d.inventory.ownersUsingImage(r.image);
+      if (owners.length === 0) {
+        if (deliveries < OWNER_GRACE_DELIVERIES)
+          return { retryInMs: 1000, reason: 'no owner uses this image yet' };
+        d.metrics.results.inc({ type: 'image', outcome: 'no_owner' });
+        return 'ack';
+      }
+      const data = await d.blobs.get(ImageScanDataSchema, r.blob);
+      const targets = owners.flatMap((o) =>
+        o.containers.filter((c) => c.image === r.image).map((c) => ({ o, c })),
+      );
+      try {
+        await pool(targets, ({ o, c }) =>
+          write(
+            VULNERABILITY_REPORT.kind,
+            VULNERABILITY_REPORT.plural,
+            buildVulnerabilityReport(o, c.name, data, r.scanConfigHash, d.settings),
+            o,
+          ),
+        );
+      } catch (err) {
+        d.metrics.failures.inc({ reason: 'apply' });
+        return retry(err, deliveries);
+      }
+      d.metrics.results.inc({ type: 'image', outcome: 'applied' });
+      d.logger.info(
+        { image: r.image, reports: targets.length, cached: r.cached },
+        'vulnerability reports reconciled',
+      );
+      return 'ack';
+    },
+
+    async config(r, deliveries) {
+      const owner = d.inventory.ownerByUid(r.owner.uid);
+      if (!owner) {
+        if (deliveries < OWNER_GRACE_DELIVERIES) return { retryInMs: 1000, reason: 'owner not seen yet' };
+        d.metrics.results.inc({ type: 'config', outcome: 'dropped_owner_gone' });
+        d.logger.info(
+          { owner: `${r.owner.kind}/${r.owner.namespace}/${r.owner.name}` },
+          'owner gone; config result dropped',
+        );
+        return 'ack';
+      }
+      if (owner.specHash !== r.specHash) {
+        d.metrics.results.inc({ type: 'config', outcome: 'dropped_stale' });
+        return 'ack';
+      }
+      if (r.status === 'error') {
+        d.metrics.results.inc({ type: 'config', outcome: 'error_result' });
+        d.logger.warn({ owner: ownerKey(owner), error: r.error }, 'config audit failed; no report written');
+        return 'ack';
+      }
+      const data: ConfigAuditData | undefined =
+        r.data ?? (r.blob ? await d.blobs.get(ConfigAuditDataSchema, r.blob) : undefined);
+      if (!data) {
+        d.metrics.results.inc({ type: 'config', outcome: 'invalid' });
+        return 'ack';
+      }
+      try {
+        await write(
+          CONFIG_AUDIT_REPORT.kind,
+          CONFIG_AUDIT_REPORT.plural,
+          buildConfigAuditReport(owner, data, r.pluginConfigHash, d.settings),
+          owner,
+        );
+      } catch (err) {
+        d.metrics.failures.inc({ reason: 'apply' });
+        return retry(err, deliveries);
+      }
+      d.metrics.results.inc({ type: 'config', outcome: 'applied' });
+      return 'ack';
+    },
+  };
+}
