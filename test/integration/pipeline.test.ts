@@ -32,7 +32,7 @@ async function uniqueImage(tag: string): Promise<string> {
     files: { 'etc/fleetscan-test': `${run}-${tag}\n` },
   };
   const img = await buildImage(spec);
-  await pushImage({ url: stack().registry.url, host: stack().registry.host }, img);
+  await pushImage({ url: stack().registry.url }, img);
   return `${stack().registry.host}/library/unique:${tag}`;
 }
 

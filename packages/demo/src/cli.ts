@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startStack } from '@fleetscan/stack';
+import { repoRoot, startStack } from '@fleetscan/stack';
 import { runScenario, saveReports } from './scenario.ts';
 import { startServiceProcesses, waitServicesReady } from './services.ts';
 import { formatReports } from './show.ts';
@@ -62,7 +62,8 @@ async function main(argv: string[]): Promise<number> {
     const t1 = Date.now();
     const reports = await runScenario(stack.kubeConfig(), stack.registry.host, timeoutSec * 1000);
     say(`reports written ${((Date.now() - t1) / 1000).toFixed(1)} s after the Deployment was applied`);
-    const dir = await saveReports(join(stack.dir, 'reports'), reports);
+    // Outside the stack's directory, so the YAML outlives the run.
+    const dir = await saveReports(join(repoRoot, '.stack', 'reports'), reports);
     process.stdout.write(`\n${formatReports(reports)}\nYAML: ${dir}\n`);
     if (values.once) return 0;
     process.stdout.write(

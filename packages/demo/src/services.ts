@@ -14,7 +14,14 @@ export interface ServiceProcess {
  */
 export async function startServiceProcesses(
   stack: StackInfo,
-  opts: { cluster: string; scanners?: number; env?: Record<string, string>; dieWithParent?: boolean },
+  opts: {
+    cluster: string;
+    scanners?: number;
+    env?: Record<string, string>;
+    dieWithParent?: boolean;
+    /** Start only the scanners (tests that bring their own watcher and writer). */
+    only?: 'scanner';
+  },
 ): Promise<ServiceProcess[]> {
   const base = {
     PATH: process.env.PATH ?? '',
@@ -40,7 +47,10 @@ export async function startServiceProcesses(
     return { name, metricsUrl: `http://127.0.0.1:${port}`, process: proc };
   };
   const cluster = { CLUSTER_NAME: opts.cluster, KUBECONFIG: stack.kubeconfigPath };
-  const out = [await start('writer', 'writer', cluster), await start('watcher', 'watcher', cluster)];
+  const out: ServiceProcess[] = [];
+  if (opts.only !== 'scanner') {
+    out.push(await start('writer', 'writer', cluster), await start('watcher', 'watcher', cluster));
+  }
   for (let i = 0; i < (opts.scanners ?? 1); i++) {
     out.push(
       await start(`scanner-${i}`, 'scanner', {

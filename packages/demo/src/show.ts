@@ -1,5 +1,7 @@
 import type { AnyReportLike } from './scenario.ts';
 
+const rank = (s: string) => ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'].indexOf(s);
+
 /** A readable table of reports for a terminal: one line per report, then its top findings. */
 export function formatReports(reports: AnyReportLike[]): string {
   const lines: string[] = [];
@@ -38,7 +40,8 @@ export function formatReports(reports: AnyReportLike[]): string {
         installedVersion: string;
         fixedVersion: string;
       }[];
-      for (const v of vulns.slice(0, 8)) {
+      const sorted = [...vulns].sort((a, b) => rank(a.severity) - rank(b.severity));
+      for (const v of sorted.slice(0, 8)) {
         lines.push(
           `  ${v.severity.padEnd(9)}${v.vulnerabilityID.padEnd(18)}${v.resource.padEnd(12)}${v.installedVersion} → ${v.fixedVersion || '(no fix)'}`,
         );
@@ -48,6 +51,7 @@ export function formatReports(reports: AnyReportLike[]): string {
       const failed = (
         (r.report.checks ?? []) as { checkID: string; severity: string; title: string; success: boolean }[]
       ).filter((c) => !c.success);
+      failed.sort((a, b) => rank(a.severity) - rank(b.severity));
       for (const c of failed.slice(0, 8))
         lines.push(`  ${c.severity.padEnd(9)}${c.checkID.padEnd(8)}${c.title}`);
       if (failed.length > 8) lines.push(`  … ${failed.length - 8} more failing checks`);

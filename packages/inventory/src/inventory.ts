@@ -122,6 +122,9 @@ export function createInventory(opts: {
   );
   const all = [...workloadReflectors, ...reportReflectors.values()];
   const names = [...kinds, ...reportKinds];
+  const synced = Promise.all(all.map((r) => r.synced)).then(() => undefined);
+  // Stopping before the first list rejects `synced`; that is not a crash for whoever never awaited it.
+  synced.catch(() => {});
 
   return {
     start: () => {
@@ -130,7 +133,7 @@ export function createInventory(opts: {
     stop: async () => {
       await Promise.all(all.map((r) => r.stop()));
     },
-    synced: Promise.all(all.map((r) => r.synced)).then(() => undefined),
+    synced,
     owners: () => [...owners.values()],
     owner: (key) => owners.get(key),
     ownerByUid: (uid) => {

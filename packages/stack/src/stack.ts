@@ -68,8 +68,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     await Promise.all([...procs].reverse().map((p) => p.stop()));
   };
   // Last resort for an abrupt exit: children die by PDEATHSIG, the dir goes here.
+  const keepDir = opts.keepDir || cfg.keepDir;
   const onExit = () => {
-    if (!opts.keepDir) rmSync(dir, { recursive: true, force: true });
+    if (!keepDir) rmSync(dir, { recursive: true, force: true });
   };
   try {
     progress('starting etcd');
@@ -134,7 +135,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       stop: async (o = {}) => {
         process.off('exit', onExit);
         await stopAll();
-        if (!opts.keepDir && !o.keepDir) await rm(dir, { recursive: true, force: true });
+        if (!keepDir && !o.keepDir) await rm(dir, { recursive: true, force: true });
       },
     };
   } catch (err) {

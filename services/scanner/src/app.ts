@@ -55,6 +55,7 @@ export async function startScanner(deps: ScannerDeps): Promise<RunningScanner> {
   for (const c of scanConsumerConfigs(topo)) await ensureConsumer(jsm, STREAM_SCAN, c);
   const js = jetstream(nc);
   const blobs = await openBlobStore(js);
+  // Locks are refreshed by their holder; the bucket TTL only sweeps what nobody released.
   const locks = await new Kvm(js).create(LOCK_BUCKET, { ttl: 15 * 60_000 });
   const maxDeliver =
     scanConsumerConfigs(topo).find((c) => c.durable_name === CONSUMER_SCAN_IMAGE)?.max_deliver ?? 20;

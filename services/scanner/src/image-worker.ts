@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type BlobStore,
   CONSUMER_SCAN_IMAGE,
@@ -38,8 +39,8 @@ export interface ImageWorkerDeps {
   replica: string;
 }
 
-/** Another replica is scanning the same digest: come back when its result is cached. */
-class Deferred extends Error {}
+/** A lock not refreshed for this long belongs to a replica that died. */
+const LOCK_STALE_MS = 20_000;
 
 /** Cache key: the same digest scanned with the same DB and settings gives the same result. */
 export function imageCacheKey(digest: string, dbUpdatedAt: string, scanConfigHash: string): string {
@@ -50,6 +51,34 @@ export function createImageWorker(d: ImageWorkerDeps) {
   const inflight = new Map<string, Promise<void>>();
   const abort = new AbortController();
 
+  /**
+   * Takes the digest's lock, or waits while another replica holds it (its
+   * result lands in the cache). A holder refreshes its lock; one that died
+   * stops refreshing and its lock is taken over after LOCK_STALE_MS.
+   */
+  async function acquire(lockKey: string, key: string): Promise<'acquired' | 'cached'> {
+    for (;;) {
+      if (abort.signal.aborted) throw new Error('shutting down');
+      try {
+        await d.locks.create(lockKey, d.replica);
+        return 'acquired';
+      } catch {
+        // held (or just released): look at it
+      }
+      const e = await d.locks.get(lockKey);
+      if (e && e.operation === 'PUT' && d.clock.now().getTime() - e.created.getTime() > LOCK_STALE_MS) {
+        try {
+          await d.locks.update(lockKey, d.replica, e.revision);
+          return 'acquired';
+        } catch {
+          continue;
+        }
+      }
+      if (await d.blobs.has(key)) return 'cached';
+      await sleep(500);
+    }
+  }
+
   async function scanOnce(key: string, req: ImageScanRequest, digest: string, db: string): Promise<boolean> {
     // One trivy run per digest on this replica; concurrent requests wait for it.
     const running = inflight.get(key);
@@ -58,12 +87,13 @@ export function createImageWorker(d: ImageWorkerDeps) {
       return false;
     }
     const lockKey = `img.${key.replace(/[^0-9A-Za-z_-]/g, '_')}`;
+    let ran = false;
     const p = (async () => {
-      try {
-        await d.locks.create(lockKey, d.replica);
-      } catch {
-        throw new Deferred(`${lockKey} held by another replica`);
-      }
+      if ((await acquire(lockKey, key)) === 'cached') return;
+      const refresh = setInterval(
+        () => void d.locks.put(lockKey, d.replica).catch(() => {}),
+        LOCK_STALE_MS / 4,
+      );
       d.metrics.inFlight.inc({ type: 'image' });
       d.metrics.trivyRuns.inc({ type: 'image' });
       const end = d.metrics.duration.startTimer({ type: 'image' });
@@ -76,7 +106,9 @@ export function createImageWorker(d: ImageWorkerDeps) {
           dbUpdatedAt: db,
         };
         await d.blobs.put(ImageScanDataSchema, key, data);
+        ran = true;
       } finally {
+        clearInterval(refresh);
         end();
         d.metrics.inFlight.dec({ type: 'image' });
         await d.locks.delete(lockKey).catch(() => {});
@@ -85,7 +117,7 @@ export function createImageWorker(d: ImageWorkerDeps) {
     inflight.set(key, p);
     try {
       await p;
-      return true;
+      return ran;
     } finally {
       inflight.delete(key);
     }
@@ -143,11 +175,6 @@ export function createImageWorker(d: ImageWorkerDeps) {
       log.info({ digest: resolved.digest, cached: !ran }, 'image scan result published');
       m.ack();
     } catch (err) {
-      if (err instanceof Deferred) {
-        d.metrics.requests.inc({ type: 'image', outcome: 'deferred' });
-        m.nak(1000);
-        return;
-      }
       if (abort.signal.aborted) {
         // Shutting down: hand the message to another replica now rather than after ack_wait.
         m.nak();

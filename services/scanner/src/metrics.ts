@@ -8,7 +8,7 @@ export function createScannerMetrics(registry: Registry) {
   return {
     requests: new Counter({
       name: 'fleetscan_scanner_requests_total',
-      help: 'Scan requests handled, by type and outcome (scanned, cached, error, invalid, deferred, retried).',
+      help: 'Scan requests handled, by type and outcome (scanned, cached, error, invalid, retried).',
       labelNames: ['type', 'outcome'] as const,
       registers,
     }),

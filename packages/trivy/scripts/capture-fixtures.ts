@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { buildImage, createRegistryClient, repoRoot, type StackInfo, testImages } from '@fleetscan/stack';
+/**
+ * Regenerates packages/trivy/testdata from the real trivy against a running local stack:
+ *
+ *   npm run stack:up                        # or: node packages/stack/src/cli.ts up --dir DIR
+ *   node packages/trivy/scripts/capture-fixtures.ts [--stack-dir DIR]
+ *
+ * Everything written is trivy's own output, byte for byte; nothing is edited afterwards. The
+ * registry's random port therefore appears in the fixtures, and tests must not depend on it.
+ */
+import { execa } from 'execa';
+import {
+  createTrivyRunner,
+  type ImageScanArgsInput,
+  imageScanArgs,
+  type RegistryAuth,
+  trivyEnv,
+} from '../src/index.ts';
+
+const testdata = fileURLToPath(new URL('../testdata/', import.meta.url));
+const TIMEOUT_MS = 120_000;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { 'stack-dir': { type: 'string' } } });
+  const stackDir = values['stack-dir'] ?? join(repoRoot, '.stack');
+  const stack = JSON.parse(await readFile(join(stackDir, 'stack.json'), 'utf8')) as StackInfo;
+  const { bin, cacheDir } = stack.trivy;
+  const logger = { debug: () => {}, warn: () => {} };
+  const runner = createTrivyRunner({ bin, cacheDir, timeoutMs: TIMEOUT_MS, logger });
+  const reg = stack.registry.host;
+  await mkdir(join(testdata, 'stderr'), { recursive: true });
+
+  const secretRef = await pushSecretImage(stack);
+
+  const scans: [string, string][] = [
+    ['image-nginx.json', `${reg}/library/nginx:1.20`],
+    ['image-alpine.json', `${reg}/library/alpine:3.18`],
+    ['image-clean.json', `${reg}/library/clean:1.0`],
+    ['image-secret.json', secretRef],
+  ];
+  for (const [file, ref] of scans) {
+    const { json } = await runner.scanImage(ref, { scanners: ['vuln', 'secret'] });
+    await writeFile(join(testdata, file), json);
+    console.log(`wrote ${file}`);
+  }
+
+  const manifests = join(testdata, 'manifests');
+  await writeFile(join(testdata, 'config-audit.json'), (await runner.auditConfigs(manifests)).json);
+  await writeFile(
+    join(testdata, 'config-audit-passed.json'),
+    (await runner.auditConfigs(manifests, { includePassed: true })).json,
+  );
+  console.log('wrote config-audit.json, config-audit-passed.json');
+
+  const version = await execa(bin, ['version', '--format', 'json', '--cache-dir', cacheDir], {
+    extendEnv: false,
+  });
+  await writeFile(join(testdata, 'version.json'), `${version.stdout}\n`);
+  await copyFile(join(cacheDir, 'db', 'metadata.json'), join(testdata, 'db-metadata.json'));
+
+  // Failures: the raw stderr of each, for the classifier's tests.
+  const auth = stack.authRegistry;
+  const creds: RegistryAuth = { username: auth.username, password: auth.password };
+  const failures: [string, string, RegistryAuth | undefined][] = [
+    ['image-not-found.txt', `${reg}/library/nginx:9.99`, undefined],
+    ['repository-not-found.txt', `${reg}/library/nope:1.0`, undefined],
+    ['digest-not-found.txt', `${reg}/library/nginx@sha256:${'0'.repeat(64)}`, undefined],
+    ['unauthorized.txt', `${auth.host}/library/nginx:1.20`, undefined],
+    ['unauthorized-wrong-password.txt', `${auth.host}/library/nginx:1.20`, { ...creds, password: 'wrong' }],
+    ['not-found-with-credentials.txt', `${auth.host}/library/nginx:9.99`, creds],
+    ['invalid-reference.txt', `${reg}/Library/NGINX:1.20`, undefined],
+    ['invalid-reference-tag.txt', `${reg}/library/nginx:bad tag`, undefined],
+    ['connection-refused.txt', '127.0.0.1:1/library/nginx:1.20', undefined],
+  ];
+  for (const [file, ref, registryAuth] of failures) {
+    const input: ImageScanArgsInput = { ref, cacheDir, timeoutMs: TIMEOUT_MS, scanners: ['vuln', 'secret'] };
+    const res = await execa(bin, imageScanArgs(input), {
+      env: trivyEnv({ cacheDir, registryAuth }),
+      extendEnv: false,
+      cwd: cacheDir,
+      reject: false,
+    });
+    if (res.exitCode === 0) throw new Error(`${file}: expected trivy to fail for ${ref}`);
+    await writeFile(join(testdata, 'stderr', file), res.stderr);
+    console.log(`wrote stderr/${file} (exit ${res.exitCode})`);
+  }
+  // trivy config rejects the image-only offline flags; kept to show what that looks like.
+  const bad = await execa(bin, ['config', '--skip-db-update', '--cache-dir', cacheDir, manifests], {
+    extendEnv: false,
+    cwd: cacheDir,
+    reject: false,
+  });
+  await writeFile(join(testdata, 'stderr', 'unknown-flag.txt'), bad.stderr);
+  console.log('wrote stderr/unknown-flag.txt');
+}
+
+/**
+ * Alpine with a planted credentials file. The key is made up and assembled here so no
+ * key-shaped literal sits in the repository; trivy redacts it in its output. (AWS's documented
+ * EXAMPLE keys would not do: trivy's allow rules skip them.)
+ */
+async function pushSecretImage(stack: StackInfo): Promise<string> {
+  const keyId = ['AKIA', '2E0A8F3B', '244C9986'].join('');
+  const secret = ['7CE556A3BC234CC1', 'FF9E8A5C324C0BB7', '0AA21B6D'].join('');
+  const image = await buildImage({
+    ...testImages.alpine,
+    repository: 'library/secrets',
+    tag: '1.0',
+    files: {
+      'app/credentials': `[default]\naws_access_key_id = ${keyId}\naws_secret_access_key = ${secret}\n`,
+    },
+  });
+  const client = createRegistryClient({ url: stack.registry.url });
+  await client.pushImage(image);
+  return `${stack.registry.host}/library/secrets:1.0`;
+}
+
+await main();

@@ -1,0 +1,69 @@
+/**
+ * @fleetscan/trivy: how to run trivy (runner: offline flags, process, timeout, kill, errors)
+ * and, separately, how to read what it prints (pure parsers into trivy-operator report data).
+ */
+export {
+  type ConfigAuditArgsInput,
+  configAuditArgs,
+  type ImageScanArgsInput,
+  type ImageScanner,
+  imageScanArgs,
+  type RegistryAuth,
+  trivyEnv,
+  versionArgs,
+} from './args.ts';
+export { type DbInfo, parseDbMetadata, readDbInfo } from './dbinfo.ts';
+export {
+  classifyFailure,
+  type FailedRun,
+  fatalMessage,
+  isPermanent,
+  isTrivyError,
+  TrivyError,
+  TrivyErrorCode,
+  type TrivyErrorDetails,
+} from './errors.ts';
+export { DOCKER_HUB, type ImageRefParts, parseImageRef } from './image-ref.ts';
+export {
+  CHECK_CATEGORY,
+  type Check,
+  type ConfigChecksOptions,
+  parseConfigReport,
+  type TrivyConfigReport,
+  TrivyConfigReportSchema,
+  type TrivyMisconfiguration,
+  toCheck,
+  toChecksByFile,
+} from './parse-config.ts';
+export {
+  type CvssScores,
+  DEFAULT_VULNERABILITY_FIELDS,
+  type ExposedSecret,
+  type ImageReportData,
+  type ImageReportDataOptions,
+  parseImageReport,
+  type ReportOS,
+  scoreOf,
+  type TrivyDetectedVulnerability,
+  type TrivyImageReport,
+  TrivyImageReportSchema,
+  type TrivyImageResult,
+  toExposedSecrets,
+  toImageReportData,
+  toOS,
+  toVulnerabilities,
+  type Vulnerability,
+  type VulnerabilityFields,
+} from './parse-image.ts';
+export { parseVersion, type TrivyVersion } from './parse-version.ts';
+export {
+  type ConfigAuditOptions,
+  createTrivyRunner,
+  type ImageScanOptions,
+  type TrivyLogger,
+  type TrivyRun,
+  type TrivyRunner,
+  type TrivyRunnerOptions,
+} from './runner.ts';
+export { SEVERITIES, type SecretSeverity, type Severity, toSecretSeverity, toSeverity } from './severity.ts';
+export { cleanStderr } from './stderr.ts';

@@ -1,0 +1,302 @@
+/**
+ * trivy's image report (JSON, SchemaVersion 2) -> trivy-operator VulnerabilityReport and
+ * ExposedSecretReport data, mapped as trivy-operator's pkg/plugins/trivy/plugin.go does
+ * (ParseReportData, getVulnerabilitiesFromScanResult, getExposedSecretsFromScanResult,
+ * parseImageRef, parseOSRef, GetScoreFromCVSS). Field names are those of
+ * @fleetscan/reports' schemas. updateTimestamp, scanner and summary are the report builder's.
+ */
+import { z } from 'zod';
+import { parseImageRef } from './image-ref.ts';
+import { parseJson } from './parse-json.ts';
+import { type SecretSeverity, type Severity, toSecretSeverity, toSeverity } from './severity.ts';
+import { rfc3339 } from './time.ts';
+
+// --- trivy's JSON: strict on what the mapping reads, loose (passthrough) everywhere else ----
+
+const CvssSchema = z.looseObject({
+  V2Vector: z.string().optional(),
+  V3Vector: z.string().optional(),
+  V40Vector: z.string().optional(),
+  V2Score: z.number().optional(),
+  V3Score: z.number().optional(),
+  V40Score: z.number().optional(),
+});
+
+const DetectedVulnerabilitySchema = z.looseObject({
+  VulnerabilityID: z.string().min(1),
+  PkgName: z.string(),
+  PkgID: z.string().optional(),
+  PkgPath: z.string().optional(),
+  PkgIdentifier: z.looseObject({ PURL: z.string().optional() }).optional(),
+  InstalledVersion: z.string(),
+  FixedVersion: z.string().optional(),
+  Status: z.string().optional(),
+  Severity: z.string(),
+  SeveritySource: z.string().optional(),
+  Title: z.string().optional(),
+  Description: z.string().optional(),
+  PrimaryURL: z.string().optional(),
+  References: z.array(z.string()).optional(),
+  PublishedDate: z.string().optional(),
+  LastModifiedDate: z.string().optional(),
+  CVSS: z.record(z.string(), CvssSchema).optional(),
+});
+
+const SecretFindingSchema = z.looseObject({
+  RuleID: z.string().min(1),
+  Category: z.string(),
+  Severity: z.string(),
+  Title: z.string(),
+  Match: z.string(),
+  StartLine: z.number().optional(),
+  EndLine: z.number().optional(),
+});
+
+const ImageResultSchema = z.looseObject({
+  Target: z.string(),
+  Class: z.string().optional(),
+  Type: z.string().optional(),
+  Vulnerabilities: z.array(DetectedVulnerabilitySchema).optional(),
+  Secrets: z.array(SecretFindingSchema).optional(),
+});
+
+export const TrivyImageReportSchema = z.looseObject({
+  SchemaVersion: z.literal(2),
+  ArtifactName: z.string().min(1),
+  ArtifactType: z.literal('container_image'),
+  Metadata: z.looseObject({
+    OS: z
+      .looseObject({
+        Family: z.string(),
+        Name: z.string().optional(),
+        EOSL: z.boolean().optional(),
+      })
+      .optional(),
+    ImageID: z.string().optional(),
+    RepoTags: z.array(z.string()).optional(),
+    RepoDigests: z.array(z.string()).optional(),
+  }),
+  // Omitted by trivy when there is nothing to report.
+  Results: z.array(ImageResultSchema).optional(),
+});
+export type TrivyImageReport = z.infer<typeof TrivyImageReportSchema>;
+export type TrivyDetectedVulnerability = z.infer<typeof DetectedVulnerabilitySchema>;
+export type TrivyImageResult = z.infer<typeof ImageResultSchema>;
+
+/** Parses `trivy image --format json` output; a mismatch is a PARSE TrivyError. */
+export function parseImageReport(json: string): TrivyImageReport {
+  return parseJson(json, TrivyImageReportSchema, 'trivy image report');
+}
+
+// --- report-ready data, in trivy-operator's field names ------------------------------------
+
+export interface CvssScores {
+  V2Vector?: string;
+  V3Vector?: string;
+  V40Vector?: string;
+  V2Score?: number;
+  V3Score?: number;
+  V40Score?: number;
+}
+
+export interface Vulnerability {
+  vulnerabilityID: string;
+  resource: string;
+  installedVersion: string;
+  fixedVersion: string;
+  publishedDate: string;
+  lastModifiedDate: string;
+  severity: Severity;
+  title: string;
+  description?: string;
+  primaryLink?: string;
+  links: string[];
+  score?: number;
+  target: string;
+  cvss?: Record<string, CvssScores>;
+  class?: string;
+  packageType?: string;
+  packagePath?: string;
+  packagePURL?: string;
+}
+
+export interface ExposedSecret {
+  target: string;
+  ruleID: string;
+  title: string;
+  category: string;
+  severity: SecretSeverity;
+  match: string;
+}
+
+export interface ReportOS {
+  family: string;
+  name?: string;
+  eosl?: boolean;
+}
+
+export interface ImageReportData {
+  registry: { server: string };
+  artifact: { repository: string; tag?: string; digest?: string };
+  os: ReportOS;
+  vulnerabilities: Vulnerability[];
+  secrets: ExposedSecret[];
+  /** The manifest digest the registry served (from RepoDigests); the scan cache's key. */
+  manifestDigest?: string;
+}
+
+/**
+ * trivy-operator's `trivy.additionalVulnerabilityReportFields` (Description, Links, CVSS,
+ * Target, Class, PackageType, PackagePath). Off, a field is left out (links: [], target: '').
+ */
+export interface VulnerabilityFields {
+  description: boolean;
+  links: boolean;
+  cvss: boolean;
+  target: boolean;
+  class: boolean;
+  packageType: boolean;
+  packagePath: boolean;
+  /** packagePURL, from PkgIdentifier.PURL; newer CRD field trivy-operator's plugin does not fill. */
+  packagePURL: boolean;
+}
+
+/** Everything fleetscan's reports show; CVSS and PURL are off to keep reports under etcd's size limit. */
+export const DEFAULT_VULNERABILITY_FIELDS: Readonly<VulnerabilityFields> = {
+  description: true,
+  links: true,
+  cvss: false,
+  target: true,
+  class: true,
+  packageType: true,
+  packagePath: true,
+  packagePURL: false,
+};
+
+export interface ImageReportDataOptions {
+  /** The reference that was scanned; defaults to the report's ArtifactName (what trivy was given). */
+  imageRef?: string;
+  fields?: Partial<VulnerabilityFields>;
+}
+
+export function toImageReportData(
+  report: TrivyImageReport,
+  opts: ImageReportDataOptions = {},
+): ImageReportData {
+  const imageRef = opts.imageRef ?? report.ArtifactName;
+  const fields = { ...DEFAULT_VULNERABILITY_FIELDS, ...opts.fields };
+  const ref = parseImageRef(imageRef);
+  const results = report.Results ?? [];
+  const manifestDigest = repoDigest(report, `${ref.registry}/${ref.repository}`);
+  // trivy-operator falls back to Metadata.ImageID (the config digest) for tag references.
+  const digest = ref.digest ?? report.Metadata.ImageID;
+  return {
+    registry: { server: ref.registry },
+    artifact: {
+      repository: ref.repository,
+      ...(ref.tag !== undefined && { tag: ref.tag }),
+      ...(digest && { digest }),
+    },
+    os: toOS(report),
+    vulnerabilities: results.flatMap((r) => toVulnerabilities(r, fields)),
+    secrets: results.flatMap(toExposedSecrets),
+    ...(manifestDigest !== undefined && { manifestDigest }),
+  };
+}
+
+export function toOS(report: TrivyImageReport): ReportOS {
+  const os = report.Metadata.OS;
+  if (!os) return { family: '' };
+  return {
+    family: os.Family,
+    ...(os.Name && { name: os.Name }),
+    // Go omitempty: only written when true.
+    ...(os.EOSL && { eosl: true }),
+  };
+}
+
+export function toVulnerabilities(result: TrivyImageResult, fields: VulnerabilityFields): Vulnerability[] {
+  return (result.Vulnerabilities ?? []).map((v) => {
+    const score = scoreOf(v);
+    const purl = v.PkgIdentifier?.PURL;
+    return {
+      vulnerabilityID: v.VulnerabilityID,
+      resource: v.PkgName,
+      installedVersion: v.InstalledVersion,
+      fixedVersion: v.FixedVersion ?? '',
+      publishedDate: v.PublishedDate ? rfc3339(v.PublishedDate) : '',
+      lastModifiedDate: v.LastModifiedDate ? rfc3339(v.LastModifiedDate) : '',
+      severity: toSeverity(v.Severity),
+      title: v.Title ?? '',
+      ...(fields.description && v.Description && { description: v.Description }),
+      ...(v.PrimaryURL && { primaryLink: v.PrimaryURL }),
+      links: fields.links && v.References ? [...v.References] : [],
+      ...(score !== undefined && { score }),
+      target: fields.target ? result.Target : '',
+      ...(fields.cvss && v.CVSS && { cvss: cvssOf(v.CVSS) }),
+      ...(fields.class && result.Class && { class: result.Class }),
+      ...(fields.packageType && result.Type && { packageType: result.Type }),
+      ...(fields.packagePath && v.PkgPath && { packagePath: v.PkgPath }),
+      ...(fields.packagePURL && purl && { packagePURL: purl }),
+    };
+  });
+}
+
+export function toExposedSecrets(result: TrivyImageResult): ExposedSecret[] {
+  return (result.Secrets ?? []).map((s) => ({
+    target: result.Target,
+    ruleID: s.RuleID,
+    title: s.Title,
+    category: s.Category,
+    severity: toSecretSeverity(s.Severity),
+    match: s.Match,
+  }));
+}
+
+/**
+ * trivy-operator's GetScoreFromCVSS: the NVD V3 score, else another vendor's. It picks "another"
+ * by Go map order (random); here it is the vendor trivy took the severity from, then the first
+ * by name, so the same input always gives the same report.
+ */
+export function scoreOf(v: TrivyDetectedVulnerability): number | undefined {
+  const cvss = v.CVSS;
+  if (!cvss) return undefined;
+  const v3 = (vendor: string | undefined) => {
+    const s = vendor === undefined ? undefined : cvss[vendor]?.V3Score;
+    return s !== undefined && s !== 0 ? s : undefined;
+  };
+  const others = Object.keys(cvss)
+    .filter((k) => k !== 'nvd')
+    .sort();
+  return v3('nvd') ?? v3(v.SeveritySource) ?? others.map(v3).find((s) => s !== undefined);
+}
+
+function cvssOf(cvss: Record<string, CvssScores>): Record<string, CvssScores> {
+  const out: Record<string, CvssScores> = {};
+  for (const [vendor, c] of Object.entries(cvss)) {
+    const { V2Vector, V3Vector, V40Vector, V2Score, V3Score, V40Score } = c;
+    out[vendor] = {
+      ...(V2Vector && { V2Vector }),
+      ...(V3Vector && { V3Vector }),
+      ...(V40Vector && { V40Vector }),
+      ...(V2Score !== undefined && { V2Score }),
+      ...(V3Score !== undefined && { V3Score }),
+      ...(V40Score !== undefined && { V40Score }),
+    };
+  }
+  return out;
+}
+
+/** The `sha256:...` of RepoDigests' entry for this repository (`host/repo@sha256:...`). */
+function repoDigest(report: TrivyImageReport, repository: string): string | undefined {
+  const digests = report.Metadata.RepoDigests ?? [];
+  const mine = digests.find((d) => normalise(d.split('@')[0] ?? '') === normalise(repository)) ?? digests[0];
+  const at = mine?.indexOf('@') ?? -1;
+  return mine && at >= 0 ? mine.slice(at + 1) : undefined;
+}
+
+/** RepoDigests spell Docker Hub as `index.docker.io/library/x`, references as `x` or `docker.io/x`. */
+function normalise(name: string): string {
+  const p = parseImageRef(name);
+  return `${p.registry}/${p.repository}`;
+}

@@ -1,0 +1,158 @@
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TrivyErrorCode } from './errors.ts';
+import { createTrivyRunner, type TrivyLogger, type TrivyRunnerOptions } from './runner.ts';
+
+// The process wire is faked with small shell scripts standing in for the trivy binary; the
+// real trivy runs in test/integration/trivy-runner.test.ts.
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fleetscan-runner-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function fakeTrivy(name: string, body: string): Promise<string> {
+  const file = join(dir, name);
+  await writeFile(file, `#!/bin/sh\n${body}\n`);
+  await chmod(file, 0o755);
+  return file;
+}
+
+function recordingLogger() {
+  const entries: { level: string; obj: Record<string, unknown>; msg: string | undefined }[] = [];
+  const logger: TrivyLogger = {
+    debug: (obj, msg) => entries.push({ level: 'debug', obj: obj as Record<string, unknown>, msg }),
+    warn: (obj, msg) => entries.push({ level: 'warn', obj: obj as Record<string, unknown>, msg }),
+  };
+  const pid = () => entries.find((e) => e.msg === 'trivy started')?.obj.pid as number;
+  return { logger, entries, pid };
+}
+
+function runner(bin: string, over: Partial<TrivyRunnerOptions> = {}) {
+  const log = recordingLogger();
+  return {
+    log,
+    trivy: createTrivyRunner({ bin, cacheDir: dir, timeoutMs: 10_000, logger: log.logger, ...over }),
+  };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('createTrivyRunner', () => {
+  it('returns stdout and passes credentials in the environment only, inheriting nothing', async () => {
+    // Prints its argv and its whole environment as the "report".
+    const bin = await fakeTrivy('echo-env', 'echo "ARGS $*"; /usr/bin/env');
+    const { trivy, log } = runner(bin, { extraEnv: { HTTPS_PROXY: 'http://proxy:3128' } });
+    const { json, durationMs } = await trivy.scanImage('reg/app:1', {
+      scanners: ['vuln'],
+      registryAuth: { username: 'robot', password: 'pa55word' },
+    });
+    const [argsLine, ...envLines] = json.trim().split('\n');
+    expect(argsLine).toMatch(/^ARGS image --cache-dir .* -- reg\/app:1$/);
+    expect(argsLine).not.toContain('pa55word');
+    expect(envLines.filter((l) => !l.startsWith('PWD=')).sort()).toEqual([
+      `DOCKER_CONFIG=${dir}/.no-docker-config`,
+      'HTTPS_PROXY=http://proxy:3128',
+      'TRIVY_PASSWORD=pa55word',
+      'TRIVY_USERNAME=robot',
+    ]);
+    expect(durationMs).toBeGreaterThanOrEqual(0);
+    expect(JSON.stringify(log.entries)).not.toContain('pa55word');
+  });
+
+  it('classifies a failure from stderr, keeping a redacted stderr tail', async () => {
+    const stderr = join(dir, 'not-found.txt');
+    const captured = await readFile(
+      new URL('../testdata/stderr/not-found-with-credentials.txt', import.meta.url),
+      'utf8',
+    );
+    // As if a registry had echoed the password back.
+    await writeFile(stderr, `${captured}\nGET http://robot:pa55word@reg/v2/\n`);
+    const bin = await fakeTrivy('fail', `cat '${stderr}' >&2; exit 1`);
+    const { trivy, log } = runner(bin);
+    const err = await trivy
+      .scanImage('reg/app:9.99', {
+        scanners: ['vuln'],
+        registryAuth: { username: 'robot', password: 'pa55word' },
+      })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'TrivyError', code: TrivyErrorCode.ImageNotFound, exitCode: 1 });
+    const { stderr: kept, message } = err as { stderr: string; message: string };
+    expect(kept).toContain('MANIFEST_UNKNOWN');
+    expect(kept).toContain('robot:[redacted]@reg');
+    expect(`${kept}${message}`).not.toContain('pa55word');
+    expect(log.entries.at(-1)).toMatchObject({
+      level: 'warn',
+      obj: { code: 'IMAGE_NOT_FOUND', exitCode: 1 },
+    });
+  });
+
+  it('on timeout sends SIGTERM, then SIGKILL to a trivy that ignores it, and leaves no process', async () => {
+    // trivy answers SIGTERM with a "graceful shutdown" that can hang; this one ignores it outright.
+    const bin = await fakeTrivy('stubborn', "trap '' TERM; while :; do sleep 0.05; done");
+    const { trivy, log } = runner(bin, { timeoutMs: 300, killGraceMs: 300 });
+    const started = Date.now();
+    const err = await trivy.scanImage('reg/app:1', { scanners: ['vuln'] }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: TrivyErrorCode.Timeout, signal: 'SIGKILL' });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(alive(log.pid())).toBe(false);
+    expect(log.entries.at(-1)?.obj).toMatchObject({ code: 'TIMEOUT', forceKilled: true });
+  });
+
+  it('an aborted signal kills trivy and rejects with ABORTED', async () => {
+    // exec: trivy is one process, and a child left holding stdout would keep the run open.
+    const bin = await fakeTrivy('slow', 'exec sleep 30');
+    const { trivy, log } = runner(bin, { killGraceMs: 1_000 });
+    const ac = new AbortController();
+    const pending = trivy.auditConfigs('/batch', { signal: ac.signal });
+    setTimeout(() => ac.abort(), 200);
+    await expect(pending).rejects.toMatchObject({ code: TrivyErrorCode.Aborted });
+    expect(alive(log.pid())).toBe(false);
+  });
+
+  it('refuses output past the limit', async () => {
+    const bin = await fakeTrivy('chatty', 'head -c 5000 /dev/zero | tr "\\0" x');
+    const { trivy } = runner(bin, { maxOutputChars: 100 });
+    await expect(trivy.scanImage('reg/app:1', { scanners: ['vuln'] })).rejects.toMatchObject({
+      code: TrivyErrorCode.OutputTooLarge,
+    });
+  });
+
+  it('rejects (does not throw) when no scanner is asked for', async () => {
+    const { trivy } = runner(join(dir, 'unused'));
+    await expect(trivy.scanImage('reg/app:1', { scanners: [] })).rejects.toThrow(RangeError);
+  });
+
+  it('a binary that cannot start is a FAILED TrivyError with the cause', async () => {
+    const { trivy } = runner(join(dir, 'no-such-trivy'));
+    const err = await trivy.scanImage('reg/app:1', { scanners: ['vuln'] }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'TrivyError', code: TrivyErrorCode.Failed });
+    expect((err as Error).message).toContain('could not start');
+    expect((err as Error).cause).toBeInstanceOf(Error);
+  });
+
+  it('version() parses `trivy version --format json`', async () => {
+    const file = new URL('../testdata/version.json', import.meta.url).pathname;
+    const bin = await fakeTrivy('version', `[ "$1" = version ] && cat '${file}'`);
+    const { trivy } = runner(bin);
+    expect(await trivy.version()).toEqual({ version: '0.74.0', dbUpdatedAt: '2026-11-01T00:00:00Z' });
+  });
+
+  it('rejects with PARSE when version output is not what trivy prints', async () => {
+    const bin = await fakeTrivy('version-bad', 'echo "Version: 0.74.0"');
+    const { trivy } = runner(bin);
+    await expect(trivy.version()).rejects.toMatchObject({ code: TrivyErrorCode.Parse });
+  });
+});

@@ -1,0 +1,196 @@
+import { execa } from 'execa';
+import {
+  type ConfigAuditArgsInput,
+  configAuditArgs,
+  type ImageScanArgsInput,
+  type ImageScanner,
+  imageScanArgs,
+  type RegistryAuth,
+  trivyEnv,
+  versionArgs,
+} from './args.ts';
+import { classifyFailure, TrivyError, TrivyErrorCode } from './errors.ts';
+import { parseVersion, type TrivyVersion } from './parse-version.ts';
+import type { Severity } from './severity.ts';
+import { cleanStderr } from './stderr.ts';
+
+/** The part of a pino logger the runner uses; pino's Logger fits as is. */
+export interface TrivyLogger {
+  debug(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface TrivyRunnerOptions {
+  /** Absolute path of the trivy binary. */
+  bin: string;
+  /** Holds `db/` (the vulnerability DB); also the child's working directory. */
+  cacheDir: string;
+  /** Per run; past it trivy gets SIGTERM, then SIGKILL after killGraceMs. */
+  timeoutMs: number;
+  logger: TrivyLogger;
+  /** Added to the child's otherwise empty environment (proxy, CA bundle, HOME, ...). */
+  extraEnv?: Readonly<Record<string, string>>;
+  /** SIGTERM to SIGKILL. trivy answers SIGTERM with a "graceful shutdown" that can hang. Default 5 s. */
+  killGraceMs?: number;
+  /** Refuse stdout beyond this many characters. Default 100 M (execa's default). */
+  maxOutputChars?: number;
+  /** Monotonic milliseconds, for durationMs. Default performance.now. */
+  now?: () => number;
+}
+
+export interface ImageScanOptions {
+  scanners: readonly ImageScanner[];
+  severities?: readonly Severity[];
+  ignoreUnfixed?: boolean;
+  skipFiles?: readonly string[];
+  skipDirs?: readonly string[];
+  ignoreFile?: string;
+  /** Passed as TRIVY_USERNAME/TRIVY_PASSWORD in the child's environment only. */
+  registryAuth?: RegistryAuth;
+  /** Aborting kills trivy (SIGTERM, then SIGKILL) and rejects with ABORTED. */
+  signal?: AbortSignal;
+}
+
+export interface ConfigAuditOptions {
+  severities?: readonly Severity[];
+  includePassed?: boolean;
+  k8sVersion?: string;
+  signal?: AbortSignal;
+}
+
+export interface TrivyRun {
+  /** trivy's JSON report, unparsed (see parseImageReport / parseConfigReport). */
+  json: string;
+  durationMs: number;
+}
+
+export interface TrivyRunner {
+  /** Scans a registry image; rejects with a TrivyError (see isPermanent). */
+  scanImage(ref: string, opts: ImageScanOptions): Promise<TrivyRun>;
+  /** Audits every Kubernetes manifest under `dir` in one trivy run (one Result per file). */
+  auditConfigs(dir: string, opts?: ConfigAuditOptions): Promise<TrivyRun>;
+  /** trivy's version and the DB's UpdatedAt, as `trivy version` reports them. */
+  version(): Promise<TrivyVersion>;
+}
+
+const DEFAULT_KILL_GRACE_MS = 5_000;
+const DEFAULT_MAX_OUTPUT_CHARS = 100_000_000;
+// stderr is logs, kept only as a tail; a limit here must never be what kills a scan.
+const MAX_STDERR_CHARS = 16_000_000;
+
+/**
+ * Runs trivy as a child process, offline, one run per call: no queue and no concurrency limit
+ * (the caller owns both). Every run is bounded by timeoutMs and by the caller's AbortSignal.
+ */
+export function createTrivyRunner(options: TrivyRunnerOptions): TrivyRunner {
+  const { bin, cacheDir, timeoutMs, logger } = options;
+  const killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+  const maxOutputChars = options.maxOutputChars ?? DEFAULT_MAX_OUTPUT_CHARS;
+  const now = options.now ?? (() => performance.now());
+
+  async function run(
+    command: string,
+    args: readonly string[],
+    env: Record<string, string>,
+    secrets: readonly string[],
+    signal: AbortSignal | undefined,
+  ): Promise<TrivyRun> {
+    const started = now();
+    const sub = execa(bin, args, {
+      env,
+      extendEnv: false,
+      // trivy reads trivy.yaml, .trivyignore and trivy-secret.yaml from its cwd by default.
+      cwd: cacheDir,
+      stdin: 'ignore',
+      reject: false,
+      stripFinalNewline: false,
+      timeout: timeoutMs,
+      killSignal: 'SIGTERM',
+      forceKillAfterDelay: killGraceMs,
+      ...(signal && { cancelSignal: signal }),
+      maxBuffer: { stdout: maxOutputChars, stderr: MAX_STDERR_CHARS },
+    });
+    // Args carry no secrets (credentials are in env), so they are safe to log.
+    logger.debug({ command, pid: sub.pid, args }, 'trivy started');
+    const res = await sub;
+    const durationMs = Math.round(now() - started);
+    const stderr = cleanStderr(typeof res.stderr === 'string' ? res.stderr : '', secrets);
+    if (!res.failed) {
+      logger.debug({ command, pid: sub.pid, durationMs }, 'trivy finished');
+      return { json: res.stdout, durationMs };
+    }
+    const spawnFailed =
+      res.exitCode === undefined && res.signal === undefined && !res.timedOut && !res.isCanceled;
+    const err = spawnFailed
+      ? new TrivyError(
+          TrivyErrorCode.Failed,
+          `trivy ${command}: could not start ${bin} in ${cacheDir}: ${res.originalMessage ?? ''}`,
+          {
+            stderr,
+            cause: res.cause,
+          },
+        )
+      : classifyFailure({
+          command,
+          ...(res.exitCode !== undefined && { exitCode: res.exitCode }),
+          ...(res.signal !== undefined && { signal: res.signal }),
+          timedOut: res.timedOut,
+          timeoutMs,
+          aborted: res.isCanceled,
+          outputTooLarge: res.isMaxBuffer,
+          stderr,
+        });
+    logger.warn(
+      {
+        command,
+        pid: sub.pid,
+        durationMs,
+        code: err.code,
+        exitCode: res.exitCode,
+        signal: res.signal,
+        forceKilled: res.isForcefullyTerminated,
+      },
+      err.message,
+    );
+    throw err;
+  }
+
+  return {
+    // async, so that a bad argument rejects like every other failure instead of throwing.
+    async scanImage(ref, opts) {
+      const input: ImageScanArgsInput = {
+        ref,
+        cacheDir,
+        timeoutMs,
+        scanners: opts.scanners,
+        severities: opts.severities,
+        ignoreUnfixed: opts.ignoreUnfixed,
+        skipFiles: opts.skipFiles,
+        skipDirs: opts.skipDirs,
+        ignoreFile: opts.ignoreFile,
+      };
+      const env = trivyEnv({ cacheDir, registryAuth: opts.registryAuth, extraEnv: options.extraEnv });
+      const secrets = opts.registryAuth ? [opts.registryAuth.password] : [];
+      return run('image', imageScanArgs(input), env, secrets, opts.signal);
+    },
+
+    async auditConfigs(dir, opts = {}) {
+      const input: ConfigAuditArgsInput = {
+        dir,
+        cacheDir,
+        timeoutMs,
+        severities: opts.severities,
+        includePassed: opts.includePassed,
+        k8sVersion: opts.k8sVersion,
+      };
+      const env = trivyEnv({ cacheDir, extraEnv: options.extraEnv });
+      return run('config', configAuditArgs(input), env, [], opts.signal);
+    },
+
+    async version() {
+      const env = trivyEnv({ cacheDir, extraEnv: options.extraEnv });
+      const { json } = await run('version', versionArgs(cacheDir), env, [], undefined);
+      return parseVersion(json);
+    },
+  };
+}
