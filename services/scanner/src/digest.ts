@@ -1,5 +1,5 @@
 import { RegistryLookupError, ScanErrorCode } from './errors.ts';
-import { isInsecureRegistry, parseImageRef } from './imageref.ts';
+import { isInsecureRegistry, parseValidImageRef } from './imageref.ts';
 
 export interface RegistryCredentials {
   username: string;
@@ -34,9 +34,9 @@ export async function resolveDigest(
     timeoutMs?: number;
   } = {},
 ): Promise<ResolvedImage> {
-  let ref: ReturnType<typeof parseImageRef>;
+  let ref: ReturnType<typeof parseValidImageRef>;
   try {
-    ref = parseImageRef(image);
+    ref = parseValidImageRef(image);
   } catch (cause) {
     throw new RegistryLookupError(ScanErrorCode.InvalidReference, (cause as Error).message, { cause });
   }

@@ -1,17 +1,4 @@
-/**
- * Docker image references, parsed the way container runtimes read them:
- * `nginx` is `index.docker.io/library/nginx:latest`; a first component with a
- * dot, a colon or `localhost` is a registry host.
- */
-export interface ImageRef {
-  /** Registry host as written (`127.0.0.1:5000`), `index.docker.io` for Docker Hub. */
-  registry: string;
-  repository: string;
-  tag?: string;
-  digest?: string;
-}
-
-export const DOCKER_HUB = 'index.docker.io';
+import { type ImageRefParts, parseImageRef } from '@fleetscan/trivy';
 
 export class InvalidReferenceError extends Error {
   override readonly name = 'InvalidReferenceError';
@@ -22,36 +9,24 @@ const REPO = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|
 const TAG = /^[\w][\w.-]{0,127}$/;
 const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
 
-export function parseImageRef(ref: string): ImageRef {
-  let rest = ref.trim();
-  if (!rest) throw new InvalidReferenceError('empty image reference');
-  let digest: string | undefined;
-  const at = rest.indexOf('@');
-  if (at >= 0) {
-    digest = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-    if (!DIGEST.test(digest)) throw new InvalidReferenceError(`invalid digest in ${JSON.stringify(ref)}`);
+/**
+ * Splits a reference as @fleetscan/trivy does (go-containerregistry's rules,
+ * which decide the report's registry and artifact) and rejects what a
+ * registry would: a bad reference is a permanent failure, found before any
+ * network call.
+ */
+export function parseValidImageRef(ref: string): ImageRefParts {
+  const trimmed = ref.trim();
+  if (!trimmed) throw new InvalidReferenceError('empty image reference');
+  const parts = parseImageRef(trimmed);
+  if (!REPO.test(parts.repository))
+    throw new InvalidReferenceError(`invalid repository in ${JSON.stringify(ref)}`);
+  if (parts.tag !== undefined && !TAG.test(parts.tag))
+    throw new InvalidReferenceError(`invalid tag in ${JSON.stringify(ref)}`);
+  if (parts.digest !== undefined && !DIGEST.test(parts.digest)) {
+    throw new InvalidReferenceError(`invalid digest in ${JSON.stringify(ref)}`);
   }
-  let tag: string | undefined;
-  const lastSlash = rest.lastIndexOf('/');
-  const colon = rest.lastIndexOf(':');
-  if (colon > lastSlash) {
-    tag = rest.slice(colon + 1);
-    rest = rest.slice(0, colon);
-    if (!TAG.test(tag)) throw new InvalidReferenceError(`invalid tag in ${JSON.stringify(ref)}`);
-  }
-  let registry = DOCKER_HUB;
-  const slash = rest.indexOf('/');
-  const first = slash >= 0 ? rest.slice(0, slash) : '';
-  if (first && (first.includes('.') || first.includes(':') || first === 'localhost')) {
-    registry = first;
-    rest = rest.slice(slash + 1);
-  }
-  if (registry === 'docker.io') registry = DOCKER_HUB;
-  if (registry === DOCKER_HUB && !rest.includes('/')) rest = `library/${rest}`;
-  if (!REPO.test(rest)) throw new InvalidReferenceError(`invalid repository in ${JSON.stringify(ref)}`);
-  if (!tag && !digest) tag = 'latest';
-  return { registry, repository: rest, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
+  return parts;
 }
 
 /** Registries reached over plain HTTP, as go-containerregistry (and so trivy) decides. */

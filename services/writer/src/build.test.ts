@@ -1,0 +1,110 @@
+import type { ConfigAuditData, ImageScanData } from '@fleetscan/bus';
+import type { Owner } from '@fleetscan/inventory';
+import { ConfigAuditReportSchema, VulnerabilityReportSchema } from '@fleetscan/reports';
+import { describe, expect, it } from 'vitest';
+import { buildConfigAuditReport, buildVulnerabilityReport } from './build.ts';
+
+const owner = {
+  kind: 'ReplicaSet',
+  apiVersion: 'apps/v1',
+  namespace: 'default',
+  name: 'naive-6d4cf56db6',
+  uid: 'uid-1',
+  labels: { app: 'nginx' },
+  specHash: 'abc123',
+  containers: [{ name: 'nginx', image: 'r/nginx:1.20', kind: 'container' }],
+} as unknown as Owner;
+
+const scan: ImageScanData = {
+  scanner: { name: 'Trivy', vendor: 'Aqua Security', version: '0.74.0' },
+  registry: { server: 'r' },
+  artifact: { repository: 'nginx', tag: '1.20', digest: 'sha256:1' },
+  os: { family: 'debian', name: '11.3' },
+  vulnerabilities: [
+    {
+      vulnerabilityID: 'CVE-1',
+      resource: 'curl',
+      installedVersion: '1',
+      fixedVersion: '2',
+      publishedDate: '',
+      lastModifiedDate: '',
+      severity: 'CRITICAL',
+      title: 't',
+      links: [],
+      target: 'x',
+    },
+    {
+      vulnerabilityID: 'CVE-2',
+      resource: 'apt',
+      installedVersion: '1',
+      fixedVersion: '',
+      publishedDate: '',
+      lastModifiedDate: '',
+      severity: 'LOW',
+      title: 't',
+      links: [],
+      target: 'x',
+    },
+  ],
+  scannedAt: '2026-11-26T10:00:00Z',
+  dbUpdatedAt: '2026-11-01T00:00:00Z',
+};
+
+describe('report builders', () => {
+  it('builds a valid VulnerabilityReport owned by the owner, with summary and labels', () => {
+    const r = buildVulnerabilityReport(owner, 'nginx', scan, 'scanhash', { ttlSeconds: 86400 });
+    expect(VulnerabilityReportSchema.parse(r)).toBeTruthy();
+    expect(r.metadata.name).toBe('replicaset-naive-6d4cf56db6-nginx');
+    expect(r.metadata.ownerReferences).toEqual([
+      {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        name: 'naive-6d4cf56db6',
+        uid: 'uid-1',
+        controller: true,
+        blockOwnerDeletion: false,
+      },
+    ]);
+    expect(r.metadata.labels).toMatchObject({
+      'resource-spec-hash': 'abc123',
+      'trivy-operator.container.name': 'nginx',
+    });
+    expect(r.report.summary).toMatchObject({ criticalCount: 1, lowCount: 1, highCount: 0 });
+    expect(r.report.updateTimestamp).toBe(scan.scannedAt);
+  });
+
+  it('gives the same content hash to a rescan that found the same, and another to a changed finding', () => {
+    const a = buildVulnerabilityReport(owner, 'nginx', scan, 'h', { ttlSeconds: 1 });
+    const b = buildVulnerabilityReport(owner, 'nginx', { ...scan, scannedAt: '2026-11-27T00:00:00Z' }, 'h', {
+      ttlSeconds: 1,
+    });
+    const c = buildVulnerabilityReport(
+      owner,
+      'nginx',
+      { ...scan, vulnerabilities: scan.vulnerabilities.slice(1) },
+      'h',
+      { ttlSeconds: 1 },
+    );
+    const hash = (x: typeof a) => x.metadata.annotations?.['fleetscan.io/content-hash'];
+    expect(hash(a)).toBe(hash(b));
+    expect(hash(a)).not.toBe(hash(c));
+  });
+
+  it('builds a valid ConfigAuditReport counting failed checks only', () => {
+    const data: ConfigAuditData = {
+      scanner: scan.scanner,
+      scannedAt: scan.scannedAt,
+      checks: [
+        { checkID: 'KSV110', severity: 'LOW', success: false, title: 'default namespace', messages: ['m'] },
+        { checkID: 'KSV014', severity: 'HIGH', success: false },
+        { checkID: 'KSV001', severity: 'MEDIUM', success: true },
+      ],
+    };
+    const r = buildConfigAuditReport(owner, data, 'plug', { ttlSeconds: 86400 });
+    expect(ConfigAuditReportSchema.parse(r)).toBeTruthy();
+    expect(r.metadata.name).toBe('replicaset-naive-6d4cf56db6');
+    expect(r.metadata.labels['plugin-config-hash']).toBe('plug');
+    expect(r.metadata.annotations?.['trivy-operator.aquasecurity.github.io/report-ttl']).toBe('24h0m0s');
+    expect(r.report.summary).toEqual({ criticalCount: 0, highCount: 1, mediumCount: 0, lowCount: 1 });
+  });
+});

@@ -1,0 +1,10 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './config.ts';
+
+describe('writer config', () => {
+  it('requires CLUSTER_NAME and parses REPORT_TTL as a duration', () => {
+    expect(() => loadConfig({})).toThrow(/CLUSTER_NAME/);
+    expect(loadConfig({ CLUSTER_NAME: 'a', REPORT_TTL: '90m' }).reportTtlSeconds).toBe(5400);
+    expect(() => loadConfig({ CLUSTER_NAME: 'a', REPORT_TTL: 'soon' })).toThrow(/REPORT_TTL/);
+  });
+});
