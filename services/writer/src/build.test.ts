@@ -103,7 +103,7 @@ describe('report builders', () => {
     const r = buildConfigAuditReport(owner, data, 'plug', { ttlSeconds: 86400 });
     expect(ConfigAuditReportSchema.parse(r)).toBeTruthy();
     expect(r.metadata.name).toBe('replicaset-naive-6d4cf56db6');
-    expect(r.metadata.labels['plugin-config-hash']).toBe('plug');
+    expect(r.metadata.labels?.['plugin-config-hash']).toBe('plug');
     expect(r.metadata.annotations?.['trivy-operator.aquasecurity.github.io/report-ttl']).toBe('24h0m0s');
     expect(r.report.summary).toEqual({ criticalCount: 0, highCount: 1, mediumCount: 0, lowCount: 1 });
   });
