@@ -171,6 +171,39 @@ describe('the main scenario: the naive Deployment in default', () => {
     });
   });
 
+  it("exports trivy-operator's report metrics from the writer", async () => {
+    const name = `replicaset-${rsName}-nginx`;
+    const critical = await waitFor('trivy_image_vulnerabilities for the report', async () => {
+      const v = await metricValue(svc.writer.registry, 'trivy_image_vulnerabilities', {
+        name,
+        severity: 'Critical',
+      });
+      return v > 0 ? v : undefined;
+    });
+    expect(critical).toBe(vuln.report.summary.criticalCount);
+    const text = await svc.writer.registry.getSingleMetricAsString('trivy_image_vulnerabilities');
+    const line = text
+      .split('\n')
+      .find((l) => l.includes(`name="${name}"`) && l.includes('severity="Critical"'));
+    for (const label of [
+      'namespace="default"',
+      'resource_kind="ReplicaSet"',
+      `resource_name="${rsName}"`,
+      'container_name="nginx"',
+      'image_repository="library/nginx"',
+      'image_tag="1.20"',
+    ]) {
+      expect(line).toContain(label);
+    }
+    const configName = `replicaset-${rsName}`;
+    expect(
+      await metricValue(svc.writer.registry, 'trivy_resource_configaudits', {
+        name: configName,
+        severity: 'Low',
+      }),
+    ).toBe(config.report.summary.lowCount);
+  });
+
   it('brings a deleted report back, once', async () => {
     const name = `replicaset-${rsName}-nginx`;
     await k.custom.deleteNamespacedCustomObject({

@@ -1,4 +1,5 @@
 import {
+  CONSUMER_SCAN_CONFIG,
   CONSUMER_SCAN_IMAGE,
   connectBus,
   ensureConsumer,
@@ -84,12 +85,22 @@ export async function startScanner(deps: ScannerDeps): Promise<RunningScanner> {
     ackWaitMs: config.ackWaitMs,
   });
   const loops = Promise.all([image.run(), cfg.run()]);
+  const lag = setInterval(() => {
+    for (const name of [CONSUMER_SCAN_IMAGE, CONSUMER_SCAN_CONFIG]) {
+      jsm.consumers.info(STREAM_SCAN, name).then(
+        (i) => metrics.pending.set({ consumer: name }, i.num_pending + i.num_ack_pending),
+        () => {},
+      );
+    }
+  }, 5000);
+  lag.unref();
   readiness.set('workers', true);
   logger.info({ metricsPort: ops.port, concurrency: config.imageConcurrency }, 'scanner started');
   return {
     metricsPort: ops.port,
     registry,
     async stop() {
+      clearInterval(lag);
       image.stop();
       cfg.stop();
       await loops;

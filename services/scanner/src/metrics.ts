@@ -43,6 +43,12 @@ export function createScannerMetrics(registry: Registry) {
       labelNames: ['type', 'reason'] as const,
       registers,
     }),
+    pending: new Gauge({
+      name: 'fleetscan_scanner_consumer_pending',
+      help: 'Requests waiting or unacknowledged in the shared scan consumers (stream lag, for autoscaling).',
+      labelNames: ['consumer'] as const,
+      registers,
+    }),
     batchSize: new Histogram({
       name: 'fleetscan_scanner_config_batch_size',
       help: 'Manifests audited per trivy config run.',
