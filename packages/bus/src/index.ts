@@ -17,3 +17,12 @@ export {
   writerConsumer,
   writerConsumerConfig,
 } from './topology.ts';
+export {
+  credentialsAad,
+  keyId,
+  openCredentials,
+  type RegistryCredentials,
+  type Sealed,
+  SealedSchema,
+  sealCredentials,
+} from './seal.ts';

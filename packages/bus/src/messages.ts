@@ -1,4 +1,11 @@
-import { CheckSchema, ScannerSchema, VulnerabilityReportDataSchema } from '@fleetscan/reports';
+import {
+  CheckSchema,
+  ExposedSecretSchema,
+  ScannerSchema,
+  SeveritySchema,
+  VulnerabilityReportDataSchema,
+} from '@fleetscan/reports';
+import { SealedSchema } from './seal.ts';
 import { z } from 'zod';
 
 /**
@@ -18,16 +25,38 @@ export type OwnerRef = z.infer<typeof OwnerRefSchema>;
 
 const Timestamp = z.iso.datetime({ offset: true });
 
+/**
+ * How a cluster wants its images scanned. `skipFiles`/`skipDirs` change what
+ * trivy analyses in the image; the rest only changes how packages are matched,
+ * so a change there is answered from the stored SBOM without pulling again.
+ */
+export const ScanSettingsSchema = z.object({
+  severities: z.array(SeveritySchema).optional(),
+  ignoreUnfixed: z.boolean().optional(),
+  skipFiles: z.array(z.string()).optional(),
+  skipDirs: z.array(z.string()).optional(),
+  /** Contents of a .trivyignore file. */
+  ignoreFile: z.string().optional(),
+  /** Contents of a Rego ignore policy (trivy --ignore-policy). */
+  ignorePolicy: z.string().optional(),
+});
+export type ScanSettings = z.infer<typeof ScanSettingsSchema>;
+
 export const ImageScanRequestSchema = z.object({
   v: z.literal(1),
   cluster: z.string().min(1),
   /** The image exactly as the pod spec names it. */
   image: z.string().min(1),
-  /** `sha256:…` when the kubelet reported the running digest (pod status imageID). */
+  /** `sha256:…` when known (pod status imageID, or the digest of the report being refreshed): no registry lookup. */
   digest: z.string().optional(),
   scanners: z.array(z.enum(['vuln', 'secret'])).min(1),
-  /** Hash of the scan settings the result must have been produced with (cache key part). */
+  settings: ScanSettingsSchema.default({}),
+  /** Hash of scanners + settings: the result must have been produced with them (cache key part). */
   scanConfigHash: z.string(),
+  /** A cached result scanned before this instant is stale (TTL refresh): re-match it from its SBOM. */
+  notBefore: Timestamp.optional(),
+  /** Registry credentials from the workload's pull secrets, sealed for the scanner fleet's key. */
+  credentials: SealedSchema.optional(),
   requestedAt: Timestamp,
 });
 export type ImageScanRequest = z.infer<typeof ImageScanRequestSchema>;
@@ -82,6 +111,8 @@ export const ImageScanResultSchema = z.object({
   blob: z.string().optional(),
   /** Whether the scanner answered from its cache without running trivy. */
   cached: z.boolean(),
+  /** The scan's time (ImageScanData.scannedAt): writers never replace a newer report with an older scan. */
+  scannedAt: Timestamp.optional(),
   error: ScanErrorSchema.optional(),
   finishedAt: Timestamp,
 });

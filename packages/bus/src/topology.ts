@@ -14,6 +14,10 @@ export const STREAM_RESULTS = 'FLEETSCAN_RESULTS';
 /** Object store bucket: image scan results by digest (the shared cache) and oversized payloads. */
 export const BLOB_BUCKET = 'fleetscan-blobs';
 
+/** KV bucket for fleet-wide state; key `trivy-db` holds the scanners' current DB version (UpdatedAt). */
+export const STATE_BUCKET = 'fleetscan-state';
+export const STATE_KEY_TRIVY_DB = 'trivy-db';
+
 export const CONSUMER_SCAN_IMAGE = 'scan-image';
 export const CONSUMER_SCAN_CONFIG = 'scan-config';
 export const writerConsumer = (cluster: string) => `writer-${cluster}`;

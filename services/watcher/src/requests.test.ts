@@ -18,7 +18,7 @@ function fakeJs() {
   return { js, sent };
 }
 
-const image = { image: 'r/app:1', scanners: ['vuln' as const], scanConfigHash: 'h' };
+const image = { image: 'r/app:1', scanners: ['vuln' as const], settings: {}, scanConfigHash: 'h' };
 
 describe('request publisher', () => {
   it('publishes one request per image while it is pending, then asks again after retryAfterMs', async () => {
