@@ -9,6 +9,8 @@ export {
   CONSUMER_SCAN_IMAGE,
   ensureConsumer,
   ensureStreams,
+  STATE_BUCKET,
+  STATE_KEY_TRIVY_DB,
   STREAM_RESULTS,
   STREAM_SCAN,
   scanConsumerConfigs,
