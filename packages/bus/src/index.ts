@@ -2,6 +2,15 @@ export { type BlobStore, openBlobStore } from './blobs.ts';
 export { BusError, BusErrorCode, decode, encode, isBusError } from './codec.ts';
 export { type ConnectOptions, connectBus } from './connect.ts';
 export * from './messages.ts';
+export {
+  credentialsAad,
+  keyId,
+  openCredentials,
+  type RegistryCredentials,
+  type Sealed,
+  SealedSchema,
+  sealCredentials,
+} from './seal.ts';
 export { CLUSTER_NAME_PATTERN, clusterOf, PREFIX, subjects } from './subjects.ts';
 export {
   BLOB_BUCKET,
@@ -19,12 +28,3 @@ export {
   writerConsumer,
   writerConsumerConfig,
 } from './topology.ts';
-export {
-  credentialsAad,
-  keyId,
-  openCredentials,
-  type RegistryCredentials,
-  type Sealed,
-  SealedSchema,
-  sealCredentials,
-} from './seal.ts';

@@ -5,8 +5,8 @@ import {
   SeveritySchema,
   VulnerabilityReportDataSchema,
 } from '@fleetscan/reports';
-import { SealedSchema } from './seal.ts';
 import { z } from 'zod';
+import { SealedSchema } from './seal.ts';
 
 /**
  * The messages on fleetscan's subjects. Every message is JSON with a schema
@@ -47,6 +47,11 @@ export const ImageScanRequestSchema = z.object({
   cluster: z.string().min(1),
   /** The image exactly as the pod spec names it. */
   image: z.string().min(1),
+  /**
+   * The namespace whose workloads this request is for: results are fanned out within it only, so a
+   * tenant never receives a report produced with another tenant's pull secrets (or their absence).
+   */
+  namespace: z.string(),
   /** `sha256:…` when known (pod status imageID, or the digest of the report being refreshed): no registry lookup. */
   digest: z.string().optional(),
   scanners: z.array(z.enum(['vuln', 'secret'])).min(1),
@@ -104,6 +109,8 @@ export const ImageScanResultSchema = z.object({
   v: z.literal(1),
   cluster: z.string().min(1),
   image: z.string().min(1),
+  /** Echo of the request's namespace: the writer applies the result to owners there only. */
+  namespace: z.string(),
   scanConfigHash: z.string(),
   digest: z.string().optional(),
   status: z.enum(['ok', 'error']),

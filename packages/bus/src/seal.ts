@@ -1,4 +1,13 @@
-import { constants, createCipheriv, createDecipheriv, createHash, createPublicKey, privateDecrypt, publicEncrypt, randomBytes } from 'node:crypto';
+import {
+  constants,
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createPublicKey,
+  privateDecrypt,
+  publicEncrypt,
+  randomBytes,
+} from 'node:crypto';
 import { z } from 'zod';
 
 /**
@@ -36,7 +45,10 @@ export function sealCredentials(publicKeyPem: string, creds: RegistryCredentials
   const cipher = createCipheriv('aes-256-gcm', cek, iv);
   cipher.setAAD(Buffer.from(aad));
   const data = Buffer.concat([cipher.update(JSON.stringify(creds), 'utf8'), cipher.final()]);
-  const key = publicEncrypt({ key: publicKeyPem, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, cek);
+  const key = publicEncrypt(
+    { key: publicKeyPem, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
+    cek,
+  );
   return {
     alg: 'RSA-OAEP-256+A256GCM',
     kid: keyId(publicKeyPem),
@@ -56,7 +68,10 @@ export function openCredentials(privateKeyPem: string, sealed: Sealed, aad: stri
   const decipher = createDecipheriv('aes-256-gcm', cek, Buffer.from(sealed.iv, 'base64'));
   decipher.setAAD(Buffer.from(aad));
   decipher.setAuthTag(Buffer.from(sealed.tag, 'base64'));
-  const plain = Buffer.concat([decipher.update(Buffer.from(sealed.data, 'base64')), decipher.final()]).toString('utf8');
+  const plain = Buffer.concat([
+    decipher.update(Buffer.from(sealed.data, 'base64')),
+    decipher.final(),
+  ]).toString('utf8');
   const parsed = z.object({ username: z.string(), password: z.string() }).parse(JSON.parse(plain));
   return parsed;
 }

@@ -2,7 +2,10 @@ export { createInventory, type Inventory, type InventoryEvents, OWNER_KINDS } fr
 export { type Owner, ownerKey, ownerManifest, toOwner } from './owner.ts';
 export {
   ANNOTATION_CONTENT_HASH,
+  ANNOTATION_DB_UPDATED_AT,
+  ANNOTATION_OMITTED_FINDINGS,
   ANNOTATION_SCAN_CONFIG_HASH,
+  ANNOTATION_SCAN_ERROR,
   type ReportKind,
   type ReportRef,
   reportProjector,

@@ -8,7 +8,14 @@ import {
   type WorkloadKind,
   workloadProjector,
 } from '@fleetscan/kube';
-import { CONFIG_AUDIT_REPORT, GROUP, VERSION, VULNERABILITY_REPORT } from '@fleetscan/reports';
+import {
+  CONFIG_AUDIT_REPORT,
+  EXPOSED_SECRET_REPORT,
+  GROUP,
+  REPORT_RESOURCES,
+  VERSION,
+  VULNERABILITY_REPORT,
+} from '@fleetscan/reports';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { type Owner, ownerKey, toOwner } from './owner.ts';
 import { type ReportKind, type ReportRef, reportProjector } from './report-ref.ts';
@@ -102,7 +109,11 @@ export function createInventory(opts: {
       onEvent: (e) => onWorkload(e.obj, e.type === 'DELETED'),
     }),
   );
-  const reportKinds: ReportKind[] = [VULNERABILITY_REPORT.kind, CONFIG_AUDIT_REPORT.kind];
+  const reportKinds: ReportKind[] = [
+    VULNERABILITY_REPORT.kind,
+    CONFIG_AUDIT_REPORT.kind,
+    EXPOSED_SECRET_REPORT.kind,
+  ];
   const reportReflectors = new Map<ReportKind, Reflector<ReportRef>>(
     reportKinds.map((kind) => [
       kind,

@@ -1,10 +1,13 @@
 import {
+  ANNOTATION_REPORT_TTL,
   type CONFIG_AUDIT_REPORT,
+  type EXPOSED_SECRET_REPORT,
   LABEL_CONTAINER_NAME,
   LABEL_PLUGIN_CONFIG_HASH,
   LABEL_RESOURCE_KIND,
   LABEL_RESOURCE_NAME,
   LABEL_RESOURCE_SPEC_HASH,
+  parseGoDuration,
   type VULNERABILITY_REPORT,
 } from '@fleetscan/reports';
 import type { KubernetesObject } from '@kubernetes/client-node';
@@ -13,8 +16,17 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 export const ANNOTATION_CONTENT_HASH = 'fleetscan.io/content-hash';
 /** The scan settings hash a vulnerability report was produced with. */
 export const ANNOTATION_SCAN_CONFIG_HASH = 'fleetscan.io/scan-config-hash';
+/** The trivy DB version (metadata UpdatedAt) a vulnerability report was matched against. */
+export const ANNOTATION_DB_UPDATED_AT = 'fleetscan.io/db-updated-at';
+/** Set when the scan failed permanently (e.g. `UNAUTHORIZED: …`); the report then carries no findings. */
+export const ANNOTATION_SCAN_ERROR = 'fleetscan.io/scan-error';
+/** How many findings were left out so the report fits the API server's size limit. */
+export const ANNOTATION_OMITTED_FINDINGS = 'fleetscan.io/omitted-findings';
 
-export type ReportKind = typeof VULNERABILITY_REPORT.kind | typeof CONFIG_AUDIT_REPORT.kind;
+export type ReportKind =
+  | typeof VULNERABILITY_REPORT.kind
+  | typeof CONFIG_AUDIT_REPORT.kind
+  | typeof EXPOSED_SECRET_REPORT.kind;
 
 /** What is kept of an existing report: enough to decide whether it is current. */
 export interface ReportRef {
@@ -35,6 +47,12 @@ export interface ReportRef {
   resourceName?: string;
   /** report.summary counts only (criticalCount, …): what the report metrics need. */
   summary?: Readonly<Record<string, number>>;
+  /** report.updateTimestamp in ms since the epoch. */
+  updatedAtMs?: number;
+  /** The report-ttl annotation, in seconds. */
+  ttlSeconds?: number;
+  dbUpdatedAt?: string;
+  scanError?: string;
   /** Vulnerability reports: where the image came from. */
   artifact?: { registry: string; repository: string; tag: string; digest: string };
 }
@@ -54,9 +72,22 @@ export function reportProjector(kind: ReportKind) {
     setIf(r, 'managedBy', labels['app.kubernetes.io/managed-by']);
     setIf(r, 'contentHash', ann[ANNOTATION_CONTENT_HASH]);
     setIf(r, 'scanConfigHash', ann[ANNOTATION_SCAN_CONFIG_HASH]);
+    setIf(r, 'dbUpdatedAt', ann[ANNOTATION_DB_UPDATED_AT]);
+    setIf(r, 'scanError', ann[ANNOTATION_SCAN_ERROR]);
+    const ttl = ann[ANNOTATION_REPORT_TTL];
+    if (ttl) {
+      try {
+        r.ttlSeconds = parseGoDuration(ttl);
+      } catch {
+        // an unreadable TTL is treated as none
+      }
+    }
     setIf(r, 'resourceKind', labels[LABEL_RESOURCE_KIND]);
     setIf(r, 'resourceName', labels[LABEL_RESOURCE_NAME] ?? ann[LABEL_RESOURCE_NAME]);
     const report = (obj as { report?: ReportBody }).report;
+    const updated =
+      typeof report?.updateTimestamp === 'string' ? Date.parse(report.updateTimestamp) : Number.NaN;
+    if (Number.isFinite(updated)) r.updatedAtMs = updated;
     if (report?.summary && typeof report.summary === 'object') r.summary = counts(report.summary);
     if (report?.artifact) {
       r.artifact = {
@@ -71,6 +102,7 @@ export function reportProjector(kind: ReportKind) {
 }
 
 interface ReportBody {
+  updateTimestamp?: unknown;
   summary?: Record<string, unknown>;
   artifact?: { repository?: unknown; tag?: unknown; digest?: unknown };
   registry?: { server?: unknown };

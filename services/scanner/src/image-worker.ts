@@ -147,6 +147,7 @@ export function createImageWorker(d: ImageWorkerDeps) {
     const base = {
       v: 1 as const,
       cluster: req.cluster,
+      namespace: req.namespace,
       image: req.image,
       scanConfigHash: req.scanConfigHash,
     };
