@@ -1,14 +1,18 @@
-import { connectBus, ensureStreams } from '@fleetscan/bus';
+import { connectBus, ensureStreams, STATE_BUCKET, STATE_KEY_TRIVY_DB } from '@fleetscan/bus';
 import { createInventory, type Owner, ownerKey, ownerManifest, type ReportRef } from '@fleetscan/inventory';
 import { loadKubeConfig } from '@fleetscan/kube';
 import { CONFIG_AUDIT_REPORT } from '@fleetscan/reports';
 import { type Clock, createReadiness, type Logger, startOpsServer, systemClock } from '@fleetscan/service';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import { Registry } from 'prom-client';
 import type { WatcherConfig } from './config.ts';
+import { createCredentialSource } from './credentials.ts';
+import { createScope } from './filters.ts';
 import { createWatcherMetrics } from './metrics.ts';
-import { planOwner } from './plan.ts';
+import { type ImageNeed, isUrgent, planOwner } from './plan.ts';
+import { createRefreshQueue } from './refresh.ts';
 import { createRequestPublisher } from './requests.ts';
 import { settingsHashes } from './settings.ts';
 
@@ -26,10 +30,15 @@ export interface RunningWatcher {
   stop(): Promise<void>;
 }
 
+type Refresh =
+  | { kind: 'image'; owner: Owner; need: ImageNeed; purpose: string }
+  | { kind: 'config'; owner: Owner; purpose: string };
+
 /**
  * Wires the watcher: the inventory's watches feed a set of owners to
  * re-evaluate; each evaluation compares the owner with its reports and
- * publishes only the work that is missing.
+ * publishes only the work that is missing — at once for workloads without a
+ * current report, in bounded batches for refreshes.
  */
 export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
   const { config, logger } = deps;
@@ -47,36 +56,58 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     onStatus: (ok, detail) => readiness.set('nats', ok, detail),
   });
   await ensureStreams(await jetstreamManager(nc));
-  const hashes = settingsHashes(config.settings);
+  const js = jetstream(nc);
+  const hashes = settingsHashes(config.scanners, config.settings);
+  const scope = createScope(config.scope);
   const publisher = createRequestPublisher({
-    js: jetstream(nc),
+    js,
     cluster: config.cluster,
     now: () => clock.now(),
     retryAfterMs: config.retryAfterMs,
     shareWindowMs: 30_000,
     onPublishLatency: (s) => metrics.publishLatency.observe(s),
   });
+  const kc = deps.kubeConfig ?? loadKubeConfig({ kubeconfigPath: config.kubeconfigPath });
+  let warnedNoKey = false;
+  const credentials = createCredentialSource({
+    core: kc.makeApiClient(CoreV1Api),
+    ...(config.scannerPublicKey ? { publicKeyPem: config.scannerPublicKey } : {}),
+    onMissingKey: () => {
+      if (warnedNoKey) return;
+      warnedNoKey = true;
+      logger.warn(
+        'a workload has registry pull secrets but SCANNER_PUBLIC_KEY_FILE is not set; scanning without credentials',
+      );
+    },
+  });
+
+  // The scanner fleet's DB version: reports matched against an older one are refreshed.
+  let dbUpdatedAt: string | undefined;
+  const state = await new Kvm(js).create(STATE_BUCKET);
+  const dbWatch = await state.watch({ key: STATE_KEY_TRIVY_DB });
+  void (async () => {
+    for await (const e of dbWatch) {
+      const v = e.operation === 'PUT' ? e.string() : undefined;
+      if (v && v !== dbUpdatedAt) {
+        logger.info(
+          { from: dbUpdatedAt, to: v },
+          'trivy DB version changed; refreshing vulnerability reports',
+        );
+        dbUpdatedAt = v;
+        markAllDirty();
+      }
+    }
+  })();
 
   const dirty = new Set<string>();
   let synced = false;
   let flushing: Promise<void> | undefined;
-  const kc = deps.kubeConfig ?? loadKubeConfig({ kubeconfigPath: config.kubeconfigPath });
-
-  const onReport = (type: string, r: ReportRef) => {
-    metrics.objectsSeen.inc({ kind: r.kind, event: type });
-    const owner = r.ownerUid ? inventory.ownerByUid(r.ownerUid) : undefined;
-    if (!owner) return;
-    // A report that appears answers its request; one deleted asks for a new one (trivy-operator's rescan).
-    for (const key of requestKeys(owner, r)) publisher.retry(key);
-    if (type === 'DELETED') markDirty(ownerKey(owner));
-  };
 
   const requestKeys = (owner: Owner, r: ReportRef): string[] => {
-    if (r.kind === CONFIG_AUDIT_REPORT.kind) {
+    if (r.kind === CONFIG_AUDIT_REPORT.kind)
       return [publisher.configKey(owner.uid, owner.specHash, hashes.pluginConfigHash)];
-    }
     const image = owner.containers.find((c) => c.name === r.container)?.image;
-    return image ? [publisher.imageKey(image, hashes.scanConfigHash)] : [];
+    return image ? [publisher.imageKey(owner.namespace, image, hashes.scanConfigHash)] : [];
   };
 
   const inventory = createInventory({
@@ -87,13 +118,39 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
         metrics.objectsSeen.inc({ kind: owner?.kind ?? 'owner', event: owner ? 'UPSERT' : 'DELETED' });
         if (owner) markDirty(key);
       },
-      onReport,
+      onReport: (type, r) => {
+        metrics.objectsSeen.inc({ kind: r.kind, event: type });
+        const owner = r.ownerUid ? inventory.ownerByUid(r.ownerUid) : undefined;
+        if (!owner) return;
+        // A report that appears answers its request; one deleted asks for a new one (trivy-operator's rescan).
+        for (const key of requestKeys(owner, r)) publisher.retry(key);
+        if (type === 'DELETED') markDirty(ownerKey(owner));
+      },
+    },
+  });
+
+  const refresh = createRefreshQueue<Refresh>({
+    batchSize: config.refresh.batchSize,
+    intervalMs: config.refresh.intervalMs,
+    send: async (item) => {
+      // The owner may have changed or gone while queued: publish only for what exists now.
+      const owner = inventory.owner(ownerKey(item.owner));
+      if (!owner || owner.uid !== item.owner.uid) return;
+      if (item.kind === 'config') await publishConfig(owner, item.purpose);
+      else await publishImage(owner, item.need, item.purpose);
+    },
+    onError: (err) => {
+      metrics.failures.inc({ reason: 'publish' });
+      logger.warn({ err: String(err) }, 'publishing a refresh failed');
     },
   });
 
   function markDirty(key: string): void {
     dirty.add(key);
     if (synced && !flushing) flushing = flushSoon();
+  }
+  function markAllDirty(): void {
+    for (const o of inventory.owners()) markDirty(ownerKey(o));
   }
 
   async function flushSoon(): Promise<void> {
@@ -105,7 +162,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
         dirty.clear();
         for (const key of keys) {
           const owner = inventory.owner(key);
-          if (owner) await evaluate(owner);
+          if (owner && scope.ownerInScope(owner)) await evaluate(owner);
         }
       }
     } finally {
@@ -113,32 +170,72 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     }
   }
 
+  async function publishConfig(owner: Owner, purpose: string): Promise<void> {
+    const outcome = await publisher.config({
+      owner: {
+        apiVersion: owner.apiVersion,
+        kind: owner.kind,
+        namespace: owner.namespace,
+        name: owner.name,
+        uid: owner.uid,
+      },
+      specHash: owner.specHash,
+      pluginConfigHash: hashes.pluginConfigHash,
+      manifest: ownerManifest(owner),
+    });
+    metrics.requests.inc({ type: 'config', outcome });
+    if (purpose) metrics.refreshes.inc({ type: 'config', reason: purpose.split(':')[0] ?? purpose });
+  }
+
+  async function publishImage(owner: Owner, need: ImageNeed, purpose: string): Promise<void> {
+    const sealed = await credentials.sealedFor(owner, need.image, config.cluster);
+    const outcome = await publisher.image(
+      {
+        namespace: owner.namespace,
+        image: need.image,
+        scanners: config.scanners,
+        settings: config.settings,
+        scanConfigHash: hashes.scanConfigHash,
+        ...(need.digest ? { digest: need.digest } : {}),
+        ...(need.notBefore ? { notBefore: need.notBefore } : {}),
+        ...(sealed ? { credentials: sealed } : {}),
+      },
+      purpose,
+    );
+    metrics.requests.inc({ type: 'image', outcome });
+    if (purpose) metrics.refreshes.inc({ type: 'image', reason: purpose.split(':')[0] ?? purpose });
+  }
+
   async function evaluate(owner: Owner): Promise<void> {
     metrics.evaluations.inc();
-    const plan = planOwner(owner, inventory.report, hashes);
+    const plan = planOwner(owner, scope.containers(owner), inventory.report, {
+      hashes,
+      nowMs: clock.now().getTime(),
+      secrets: config.scanners.includes('secret'),
+      ...(dbUpdatedAt ? { dbUpdatedAt } : {}),
+    });
     try {
-      if (plan.config) {
-        const outcome = await publisher.config({
-          owner: {
-            apiVersion: owner.apiVersion,
-            kind: owner.kind,
-            namespace: owner.namespace,
-            name: owner.name,
-            uid: owner.uid,
-          },
-          specHash: owner.specHash,
-          pluginConfigHash: hashes.pluginConfigHash,
-          manifest: ownerManifest(owner),
-        });
-        metrics.requests.inc({ type: 'config', outcome });
+      if (plan.config && isUrgent(plan.config)) await publishConfig(owner, '');
+      else if (plan.config) {
+        const purpose = `${plan.config}:${owner.uid}`;
+        refresh.add(`cfg/${owner.uid}/${plan.config}`, { kind: 'config', owner, purpose });
       }
-      for (const image of new Set(plan.images.map((i) => i.image))) {
-        const outcome = await publisher.image({
-          image,
-          scanners: config.settings.scanners,
-          scanConfigHash: hashes.scanConfigHash,
+      const seen = new Set<string>();
+      for (const need of plan.images) {
+        if (isUrgent(need.reason)) {
+          if (seen.has(need.image)) continue;
+          seen.add(need.image);
+          await publishImage(owner, need, '');
+          continue;
+        }
+        // One refresh per image and trigger in a namespace, however many owners share it.
+        const purpose = `${need.reason}:${need.digest ?? ''}:${need.notBefore ?? ''}:${need.reason === 'db' ? dbUpdatedAt : ''}`;
+        refresh.add(`img/${owner.namespace}/${need.image}/${purpose}`, {
+          kind: 'image',
+          owner,
+          need,
+          purpose,
         });
-        metrics.requests.inc({ type: 'image', outcome });
       }
     } catch (err) {
       metrics.failures.inc({ reason: 'publish' });
@@ -155,12 +252,36 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     const h = inventory.health();
     readiness.set('watches', h.ok, h.reasons.join('; '));
     metrics.owners.set(inventory.owners().length);
+    metrics.refreshQueue.set(refresh.size);
   }, 1000);
   health.unref();
-  const resync = setInterval(() => {
-    for (const o of inventory.owners()) markDirty(ownerKey(o));
-  }, config.resyncMs);
+  const resync = setInterval(markAllDirty, config.resyncMs);
   resync.unref();
+  // A re-pushed tag is noticed by asking again: the scanner resolves the tag, and a new digest means a new scan.
+  let recheckEpoch = 0;
+  const recheck =
+    config.tagRecheckMs > 0
+      ? setInterval(() => {
+          recheckEpoch++;
+          const seen = new Set<string>();
+          for (const owner of inventory.owners()) {
+            if (!scope.ownerInScope(owner)) continue;
+            for (const c of scope.containers(owner)) {
+              const key = `${owner.namespace}/${c.image}`;
+              if (seen.has(key)) continue;
+              seen.add(key);
+              const purpose = `recheck:${recheckEpoch}`;
+              refresh.add(`img/${key}/${purpose}`, {
+                kind: 'image',
+                owner,
+                need: { container: c.name, image: c.image, reason: 'ttl' },
+                purpose,
+              });
+            }
+          }
+        }, config.tagRecheckMs)
+      : undefined;
+  recheck?.unref();
 
   void inventory.synced.then(() => {
     synced = true;
@@ -177,6 +298,9 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     async stop() {
       clearInterval(health);
       clearInterval(resync);
+      if (recheck) clearInterval(recheck);
+      refresh.stop();
+      dbWatch.stop();
       await inventory.stop();
       await flushing;
       await nc.drain();

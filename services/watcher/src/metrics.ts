@@ -32,6 +32,17 @@ export function createWatcherMetrics(registry: Registry) {
       labelNames: ['reason'] as const,
       registers,
     }),
+    refreshes: new Counter({
+      name: 'fleetscan_watcher_refreshes_total',
+      help: 'Refresh requests of existing reports by type and reason (settings, ttl, db, recheck).',
+      labelNames: ['type', 'reason'] as const,
+      registers,
+    }),
+    refreshQueue: new Gauge({
+      name: 'fleetscan_watcher_refresh_queue',
+      help: 'Refreshes waiting for their batch.',
+      registers,
+    }),
     evaluations: new Counter({
       name: 'fleetscan_watcher_evaluations_total',
       help: 'Owners evaluated against their reports.',

@@ -1,8 +1,16 @@
 import type { Owner, ReportKind, ReportRef } from '@fleetscan/inventory';
 import { describe, expect, it } from 'vitest';
-import { planOwner } from './plan.ts';
+import { type PlanContext, planOwner } from './plan.ts';
 
 const hashes = { scanConfigHash: 'scan1', pluginConfigHash: 'plug1' };
+const ctx = (over: Partial<PlanContext> = {}): PlanContext => ({
+  hashes,
+  nowMs: Date.parse('2026-11-26T12:00:00Z'),
+  secrets: false,
+  ...over,
+});
+const plan = (o: Owner, reports: ReportRef[], c: PlanContext = ctx()) =>
+  planOwner(o, o.containers, lookupOf(reports), c);
 const owner = (over: Partial<Owner> = {}): Owner =>
   ({
     kind: 'ReplicaSet',
@@ -58,45 +66,76 @@ const current: ReportRef[] = [
 
 describe('planOwner', () => {
   it('asks for everything when nothing is reported', () => {
-    expect(planOwner(owner(), lookupOf([]), hashes)).toEqual({
-      config: true,
+    expect(plan(owner(), [])).toEqual({
+      config: 'missing',
       images: [
-        { container: 'app', image: 'r/app:1' },
-        { container: 'side', image: 'r/side:1' },
+        { container: 'app', image: 'r/app:1', reason: 'missing' },
+        { container: 'side', image: 'r/side:1', reason: 'missing' },
       ],
     });
   });
 
   it('asks for nothing when every report is current', () => {
-    expect(planOwner(owner(), lookupOf(current), hashes)).toEqual({ config: false, images: [] });
+    expect(plan(owner(), current)).toEqual({ images: [] });
   });
 
   it('treats a new pod spec hash as stale for every report', () => {
-    expect(planOwner(owner({ specHash: 'spec2' }), lookupOf(current), hashes)).toMatchObject({
-      config: true,
-      images: [{ container: 'app' }, { container: 'side' }],
+    expect(plan(owner({ specHash: 'spec2' }), current)).toMatchObject({
+      config: 'spec',
+      images: [{ reason: 'spec' }, { reason: 'spec' }],
     });
   });
 
-  it('treats a report of a previous owner with the same name (other uid) as stale', () => {
-    expect(planOwner(owner({ uid: 'u2' }), lookupOf(current), hashes).config).toBe(true);
+  it('treats a report of a previous owner with the same name (other uid) as missing', () => {
+    expect(plan(owner({ uid: 'u2' }), current).config).toBe('missing');
   });
 
-  it('re-audits when the plugin config changes and rescans when scan settings change', () => {
-    expect(planOwner(owner(), lookupOf(current), { ...hashes, pluginConfigHash: 'plug2' })).toEqual({
-      config: true,
+  it('refreshes on settings changes, passing the known digest so the scanner can re-match', () => {
+    const withDigest = current.map((r) => ({
+      ...r,
+      artifact: { registry: 'r', repository: 'app', tag: '1', digest: 'sha256:d' },
+    }));
+    expect(plan(owner(), current, ctx({ hashes: { ...hashes, pluginConfigHash: 'plug2' } }))).toEqual({
+      config: 'settings',
       images: [],
     });
-    expect(planOwner(owner(), lookupOf(current), { ...hashes, scanConfigHash: 'scan2' }).images).toHaveLength(
-      2,
+    expect(plan(owner(), withDigest, ctx({ hashes: { ...hashes, scanConfigHash: 'scan2' } })).images).toEqual(
+      [
+        { container: 'app', image: 'r/app:1', reason: 'settings', digest: 'sha256:d' },
+        { container: 'side', image: 'r/side:1', reason: 'settings', digest: 'sha256:d' },
+      ],
     );
+  });
+
+  it('refreshes after the TTL, with notBefore at the expiry', () => {
+    const updatedAtMs = Date.parse('2026-11-26T10:00:00Z');
+    const aged = current.map((r) => ({ ...r, updatedAtMs, ttlSeconds: 3600 }));
+    const p = plan(owner(), aged);
+    expect(p.config).toBe('ttl');
+    expect(p.images[0]).toMatchObject({ reason: 'ttl', notBefore: '2026-11-26T11:00:00.000Z' });
+    expect(plan(owner(), aged, ctx({ nowMs: updatedAtMs + 1000 }))).toEqual({ images: [] });
+  });
+
+  it('re-matches reports built on another DB, but not error reports', () => {
+    const old = current.map((r) => ({ ...r, dbUpdatedAt: '2026-01-01T00:00:00Z' }));
+    expect(
+      plan(owner(), old, ctx({ dbUpdatedAt: '2026-11-01T00:00:00Z' })).images.map((i) => i.reason),
+    ).toEqual(['db', 'db']);
+    const failed = old.map((r) => ({ ...r, scanError: 'UNAUTHORIZED: no' }));
+    expect(plan(owner(), failed, ctx({ dbUpdatedAt: '2026-11-01T00:00:00Z' })).images).toEqual([]);
   });
 
   it('asks only for the container whose report is missing', () => {
     const without = current.filter((r) => r.name !== 'replicaset-web-abc-side');
-    expect(planOwner(owner(), lookupOf(without), hashes)).toEqual({
-      config: false,
-      images: [{ container: 'side', image: 'r/side:1' }],
+    expect(plan(owner(), without)).toEqual({
+      images: [{ container: 'side', image: 'r/side:1', reason: 'missing' }],
     });
+  });
+
+  it('expects exposed secret reports when secret scanning is on', () => {
+    expect(plan(owner(), current, ctx({ secrets: true })).images.map((i) => i.reason)).toEqual([
+      'missing',
+      'missing',
+    ]);
   });
 });

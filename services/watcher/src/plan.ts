@@ -1,53 +1,104 @@
 import type { Owner, ReportKind, ReportRef } from '@fleetscan/inventory';
+import type { ContainerRef } from '@fleetscan/kube';
 import {
   CONFIG_AUDIT_REPORT,
   configAuditReportName,
   containerReportName,
+  EXPOSED_SECRET_REPORT,
   VULNERABILITY_REPORT,
 } from '@fleetscan/reports';
 import type { SettingsHashes } from './settings.ts';
 
+/**
+ * Why a report must be (re)produced. `missing` and `spec` are urgent (the
+ * workload has no current report); the others refresh a report that exists
+ * and are sent in bounded batches.
+ */
+export type Reason = 'missing' | 'spec' | 'settings' | 'ttl' | 'db';
+
+export interface ImageNeed {
+  container: string;
+  image: string;
+  reason: Reason;
+  /** The digest of the report being refreshed: re-match without asking the registry. */
+  digest?: string;
+  /** A cached scan older than this is stale (TTL). */
+  notBefore?: string;
+}
+
 export interface OwnerPlan {
-  /** The ConfigAuditReport is missing or stale. */
-  config: boolean;
-  /** Containers whose VulnerabilityReport is missing or stale, with their image. */
-  images: { container: string; image: string }[];
+  config?: Reason;
+  images: ImageNeed[];
 }
 
 export type ReportLookup = (kind: ReportKind, namespace: string, name: string) => ReportRef | undefined;
 
+export interface PlanContext {
+  hashes: SettingsHashes;
+  nowMs: number;
+  /** The scanner fleet's DB version; vulnerability reports matched against another one are refreshed. */
+  dbUpdatedAt?: string;
+  /** Secret scanning on: an ExposedSecretReport is expected per container too. */
+  secrets: boolean;
+}
+
+const expired = (r: ReportRef, nowMs: number) =>
+  r.ttlSeconds !== undefined && r.updatedAtMs !== undefined && nowMs >= r.updatedAtMs + r.ttlSeconds * 1000;
+
 /**
- * What an owner lacks, by trivy-operator's rules: a report is current when it
- * exists for this owner (uid) with the owner's pod spec hash (and, for
- * config audits, the current plugin config hash; for vulnerability reports,
- * the current scan settings).
+ * What an owner lacks, by trivy-operator's rules plus fleetscan's refresh
+ * triggers: a report is current when it exists for this owner (uid) with its
+ * pod spec hash and current settings, has not outlived its TTL, and (for
+ * vulnerabilities) was matched against the current DB. A report holding a
+ * permanent scan error counts as current until its TTL: no retry loop.
  */
-export function planOwner(owner: Owner, lookup: ReportLookup, hashes: SettingsHashes): OwnerPlan {
+export function planOwner(
+  owner: Owner,
+  containers: readonly ContainerRef[],
+  lookup: ReportLookup,
+  ctx: PlanContext,
+): OwnerPlan {
+  const plan: OwnerPlan = { images: [] };
   const cfg = lookup(
     CONFIG_AUDIT_REPORT.kind,
     owner.namespace,
     configAuditReportName(owner.kind, owner.name),
   );
-  const config = !(
-    cfg &&
-    cfg.ownerUid === owner.uid &&
-    cfg.specHash === owner.specHash &&
-    cfg.pluginConfigHash === hashes.pluginConfigHash
-  );
-  const images: OwnerPlan['images'] = [];
-  for (const c of owner.containers) {
-    if (!c.image) continue;
-    const r = lookup(
-      VULNERABILITY_REPORT.kind,
-      owner.namespace,
-      containerReportName(owner.kind, owner.name, c.name),
-    );
-    const current =
-      r &&
-      r.ownerUid === owner.uid &&
-      r.specHash === owner.specHash &&
-      (r.scanConfigHash === undefined || r.scanConfigHash === hashes.scanConfigHash);
-    if (!current) images.push({ container: c.name, image: c.image });
+  if (!cfg || cfg.ownerUid !== owner.uid) plan.config = 'missing';
+  else if (cfg.specHash !== owner.specHash) plan.config = 'spec';
+  else if (cfg.pluginConfigHash !== ctx.hashes.pluginConfigHash) plan.config = 'settings';
+  else if (expired(cfg, ctx.nowMs)) plan.config = 'ttl';
+
+  for (const c of containers) {
+    const name = containerReportName(owner.kind, owner.name, c.name);
+    const vuln = lookup(VULNERABILITY_REPORT.kind, owner.namespace, name);
+    const secret = ctx.secrets ? lookup(EXPOSED_SECRET_REPORT.kind, owner.namespace, name) : undefined;
+    const need = (reason: Reason, extra: Partial<ImageNeed> = {}) =>
+      plan.images.push({ container: c.name, image: c.image, reason, ...extra });
+    if (!vuln || vuln.ownerUid !== owner.uid) need('missing');
+    else if (vuln.specHash !== owner.specHash) need('spec');
+    else if (ctx.secrets && !vuln.scanError && (!secret || secret.ownerUid !== owner.uid)) need('missing');
+    else if (vuln.scanConfigHash !== undefined && vuln.scanConfigHash !== ctx.hashes.scanConfigHash) {
+      need('settings', digestOf(vuln));
+    } else if (expired(vuln, ctx.nowMs)) {
+      // Re-resolve the tag (a re-pushed tag is noticed); a cached scan from before expiry is re-matched.
+      need('ttl', {
+        notBefore: new Date((vuln.updatedAtMs ?? 0) + (vuln.ttlSeconds ?? 0) * 1000).toISOString(),
+      });
+    } else if (
+      !vuln.scanError &&
+      ctx.dbUpdatedAt &&
+      vuln.dbUpdatedAt &&
+      vuln.dbUpdatedAt !== ctx.dbUpdatedAt
+    ) {
+      need('db', digestOf(vuln));
+    }
   }
-  return { config, images };
+  return plan;
 }
+
+function digestOf(r: ReportRef): Partial<ImageNeed> {
+  return r.artifact?.digest ? { digest: r.artifact.digest } : {};
+}
+
+export const isUrgent = (r: Reason) => r === 'missing' || r === 'spec';

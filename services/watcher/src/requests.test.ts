@@ -18,7 +18,13 @@ function fakeJs() {
   return { js, sent };
 }
 
-const image = { image: 'r/app:1', scanners: ['vuln' as const], settings: {}, scanConfigHash: 'h' };
+const image = {
+  namespace: 'ns',
+  image: 'r/app:1',
+  scanners: ['vuln' as const],
+  settings: {},
+  scanConfigHash: 'h',
+};
 
 describe('request publisher', () => {
   it('publishes one request per image while it is pending, then asks again after retryAfterMs', async () => {
@@ -38,8 +44,8 @@ describe('request publisher', () => {
     t = 700_000;
     expect(await p.image(image)).toBe('published');
     expect(sent.map((s) => s.msgID)).toEqual([
-      `${p.imageKey('r/app:1', 'h')}#0`,
-      `${p.imageKey('r/app:1', 'h')}#1`,
+      `${p.imageKey('ns', 'r/app:1', 'h')}#0`,
+      `${p.imageKey('ns', 'r/app:1', 'h')}#1`,
     ]);
     expect(sent[0]?.subject).toBe('fleetscan.scan.image.c1');
     expect(sent[0]?.body).toMatchObject({ v: 1, cluster: 'c1', image: 'r/app:1' });
@@ -55,7 +61,7 @@ describe('request publisher', () => {
       shareWindowMs: 30_000,
     });
     await p.image(image);
-    p.retry(p.imageKey('r/app:1', 'h'));
+    p.retry(p.imageKey('ns', 'r/app:1', 'h'));
     expect(await p.image(image)).toBe('published');
     expect(sent).toHaveLength(2);
   });

@@ -17,15 +17,17 @@ import type { JetStreamClient } from '@nats-io/jetstream';
  * purpose (a deleted report, a request that got no answer).
  */
 export interface RequestPublisher {
+  /** `purpose` separates refreshes (a DB version, a TTL expiry) from the first request for an image. */
   image(
     req: Omit<ImageScanRequest, 'v' | 'cluster' | 'requestedAt'>,
+    purpose?: string,
   ): Promise<'published' | 'pending' | 'duplicate'>;
   config(
     req: Omit<ConfigAuditRequest, 'v' | 'cluster' | 'requestedAt'>,
   ): Promise<'published' | 'pending' | 'duplicate'>;
   /** Forget a pending request so the next need publishes again with a new id. */
   retry(key: string): void;
-  imageKey(image: string, scanConfigHash: string): string;
+  imageKey(namespace: string, image: string, scanConfigHash: string, purpose?: string): string;
   configKey(ownerUid: string, specHash: string, pluginConfigHash: string): string;
   /** Publish→ack latencies observed, for metrics. */
   readonly pendingCount: number;
@@ -62,14 +64,15 @@ export function createRequestPublisher(opts: {
     return ack.duplicate ? 'duplicate' : 'published';
   };
 
-  const imageKey = (image: string, hash: string) => `img.${opts.cluster}.${digestOf(image)}.${hash}`;
+  const imageKey = (namespace: string, image: string, hash: string, purpose = '') =>
+    `img.${opts.cluster}.${digestOf(`${namespace}/${image}`)}.${hash}${purpose ? `.${digestOf(purpose)}` : ''}`;
   const configKey = (uid: string, spec: string, plugin: string) =>
     `cfg.${opts.cluster}.${uid}.${spec}.${plugin}`;
 
   return {
     imageKey,
     configKey,
-    image: (r) => {
+    image: (r, purpose) => {
       const req: ImageScanRequest = {
         v: 1,
         cluster: opts.cluster,
@@ -77,7 +80,7 @@ export function createRequestPublisher(opts: {
         ...r,
       };
       return send(
-        imageKey(r.image, r.scanConfigHash),
+        imageKey(r.namespace, r.image, r.scanConfigHash, purpose),
         subjects.scanImage(opts.cluster),
         encode(ImageScanRequestSchema, req),
         opts.shareWindowMs,

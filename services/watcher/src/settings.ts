@@ -1,20 +1,31 @@
+import type { ScanSettings } from '@fleetscan/bus';
 import { computeSpecHash } from '@fleetscan/reports';
 
-/** The scan settings a cluster asks for; their hashes go into cache keys and report labels. */
-export interface ScanSettings {
-  scanners: ('vuln' | 'secret')[];
-}
+export type Scanners = ('vuln' | 'secret')[];
 
 export interface SettingsHashes {
-  /** Image scans: part of the scanner's cache key and of each VulnerabilityReport. */
+  /** Image scans: scanners + settings; part of the scanner's cache key and of each VulnerabilityReport. */
   scanConfigHash: string;
   /** Config audits: trivy-operator's `plugin-config-hash` label on ConfigAuditReports. */
   pluginConfigHash: string;
 }
 
-export function settingsHashes(s: ScanSettings): SettingsHashes {
+/**
+ * The hashes that decide whether a report was produced with today's settings:
+ * a change to any of them refreshes exactly the reports it affects.
+ */
+export function settingsHashes(scanners: Scanners, settings: ScanSettings): SettingsHashes {
+  const canonical = {
+    scanners: [...scanners].sort(),
+    severities: settings.severities ? [...settings.severities].sort() : undefined,
+    ignoreUnfixed: settings.ignoreUnfixed ?? false,
+    skipFiles: settings.skipFiles ? [...settings.skipFiles].sort() : undefined,
+    skipDirs: settings.skipDirs ? [...settings.skipDirs].sort() : undefined,
+    ignoreFile: settings.ignoreFile,
+    ignorePolicy: settings.ignorePolicy,
+  };
   return {
-    scanConfigHash: computeSpecHash({ scanners: [...s.scanners].sort() }),
+    scanConfigHash: computeSpecHash(canonical),
     pluginConfigHash: computeSpecHash({ audit: 'trivy-config', checks: 'embedded' }),
   };
 }
