@@ -17,11 +17,21 @@ import { type RunningWriter, startWriter, loadConfig as writerConfig } from '@fl
  */
 export interface Services {
   cluster: string;
-  watcher: RunningWatcher;
-  writer: RunningWriter;
+  readonly watcher: RunningWatcher;
+  readonly writer: RunningWriter;
   scanners: RunningScanner[];
   addScanner(env?: Record<string, string>): Promise<RunningScanner>;
+  /** Stops the writer, runs `pauseWhile`, then starts a new one (same cluster). */
+  restartWriter(opts?: { pauseWhile?: () => Promise<void> }): Promise<void>;
+  /** Stops the watcher and starts a new one with extra env (a configuration change). */
+  restartWatcher(env?: Record<string, string>): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface ServiceEnv {
+  watcher?: Record<string, string>;
+  writer?: Record<string, string>;
+  scanner?: Record<string, string>;
 }
 
 const logTo = (stack: StackInfo, name: string) =>
@@ -43,7 +53,11 @@ export function scannerEnv(stack: StackInfo, extra: Record<string, string> = {})
   };
 }
 
-export async function startServices(stack: StackInfo, cluster: string): Promise<Services> {
+export async function startServices(
+  stack: StackInfo,
+  cluster: string,
+  env: ServiceEnv = {},
+): Promise<Services> {
   const common = {
     CLUSTER_NAME: cluster,
     KUBECONFIG: stack.kubeconfigPath,
@@ -51,30 +65,46 @@ export async function startServices(stack: StackInfo, cluster: string): Promise<
     METRICS_PORT: '0',
   };
   const scanners: RunningScanner[] = [];
-  const addScanner = async (env: Record<string, string> = {}) => {
+  const addScanner = async (extra: Record<string, string> = {}) => {
     const config = scannerConfig(
-      scannerEnv(stack, { REPLICA_NAME: `${cluster}-s${scanners.length}`, ...env }),
+      scannerEnv(stack, { REPLICA_NAME: `${cluster}-s${scanners.length}`, ...env.scanner, ...extra }),
     );
     const logger = logTo(stack, `scanner-${cluster}-${scanners.length}`);
     const s = await startScanner({ config, logger, engine: createTrivyEngine(config.trivy, logger) });
     scanners.push(s);
     return s;
   };
+  const newWriter = () =>
+    startWriter({
+      config: writerConfig({ ...common, ...env.writer }),
+      logger: logTo(stack, `writer-${cluster}`),
+    });
+  let watcherEnv = { ...common, ...env.watcher };
+  const newWatcher = () =>
+    startWatcher({ config: watcherConfig(watcherEnv), logger: logTo(stack, `watcher-${cluster}`) });
   await addScanner();
-  const writer = await startWriter({
-    config: writerConfig(common),
-    logger: logTo(stack, `writer-${cluster}`),
-  });
-  const watcher = await startWatcher({
-    config: watcherConfig(common),
-    logger: logTo(stack, `watcher-${cluster}`),
-  });
+  let writer = await newWriter();
+  let watcher = await newWatcher();
   return {
     cluster,
-    watcher,
-    writer,
+    get watcher() {
+      return watcher;
+    },
+    get writer() {
+      return writer;
+    },
     scanners,
     addScanner,
+    async restartWriter(opts = {}) {
+      await writer.stop();
+      await opts.pauseWhile?.();
+      writer = await newWriter();
+    },
+    async restartWatcher(extra = {}) {
+      await watcher.stop();
+      watcherEnv = { ...watcherEnv, ...extra };
+      watcher = await newWatcher();
+    },
     async stop() {
       await watcher.stop();
       await Promise.all(scanners.map((s) => s.stop()));

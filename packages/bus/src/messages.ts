@@ -100,6 +100,9 @@ export const ImageScanDataSchema = VulnerabilityReportDataSchema.omit({
   summary: true,
   updateTimestamp: true,
 }).extend({
+  /** Present when secret scanning was asked for (an empty list means none found). */
+  secrets: z.array(ExposedSecretSchema).optional(),
+  /** When trivy analysed the image, or re-matched its SBOM against a newer DB. */
   scannedAt: Timestamp,
   dbUpdatedAt: z.string(),
 });

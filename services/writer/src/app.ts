@@ -19,6 +19,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
 import { createReportApi } from './apply.ts';
+import { createCleanup } from './cleanup.ts';
 import type { WriterConfig } from './config.ts';
 import { createWriterMetrics, registerReportMetrics } from './metrics.ts';
 import { createReconciler, type Disposition } from './reconcile.ts';
@@ -46,7 +47,17 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   readiness.set('nats', false, 'connecting');
   readiness.set('watches', false, 'initial list');
   const kc = deps.kubeConfig ?? loadKubeConfig({ kubeconfigPath: config.kubeconfigPath });
-  const inventory = createInventory({ kc, logger });
+  let cleanup: ReturnType<typeof createCleanup> | undefined;
+  let inventorySynced = false;
+  const inventory = createInventory({
+    kc,
+    logger,
+    events: {
+      onOwner: (_key, owner, prev) => {
+        if (!owner && prev && inventorySynced) void cleanup?.ownerGone(prev);
+      },
+    },
+  });
   registerReportMetrics(registry, inventory);
   inventory.start();
 
@@ -60,13 +71,19 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   await ensureStreams(jsm);
   await ensureConsumer(jsm, STREAM_RESULTS, writerConsumerConfig(config.cluster));
   const js = jetstream(nc);
+  const api = createReportApi(kc);
+  cleanup = createCleanup({ inventory, api, metrics, logger });
+  const sweep = setInterval(() => {
+    if (inventorySynced) void cleanup?.sweep();
+  }, config.cleanupIntervalMs);
+  sweep.unref();
   const reconciler = createReconciler({
     inventory,
     blobs: await openBlobStore(js),
-    api: createReportApi(kc),
+    api,
     metrics,
     logger,
-    settings: { ttlSeconds: config.reportTtlSeconds },
+    settings: { ttlSeconds: config.reportTtlSeconds, maxReportBytes: config.maxReportBytes },
     writeConcurrency: config.writeConcurrency,
   });
 
@@ -110,6 +127,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
 
   const loop = (async () => {
     await inventory.synced;
+    inventorySynced = true;
     readiness.set('watches', true);
     const consumer = await js.consumers.get(STREAM_RESULTS, writerConsumer(config.cluster));
     while (!abort.signal.aborted) {
@@ -131,6 +149,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     registry,
     async stop() {
       abort.abort();
+      clearInterval(sweep);
       clearInterval(health);
       clearInterval(lag);
       await loop.catch(() => {});

@@ -12,6 +12,8 @@ export interface ReportObject {
 export interface ReportApi {
   /** Server-side apply under fleetscan's field manager (force: fleetscan owns these fields). */
   apply(plural: string, obj: ReportObject): Promise<void>;
+  /** Deletes a report; one already gone is not an error. */
+  delete(plural: string, namespace: string, name: string): Promise<void>;
 }
 
 /** The only module that writes reports to the API server. Errors come out classified (KubeError). */
@@ -36,6 +38,14 @@ export function createReportApi(kc: KubeConfig): ReportApi {
         );
       } catch (err) {
         throw classifyKubeError(err);
+      }
+    },
+    async delete(plural, namespace, name) {
+      try {
+        await api.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural, name });
+      } catch (err) {
+        const e = classifyKubeError(err);
+        if (e.code !== 'NOT_FOUND') throw e;
       }
     },
   };

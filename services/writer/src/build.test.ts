@@ -52,7 +52,10 @@ const scan: ImageScanData = {
 
 describe('report builders', () => {
   it('builds a valid VulnerabilityReport owned by the owner, with summary and labels', () => {
-    const r = buildVulnerabilityReport(owner, 'nginx', scan, 'scanhash', { ttlSeconds: 86400 });
+    const r = buildVulnerabilityReport(owner, 'nginx', scan, 'scanhash', {
+      ttlSeconds: 86400,
+      maxReportBytes: 1_000_000,
+    });
     expect(VulnerabilityReportSchema.parse(r)).toBeTruthy();
     expect(r.metadata.name).toBe('replicaset-naive-6d4cf56db6-nginx');
     expect(r.metadata.ownerReferences).toEqual([
@@ -74,16 +77,20 @@ describe('report builders', () => {
   });
 
   it('gives the same content hash to a rescan that found the same, and another to a changed finding', () => {
-    const a = buildVulnerabilityReport(owner, 'nginx', scan, 'h', { ttlSeconds: 1 });
+    const a = buildVulnerabilityReport(owner, 'nginx', scan, 'h', {
+      ttlSeconds: 1,
+      maxReportBytes: 1_000_000,
+    });
     const b = buildVulnerabilityReport(owner, 'nginx', { ...scan, scannedAt: '2026-11-27T00:00:00Z' }, 'h', {
       ttlSeconds: 1,
+      maxReportBytes: 1_000_000,
     });
     const c = buildVulnerabilityReport(
       owner,
       'nginx',
       { ...scan, vulnerabilities: scan.vulnerabilities.slice(1) },
       'h',
-      { ttlSeconds: 1 },
+      { ttlSeconds: 1, maxReportBytes: 1_000_000 },
     );
     const hash = (x: typeof a) => x.metadata.annotations?.['fleetscan.io/content-hash'];
     expect(hash(a)).toBe(hash(b));
@@ -100,11 +107,36 @@ describe('report builders', () => {
         { checkID: 'KSV001', severity: 'MEDIUM', success: true },
       ],
     };
-    const r = buildConfigAuditReport(owner, data, 'plug', { ttlSeconds: 86400 });
+    const r = buildConfigAuditReport(owner, data, 'plug', { ttlSeconds: 86400, maxReportBytes: 1_000_000 });
     expect(ConfigAuditReportSchema.parse(r)).toBeTruthy();
     expect(r.metadata.name).toBe('replicaset-naive-6d4cf56db6');
     expect(r.metadata.labels?.['plugin-config-hash']).toBe('plug');
     expect(r.metadata.annotations?.['trivy-operator.aquasecurity.github.io/report-ttl']).toBe('24h0m0s');
     expect(r.report.summary).toEqual({ criticalCount: 0, highCount: 1, mediumCount: 0, lowCount: 1 });
+  });
+
+  it('keeps a report under the size limit: full summary, most severe findings, count of omitted', () => {
+    const many = Array.from({ length: 4000 }, (_, i) => ({
+      ...scan.vulnerabilities[0]!,
+      vulnerabilityID: `CVE-2026-${i}`,
+      severity: (['LOW', 'CRITICAL', 'MEDIUM', 'HIGH'] as const)[i % 4]!,
+      description: 'x'.repeat(400),
+    }));
+    const r = buildVulnerabilityReport(owner, 'nginx', { ...scan, vulnerabilities: many }, 'h', {
+      ttlSeconds: 1,
+      maxReportBytes: 400_000,
+    });
+    expect(Buffer.byteLength(JSON.stringify(r))).toBeLessThanOrEqual(400_000);
+    expect(r.report.summary).toMatchObject({
+      criticalCount: 1000,
+      highCount: 1000,
+      mediumCount: 1000,
+      lowCount: 1000,
+    });
+    const kept = r.report.vulnerabilities;
+    expect(kept.length).toBeGreaterThan(100);
+    expect(Number(r.metadata.annotations?.['fleetscan.io/omitted-findings'])).toBe(4000 - kept.length);
+    // Most severe first: every CRITICAL is kept before any lower severity.
+    expect(kept.slice(0, 1000).every((v) => v.severity === 'CRITICAL')).toBe(true);
   });
 });

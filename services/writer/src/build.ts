@@ -1,17 +1,29 @@
 import { createHash } from 'node:crypto';
-import type { ConfigAuditData, ImageScanData } from '@fleetscan/bus';
-import { ANNOTATION_CONTENT_HASH, ANNOTATION_SCAN_CONFIG_HASH, type Owner } from '@fleetscan/inventory';
+import type { ConfigAuditData, ImageScanData, ScanError } from '@fleetscan/bus';
+import {
+  ANNOTATION_CONTENT_HASH,
+  ANNOTATION_DB_UPDATED_AT,
+  ANNOTATION_OMITTED_FINDINGS,
+  ANNOTATION_SCAN_CONFIG_HASH,
+  ANNOTATION_SCAN_ERROR,
+  type Owner,
+} from '@fleetscan/inventory';
 import {
   API_VERSION,
   CONFIG_AUDIT_REPORT,
   type ConfigAuditReport,
   configAuditReportMetadata,
   configAuditSummary,
+  EXPOSED_SECRET_REPORT,
+  type ExposedSecretReport,
+  exposedSecretReportMetadata,
+  exposedSecretSummary,
   VULNERABILITY_REPORT,
   type VulnerabilityReport,
   vulnerabilityReportMetadata,
   vulnerabilitySummary,
 } from '@fleetscan/reports';
+import { parseImageRef } from '@fleetscan/trivy';
 
 /**
  * Pure report builders: (result, owner, settings) → the report object to
@@ -21,6 +33,11 @@ import {
 
 export interface BuildSettings {
   ttlSeconds: number;
+  /**
+   * Largest serialised report; etcd refuses objects over 1.5 MiB and a failed write would loop.
+   * Past it the report keeps its full summary and the most severe findings that fit.
+   */
+  maxReportBytes: number;
 }
 
 const ownerOf = (o: Owner) => ({
@@ -32,6 +49,27 @@ const ownerOf = (o: Owner) => ({
   labels: o.labels,
 });
 
+const RANK: Record<string, number> = { CRITICAL: 0, HIGH: 1, MEDIUM: 2, LOW: 3, UNKNOWN: 4 };
+
+/**
+ * The most severe findings whose JSON fits in `budget` bytes, in a stable
+ * order (severity, then as trivy listed them).
+ */
+export function fitFindings<T extends { severity: string }>(items: readonly T[], budget: number): T[] {
+  const sorted = items
+    .map((v, i) => ({ v, i }))
+    .sort((a, b) => (RANK[a.v.severity] ?? 5) - (RANK[b.v.severity] ?? 5) || a.i - b.i);
+  const out: T[] = [];
+  let used = 2;
+  for (const { v } of sorted) {
+    const size = Buffer.byteLength(JSON.stringify(v)) + 1;
+    if (used + size > budget) break;
+    used += size;
+    out.push(v);
+  }
+  return out;
+}
+
 export function buildVulnerabilityReport(
   owner: Owner,
   container: string,
@@ -39,15 +77,14 @@ export function buildVulnerabilityReport(
   scanConfigHash: string,
   s: BuildSettings,
 ): VulnerabilityReport {
-  const { scannedAt, dbUpdatedAt: _db, ...rest } = data;
   const report = {
-    updateTimestamp: scannedAt,
-    scanner: rest.scanner,
-    registry: rest.registry,
-    artifact: rest.artifact,
-    os: rest.os,
-    summary: vulnerabilitySummary(rest.vulnerabilities),
-    vulnerabilities: rest.vulnerabilities,
+    updateTimestamp: data.scannedAt,
+    scanner: data.scanner,
+    registry: data.registry,
+    artifact: data.artifact,
+    os: data.os,
+    summary: vulnerabilitySummary(data.vulnerabilities),
+    vulnerabilities: data.vulnerabilities,
   };
   const meta = vulnerabilityReportMetadata({
     owner: ownerOf(owner),
@@ -55,21 +92,114 @@ export function buildVulnerabilityReport(
     resourceSpecHash: owner.specHash,
     ttlSeconds: s.ttlSeconds,
   });
-  const contentHash = hashOf({ ...report, updateTimestamp: undefined }, meta.labels);
+  const annotations: Record<string, string> = {
+    ...meta.annotations,
+    [ANNOTATION_SCAN_CONFIG_HASH]: scanConfigHash,
+    [ANNOTATION_DB_UPDATED_AT]: data.dbUpdatedAt,
+  };
+  const contentHash = hashOf({ ...report, updateTimestamp: undefined }, meta.labels, annotations);
+  const obj: VulnerabilityReport = {
+    apiVersion: API_VERSION,
+    kind: VULNERABILITY_REPORT.kind,
+    metadata: {
+      ...meta,
+      namespace: owner.namespace,
+      annotations: { ...annotations, [ANNOTATION_CONTENT_HASH]: contentHash },
+    },
+    report,
+  };
+  return fit(
+    obj,
+    data.vulnerabilities,
+    (kept) => ({ ...obj, report: { ...report, vulnerabilities: kept } }),
+    s.maxReportBytes,
+  );
+}
+
+/**
+ * A report for a permanent scan failure (e.g. UNAUTHORIZED): no findings, the
+ * error in an annotation, so the workload is visibly unscanned and the
+ * watcher does not retry it before its TTL.
+ */
+export function buildErrorVulnerabilityReport(
+  owner: Owner,
+  container: string,
+  image: string,
+  error: ScanError,
+  scanConfigHash: string,
+  finishedAt: string,
+  s: BuildSettings,
+): VulnerabilityReport {
+  const ref = parseImageRef(image);
+  const report = {
+    updateTimestamp: finishedAt,
+    scanner: { name: 'Trivy', vendor: 'Aqua Security', version: '' },
+    registry: { server: ref.registry },
+    artifact: {
+      repository: ref.repository,
+      ...(ref.tag ? { tag: ref.tag } : {}),
+      ...(ref.digest ? { digest: ref.digest } : {}),
+    },
+    os: { family: '' },
+    summary: vulnerabilitySummary([]),
+    vulnerabilities: [],
+  };
+  const meta = vulnerabilityReportMetadata({
+    owner: ownerOf(owner),
+    container,
+    resourceSpecHash: owner.specHash,
+    ttlSeconds: s.ttlSeconds,
+  });
+  const annotations: Record<string, string> = {
+    ...meta.annotations,
+    [ANNOTATION_SCAN_CONFIG_HASH]: scanConfigHash,
+    [ANNOTATION_SCAN_ERROR]: `${error.code}: ${error.message}`.slice(0, 1024),
+  };
+  const contentHash = hashOf({ ...report, updateTimestamp: undefined }, meta.labels, annotations);
   return {
     apiVersion: API_VERSION,
     kind: VULNERABILITY_REPORT.kind,
     metadata: {
       ...meta,
       namespace: owner.namespace,
-      annotations: {
-        ...meta.annotations,
-        [ANNOTATION_CONTENT_HASH]: contentHash,
-        [ANNOTATION_SCAN_CONFIG_HASH]: scanConfigHash,
-      },
+      annotations: { ...annotations, [ANNOTATION_CONTENT_HASH]: contentHash },
     },
     report,
   };
+}
+
+export function buildExposedSecretReport(
+  owner: Owner,
+  container: string,
+  data: ImageScanData,
+  s: BuildSettings,
+): ExposedSecretReport {
+  const secrets = data.secrets ?? [];
+  const report = {
+    updateTimestamp: data.scannedAt,
+    scanner: data.scanner,
+    registry: data.registry,
+    artifact: data.artifact,
+    summary: exposedSecretSummary(secrets),
+    secrets,
+  };
+  const meta = exposedSecretReportMetadata({
+    owner: ownerOf(owner),
+    container,
+    resourceSpecHash: owner.specHash,
+  });
+  const contentHash = hashOf({ ...report, updateTimestamp: undefined }, meta.labels);
+  const obj: ExposedSecretReport = {
+    apiVersion: API_VERSION,
+    kind: EXPOSED_SECRET_REPORT.kind,
+    metadata: {
+      ...meta,
+      namespace: owner.namespace,
+      annotations: { ...meta.annotations, [ANNOTATION_CONTENT_HASH]: contentHash },
+    },
+    report,
+  };
+  return fit(obj, secrets, (kept) => ({ ...obj, report: { ...report, secrets: kept } }), s.maxReportBytes);
 }
 
 export function buildConfigAuditReport(
@@ -91,7 +221,7 @@ export function buildConfigAuditReport(
     ttlSeconds: s.ttlSeconds,
   });
   const contentHash = hashOf({ ...report, updateTimestamp: undefined }, meta.labels);
-  return {
+  const obj: ConfigAuditReport = {
     apiVersion: API_VERSION,
     kind: CONFIG_AUDIT_REPORT.kind,
     metadata: {
@@ -101,6 +231,24 @@ export function buildConfigAuditReport(
     },
     report,
   };
+  return fit(obj, data.checks, (kept) => ({ ...obj, report: { ...report, checks: kept } }), s.maxReportBytes);
+}
+
+/** Shrinks a report's finding list to fit `maxBytes`, recording how many were left out. */
+function fit<
+  R extends { metadata: { annotations?: Record<string, string> } },
+  T extends { severity: string },
+>(obj: R, items: readonly T[], withItems: (kept: T[]) => R, maxBytes: number): R {
+  const size = Buffer.byteLength(JSON.stringify(obj));
+  if (size <= maxBytes) return obj;
+  const itemsBytes = Buffer.byteLength(JSON.stringify(items));
+  const kept = fitFindings(items, maxBytes - (size - itemsBytes) - 256);
+  const out = withItems(kept);
+  out.metadata.annotations = {
+    ...out.metadata.annotations,
+    [ANNOTATION_OMITTED_FINDINGS]: String(items.length - kept.length),
+  };
+  return out;
 }
 
 function hashOf(...parts: unknown[]): string {

@@ -25,6 +25,8 @@ const schema = z.object({
       }
     }),
   WRITE_CONCURRENCY: int(8, 1),
+  MAX_REPORT_BYTES: int(1_000_000, 10_000),
+  CLEANUP_INTERVAL_SECONDS: int(60, 1),
   METRICS_HOST: z.string().default('127.0.0.1'),
   METRICS_PORT: int(8080),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
@@ -40,6 +42,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     nats: { url: c.NATS_URL, user: c.NATS_USER, pass: c.NATS_PASSWORD },
     reportTtlSeconds: c.REPORT_TTL,
     writeConcurrency: c.WRITE_CONCURRENCY,
+    maxReportBytes: c.MAX_REPORT_BYTES,
+    cleanupIntervalMs: c.CLEANUP_INTERVAL_SECONDS * 1000,
     metrics: { host: c.METRICS_HOST, port: c.METRICS_PORT },
     logLevel: c.LOG_LEVEL,
   };

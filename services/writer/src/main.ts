@@ -12,6 +12,9 @@ Configuration is read from the environment:
   NATS_URL               NATS server (default nats://127.0.0.1:4222); NATS_USER / NATS_PASSWORD
   REPORT_TTL             report-ttl annotation written on reports (default 24h)
   WRITE_CONCURRENCY      report writes in flight at once (default 8)
+  MAX_REPORT_BYTES       largest report written; past it the most severe findings that fit are
+                         kept, with the full summary and fleetscan.io/omitted-findings (default 1000000)
+  CLEANUP_INTERVAL_SECONDS  sweep for reports of former owners (default 60)
   METRICS_HOST / METRICS_PORT   /metrics (with trivy_image_vulnerabilities and
                          trivy_resource_configaudits), /healthz, /readyz (default 127.0.0.1:8080)
   LOG_LEVEL              fatal|error|warn|info|debug|trace (default info)

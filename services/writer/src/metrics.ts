@@ -64,7 +64,8 @@ export function registerReportMetrics(registry: Registry, inventory: Pick<Invent
     registers: [registry],
     collect() {
       this.reset();
-      for (const r of inventory.reports()) {
+      // A scrape must never fail, whatever a report holds.
+      for (const r of safeReports(inventory)) {
         if (r.kind !== 'VulnerabilityReport' || !r.summary) continue;
         for (const [sev, label] of Object.entries(SEVERITY_LABEL)) {
           this.set(
@@ -93,7 +94,7 @@ export function registerReportMetrics(registry: Registry, inventory: Pick<Invent
     registers: [registry],
     collect() {
       this.reset();
-      for (const r of inventory.reports()) {
+      for (const r of safeReports(inventory)) {
         if (r.kind !== 'ConfigAuditReport' || !r.summary) continue;
         for (const [sev, label] of Object.entries(SEVERITY_LABEL)) {
           if (sev === 'unknown') continue;
@@ -111,6 +112,14 @@ export function registerReportMetrics(registry: Registry, inventory: Pick<Invent
       }
     },
   });
+}
+
+function safeReports(inventory: Pick<Inventory, 'reports'>): ReportRef[] {
+  try {
+    return inventory.reports();
+  } catch {
+    return [];
+  }
 }
 
 function count(r: ReportRef, sev: string): number {

@@ -6,12 +6,29 @@ import {
   ImageScanDataSchema,
   type ImageScanResult,
 } from '@fleetscan/bus';
-import { ANNOTATION_CONTENT_HASH, type Inventory, type Owner, ownerKey } from '@fleetscan/inventory';
+import {
+  ANNOTATION_CONTENT_HASH,
+  type Inventory,
+  type Owner,
+  ownerKey,
+  type ReportKind,
+} from '@fleetscan/inventory';
 import { isKubeError, KubeErrorCode } from '@fleetscan/kube';
-import { CONFIG_AUDIT_REPORT, VULNERABILITY_REPORT } from '@fleetscan/reports';
+import {
+  CONFIG_AUDIT_REPORT,
+  EXPOSED_SECRET_REPORT,
+  REPORT_RESOURCES,
+  VULNERABILITY_REPORT,
+} from '@fleetscan/reports';
 import type { Logger } from '@fleetscan/service';
 import type { ReportApi, ReportObject } from './apply.ts';
-import { type BuildSettings, buildConfigAuditReport, buildVulnerabilityReport } from './build.ts';
+import {
+  type BuildSettings,
+  buildConfigAuditReport,
+  buildErrorVulnerabilityReport,
+  buildExposedSecretReport,
+  buildVulnerabilityReport,
+} from './build.ts';
 import type { WriterMetrics } from './metrics.ts';
 
 /** What to do with the message after reconciling it. */
@@ -25,6 +42,11 @@ export interface Reconciler {
 /** The writer's inventory may trail the watcher's by a moment: wait a little before calling an owner gone. */
 const OWNER_GRACE_DELIVERIES = 3;
 
+type Built = ReportObject & {
+  metadata: { annotations?: Record<string, string> };
+  report: { updateTimestamp: string };
+};
+
 export function createReconciler(d: {
   inventory: Pick<Inventory, 'ownersUsingImage' | 'ownerByUid' | 'report'>;
   blobs: BlobStore;
@@ -34,22 +56,28 @@ export function createReconciler(d: {
   settings: BuildSettings;
   writeConcurrency: number;
 }): Reconciler {
-  async function write(
-    kind: string,
-    plural: string,
-    obj: ReportObject & { metadata: { annotations?: Record<string, string> } },
-    owner: Owner,
-  ) {
-    const existing = d.inventory.report(kind as 'VulnerabilityReport', owner.namespace, obj.metadata.name);
-    if (
-      existing?.ownerUid === owner.uid &&
-      existing.contentHash === obj.metadata.annotations?.[ANNOTATION_CONTENT_HASH]
-    ) {
-      d.metrics.reports.inc({ kind, outcome: 'unchanged' });
-      return;
+  /**
+   * Applies `obj` unless the existing report is the same (content hash) or
+   * newer: a scan that finishes late never replaces a newer one.
+   */
+  async function write(kind: ReportKind, obj: Built, owner: Owner): Promise<void> {
+    const existing = d.inventory.report(kind, owner.namespace, obj.metadata.name);
+    if (existing?.ownerUid === owner.uid) {
+      const incoming = Date.parse(obj.report.updateTimestamp);
+      if (existing.updatedAtMs !== undefined && existing.updatedAtMs > incoming) {
+        d.metrics.reports.inc({ kind, outcome: 'older' });
+        return;
+      }
+      if (
+        existing.contentHash === obj.metadata.annotations?.[ANNOTATION_CONTENT_HASH] &&
+        existing.updatedAtMs === incoming
+      ) {
+        d.metrics.reports.inc({ kind, outcome: 'unchanged' });
+        return;
+      }
     }
     try {
-      await d.api.apply(plural, obj);
+      await d.api.apply(REPORT_RESOURCES[kind].plural, obj);
       d.metrics.reports.inc({ kind, outcome: 'written' });
     } catch (err) {
       if (isKubeError(err) && err.code === KubeErrorCode.NotFound) {
@@ -83,39 +111,67 @@ export function createReconciler(d: {
 
   return {
     async image(r, deliveries) {
-      if (r.status === 'error' || !r.blob) {
-        d.metrics.results.inc({ type: 'image', outcome: 'error_result' });
-        d.logger.warn({ image: r.image, error: r.error }, 'image scan failed; no report written');
-        return 'ack';
-      }
-      const owners = d.inventory.ownersUsingImage(r.image);
+      // Results are scoped to the requesting namespace: another tenant's pull secrets never leak a report.
+      const owners = d.inventory.ownersUsingImage(r.image).filter((o) => o.namespace === r.namespace);
       if (owners.length === 0) {
         if (deliveries < OWNER_GRACE_DELIVERIES)
           return { retryInMs: 1000, reason: 'no owner uses this image yet' };
         d.metrics.results.inc({ type: 'image', outcome: 'no_owner' });
         return 'ack';
       }
-      const data = await d.blobs.get(ImageScanDataSchema, r.blob);
       const targets = owners.flatMap((o) =>
         o.containers.filter((c) => c.image === r.image).map((c) => ({ o, c })),
       );
-      try {
-        await pool(targets, ({ o, c }) =>
-          write(
-            VULNERABILITY_REPORT.kind,
-            VULNERABILITY_REPORT.plural,
-            buildVulnerabilityReport(o, c.name, data, r.scanConfigHash, d.settings),
-            o,
-          ),
+      let builds: { kind: ReportKind; obj: Built; o: Owner }[];
+      if (r.status === 'error' || !r.blob) {
+        const error = r.error ?? { code: 'FAILED', message: 'scan failed', permanent: false };
+        d.metrics.results.inc({ type: 'image', outcome: 'error_result' });
+        d.logger.warn(
+          { image: r.image, namespace: r.namespace, code: error.code },
+          'image scan failed; writing error reports',
         );
+        builds = targets.map(({ o, c }) => ({
+          kind: VULNERABILITY_REPORT.kind,
+          obj: buildErrorVulnerabilityReport(
+            o,
+            c.name,
+            r.image,
+            error,
+            r.scanConfigHash,
+            r.finishedAt,
+            d.settings,
+          ),
+          o,
+        }));
+      } else {
+        const data = await d.blobs.get(ImageScanDataSchema, r.blob);
+        builds = targets.flatMap(({ o, c }) => [
+          {
+            kind: VULNERABILITY_REPORT.kind,
+            obj: buildVulnerabilityReport(o, c.name, data, r.scanConfigHash, d.settings),
+            o,
+          },
+          ...(data.secrets
+            ? [
+                {
+                  kind: EXPOSED_SECRET_REPORT.kind,
+                  obj: buildExposedSecretReport(o, c.name, data, d.settings),
+                  o,
+                },
+              ]
+            : []),
+        ]);
+        d.metrics.results.inc({ type: 'image', outcome: 'applied' });
+      }
+      try {
+        await pool(builds, (b) => write(b.kind, b.obj, b.o));
       } catch (err) {
         d.metrics.failures.inc({ reason: 'apply' });
         return retry(err, deliveries);
       }
-      d.metrics.results.inc({ type: 'image', outcome: 'applied' });
       d.logger.info(
-        { image: r.image, reports: targets.length, cached: r.cached },
-        'vulnerability reports reconciled',
+        { image: r.image, namespace: r.namespace, reports: builds.length, cached: r.cached },
+        'image reports reconciled',
       );
       return 'ack';
     },
@@ -149,7 +205,6 @@ export function createReconciler(d: {
       try {
         await write(
           CONFIG_AUDIT_REPORT.kind,
-          CONFIG_AUDIT_REPORT.plural,
           buildConfigAuditReport(owner, data, r.pluginConfigHash, d.settings),
           owner,
         );

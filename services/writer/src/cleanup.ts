@@ -1,0 +1,73 @@
+import type { Inventory, Owner, ReportRef } from '@fleetscan/inventory';
+import {
+  configAuditReportName,
+  containerReportName,
+  MANAGED_BY_FLEETSCAN,
+  REPORT_RESOURCES,
+} from '@fleetscan/reports';
+import type { Logger } from '@fleetscan/service';
+import type { ReportApi } from './apply.ts';
+import type { WriterMetrics } from './metrics.ts';
+
+/**
+ * Removes reports whose owner no longer owns reports but still exists — a
+ * Deployment's superseded ReplicaSet scaled to zero keeps its reports
+ * forever otherwise, since the garbage collector only acts when it is
+ * deleted (trivy-operator issue #3069). Only fleetscan's own reports are
+ * touched.
+ */
+export function createCleanup(d: {
+  inventory: Pick<Inventory, 'report' | 'reports' | 'ownerByUid'>;
+  api: ReportApi;
+  metrics: WriterMetrics;
+  logger: Logger;
+}) {
+  const suspects = new Set<string>();
+
+  async function remove(r: ReportRef, why: string): Promise<void> {
+    try {
+      await d.api.delete(REPORT_RESOURCES[r.kind].plural, r.namespace, r.name);
+      d.metrics.reports.inc({ kind: r.kind, outcome: 'deleted' });
+      d.logger.info(
+        { report: `${r.kind}/${r.namespace}/${r.name}`, why },
+        'deleted report of a former owner',
+      );
+    } catch (err) {
+      d.metrics.failures.inc({ reason: 'delete' });
+      d.logger.warn({ report: `${r.namespace}/${r.name}`, err: String(err) }, 'deleting a report failed');
+    }
+  }
+
+  return {
+    /** `prev` stopped being a report owner (scaled to zero, terminating, deleted): drop its reports now. */
+    async ownerGone(prev: Owner): Promise<void> {
+      const names: [ReportRef['kind'], string][] = [
+        ['ConfigAuditReport', configAuditReportName(prev.kind, prev.name)],
+      ];
+      for (const c of prev.containers) {
+        const n = containerReportName(prev.kind, prev.name, c.name);
+        names.push(['VulnerabilityReport', n], ['ExposedSecretReport', n]);
+      }
+      for (const [kind, name] of names) {
+        const r = d.inventory.report(kind, prev.namespace, name);
+        if (r && r.ownerUid === prev.uid && r.managedBy === MANAGED_BY_FLEETSCAN)
+          await remove(r, 'owner no longer owns reports');
+      }
+    },
+    /**
+     * Catches what events missed (e.g. while the writer was down): a report
+     * whose owner is not a current owner on two sweeps in a row is deleted.
+     */
+    async sweep(): Promise<void> {
+      const orphans = new Set<string>();
+      for (const r of d.inventory.reports()) {
+        if (r.managedBy !== MANAGED_BY_FLEETSCAN || !r.ownerUid || d.inventory.ownerByUid(r.ownerUid))
+          continue;
+        orphans.add(r.uid);
+        if (suspects.has(r.uid)) await remove(r, 'owner not a report owner on two sweeps');
+      }
+      suspects.clear();
+      for (const u of orphans) suspects.add(u);
+    },
+  };
+}
