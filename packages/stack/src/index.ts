@@ -8,3 +8,4 @@ export { killGroup, type ManagedProcess, startProcess, waitReady } from './proce
 export { type Registry, startRegistry } from './registry.ts';
 export { type Stack, type StackInfo, type StackOptions, startStack } from './stack.ts';
 export { locateTools, repoRoot, type Tools } from './tools.ts';
+export { buildTrivyDb, vulnDbFixture } from './trivydb.ts';
