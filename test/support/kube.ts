@@ -46,6 +46,7 @@ export interface AnyReport {
 
 const plural = {
   VulnerabilityReport: 'vulnerabilityreports',
+  ExposedSecretReport: 'exposedsecretreports',
   ConfigAuditReport: 'configauditreports',
 } as const;
 
