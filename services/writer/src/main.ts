@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { createLogger, isConfigError, onShutdownSignal } from '@fleetscan/service';
+import { runMain } from '@fleetscan/service';
 import { startWriter } from './app.ts';
 import { loadConfig } from './config.ts';
 
@@ -20,30 +20,9 @@ Configuration is read from the environment:
   LOG_LEVEL              fatal|error|warn|info|debug|trace (default info)
 `;
 
-async function main(): Promise<number> {
-  if (process.argv.includes('--help') || process.argv.includes('-h')) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  const config = loadConfig();
-  const logger = createLogger({ service: 'writer', level: config.logLevel });
-  const shutdown = onShutdownSignal();
-  const writer = await startWriter({ config, logger });
-  const sig = await shutdown.signal;
-  logger.info({ signal: sig }, 'shutting down');
-  await writer.stop();
-  return 0;
-}
-
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    const msg = isConfigError(err)
-      ? err.message
-      : err instanceof Error
-        ? (err.stack ?? err.message)
-        : String(err);
-    process.stderr.write(`fleetscan-writer: ${msg}\n`);
-    process.exit(1);
-  },
-);
+runMain({
+  service: 'writer',
+  help: HELP,
+  loadConfig: () => loadConfig(),
+  start: (config, logger) => startWriter({ config, logger }),
+});
