@@ -122,8 +122,7 @@ export function createInventory(opts: {
         resource: {
           group: GROUP,
           version: VERSION,
-          plural:
-            kind === VULNERABILITY_REPORT.kind ? VULNERABILITY_REPORT.plural : CONFIG_AUDIT_REPORT.plural,
+          plural: REPORT_RESOURCES[kind].plural,
         },
         project: reportProjector(kind),
         logger: opts.logger,

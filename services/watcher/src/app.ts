@@ -68,18 +68,13 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     onPublishLatency: (s) => metrics.publishLatency.observe(s),
   });
   const kc = deps.kubeConfig ?? loadKubeConfig({ kubeconfigPath: config.kubeconfigPath });
-  let warnedNoKey = false;
   const credentials = createCredentialSource({
     core: kc.makeApiClient(CoreV1Api),
     ...(config.scannerPublicKey ? { publicKeyPem: config.scannerPublicKey } : {}),
-    onMissingKey: () => {
-      if (warnedNoKey) return;
-      warnedNoKey = true;
-      logger.warn(
-        'a workload has registry pull secrets but SCANNER_PUBLIC_KEY_FILE is not set; scanning without credentials',
-      );
-    },
   });
+  if (!config.scannerPublicKey) {
+    logger.info('SCANNER_PUBLIC_KEY_FILE not set: images are scanned without pull-secret credentials');
+  }
 
   // The scanner fleet's DB version: reports matched against an older one are refreshed.
   let dbUpdatedAt: string | undefined;

@@ -37,9 +37,8 @@ export function credentialsFor(config: DockerConfig, registry: string): Registry
 
 export function createCredentialSource(opts: {
   core: CoreV1Api;
-  /** The scanner fleet's public key (PEM); without it no credentials are sent. */
+  /** The scanner fleet's public key (PEM); without it no credentials are sent and no Secret is read. */
   publicKeyPem?: string;
-  onMissingKey?: () => void;
   cacheMs?: number;
 }): CredentialSource {
   const cache = new Map<string, { at: number; value: Promise<unknown> }>();
@@ -62,6 +61,8 @@ export function createCredentialSource(opts: {
   };
   return {
     async sealedFor(owner, image, cluster) {
+      // Without the fleet's key no credentials can be sent: do not read Secrets the watcher may not be allowed to read.
+      if (!opts.publicKeyPem) return undefined;
       const names = await secretNames(owner);
       if (names.length === 0) return undefined;
       const registry = parseImageRef(image).registry;
@@ -81,10 +82,6 @@ export function createCredentialSource(opts: {
         }
         const creds = credentialsFor(config, registry);
         if (!creds) continue;
-        if (!opts.publicKeyPem) {
-          opts.onMissingKey?.();
-          return undefined;
-        }
         return sealCredentials(opts.publicKeyPem, creds, credentialsAad(cluster, image));
       }
       return undefined;

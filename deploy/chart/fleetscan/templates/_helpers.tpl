@@ -1,0 +1,199 @@
+{{/* Names */}}
+{{- define "fleetscan.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "fleetscan.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 50 | trimSuffix "-" -}}
+{{- else if contains (include "fleetscan.name" .) .Release.Name -}}
+{{- .Release.Name | trunc 50 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name (include "fleetscan.name" .) | trunc 50 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The validated cluster name (values.schema.json checks the pattern too). */}}
+{{- define "fleetscan.clusterName" -}}
+{{- required "clusterName is required: this cluster's name in NATS subjects (lowercase letters, digits and -)" .Values.clusterName -}}
+{{- end -}}
+
+{{/* Labels: common ones, and per component (call with dict "ctx" $ "component" "watcher"). */}}
+{{- define "fleetscan.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+app.kubernetes.io/name: {{ include "fleetscan.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: fleetscan
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "fleetscan.componentLabels" -}}
+{{ include "fleetscan.labels" .ctx }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "fleetscan.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "fleetscan.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/* <fullname>-<component> */}}
+{{- define "fleetscan.componentName" -}}
+{{- printf "%s-%s" (include "fleetscan.fullname" .ctx) .component -}}
+{{- end -}}
+
+{{- define "fleetscan.image" -}}
+{{- printf "%s/fleetscan-%s:%s" (trimSuffix "/" .ctx.Values.image.prefix) .component (default .ctx.Chart.AppVersion .ctx.Values.image.tag) -}}
+{{- end -}}
+
+{{/* NATS */}}
+{{- define "fleetscan.natsName" -}}
+{{- printf "%s-nats" (include "fleetscan.fullname" .) -}}
+{{- end -}}
+
+{{- define "fleetscan.natsUrl" -}}
+{{- if .Values.nats.bundled.enabled -}}
+{{- printf "nats://%s.%s.svc:4222" (include "fleetscan.natsName" .) .Release.Namespace -}}
+{{- else -}}
+{{- required "nats.url is required when nats.bundled.enabled is false" .Values.nats.url -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "fleetscan.natsMonitoringEndpoint" -}}
+{{- if .Values.nats.bundled.enabled -}}
+{{- printf "%s.%s.svc:8222" (include "fleetscan.natsName" .) .Release.Namespace -}}
+{{- else -}}
+{{- required "nats.monitoringEndpoint (host:port of NATS monitoring) is required for the KEDA scaler with an external NATS" .Values.nats.monitoringEndpoint -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "fleetscan.natsAuthSecret" -}}
+{{- if .Values.nats.auth.existingSecret -}}
+{{- .Values.nats.auth.existingSecret -}}
+{{- else if .Values.nats.bundled.enabled -}}
+{{- printf "%s-auth" (include "fleetscan.natsName" .) -}}
+{{- else -}}
+{{- fail "nats.auth.existingSecret is required: an external NATS's credentials come from a Secret (or set nats.auth.enabled=false)" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* NATS_URL and, with auth, NATS_USER / NATS_PASSWORD from the Secret. */}}
+{{- define "fleetscan.natsEnv" -}}
+- name: NATS_URL
+  value: {{ include "fleetscan.natsUrl" . | quote }}
+{{- if .Values.nats.auth.enabled }}
+- name: NATS_USER
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "fleetscan.natsAuthSecret" . }}
+      key: {{ .Values.nats.auth.userKey }}
+- name: NATS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "fleetscan.natsAuthSecret" . }}
+      key: {{ .Values.nats.auth.passwordKey }}
+{{- end }}
+{{- end -}}
+
+{{/* /metrics, /healthz, /readyz on every interface of the pod, and the log level. */}}
+{{- define "fleetscan.opsEnv" -}}
+- name: METRICS_HOST
+  value: 0.0.0.0
+- name: METRICS_PORT
+  value: {{ .Values.metricsPort | quote }}
+- name: LOG_LEVEL
+  value: {{ .Values.logLevel | quote }}
+{{- end -}}
+
+{{/* Extra env: a map of name -> value, sorted. */}}
+{{- define "fleetscan.extraEnv" -}}
+{{- range $k, $v := . }}
+- name: {{ $k }}
+  value: {{ $v | toString | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Pod and container hardening: what fleetscan's own config audit asks of a workload. */}}
+{{- define "fleetscan.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+fsGroup: 10001
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "fleetscan.securityContext" -}}
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+allowPrivilegeEscalation: false
+privileged: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop: [ALL]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "fleetscan.probes" -}}
+startupProbe:
+  httpGet: { path: /healthz, port: metrics }
+  periodSeconds: 2
+  failureThreshold: 30
+livenessProbe:
+  httpGet: { path: /healthz, port: metrics }
+  periodSeconds: 20
+  timeoutSeconds: 5
+  failureThreshold: 3
+readinessProbe:
+  httpGet: { path: /readyz, port: metrics }
+  periodSeconds: 10
+  timeoutSeconds: 5
+  failureThreshold: 3
+{{- end -}}
+
+{{/* Go duration (e.g. 12h, 90m, 30s) to seconds; "" or 0 gives 0. */}}
+{{- define "fleetscan.seconds" -}}
+{{- $s := toString . -}}
+{{- if or (eq $s "") (eq $s "0") -}}
+0
+{{- else if regexMatch "^[0-9]+$" $s -}}
+{{- $s -}}
+{{- else if regexMatch "^([0-9]+h)?([0-9]+m)?([0-9]+s)?$" $s -}}
+{{- $h := regexFind "[0-9]+h" $s | trimSuffix "h" | default "0" | atoi -}}
+{{- $m := regexFind "[0-9]+m" $s | trimSuffix "m" | default "0" | atoi -}}
+{{- $sec := regexFind "[0-9]+s" $s | trimSuffix "s" | default "0" | atoi -}}
+{{- add (mul $h 3600) (mul $m 60) $sec -}}
+{{- else -}}
+{{- fail (printf "%q is not a duration such as 12h, 90m or 30s" $s) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The bundled nats-server's configuration. */}}
+{{- define "fleetscan.natsConf" -}}
+# Hosts are not set: nats-server listens on every interface of the pod.
+server_name: $POD_NAME
+port: 4222
+http_port: 8222
+lame_duck_duration: 30s
+lame_duck_grace_period: 10s
+# The store directory is given on the command line (--store_dir), next to the volume it lives on.
+jetstream {
+  max_file_store: {{ .Values.nats.bundled.jetstream.maxFileStore }}
+  max_memory_store: {{ .Values.nats.bundled.jetstream.maxMemoryStore }}
+}
+{{- if .Values.nats.auth.enabled }}
+# The credentials come from the environment (the auth Secret) and are never written here. Key and
+# value are separated by a space, which NATS allows, so the value is not read as a literal password.
+authorization {
+  user $NATS_USER
+  password $NATS_PASSWORD
+}
+{{- end }}
+{{- end -}}

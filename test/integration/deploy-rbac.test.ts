@@ -1,0 +1,376 @@
+import { mkdtemp, readlink, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  freePort,
+  loadStackConfig,
+  locateTools,
+  type ManagedProcess,
+  repoRoot,
+  startProcess,
+} from '@fleetscan/stack';
+import { connect } from '@nats-io/transport-node';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { findObject, type K8sObject, locateHelm, renderChart } from '../support/deploy-helm.ts';
+import {
+  type ApiResponse,
+  clusterOf,
+  createResolver,
+  deleteObject,
+  mintToken,
+  type RawApi,
+  type Resolver,
+  rawApi,
+  serverSideApply,
+  tokenKubeconfig,
+} from '../support/deploy-kube.ts';
+import {
+  containerOf,
+  type RunningService,
+  resolveEnv,
+  startService,
+  waitServiceReady,
+} from '../support/deploy-services.ts';
+import { publishTrivyDb } from '../support/deploy-trivydb.ts';
+import { waitFor } from '../support/wait.ts';
+
+// The chart's RBAC applied for real; the watcher and writer run with tokens minted for their
+// ServiceAccounts, every service with the environment the chart gives it, NATS with the chart's own
+// configuration and credentials, and the scanner on a DB fetched by the image's trivy-db script.
+
+const stack = inject('stack');
+const run = Math.random().toString(36).slice(2, 7);
+const ns = `fleetscan-${run}`;
+const appNs = `deploy-app-${run}`;
+const release = 'fs';
+const full = `${release}-fleetscan`;
+const { cluster, adminToken, kc } = clusterOf(stack.kubeconfigPath);
+const admin: RawApi = rawApi(cluster, adminToken);
+let resolve: Resolver;
+let objects: K8sObject[] = [];
+let dir = '';
+const applied: K8sObject[] = [];
+const processes: ManagedProcess[] = [];
+const services: RunningService[] = [];
+const tokens: Record<string, string> = {};
+let natsUrl = '';
+let natsMonitor = '';
+
+const RBAC_KINDS = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
+
+function expectStatus(r: ApiResponse, status: number, what: string) {
+  expect(r.status, `${what}: ${r.text.slice(0, 300)}`).toBe(status);
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fleetscan-deploy-rbac-'));
+  resolve = createResolver(admin);
+  const out = await renderChart(locateHelm(), {
+    release,
+    namespace: ns,
+    values: { clusterName: `rbac-${run}`, scanner: { autoscaling: { keda: { enabled: true } } } },
+  });
+  objects = out.objects;
+  for (const name of [ns, appNs]) {
+    expectStatus(
+      await admin.call('POST', '/api/v1/namespaces', { metadata: { name } }),
+      201,
+      `namespace ${name}`,
+    );
+  }
+  for (const obj of objects.filter((o) => RBAC_KINDS.has(o.kind))) {
+    const r = await serverSideApply(admin, resolve, obj, { dryRun: false });
+    expect([200, 201], `${obj.kind}/${obj.metadata.name}: ${r.text}`).toContain(r.status);
+    applied.push(obj);
+  }
+  for (const c of ['watcher', 'writer', 'scanner']) tokens[c] = await mintToken(kc, ns, `${full}-${c}`);
+  // The authorizer learns about new bindings through a watch: wait until both roles are in effect.
+  for (const c of ['watcher', 'writer']) {
+    await waitFor(`${c}'s role in effect`, async () =>
+      (await rawApi(cluster, tokens[c] ?? '').call('GET', '/api/v1/pods?limit=1')).status === 200
+        ? true
+        : undefined,
+    );
+  }
+});
+
+afterAll(async () => {
+  for (const s of services) await s.process.stop();
+  for (const p of processes) await p.stop();
+  await admin.call('DELETE', `/api/v1/namespaces/${appNs}`).catch(() => {});
+  await admin.call('DELETE', `/api/v1/namespaces/${ns}`).catch(() => {});
+  for (const o of applied.filter((x) => x.kind.startsWith('Cluster'))) {
+    await deleteObject(admin, resolve, o).catch(() => {});
+  }
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('RBAC applied for real, with tokens from the TokenRequest API', () => {
+  it('lets each service do exactly its job', async () => {
+    const as = (c: string) => rawApi(cluster, tokens[c] ?? '');
+    const reportsPath = `/apis/aquasecurity.github.io/v1alpha1/namespaces/${appNs}/configauditreports`;
+    const report = {
+      apiVersion: 'aquasecurity.github.io/v1alpha1',
+      kind: 'ConfigAuditReport',
+      metadata: { name: 'rbac-probe', namespace: appNs },
+      report: {
+        updateTimestamp: new Date().toISOString(),
+        scanner: { name: 'Trivy', vendor: 'Aqua Security', version: '0' },
+        summary: { criticalCount: 0, highCount: 0, mediumCount: 0, lowCount: 0 },
+        checks: [],
+      },
+    };
+    // Allowed.
+    expectStatus(await as('watcher').call('GET', '/api/v1/pods?limit=1'), 200, 'watcher lists pods');
+    expectStatus(
+      await as('watcher').call('GET', '/apis/batch/v1/cronjobs?limit=1'),
+      200,
+      'watcher lists cronjobs',
+    );
+    expectStatus(await as('watcher').call('GET', `${reportsPath}?limit=1`), 200, 'watcher lists reports');
+    expectStatus(
+      await as('writer').call('GET', '/apis/apps/v1/replicasets?limit=1'),
+      200,
+      'writer lists replicasets',
+    );
+    expectStatus(await as('writer').call('POST', reportsPath, report), 201, 'writer creates a report');
+    expectStatus(
+      await as('writer').call('DELETE', `${reportsPath}/rbac-probe`),
+      200,
+      'writer deletes a report',
+    );
+    // Denied: outside their rights.
+    expectStatus(
+      await as('writer').call('GET', `/api/v1/namespaces/${appNs}/secrets`),
+      403,
+      'writer reads secrets',
+    );
+    expectStatus(await as('watcher').call('GET', '/api/v1/secrets'), 403, 'watcher reads secrets');
+    expectStatus(await as('watcher').call('POST', reportsPath, report), 403, 'watcher writes a report');
+    expectStatus(
+      await as('writer').call('DELETE', `/apis/apps/v1/namespaces/${appNs}/deployments/anything`),
+      403,
+      'writer deletes a workload',
+    );
+    expectStatus(await as('writer').call('GET', '/api/v1/configmaps'), 403, 'writer reads configmaps');
+    expectStatus(await as('scanner').call('GET', '/api/v1/pods?limit=1'), 403, 'scanner lists pods');
+  });
+});
+
+describe('the main scenario with the chart as deployed', () => {
+  beforeAll(async () => {
+    const tools = locateTools(loadStackConfig().cacheDir);
+    // NATS exactly as the chart runs it: its command, its config, its Secret; ports on 127.0.0.1.
+    const sts = findObject(objects, 'StatefulSet', `${full}-nats`);
+    const natsC = containerOf(sts, 'nats');
+    const conf = (
+      findObject(objects, 'ConfigMap', `${full}-nats`) as K8sObject & { data: Record<string, string> }
+    ).data['nats.conf'];
+    await writeFile(join(dir, 'nats.conf'), conf ?? '');
+    const [port, monitor] = [await freePort(), await freePort()];
+    const paths: Record<string, string> = {
+      'nats-server': tools.natsServer,
+      '/etc/nats/nats.conf': join(dir, 'nats.conf'),
+      '/data': join(dir, 'nats-data'),
+    };
+    const natsArgs = (natsC.command ?? []).map((a) => paths[a] ?? a);
+    const natsEnv = resolveEnv(natsC, objects, { name: `${full}-nats-0`, namespace: ns });
+    const nats = startProcess({
+      name: 'nats-server',
+      command: natsArgs[0] ?? '',
+      args: [
+        ...natsArgs.slice(1),
+        '--addr',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--http_port',
+        String(monitor),
+      ],
+      env: natsEnv,
+      logFile: join(dir, 'nats-server.log'),
+      dieWithParent: true,
+    });
+    processes.push(nats);
+    natsUrl = `nats://127.0.0.1:${port}`;
+    natsMonitor = `http://127.0.0.1:${monitor}`;
+    await waitFor('chart-configured nats-server', async () =>
+      (await fetch(`${natsMonitor}/healthz?js-enabled-only=true`).catch(() => undefined))?.ok
+        ? true
+        : undefined,
+    );
+
+    // trivy's DB as the init container fetches it: the image's trivy-db script and real trivy,
+    // from the stack's registry where the fixture DB is published like the upstream artifact.
+    const scanner = findObject(objects, 'Deployment', `${full}-scanner`);
+    const init = containerOf(scanner, 'trivy-db');
+    const dbRef = await publishTrivyDb({
+      registryUrl: stack.registry.url,
+      registryHost: stack.registry.host,
+      cacheDir: stack.trivy.cacheDir,
+    });
+    const dbRoot = join(dir, 'trivy');
+    const initEnv = resolveEnv(init, objects, { name: 'scanner-0', namespace: ns });
+    expect(initEnv.TRIVY_DB_ROOT).toBe('/var/cache/trivy');
+    expect(init.command).toEqual(['trivy-db', 'once']);
+    const script = join(repoRoot, 'deploy', 'images', 'scanner', 'trivy-db.sh');
+    const db = await execa(script, init.command?.slice(1) ?? [], {
+      env: {
+        ...initEnv,
+        TRIVY_DB_ROOT: dbRoot,
+        TRIVY_DB_REPOSITORIES: dbRef,
+        TRIVY_BIN: stack.trivy.bin,
+        PATH: process.env.PATH ?? '',
+        TMPDIR: dir,
+      },
+      reject: false,
+    });
+    expect(db.exitCode, db.stderr).toBe(0);
+
+    // The services, each with its chart environment and, for watcher and writer, its own token.
+    for (const c of ['watcher', 'writer'] as const) {
+      await writeFile(join(dir, `${c}.kubeconfig`), tokenKubeconfig(cluster, tokens[c] ?? '', c), {
+        mode: 0o600,
+      });
+    }
+    const mapPath = (p: string | undefined) => (p ?? '').replace(/^\/var\/cache\/trivy/, dbRoot);
+    for (const c of ['writer', 'watcher', 'scanner'] as const) {
+      const d = findObject(objects, 'Deployment', `${full}-${c}`);
+      const main = containerOf(d, c);
+      const env = resolveEnv(main, objects, { name: `${full}-${c}-0`, namespace: ns });
+      expect(env.METRICS_HOST, `${c} binds /metrics on the pod's interfaces`).toBe('0.0.0.0');
+      expect(env.NATS_URL).toBe(`nats://${full}-nats.${ns}.svc:4222`);
+      expect(env.NATS_PASSWORD, `${c} gets the NATS password from the Secret`).toBe(natsEnv.NATS_PASSWORD);
+      const overrides: Record<string, string> =
+        c === 'scanner'
+          ? { NATS_URL: natsUrl, TRIVY_BIN: stack.trivy.bin, TRIVY_CACHE_DIR: mapPath(env.TRIVY_CACHE_DIR) }
+          : { NATS_URL: natsUrl, KUBECONFIG: join(dir, `${c}.kubeconfig`) };
+      services.push(await startService({ service: c, env, overrides, logDir: dir }));
+    }
+    await Promise.all(services.map((s) => waitServiceReady(s)));
+  });
+
+  it('rejects NATS clients without the credentials', async () => {
+    const err = await connect({ servers: natsUrl, reconnect: false }).then(
+      async (nc) => {
+        await nc.close();
+        return undefined;
+      },
+      (e: unknown) => e,
+    );
+    expect(String(err)).toMatch(/authorization/i);
+  });
+
+  it("writes a Deployment's ConfigAuditReport and VulnerabilityReport", async () => {
+    const deployment = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace: appNs },
+      spec: {
+        selector: { matchLabels: { app: 'web' } },
+        template: {
+          metadata: { labels: { app: 'web' } },
+          spec: { containers: [{ name: 'nginx', image: `${stack.registry.host}/library/nginx:1.20` }] },
+        },
+      },
+    };
+    expectStatus(
+      await admin.call('POST', `/apis/apps/v1/namespaces/${appNs}/deployments`, deployment),
+      201,
+      'create',
+    );
+    const rs = await waitFor('the current ReplicaSet', async () => {
+      const list = (await admin.call('GET', `/apis/apps/v1/namespaces/${appNs}/replicasets`)).json() as {
+        items: { metadata: { name: string; uid: string; ownerReferences?: { name: string }[] } }[];
+      };
+      return list.items.find((r) => r.metadata.ownerReferences?.some((o) => o.name === 'web'))?.metadata;
+    });
+    const report = (plural: string, name: string) =>
+      waitFor(
+        `${plural} ${name}`,
+        async () => {
+          const r = await admin.call(
+            'GET',
+            `/apis/aquasecurity.github.io/v1alpha1/namespaces/${appNs}/${plural}/${name}`,
+          );
+          return r.status === 200
+            ? (r.json() as Record<string, unknown> & { metadata: Record<string, unknown> })
+            : undefined;
+        },
+        90_000,
+      );
+    const [config, vuln] = await Promise.all([
+      report('configauditreports', `replicaset-${rs.name}`),
+      report('vulnerabilityreports', `replicaset-${rs.name}-nginx`),
+    ]);
+    for (const r of [config, vuln]) {
+      const meta = r.metadata as {
+        ownerReferences: { uid: string }[];
+        managedFields: { manager: string }[];
+      };
+      expect(meta.ownerReferences.map((o) => o.uid)).toEqual([rs.uid]);
+      expect(meta.managedFields.map((f) => f.manager)).toContain('fleetscan-writer');
+    }
+    const vulns = (vuln.report as { vulnerabilities: { vulnerabilityID: string }[] }).vulnerabilities;
+    expect(vulns.map((x) => x.vulnerabilityID)).toContain('CVE-2021-22945');
+  });
+
+  it('serves the JetStream stream and consumers the KEDA scaler is configured for', async () => {
+    const so = findObject(objects, 'ScaledObject', `${full}-scanner`);
+    const triggers = (so.spec as { triggers: { metadata: Record<string, string> }[] }).triggers;
+    expect(triggers[0]?.metadata.natsServerMonitoringEndpoint).toBe(`${full}-nats.${ns}.svc:8222`);
+    for (const t of triggers) {
+      const { account = '', stream, consumer } = t.metadata;
+      const jsz = (await (
+        await fetch(`${natsMonitor}/jsz?acc=${encodeURIComponent(account)}&consumers=true`)
+      ).json()) as {
+        account_details?: {
+          name: string;
+          stream_detail?: { name: string; consumer_detail?: { name: string }[] }[];
+        }[];
+      };
+      const acc = jsz.account_details?.find((a) => a.name === account);
+      const s = acc?.stream_detail?.find((x) => x.name === stream);
+      expect(
+        s?.consumer_detail?.map((c) => c.name),
+        `${account} ${stream}`,
+      ).toContain(consumer);
+    }
+  });
+
+  it('keeps refreshing the DB with an atomic switch, and the refresher stops on SIGTERM', async () => {
+    const scanner = findObject(objects, 'Deployment', `${full}-scanner`);
+    const refresher = containerOf(scanner, 'trivy-db-refresh');
+    expect(refresher.command).toEqual(['trivy-db', 'refresh']);
+    const root = join(dir, 'trivy');
+    const before = await readlinkSafe(join(root, 'current'));
+    const p = execa(join(repoRoot, 'deploy', 'images', 'scanner', 'trivy-db.sh'), ['refresh'], {
+      env: {
+        ...resolveEnv(refresher, objects, { name: 'scanner-0', namespace: ns }),
+        TRIVY_DB_ROOT: root,
+        TRIVY_DB_REPOSITORIES: `${stack.registry.host}/fleetscan-test/trivy-db:2`,
+        TRIVY_DB_REFRESH_SECONDS: '1',
+        TRIVY_BIN: stack.trivy.bin,
+        PATH: process.env.PATH ?? '',
+        TMPDIR: dir,
+      },
+      reject: false,
+    });
+    const after = await waitFor('a refreshed DB generation', async () => {
+      const now = await readlinkSafe(join(root, 'current'));
+      return now && now !== before ? now : undefined;
+    });
+    expect(after).toMatch(/^db-/);
+    p.kill('SIGTERM');
+    const res = await p;
+    expect(res.exitCode, res.stderr).toBe(0);
+    // The scanner keeps working on the new generation.
+    const scannerSvc = services.find((s) => s.name === 'scanner');
+    expect((await fetch(`${scannerSvc?.url}/readyz`)).ok).toBe(true);
+  });
+});
+
+function readlinkSafe(p: string): Promise<string | undefined> {
+  return readlink(p).catch(() => undefined);
+}
