@@ -56,6 +56,7 @@ describe('open registry', { timeout: 60_000 }, () => {
       `${registry.host}/library/nginx:1.20`,
       `${registry.host}/library/alpine:3.18`,
       `${registry.host}/library/clean:1.0`,
+      `${registry.host}/library/secret:1.0`,
     ]);
 
     const nginx = await buildImage(testImages.nginx);
@@ -141,7 +142,7 @@ describe('registry with htpasswd auth', { timeout: 60_000 }, () => {
   it('accepts a push with credentials and serves the manifest to them only', async () => {
     expect(registry.auth).toEqual(auth);
     const pushed = await pushTestImages(registry, auth);
-    expect(pushed).toHaveLength(3);
+    expect(pushed).toHaveLength(Object.keys(testImages).length);
     const url = `${registry.url}/v2/library/alpine/manifests/3.18`;
     const headers = { accept: MediaType.DockerManifest };
     expect((await fetch(url, { headers })).status).toBe(401);

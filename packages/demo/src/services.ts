@@ -28,7 +28,6 @@ export async function startServiceProcesses(
     HOME: process.env.HOME ?? '',
     NATS_URL: stack.natsUrl,
     LOG_LEVEL: 'info',
-    ...opts.env,
   };
   const start = async (
     name: string,
@@ -40,7 +39,8 @@ export async function startServiceProcesses(
       name,
       command: process.execPath,
       args: [join(repoRoot, 'services', service, 'src', 'main.ts')],
-      env: { ...base, ...env, METRICS_HOST: '127.0.0.1', METRICS_PORT: String(port) },
+      // The caller's env wins over the defaults (a test's slow trivy, a bench's flags).
+      env: { ...base, ...env, ...opts.env, METRICS_HOST: '127.0.0.1', METRICS_PORT: String(port) },
       logFile: join(stack.dir, `${name}.log`),
       dieWithParent: opts.dieWithParent ?? true,
     });

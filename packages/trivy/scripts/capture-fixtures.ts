@@ -3,7 +3,7 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { buildImage, createRegistryClient, repoRoot, type StackInfo, testImages } from '@fleetscan/stack';
+import { repoRoot, type StackInfo } from '@fleetscan/stack';
 /**
  * Regenerates packages/trivy/testdata from the real trivy against a running local stack:
  *
@@ -19,6 +19,7 @@ import {
   type ImageScanArgsInput,
   imageScanArgs,
   type RegistryAuth,
+  sbomScanArgs,
   trivyEnv,
 } from '../src/index.ts';
 
@@ -35,19 +36,30 @@ async function main(): Promise<void> {
   const reg = stack.registry.host;
   await mkdir(join(testdata, 'stderr'), { recursive: true });
 
-  const secretRef = await pushSecretImage(stack);
-
   const scans: [string, string][] = [
     ['image-nginx.json', `${reg}/library/nginx:1.20`],
     ['image-alpine.json', `${reg}/library/alpine:3.18`],
     ['image-clean.json', `${reg}/library/clean:1.0`],
-    ['image-secret.json', secretRef],
+    // The stack catalog's alpine with a made-up AWS key pair (see testImages.secret).
+    ['image-secret.json', `${reg}/library/secret:1.0`],
   ];
   for (const [file, ref] of scans) {
     const { json } = await runner.scanImage(ref, { scanners: ['vuln', 'secret'] });
     await writeFile(join(testdata, file), json);
     console.log(`wrote ${file}`);
   }
+
+  // The SBOM path: trivy convert of the nginx report, then trivy sbom of that with the same DB.
+  // Run from testdata with relative names, as the report then names the file (`sbom-nginx.cdx.json`).
+  const cdx = await runner.convertToCycloneDx(join(testdata, 'image-nginx.json'));
+  await writeFile(join(testdata, 'sbom-nginx.cdx.json'), cdx.json);
+  const sbomRun = await execa(
+    bin,
+    sbomScanArgs({ sbom: 'sbom-nginx.cdx.json', cacheDir, timeoutMs: TIMEOUT_MS }),
+    { env: trivyEnv({ cacheDir }), extendEnv: false, cwd: testdata, stripFinalNewline: false },
+  );
+  await writeFile(join(testdata, 'sbom-nginx.json'), sbomRun.stdout);
+  console.log('wrote sbom-nginx.cdx.json, sbom-nginx.json');
 
   const manifests = join(testdata, 'manifests');
   await writeFile(join(testdata, 'config-audit.json'), (await runner.auditConfigs(manifests)).json);
@@ -97,27 +109,6 @@ async function main(): Promise<void> {
   });
   await writeFile(join(testdata, 'stderr', 'unknown-flag.txt'), bad.stderr);
   console.log('wrote stderr/unknown-flag.txt');
-}
-
-/**
- * Alpine with a planted credentials file. The key is made up and assembled here so no
- * key-shaped literal sits in the repository; trivy redacts it in its output. (AWS's documented
- * EXAMPLE keys would not do: trivy's allow rules skip them.)
- */
-async function pushSecretImage(stack: StackInfo): Promise<string> {
-  const keyId = ['AKIA', '2E0A8F3B', '244C9986'].join('');
-  const secret = ['7CE556A3BC234CC1', 'FF9E8A5C324C0BB7', '0AA21B6D'].join('');
-  const image = await buildImage({
-    ...testImages.alpine,
-    repository: 'library/secrets',
-    tag: '1.0',
-    files: {
-      'app/credentials': `[default]\naws_access_key_id = ${keyId}\naws_secret_access_key = ${secret}\n`,
-    },
-  });
-  const client = createRegistryClient({ url: stack.registry.url });
-  await client.pushImage(image);
-  return `${stack.registry.host}/library/secrets:1.0`;
 }
 
 await main();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { configAuditArgs, imageScanArgs, trivyEnv, versionArgs } from './args.ts';
+import { configAuditArgs, convertArgs, imageScanArgs, sbomScanArgs, trivyEnv, versionArgs } from './args.ts';
 
 const OFFLINE = [
   '--skip-db-update',
@@ -33,6 +33,7 @@ describe('imageScanArgs', () => {
       '--cache-backend',
       'memory',
       '--no-progress',
+      '--list-all-pkgs',
       '--scanners',
       'vuln',
       '--',
@@ -51,21 +52,24 @@ describe('imageScanArgs', () => {
       skipFiles: ['/etc/a', '/etc/b'],
       skipDirs: ['/usr/share/doc'],
       ignoreFile: '/cfg/.trivyignore',
+      ignorePolicy: '/cfg/ignore.rego',
     });
     expect(args.slice(args.indexOf('--scanners'))).toEqual([
       '--scanners',
       'vuln,secret',
-      '--severity',
-      'HIGH,CRITICAL',
-      '--ignore-unfixed',
       '--skip-files',
       '/etc/a',
       '--skip-files',
       '/etc/b',
       '--skip-dirs',
       '/usr/share/doc',
+      '--severity',
+      'HIGH,CRITICAL',
+      '--ignore-unfixed',
       '--ignorefile',
       '/cfg/.trivyignore',
+      '--ignore-policy',
+      '/cfg/ignore.rego',
       '--',
       'nginx',
     ]);
@@ -81,6 +85,76 @@ describe('imageScanArgs', () => {
     expect(() => imageScanArgs({ ref: 'x', cacheDir: '/c', timeoutMs: 1000, scanners: [] })).toThrow(
       RangeError,
     );
+  });
+});
+
+describe('sbomScanArgs', () => {
+  it('matches an SBOM file offline, vulnerabilities only, without --skip-check-update (unknown to sbom)', () => {
+    expect(sbomScanArgs({ sbom: '/tmp/x/sbom.cdx.json', cacheDir: '/c', timeoutMs: 60_000 })).toEqual([
+      'sbom',
+      '--cache-dir',
+      '/c',
+      '--format',
+      'json',
+      '--timeout',
+      '60s',
+      '--skip-db-update',
+      '--skip-java-db-update',
+      '--offline-scan',
+      '--skip-version-check',
+      '--disable-telemetry',
+      '--cache-backend',
+      'memory',
+      '--no-progress',
+      '--scanners',
+      'vuln',
+      '--',
+      '/tmp/x/sbom.cdx.json',
+    ]);
+  });
+
+  it('takes the match-time settings with the same flags as an image scan', () => {
+    const match = {
+      severities: ['CRITICAL', 'HIGH'] as const,
+      ignoreUnfixed: true,
+      ignoreFile: '/t/.trivyignore',
+      ignorePolicy: '/t/policy.rego',
+    };
+    const sbom = sbomScanArgs({ sbom: 's.json', cacheDir: '/c', timeoutMs: 1000, ...match });
+    const image = imageScanArgs({
+      ref: 'r/x:1',
+      cacheDir: '/c',
+      timeoutMs: 1000,
+      scanners: ['vuln'],
+      ...match,
+    });
+    const tail = (a: string[]) => a.slice(a.indexOf('--severity'), a.indexOf('--'));
+    expect(tail(sbom)).toEqual([
+      '--severity',
+      'CRITICAL,HIGH',
+      '--ignore-unfixed',
+      '--ignorefile',
+      '/t/.trivyignore',
+      '--ignore-policy',
+      '/t/policy.rego',
+    ]);
+    expect(tail(image)).toEqual(tail(sbom));
+  });
+});
+
+describe('convertArgs', () => {
+  it('converts a saved JSON report to CycloneDX with global flags only', () => {
+    expect(convertArgs({ report: '/tmp/x/image.json', cacheDir: '/c', timeoutMs: 30_000 })).toEqual([
+      'convert',
+      '--cache-dir',
+      '/c',
+      '--format',
+      'cyclonedx',
+      '--timeout',
+      '30s',
+      '--',
+      '/tmp/x/image.json',
+    ]);
   });
 });
 

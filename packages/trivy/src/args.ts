@@ -1,7 +1,7 @@
 /**
  * trivy command lines, as pure functions so every flag is unit-tested and visible in one place.
- * Checked against trivy v0.74 (`trivy image --help`, `trivy config --help`, and strace showing
- * no connection but the registry's).
+ * Checked against trivy v0.74 (`trivy image|sbom|convert|config --help`, and strace showing no
+ * connection but the registry's for `image`, none at all for `sbom` and `convert`).
  */
 import type { Severity } from './severity.ts';
 
@@ -28,6 +28,18 @@ const NO_NETWORK_IMAGE = [
   '--disable-telemetry',
 ] as const;
 
+/**
+ * `trivy sbom` matches an SBOM against the DB: the same as for images minus
+ * --skip-check-update, which it rejects as unknown (it runs no misconfiguration checks).
+ */
+const NO_NETWORK_SBOM = [
+  '--skip-db-update',
+  '--skip-java-db-update',
+  '--offline-scan',
+  '--skip-version-check',
+  '--disable-telemetry',
+] as const;
+
 /** `trivy config` has no DB and no dependency lookups; it rejects those flags as unknown. */
 const NO_NETWORK_CONFIG = ['--skip-check-update', '--skip-version-check', '--disable-telemetry'] as const;
 
@@ -41,6 +53,8 @@ export interface ImageScanArgsInput {
   skipFiles?: readonly string[] | undefined;
   skipDirs?: readonly string[] | undefined;
   ignoreFile?: string | undefined;
+  /** A Rego file deciding per finding whether to ignore it (`--ignore-policy`). */
+  ignorePolicy?: string | undefined;
 }
 
 export function imageScanArgs(input: ImageScanArgsInput): string[] {
@@ -57,16 +71,90 @@ export function imageScanArgs(input: ImageScanArgsInput): string[] {
     '--cache-backend',
     'memory',
     '--no-progress',
+    // Every package, vulnerable or not (trivy's JSON default, made explicit): `trivy convert`
+    // turns this report into the SBOM that later re-matches run on.
+    '--list-all-pkgs',
     '--scanners',
     [...new Set(input.scanners)].join(','),
-    ...severityArgs(input.severities),
-    ...(input.ignoreUnfixed ? ['--ignore-unfixed'] : []),
     ...repeated('--skip-files', input.skipFiles),
     ...repeated('--skip-dirs', input.skipDirs),
-    ...(input.ignoreFile ? ['--ignorefile', input.ignoreFile] : []),
+    ...matchArgs(input),
     // `--` so a reference can never be read as a flag.
     '--',
     input.ref,
+  ];
+}
+
+/** What decides which of the found vulnerabilities are reported: the same flags for image and sbom. */
+export interface MatchArgsInput {
+  severities?: readonly Severity[] | undefined;
+  ignoreUnfixed?: boolean | undefined;
+  /** Path of a .trivyignore file. */
+  ignoreFile?: string | undefined;
+  /** Path of a Rego ignore policy. */
+  ignorePolicy?: string | undefined;
+}
+
+function matchArgs(input: MatchArgsInput): string[] {
+  return [
+    ...severityArgs(input.severities),
+    ...(input.ignoreUnfixed ? ['--ignore-unfixed'] : []),
+    ...(input.ignoreFile ? ['--ignorefile', input.ignoreFile] : []),
+    ...(input.ignorePolicy ? ['--ignore-policy', input.ignorePolicy] : []),
+  ];
+}
+
+export interface SbomScanArgsInput extends MatchArgsInput {
+  /** A CycloneDX JSON file (see convertArgs). */
+  sbom: string;
+  cacheDir: string;
+  timeoutMs: number;
+}
+
+/**
+ * Matches an SBOM's packages against the DB: no registry, no image, no network. On trivy's own
+ * CycloneDX (from `trivy convert`) it reports the same OS and the same findings as the image
+ * scan the SBOM came from; only ArtifactName/ArtifactType and the Targets' prefix name the file.
+ */
+export function sbomScanArgs(input: SbomScanArgsInput): string[] {
+  return [
+    'sbom',
+    ...common(input.cacheDir, input.timeoutMs),
+    ...NO_NETWORK_SBOM,
+    '--cache-backend',
+    'memory',
+    '--no-progress',
+    '--scanners',
+    'vuln',
+    ...matchArgs(input),
+    '--',
+    input.sbom,
+  ];
+}
+
+export interface ConvertArgsInput {
+  /** A `trivy image --format json` report (with its Packages, see --list-all-pkgs). */
+  report: string;
+  cacheDir: string;
+  timeoutMs: number;
+}
+
+/**
+ * Turns a saved JSON report into CycloneDX, offline and without the DB. `trivy convert` only
+ * knows the global flags (it rejects --skip-version-check and --disable-telemetry as unknown)
+ * and makes no connection at all.
+ */
+export function convertArgs(input: ConvertArgsInput): string[] {
+  return [
+    'convert',
+    '--cache-dir',
+    input.cacheDir,
+    '--format',
+    'cyclonedx',
+    '--timeout',
+    timeoutArg(input.timeoutMs),
+    '--',
+    input.report,
   ];
 }
 
@@ -126,14 +214,11 @@ function common(cacheDir: string, timeoutMs: number): string[] {
   // trivy's own --timeout (default 5m) would cut a longer budget short; ours is the real limit
   // (trivy ignores its timeout while resolving an image from a stalled registry), so give it
   // the same budget rounded up and let our kill come first or together.
-  return [
-    '--cache-dir',
-    cacheDir,
-    '--format',
-    'json',
-    '--timeout',
-    `${Math.max(1, Math.ceil(timeoutMs / 1000))}s`,
-  ];
+  return ['--cache-dir', cacheDir, '--format', 'json', '--timeout', timeoutArg(timeoutMs)];
+}
+
+function timeoutArg(timeoutMs: number): string {
+  return `${Math.max(1, Math.ceil(timeoutMs / 1000))}s`;
 }
 
 function severityArgs(severities: readonly Severity[] | undefined): string[] {

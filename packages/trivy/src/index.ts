@@ -4,11 +4,16 @@
  */
 export {
   type ConfigAuditArgsInput,
+  type ConvertArgsInput,
   configAuditArgs,
+  convertArgs,
   type ImageScanArgsInput,
   type ImageScanner,
   imageScanArgs,
+  type MatchArgsInput,
   type RegistryAuth,
+  type SbomScanArgsInput,
+  sbomScanArgs,
   trivyEnv,
   versionArgs,
 } from './args.ts';
@@ -48,6 +53,7 @@ export {
   type TrivyImageReport,
   TrivyImageReportSchema,
   type TrivyImageResult,
+  type TrivyReportBody,
   toExposedSecrets,
   toImageReportData,
   toOS,
@@ -55,11 +61,19 @@ export {
   type Vulnerability,
   type VulnerabilityFields,
 } from './parse-image.ts';
+export {
+  parseSbomReport,
+  retargetSbomReport,
+  sbomWithoutFindings,
+  type TrivySbomReport,
+  TrivySbomReportSchema,
+} from './parse-sbom.ts';
 export { parseVersion, type TrivyVersion } from './parse-version.ts';
 export {
   type ConfigAuditOptions,
   createTrivyRunner,
   type ImageScanOptions,
+  type SbomScanOptions,
   type TrivyLogger,
   type TrivyRun,
   type TrivyRunner,

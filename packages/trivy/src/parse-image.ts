@@ -80,6 +80,8 @@ export const TrivyImageReportSchema = z.looseObject({
   Results: z.array(ImageResultSchema).optional(),
 });
 export type TrivyImageReport = z.infer<typeof TrivyImageReportSchema>;
+/** What the mapping reads: an image report's, and equally an SBOM scan's (see parse-sbom.ts). */
+export type TrivyReportBody = Pick<TrivyImageReport, 'ArtifactName' | 'Metadata' | 'Results'>;
 export type TrivyDetectedVulnerability = z.infer<typeof DetectedVulnerabilitySchema>;
 export type TrivyImageResult = z.infer<typeof ImageResultSchema>;
 
@@ -180,7 +182,7 @@ export interface ImageReportDataOptions {
 }
 
 export function toImageReportData(
-  report: TrivyImageReport,
+  report: TrivyReportBody,
   opts: ImageReportDataOptions = {},
 ): ImageReportData {
   const imageRef = opts.imageRef ?? report.ArtifactName;
@@ -204,7 +206,7 @@ export function toImageReportData(
   };
 }
 
-export function toOS(report: TrivyImageReport): ReportOS {
+export function toOS(report: TrivyReportBody): ReportOS {
   const os = report.Metadata.OS;
   if (!os) return { family: '' };
   return {
@@ -288,7 +290,7 @@ function cvssOf(cvss: Record<string, CvssScores>): Record<string, CvssScores> {
 }
 
 /** The `sha256:...` of RepoDigests' entry for this repository (`host/repo@sha256:...`). */
-function repoDigest(report: TrivyImageReport, repository: string): string | undefined {
+function repoDigest(report: TrivyReportBody, repository: string): string | undefined {
   const digests = report.Metadata.RepoDigests ?? [];
   const mine = digests.find((d) => normalise(d.split('@')[0] ?? '') === normalise(repository)) ?? digests[0];
   const at = mine?.indexOf('@') ?? -1;

@@ -143,6 +143,22 @@ describe('createTrivyRunner', () => {
     expect((err as Error).cause).toBeInstanceOf(Error);
   });
 
+  it('scanSbom and convertToCycloneDx run trivy sbom / trivy convert on the given file, without credentials', async () => {
+    const bin = await fakeTrivy('echo-args', 'echo "ARGS $*"; /usr/bin/env');
+    const { trivy } = runner(bin);
+    const sbom = await trivy.scanSbom('/t/sbom.cdx.json', {
+      severities: ['HIGH'],
+      ignorePolicy: '/t/p.rego',
+    });
+    const [sbomArgs, ...sbomEnv] = sbom.json.trim().split('\n');
+    expect(sbomArgs).toMatch(
+      /^ARGS sbom --cache-dir .* --severity HIGH --ignore-policy \/t\/p\.rego -- \/t\/sbom\.cdx\.json$/,
+    );
+    expect(sbomEnv.join('\n')).not.toContain('TRIVY_');
+    const conv = await trivy.convertToCycloneDx('/t/image.json');
+    expect(conv.json).toMatch(/^ARGS convert --cache-dir .* --format cyclonedx .* -- \/t\/image\.json$/m);
+  });
+
   it('version() parses `trivy version --format json`', async () => {
     const file = new URL('../testdata/version.json', import.meta.url).pathname;
     const bin = await fakeTrivy('version', `[ "$1" = version ] && cat '${file}'`);

@@ -2,10 +2,12 @@ import { execa } from 'execa';
 import {
   type ConfigAuditArgsInput,
   configAuditArgs,
+  convertArgs,
   type ImageScanArgsInput,
   type ImageScanner,
   imageScanArgs,
   type RegistryAuth,
+  sbomScanArgs,
   trivyEnv,
   versionArgs,
 } from './args.ts';
@@ -44,10 +46,23 @@ export interface ImageScanOptions {
   ignoreUnfixed?: boolean;
   skipFiles?: readonly string[];
   skipDirs?: readonly string[];
+  /** Path of a .trivyignore file. */
   ignoreFile?: string;
+  /** Path of a Rego ignore policy. */
+  ignorePolicy?: string;
   /** Passed as TRIVY_USERNAME/TRIVY_PASSWORD in the child's environment only. */
   registryAuth?: RegistryAuth;
   /** Aborting kills trivy (SIGTERM, then SIGKILL) and rejects with ABORTED. */
+  signal?: AbortSignal;
+}
+
+export interface SbomScanOptions {
+  severities?: readonly Severity[];
+  ignoreUnfixed?: boolean;
+  /** Path of a .trivyignore file. */
+  ignoreFile?: string;
+  /** Path of a Rego ignore policy. */
+  ignorePolicy?: string;
   signal?: AbortSignal;
 }
 
@@ -67,6 +82,13 @@ export interface TrivyRun {
 export interface TrivyRunner {
   /** Scans a registry image; rejects with a TrivyError (see isPermanent). */
   scanImage(ref: string, opts: ImageScanOptions): Promise<TrivyRun>;
+  /**
+   * Matches a CycloneDX SBOM file against the DB (`trivy sbom`): vulnerabilities without the
+   * image, offline. Parse with parseSbomReport.
+   */
+  scanSbom(sbomFile: string, opts?: SbomScanOptions): Promise<TrivyRun>;
+  /** Converts a saved `trivy image` JSON report file to CycloneDX (`trivy convert`); `json` holds it. */
+  convertToCycloneDx(reportFile: string, opts?: { signal?: AbortSignal }): Promise<TrivyRun>;
   /** Audits every Kubernetes manifest under `dir` in one trivy run (one Result per file). */
   auditConfigs(dir: string, opts?: ConfigAuditOptions): Promise<TrivyRun>;
   /** trivy's version and the DB's UpdatedAt, as `trivy version` reports them. */
@@ -168,10 +190,29 @@ export function createTrivyRunner(options: TrivyRunnerOptions): TrivyRunner {
         skipFiles: opts.skipFiles,
         skipDirs: opts.skipDirs,
         ignoreFile: opts.ignoreFile,
+        ignorePolicy: opts.ignorePolicy,
       };
       const env = trivyEnv({ cacheDir, registryAuth: opts.registryAuth, extraEnv: options.extraEnv });
       const secrets = opts.registryAuth ? [opts.registryAuth.password] : [];
       return run('image', imageScanArgs(input), env, secrets, opts.signal);
+    },
+
+    async scanSbom(sbomFile, opts = {}) {
+      const args = sbomScanArgs({
+        sbom: sbomFile,
+        cacheDir,
+        timeoutMs,
+        severities: opts.severities,
+        ignoreUnfixed: opts.ignoreUnfixed,
+        ignoreFile: opts.ignoreFile,
+        ignorePolicy: opts.ignorePolicy,
+      });
+      return run('sbom', args, trivyEnv({ cacheDir, extraEnv: options.extraEnv }), [], opts.signal);
+    },
+
+    async convertToCycloneDx(reportFile, opts = {}) {
+      const args = convertArgs({ report: reportFile, cacheDir, timeoutMs });
+      return run('convert', args, trivyEnv({ cacheDir, extraEnv: options.extraEnv }), [], opts.signal);
     },
 
     async auditConfigs(dir, opts = {}) {

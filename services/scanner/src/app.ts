@@ -5,6 +5,7 @@ import {
   ensureConsumer,
   ensureStreams,
   openBlobStore,
+  STATE_BUCKET,
   STREAM_SCAN,
   scanConsumerConfigs,
 } from '@fleetscan/bus';
@@ -14,7 +15,8 @@ import { Kvm } from '@nats-io/kv';
 import { Registry } from 'prom-client';
 import type { ScannerConfig } from './config.ts';
 import { createConfigWorker } from './config-worker.ts';
-import { resolveDigest } from './digest.ts';
+import { startDbVersionPublisher } from './db-version.ts';
+import { checkAccess, resolveDigest } from './digest.ts';
 import type { ScanEngine } from './engine.ts';
 import { createImageWorker } from './image-worker.ts';
 import { createScannerMetrics } from './metrics.ts';
@@ -57,7 +59,15 @@ export async function startScanner(deps: ScannerDeps): Promise<RunningScanner> {
   const js = jetstream(nc);
   const blobs = await openBlobStore(js);
   // Locks are refreshed by their holder; the bucket TTL only sweeps what nobody released.
-  const locks = await new Kvm(js).create(LOCK_BUCKET, { ttl: 15 * 60_000 });
+  const kvm = new Kvm(js);
+  const locks = await kvm.create(LOCK_BUCKET, { ttl: 15 * 60_000 });
+  const dbVersion = await startDbVersionPublisher({
+    kv: await kvm.create(STATE_BUCKET),
+    dbUpdatedAt: () => deps.engine.dbUpdatedAt(),
+    intervalMs: config.dbCheckMs,
+    logger,
+    metrics,
+  });
   const maxDeliver =
     scanConsumerConfigs(topo).find((c) => c.durable_name === CONSUMER_SCAN_IMAGE)?.max_deliver ?? 20;
   const common = {
@@ -73,6 +83,8 @@ export async function startScanner(deps: ScannerDeps): Promise<RunningScanner> {
     ...common,
     locks,
     resolve: resolveDigest,
+    checkAccess,
+    privateKey: config.privateKey,
     concurrency: config.imageConcurrency,
     ackWaitMs: config.ackWaitMs,
     insecureRegistries: config.insecureRegistries,
@@ -95,12 +107,20 @@ export async function startScanner(deps: ScannerDeps): Promise<RunningScanner> {
   }, 5000);
   lag.unref();
   readiness.set('workers', true);
-  logger.info({ metricsPort: ops.port, concurrency: config.imageConcurrency }, 'scanner started');
+  logger.info(
+    {
+      metricsPort: ops.port,
+      concurrency: config.imageConcurrency,
+      ...(config.privateKey && { credentialsKeyId: config.privateKey.kid }),
+    },
+    'scanner started',
+  );
   return {
     metricsPort: ops.port,
     registry,
     async stop() {
       clearInterval(lag);
+      dbVersion.stop();
       image.stop();
       cfg.stop();
       await loops;

@@ -1,5 +1,8 @@
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { parseEnv } from '@fleetscan/service';
+import { keyId } from '@fleetscan/bus';
+import { ConfigError, parseEnv } from '@fleetscan/service';
 import { z } from 'zod';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
@@ -21,6 +24,10 @@ const schema = z.object({
   METRICS_PORT: int(8080),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   REPLICA_NAME: z.string().min(1).default(hostname()),
+  /** PEM (PKCS#8) private key of the scanner fleet: opens registry credentials sealed by watchers. */
+  SCANNER_PRIVATE_KEY_FILE: z.string().min(1).optional(),
+  /** How often <TRIVY_CACHE_DIR>/db/metadata.json is re-read to notice a new DB. */
+  DB_CHECK_SECONDS: int(30, 1),
 });
 
 export type ScannerConfig = ReturnType<typeof loadConfig>;
@@ -39,5 +46,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     metrics: { host: c.METRICS_HOST, port: c.METRICS_PORT },
     logLevel: c.LOG_LEVEL,
     replica: c.REPLICA_NAME,
+    dbCheckMs: c.DB_CHECK_SECONDS * 1000,
+    ...(c.SCANNER_PRIVATE_KEY_FILE && { privateKey: loadPrivateKey(c.SCANNER_PRIVATE_KEY_FILE) }),
   };
+}
+
+export interface ScannerPrivateKey {
+  /** A KeyObject, so that printing the config never prints the key. */
+  key: KeyObject;
+  /** keyId() of its public half: sealed boxes name the key they were sealed for. */
+  kid: string;
+}
+
+function loadPrivateKey(file: string): ScannerPrivateKey {
+  const fail = (message: string): never => {
+    throw new ConfigError([{ variable: 'SCANNER_PRIVATE_KEY_FILE', message }]);
+  };
+  let pem = '';
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (err) {
+    fail(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  try {
+    const key = createPrivateKey(pem);
+    return { key, kid: keyId(pem) };
+  } catch {
+    return fail(`${file} is not a PEM private key (PKCS#8 expected)`);
+  }
 }

@@ -12,6 +12,8 @@ export interface ResolvedImage {
   tag?: string;
   /** Content digest of what the tag points at now (an index for multi-arch images). */
   digest: string;
+  /** The registry answered a HEAD for it (false when the reference already carried the digest). */
+  checked: boolean;
 }
 
 const ACCEPT = [
@@ -41,10 +43,45 @@ export async function resolveDigest(
     throw new RegistryLookupError(ScanErrorCode.InvalidReference, (cause as Error).message, { cause });
   }
   const base = { registry: ref.registry, repository: ref.repository, ...(ref.tag ? { tag: ref.tag } : {}) };
-  if (ref.digest) return { ...base, digest: ref.digest };
+  if (ref.digest) return { ...base, digest: ref.digest, checked: false };
+  const digest = await headManifest(image, ref, ref.tag ?? 'latest', opts);
+  return { ...base, digest, checked: true };
+}
+
+/**
+ * Proves that these credentials (or none) may read `digest` in the image's repository: a HEAD on
+ * `manifests/<digest>`, authenticated as resolveDigest does. Throws UNAUTHORIZED, IMAGE_NOT_FOUND
+ * or TRANSIENT like resolveDigest. Used before serving a cached result that was produced with
+ * someone's credentials (see cache-keys.ts).
+ */
+export async function checkAccess(
+  image: string,
+  digest: string,
+  opts: {
+    credentials?: RegistryCredentials;
+    insecureRegistries?: readonly string[];
+    timeoutMs?: number;
+  } = {},
+): Promise<void> {
+  let ref: ReturnType<typeof parseValidImageRef>;
+  try {
+    ref = parseValidImageRef(image);
+  } catch (cause) {
+    throw new RegistryLookupError(ScanErrorCode.InvalidReference, (cause as Error).message, { cause });
+  }
+  await headManifest(image, ref, digest, opts);
+}
+
+/** HEAD on `manifests/<reference>`; returns the digest the registry names. */
+async function headManifest(
+  image: string,
+  ref: { registry: string; repository: string },
+  reference: string,
+  opts: { credentials?: RegistryCredentials; insecureRegistries?: readonly string[]; timeoutMs?: number },
+): Promise<string> {
   const host = ref.registry === 'index.docker.io' ? 'registry-1.docker.io' : ref.registry;
   const scheme = isInsecureRegistry(ref.registry, opts.insecureRegistries) ? 'http' : 'https';
-  const url = `${scheme}://${host}/v2/${ref.repository}/manifests/${ref.tag}`;
+  const url = `${scheme}://${host}/v2/${ref.repository}/manifests/${reference}`;
   const timeoutMs = opts.timeoutMs ?? 15_000;
 
   let res = await head(url, {}, timeoutMs);
@@ -60,7 +97,8 @@ export async function resolveDigest(
   if (res.status === 404) {
     throw new RegistryLookupError(ScanErrorCode.ImageNotFound, `image not found: ${image}`, { status: 404 });
   }
-  const digest = res.headers.get('docker-content-digest');
+  // A HEAD by digest may omit the header: the digest asked for is the answer.
+  const digest = res.headers.get('docker-content-digest') ?? (reference.includes(':') ? reference : null);
   if (!res.ok || !digest) {
     throw new RegistryLookupError(
       ScanErrorCode.Transient,
@@ -70,7 +108,7 @@ export async function resolveDigest(
       },
     );
   }
-  return { ...base, digest };
+  return digest;
 }
 
 async function head(url: string, headers: Record<string, string>, timeoutMs: number): Promise<Response> {

@@ -1,17 +1,36 @@
 import type { ImageScanData } from '@fleetscan/bus';
-import type { Check, Scanner } from '@fleetscan/reports';
+import type { Check, ExposedSecret, Scanner } from '@fleetscan/reports';
+import type { AnalysisSettings, MatchSettings } from './cache-keys.ts';
 import type { RegistryCredentials } from './digest.ts';
+
+/** Report data of one image without the times the scanner adds (and secrets, kept apart). */
+export type ImageFindings = Omit<ImageScanData, 'scannedAt' | 'dbUpdatedAt' | 'secrets'>;
+
+/** One pull and analysis of an image: everything later re-matches need, without the image. */
+export interface ImageAnalysis {
+  /** The findings with the DB of now and no match-time settings. */
+  findings: ImageFindings;
+  /** Unfiltered; undefined unless the `secret` scanner ran. */
+  secrets?: ExposedSecret[];
+  /** CycloneDX JSON of the image's packages, without findings. */
+  sbom: string;
+}
 
 /** What the workers need from trivy; the real one is trivy-engine.ts, tests may pass another. */
 export interface ScanEngine {
-  scanImage(
+  /** Pulls and analyses the image (`trivy image` then `trivy convert`). */
+  analyseImage(
     image: string,
-    opts: {
-      scanners: readonly ('vuln' | 'secret')[];
-      credentials?: RegistryCredentials;
-      signal: AbortSignal;
-    },
-  ): Promise<Omit<ImageScanData, 'scannedAt' | 'dbUpdatedAt'>>;
+    opts: AnalysisSettings & { credentials?: RegistryCredentials; signal: AbortSignal },
+  ): Promise<ImageAnalysis>;
+  /**
+   * Matches a stored SBOM against the DB of now (`trivy sbom`) with the match-time settings; no
+   * registry, no image. `image` is the reference the findings are reported for.
+   */
+  matchSbom(
+    sbom: string,
+    opts: { image: string; match: MatchSettings; signal: AbortSignal },
+  ): Promise<ImageFindings>;
   /** Audits every manifest file in `dir` in one trivy run; returns checks by file name. */
   auditConfigs(dir: string, opts: { signal: AbortSignal }): Promise<Map<string, Check[]>>;
   scanner(): Promise<Scanner>;

@@ -3,6 +3,8 @@ export const ScanErrorCode = {
   Unauthorized: 'UNAUTHORIZED',
   InvalidReference: 'INVALID_REFERENCE',
   Transient: 'TRANSIENT',
+  /** Sealed registry credentials this scanner cannot open (no key, another key, tampered). */
+  Credentials: 'CREDENTIALS',
 } as const;
 export type ScanErrorCode = (typeof ScanErrorCode)[keyof typeof ScanErrorCode];
 
@@ -10,6 +12,7 @@ const PERMANENT: ReadonlySet<string> = new Set([
   ScanErrorCode.ImageNotFound,
   ScanErrorCode.Unauthorized,
   ScanErrorCode.InvalidReference,
+  ScanErrorCode.Credentials,
 ]);
 
 /** A registry lookup failed; `code` says whether retrying can help. */
@@ -26,4 +29,14 @@ export class RegistryLookupError extends Error {
 
 export function isPermanentCode(code: string): boolean {
   return PERMANENT.has(code);
+}
+
+/**
+ * A request's sealed credentials cannot be used. The message never carries anything from the
+ * sealed box or from the decryption (whose errors can quote the plaintext), and no `cause`.
+ */
+export class CredentialsError extends Error {
+  override readonly name = 'CredentialsError';
+  readonly code = ScanErrorCode.Credentials;
+  readonly permanent = true;
 }

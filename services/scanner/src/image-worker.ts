@@ -1,25 +1,26 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type BlobStore,
   CONSUMER_SCAN_IMAGE,
   decode,
   encode,
-  type ImageScanData,
-  ImageScanDataSchema,
   type ImageScanRequest,
   ImageScanRequestSchema,
   type ImageScanResult,
   ImageScanResultSchema,
   isBusError,
+  type RegistryCredentials,
   STREAM_SCAN,
   subjects,
 } from '@fleetscan/bus';
 import { backoff, type Clock, type Logger } from '@fleetscan/service';
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import type { resolveDigest } from './digest.ts';
+import type { ScannerPrivateKey } from './config.ts';
+import { openRequestCredentials } from './credentials.ts';
+import type { checkAccess, resolveDigest } from './digest.ts';
 import type { ScanEngine } from './engine.ts';
 import { classifyFailure } from './failure.ts';
+import { createImageScans } from './image-scan.ts';
 import { keepAlive } from './keepalive.ts';
 import type { ScannerMetrics } from './metrics.ts';
 
@@ -29,6 +30,7 @@ export interface ImageWorkerDeps {
   locks: KV;
   engine: ScanEngine;
   resolve: typeof resolveDigest;
+  checkAccess: typeof checkAccess;
   metrics: ScannerMetrics;
   logger: Logger;
   clock: Clock;
@@ -37,91 +39,32 @@ export interface ImageWorkerDeps {
   maxDeliver: number;
   insecureRegistries: readonly string[];
   replica: string;
+  /** Opens requests' sealed registry credentials; without it such requests fail with CREDENTIALS. */
+  privateKey?: ScannerPrivateKey | undefined;
 }
 
-/** A lock not refreshed for this long belongs to a replica that died. */
-const LOCK_STALE_MS = 20_000;
-
-/** Cache key: the same digest scanned with the same DB and settings gives the same result. */
-export function imageCacheKey(digest: string, dbUpdatedAt: string, scanConfigHash: string): string {
-  return `image/${digest.replace(':', '-')}/${dbUpdatedAt.replace(/[^0-9A-Za-z]/g, '')}/${scanConfigHash}`;
-}
-
+/**
+ * The bus edge of image scans: decode, open credentials, resolve the digest, let image-scan.ts
+ * produce the result, publish it; then ack, nak with backoff (transient) or publish an error
+ * result (permanent, or out of deliveries). Credentials live in this function's scope only.
+ */
 export function createImageWorker(d: ImageWorkerDeps) {
-  const inflight = new Map<string, Promise<void>>();
   const abort = new AbortController();
-
-  /**
-   * Takes the digest's lock, or waits while another replica holds it (its
-   * result lands in the cache). A holder refreshes its lock; one that died
-   * stops refreshing and its lock is taken over after LOCK_STALE_MS.
-   */
-  async function acquire(lockKey: string, key: string): Promise<'acquired' | 'cached'> {
-    for (;;) {
-      if (abort.signal.aborted) throw new Error('shutting down');
-      try {
-        await d.locks.create(lockKey, d.replica);
-        return 'acquired';
-      } catch {
-        // held (or just released): look at it
-      }
-      const e = await d.locks.get(lockKey);
-      if (e && e.operation === 'PUT' && d.clock.now().getTime() - e.created.getTime() > LOCK_STALE_MS) {
-        try {
-          await d.locks.update(lockKey, d.replica, e.revision);
-          return 'acquired';
-        } catch {
-          continue;
-        }
-      }
-      if (await d.blobs.has(key)) return 'cached';
-      await sleep(500);
-    }
-  }
-
-  async function scanOnce(key: string, req: ImageScanRequest, digest: string, db: string): Promise<boolean> {
-    // One trivy run per digest on this replica; concurrent requests wait for it.
-    const running = inflight.get(key);
-    if (running) {
-      await running;
-      return false;
-    }
-    const lockKey = `img.${key.replace(/[^0-9A-Za-z_-]/g, '_')}`;
-    let ran = false;
-    const p = (async () => {
-      if ((await acquire(lockKey, key)) === 'cached') return;
-      const refresh = setInterval(
-        () => void d.locks.put(lockKey, d.replica).catch(() => {}),
-        LOCK_STALE_MS / 4,
-      );
-      d.metrics.inFlight.inc({ type: 'image' });
-      d.metrics.trivyRuns.inc({ type: 'image' });
-      const end = d.metrics.duration.startTimer({ type: 'image' });
-      try {
-        const out = await d.engine.scanImage(req.image, { scanners: req.scanners, signal: abort.signal });
-        const data: ImageScanData = {
-          ...out,
-          artifact: { ...out.artifact, digest },
-          scannedAt: d.clock.now().toISOString(),
-          dbUpdatedAt: db,
-        };
-        await d.blobs.put(ImageScanDataSchema, key, data);
-        ran = true;
-      } finally {
-        clearInterval(refresh);
-        end();
-        d.metrics.inFlight.dec({ type: 'image' });
-        await d.locks.delete(lockKey).catch(() => {});
-      }
-    })();
-    inflight.set(key, p);
-    try {
-      await p;
-      return ran;
-    } finally {
-      inflight.delete(key);
-    }
-  }
+  const scans = createImageScans({
+    blobs: d.blobs,
+    locks: d.locks,
+    engine: d.engine,
+    checkAccess: (image, digest, credentials) =>
+      d.checkAccess(image, digest, {
+        insecureRegistries: d.insecureRegistries,
+        ...(credentials && { credentials }),
+      }),
+    metrics: d.metrics,
+    logger: d.logger,
+    clock: d.clock,
+    replica: d.replica,
+    signal: abort.signal,
+  });
 
   async function publish(m: JsMsg, result: ImageScanResult): Promise<void> {
     const id = m.headers?.get('Nats-Msg-Id') || `${m.info.stream}.${m.seq}`;
@@ -142,7 +85,12 @@ export function createImageWorker(d: ImageWorkerDeps) {
       m.term(reason);
       return;
     }
-    const log = d.logger.child({ image: req.image, cluster: req.cluster, delivery: m.info.deliveryCount });
+    const log = d.logger.child({
+      image: req.image,
+      cluster: req.cluster,
+      namespace: req.namespace,
+      delivery: m.info.deliveryCount,
+    });
     const stop = keepAlive([m], d.ackWaitMs / 3);
     const base = {
       v: 1 as const,
@@ -151,29 +99,43 @@ export function createImageWorker(d: ImageWorkerDeps) {
       image: req.image,
       scanConfigHash: req.scanConfigHash,
     };
+    let credentials: RegistryCredentials | undefined;
     try {
+      credentials = openRequestCredentials(req, d.privateKey);
       const resolved = req.digest
-        ? { digest: req.digest }
-        : await d.resolve(req.image, { insecureRegistries: d.insecureRegistries });
+        ? { digest: req.digest, checked: false }
+        : await d.resolve(req.image, {
+            insecureRegistries: d.insecureRegistries,
+            ...(credentials && { credentials }),
+          });
       const db = await d.engine.dbUpdatedAt();
-      const key = imageCacheKey(resolved.digest, db, req.scanConfigHash);
-      let ran = false;
-      if (await d.blobs.has(key)) {
-        d.metrics.cache.inc({ result: 'hit' });
-      } else {
-        d.metrics.cache.inc({ result: 'miss' });
-        ran = await scanOnce(key, req, resolved.digest, db);
-      }
+      const out = await scans.produce({
+        req,
+        digest: resolved.digest,
+        db,
+        ...(credentials && { credentials }),
+        accessChecked: resolved.checked,
+      });
       await publish(m, {
         ...base,
         digest: resolved.digest,
         status: 'ok',
-        blob: key,
-        cached: !ran,
+        blob: out.key,
+        cached: out.how === 'cached',
+        scannedAt: out.scannedAt,
         finishedAt: d.clock.now().toISOString(),
       });
-      d.metrics.requests.inc({ type: 'image', outcome: ran ? 'scanned' : 'cached' });
-      log.info({ digest: resolved.digest, cached: !ran }, 'image scan result published');
+      d.metrics.requests.inc({ type: 'image', outcome: out.how });
+      log.info(
+        {
+          digest: resolved.digest,
+          how: out.how,
+          access: out.access,
+          dbUpdatedAt: db,
+          scannedAt: out.scannedAt,
+        },
+        'image scan result published',
+      );
       m.ack();
     } catch (err) {
       if (abort.signal.aborted) {
@@ -181,7 +143,7 @@ export function createImageWorker(d: ImageWorkerDeps) {
         m.nak();
         return;
       }
-      const f = classifyFailure(err);
+      const f = classifyFailure(err, credentials ? [credentials.password] : []);
       d.metrics.failures.inc({ type: 'image', reason: f.code });
       const lastTry = m.info.deliveryCount >= d.maxDeliver;
       if (!f.permanent && !lastTry) {
@@ -194,6 +156,7 @@ export function createImageWorker(d: ImageWorkerDeps) {
       log.warn({ err: f.message, code: f.code }, 'image scan failed permanently; publishing error result');
       await publish(m, {
         ...base,
+        ...(req.digest && { digest: req.digest }),
         status: 'error',
         cached: false,
         error: f,
@@ -204,6 +167,7 @@ export function createImageWorker(d: ImageWorkerDeps) {
       );
       d.metrics.requests.inc({ type: 'image', outcome: 'error' });
     } finally {
+      credentials = undefined;
       stop();
     }
   }

@@ -1,16 +1,22 @@
 #!/usr/bin/env node
-import { createLogger, isConfigError, onShutdownSignal } from '@fleetscan/service';
+import { runMain } from '@fleetscan/service';
 import { startScanner } from './app.ts';
 import { loadConfig } from './config.ts';
 import { createTrivyEngine } from './trivy-engine.ts';
 
 const HELP = `fleetscan-scanner: consumes image scan and config audit requests of every cluster from NATS
-JetStream, runs trivy, caches image results by digest and publishes results.
+JetStream, runs trivy, caches image results by digest and publishes results. Each image digest is
+pulled and analysed once; its SBOM is stored, and a new DB, new match settings or a TTL refresh
+re-match that SBOM (trivy sbom) without pulling again.
 
 Configuration is read from the environment:
   NATS_URL               NATS server (default nats://127.0.0.1:4222); NATS_USER / NATS_PASSWORD
   TRIVY_BIN              trivy binary (default: trivy on PATH)
   TRIVY_CACHE_DIR        trivy cache dir holding db/trivy.db (required; never updated from the network)
+  DB_CHECK_SECONDS       re-read db/metadata.json this often; a new DB version is published to the
+                         fleetscan-state KV bucket (key trivy-db) for watchers (default 30)
+  SCANNER_PRIVATE_KEY_FILE  PEM (PKCS#8) private key opening registry credentials that watchers sealed
+                         for the fleet; without it, requests carrying credentials fail with CREDENTIALS
   SCAN_TIMEOUT_SECONDS   kill trivy after this long (default 300)
   IMAGE_CONCURRENCY      image scans run at once by this replica (default 1)
   CONFIG_BATCH_SIZE      manifests per trivy config run (default 50)
@@ -22,30 +28,10 @@ Configuration is read from the environment:
   REPLICA_NAME           this replica's name (default: hostname)
 `;
 
-async function main(): Promise<number> {
-  if (process.argv.includes('--help') || process.argv.includes('-h')) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  const config = loadConfig();
-  const logger = createLogger({ service: 'scanner', level: config.logLevel });
-  const shutdown = onShutdownSignal();
-  const scanner = await startScanner({ config, logger, engine: createTrivyEngine(config.trivy, logger) });
-  const sig = await shutdown.signal;
-  logger.info({ signal: sig }, 'shutting down');
-  await scanner.stop();
-  return 0;
-}
-
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    const msg = isConfigError(err)
-      ? err.message
-      : err instanceof Error
-        ? (err.stack ?? err.message)
-        : String(err);
-    process.stderr.write(`fleetscan-scanner: ${msg}\n`);
-    process.exit(1);
-  },
-);
+runMain({
+  service: 'scanner',
+  help: HELP,
+  loadConfig: () => loadConfig(),
+  start: (config, logger) =>
+    startScanner({ config, logger, engine: createTrivyEngine(config.trivy, logger) }),
+});

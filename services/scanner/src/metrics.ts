@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
-export type ScanType = 'image' | 'config';
+/** image: one pull and analysis (`trivy image` + `trivy convert`); sbom: one re-match (`trivy sbom`). */
+export type ScanType = 'image' | 'sbom' | 'config';
 
 /** The scanner's operational metrics, registered on the registry it is given. */
 export function createScannerMetrics(registry: Registry) {
@@ -8,7 +9,7 @@ export function createScannerMetrics(registry: Registry) {
   return {
     requests: new Counter({
       name: 'fleetscan_scanner_requests_total',
-      help: 'Scan requests handled, by type and outcome (scanned, cached, error, invalid, retried).',
+      help: 'Scan requests handled, by type and outcome (scanned, matched, cached, error, invalid, retried).',
       labelNames: ['type', 'outcome'] as const,
       registers,
     }),
@@ -20,21 +21,32 @@ export function createScannerMetrics(registry: Registry) {
     }),
     duration: new Histogram({
       name: 'fleetscan_scanner_scan_duration_seconds',
-      help: 'Wall time of one trivy run (an image scan, or one batched config audit).',
+      help: 'Wall time of one trivy run (image analysis, SBOM re-match, or one batched config audit).',
       labelNames: ['type'] as const,
       buckets: [0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600],
       registers,
     }),
     cache: new Counter({
       name: 'fleetscan_scanner_cache_total',
-      help: 'Image result cache lookups by result (hit, miss).',
+      help: "Image result cache lookups by result (hit; miss: none for this digest, DB and settings; stale: older than the request's notBefore).",
       labelNames: ['result'] as const,
       registers,
     }),
     trivyRuns: new Counter({
       name: 'fleetscan_scanner_trivy_runs_total',
-      help: 'trivy processes started, by type; image runs divided by unique digests is scan amplification.',
+      help: 'trivy runs started, by type (image: pull + analysis, sbom: re-match, config); image runs divided by unique digests is scan amplification.',
       labelNames: ['type'] as const,
+      registers,
+    }),
+    sbomMatches: new Counter({
+      name: 'fleetscan_scanner_sbom_matches_total',
+      help: 'Results made by re-matching a stored SBOM instead of pulling, by trigger (miss: new DB or settings; stale: notBefore; scan: match settings right after an analysis).',
+      labelNames: ['trigger'] as const,
+      registers,
+    }),
+    dbUpdated: new Gauge({
+      name: 'fleetscan_scanner_trivy_db_updated_timestamp_seconds',
+      help: 'UpdatedAt of the trivy DB this replica matches with (metadata.json), as Unix time.',
       registers,
     }),
     failures: new Counter({

@@ -3,20 +3,35 @@ import {
   createTrivyRunner,
   parseConfigReport,
   parseImageReport,
+  parseSbomReport,
   readDbInfo,
+  retargetSbomReport,
+  sbomWithoutFindings,
   toChecksByFile,
   toImageReportData,
 } from '@fleetscan/trivy';
-import type { ScanEngine } from './engine.ts';
+import type { ImageFindings, ScanEngine } from './engine.ts';
+import { sweepScratchDirs, withScratchDir } from './scratch.ts';
 
 const SCANNER = { name: 'Trivy', vendor: 'Aqua Security' } as const;
 
-/** The real engine: @fleetscan/trivy runs the process, its parsers shape the output. */
+/**
+ * The real engine: @fleetscan/trivy runs the process, its parsers shape the output. Settings
+ * that trivy reads from files (ignore file, ignore policy) and the SBOM are written to a
+ * private temporary directory for the run and removed after it.
+ */
 export function createTrivyEngine(
   cfg: { bin: string; cacheDir: string; timeoutMs: number },
   logger: Logger,
 ): ScanEngine {
   const runner = createTrivyRunner({ ...cfg, logger });
+  // Leftovers of a killed predecessor: far older than any run can be (timeout + kill grace).
+  void sweepScratchDirs(2 * cfg.timeoutMs + 60_000).then(
+    (removed) => {
+      if (removed.length > 0) logger.info({ removed }, 'removed stale trivy scratch directories');
+    },
+    () => {},
+  );
   let version: Promise<string> | undefined;
   const scannerVersion = () => {
     version ??= runner.version().then((v) => v.version);
@@ -26,21 +41,47 @@ export function createTrivyEngine(
     });
     return version;
   };
+  const findings = async (data: ReturnType<typeof toImageReportData>): Promise<ImageFindings> => ({
+    scanner: { ...SCANNER, version: await scannerVersion() },
+    registry: data.registry,
+    artifact: data.artifact,
+    os: data.os,
+    vulnerabilities: data.vulnerabilities,
+  });
   return {
-    async scanImage(image, opts) {
+    async analyseImage(image, opts) {
       const run = await runner.scanImage(image, {
         scanners: [...opts.scanners],
+        ...(opts.skipFiles && { skipFiles: opts.skipFiles }),
+        ...(opts.skipDirs && { skipDirs: opts.skipDirs }),
         signal: opts.signal,
         ...(opts.credentials ? { registryAuth: opts.credentials } : {}),
       });
       const data = toImageReportData(parseImageReport(run.json), { imageRef: image });
+      // `trivy convert` reads the report from a file; the CycloneDX it prints is the SBOM kept.
+      const sbom = await withScratchDir(async (files) => {
+        const report = await files.write('image.json', run.json);
+        return sbomWithoutFindings((await runner.convertToCycloneDx(report, { signal: opts.signal })).json);
+      });
       return {
-        scanner: { ...SCANNER, version: await scannerVersion() },
-        registry: data.registry,
-        artifact: data.artifact,
-        os: data.os,
-        vulnerabilities: data.vulnerabilities,
+        findings: await findings(data),
+        ...(opts.scanners.includes('secret') && { secrets: data.secrets }),
+        sbom,
       };
+    },
+    async matchSbom(sbom, opts) {
+      return withScratchDir(async (files) => {
+        const { match } = opts;
+        const run = await runner.scanSbom(await files.write('sbom.cdx.json', sbom), {
+          ...(match.severities && { severities: match.severities }),
+          ...(match.ignoreUnfixed && { ignoreUnfixed: true }),
+          ...(match.ignoreFile && { ignoreFile: await files.write('.trivyignore', match.ignoreFile) }),
+          ...(match.ignorePolicy && { ignorePolicy: await files.write('policy.rego', match.ignorePolicy) }),
+          signal: opts.signal,
+        });
+        const report = retargetSbomReport(parseSbomReport(run.json), opts.image);
+        return findings(toImageReportData(report, { imageRef: opts.image }));
+      });
     },
     async auditConfigs(dir, opts) {
       const run = await runner.auditConfigs(dir, { signal: opts.signal });

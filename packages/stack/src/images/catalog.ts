@@ -224,8 +224,29 @@ const clean: ImageSpec = {
   },
 };
 
-/** The project's own images: nginx and alpine carry known-vulnerable packages, clean carries none. */
-export const testImages = { nginx, alpine, clean } as const satisfies Record<string, ImageSpec>;
+/**
+ * A made-up AWS key pair, assembled here so that no key-shaped literal sits in the repository
+ * (AWS's documented EXAMPLE keys would not do: trivy's allow rules skip them).
+ */
+function fakeAwsCredentials(): string {
+  const keyId = ['AKIA', '2E0A8F3B', '244C9986'].join('');
+  const secretKey = ['7CE556A3BC234CC1', 'FF9E8A5C324C0BB7', '0AA21B6D'].join('');
+  return `[default]\naws_access_key_id = ${keyId}\naws_secret_access_key = ${secretKey}\n`;
+}
+
+/** alpine:3.18 plus a planted credentials file, for trivy's secret scanner (aws-access-key-id, aws-secret-access-key). */
+const secret: ImageSpec = {
+  ...alpine,
+  repository: 'library/secret',
+  tag: '1.0',
+  files: { 'app/credentials': fakeAwsCredentials() },
+};
+
+/**
+ * The project's own images: nginx and alpine carry known-vulnerable packages, clean carries none,
+ * secret is alpine with a planted (fake) AWS key pair.
+ */
+export const testImages = { nginx, alpine, clean, secret } as const satisfies Record<string, ImageSpec>;
 
 export type TestImageName = keyof typeof testImages;
 

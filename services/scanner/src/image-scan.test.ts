@@ -1,0 +1,301 @@
+import type { BlobStore, ImageScanRequest } from '@fleetscan/bus';
+import { createLogger } from '@fleetscan/service';
+import type { KV } from '@nats-io/kv';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import type { RegistryCredentials } from './digest.ts';
+import type { ImageFindings, ScanEngine } from './engine.ts';
+import { RegistryLookupError, ScanErrorCode } from './errors.ts';
+import { createImageScans, type ScanInput } from './image-scan.ts';
+import { createScannerMetrics } from './metrics.ts';
+
+// The decisions of image-scan.ts with a scripted engine (the ScanEngine seam) and in-memory
+// stand-ins for the object store and the lock bucket; the real ones run in
+// test/integration/scanner-lifecycle.test.ts.
+
+const DIGEST = `sha256:${'cd'.repeat(32)}`;
+const IMAGE = 'reg.example:5000/team/app:1';
+const CREDS: RegistryCredentials = { username: 'robot', password: 's3cret-pass' };
+
+function memoryBlobs(): BlobStore & { keys(): string[] } {
+  const m = new Map<string, unknown>();
+  return {
+    async put(schema, key, value) {
+      m.set(key, JSON.parse(JSON.stringify(schema.parse(value))));
+    },
+    async get(schema, key) {
+      return schema.parse(m.get(key));
+    },
+    async has(key) {
+      return m.has(key);
+    },
+    keys: () => [...m.keys()],
+  };
+}
+
+function memoryLocks(): KV {
+  const m = new Map<string, { value: string; revision: number; created: Date }>();
+  let rev = 0;
+  const kv = {
+    async create(k: string, v: string) {
+      if (m.has(k)) throw new Error('wrong last sequence');
+      m.set(k, { value: v, revision: ++rev, created: new Date() });
+      return rev;
+    },
+    async get(k: string) {
+      const e = m.get(k);
+      return e ? { operation: 'PUT', revision: e.revision, created: e.created, string: () => e.value } : null;
+    },
+    async put(k: string, v: string) {
+      m.set(k, { value: v, revision: ++rev, created: new Date() });
+      return rev;
+    },
+    async update(k: string, v: string) {
+      return kv.put(k, v);
+    },
+    async delete(k: string) {
+      m.delete(k);
+    },
+  };
+  return kv as unknown as KV;
+}
+
+const findings = (ids: string[]): ImageFindings => ({
+  scanner: { name: 'Trivy', vendor: 'Aqua Security', version: '0.74.0' },
+  registry: { server: 'reg.example:5000' },
+  artifact: { repository: 'team/app', tag: '1' },
+  os: { family: 'alpine', name: '3.18.0' },
+  vulnerabilities: ids.map((id) => ({
+    vulnerabilityID: id,
+    resource: 'openssl',
+    installedVersion: '1',
+    fixedVersion: '2',
+    publishedDate: '',
+    lastModifiedDate: '',
+    severity: 'HIGH' as const,
+    title: id,
+    links: [],
+    target: IMAGE,
+  })),
+});
+
+function setup(opts: { access?: (creds: RegistryCredentials | undefined) => void } = {}) {
+  const calls = { analyse: [] as (RegistryCredentials | undefined)[], match: 0, access: 0 };
+  const db = 'CVE-1';
+  const engine: ScanEngine = {
+    async analyseImage(_image, o) {
+      calls.analyse.push(o.credentials);
+      return {
+        findings: findings([db]),
+        ...(o.scanners.includes('secret') && {
+          secrets: [
+            {
+              target: '/app/credentials',
+              ruleID: 'aws-access-key-id',
+              title: 'AWS Access Key ID',
+              category: 'AWS',
+              severity: 'CRITICAL' as const,
+              match: 'aws_access_key_id = ****',
+            },
+          ],
+        }),
+        sbom: '{"bomFormat":"CycloneDX"}',
+      };
+    },
+    async matchSbom() {
+      calls.match++;
+      return findings([db, 'CVE-NEW']);
+    },
+    auditConfigs: async () => new Map(),
+    scanner: async () => ({ name: 'Trivy', vendor: 'Aqua Security', version: '0.74.0' }),
+    dbUpdatedAt: async () => '2026-11-01T00:00:00Z',
+  };
+  const blobs = memoryBlobs();
+  let now = Date.parse('2026-11-10T00:00:00Z');
+  const scans = createImageScans({
+    blobs,
+    locks: memoryLocks(),
+    engine,
+    checkAccess: async (_image, _digest, creds) => {
+      calls.access++;
+      if (opts.access) opts.access(creds);
+      else if (!creds)
+        throw new RegistryLookupError(ScanErrorCode.Unauthorized, 'unauthorized', { status: 401 });
+    },
+    metrics: createScannerMetrics(new Registry()),
+    logger: createLogger({ service: 'test', level: 'silent' }),
+    clock: {
+      now: () => {
+        now += 1000;
+        return new Date(now);
+      },
+    },
+    replica: 'r1',
+    signal: new AbortController().signal,
+  });
+  const input = (over: Partial<ImageScanRequest> = {}, extra: Partial<ScanInput> = {}): ScanInput => ({
+    req: {
+      v: 1,
+      cluster: 'c1',
+      namespace: 'ns',
+      image: IMAGE,
+      scanners: ['vuln'],
+      settings: {},
+      scanConfigHash: 'x',
+      requestedAt: new Date(now).toISOString(),
+      ...over,
+    },
+    digest: DIGEST,
+    db: '2026-11-01T00:00:00Z',
+    accessChecked: false,
+    ...extra,
+  });
+  const advance = (ms: number) => {
+    now += ms;
+  };
+  return { scans, calls, blobs, input, advance };
+}
+
+describe('image scans: pull once, then cache or re-match', () => {
+  it('analyses a new digest once, serves the result after, and re-matches for a new DB', async () => {
+    const { scans, calls, input } = setup();
+    const first = await scans.produce(input());
+    expect(first).toMatchObject({ how: 'scanned', access: 'public' });
+    expect(await scans.produce(input())).toMatchObject({
+      how: 'cached',
+      key: first.key,
+      scannedAt: first.scannedAt,
+    });
+    const newDb = await scans.produce({ ...input(), db: '2026-11-02T00:00:00Z' });
+    expect(newDb.how).toBe('matched');
+    expect(newDb.key).not.toBe(first.key);
+    expect(calls.analyse).toHaveLength(1);
+    expect(calls.match).toBe(1);
+    expect(calls.access).toBe(0);
+  });
+
+  it('notBefore after the stored scan: re-matched, with a new scannedAt', async () => {
+    const { scans, calls, input } = setup();
+    const first = await scans.produce(input());
+    const refreshed = await scans.produce(
+      input({ notBefore: new Date(Date.parse(first.scannedAt) + 1).toISOString() }),
+    );
+    expect(refreshed).toMatchObject({ how: 'matched', key: first.key });
+    expect(Date.parse(refreshed.scannedAt)).toBeGreaterThan(Date.parse(first.scannedAt));
+    expect(calls.analyse).toHaveLength(1);
+  });
+
+  it('match settings on a fresh digest: one analysis, then one re-match with them', async () => {
+    const { scans, calls, input } = setup();
+    const out = await scans.produce(input({ settings: { severities: ['CRITICAL'] } }));
+    expect(out.how).toBe('scanned');
+    expect(calls).toMatchObject({ match: 1 });
+    expect(calls.analyse).toHaveLength(1);
+  });
+
+  it('writes a stored analysis again when a re-match uses it a day later, so the store TTL keeps it', async () => {
+    const { scans, blobs, input, advance } = setup();
+    await scans.produce(input());
+    const { SbomEntrySchema } = await import('./sbom-entry.ts');
+    const key = blobs.keys().find((k) => k.startsWith('sbom/')) ?? '';
+    const stored = (await blobs.get(SbomEntrySchema, key)).storedAt;
+    await scans.produce({ ...input(), db: '2026-11-02T00:00:00Z' });
+    expect((await blobs.get(SbomEntrySchema, key)).storedAt).toBe(stored);
+    advance(25 * 3600_000);
+    await scans.produce({ ...input(), db: '2026-11-03T00:00:00Z' });
+    const after = await blobs.get(SbomEntrySchema, key);
+    expect(Date.parse(after.storedAt)).toBeGreaterThan(Date.parse(stored));
+    expect(after.analysedAt).toBe(stored);
+  });
+
+  it('keeps secrets apart and filters them per request', async () => {
+    const { scans, blobs, input } = setup();
+    const all = await scans.produce(input({ scanners: ['vuln', 'secret'] }));
+    const low = await scans.produce(
+      input({ scanners: ['vuln', 'secret'], settings: { severities: ['LOW'] } }),
+    );
+    const { ImageScanDataSchema } = await import('@fleetscan/bus');
+    expect((await blobs.get(ImageScanDataSchema, all.key)).secrets).toHaveLength(1);
+    expect((await blobs.get(ImageScanDataSchema, low.key)).secrets).toEqual([]);
+    expect(blobs.keys().filter((k) => k.startsWith('sbom/'))).toHaveLength(1);
+  });
+});
+
+describe('image scans: who may read what', () => {
+  it('an analysis with credentials is private; a request with only the digest is refused', async () => {
+    const { scans, calls, input } = setup();
+    const mine = await scans.produce(input({}, { credentials: CREDS }));
+    expect(mine.access).toBe('private');
+    expect(mine.key).toMatch(/\/private$/);
+    expect(calls.analyse).toEqual([CREDS]);
+    await expect(scans.produce(input())).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    // The SBOM is private too: a new DB does not open it either.
+    await expect(scans.produce({ ...input(), db: '2026-12-01T00:00:00Z' })).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+    });
+    expect(calls.analyse).toHaveLength(1);
+  });
+
+  it('another request with working credentials is served after one HEAD', async () => {
+    const { scans, calls, input } = setup();
+    await scans.produce(input({}, { credentials: CREDS }));
+    // The analysis asked once, anonymously, whether the registry serves the digest to anyone.
+    expect(calls.access).toBe(1);
+    const other = { username: 'other-team', password: 'their-pass' };
+    expect(await scans.produce(input({}, { credentials: other }))).toMatchObject({
+      how: 'cached',
+      access: 'private',
+    });
+    expect(calls.access).toBe(2);
+  });
+
+  it('a digest resolution by this requester counts as the check', async () => {
+    const { scans, calls, input } = setup();
+    await scans.produce(input({}, { credentials: CREDS }));
+    const before = calls.access;
+    expect(await scans.produce(input({}, { credentials: CREDS, accessChecked: true }))).toMatchObject({
+      how: 'cached',
+    });
+    expect(calls.access).toBe(before);
+  });
+
+  it('pulled with credentials but served to anyone by the registry: public', async () => {
+    const { scans, calls, input } = setup({ access: () => {} });
+    expect(await scans.produce(input({}, { credentials: CREDS }))).toMatchObject({ access: 'public' });
+    expect(calls.access).toBe(1);
+    expect(await scans.produce(input())).toMatchObject({ how: 'cached', access: 'public' });
+    expect(calls.access).toBe(1);
+  });
+
+  it('a public analysis is served to everyone without a registry round trip', async () => {
+    const { scans, calls, input } = setup();
+    await scans.produce(input());
+    expect(await scans.produce(input({}, { credentials: CREDS }))).toMatchObject({
+      how: 'cached',
+      access: 'public',
+    });
+    expect(calls.access).toBe(0);
+  });
+
+  it('a request waiting on a private analysis still has to pass the check', async () => {
+    const { scans, input } = setup();
+    const [owner, waiter] = await Promise.allSettled([
+      scans.produce(input({}, { credentials: CREDS })),
+      scans.produce(input()),
+    ]);
+    expect(owner).toMatchObject({ status: 'fulfilled', value: { access: 'private' } });
+    expect(waiter).toMatchObject({ status: 'rejected', reason: { code: 'UNAUTHORIZED' } });
+  });
+
+  it("a waiter does not inherit the producer's failure: it tries with its own credentials", async () => {
+    const { scans, calls, input } = setup();
+    await scans.produce(input({}, { credentials: CREDS }));
+    const [anon, withCreds] = await Promise.allSettled([
+      scans.produce({ ...input(), db: '2026-12-01T00:00:00Z' }),
+      scans.produce({ ...input({}, { credentials: CREDS }), db: '2026-12-01T00:00:00Z' }),
+    ]);
+    expect(anon).toMatchObject({ status: 'rejected', reason: { code: 'UNAUTHORIZED' } });
+    expect(withCreds).toMatchObject({ status: 'fulfilled', value: { how: 'matched', access: 'private' } });
+    expect(calls.analyse).toHaveLength(1);
+  });
+});

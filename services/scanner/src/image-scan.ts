@@ -1,0 +1,318 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  type BlobStore,
+  type ImageScanData,
+  ImageScanDataSchema,
+  type ImageScanRequest,
+} from '@fleetscan/bus';
+import type { Clock, Logger } from '@fleetscan/service';
+import { parseImageRef } from '@fleetscan/trivy';
+import type { KV } from '@nats-io/kv';
+import {
+  ACCESS_ORDER,
+  type Access,
+  analysisHash,
+  analysisLockKey,
+  hasMatchSettings,
+  imageCacheKey,
+  isStale,
+  sbomKey,
+  settingsHash,
+  splitSettings,
+} from './cache-keys.ts';
+import type { RegistryCredentials } from './digest.ts';
+import type { ImageFindings, ScanEngine } from './engine.ts';
+import type { ScannerMetrics } from './metrics.ts';
+import { type SbomEntry, SbomEntrySchema } from './sbom-entry.ts';
+import { filterSecrets } from './secrets.ts';
+
+export interface ImageScanDeps {
+  blobs: BlobStore;
+  locks: KV;
+  engine: ScanEngine;
+  /** HEAD on the digest in the image's repository with these credentials (or none); throws like resolveDigest. */
+  checkAccess(image: string, digest: string, credentials: RegistryCredentials | undefined): Promise<void>;
+  metrics: ScannerMetrics;
+  logger: Logger;
+  clock: Clock;
+  replica: string;
+  /** Aborted on shutdown: kills running trivy processes and stops waiting for locks. */
+  signal: AbortSignal;
+}
+
+export interface ScanInput {
+  req: ImageScanRequest;
+  digest: string;
+  /** The DB version results are made with (metadata UpdatedAt). */
+  db: string;
+  /** Opened from the request, for this request only. */
+  credentials?: RegistryCredentials;
+  /** The registry already answered a HEAD for this digest as this requester (digest resolution). */
+  accessChecked: boolean;
+}
+
+export interface ScanOutcome {
+  /** Object store key of the ImageScanData. */
+  key: string;
+  scannedAt: string;
+  access: Access;
+  /** cached: served as stored; matched: re-matched from the stored SBOM; scanned: pulled and analysed. */
+  how: 'cached' | 'matched' | 'scanned';
+}
+
+/** A lock not refreshed for this long belongs to a replica that died. */
+const LOCK_STALE_MS = 20_000;
+
+/**
+ * A stored analysis used by a re-match is written again when it is older than this, so the
+ * object store's TTL (7 days) only drops analyses of digests nobody asks about any more.
+ */
+const SBOM_REFRESH_MS = 24 * 3600_000;
+
+/**
+ * When an image is pulled, when it is only re-matched, and when a stored result is served:
+ *
+ * 1. a result for (digest, DB, settings) that is not older than notBefore is served as is;
+ * 2. otherwise, if the digest's analysis (SBOM + secrets) is stored, its SBOM is matched against
+ *    the DB of now with the request's match-time settings (`trivy sbom`): no registry, no image;
+ * 3. otherwise the image is pulled and analysed once (one replica per digest and analysis
+ *    settings, under a KV lock), the analysis stored, and the result made from it.
+ *
+ * Entries made with credentials are `private` unless an anonymous HEAD shows the registry serves
+ * the digest to anyone (cache-keys.ts): a private one is served only after the registry let this
+ * requester read the digest.
+ */
+export function createImageScans(d: ImageScanDeps) {
+  const inflight = new Map<string, Promise<ScanOutcome>>();
+
+  async function firstExisting(
+    keyOf: (a: Access) => string,
+  ): Promise<{ key: string; access: Access } | undefined> {
+    for (const access of ACCESS_ORDER) {
+      const key = keyOf(access);
+      if (await d.blobs.has(key)) return { key, access };
+    }
+    return undefined;
+  }
+
+  /**
+   * Takes the analysis lock, or waits while another replica holds it until `done()` says its
+   * analysis landed. A holder refreshes its lock; one that died stops refreshing and its lock is
+   * taken over after LOCK_STALE_MS.
+   */
+  async function acquire(lockKey: string, done: () => Promise<boolean>): Promise<'acquired' | 'done'> {
+    for (;;) {
+      if (d.signal.aborted) throw new Error('shutting down');
+      try {
+        await d.locks.create(lockKey, d.replica);
+        return 'acquired';
+      } catch {
+        // held (or just released): look at it
+      }
+      const e = await d.locks.get(lockKey);
+      if (e && e.operation === 'PUT' && d.clock.now().getTime() - e.created.getTime() > LOCK_STALE_MS) {
+        try {
+          await d.locks.update(lockKey, d.replica, e.revision);
+          return 'acquired';
+        } catch {
+          continue;
+        }
+      }
+      if (await done()) return 'done';
+      await sleep(500);
+    }
+  }
+
+  async function timed<T>(type: 'image' | 'sbom', fn: () => Promise<T>): Promise<T> {
+    d.metrics.inFlight.inc({ type });
+    d.metrics.trivyRuns.inc({ type });
+    const end = d.metrics.duration.startTimer({ type });
+    try {
+      return await fn();
+    } finally {
+      end();
+      d.metrics.inFlight.dec({ type });
+    }
+  }
+
+  async function produce(input: ScanInput): Promise<ScanOutcome> {
+    const { req, digest, db } = input;
+    const { analysis, match } = splitSettings(req.scanners, req.settings);
+    const aHash = analysisHash(analysis);
+    const resultKey = (a: Access) => imageCacheKey(digest, db, settingsHash(analysis, match), a);
+    const sbomKeyOf = (a: Access) => sbomKey(digest, aHash, a);
+    const wantsVulns = analysis.scanners.includes('vuln');
+    const wantsSecrets = analysis.scanners.includes('secret');
+    let checked = input.accessChecked;
+    const mayRead = async (access: Access) => {
+      if (access === 'public' || checked) return;
+      await d.checkAccess(req.image, digest, input.credentials);
+      checked = true;
+    };
+
+    const store = async (
+      access: Access,
+      findings: ImageFindings,
+      secrets: SbomEntry['secrets'],
+    ): Promise<ScanOutcome & { data: ImageScanData }> => {
+      const now = d.clock.now();
+      const data: ImageScanData = {
+        ...findings,
+        artifact: { ...findings.artifact, digest },
+        ...(wantsSecrets && { secrets: filterSecrets(secrets ?? [], match, now) }),
+        scannedAt: now.toISOString(),
+        dbUpdatedAt: db,
+      };
+      const key = resultKey(access);
+      await d.blobs.put(ImageScanDataSchema, key, data);
+      return { key, scannedAt: data.scannedAt, access, how: 'matched', data };
+    };
+
+    const rematch = async (
+      entry: SbomEntry,
+      access: Access,
+      trigger: 'miss' | 'stale' | 'scan',
+    ): Promise<ScanOutcome> => {
+      d.metrics.sbomMatches.inc({ trigger });
+      const now = d.clock.now();
+      if (now.getTime() - Date.parse(entry.storedAt) > SBOM_REFRESH_MS) {
+        await d.blobs
+          .put(SbomEntrySchema, sbomKeyOf(access), { ...entry, storedAt: now.toISOString() })
+          .catch((err: unknown) =>
+            d.logger.warn({ digest, err: (err as Error).message }, 'could not refresh a stored analysis'),
+          );
+      }
+      const findings = wantsVulns
+        ? await timed('sbom', () =>
+            d.engine.matchSbom(entry.sbom, { image: req.image, match, signal: d.signal }),
+          )
+        : { scanner: entry.scanner, ...referenceFields(req.image), os: entry.os, vulnerabilities: [] };
+      const { data: _d, ...out } = await store(access, findings, entry.secrets);
+      return out;
+    };
+
+    const readableAnonymously = () =>
+      d.checkAccess(req.image, digest, undefined).then(
+        () => true,
+        () => false,
+      );
+
+    const findSbom = async (): Promise<{ entry: SbomEntry; access: Access } | undefined> => {
+      const found = await firstExisting(sbomKeyOf);
+      if (!found) return undefined;
+      await mayRead(found.access);
+      return { entry: await d.blobs.get(SbomEntrySchema, found.key), access: found.access };
+    };
+
+    const analyse = async (trigger: 'miss' | 'stale'): Promise<ScanOutcome> => {
+      const lockKey = analysisLockKey(digest, aHash);
+      const done = async () => (await firstExisting(sbomKeyOf)) !== undefined;
+      if ((await acquire(lockKey, done)) === 'done') {
+        const other = await findSbom();
+        if (other) return rematch(other.entry, other.access, trigger);
+      }
+      const refresh = setInterval(
+        () => void d.locks.put(lockKey, d.replica).catch(() => {}),
+        LOCK_STALE_MS / 4,
+      );
+      let entry: SbomEntry;
+      let access: Access;
+      let findings: ImageFindings;
+      try {
+        // Another replica may have finished between our look and the lock.
+        const other = await findSbom();
+        if (other) return await rematch(other.entry, other.access, trigger);
+        const a = await timed('image', () =>
+          d.engine.analyseImage(req.image, {
+            ...analysis,
+            ...withCredentials(input.credentials),
+            signal: d.signal,
+          }),
+        );
+        // trivy pulled it with this requester's credentials (or none): that proves access.
+        checked = true;
+        // Pulled with credentials: private, unless the registry serves the digest to anyone
+        // (pull secrets are common for public images too, e.g. against rate limits).
+        access = input.credentials && !(await readableAnonymously()) ? 'private' : 'public';
+        const analysedAt = d.clock.now().toISOString();
+        entry = {
+          v: 1,
+          digest,
+          ...analysis,
+          analysedAt,
+          storedAt: analysedAt,
+          scanner: a.findings.scanner,
+          os: a.findings.os,
+          sbom: a.sbom,
+          ...(a.secrets && { secrets: a.secrets }),
+        };
+        await d.blobs.put(SbomEntrySchema, sbomKeyOf(access), entry);
+        findings = a.findings;
+      } finally {
+        clearInterval(refresh);
+        await d.locks.delete(lockKey).catch(() => {});
+      }
+      if (wantsVulns && hasMatchSettings(match)) {
+        // The analysis matched with no filters; this request's filters are a re-match away.
+        const out = await rematch(entry, access, 'scan');
+        return { ...out, how: 'scanned' };
+      }
+      const { data: _d, ...out } = await store(access, findings, entry.secrets);
+      return { ...out, how: 'scanned' };
+    };
+
+    const fresh = async (trigger: 'miss' | 'stale'): Promise<ScanOutcome> => {
+      const stored = await findSbom();
+      return stored ? rematch(stored.entry, stored.access, trigger) : analyse(trigger);
+    };
+
+    // 1. A result for this digest, DB and settings.
+    let trigger: 'miss' | 'stale' = 'miss';
+    const hit = await firstExisting(resultKey);
+    if (hit) {
+      await mayRead(hit.access);
+      const data = await d.blobs.get(ImageScanDataSchema, hit.key);
+      if (!isStale(data.scannedAt, req.notBefore)) {
+        d.metrics.cache.inc({ result: 'hit' });
+        return { key: hit.key, scannedAt: data.scannedAt, access: hit.access, how: 'cached' };
+      }
+      trigger = 'stale';
+    }
+    d.metrics.cache.inc({ result: trigger });
+
+    // 2./3. One producer per result on this replica; the others wait for it, then check that they
+    // may read what it made. If it failed (its credentials, say), a waiter tries with its own.
+    const flightKey = resultKey('public');
+    const running = inflight.get(flightKey);
+    if (!running) {
+      const mine = fresh(trigger).finally(() => inflight.delete(flightKey));
+      inflight.set(flightKey, mine);
+      return mine;
+    }
+    let out: ScanOutcome;
+    try {
+      out = { ...(await running), how: 'cached' };
+    } catch {
+      return fresh(trigger);
+    }
+    await mayRead(out.access);
+    return out;
+  }
+
+  return { produce };
+}
+
+function withCredentials(credentials: RegistryCredentials | undefined): {
+  credentials?: RegistryCredentials;
+} {
+  return credentials ? { credentials } : {};
+}
+
+/** registry and artifact as trivy-operator derives them from the reference (toImageReportData). */
+function referenceFields(image: string): Pick<ImageFindings, 'registry' | 'artifact'> {
+  const ref = parseImageRef(image);
+  return {
+    registry: { server: ref.registry },
+    artifact: { repository: ref.repository, ...(ref.tag !== undefined && { tag: ref.tag }) },
+  };
+}

@@ -1,0 +1,29 @@
+import { ExposedSecretSchema, OSSchema, ScannerSchema } from '@fleetscan/reports';
+import { z } from 'zod';
+
+/**
+ * One analysis of an image, stored once per (digest, analysis settings, access) under
+ * `sbom/…` (cache-keys.ts): everything a re-match needs without the image. It holds no
+ * credentials and nothing about who asked: only what trivy found in the image.
+ */
+export const SbomEntrySchema = z.object({
+  v: z.literal(1),
+  digest: z.string(),
+  scanners: z.array(z.enum(['vuln', 'secret'])),
+  skipFiles: z.array(z.string()).optional(),
+  skipDirs: z.array(z.string()).optional(),
+  analysedAt: z.iso.datetime({ offset: true }),
+  /**
+   * When this entry was last written. The object store drops what is older than its TTL, so an
+   * entry still in use is written again now and then (see SBOM_REFRESH_MS in image-scan.ts).
+   */
+  storedAt: z.iso.datetime({ offset: true }),
+  /** The trivy that analysed it. */
+  scanner: ScannerSchema,
+  os: OSSchema,
+  /** CycloneDX JSON from `trivy convert`, without findings. */
+  sbom: z.string(),
+  /** Unfiltered; present when the secret scanner ran. Secrets do not depend on the DB. */
+  secrets: z.array(ExposedSecretSchema).optional(),
+});
+export type SbomEntry = z.infer<typeof SbomEntrySchema>;
