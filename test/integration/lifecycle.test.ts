@@ -197,7 +197,8 @@ describe('ordering', () => {
         pluginConfigHash: 'y',
         status: 'ok',
         data: { scanner: stale.scanner, checks: [], scannedAt: new Date().toISOString() },
-        finishedAt: new Date().toISOString(),
+        // Older than the writer's grace for owners it has not seen yet: dropped on first delivery.
+        finishedAt: new Date(Date.now() - 120_000).toISOString(),
       }),
     );
     await nc.close();

@@ -39,8 +39,14 @@ export interface Reconciler {
   config(r: ConfigAuditResult, deliveries: number): Promise<Disposition>;
 }
 
-/** The writer's inventory may trail the watcher's by a moment: wait a little before calling an owner gone. */
-const OWNER_GRACE_DELIVERIES = 3;
+/**
+ * The writer's watches may trail the watcher's, by seconds when thousands of workloads are created at once:
+ * a result whose owner is not seen yet is retried for this long after the scan finished before it counts as
+ * an owner that is gone.
+ */
+const OWNER_GRACE_MS = 60_000;
+// 60 s at 5 s a try stays well inside the consumer's max_deliver (20).
+const OWNER_RETRY_MS = 5000;
 
 type Built = ReportObject & {
   metadata: { annotations?: Record<string, string> };
@@ -55,7 +61,10 @@ export function createReconciler(d: {
   logger: Logger;
   settings: BuildSettings;
   writeConcurrency: number;
+  now?: () => number;
 }): Reconciler {
+  const now = d.now ?? Date.now;
+  const inGrace = (finishedAt: string) => now() - Date.parse(finishedAt) < OWNER_GRACE_MS;
   /**
    * Applies `obj` unless the existing report is the same (content hash) or
    * newer: a scan that finishes late never replaces a newer one.
@@ -114,8 +123,8 @@ export function createReconciler(d: {
       // Results are scoped to the requesting namespace: another tenant's pull secrets never leak a report.
       const owners = d.inventory.ownersUsingImage(r.image).filter((o) => o.namespace === r.namespace);
       if (owners.length === 0) {
-        if (deliveries < OWNER_GRACE_DELIVERIES)
-          return { retryInMs: 1000, reason: 'no owner uses this image yet' };
+        if (inGrace(r.finishedAt))
+          return { retryInMs: OWNER_RETRY_MS, reason: 'no owner uses this image yet' };
         d.metrics.results.inc({ type: 'image', outcome: 'no_owner' });
         return 'ack';
       }
@@ -179,7 +188,7 @@ export function createReconciler(d: {
     async config(r, deliveries) {
       const owner = d.inventory.ownerByUid(r.owner.uid);
       if (!owner) {
-        if (deliveries < OWNER_GRACE_DELIVERIES) return { retryInMs: 1000, reason: 'owner not seen yet' };
+        if (inGrace(r.finishedAt)) return { retryInMs: OWNER_RETRY_MS, reason: 'owner not seen yet' };
         d.metrics.results.inc({ type: 'config', outcome: 'dropped_owner_gone' });
         d.logger.info(
           { owner: `${r.owner.kind}/${r.owner.namespace}/${r.owner.name}` },
