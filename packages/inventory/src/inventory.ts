@@ -1,12 +1,10 @@
 import {
   createReflector,
-  isReportOwner,
+  equalIgnoringResourceVersion,
   type KubeLogger,
   type Reflector,
   WORKLOAD_RESOURCES,
-  type Workload,
   type WorkloadKind,
-  workloadProjector,
 } from '@fleetscan/kube';
 import {
   CONFIG_AUDIT_REPORT,
@@ -17,7 +15,7 @@ import {
   VULNERABILITY_REPORT,
 } from '@fleetscan/reports';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { type Owner, ownerKey, toOwner } from './owner.ts';
+import { type Owner, ownerKey, ownerProjector } from './owner.ts';
 import { type ReportKind, type ReportRef, reportProjector } from './report-ref.ts';
 
 /** The kinds that can own reports (Deployments only matter through their ReplicaSets). */
@@ -88,10 +86,7 @@ export function createInventory(opts: {
     else if (byUid.get(o.uid) === ownerKey(o)) byUid.delete(o.uid);
   };
 
-  const onWorkload = (w: Workload, deleted: boolean) => {
-    const key = ownerKey(w);
-    const prev = owners.get(key);
-    const next = !deleted && isReportOwner(w) ? toOwner(w) : undefined;
+  const onOwnerEvent = (key: string, next: Owner | undefined, prev: Owner | undefined) => {
     if (prev) index(prev, false);
     if (next) {
       owners.set(key, next);
@@ -100,13 +95,20 @@ export function createInventory(opts: {
     if (prev || next) opts.events?.onOwner?.(key, next, prev);
   };
 
-  const workloadReflectors: Reflector<Workload>[] = kinds.map((kind) =>
-    createReflector<Workload>({
+  // The stores keep owners only: the Pods of controllers, old ReplicaSets and CronJobs' Jobs
+  // outnumber owners several times and nothing here reads them.
+  const workloadReflectors: Reflector<Owner>[] = kinds.map((kind) =>
+    createReflector<Owner>({
       kc: opts.kc,
       resource: WORKLOAD_RESOURCES[kind],
-      project: workloadProjector(kind),
+      project: ownerProjector(kind),
+      // An owner is a function of its workload projection; status-only writes change neither.
+      equal: (a, b) => equalIgnoringResourceVersion(a.workload, b.workload),
       logger: opts.logger,
-      onEvent: (e) => onWorkload(e.obj, e.type === 'DELETED'),
+      onEvent: (e) => {
+        const key = ownerKey(e.obj);
+        onOwnerEvent(key, e.type === 'DELETED' ? undefined : e.obj, e.type === 'ADDED' ? undefined : e.old);
+      },
     }),
   );
   const reportKinds: ReportKind[] = [

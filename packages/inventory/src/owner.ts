@@ -1,5 +1,13 @@
-import { type ContainerRef, WORKLOAD_RESOURCES, type Workload } from '@fleetscan/kube';
+import {
+  type ContainerRef,
+  isReportOwner,
+  projectWorkload,
+  WORKLOAD_RESOURCES,
+  type Workload,
+  type WorkloadKind,
+} from '@fleetscan/kube';
 import { computeSpecHash } from '@fleetscan/reports';
+import type { KubernetesObject } from '@kubernetes/client-node';
 
 /** A report owner as both services see it: identity, pod spec hash and containers. */
 export interface Owner {
@@ -39,6 +47,14 @@ export function toOwner(w: Workload): Owner {
     specHash: specHash ?? '',
     containers: w.containers,
     workload: w,
+  };
+}
+
+/** A reflector projection keeping report owners only (trivy-operator's rules, see isReportOwner). */
+export function ownerProjector(kind: WorkloadKind): (obj: KubernetesObject) => Owner | undefined {
+  return (obj) => {
+    const w = projectWorkload(kind, obj);
+    return w && isReportOwner(w) ? toOwner(w) : undefined;
   };
 }
 

@@ -149,16 +149,26 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
     }
   }
 
+  let running = false;
+
+  /**
+   * Starts an audit of what is held, unless one is running: arrivals during a run keep
+   * accumulating (with heartbeats) and go together into the next run as soon as it ends, so the
+   * batch size follows the load instead of the timer, and no message waits un-acked in a queue.
+   */
   function flush(): void {
     if (timer) clearTimeout(timer);
     timer = undefined;
-    if (held.length === 0) return;
-    const batch = held;
-    held = [];
-    chain = chain
-      .then(() => processBatch(batch))
+    if (running || held.length === 0) return;
+    const batch = held.splice(0, d.batchSize);
+    running = true;
+    chain = processBatch(batch)
       .catch((err: unknown) => {
         d.logger.error({ err: String(err) }, 'config batch crashed');
+      })
+      .finally(() => {
+        running = false;
+        flush();
       });
   }
 

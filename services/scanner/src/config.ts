@@ -15,7 +15,7 @@ const schema = z.object({
   TRIVY_CACHE_DIR: z.string().min(1, "a directory holding trivy's DB (db/trivy.db)"),
   SCAN_TIMEOUT_SECONDS: int(300, 1),
   IMAGE_CONCURRENCY: int(1, 1),
-  CONFIG_BATCH_SIZE: int(50, 1),
+  CONFIG_BATCH_SIZE: int(500, 1),
   CONFIG_BATCH_WAIT_MS: int(250, 0),
   /** Registries to reach over plain HTTP besides loopback ones (comma-separated host:port). */
   INSECURE_REGISTRIES: z.string().default(''),

@@ -19,7 +19,7 @@ Configuration is read from the environment:
                          for the fleet; without it, requests carrying credentials fail with CREDENTIALS
   SCAN_TIMEOUT_SECONDS   kill trivy after this long (default 300)
   IMAGE_CONCURRENCY      image scans run at once by this replica (default 1)
-  CONFIG_BATCH_SIZE      manifests per trivy config run (default 50)
+  CONFIG_BATCH_SIZE      manifests per trivy config run at most (default 500)
   CONFIG_BATCH_WAIT_MS   how long to wait for a batch to fill (default 250)
   INSECURE_REGISTRIES    extra plain-HTTP registries, comma-separated (loopback ones always are)
   ACK_WAIT_SECONDS       redelivery timeout without in-progress acks (default 60)

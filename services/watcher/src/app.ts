@@ -1,7 +1,7 @@
 import { connectBus, ensureStreams, STATE_BUCKET, STATE_KEY_TRIVY_DB } from '@fleetscan/bus';
 import { createInventory, type Owner, ownerKey, ownerManifest, type ReportRef } from '@fleetscan/inventory';
 import { loadKubeConfig } from '@fleetscan/kube';
-import { CONFIG_AUDIT_REPORT } from '@fleetscan/reports';
+import { CONFIG_AUDIT_REPORT, VULNERABILITY_REPORT } from '@fleetscan/reports';
 import { type Clock, createReadiness, type Logger, startOpsServer, systemClock } from '@fleetscan/service';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -120,6 +120,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
         // A report that appears answers its request; one deleted asks for a new one (trivy-operator's rescan).
         for (const key of requestKeys(owner, r)) publisher.retry(key);
         if (type === 'DELETED') markDirty(ownerKey(owner));
+        else if (type === 'ADDED' && r.kind === VULNERABILITY_REPORT.kind) recheckSharers(owner, r);
       },
     },
   });
@@ -139,6 +140,26 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
       logger.warn({ err: String(err) }, 'publishing a refresh failed');
     },
   });
+
+  /**
+   * An owner that appeared while its image's request was pending may have missed the writer's
+   * fan-out (the writer had not seen it yet): once a report for the image lands, re-check the
+   * namespace's other owners of that image, debounced, instead of waiting for the resync.
+   */
+  const sharers = new Map<string, NodeJS.Timeout>();
+  function recheckSharers(owner: Owner, r: ReportRef): void {
+    const image = owner.containers.find((c) => c.name === r.container)?.image;
+    if (!image) return;
+    const key = `${owner.namespace}/${image}`;
+    clearTimeout(sharers.get(key));
+    const timer = setTimeout(() => {
+      sharers.delete(key);
+      for (const o of inventory.ownersUsingImage(image))
+        if (o.namespace === owner.namespace) markDirty(ownerKey(o));
+    }, 5000);
+    timer.unref();
+    sharers.set(key, timer);
+  }
 
   function markDirty(key: string): void {
     dirty.add(key);
@@ -293,6 +314,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     async stop() {
       clearInterval(health);
       clearInterval(resync);
+      for (const t of sharers.values()) clearTimeout(t);
       if (recheck) clearInterval(recheck);
       refresh.stop();
       dbWatch.stop();

@@ -130,6 +130,9 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     inventorySynced = true;
     readiness.set('watches', true);
     const consumer = await js.consumers.get(STREAM_RESULTS, writerConsumer(config.cluster));
+    // Results are independent (one report, or one image's fan-out): handle several at once so the
+    // API round trips overlap; a late result never replaces a newer report (reconcile.ts).
+    const inFlight = new Set<Promise<void>>();
     while (!abort.signal.aborted) {
       let m: JsMsg | null = null;
       try {
@@ -139,8 +142,12 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
         await new Promise((r) => setTimeout(r, 1000));
         continue;
       }
-      if (m) await handle(m);
+      if (!m) continue;
+      const p: Promise<void> = handle(m).finally(() => inFlight.delete(p));
+      inFlight.add(p);
+      if (inFlight.size >= config.writeConcurrency) await Promise.race(inFlight);
     }
+    await Promise.all(inFlight);
   })();
 
   logger.info({ cluster: config.cluster, metricsPort: ops.port }, 'writer started');

@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+import { writeFile } from 'node:fs/promises';
+import { HELP, parseBenchArgs } from './options.ts';
+import { formatResult } from './report.ts';
+import { runBench } from './run.ts';
+
+async function main(argv: string[]): Promise<number> {
+  const opts = parseBenchArgs(argv);
+  if (opts === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const tty = process.stderr.isTTY;
+  let lastPrinted = 0;
+  let pending = false;
+  const result = await runBench(opts, {
+    say: (m) => {
+      if (pending) process.stderr.write('\n');
+      pending = false;
+      process.stderr.write(`[bench] ${m}\n`);
+    },
+    progress: (line) => {
+      if (tty) {
+        process.stderr.write(`\r\x1b[2K[bench] ${line}`);
+        pending = true;
+      } else if (Date.now() - lastPrinted >= 10_000) {
+        lastPrinted = Date.now();
+        process.stderr.write(`[bench] ${line}\n`);
+      }
+    },
+  });
+  if (pending) process.stderr.write('\n');
+  process.stdout.write(formatResult(result));
+  if (opts.json) {
+    await writeFile(opts.json, `${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`\nJSON: ${opts.json}\n`);
+  }
+  return result.complete ? 0 : 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`fleetscan-bench: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

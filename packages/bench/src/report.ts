@@ -1,0 +1,173 @@
+import type { BenchResult } from './result.ts';
+
+const s = (ms: number | undefined) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`);
+const ms = (v: number | undefined) => (v === undefined ? '-' : `${v.toFixed(v < 10 ? 2 : 0)} ms`);
+const x = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '-' : `${v.toFixed(2)}×`);
+const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
+const n = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(2));
+
+/** The result as plain-text tables for a terminal or a Markdown code block. */
+export function formatResult(r: BenchResult): string {
+  const o = r.options;
+  const rows: [string, string, string?][] = [];
+  const section = (title: string) => rows.push([`— ${title}`, '']);
+  const row = (k: string, v: string, goal?: string) => rows.push([k, v, goal]);
+
+  section('run');
+  row(
+    'machine',
+    `${r.machine.nproc} cores, ${mb(r.machine.memoryBytes)}, ${r.machine.cpuModel}, node ${r.machine.node}`,
+  );
+  row('load average at start', r.machine.loadAvgAtStart.join(' '));
+  row('commit', `${r.git.commit}${r.git.dirtyFiles ? ` + ${r.git.dirtyFiles} changed files` : ''}`);
+  row(
+    'fleet',
+    `${r.fleet.workloads} owners (${Object.entries(r.fleet.byKind)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(', ')}), ${r.fleet.containers} containers, ${r.fleet.namespaces} namespaces`,
+  );
+  row('images', `${r.images.count} (${r.images.uniqueDigests} unique digests)`);
+  row(
+    'scanners',
+    `${r.concurrency.scanners} × ${r.concurrency.imageConcurrencyPerScanner} image scan(s) at once`,
+  );
+  row('kube-controller-manager', o.kcmQps > 0 ? `--kube-api-qps=${o.kcmQps}` : 'stack default (20 QPS)');
+
+  if (o.floor) floorRows(r, row, section);
+  const p = r.firstPass;
+  if (p) {
+    section('first pass (fleetscan)');
+    row(r.complete ? 'time to all reports' : 'time until the run gave up', s(p.timeToAllReportsMs));
+    row('time ÷ floor', x(p.ratioToFloor), '≤ 1.25');
+    row(
+      'time to 99% of owners reported',
+      `${s(p.timeTo99PctMs)} (${x(p.timeTo99PctMs / r.floor.floorMs)} floor)`,
+    );
+    row(
+      'all CPU of the pass ÷ cores',
+      `${s(p.cpuBoundMs)} (the box was busy ${((p.cpuBoundMs / p.timeToAllReportsMs) * 100).toFixed(0)}% of the time)`,
+    );
+    row('  creating workloads (API)', s(p.creationMs));
+    row('  last report owner appeared', s(p.lastOwnerMs));
+    row('  last report → pipeline idle', p.drained ? s(p.drainMs) : `not idle after ${s(p.drainMs)}`);
+    row(
+      'per owner, created → all reports',
+      `p50 ${s(p.perOwnerMs.p50)}  p99 ${s(p.perOwnerMs.p99)}  max ${s(p.perOwnerMs.max)}`,
+    );
+    row('per owner, created → owner exists', `p50 ${s(p.ownerAppearMs.p50)}  p99 ${s(p.ownerAppearMs.p99)}`);
+    row('reports', `${p.reports} of ${r.fleet.expectedReports}`);
+    row('trivy image runs ÷ unique digests', `${x(p.amplification)} (${p.trivyImageRuns} runs)`, '1.00×');
+    row('trivy config runs ÷ owners', `${n(p.configRunsPerOwner)} (${p.trivyConfigRuns} runs)`, '≪ 1');
+    row(
+      'API writes ÷ report',
+      `${n(p.writesPerReport)} (${p.writes} writes; ${outcomes(p.writerOutcomes)})`,
+      '1.0',
+    );
+    row('requests published', `image ${p.requestsPublished.image}, config ${p.requestsPublished.config}`);
+    row(
+      'publish→ack (watcher)',
+      `p50 ${ms(p.publishAck.p50Ms)}  p99 ${ms(p.publishAck.p99Ms)}  (${p.publishAck.count} publishes)`,
+    );
+    cpuRows(row, p.cpu, p.reports);
+    row(
+      'peak RSS watcher / writer',
+      `${mb(p.peakRss.watcher)} / ${mb(p.peakRss.writer)}`,
+      '≤ 200 MB (watcher)',
+    );
+    row('peak RSS scanner', mb(p.peakRss.scanners));
+  }
+  const q = r.secondPass;
+  if (q) {
+    section('second pass (watcher + writer restarted, all reported)');
+    row('time to ready (/readyz)', s(q.readyMs));
+    row('time to every owner evaluated', s(q.evaluatedMs));
+    row('trivy runs', `image ${q.trivyImageRuns}, config ${q.trivyConfigRuns}`, '0');
+    row('API writes', `${q.writes} (${outcomes(q.writerOutcomes)})`, '0');
+    row('requests published', `image ${q.requestsPublished.image}, config ${q.requestsPublished.config}`);
+    row(
+      'report watch events',
+      `added ${q.reportEvents.added}, modified ${q.reportEvents.modified}, deleted ${q.reportEvents.deleted}`,
+    );
+    row('CPU watcher / writer', `${q.cpu.watcherSec.toFixed(1)} s / ${q.cpu.writerSec.toFixed(1)} s`);
+    row('peak RSS watcher / writer', `${mb(q.peakRss.watcher)} / ${mb(q.peakRss.writer)}`);
+  }
+  const b = r.baseline;
+  if (b) {
+    section(`baseline (trivy-operator's model, ${b.concurrency} trivy at once on ${r.machine.nproc} cores)`);
+    row(
+      b.extrapolated ? `measured on ${b.owners} owners` : 'measured on all owners',
+      `${s(b.wallMs)} (${b.imageRuns} image + ${b.configRuns} config runs${b.failures ? `, ${b.failures} failed` : ''})`,
+    );
+    row(b.extrapolated ? `EXTRAPOLATED to ${r.fleet.workloads} owners` : 'baseline time', s(b.estimatedMs));
+    row('mean trivy run at that concurrency', `image ${ms(b.meanImageMs)}, config ${ms(b.meanConfigMs)}`);
+    row('baseline ÷ fleetscan time', x(b.ratioToFleetscan), '≥ 10×');
+    row('amplification base / fleetscan', `${x(b.amplification)} / ${x(r.firstPass?.amplification)}`);
+    row('trivy CPU of the sample', `${b.trivyCpuSec.toFixed(1)} s`);
+  }
+  if (r.throughput.length) {
+    section('scanner throughput (fresh images + config audits published directly)');
+    for (const t of r.throughput) {
+      row(
+        `S = ${t.scanners}`,
+        `${s(t.wallMs)} for ${t.images} images + ${t.configs} audits: ${t.imagesPerSec.toFixed(2)} images/s, ${t.configsPerSec.toFixed(1)} audits/s (${t.trivyConfigRuns} config runs)`,
+      );
+    }
+    const [one, two] = r.throughput;
+    if (one && two) row('S=2 ÷ S=1 speed-up', x(one.wallMs / two.wallMs));
+  }
+  if (r.error) row('ERROR', r.error);
+  if (!r.complete) row('INCOMPLETE', 'the run did not finish; figures above are partial');
+
+  const w0 = Math.max(...rows.map((x) => x[0].length));
+  const w1 = Math.max(...rows.map((x) => (x[2] ? x[1].length : 0)));
+  const lines = rows.map(([k, v, goal]) =>
+    k.startsWith('— ') ? `\n${k}` : `${k.padEnd(w0)}  ${goal ? `${v.padEnd(w1)}  goal ${goal}` : v}`,
+  );
+  for (const pr of r.profiles) {
+    lines.push('', `— CPU profile ${pr.service}: ${s(pr.totalMs)} busy`);
+    for (const h of pr.packages.slice(0, 8))
+      lines.push(`  ${(h.share * 100).toFixed(1).padStart(5)}%  ${h.what}`);
+    lines.push('  top functions (self time):');
+    for (const h of pr.functions.slice(0, 10))
+      lines.push(`  ${(h.share * 100).toFixed(1).padStart(5)}%  ${h.what}`);
+  }
+  return `${lines.join('\n').trimStart()}\n`;
+}
+
+function cpuRows(
+  row: (k: string, v: string) => void,
+  c: BenchResult['firstPass'] extends infer P ? (P extends { cpu: infer C } ? C : never) : never,
+  reports: number,
+) {
+  const per = (sec: number) => `${((sec * 1000) / Math.max(reports, 1)).toFixed(2)} ms/report`;
+  row('CPU watcher', `${c.watcherSec.toFixed(1)} s (${per(c.watcherSec)})`);
+  row('CPU writer', `${c.writerSec.toFixed(1)} s (${per(c.writerSec)})`);
+  row('CPU scanner (without trivy)', `${c.scannerSec.toFixed(1)} s (${per(c.scannerSec)})`);
+  row('CPU trivy', `${c.trivySec.toFixed(1)} s (${per(c.trivySec)})`);
+  row('CPU stack (kube, etcd, NATS, registry)', `${c.stackSec.toFixed(1)} s`);
+  row('CPU benchmark process', `${c.benchSec.toFixed(1)} s`);
+}
+
+function outcomes(o: Record<string, number>): string {
+  const e = Object.entries(o).filter(([, v]) => v > 0);
+  return e.length ? e.map(([k, v]) => `${k} ${v}`).join(', ') : 'none';
+}
+
+function floorRows(
+  r: BenchResult,
+  row: (k: string, v: string) => void,
+  section: (title: string) => void,
+): void {
+  section('floor (trivy alone, same run)');
+  const imgTotal = r.floor.imageMs.reduce((a, b) => a + b, 0);
+  row(
+    'image scans back to back',
+    `${s(imgTotal)} (${r.floor.imageMs.length} × ${ms(imgTotal / Math.max(1, r.floor.imageMs.length))})`,
+  );
+  row(
+    `config audit of ${r.floor.manifests} owners`,
+    `${s(r.floor.configMs)}${r.floor.configRuns > 1 ? ` (${r.floor.configRuns} runs of ≤ 1000)` : ''}`,
+  );
+  row('floor = sum ÷ concurrency', s(r.floor.floorMs));
+  row('trivy CPU in the floor', `${r.floor.trivyCpuSec.toFixed(1)} s`);
+}

@@ -1,0 +1,87 @@
+import type { BenchOptions } from './options.ts';
+import type { HotSpot } from './profile.ts';
+import type { ThroughputResult } from './throughput.ts';
+import type { BaselineResult, FloorResult } from './trivy-phases.ts';
+
+export interface CpuFigures {
+  watcherSec: number;
+  writerSec: number;
+  /** Scanner processes' own CPU, trivy excluded. */
+  scannerSec: number;
+  /** trivy processes run by the scanners (their waited-for children). */
+  trivySec: number;
+  /** The stack (apiserver, etcd, controller-manager, NATS, registries). */
+  stackSec: number;
+  /** This process: creating workloads and watching every report. */
+  benchSec: number;
+}
+
+export interface PassFigures {
+  reports: number;
+  writes: number;
+  writesPerReport: number;
+  writerOutcomes: Record<string, number>;
+  trivyImageRuns: number;
+  trivyConfigRuns: number;
+  requestsPublished: { image: number; config: number };
+  cpu: CpuFigures;
+  peakRss: { watcher: number; writer: number; scanners: number };
+}
+
+export interface BenchResult {
+  startedAt: string;
+  complete: boolean;
+  error?: string;
+  machine: { nproc: number; memoryBytes: number; cpuModel: string; loadAvgAtStart: number[]; node: string };
+  git: { commit: string; dirtyFiles: number };
+  options: BenchOptions;
+  images: { count: number; uniqueDigests: number };
+  fleet: {
+    workloads: number;
+    byKind: Record<string, number>;
+    containers: number;
+    expectedReports: number;
+    namespaces: number;
+  };
+  /** Service settings that shape the run. */
+  concurrency: { scanners: number; imageConcurrencyPerScanner: number; total: number };
+  floor: FloorResult & { floorMs: number };
+  firstPass?: PassFigures & {
+    /** First workload create request → last report seen by the benchmark's watch. */
+    timeToAllReportsMs: number;
+    /** First create → last create answered. */
+    creationMs: number;
+    /** The pipeline had no work left within 5 minutes of the last report. */
+    drained: boolean;
+    /** Last report → no work left in any consumer. */
+    drainMs: number;
+    /** First create → last report owner (ReplicaSet, …) seen: the controller-manager's share. */
+    lastOwnerMs: number;
+    perOwnerMs: { p50: number; p99: number; max: number };
+    ownerAppearMs: { p50: number; p99: number };
+    ratioToFloor: number;
+    /** First create → 99% of workloads have all their reports. */
+    timeTo99PctMs: number;
+    amplification: number;
+    configRunsPerOwner: number;
+    cpuPerReportMs: number;
+    /** CPU of every process in the pass (services, trivy, stack, benchmark) ÷ cores. */
+    cpuBoundMs: number;
+    publishAck: { p50Ms?: number; p99Ms?: number; count: number };
+  };
+  secondPass?: PassFigures & {
+    readyMs: number;
+    /** Start → the watcher has evaluated every owner once. */
+    evaluatedMs: number;
+    settledMs: number;
+    reportEvents: { added: number; modified: number; deleted: number };
+  };
+  baseline?: BaselineResult & {
+    extrapolated: boolean;
+    estimatedMs: number;
+    amplification: number;
+    ratioToFleetscan?: number;
+  };
+  throughput: ThroughputResult[];
+  profiles: { service: string; file: string; totalMs: number; functions: HotSpot[]; packages: HotSpot[] }[];
+}

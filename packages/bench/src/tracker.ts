@@ -1,0 +1,237 @@
+import { createReflector, type KubeLogger, type Reflector, WORKLOAD_RESOURCES } from '@fleetscan/kube';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { BENCH_LABEL, expectedReports, type FleetWorkload } from './fleet.ts';
+
+const REPORTS = [
+  { group: 'aquasecurity.github.io', version: 'v1alpha1', plural: 'vulnerabilityreports' },
+  { group: 'aquasecurity.github.io', version: 'v1alpha1', plural: 'configauditreports' },
+] as const;
+
+interface OwnerView {
+  uid: string;
+  /** The benchmark workload this owner stands for: itself, or a ReplicaSet's Deployment. */
+  workload: string;
+}
+
+interface Entry {
+  expected: number;
+  createdAt?: number;
+  ownerUid?: string;
+  ownerSeenAt?: number;
+  reports: Set<string>;
+  doneAt?: number;
+}
+
+export interface TrackerCounts {
+  created: number;
+  ownersSeen: number;
+  reports: number;
+  expectedReports: number;
+  done: number;
+  workloads: number;
+}
+
+/**
+ * The benchmark's own view of progress, from watches (not polling): when each workload's report
+ * owner appeared and when its last report did, in this process's clock (milliseconds, unlike
+ * creationTimestamp's seconds).
+ */
+export interface Tracker {
+  start(): void;
+  stop(): Promise<void>;
+  readonly synced: Promise<void>;
+  /** The benchmark sent the create request for this workload at `at`. */
+  created(w: FleetWorkload, at: number): void;
+  counts(): TrackerCounts;
+  /** Resolves when every workload has all its reports; rejects after timeoutMs. */
+  allDone(timeoutMs: number): Promise<void>;
+  /** Per workload: created → owner seen, created → all reports. */
+  latencies(): { ownerMs: number[]; reportsMs: number[] };
+  /** When each finished workload got its last report. */
+  doneTimes(): number[];
+  firstCreatedAt(): number | undefined;
+  lastOwnerSeenAt(): number | undefined;
+  lastReportAt(): number | undefined;
+  /** Reports seen in total (any owner), for the second pass. */
+  reportEvents(): { added: number; modified: number; deleted: number };
+}
+
+export const workloadKey = (kind: string, namespace: string, name: string) => `${kind}/${namespace}/${name}`;
+
+export function createTracker(opts: {
+  kc: KubeConfig;
+  fleet: readonly FleetWorkload[];
+  run: string;
+  logger: KubeLogger;
+  now?: () => number;
+}): Tracker {
+  const now = opts.now ?? (() => performance.timeOrigin + performance.now());
+  const entries = new Map<string, Entry>();
+  for (const w of opts.fleet) {
+    entries.set(workloadKey(w.kind, w.namespace, w.name), {
+      expected: expectedReports(w),
+      reports: new Set(),
+    });
+  }
+  const expectedTotal = [...entries.values()].reduce((a, e) => a + e.expected, 0);
+  const byOwnerUid = new Map<string, string>();
+  /** Reports seen before their owner (the writer can be faster than our watch). */
+  const orphans = new Map<string, Set<string>>();
+  let created = 0;
+  let ownersSeen = 0;
+  let reportCount = 0;
+  let done = 0;
+  let firstCreated: number | undefined;
+  let lastOwner: number | undefined;
+  let lastReport: number | undefined;
+  const events = { added: 0, modified: 0, deleted: 0 };
+  let onProgress: (() => void) | undefined;
+
+  const attach = (key: string, reportKey: string, at: number) => {
+    const e = entries.get(key);
+    if (!e || e.reports.has(reportKey)) return;
+    e.reports.add(reportKey);
+    reportCount++;
+    lastReport = Math.max(lastReport ?? 0, at);
+    if (e.doneAt === undefined && e.reports.size >= e.expected) {
+      e.doneAt = at;
+      done++;
+      onProgress?.();
+    }
+  };
+
+  const ownerSeen = (o: OwnerView) => {
+    const e = entries.get(o.workload);
+    if (!e || e.ownerUid === o.uid) return;
+    // A new owner (a re-created ReplicaSet) starts over.
+    if (e.ownerUid) byOwnerUid.delete(e.ownerUid);
+    e.ownerUid = o.uid;
+    if (e.ownerSeenAt === undefined) {
+      ownersSeen++;
+      e.ownerSeenAt = now();
+      lastOwner = e.ownerSeenAt;
+    }
+    byOwnerUid.set(o.uid, o.workload);
+    const early = orphans.get(o.uid);
+    if (early) {
+      orphans.delete(o.uid);
+      for (const r of early) attach(o.workload, r, now());
+    }
+  };
+
+  const selector = `${BENCH_LABEL}=${opts.run}`;
+  const ownerReflectors: Reflector<OwnerView>[] = (
+    ['ReplicaSet', 'StatefulSet', 'DaemonSet', 'CronJob'] as const
+  ).map((kind) =>
+    createReflector<OwnerView>({
+      kc: opts.kc,
+      resource: WORKLOAD_RESOURCES[kind],
+      labelSelector: selector,
+      logger: opts.logger,
+      project: (obj: KubernetesObject) => {
+        const m = obj.metadata;
+        if (!m?.uid || !m.name) return undefined;
+        if (kind !== 'ReplicaSet')
+          return { uid: m.uid, workload: workloadKey(kind, m.namespace ?? '', m.name) };
+        const ref = m.ownerReferences?.find((r) => r.controller && r.kind === 'Deployment');
+        const replicas = (obj as { spec?: { replicas?: number } }).spec?.replicas ?? 0;
+        if (!ref || replicas === 0) return undefined;
+        return { uid: m.uid, workload: workloadKey('Deployment', m.namespace ?? '', ref.name) };
+      },
+      onEvent: (e) => {
+        if (e.type !== 'DELETED') ownerSeen(e.obj);
+      },
+    }),
+  );
+  const reportReflectors = REPORTS.map((resource) =>
+    createReflector<{ key: string; ownerUid: string; version: string }>({
+      kc: opts.kc,
+      resource,
+      logger: opts.logger,
+      project: (obj: KubernetesObject) => {
+        const m = obj.metadata;
+        const owner = m?.ownerReferences?.find((r) => r.controller);
+        if (!m?.name || !owner) return undefined;
+        // `version` (not `resourceVersion`, which the default equality ignores) makes every write a MODIFIED.
+        return {
+          key: `${resource.plural}/${m.namespace}/${m.name}`,
+          ownerUid: owner.uid,
+          version: m.resourceVersion ?? '',
+        };
+      },
+      onEvent: (e) => {
+        if (e.type === 'ADDED') events.added++;
+        else if (e.type === 'MODIFIED') events.modified++;
+        else events.deleted++;
+        if (e.type !== 'ADDED') return;
+        const at = now();
+        const w = byOwnerUid.get(e.obj.ownerUid);
+        if (w) attach(w, e.obj.key, at);
+        else {
+          let set = orphans.get(e.obj.ownerUid);
+          if (!set) {
+            set = new Set();
+            orphans.set(e.obj.ownerUid, set);
+          }
+          set.add(e.obj.key);
+        }
+      },
+    }),
+  );
+  const all = [...ownerReflectors, ...reportReflectors];
+
+  return {
+    start: () => {
+      for (const r of all) r.start();
+    },
+    stop: async () => {
+      await Promise.all(all.map((r) => r.stop()));
+    },
+    synced: Promise.all(all.map((r) => r.synced)).then(() => undefined),
+    created(w, at) {
+      const e = entries.get(workloadKey(w.kind, w.namespace, w.name));
+      if (!e || e.createdAt !== undefined) return;
+      e.createdAt = at;
+      created++;
+      firstCreated = Math.min(firstCreated ?? at, at);
+    },
+    counts: () => ({
+      created,
+      ownersSeen,
+      reports: reportCount,
+      expectedReports: expectedTotal,
+      done,
+      workloads: entries.size,
+    }),
+    allDone(timeoutMs) {
+      if (done >= entries.size) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          onProgress = undefined;
+          reject(new Error(`not every workload was reported within ${Math.round(timeoutMs / 1000)} s`));
+        }, timeoutMs);
+        onProgress = () => {
+          if (done < entries.size) return;
+          clearTimeout(timer);
+          onProgress = undefined;
+          resolve();
+        };
+      });
+    },
+    latencies() {
+      const ownerMs: number[] = [];
+      const reportsMs: number[] = [];
+      for (const e of entries.values()) {
+        if (e.createdAt === undefined) continue;
+        if (e.ownerSeenAt !== undefined) ownerMs.push(e.ownerSeenAt - e.createdAt);
+        if (e.doneAt !== undefined) reportsMs.push(e.doneAt - e.createdAt);
+      }
+      return { ownerMs, reportsMs };
+    },
+    doneTimes: () => [...entries.values()].flatMap((e) => (e.doneAt === undefined ? [] : [e.doneAt])),
+    firstCreatedAt: () => firstCreated,
+    lastOwnerSeenAt: () => lastOwner,
+    lastReportAt: () => lastReport,
+    reportEvents: () => ({ ...events }),
+  };
+}
