@@ -1,8 +1,9 @@
 import { subjects } from '@fleetscan/bus';
-import { buildImage, pushImage, testImages } from '@fleetscan/stack';
+import { testImages } from '@fleetscan/stack';
 import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { pushUniqueImage } from '../support/images.ts';
 import {
   type AnyReport,
   currentReplicaSet,
@@ -24,17 +25,7 @@ let svc: Services;
 const nginx = () => `${stack().registry.host}/library/nginx:1.20`;
 
 /** A test image nobody else has pushed: its digest is unique, so its scans are countable. */
-async function uniqueImage(tag: string): Promise<string> {
-  const spec = {
-    ...testImages.clean,
-    repository: 'library/unique',
-    tag,
-    files: { 'etc/fleetscan-test': `${run}-${tag}\n` },
-  };
-  const img = await buildImage(spec);
-  await pushImage({ url: stack().registry.url }, img);
-  return `${stack().registry.host}/library/unique:${tag}`;
-}
+const uniqueImage = (tag: string) => pushUniqueImage(stack(), testImages.clean, 'library/unique', tag, run);
 
 beforeAll(async () => {
   k = kubeFor(stack().kubeconfigPath);

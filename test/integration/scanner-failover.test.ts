@@ -2,8 +2,9 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServiceProcesses, waitServicesReady } from '@fleetscan/demo';
-import { buildImage, pushImage, testImages } from '@fleetscan/stack';
+import { testImages } from '@fleetscan/stack';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { pushUniqueImage } from '../support/images.ts';
 import { currentReplicaSet, deployment, type Kube, kubeFor, waitReport } from '../support/kube.ts';
 import { metricValue, type Services, startServices } from '../support/services.ts';
 import { waitFor } from '../support/wait.ts';
@@ -15,16 +16,7 @@ let k: Kube;
 let svc: Services;
 let dir = '';
 
-async function uniqueImage(tag: string): Promise<string> {
-  const spec = {
-    ...testImages.nginx,
-    repository: 'library/failover',
-    tag,
-    files: { 'etc/fleetscan-test': `${run}-${tag}\n` },
-  };
-  await pushImage({ url: stack().registry.url }, await buildImage(spec));
-  return `${stack().registry.host}/library/failover:${tag}`;
-}
+const uniqueImage = (tag: string) => pushUniqueImage(stack(), testImages.nginx, 'library/failover', tag, run);
 
 beforeAll(async () => {
   k = kubeFor(stack().kubeconfigPath);
