@@ -97,15 +97,10 @@ export function buildVulnerabilityReport(
     [ANNOTATION_SCAN_CONFIG_HASH]: scanConfigHash,
     [ANNOTATION_DB_UPDATED_AT]: data.dbUpdatedAt,
   };
-  const contentHash = hashOf({ ...report, updateTimestamp: undefined }, meta.labels, annotations);
   const obj: VulnerabilityReport = {
     apiVersion: API_VERSION,
     kind: VULNERABILITY_REPORT.kind,
-    metadata: {
-      ...meta,
-      namespace: owner.namespace,
-      annotations: { ...annotations, [ANNOTATION_CONTENT_HASH]: contentHash },
-    },
+    metadata: stamp(meta, owner.namespace, report, annotations),
     report,
   };
   return fit(
@@ -155,15 +150,10 @@ export function buildErrorVulnerabilityReport(
     [ANNOTATION_SCAN_CONFIG_HASH]: scanConfigHash,
     [ANNOTATION_SCAN_ERROR]: `${error.code}: ${error.message}`.slice(0, 1024),
   };
-  const contentHash = hashOf({ ...report, updateTimestamp: undefined }, meta.labels, annotations);
   return {
     apiVersion: API_VERSION,
     kind: VULNERABILITY_REPORT.kind,
-    metadata: {
-      ...meta,
-      namespace: owner.namespace,
-      annotations: { ...annotations, [ANNOTATION_CONTENT_HASH]: contentHash },
-    },
+    metadata: stamp(meta, owner.namespace, report, annotations),
     report,
   };
 }
@@ -188,15 +178,10 @@ export function buildExposedSecretReport(
     container,
     resourceSpecHash: owner.specHash,
   });
-  const contentHash = hashOf({ ...report, updateTimestamp: undefined }, meta.labels);
   const obj: ExposedSecretReport = {
     apiVersion: API_VERSION,
     kind: EXPOSED_SECRET_REPORT.kind,
-    metadata: {
-      ...meta,
-      namespace: owner.namespace,
-      annotations: { ...meta.annotations, [ANNOTATION_CONTENT_HASH]: contentHash },
-    },
+    metadata: stamp(meta, owner.namespace, report),
     report,
   };
   return fit(obj, secrets, (kept) => ({ ...obj, report: { ...report, secrets: kept } }), s.maxReportBytes);
@@ -220,15 +205,10 @@ export function buildConfigAuditReport(
     pluginConfigHash,
     ttlSeconds: s.ttlSeconds,
   });
-  const contentHash = hashOf({ ...report, updateTimestamp: undefined }, meta.labels);
   const obj: ConfigAuditReport = {
     apiVersion: API_VERSION,
     kind: CONFIG_AUDIT_REPORT.kind,
-    metadata: {
-      ...meta,
-      namespace: owner.namespace,
-      annotations: { ...meta.annotations, [ANNOTATION_CONTENT_HASH]: contentHash },
-    },
+    metadata: stamp(meta, owner.namespace, report),
     report,
   };
   return fit(obj, data.checks, (kept) => ({ ...obj, report: { ...report, checks: kept } }), s.maxReportBytes);
@@ -249,6 +229,25 @@ function fit<
     [ANNOTATION_OMITTED_FINDINGS]: String(items.length - kept.length),
   };
   return out;
+}
+
+/**
+ * The report's metadata with its namespace and content hash. The hash covers the findings (not
+ * the time), the labels and, when given, fleetscan's annotations of the report.
+ */
+function stamp<M extends { labels: Record<string, string>; annotations?: Record<string, string> }>(
+  meta: M,
+  namespace: string,
+  report: { updateTimestamp: string },
+  annotations?: Record<string, string>,
+): M & { namespace: string; annotations: Record<string, string> } {
+  const body = { ...report, updateTimestamp: undefined };
+  const contentHash = annotations ? hashOf(body, meta.labels, annotations) : hashOf(body, meta.labels);
+  return {
+    ...meta,
+    namespace,
+    annotations: { ...(annotations ?? meta.annotations), [ANNOTATION_CONTENT_HASH]: contentHash },
+  };
 }
 
 function hashOf(...parts: unknown[]): string {
