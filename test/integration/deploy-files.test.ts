@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLUSTER_NAME_PATTERN } from '@fleetscan/bus';
+import { SERVICE_NODE_FLAGS } from '@fleetscan/demo';
 import { repoRoot } from '@fleetscan/stack';
 import { describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
@@ -154,8 +155,10 @@ describe.each(SERVICES)('deploy/images/%s/Dockerfile', (service) => {
   it('runs as a numeric non-root user, the entrypoint the chart and compose rely on', () => {
     expect(final).toMatch(/^USER 10001:10001$/m);
     const entry = /^ENTRYPOINT (\[.*\])$/m.exec(final)?.[1] ?? '[]';
-    const [cmd, main] = JSON.parse(entry) as string[];
+    const [cmd, ...rest] = JSON.parse(entry) as string[];
+    const main = rest.at(-1);
     expect(cmd).toBe('node');
+    expect(rest.slice(0, -1)).toEqual(SERVICE_NODE_FLAGS[service]);
     expect(main).toBe(`services/${service}/src/main.ts`);
     expect(existsSync(join(repoRoot, main ?? ''))).toBe(true);
   });

@@ -34,6 +34,18 @@ export function formatResult(r: BenchResult): string {
   row('kube-controller-manager', o.kcmQps > 0 ? `--kube-api-qps=${o.kcmQps}` : 'stack default (20 QPS)');
 
   if (o.floor) floorRows(r, row, section);
+  const cp = r.controlPlane;
+  if (cp) {
+    section('control plane alone (no fleetscan service running)');
+    row('time to every report owner', s(cp.timeToAllOwnersMs));
+    row('  creating workloads (API)', s(cp.creationMs));
+    row(
+      'per owner, created → owner exists',
+      `p50 ${s(cp.ownerAppearMs.p50)}  p99 ${s(cp.ownerAppearMs.p99)}`,
+    );
+    row('CPU stack (kube, etcd, NATS, registry)', s(cp.stackCpuSec * 1000));
+    row('CPU benchmark process', s(cp.benchCpuSec * 1000));
+  }
   const p = r.firstPass;
   if (p) {
     section('first pass (fleetscan)');

@@ -69,6 +69,15 @@ export interface BenchResult {
     cpuBoundMs: number;
     publishAck: { p50Ms?: number; p99Ms?: number; count: number };
   };
+  /** `--control-plane-only`: the same fleet with no fleetscan service running. */
+  controlPlane?: {
+    /** First create → every report owner seen by the benchmark's watch. */
+    timeToAllOwnersMs: number;
+    creationMs: number;
+    ownerAppearMs: { p50: number; p99: number };
+    stackCpuSec: number;
+    benchCpuSec: number;
+  };
   secondPass?: PassFigures & {
     readyMs: number;
     /** Start → the watcher has evaluated every owner once. */

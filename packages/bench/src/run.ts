@@ -6,13 +6,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ServiceProcess, startServiceProcesses, waitServicesReady } from '@fleetscan/demo';
 import type { KubeLogger } from '@fleetscan/kube';
-import { type ManagedProcess, repoRoot, type Stack, startStack } from '@fleetscan/stack';
+import { repoRoot, type Stack, startStack } from '@fleetscan/stack';
 import { createTrivyRunner } from '@fleetscan/trivy';
 import { createFleet } from './create.ts';
 import { waitDrained } from './drain.ts';
 import { type FleetWorkload, ownerAuditManifest, planFleet } from './fleet.ts';
 import { pushVariants } from './images.ts';
-import { restartControllerManager } from './kcm.ts';
 import { createMonitor, type Monitor } from './monitor.ts';
 import type { BenchOptions } from './options.ts';
 import { childCpu, ownCpu, type ProcCpu, readCpu } from './proc.ts';
@@ -59,7 +58,6 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
   const quiet = quietLogger(io);
   const monitor = createMonitor();
   const started: { name: string; svc: ServiceProcess }[] = [];
-  let kcm: ManagedProcess | undefined;
   let tracker: Tracker | undefined;
   let stack: Stack | undefined;
   const profDir = opts.cpuProf ? join(repoRoot, 'bench-results', 'profiles', run) : undefined;
@@ -84,13 +82,11 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
   try {
     if (profDir) await mkdir(profDir, { recursive: true });
     io.say('starting the local stack');
-    stack = await startStack({ onProgress: (m) => io.say(`stack: ${m}`) });
+    stack = await startStack({
+      onProgress: (m) => io.say(`stack: ${m}`),
+      ...(opts.kcmQps > 0 && { controllerManagerQps: opts.kcmQps }),
+    });
     const stackPids = stack.processes.map((p) => p.pid);
-    if (opts.kcmQps > 0) {
-      io.say(`restarting kube-controller-manager with --kube-api-qps=${opts.kcmQps}`);
-      kcm = await restartControllerManager(stack, opts.kcmQps);
-      stackPids.push(kcm.pid);
-    }
 
     io.say(`building and pushing ${opts.images} images`);
     const images = await pushVariants(stack.registry, opts.images);
@@ -148,10 +144,18 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
       io.say(`baseline sample ${(b.wallMs / 1000).toFixed(1)} s for ${k} owners`);
     }
 
+    const kc = stack.kubeConfig();
+    if (opts.controlPlaneOnly) {
+      tracker = createTracker({ kc, fleet, run, logger: quiet });
+      tracker.start();
+      await tracker.synced;
+      result.controlPlane = await timeControlPlane(io, kc, fleet, run, tracker, monitor, stackPids, opts);
+      result.complete = true;
+      return result;
+    }
     io.say(`starting watcher, writer and ${opts.scanners} scanner(s) as processes`);
     const first = await startServices({ scanners: opts.scanners, generation: 1 });
     await waitServicesReady(first);
-    const kc = stack.kubeConfig();
     tracker = createTracker({ kc, fleet, run, logger: quiet });
     tracker.start();
     await tracker.synced;
@@ -331,7 +335,6 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
     await tracker?.stop().catch(() => {});
     await Promise.all(started.map((s) => s.svc.process.stop()));
     monitor.stop();
-    await kcm?.stop();
     await stack?.stop({ keepDir: !result.complete });
   }
   if (profDir) result.profiles = summarizeProfiles(profDir, started);
@@ -348,6 +351,48 @@ function fleetSummary(fleet: readonly FleetWorkload[]): BenchResult['fleet'] {
     containers,
     expectedReports: fleet.length + containers,
     namespaces: new Set(fleet.map((w) => w.namespace)).size,
+  };
+}
+
+/** The fleet created with no fleetscan service: what the control plane alone needs for it. */
+async function timeControlPlane(
+  io: BenchIo,
+  kc: Parameters<typeof createFleet>[0],
+  fleet: readonly FleetWorkload[],
+  run: string,
+  t: Tracker,
+  monitor: Monitor,
+  stackPids: readonly number[],
+  opts: BenchOptions,
+): Promise<NonNullable<BenchResult['controlPlane']>> {
+  const cpu0 = cpuSnapshot(monitor, [], stackPids);
+  io.say(`control plane only: creating ${fleet.length} workloads, no fleetscan service running`);
+  const stopProgress = progressLoop(io, t, [], opts.owners);
+  let createdAt = 0;
+  try {
+    await Promise.all([
+      createFleet(kc, fleet, run, { concurrency: 8, onCreated: (w, at) => t.created(w, at) }).then(() => {
+        createdAt = now();
+      }),
+      t.allOwnersSeen(opts.timeoutSec * 1000),
+    ]);
+  } finally {
+    stopProgress();
+  }
+  const cpu1 = cpuSnapshot(monitor, [], stackPids);
+  const delta = (key: string) => {
+    const a = cpu1.get(key);
+    const b = cpu0.get(key);
+    return a && b ? ownCpu(a) - ownCpu(b) : 0;
+  };
+  const t0 = t.firstCreatedAt() ?? 0;
+  const ownerMs = t.latencies().ownerMs;
+  return {
+    timeToAllOwnersMs: (t.lastOwnerSeenAt() ?? now()) - t0,
+    creationMs: createdAt - t0,
+    ownerAppearMs: { p50: quantile(ownerMs, 0.5) ?? 0, p99: quantile(ownerMs, 0.99) ?? 0 },
+    stackCpuSec: stackPids.reduce((a, pid) => a + delta(`stack:${pid}`), 0),
+    benchCpuSec: delta('bench'),
   };
 }
 

@@ -45,6 +45,8 @@ export interface Tracker {
   counts(): TrackerCounts;
   /** Resolves when every workload has all its reports; rejects after timeoutMs. */
   allDone(timeoutMs: number): Promise<void>;
+  /** Resolves when every workload's report owner exists (the control plane's part). */
+  allOwnersSeen(timeoutMs: number): Promise<void>;
   /** Per workload: created → owner seen, created → all reports. */
   latencies(): { ownerMs: number[]; reportsMs: number[] };
   /** When each finished workload got its last report. */
@@ -110,6 +112,7 @@ export function createTracker(opts: {
       ownersSeen++;
       e.ownerSeenAt = now();
       lastOwner = e.ownerSeenAt;
+      onProgress?.();
     }
     byOwnerUid.set(o.uid, o.workload);
     const early = orphans.get(o.uid);
@@ -117,6 +120,22 @@ export function createTracker(opts: {
       orphans.delete(o.uid);
       for (const r of early) attach(o.workload, r, now());
     }
+  };
+
+  const waitUntilCount = (count: () => number, what: string, timeoutMs: number) => {
+    if (count() >= entries.size) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        onProgress = undefined;
+        reject(new Error(`not every workload was ${what} within ${Math.round(timeoutMs / 1000)} s`));
+      }, timeoutMs);
+      onProgress = () => {
+        if (count() < entries.size) return;
+        clearTimeout(timer);
+        onProgress = undefined;
+        resolve();
+      };
+    });
   };
 
   const selector = `${BENCH_LABEL}=${opts.run}`;
@@ -204,19 +223,10 @@ export function createTracker(opts: {
       workloads: entries.size,
     }),
     allDone(timeoutMs) {
-      if (done >= entries.size) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          onProgress = undefined;
-          reject(new Error(`not every workload was reported within ${Math.round(timeoutMs / 1000)} s`));
-        }, timeoutMs);
-        onProgress = () => {
-          if (done < entries.size) return;
-          clearTimeout(timer);
-          onProgress = undefined;
-          resolve();
-        };
-      });
+      return waitUntilCount(() => done, 'reported', timeoutMs);
+    },
+    allOwnersSeen(timeoutMs) {
+      return waitUntilCount(() => ownersSeen, 'seen to exist', timeoutMs);
     },
     latencies() {
       const ownerMs: number[] = [];

@@ -1,3 +1,8 @@
 export { type AnyReportLike, naiveDeployment, runScenario, saveReports } from './scenario.ts';
-export { type ServiceProcess, startServiceProcesses, waitServicesReady } from './services.ts';
+export {
+  SERVICE_NODE_FLAGS,
+  type ServiceProcess,
+  startServiceProcesses,
+  waitServicesReady,
+} from './services.ts';
 export { formatReports } from './show.ts';

@@ -30,6 +30,8 @@ export async function startControllerManager(opts: {
   kubeconfigPath: string;
   serviceAccountKeyFile: string;
   dieWithParent: boolean;
+  /** Client QPS towards the API server; client-go's default (20, burst 30) when omitted. */
+  apiQps?: number | undefined;
 }): Promise<ControllerManager> {
   const port = await freePort();
   const proc = startProcess({
@@ -48,6 +50,7 @@ export async function startControllerManager(opts: {
       `--service-account-private-key-file=${opts.serviceAccountKeyFile}`,
       '--leader-elect=false',
       '--v=1',
+      ...(opts.apiQps ? [`--kube-api-qps=${opts.apiQps}`, `--kube-api-burst=${opts.apiQps * 2}`] : []),
     ],
   });
   await waitReady(
