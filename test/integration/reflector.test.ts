@@ -1,6 +1,7 @@
 import {
   createReflector,
   isReportOwner,
+  type KubeConnection,
   type KubeLogger,
   loadKubeConfig,
   projectWorkload,
@@ -10,12 +11,14 @@ import {
   type Workload,
   type WorkloadKind,
 } from '@fleetscan/kube';
-import { AppsV1Api, CoreV1Api, type KubeConfig, type V1ReplicaSet } from '@kubernetes/client-node';
+import type { AppsV1Api, CoreV1Api, V1ReplicaSet } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { kubeFor } from '../support/kube.ts';
 import { waitFor } from '../support/wait.ts';
 
 const ns = `reflector-${Date.now().toString(36)}`;
-let kc: KubeConfig;
+/** The reflectors' connection (ours); the test's own calls go through client-node. */
+let kc: KubeConnection;
 let core: CoreV1Api;
 let apps: AppsV1Api;
 const running: Reflector<Workload>[] = [];
@@ -74,14 +77,14 @@ async function updateReplicaSet(name: string, change: (rs: V1ReplicaSet) => void
 
 beforeAll(async () => {
   kc = loadKubeConfig({ kubeconfigPath: inject('stack').kubeconfigPath });
-  core = kc.makeApiClient(CoreV1Api);
-  apps = kc.makeApiClient(AppsV1Api);
+  ({ core, apps } = kubeFor(inject('stack').kubeconfigPath));
   await core.createNamespace({ body: { metadata: { name: ns } } });
 });
 
 afterAll(async () => {
   await Promise.all(running.map((r) => r.stop()));
   await core.deleteNamespace({ name: ns }).catch(() => {});
+  kc.close();
 });
 
 describe('reflector against the real kube-apiserver', () => {

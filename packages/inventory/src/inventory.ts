@@ -1,6 +1,7 @@
 import {
   createReflector,
   equalIgnoringResourceVersion,
+  type KubeConnection,
   type KubeLogger,
   type Reflector,
   WORKLOAD_RESOURCES,
@@ -14,7 +15,6 @@ import {
   VERSION,
   VULNERABILITY_REPORT,
 } from '@fleetscan/reports';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { type Owner, ownerKey, ownerProjector } from './owner.ts';
 import { type ReportKind, type ReportRef, reportProjector } from './report-ref.ts';
 
@@ -57,7 +57,8 @@ export interface Inventory {
  * @fleetscan/kube's (trivy-operator's).
  */
 export function createInventory(opts: {
-  kc: KubeConfig;
+  /** Shared by every watch: one keep-alive agent for the lot. */
+  kc: KubeConnection;
   logger: KubeLogger;
   events?: InventoryEvents;
   kinds?: readonly WorkloadKind[];

@@ -1,6 +1,6 @@
 import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { classifyKubeError, isKubeError, KubeError, KubeErrorCode } from './errors.ts';
+import { classifyKubeError, isKubeError, KubeError, KubeErrorCode, responseError } from './errors.ts';
 
 const status = (code: number, reason: string, message = 'msg', details?: object) =>
   JSON.stringify({
@@ -120,5 +120,51 @@ describe('classifyKubeError: network and aborts', () => {
     expect(isKubeError(e, KubeErrorCode.Conflict)).toBe(true);
     expect(isKubeError(e, KubeErrorCode.Gone)).toBe(false);
     expect(isKubeError(new Error('x'))).toBe(false);
+  });
+});
+
+describe('responseError: non-2xx answers read by our own transport', () => {
+  const headers = {};
+  it('classifies by status and Status reason, as for an ApiException', () => {
+    const e = responseError({
+      method: 'PATCH',
+      path: '/apis/g/v1/namespaces/ns/things/t',
+      status: 409,
+      body: status(409, 'Conflict', 'the object has been modified'),
+      headers,
+    });
+    expect(e).toMatchObject({
+      code: KubeErrorCode.Conflict,
+      status: 409,
+      reason: 'Conflict',
+      message: 'HTTP 409 Conflict: the object has been modified',
+    });
+    expect(
+      responseError({
+        method: 'GET',
+        path: '/x',
+        status: 404,
+        body: status(404, 'NotFound', 'gone'),
+        headers,
+      }).code,
+    ).toBe(KubeErrorCode.NotFound);
+  });
+
+  it('names the request when the body is not a Status, and reads Retry-After', () => {
+    const e = responseError({
+      method: 'GET',
+      path: '/api/v1/pods',
+      status: 503,
+      body: 'upstream connect error\nmore',
+      headers: { 'retry-after': '7' },
+    });
+    expect(e).toMatchObject({
+      code: KubeErrorCode.Transient,
+      retryAfterMs: 7000,
+      message: 'HTTP 503: GET /api/v1/pods: upstream connect error',
+    });
+    expect(responseError({ method: 'DELETE', path: '/y', status: 401, body: '', headers }).message).toBe(
+      'HTTP 401: DELETE /y',
+    );
   });
 });

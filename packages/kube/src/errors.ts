@@ -62,7 +62,8 @@ interface StatusBody {
 
 /**
  * Maps anything thrown while talking to Kubernetes to a KubeError: client-node's ApiException
- * (numeric `code`, JSON text `body`, `headers`), its Watch errors (`statusCode`), a metav1.Status
+ * (numeric `code`, JSON text `body`, `headers`; matched by shape, never imported — tests and tools
+ * still use client-node), its Watch errors (`statusCode`), a metav1.Status
  * from a watch ERROR event, Node/undici network errors (string `code`, possibly under `cause`)
  * and aborts. The original is kept as `cause`.
  */
@@ -88,6 +89,33 @@ export function classifyKubeError(err: unknown): KubeError {
     return new KubeError(KubeErrorCode.Transient, `network: ${netCode}: ${messageOf(err)}`, { cause: err });
   }
   return new KubeError(KubeErrorCode.Unknown, messageOf(err), { cause: err });
+}
+
+/** A non-2xx answer from the API server, as the transport sees it. */
+export interface ResponseInfo {
+  method: string;
+  path: string;
+  status: number;
+  /** The response text, usually a metav1.Status. */
+  body: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** Classifies a non-2xx response read by our own transport (no client-node exception involved). */
+export function responseError(r: ResponseInfo): KubeError {
+  const body = statusBodyOf({ body: r.body });
+  const retryAfterMs = retryAfterOf({ headers: r.headers }, body);
+  const text = r.body.trim();
+  const fallback = `${r.method} ${r.path}${text && !body.message ? `: ${firstLine(text).slice(0, 200)}` : ''}`;
+  return new KubeError(
+    codeForStatus(r.status, body.reason),
+    `HTTP ${r.status}${body.reason ? ` ${body.reason}` : ''}: ${body.message ?? fallback}`,
+    {
+      status: r.status,
+      ...(body.reason !== undefined && { reason: body.reason }),
+      ...(retryAfterMs !== undefined && { retryAfterMs }),
+    },
+  );
 }
 
 function codeForStatus(status: number, reason: string | undefined): KubeErrorCode {

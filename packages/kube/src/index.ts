@@ -1,18 +1,31 @@
 /**
- * @fleetscan/kube: Kubernetes access for fleetscan services — kubeconfig loading, a supervised
+ * @fleetscan/kube: Kubernetes access for fleetscan services — kubeconfig loading into a keep-alive
+ * connection, plain JSON requests over it (no client-node at run time), a supervised
  * list+watch reflector that keeps only projections, trivy-operator's report-owner rules for
  * workloads, and API errors classified into codes.
  */
 
 export { exponentialBackoff } from './backoff.ts';
+export { asKubeConnection, type ClientNodeKubeConfig } from './client-node-config.ts';
+export { type ConnectionOptions, createKubeConnection, type KubeConnection } from './connection.ts';
 export { deepEqual, equalIgnoringResourceVersion } from './equal.ts';
-export { classifyKubeError, isKubeError, KubeError, KubeErrorCode, type KubeErrorDetails } from './errors.ts';
+export {
+  classifyKubeError,
+  isKubeError,
+  KubeError,
+  KubeErrorCode,
+  type KubeErrorDetails,
+  type ResponseInfo,
+  responseError,
+} from './errors.ts';
 export { type LoadKubeConfigOptions, loadKubeConfig, SERVICE_ACCOUNT_DIR } from './kubeconfig.ts';
+export type { Auth, ConnectionSpec, ExecConfig, Material } from './kubeconfig-file.ts';
 export type { KubeLogger } from './logger.ts';
 export { isBuiltInController, isReportOwner, type OwnerContext, reportOwnerRef } from './owners.ts';
 export { createReflector, type Reflector, type ReflectorOptions } from './reflector.ts';
 export { apiVersionOf, type ResourceRef, resourceName, resourcePath } from './resource.ts';
 export { objectKey, type ReflectorEvent, type ReflectorEventType } from './store.ts';
+export { createTransport, type KubeRequest, type KubeTransport, type Query } from './transport.ts';
 export {
   type ContainerKind,
   type ContainerRef,

@@ -1,103 +1,90 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
-import { KubeError, KubeErrorCode } from './errors.ts';
+import { delimiter, join } from 'node:path';
+import { type ConnectionOptions, createKubeConnection, type KubeConnection } from './connection.ts';
+import { configError, readKubeconfigFiles, resolveContext } from './kubeconfig-file.ts';
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
-export interface LoadKubeConfigOptions {
-  /** An explicit kubeconfig file (the service's config decides); wins over everything else. */
+export interface LoadKubeConfigOptions extends ConnectionOptions {
+  /**
+   * An explicit kubeconfig (the service's config decides); wins over everything else. A
+   * path-delimiter-separated list (a $KUBECONFIG value) is merged like $KUBECONFIG.
+   */
   kubeconfigPath?: string;
+  /** A context other than the current one. */
+  context?: string;
   /** Where the in-cluster service-account files are; tests point this at a temp dir. */
   serviceAccountDir?: string;
-  /** Source of KUBERNETES_SERVICE_HOST/PORT; process.env when omitted (read at call time, never at import). */
+  /**
+   * Source of KUBERNETES_SERVICE_HOST/PORT, KUBECONFIG, HOME and of exec plugins' environment;
+   * process.env when omitted (read at call time, never at import).
+   */
   env?: Record<string, string | undefined>;
 }
 
 /**
- * Loads the kubeconfig: the given file; else in-cluster when the service-account token and CA exist
- * and the service env is set; else client-node's default loading ($KUBECONFIG, ~/.kube/config).
- * Throws KubeError CONFIG when none yields a usable cluster — including client-node's silent
- * fallback to http://localhost:8080, which would otherwise fail later and far from the cause.
+ * Loads the connection to the API server: the given kubeconfig; else in-cluster when the
+ * service-account token and CA exist and the service env is set; else $KUBECONFIG (a list,
+ * merged first-wins as kubectl does) or ~/.kube/config. Throws KubeError CONFIG naming the source
+ * and what is wrong when none yields a usable cluster — or when it asks for something fleetscan
+ * does not support (auth-provider, proxy-url, impersonation).
  */
-export function loadKubeConfig(opts: LoadKubeConfigOptions = {}): KubeConfig {
+export function loadKubeConfig(opts: LoadKubeConfigOptions = {}): KubeConnection {
   const env = opts.env ?? process.env;
-  const kc = new KubeConfig();
+  const connect = { ...opts, env };
   if (opts.kubeconfigPath) {
-    attempt(`kubeconfig file ${opts.kubeconfigPath}`, () => kc.loadFromFile(opts.kubeconfigPath ?? ''));
-    return usable(kc, `kubeconfig file ${opts.kubeconfigPath}`);
+    const paths = opts.kubeconfigPath.split(delimiter).filter(Boolean);
+    const source =
+      paths.length > 1 ? `kubeconfig files ${paths.join(delimiter)}` : `kubeconfig file ${paths[0]}`;
+    // One explicit file must exist; in a list, missing files are skipped as in $KUBECONFIG.
+    const files = readKubeconfigFiles(paths, paths.length > 1);
+    if (files.files.length === 0) throw configError(`${source}: none of the files exists`);
+    return createKubeConnection(resolveContext(files, source, opts.context), connect);
   }
   const saDir = opts.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
   const host = env.KUBERNETES_SERVICE_HOST;
   const port = env.KUBERNETES_SERVICE_PORT;
   if (host && port && existsSync(join(saDir, 'token')) && existsSync(join(saDir, 'ca.crt'))) {
-    loadInCluster(kc, host, port, saDir);
-    return usable(kc, `in-cluster service account (${saDir})`);
+    return createKubeConnection(inClusterSpec(host, port, saDir), connect);
   }
-  attempt('default kubeconfig ($KUBECONFIG or ~/.kube/config)', () => kc.loadFromDefault());
-  const cluster = kc.getCurrentCluster();
-  if (cluster?.name === 'cluster' && cluster.server === 'http://localhost:8080') {
-    throw new KubeError(
-      KubeErrorCode.Config,
-      'no kubeconfig: none given, no in-cluster service account, no $KUBECONFIG and no ~/.kube/config',
+  const list = env.KUBECONFIG?.split(delimiter).filter(Boolean) ?? [];
+  if (list.length > 0) {
+    const source = `$KUBECONFIG (${list.join(delimiter)})`;
+    const files = readKubeconfigFiles(list, true);
+    if (files.files.length === 0) {
+      throw configError(
+        `no kubeconfig: none given, no in-cluster service account, and no file in ${source} exists`,
+      );
+    }
+    return createKubeConnection(resolveContext(files, source, opts.context), connect);
+  }
+  const home = env.HOME;
+  const file = home ? join(home, '.kube', 'config') : undefined;
+  if (!file || !existsSync(file)) {
+    throw configError(
+      `no kubeconfig: none given, no in-cluster service account, no $KUBECONFIG and no ${file ?? '~/.kube/config ($HOME is not set)'}`,
     );
   }
-  return usable(kc, 'default kubeconfig ($KUBECONFIG or ~/.kube/config)');
+  return createKubeConnection(
+    resolveContext(readKubeconfigFiles([file], false), `kubeconfig file ${file}`, opts.context),
+    connect,
+  );
 }
 
 /**
- * Same shape as client-node's loadFromCluster, but with the host/port passed in. The token is read
- * through the `tokenFile` auth provider, which re-reads it every minute: projected service-account
- * tokens rotate.
+ * As client-go's rest.InClusterConfig: the service host and port from the env, the CA and the
+ * token from the service-account directory. The token file is re-read (projected tokens rotate).
  */
-function loadInCluster(kc: KubeConfig, host: string, port: string, saDir: string): void {
+function inClusterSpec(host: string, port: string, saDir: string) {
   const scheme = ['80', '8080', '8001'].includes(port) ? 'http' : 'https';
   const server = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const nsFile = join(saDir, 'namespace');
   const namespace = existsSync(nsFile) ? readFileSync(nsFile, 'utf8').trim() : undefined;
-  kc.loadFromOptions({
-    clusters: [{ name: 'inCluster', server, caFile: join(saDir, 'ca.crt'), skipTLSVerify: false }],
-    users: [
-      {
-        name: 'inClusterUser',
-        authProvider: { name: 'tokenFile', config: { tokenFile: join(saDir, 'token') } },
-      },
-    ],
-    contexts: [
-      {
-        name: 'inClusterContext',
-        cluster: 'inCluster',
-        user: 'inClusterUser',
-        ...(namespace && { namespace }),
-      },
-    ],
-    currentContext: 'inClusterContext',
-  });
-}
-
-function attempt(source: string, load: () => void): void {
-  try {
-    load();
-  } catch (err) {
-    throw new KubeError(KubeErrorCode.Config, `cannot load ${source}: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-}
-
-function usable(kc: KubeConfig, source: string): KubeConfig {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new KubeError(KubeErrorCode.Config, `${source}: no current context or cluster`);
-  let url: URL;
-  try {
-    url = new URL(cluster.server);
-  } catch (err) {
-    throw new KubeError(KubeErrorCode.Config, `${source}: invalid server URL "${cluster.server}"`, {
-      cause: err,
-    });
-  }
-  if (!url.hostname || url.hostname === 'undefined') {
-    throw new KubeError(KubeErrorCode.Config, `${source}: server URL "${cluster.server}" has no host`);
-  }
-  return kc;
+  return {
+    server,
+    source: `in-cluster service account (${saDir})`,
+    ...(namespace && { namespace }),
+    ca: { file: join(saDir, 'ca.crt') },
+    auth: { kind: 'token' as const, token: undefined, tokenFile: join(saDir, 'token') },
+  };
 }

@@ -66,7 +66,7 @@ afterEach(async () => {
 
 function start(overrides: Partial<ReflectorOptions<Proj>> = {}): Reflector<Proj> {
   reflector = createReflector<Proj>({
-    kc: server.kubeConfig(),
+    kc: server.connection(),
     resource: { group: '', version: 'v1', plural: 'pods' },
     project,
     logger: silent,
@@ -286,10 +286,7 @@ describe('reflector: supervision', () => {
 
   it('keeps retrying when unauthorized, with the reason in health', async () => {
     server.put(pod('a'));
-    const kc = server.kubeConfig();
-    const user = kc.getCurrentUser();
-    if (user) Object.assign(user, { token: 'wrong' });
-    const r = start({ kc });
+    const r = start({ kc: server.connection('wrong') });
     await until('several attempts', () => server.listRequests().length >= 3);
     expect(r.health()).toMatchObject({ ok: false });
     expect(r.health().reason).toMatch(/list failed \(UNAUTHORIZED\)/);

@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { exponentialBackoff } from './backoff.ts';
+import { asKubeConnection, type ClientNodeKubeConfig } from './client-node-config.ts';
+import type { KubeConnection } from './connection.ts';
 import { equalIgnoringResourceVersion } from './equal.ts';
 import { classifyKubeError, KubeError, KubeErrorCode } from './errors.ts';
 import { listAll } from './list-all.ts';
@@ -11,7 +13,8 @@ import { createTransport, type KubeTransport } from './transport.ts';
 import { watchOnce } from './watch-once.ts';
 
 export interface ReflectorOptions<T> {
-  kc: KubeConfig;
+  /** The connection (loadKubeConfig); tools may pass a client-node KubeConfig they already hold. */
+  kc: KubeConnection | ClientNodeKubeConfig;
   resource: ResourceRef;
   /**
    * Keeps what the caller needs of an object; `undefined` leaves the object out (and, if it was in,
@@ -71,7 +74,7 @@ export function createReflector<T>(opts: ReflectorOptions<T>): Reflector<T> {
   const name = resourceName(opts.resource);
   const path = resourcePath(opts.resource);
   const log = opts.logger;
-  const transport = opts.transport ?? createTransport(opts.kc);
+  const transport = opts.transport ?? createTransport(asKubeConnection(opts.kc));
   const backoff = opts.backoff ?? exponentialBackoff();
   const random = opts.random ?? Math.random;
   const pageSize = opts.pageSize ?? 500;

@@ -1,9 +1,8 @@
 import { connectBus, ensureStreams, STATE_BUCKET, STATE_KEY_TRIVY_DB } from '@fleetscan/bus';
 import { createInventory, type Owner, ownerKey, ownerManifest, type ReportRef } from '@fleetscan/inventory';
-import { loadKubeConfig } from '@fleetscan/kube';
+import { createTransport, type KubeConnection, loadKubeConfig } from '@fleetscan/kube';
 import { CONFIG_AUDIT_REPORT, VULNERABILITY_REPORT } from '@fleetscan/reports';
 import { type Clock, createReadiness, type Logger, startOpsServer, systemClock } from '@fleetscan/service';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { Registry } from 'prom-client';
@@ -19,7 +18,8 @@ import { settingsHashes } from './settings.ts';
 export interface WatcherDeps {
   config: WatcherConfig;
   logger: Logger;
-  kubeConfig?: KubeConfig;
+  /** The API server; loaded from config.kubeconfigPath (or in-cluster) when omitted, and then closed on stop. */
+  kubeConnection?: KubeConnection;
   clock?: Clock;
   registry?: Registry;
 }
@@ -67,9 +67,9 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     shareWindowMs: 30_000,
     onPublishLatency: (s) => metrics.publishLatency.observe(s),
   });
-  const kc = deps.kubeConfig ?? loadKubeConfig({ kubeconfigPath: config.kubeconfigPath });
+  const kc = deps.kubeConnection ?? loadKubeConfig({ kubeconfigPath: config.kubeconfigPath });
   const credentials = createCredentialSource({
-    core: kc.makeApiClient(CoreV1Api),
+    kube: createTransport(kc),
     ...(config.scannerPublicKey ? { publicKeyPem: config.scannerPublicKey } : {}),
   });
   if (!config.scannerPublicKey) {
@@ -322,6 +322,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
       await flushing;
       await nc.drain();
       await ops.close();
+      if (!deps.kubeConnection) kc.close();
       logger.info('watcher stopped');
     },
   };

@@ -1,7 +1,7 @@
 import { credentialsAad, type RegistryCredentials, type Sealed, sealCredentials } from '@fleetscan/bus';
 import type { Owner } from '@fleetscan/inventory';
+import type { KubeTransport } from '@fleetscan/kube';
 import { parseImageRef } from '@fleetscan/trivy';
-import type { CoreV1Api } from '@kubernetes/client-node';
 
 /**
  * Registry credentials for one owner's image, from the pod spec's
@@ -35,12 +35,25 @@ export function credentialsFor(config: DockerConfig, registry: string): Registry
   return undefined;
 }
 
+interface ServiceAccount {
+  imagePullSecrets?: { name?: string }[];
+}
+
+interface Secret {
+  data?: Record<string, string>;
+}
+
+/** Reads are short: a slow API server delays one owner's request, not the watcher. */
+const READ_TIMEOUT_MS = 30_000;
+
 export function createCredentialSource(opts: {
-  core: CoreV1Api;
+  kube: Pick<KubeTransport, 'getJson'>;
   /** The scanner fleet's public key (PEM); without it no credentials are sent and no Secret is read. */
   publicKeyPem?: string;
   cacheMs?: number;
 }): CredentialSource {
+  const get = <T>(path: string) =>
+    opts.kube.getJson(path, {}, AbortSignal.timeout(READ_TIMEOUT_MS)) as Promise<T>;
   const cache = new Map<string, { at: number; value: Promise<unknown> }>();
   const cached = <T>(key: string, load: () => Promise<T>): Promise<T> => {
     const hit = cache.get(key);
@@ -54,7 +67,7 @@ export function createCredentialSource(opts: {
     const own = ((spec.imagePullSecrets as { name?: string }[] | undefined) ?? []).map((s) => s.name ?? '');
     const saName = (spec.serviceAccountName as string | undefined) || 'default';
     const sa = await cached(`sa/${owner.namespace}/${saName}`, () =>
-      opts.core.readNamespacedServiceAccount({ name: saName, namespace: owner.namespace }),
+      get<ServiceAccount>(`/api/v1/namespaces/${enc(owner.namespace)}/serviceaccounts/${enc(saName)}`),
     );
     const fromSa = (sa?.imagePullSecrets ?? []).map((s) => s.name ?? '');
     return [...new Set([...own, ...fromSa].filter(Boolean))];
@@ -68,7 +81,7 @@ export function createCredentialSource(opts: {
       const registry = parseImageRef(image).registry;
       for (const name of names) {
         const secret = await cached(`secret/${owner.namespace}/${name}`, () =>
-          opts.core.readNamespacedSecret({ name, namespace: owner.namespace }),
+          get<Secret>(`/api/v1/namespaces/${enc(owner.namespace)}/secrets/${enc(name)}`),
         );
         const raw = secret?.data?.['.dockerconfigjson'] ?? secret?.data?.['.dockercfg'];
         if (!raw) continue;
@@ -88,3 +101,5 @@ export function createCredentialSource(opts: {
     },
   };
 }
+
+const enc = encodeURIComponent;

@@ -13,9 +13,8 @@ import {
   writerConsumerConfig,
 } from '@fleetscan/bus';
 import { createInventory } from '@fleetscan/inventory';
-import { loadKubeConfig } from '@fleetscan/kube';
+import { type KubeConnection, loadKubeConfig } from '@fleetscan/kube';
 import { createReadiness, type Logger, startOpsServer } from '@fleetscan/service';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
 import { createReportApi } from './apply.ts';
@@ -27,7 +26,8 @@ import { createReconciler, type Disposition } from './reconcile.ts';
 export interface WriterDeps {
   config: WriterConfig;
   logger: Logger;
-  kubeConfig?: KubeConfig;
+  /** The API server; loaded from config.kubeconfigPath (or in-cluster) when omitted, and then closed on stop. */
+  kubeConnection?: KubeConnection;
   registry?: Registry;
 }
 
@@ -46,7 +46,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   const ops = await startOpsServer({ ...config.metrics, registry, health: readiness });
   readiness.set('nats', false, 'connecting');
   readiness.set('watches', false, 'initial list');
-  const kc = deps.kubeConfig ?? loadKubeConfig({ kubeconfigPath: config.kubeconfigPath });
+  const kc = deps.kubeConnection ?? loadKubeConfig({ kubeconfigPath: config.kubeconfigPath });
   let cleanup: ReturnType<typeof createCleanup> | undefined;
   let inventorySynced = false;
   const inventory = createInventory({
@@ -163,6 +163,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       await inventory.stop();
       await nc.drain();
       await ops.close();
+      if (!deps.kubeConnection) kc.close();
       logger.info('writer stopped');
     },
   };

@@ -1,6 +1,5 @@
-import { classifyKubeError } from '@fleetscan/kube';
+import { createTransport, isKubeError, type KubeConnection, KubeErrorCode } from '@fleetscan/kube';
 import { GROUP, VERSION } from '@fleetscan/reports';
-import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 
 export const FIELD_MANAGER = 'fleetscan-writer';
 
@@ -16,37 +15,42 @@ export interface ReportApi {
   delete(plural: string, namespace: string, name: string): Promise<void>;
 }
 
-/** The only module that writes reports to the API server. Errors come out classified (KubeError). */
-export function createReportApi(kc: KubeConfig): ReportApi {
-  const api = kc.makeApiClient(CustomObjectsApi);
-  const ssa = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+/** A write that takes longer is given up (TRANSIENT) and retried by the caller. */
+const WRITE_TIMEOUT_MS = 60_000;
+
+/**
+ * The only module that writes reports to the API server, over the connection's keep-alive agent
+ * (thousands of reports, a handful of TLS connections). Errors come out classified (KubeError).
+ */
+export function createReportApi(kc: KubeConnection): ReportApi {
+  const kube = createTransport(kc);
+  const path = (namespace: string, plural: string, name: string) =>
+    `/apis/${GROUP}/${VERSION}/namespaces/${enc(namespace)}/${plural}/${enc(name)}`;
   return {
     async apply(plural, obj) {
-      try {
-        await api.patchNamespacedCustomObject(
-          {
-            group: GROUP,
-            version: VERSION,
-            namespace: obj.metadata.namespace ?? '',
-            plural,
-            name: obj.metadata.name,
-            body: obj,
-            fieldManager: FIELD_MANAGER,
-            force: true,
-          },
-          ssa,
-        );
-      } catch (err) {
-        throw classifyKubeError(err);
-      }
+      await kube.request(
+        {
+          method: 'PATCH',
+          path: path(obj.metadata.namespace ?? '', plural, obj.metadata.name),
+          query: { fieldManager: FIELD_MANAGER, force: true },
+          // JSON is YAML: the apply patch goes as it is built.
+          body: obj,
+          contentType: 'application/apply-patch+yaml',
+        },
+        AbortSignal.timeout(WRITE_TIMEOUT_MS),
+      );
     },
     async delete(plural, namespace, name) {
       try {
-        await api.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural, name });
+        await kube.request(
+          { method: 'DELETE', path: path(namespace, plural, name) },
+          AbortSignal.timeout(WRITE_TIMEOUT_MS),
+        );
       } catch (err) {
-        const e = classifyKubeError(err);
-        if (e.code !== 'NOT_FOUND') throw e;
+        if (!isKubeError(err, KubeErrorCode.NotFound)) throw err;
       }
     },
   };
 }
+
+const enc = encodeURIComponent;

@@ -1,6 +1,7 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { createKubeConnection, type KubeConnection } from '../connection.ts';
 
 /**
  * A fake API server at the wire, for reflector tests: plain HTTP on 127.0.0.1 speaking enough of
@@ -10,7 +11,8 @@ import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
  */
 export interface FakeApiServer {
   readonly url: string;
-  kubeConfig(): KubeConfig;
+  /** A connection with the token this server accepts, or another (a new one, with its own agent, each call). */
+  connection(token?: string): KubeConnection;
   /** Every request, in order. */
   readonly requests: { path: string; query: Record<string, string> }[];
   watchRequests(): Record<string, string>[];
@@ -188,15 +190,12 @@ export async function startFakeApiServer(opts: {
     goneAs: 'event',
     nextWatches: [],
     nextLists: [],
-    kubeConfig() {
-      const kc = new KubeConfig();
-      kc.loadFromOptions({
-        clusters: [{ name: 'fake', server: url, skipTLSVerify: true }],
-        users: [{ name: 'fake', token: TOKEN }],
-        contexts: [{ name: 'fake', cluster: 'fake', user: 'fake' }],
-        currentContext: 'fake',
+    connection(token = TOKEN) {
+      return createKubeConnection({
+        server: url,
+        source: 'fake API server',
+        auth: { kind: 'token', token, tokenFile: undefined },
       });
-      return kc;
     },
     watchRequests: () => requests.filter((r) => r.query.watch).map((r) => r.query),
     listRequests: () => requests.filter((r) => !r.query.watch && r.path === opts.path).map((r) => r.query),
