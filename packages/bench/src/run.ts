@@ -5,9 +5,10 @@ import { availableParallelism, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ServiceProcess, startServiceProcesses, waitServicesReady } from '@fleetscan/demo';
-import type { KubeLogger } from '@fleetscan/kube';
+import { type KubeConnection, type KubeLogger, loadKubeConfig } from '@fleetscan/kube';
 import { repoRoot, type Stack, startStack } from '@fleetscan/stack';
 import { createTrivyRunner } from '@fleetscan/trivy';
+import { profileApiserver } from './apiserver-prof.ts';
 import { createFleet } from './create.ts';
 import { waitDrained } from './drain.ts';
 import { type FleetWorkload, ownerAuditManifest, planFleet } from './fleet.ts';
@@ -59,6 +60,7 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
   const monitor = createMonitor();
   const started: { name: string; svc: ServiceProcess }[] = [];
   let tracker: Tracker | undefined;
+  let kube: KubeConnection | undefined;
   let stack: Stack | undefined;
   const profDir = opts.cpuProf ? join(repoRoot, 'bench-results', 'profiles', run) : undefined;
   const env: Record<string, string> = { ...opts.serviceEnv };
@@ -85,6 +87,7 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
     stack = await startStack({
       onProgress: (m) => io.say(`stack: ${m}`),
       ...(opts.kcmQps > 0 && { controllerManagerQps: opts.kcmQps }),
+      apiserverProfiling: opts.cpuProf,
     });
     const stackPids = stack.processes.map((p) => p.pid);
 
@@ -145,8 +148,9 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
     }
 
     const kc = stack.kubeConfig();
+    kube = loadKubeConfig({ kubeconfigPath: stack.kubeconfigPath });
     if (opts.controlPlaneOnly) {
-      tracker = createTracker({ kc, fleet, run, logger: quiet });
+      tracker = createTracker({ kube, fleet, run, logger: quiet });
       tracker.start();
       await tracker.synced;
       result.controlPlane = await timeControlPlane(io, kc, fleet, run, tracker, monitor, stackPids, opts);
@@ -156,12 +160,13 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
     io.say(`starting watcher, writer and ${opts.scanners} scanner(s) as processes`);
     const first = await startServices({ scanners: opts.scanners, generation: 1 });
     await waitServicesReady(first);
-    tracker = createTracker({ kc, fleet, run, logger: quiet });
+    tracker = createTracker({ kube, fleet, run, logger: quiet });
     tracker.start();
     await tracker.synced;
     const cpu0 = cpuSnapshot(monitor, started, stackPids);
 
     io.say(`creating ${fleet.length} workloads`);
+    const apiProf = profDir ? profileApiserver(kc, profDir) : undefined;
     const t = tracker;
     const stopProgress = progressLoop(io, t, first, opts.owners);
     let createdAt = 0;
@@ -189,6 +194,10 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
     if (!timedOut) io.say('all reports seen; waiting for the pipeline to drain');
     await sleep(1500); // the writer counts a write after the API answers; our watch may be faster
     const drained = timedOut ? false : await waitDrained(stack.natsUrl, CLUSTER, 300_000);
+    if (apiProf) {
+      const files = await apiProf.stop();
+      if (files.length > 0) io.say(`kube-apiserver CPU profiles: go tool pprof -top ${files.join(' ')}`);
+    }
     const drainMs = now() - (t.lastReportAt() ?? now());
     const pass1 = await passFigures(monitor, started, first, stackPids, cpu0, t.counts().reports);
     const lat = t.latencies();
@@ -333,6 +342,7 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
     for (const s of started) io.say(`  ${s.name} log: ${s.svc.process.logFile}`);
   } finally {
     await tracker?.stop().catch(() => {});
+    kube?.close();
     await Promise.all(started.map((s) => s.svc.process.stop()));
     monitor.stop();
     await stack?.stop({ keepDir: !result.complete });

@@ -1,5 +1,11 @@
-import { createReflector, type KubeLogger, type Reflector, WORKLOAD_RESOURCES } from '@fleetscan/kube';
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import {
+  createReflector,
+  type KubeConnection,
+  type KubeLogger,
+  type Reflector,
+  WORKLOAD_RESOURCES,
+} from '@fleetscan/kube';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { BENCH_LABEL, expectedReports, type FleetWorkload } from './fleet.ts';
 
 const REPORTS = [
@@ -61,7 +67,7 @@ export interface Tracker {
 export const workloadKey = (kind: string, namespace: string, name: string) => `${kind}/${namespace}/${name}`;
 
 export function createTracker(opts: {
-  kc: KubeConfig;
+  kube: KubeConnection;
   fleet: readonly FleetWorkload[];
   run: string;
   logger: KubeLogger;
@@ -143,7 +149,7 @@ export function createTracker(opts: {
     ['ReplicaSet', 'StatefulSet', 'DaemonSet', 'CronJob'] as const
   ).map((kind) =>
     createReflector<OwnerView>({
-      kc: opts.kc,
+      kc: opts.kube,
       resource: WORKLOAD_RESOURCES[kind],
       labelSelector: selector,
       logger: opts.logger,
@@ -164,7 +170,7 @@ export function createTracker(opts: {
   );
   const reportReflectors = REPORTS.map((resource) =>
     createReflector<{ key: string; ownerUid: string; version: string }>({
-      kc: opts.kc,
+      kc: opts.kube,
       resource,
       logger: opts.logger,
       project: (obj: KubernetesObject) => {

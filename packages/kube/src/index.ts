@@ -6,7 +6,6 @@
  */
 
 export { exponentialBackoff } from './backoff.ts';
-export { asKubeConnection, type ClientNodeKubeConfig } from './client-node-config.ts';
 export { type ConnectionOptions, createKubeConnection, type KubeConnection } from './connection.ts';
 export { deepEqual, equalIgnoringResourceVersion } from './equal.ts';
 export {

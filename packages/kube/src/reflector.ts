@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { exponentialBackoff } from './backoff.ts';
-import { asKubeConnection, type ClientNodeKubeConfig } from './client-node-config.ts';
 import type { KubeConnection } from './connection.ts';
 import { equalIgnoringResourceVersion } from './equal.ts';
 import { classifyKubeError, KubeError, KubeErrorCode } from './errors.ts';
@@ -14,7 +13,7 @@ import { watchOnce } from './watch-once.ts';
 
 export interface ReflectorOptions<T> {
   /** The connection (loadKubeConfig); tools may pass a client-node KubeConfig they already hold. */
-  kc: KubeConnection | ClientNodeKubeConfig;
+  kc: KubeConnection;
   resource: ResourceRef;
   /**
    * Keeps what the caller needs of an object; `undefined` leaves the object out (and, if it was in,
@@ -74,7 +73,7 @@ export function createReflector<T>(opts: ReflectorOptions<T>): Reflector<T> {
   const name = resourceName(opts.resource);
   const path = resourcePath(opts.resource);
   const log = opts.logger;
-  const transport = opts.transport ?? createTransport(asKubeConnection(opts.kc));
+  const transport = opts.transport ?? createTransport(opts.kc);
   const backoff = opts.backoff ?? exponentialBackoff();
   const random = opts.random ?? Math.random;
   const pageSize = opts.pageSize ?? 500;

@@ -20,6 +20,8 @@ export async function startApiServer(opts: {
   dir: string;
   etcdUrl: string;
   dieWithParent: boolean;
+  /** Serve /debug/pprof (admin token only) for CPU profiles of the API server. */
+  profiling?: boolean | undefined;
 }): Promise<ApiServer> {
   const dir = join(opts.dir, 'apiserver');
   const certDir = join(dir, 'certs');
@@ -53,7 +55,7 @@ export async function startApiServer(opts: {
       `--service-account-signing-key-file=${saKey}`,
       '--service-cluster-ip-range=10.0.0.0/24',
       '--allow-privileged=true',
-      '--profiling=false',
+      `--profiling=${opts.profiling === true}`,
       '--v=1',
     ],
   });

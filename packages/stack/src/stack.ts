@@ -51,6 +51,8 @@ export interface StackOptions {
    * 5.5 Deployments' ReplicaSets and Pods a second: fine for tests, a bottleneck for a benchmark.
    */
   controllerManagerQps?: number;
+  /** kube-apiserver serves /debug/pprof to the admin token (benchmarks' CPU profiles). */
+  apiserverProfiling?: boolean;
   /** Progress lines for people watching a cold start. */
   onProgress?: (msg: string) => void;
 }
@@ -82,7 +84,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const etcd = await startEtcd({ bin: tools.etcd, dir, dieWithParent });
     procs.push(etcd.process);
     progress('starting kube-apiserver');
-    const api = await startApiServer({ bin: tools.kubeApiserver, dir, etcdUrl: etcd.url, dieWithParent });
+    const api = await startApiServer({
+      bin: tools.kubeApiserver,
+      dir,
+      etcdUrl: etcd.url,
+      dieWithParent,
+      profiling: opts.apiserverProfiling,
+    });
     procs.push(api.process);
     const kubeconfigPath = join(dir, 'kubeconfig');
     const kubeconfig = buildKubeconfig({ server: api.url, caPem: api.caPem, token: api.adminToken });
