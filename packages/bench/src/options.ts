@@ -63,8 +63,8 @@ Options:
   --no-throughput       skip the scanner throughput phase
   --kcm-qps Q           kube-controller-manager's --kube-api-qps (default 300; 0 keeps client-go's 20)
   --env KEY=VALUE       extra environment for every service (repeatable), e.g. NODE_OPTIONS=...
-  --cpu-prof            write CPU profiles of the services (hottest functions printed) and of the
-                        kube-apiserver during the first pass (go tool pprof files)
+  --cpu-prof            write CPU profiles of the services (hottest functions printed) and of
+                        kube-apiserver and nats-server during the first pass (go tool pprof files)
   --json FILE           write the result as JSON
   --timeout SEC         give up waiting for reports after SEC (default 900)
   --control-plane-only  no fleetscan: time the control plane alone until every report owner exists

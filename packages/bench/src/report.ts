@@ -6,6 +6,18 @@ const x = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '
 const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
 const n = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(2));
 
+const perProcess = (cpu: Record<string, number>) =>
+  Object.entries(cpu)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+    .join(', ');
+
+const topRequests = (r: Record<string, number>) =>
+  Object.entries(r)
+    .slice(0, 8)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+
 /** The result as plain-text tables for a terminal or a Markdown code block. */
 export function formatResult(r: BenchResult): string {
   const o = r.options;
@@ -43,8 +55,12 @@ export function formatResult(r: BenchResult): string {
       'per owner, created → owner exists',
       `p50 ${s(cp.ownerAppearMs.p50)}  p99 ${s(cp.ownerAppearMs.p99)}`,
     );
-    row('CPU stack (kube, etcd, NATS, registry)', s(cp.stackCpuSec * 1000));
+    row(
+      'CPU stack (kube, etcd, NATS, registry)',
+      `${cp.stackCpuSec.toFixed(1)} s (${perProcess(cp.stackByProcess)})`,
+    );
     row('CPU benchmark process', s(cp.benchCpuSec * 1000));
+    row('API requests (all clients, top 8)', topRequests(cp.apiRequests));
   }
   const p = r.firstPass;
   if (p) {
@@ -76,6 +92,13 @@ export function formatResult(r: BenchResult): string {
       '1.0',
     );
     row('requests published', `image ${p.requestsPublished.image}, config ${p.requestsPublished.config}`);
+    row('API requests (all clients, top 8)', topRequests(p.apiRequests));
+    if (p.nats) {
+      row(
+        'NATS traffic (server counters)',
+        `in ${p.nats.inMsgs} msgs / ${mb(p.nats.inBytes)}, out ${p.nats.outMsgs} msgs / ${mb(p.nats.outBytes)}`,
+      );
+    }
     row(
       'publish→ack (watcher)',
       `p50 ${ms(p.publishAck.p50Ms)}  p99 ${ms(p.publishAck.p99Ms)}  (${p.publishAck.count} publishes)`,
@@ -156,7 +179,10 @@ function cpuRows(
   row('CPU writer', `${c.writerSec.toFixed(1)} s (${per(c.writerSec)})`);
   row('CPU scanner (without trivy)', `${c.scannerSec.toFixed(1)} s (${per(c.scannerSec)})`);
   row('CPU trivy', `${c.trivySec.toFixed(1)} s (${per(c.trivySec)})`);
-  row('CPU stack (kube, etcd, NATS, registry)', `${c.stackSec.toFixed(1)} s`);
+  row(
+    'CPU stack (kube, etcd, NATS, registry)',
+    `${c.stackSec.toFixed(1)} s (${perProcess(c.stackByProcess)})`,
+  );
   row('CPU benchmark process', `${c.benchSec.toFixed(1)} s`);
 }
 

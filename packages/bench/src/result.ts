@@ -1,3 +1,5 @@
+import type { RequestCounts } from './apiserver-requests.ts';
+import type { NatsTraffic } from './nats-stats.ts';
 import type { BenchOptions } from './options.ts';
 import type { HotSpot } from './profile.ts';
 import type { ThroughputResult } from './throughput.ts';
@@ -12,6 +14,8 @@ export interface CpuFigures {
   trivySec: number;
   /** The stack (apiserver, etcd, controller-manager, NATS, registries). */
   stackSec: number;
+  /** The same, per stack process name. */
+  stackByProcess: Record<string, number>;
   /** This process: creating workloads and watching every report. */
   benchSec: number;
 }
@@ -55,6 +59,10 @@ export interface BenchResult {
     drained: boolean;
     /** Last report → no work left in any consumer. */
     drainMs: number;
+    /** nats-server's message and byte counters over the pass (all clients, both directions). */
+    nats?: NatsTraffic;
+    /** kube-apiserver requests during the pass by "VERB resource", everyone's (apiserver_request_total). */
+    apiRequests: RequestCounts;
     /** First create → last report owner (ReplicaSet, …) seen: the controller-manager's share. */
     lastOwnerMs: number;
     perOwnerMs: { p50: number; p99: number; max: number };
@@ -76,6 +84,8 @@ export interface BenchResult {
     creationMs: number;
     ownerAppearMs: { p50: number; p99: number };
     stackCpuSec: number;
+    stackByProcess: Record<string, number>;
+    apiRequests: RequestCounts;
     benchCpuSec: number;
   };
   secondPass?: PassFigures & {

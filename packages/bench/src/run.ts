@@ -8,12 +8,14 @@ import { type ServiceProcess, startServiceProcesses, waitServicesReady } from '@
 import { type KubeConnection, type KubeLogger, loadKubeConfig } from '@fleetscan/kube';
 import { repoRoot, type Stack, startStack } from '@fleetscan/stack';
 import { createTrivyRunner } from '@fleetscan/trivy';
-import { profileApiserver } from './apiserver-prof.ts';
+import { apiserverRequests, requestDelta } from './apiserver-requests.ts';
 import { createFleet } from './create.ts';
 import { waitDrained } from './drain.ts';
 import { type FleetWorkload, ownerAuditManifest, planFleet } from './fleet.ts';
+import { apiserverPprof, plainPprof, profileGoServers } from './go-prof.ts';
 import { pushVariants } from './images.ts';
 import { createMonitor, type Monitor } from './monitor.ts';
+import { natsTraffic, trafficDelta } from './nats-stats.ts';
 import type { BenchOptions } from './options.ts';
 import { childCpu, ownCpu, type ProcCpu, readCpu } from './proc.ts';
 import { type CpuProfile, summarizeProfile } from './profile.ts';
@@ -87,9 +89,9 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
     stack = await startStack({
       onProgress: (m) => io.say(`stack: ${m}`),
       ...(opts.kcmQps > 0 && { controllerManagerQps: opts.kcmQps }),
-      apiserverProfiling: opts.cpuProf,
+      profiling: opts.cpuProf,
     });
-    const stackPids = stack.processes.map((p) => p.pid);
+    const stackPids = stack.processes.map((p) => ({ name: p.name, pid: p.pid }));
 
     io.say(`building and pushing ${opts.images} images`);
     const images = await pushVariants(stack.registry, opts.images);
@@ -164,9 +166,16 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
     tracker.start();
     await tracker.synced;
     const cpu0 = cpuSnapshot(monitor, started, stackPids);
+    const nats0 = await natsTraffic(stack.natsMonitorUrl);
+    const api0 = await apiserverRequests(kc);
 
     io.say(`creating ${fleet.length} workloads`);
-    const apiProf = profDir ? profileApiserver(kc, profDir) : undefined;
+    const goProf = profDir
+      ? profileGoServers(
+          [apiserverPprof(kc), ...(stack.natsProfUrl ? [plainPprof('nats-server', stack.natsProfUrl)] : [])],
+          profDir,
+        )
+      : undefined;
     const t = tracker;
     const stopProgress = progressLoop(io, t, first, opts.owners);
     let createdAt = 0;
@@ -194,12 +203,17 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
     if (!timedOut) io.say('all reports seen; waiting for the pipeline to drain');
     await sleep(1500); // the writer counts a write after the API answers; our watch may be faster
     const drained = timedOut ? false : await waitDrained(stack.natsUrl, CLUSTER, 300_000);
-    if (apiProf) {
-      const files = await apiProf.stop();
-      if (files.length > 0) io.say(`kube-apiserver CPU profiles: go tool pprof -top ${files.join(' ')}`);
+    if (goProf) {
+      const files = await goProf.stop();
+      for (const name of ['kube-apiserver', 'nats-server']) {
+        const mine = files.filter((f) => f.includes(`/${name}.`));
+        if (mine.length > 0) io.say(`${name} CPU profiles: go tool pprof -top ${mine.join(' ')}`);
+      }
     }
     const drainMs = now() - (t.lastReportAt() ?? now());
     const pass1 = await passFigures(monitor, started, first, stackPids, cpu0, t.counts().reports);
+    const nats = trafficDelta(nats0, await natsTraffic(stack.natsMonitorUrl));
+    const apiRequests = requestDelta(api0, await apiserverRequests(kc));
     const lat = t.latencies();
     const firstSamples = (await Promise.all(first.map((s) => scrape(s.metricsUrl)))).flat();
     const p50 = histogramQuantile(firstSamples, 'fleetscan_watcher_publish_ack_seconds', 0.5);
@@ -211,6 +225,8 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
       creationMs: createdAt - t0,
       drained,
       drainMs,
+      ...(nats && { nats }),
+      apiRequests,
       lastOwnerMs: (t.lastOwnerSeenAt() ?? 0) - t0,
       perOwnerMs: {
         p50: quantile(lat.reportsMs, 0.5) ?? 0,
@@ -372,10 +388,11 @@ async function timeControlPlane(
   run: string,
   t: Tracker,
   monitor: Monitor,
-  stackPids: readonly number[],
+  stackPids: readonly StackProc[],
   opts: BenchOptions,
 ): Promise<NonNullable<BenchResult['controlPlane']>> {
   const cpu0 = cpuSnapshot(monitor, [], stackPids);
+  const api0 = await apiserverRequests(kc);
   io.say(`control plane only: creating ${fleet.length} workloads, no fleetscan service running`);
   const stopProgress = progressLoop(io, t, [], opts.owners);
   let createdAt = 0;
@@ -390,6 +407,7 @@ async function timeControlPlane(
     stopProgress();
   }
   const cpu1 = cpuSnapshot(monitor, [], stackPids);
+  const apiRequests = requestDelta(api0, await apiserverRequests(kc));
   const delta = (key: string) => {
     const a = cpu1.get(key);
     const b = cpu0.get(key);
@@ -401,24 +419,34 @@ async function timeControlPlane(
     timeToAllOwnersMs: (t.lastOwnerSeenAt() ?? now()) - t0,
     creationMs: createdAt - t0,
     ownerAppearMs: { p50: quantile(ownerMs, 0.5) ?? 0, p99: quantile(ownerMs, 0.99) ?? 0 },
-    stackCpuSec: stackPids.reduce((a, pid) => a + delta(`stack:${pid}`), 0),
+    stackCpuSec: stackPids.reduce((a, { pid }) => a + delta(`stack:${pid}`), 0),
+    stackByProcess: byProcess(stackPids, (pid) => delta(`stack:${pid}`)),
+    apiRequests,
     benchCpuSec: delta('bench'),
   };
 }
 
 type Snapshot = Map<string, ProcCpu>;
+type StackProc = { name: string; pid: number };
+
+/** CPU seconds per stack process name (the two registries add up under one name). */
+function byProcess(procs: readonly StackProc[], cpu: (pid: number) => number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of procs) out[p.name] = (out[p.name] ?? 0) + cpu(p.pid);
+  return out;
+}
 
 function cpuSnapshot(
   monitor: Monitor,
   started: readonly { name: string }[],
-  stackPids: readonly number[],
+  stackPids: readonly StackProc[],
 ): Snapshot {
   const snap: Snapshot = new Map();
   for (const s of started) {
     const c = monitor.cpu(s.name);
     if (c) snap.set(s.name, c);
   }
-  for (const pid of stackPids) {
+  for (const { pid } of stackPids) {
     const c = readCpu(pid);
     if (c) snap.set(`stack:${pid}`, c);
   }
@@ -432,7 +460,7 @@ async function passFigures(
   monitor: Monitor,
   started: readonly { name: string; svc: ServiceProcess }[],
   svcs: readonly ServiceProcess[],
-  stackPids: readonly number[],
+  stackPids: readonly StackProc[],
   before: Snapshot,
   reports: number,
   extraScanners: readonly ServiceProcess[] = [],
@@ -456,7 +484,8 @@ async function passFigures(
     writerSec: sumFor((s) => s.name === 'writer', ownCpu),
     scannerSec: sumFor(isScanner, ownCpu),
     trivySec: sumFor(isScanner, childCpu),
-    stackSec: stackPids.reduce((a, pid) => a + delta(`stack:${pid}`, ownCpu), 0),
+    stackSec: stackPids.reduce((a, { pid }) => a + delta(`stack:${pid}`, ownCpu), 0),
+    stackByProcess: byProcess(stackPids, (pid) => delta(`stack:${pid}`, ownCpu)),
     benchSec: delta('bench', ownCpu),
   };
   const runs = (type: string) =>

@@ -6,6 +6,8 @@ import { type ManagedProcess, startProcess, waitReady } from './process.ts';
 export interface Nats {
   readonly url: string;
   readonly monitorUrl: string;
+  /** Go pprof (when started with profiling). */
+  readonly profUrl?: string;
   readonly process: ManagedProcess;
 }
 
@@ -16,11 +18,14 @@ export async function startNats(opts: {
   /** Fixed ports, to restart a server where its clients expect it. */
   port?: number;
   monitorPort?: number;
+  /** Serve Go's /debug/pprof on a port of its own (prof_port), for CPU profiles. */
+  profiling?: boolean | undefined;
 }): Promise<Nats> {
   const storeDir = join(opts.dir, 'jetstream');
   await mkdir(storeDir, { recursive: true });
   const port = opts.port ?? (await freePort());
   const monitorPort = opts.monitorPort ?? (await freePort());
+  const profPort = opts.profiling ? await freePort() : undefined;
   const conf = join(opts.dir, 'nats.conf');
   await writeFile(
     conf,
@@ -28,6 +33,7 @@ export async function startNats(opts: {
       'server_name: fleetscan-local',
       `listen: 127.0.0.1:${port}`,
       `http: 127.0.0.1:${monitorPort}`,
+      ...(profPort ? [`prof_port: ${profPort}`] : []),
       'jetstream {',
       `  store_dir: ${JSON.stringify(storeDir)}`,
       '  max_memory_store: 256MB',
@@ -45,5 +51,10 @@ export async function startNats(opts: {
   });
   const monitorUrl = `http://127.0.0.1:${monitorPort}`;
   await waitReady(proc, async () => (await fetch(`${monitorUrl}/healthz?js-enabled-only=true`)).ok, 30_000);
-  return { url: `nats://127.0.0.1:${port}`, monitorUrl, process: proc };
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    monitorUrl,
+    ...(profPort && { profUrl: `http://127.0.0.1:${profPort}` }),
+    process: proc,
+  };
 }

@@ -23,6 +23,8 @@ export interface StackInfo {
   apiserverUrl: string;
   natsUrl: string;
   natsMonitorUrl: string;
+  /** nats-server's Go pprof, when the stack was started with `profiling`. */
+  natsProfUrl?: string;
   registry: { url: string; host: string };
   /** A second registry that requires htpasswd auth, for private-registry tests. */
   authRegistry: { url: string; host: string; username: string; password: string };
@@ -51,8 +53,11 @@ export interface StackOptions {
    * 5.5 Deployments' ReplicaSets and Pods a second: fine for tests, a bottleneck for a benchmark.
    */
   controllerManagerQps?: number;
-  /** kube-apiserver serves /debug/pprof to the admin token (benchmarks' CPU profiles). */
-  apiserverProfiling?: boolean;
+  /**
+   * CPU profiles for benchmarks: kube-apiserver serves /debug/pprof to the admin token, nats-server
+   * on `natsProfUrl`.
+   */
+  profiling?: boolean;
   /** Progress lines for people watching a cold start. */
   onProgress?: (msg: string) => void;
 }
@@ -89,7 +94,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       dir,
       etcdUrl: etcd.url,
       dieWithParent,
-      profiling: opts.apiserverProfiling,
+      profiling: opts.profiling,
     });
     procs.push(api.process);
     const kubeconfigPath = join(dir, 'kubeconfig');
@@ -107,7 +112,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         dieWithParent,
         apiQps: opts.controllerManagerQps,
       }),
-      startNats({ bin: tools.natsServer, dir, dieWithParent }),
+      startNats({ bin: tools.natsServer, dir, dieWithParent, profiling: opts.profiling }),
       startRegistry({ dir: join(dir, 'registry'), dieWithParent }),
       startRegistry({ dir: join(dir, 'registry-auth'), htpasswd: auth, dieWithParent }),
     ]);
@@ -130,6 +135,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       apiserverUrl: api.url,
       natsUrl: nats.url,
       natsMonitorUrl: nats.monitorUrl,
+      ...(nats.profUrl && { natsProfUrl: nats.profUrl }),
       registry: { url: registry.url, host: registry.host },
       authRegistry: { url: authRegistry.url, host: authRegistry.host, ...auth },
       trivy: { bin: tools.trivy, cacheDir: trivyCache, version: tools.versions.TRIVY_VERSION ?? '' },
