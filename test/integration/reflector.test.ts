@@ -11,7 +11,13 @@ import {
   type Workload,
   type WorkloadKind,
 } from '@fleetscan/kube';
-import type { AppsV1Api, CoreV1Api, V1ReplicaSet } from '@kubernetes/client-node';
+import {
+  type AppsV1Api,
+  type CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1ReplicaSet,
+} from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { kubeFor } from '../support/kube.ts';
 import { waitFor } from '../support/wait.ts';
@@ -226,5 +232,62 @@ describe('reflector against the real kube-apiserver', () => {
     );
     expect(reflector.get(`${ns}/rs-3`)?.labels).toMatchObject({ tier: 'backend' });
     expect(records.filter((r) => r.msg === 'reflector re-listed')).toEqual([]);
+  });
+
+  it('metadata-only: lists and watches a CR as PartialObjectMetadata, without its body', async () => {
+    const seen: { type: string; keys: string[]; annotation?: string }[] = [];
+    const name = 'metadata-only';
+    const report = (value: string) => ({
+      apiVersion: 'aquasecurity.github.io/v1alpha1',
+      kind: 'ConfigAuditReport',
+      metadata: { name, namespace: ns, annotations: { 'fleetscan.io/updated-at': value } },
+      report: {
+        updateTimestamp: value,
+        scanner: { name: 'Trivy', vendor: 'Aqua Security', version: 'test' },
+        summary: { criticalCount: 0, highCount: 0, mediumCount: 0, lowCount: 0 },
+        checks: [],
+      },
+    });
+    const custom = kubeFor(inject('stack').kubeconfigPath).custom;
+    const target = {
+      group: 'aquasecurity.github.io',
+      version: 'v1alpha1',
+      namespace: ns,
+      plural: 'configauditreports',
+    };
+    await custom.createNamespacedCustomObject({ ...target, body: report('2026-01-01T00:00:00Z') });
+    const reflector = createReflector<{ keys: string[]; annotation?: string }>({
+      kc,
+      resource: { group: 'aquasecurity.github.io', version: 'v1alpha1', plural: 'configauditreports' },
+      metadataOnly: true,
+      logger: recordingLogger().logger,
+      project: (obj) =>
+        obj.metadata?.namespace === ns
+          ? {
+              keys: Object.keys(obj).sort(),
+              annotation: obj.metadata.annotations?.['fleetscan.io/updated-at'],
+            }
+          : undefined,
+      onEvent: (e) => seen.push({ type: e.type, ...e.obj }),
+    });
+    reflector.start();
+    try {
+      await reflector.synced;
+      await custom.patchNamespacedCustomObject(
+        {
+          ...target,
+          name,
+          body: { metadata: { annotations: { 'fleetscan.io/updated-at': '2026-02-02T00:00:00Z' } } },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+      await waitFor('the MODIFIED event', async () => (seen.length >= 2 ? true : undefined));
+      expect(seen).toEqual([
+        { type: 'ADDED', keys: ['apiVersion', 'kind', 'metadata'], annotation: '2026-01-01T00:00:00Z' },
+        { type: 'MODIFIED', keys: ['apiVersion', 'kind', 'metadata'], annotation: '2026-02-02T00:00:00Z' },
+      ]);
+    } finally {
+      await reflector.stop();
+    }
   });
 });

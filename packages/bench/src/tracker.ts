@@ -172,6 +172,8 @@ export function createTracker(opts: {
     createReflector<{ key: string; ownerUid: string; version: string }>({
       kc: opts.kube,
       resource,
+      // Names and owners are all it needs: the findings would cost the API server and this process.
+      metadataOnly: true,
       logger: opts.logger,
       project: (obj: KubernetesObject) => {
         const m = obj.metadata;

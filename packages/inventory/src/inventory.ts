@@ -62,6 +62,12 @@ export function createInventory(opts: {
   logger: KubeLogger;
   events?: InventoryEvents;
   kinds?: readonly WorkloadKind[];
+  /**
+   * List and watch reports as metadata only (PartialObjectMetadata): a ReportRef then has no
+   * summary, and its time and image digest come from fleetscan's annotations. Each report's
+   * findings are most of its bytes; at 22 000 reports a restarted watcher parsed them all.
+   */
+  reportsMetadataOnly?: boolean;
 }): Inventory {
   const kinds = opts.kinds ?? OWNER_KINDS;
   const owners = new Map<string, Owner>();
@@ -128,6 +134,7 @@ export function createInventory(opts: {
           plural: REPORT_RESOURCES[kind].plural,
         },
         project: reportProjector(kind),
+        metadataOnly: opts.reportsMetadataOnly ?? false,
         logger: opts.logger,
         onEvent: (e) => opts.events?.onReport?.(e.type, e.obj),
       }),

@@ -20,6 +20,13 @@ export const ANNOTATION_SCAN_CONFIG_HASH = 'fleetscan.io/scan-config-hash';
 export const ANNOTATION_DB_UPDATED_AT = 'fleetscan.io/db-updated-at';
 /** Set when the scan failed permanently (e.g. `UNAUTHORIZED: …`); the report then carries no findings. */
 export const ANNOTATION_SCAN_ERROR = 'fleetscan.io/scan-error';
+/**
+ * report.updateTimestamp and, for vulnerability reports, report.artifact.digest, copied into
+ * metadata: a watcher that lists reports metadata-only (PartialObjectMetadata) still knows when a
+ * report expires and which digest it describes, without receiving every finding of every report.
+ */
+export const ANNOTATION_UPDATED_AT = 'fleetscan.io/updated-at';
+export const ANNOTATION_IMAGE_DIGEST = 'fleetscan.io/image-digest';
 /** How many findings were left out so the report fits the API server's size limit. */
 export const ANNOTATION_OMITTED_FINDINGS = 'fleetscan.io/omitted-findings';
 
@@ -85,9 +92,12 @@ export function reportProjector(kind: ReportKind) {
     setIf(r, 'resourceKind', labels[LABEL_RESOURCE_KIND]);
     setIf(r, 'resourceName', labels[LABEL_RESOURCE_NAME] ?? ann[LABEL_RESOURCE_NAME]);
     const report = (obj as { report?: ReportBody }).report;
-    const updated =
-      typeof report?.updateTimestamp === 'string' ? Date.parse(report.updateTimestamp) : Number.NaN;
-    if (Number.isFinite(updated)) r.updatedAtMs = updated;
+    // Our annotation, else the body (a full object), else when it was created: trivy-operator
+    // replaces a report when it rescans, so that is its scan time (its own TTL reads it too).
+    const updated = [ann[ANNOTATION_UPDATED_AT], report?.updateTimestamp, m.creationTimestamp]
+      .map((t) => (typeof t === 'string' ? Date.parse(t) : Number.NaN))
+      .find((t) => Number.isFinite(t));
+    if (updated !== undefined) r.updatedAtMs = updated;
     if (report?.summary && typeof report.summary === 'object') r.summary = counts(report.summary);
     if (report?.artifact) {
       r.artifact = {
@@ -96,6 +106,8 @@ export function reportProjector(kind: ReportKind) {
         tag: str(report.artifact.tag),
         digest: str(report.artifact.digest),
       };
+    } else if (ann[ANNOTATION_IMAGE_DIGEST]) {
+      r.artifact = { registry: '', repository: '', tag: '', digest: ann[ANNOTATION_IMAGE_DIGEST] };
     }
     return r;
   };

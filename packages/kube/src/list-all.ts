@@ -25,6 +25,8 @@ export async function listAll(
     fieldSelector?: string;
     /** Per page, so a large resource is not cut off by a whole-list deadline. */
     pageTimeoutMs: number;
+    /** Accept header (metadata-only lists); JSON objects by default. */
+    accept?: string;
     signal: AbortSignal;
     onItem: (obj: KubernetesObject) => void;
   },
@@ -43,7 +45,7 @@ export async function listAll(
     const request = childAbort(opts.signal, opts.pageTimeoutMs);
     let page: ListPage;
     try {
-      page = (await transport.getJson(path, query, request.signal)) as ListPage;
+      page = (await transport.getJson(path, query, request.signal, opts.accept)) as ListPage;
     } finally {
       request.dispose();
     }

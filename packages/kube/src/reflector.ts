@@ -8,7 +8,7 @@ import { listAll } from './list-all.ts';
 import type { KubeLogger } from './logger.ts';
 import { type ResourceRef, resourceName, resourcePath } from './resource.ts';
 import { createProjectionStore, type ReflectorEvent } from './store.ts';
-import { createTransport, type KubeTransport } from './transport.ts';
+import { ACCEPT_METADATA, ACCEPT_METADATA_LIST, createTransport, type KubeTransport } from './transport.ts';
 import { watchOnce } from './watch-once.ts';
 
 export interface ReflectorOptions<T> {
@@ -28,6 +28,11 @@ export interface ReflectorOptions<T> {
   equal?: (a: T, b: T) => boolean;
   labelSelector?: string;
   fieldSelector?: string;
+  /**
+   * Ask for PartialObjectMetadata (metadata only, any resource, CRs included): projections then
+   * see `apiVersion`, `kind` and `metadata`, nothing of spec, status or a report's body.
+   */
+  metadataOnly?: boolean;
   /** LIST page size (limit). Default 500. */
   pageSize?: number;
   /** Server-side watch timeout; each request adds up to 20% jitter. Default 300. */
@@ -124,6 +129,7 @@ export function createReflector<T>(opts: ReflectorOptions<T>): Reflector<T> {
       pageSize,
       ...selectors,
       pageTimeoutMs: requestTimeoutMs,
+      ...(opts.metadataOnly && { accept: ACCEPT_METADATA_LIST }),
       signal,
       onItem: (obj) => pass.upsert(obj),
     });
@@ -164,6 +170,7 @@ export function createReflector<T>(opts: ReflectorOptions<T>): Reflector<T> {
           timeoutSeconds: Math.round(watchTimeoutSeconds * (1 + 0.2 * random())),
           staleAfterMs,
           ...selectors,
+          ...(opts.metadataOnly && { accept: ACCEPT_METADATA }),
           signal,
           onConnected() {
             if (distrust) return;

@@ -15,7 +15,13 @@ export interface KubeRequest {
   body?: unknown;
   /** Default application/json when there is a body (server-side apply: application/apply-patch+yaml). */
   contentType?: string;
+  /** Default application/json; the metadata-only forms ask for PartialObjectMetadata. */
+  accept?: string;
 }
+
+/** JSON, as PartialObjectMetadataList (LIST) and PartialObjectMetadata (WATCH events): metadata only. */
+export const ACCEPT_METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+export const ACCEPT_METADATA = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
 
 /**
  * Plain HTTP against the API server with the connection's TLS, auth and keep-alive agent. Lists and
@@ -25,9 +31,9 @@ export interface KubeRequest {
  */
 export interface KubeTransport {
   /** GET and parse JSON; non-2xx becomes a classified KubeError. */
-  getJson(path: string, query: Query, signal: AbortSignal): Promise<unknown>;
+  getJson(path: string, query: Query, signal: AbortSignal, accept?: string): Promise<unknown>;
   /** GET and return the open 200 response for streaming (watch); non-2xx becomes a KubeError. */
-  openStream(path: string, query: Query, signal: AbortSignal): Promise<IncomingMessage>;
+  openStream(path: string, query: Query, signal: AbortSignal, accept?: string): Promise<IncomingMessage>;
   /** Any request; the parsed JSON answer (undefined for an empty one). Non-2xx becomes a KubeError. */
   request(req: KubeRequest, signal: AbortSignal): Promise<unknown>;
 }
@@ -58,7 +64,7 @@ export function createTransport(conn: KubeConnection): KubeTransport {
           : Buffer.from(JSON.stringify(req.body));
     const headers = {
       ...opts.headers,
-      accept: 'application/json',
+      accept: req.accept ?? 'application/json',
       'user-agent': 'fleetscan-kube',
       ...(body && { 'content-type': req.contentType ?? 'application/json', 'content-length': body.length }),
     };
@@ -107,8 +113,10 @@ export function createTransport(conn: KubeConnection): KubeTransport {
   }
 
   return {
-    getJson: (path, query, signal) => request({ method: 'GET', path, query }, signal),
-    openStream: (path, query, signal) => send({ method: 'GET', path, query }, signal),
+    getJson: (path, query, signal, accept) =>
+      request({ method: 'GET', path, query, ...(accept && { accept }) }, signal),
+    openStream: (path, query, signal, accept) =>
+      send({ method: 'GET', path, query, ...(accept && { accept }) }, signal),
     request,
   };
 }

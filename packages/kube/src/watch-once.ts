@@ -32,6 +32,8 @@ export async function watchOnce(
     staleAfterMs: number;
     labelSelector?: string;
     fieldSelector?: string;
+    /** Accept header (metadata-only watches); JSON objects by default. */
+    accept?: string;
     signal: AbortSignal;
     onConnected: () => void;
     /** First event other than ERROR: proof the watch is alive, not just connected. */
@@ -65,6 +67,7 @@ export async function watchOnce(
         fieldSelector: opts.fieldSelector,
       },
       own.signal,
+      opts.accept,
     );
     opts.onConnected();
     try {

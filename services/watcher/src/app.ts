@@ -40,6 +40,10 @@ type Refresh =
  * publishes only the work that is missing — at once for workloads without a
  * current report, in bounded batches for refreshes.
  */
+/** First look 5 s after a report lands, then 10, 20, 40, 80 s while owners still wait. */
+const SHARER_RECHECK_MS = 5000;
+const SHARER_RECHECKS = 4;
+
 export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
   const { config, logger } = deps;
   const clock = deps.clock ?? systemClock;
@@ -108,6 +112,8 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
   const inventory = createInventory({
     kc,
     logger,
+    // The plan reads labels and annotations only; findings are most of a report's bytes.
+    reportsMetadataOnly: true,
     events: {
       onOwner: (key, owner) => {
         metrics.objectsSeen.inc({ kind: owner?.kind ?? 'owner', event: owner ? 'UPSERT' : 'DELETED' });
@@ -120,7 +126,10 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
         // A report that appears answers its request; one deleted asks for a new one (trivy-operator's rescan).
         for (const key of requestKeys(owner, r)) publisher.retry(key);
         if (type === 'DELETED') markDirty(ownerKey(owner));
-        else if (type === 'ADDED' && r.kind === VULNERABILITY_REPORT.kind) recheckSharers(owner, r);
+        else if (type === 'ADDED' && r.kind === VULNERABILITY_REPORT.kind) {
+          const image = owner.containers.find((c) => c.name === r.container)?.image;
+          if (image) recheckSharers(owner.namespace, image);
+        }
       },
     },
   });
@@ -143,23 +152,33 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
 
   /**
    * An owner that appeared while its image's request was pending may have missed the writer's
-   * fan-out (the writer had not seen it yet): once a report for the image lands, re-check the
-   * namespace's other owners of that image, debounced, instead of waiting for the resync.
+   * fan-out (the writer had not seen it yet). Once a report for the image lands, re-check the
+   * namespace's other owners of that image, debounced; while some still lack their report, ask
+   * again with a new request id (the last answer missed them) and look again with backoff — a
+   * fan-out that only rewrites unchanged reports produces no event to wake us otherwise.
    */
   const sharers = new Map<string, NodeJS.Timeout>();
-  function recheckSharers(owner: Owner, r: ReportRef): void {
-    const image = owner.containers.find((c) => c.name === r.container)?.image;
-    if (!image) return;
-    const key = `${owner.namespace}/${image}`;
+  function recheckSharers(namespace: string, image: string, attempt = 0): void {
+    const key = `${namespace}/${image}`;
     clearTimeout(sharers.get(key));
-    const timer = setTimeout(() => {
-      sharers.delete(key);
-      for (const o of inventory.ownersUsingImage(image))
-        if (o.namespace === owner.namespace) markDirty(ownerKey(o));
-    }, 5000);
+    const timer = setTimeout(
+      () => {
+        sharers.delete(key);
+        const waiting = inventory
+          .ownersUsingImage(image)
+          .filter((o) => o.namespace === namespace && scope.ownerInScope(o) && lacksReportFor(o, image));
+        if (waiting.length === 0) return;
+        publisher.retry(publisher.imageKey(namespace, image, hashes.scanConfigHash));
+        for (const o of waiting) markDirty(ownerKey(o));
+        if (attempt < SHARER_RECHECKS) recheckSharers(namespace, image, attempt + 1);
+      },
+      SHARER_RECHECK_MS * 2 ** attempt,
+    );
     timer.unref();
     sharers.set(key, timer);
   }
+  const lacksReportFor = (owner: Owner, image: string) =>
+    planFor(owner).images.some((n) => n.image === image && n.reason === 'missing');
 
   function markDirty(key: string): void {
     dirty.add(key);
@@ -222,14 +241,18 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     if (purpose) metrics.refreshes.inc({ type: 'image', reason: purpose.split(':')[0] ?? purpose });
   }
 
-  async function evaluate(owner: Owner): Promise<void> {
-    metrics.evaluations.inc();
-    const plan = planOwner(owner, scope.containers(owner), inventory.report, {
+  function planFor(owner: Owner) {
+    return planOwner(owner, scope.containers(owner), inventory.report, {
       hashes,
       nowMs: clock.now().getTime(),
       secrets: config.scanners.includes('secret'),
       ...(dbUpdatedAt ? { dbUpdatedAt } : {}),
     });
+  }
+
+  async function evaluate(owner: Owner): Promise<void> {
+    metrics.evaluations.inc();
+    const plan = planFor(owner);
     try {
       if (plan.config && isUrgent(plan.config)) await publishConfig(owner, '');
       else if (plan.config) {

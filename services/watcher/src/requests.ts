@@ -55,7 +55,8 @@ export function createRequestPublisher(opts: {
     const t = opts.now().getTime();
     const at = pending.get(key);
     if (at !== undefined && t - at < freshMs) return 'pending';
-    if (at !== undefined && t - at >= opts.retryAfterMs) generation.set(key, (generation.get(key) ?? 0) + 1);
+    // Asking again on purpose: a new id, or JetStream's duplicate window would drop it as a repeat.
+    if (at !== undefined) generation.set(key, (generation.get(key) ?? 0) + 1);
     pending.set(key, t);
     const msgID = `${key}#${generation.get(key) ?? 0}`;
     const started = performance.now();

@@ -1,5 +1,5 @@
 import type { ConfigAuditData, ImageScanData } from '@fleetscan/bus';
-import type { Owner } from '@fleetscan/inventory';
+import { type Owner, reportProjector } from '@fleetscan/inventory';
 import { ConfigAuditReportSchema, VulnerabilityReportSchema } from '@fleetscan/reports';
 import { describe, expect, it } from 'vitest';
 import { buildConfigAuditReport, buildVulnerabilityReport } from './build.ts';
@@ -95,6 +95,19 @@ describe('report builders', () => {
     const hash = (x: typeof a) => x.metadata.annotations?.['fleetscan.io/content-hash'];
     expect(hash(a)).toBe(hash(b));
     expect(hash(a)).not.toBe(hash(c));
+  });
+
+  it('copies the scan time and image digest into annotations a metadata-only watcher can read', () => {
+    const r = buildVulnerabilityReport(owner, 'nginx', scan, 'h', {
+      ttlSeconds: 1,
+      maxReportBytes: 1_000_000,
+    });
+    const partial = { kind: 'PartialObjectMetadata', metadata: { ...r.metadata, uid: 'from-the-server' } };
+    const ref = reportProjector('VulnerabilityReport')(partial as never);
+    expect(ref?.updatedAtMs).toBe(Date.parse(scan.scannedAt));
+    expect(ref?.artifact?.digest).toBe(scan.artifact.digest);
+    expect(ref?.contentHash).toBe(r.metadata.annotations?.['fleetscan.io/content-hash']);
+    expect(ref?.summary).toBeUndefined();
   });
 
   it('builds a valid ConfigAuditReport counting failed checks only', () => {

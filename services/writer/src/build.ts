@@ -3,9 +3,11 @@ import type { ConfigAuditData, ImageScanData, ScanError } from '@fleetscan/bus';
 import {
   ANNOTATION_CONTENT_HASH,
   ANNOTATION_DB_UPDATED_AT,
+  ANNOTATION_IMAGE_DIGEST,
   ANNOTATION_OMITTED_FINDINGS,
   ANNOTATION_SCAN_CONFIG_HASH,
   ANNOTATION_SCAN_ERROR,
+  ANNOTATION_UPDATED_AT,
   type Owner,
 } from '@fleetscan/inventory';
 import {
@@ -243,10 +245,17 @@ function stamp<M extends { labels: Record<string, string>; annotations?: Record<
 ): M & { namespace: string; annotations: Record<string, string> } {
   const body = { ...report, updateTimestamp: undefined };
   const contentHash = annotations ? hashOf(body, meta.labels, annotations) : hashOf(body, meta.labels);
+  const digest = (report as { artifact?: { digest?: string } }).artifact?.digest;
   return {
     ...meta,
     namespace,
-    annotations: { ...(annotations ?? meta.annotations), [ANNOTATION_CONTENT_HASH]: contentHash },
+    annotations: {
+      ...(annotations ?? meta.annotations),
+      [ANNOTATION_CONTENT_HASH]: contentHash,
+      // For watchers that read reports metadata-only (not part of the hash: the time is not content).
+      [ANNOTATION_UPDATED_AT]: report.updateTimestamp,
+      ...(digest && { [ANNOTATION_IMAGE_DIGEST]: digest }),
+    },
   };
 }
 
