@@ -8,7 +8,8 @@ the image scans and config audits that are missing to NATS JetStream.
 
 Configuration is read from the environment (lists are comma-separated):
   CLUSTER_NAME           this cluster's name in subjects (required; lowercase, digits, '-')
-  KUBECONFIG             kubeconfig file (default: in-cluster service account, then ~/.kube/config)
+  KUBECONFIG             kubeconfig file, or files separated by ":" merged as kubectl does
+                         (default: in-cluster service account, then ~/.kube/config)
   NATS_URL               NATS server (default nats://127.0.0.1:4222); NATS_USER / NATS_PASSWORD
 What is scanned:
   NAMESPACES_INCLUDE     namespace globs to scan (default: all)

@@ -8,7 +8,8 @@ trivy-operator-compatible VulnerabilityReports and ConfigAuditReports owned by t
 
 Configuration is read from the environment:
   CLUSTER_NAME           this cluster's name in subjects (required; lowercase, digits, '-')
-  KUBECONFIG             kubeconfig file (default: in-cluster service account, then ~/.kube/config)
+  KUBECONFIG             kubeconfig file, or files separated by ":" merged as kubectl does
+                         (default: in-cluster service account, then ~/.kube/config)
   NATS_URL               NATS server (default nats://127.0.0.1:4222); NATS_USER / NATS_PASSWORD
   REPORT_TTL             report-ttl annotation written on reports (default 24h)
   WRITE_CONCURRENCY      report writes in flight at once (default 8)
