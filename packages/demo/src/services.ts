@@ -3,13 +3,15 @@ import { freePort, type ManagedProcess, repoRoot, type StackInfo, startProcess }
 
 /**
  * Node flags each service runs with, here and in its image's ENTRYPOINT (a test keeps them equal).
- * The watcher's young generation is capped: with 16 MB semi-spaces it holds ~80 MB more at 10 000
- * owners for garbage from parsing LIST pages and watch events, and it is idle almost all the time.
+ * Watcher and writer take in whole LIST pages at start and then sit mostly idle; by default V8 grows
+ * the heap for that garbage and keeps it. Measured with 10 000 owners and 22 000 reports in place
+ * (docs/BENCHMARKS.md), a restarted watcher peaked at 388 MB with default flags, 294 MB with small
+ * semi-spaces and 189 MB with --optimize-for-size; the writer at 398 and 231 MB.
  */
 export const SERVICE_NODE_FLAGS: Record<'watcher' | 'scanner' | 'writer', readonly string[]> = {
-  watcher: ['--max-semi-space-size=2'],
+  watcher: ['--max-semi-space-size=2', '--optimize-for-size'],
   scanner: [],
-  writer: [],
+  writer: ['--optimize-for-size'],
 };
 
 export interface ServiceProcess {

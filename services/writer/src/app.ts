@@ -55,6 +55,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     events: {
       onOwner: (_key, owner, prev) => {
         if (!owner && prev && inventorySynced) void cleanup?.ownerGone(prev);
+        if (owner && !prev && inventorySynced) void reconciler.ownerAppeared(owner);
       },
     },
   });

@@ -12,7 +12,7 @@ export function createWriterMetrics(registry: Registry) {
     }),
     results: new Counter({
       name: 'fleetscan_writer_results_total',
-      help: 'Results consumed by type and outcome: applied, dropped_owner_gone, dropped_stale, no_owner, error_result, invalid.',
+      help: 'Results consumed by type and outcome: applied, dropped_owner_gone, dropped_stale, no_owner, error_result, invalid; late_owner: a remembered image result written for an owner seen after its fan-out.',
       labelNames: ['type', 'outcome'] as const,
       registers,
     }),

@@ -37,7 +37,17 @@ export type Disposition = 'ack' | { retryInMs: number; reason: string };
 export interface Reconciler {
   image(r: ImageScanResult, deliveries: number): Promise<Disposition>;
   config(r: ConfigAuditResult, deliveries: number): Promise<Disposition>;
+  /**
+   * An owner the writer's watches just saw: if an image it runs was fanned out in its namespace
+   * lately, write its reports from that result now. Under load the writer can see an owner after the
+   * fan-out its own request asked for, and nothing else would bring that result back.
+   */
+  ownerAppeared(owner: Owner): Promise<void>;
 }
+
+/** How long, and for how many namespace × image pairs, a fan-out is remembered for late owners. */
+const RECENT_FANOUT_MS = 10 * 60_000;
+const RECENT_FANOUT_MAX = 10_000;
 
 /**
  * The writer's watches may trail the watcher's, by seconds when thousands of workloads are created at once:
@@ -118,71 +128,110 @@ export function createReconciler(d: {
     reason: String(err),
   });
 
-  return {
-    async image(r, deliveries) {
-      // Results are scoped to the requesting namespace: another tenant's pull secrets never leak a report.
-      const owners = d.inventory.ownersUsingImage(r.image).filter((o) => o.namespace === r.namespace);
-      if (owners.length === 0) {
-        if (inGrace(r.finishedAt))
-          return { retryInMs: OWNER_RETRY_MS, reason: 'no owner uses this image yet' };
-        d.metrics.results.inc({ type: 'image', outcome: 'no_owner' });
-        return 'ack';
-      }
-      const targets = owners.flatMap((o) =>
-        o.containers.filter((c) => c.image === r.image).map((c) => ({ o, c })),
-      );
-      let builds: { kind: ReportKind; obj: Built; o: Owner }[];
-      if (r.status === 'error' || !r.blob) {
-        const error = r.error ?? { code: 'FAILED', message: 'scan failed', permanent: false };
-        d.metrics.results.inc({ type: 'image', outcome: 'error_result' });
-        d.logger.warn(
-          { image: r.image, namespace: r.namespace, code: error.code },
-          'image scan failed; writing error reports',
-        );
-        builds = targets.map(({ o, c }) => ({
-          kind: VULNERABILITY_REPORT.kind,
-          obj: buildErrorVulnerabilityReport(
-            o,
-            c.name,
-            r.image,
-            error,
-            r.scanConfigHash,
-            r.finishedAt,
-            d.settings,
-          ),
-          o,
-        }));
-      } else {
-        const data = await d.blobs.get(ImageScanDataSchema, r.blob);
-        builds = targets.flatMap(({ o, c }) => [
-          {
-            kind: VULNERABILITY_REPORT.kind,
-            obj: buildVulnerabilityReport(o, c.name, data, r.scanConfigHash, d.settings),
-            o,
-          },
-          ...(data.secrets
-            ? [
-                {
-                  kind: EXPOSED_SECRET_REPORT.kind,
-                  obj: buildExposedSecretReport(o, c.name, data, d.settings),
-                  o,
-                },
-              ]
-            : []),
-        ]);
-        d.metrics.results.inc({ type: 'image', outcome: 'applied' });
-      }
-      try {
-        await pool(builds, (b) => write(b.kind, b.obj, b.o));
-      } catch (err) {
-        d.metrics.failures.inc({ reason: 'apply' });
-        return retry(err, deliveries);
-      }
-      d.logger.info(
-        { image: r.image, namespace: r.namespace, reports: builds.length, cached: r.cached },
-        'image reports reconciled',
-      );
+  const recent = new Map<string, { r: ImageScanResult; at: number }>();
+  const recentKey = (namespace: string, image: string) => `${namespace}\n${image}`;
+  const remember = (r: ImageScanResult) => {
+    const key = recentKey(r.namespace, r.image);
+    recent.delete(key);
+    recent.set(key, { r, at: now() });
+    for (const [k, v] of recent) {
+      if (recent.size <= RECENT_FANOUT_MAX && now() - v.at < RECENT_FANOUT_MS) break;
+      recent.delete(k);
+    }
+  };
+
+  async function fanOut(r: ImageScanResult, deliveries: number, only?: Owner): Promise<Disposition> {
+    // Results are scoped to the requesting namespace: another tenant's pull secrets never leak a report.
+    const owners = only
+      ? [only]
+      : d.inventory.ownersUsingImage(r.image).filter((o) => o.namespace === r.namespace);
+    if (owners.length === 0) {
+      if (inGrace(r.finishedAt)) return { retryInMs: OWNER_RETRY_MS, reason: 'no owner uses this image yet' };
+      d.metrics.results.inc({ type: 'image', outcome: 'no_owner' });
       return 'ack';
+    }
+    const targets = owners.flatMap((o) =>
+      o.containers.filter((c) => c.image === r.image).map((c) => ({ o, c })),
+    );
+    let builds: { kind: ReportKind; obj: Built; o: Owner }[];
+    if (r.status === 'error' || !r.blob) {
+      const error = r.error ?? { code: 'FAILED', message: 'scan failed', permanent: false };
+      d.metrics.results.inc({ type: 'image', outcome: 'error_result' });
+      d.logger.warn(
+        { image: r.image, namespace: r.namespace, code: error.code },
+        'image scan failed; writing error reports',
+      );
+      builds = targets.map(({ o, c }) => ({
+        kind: VULNERABILITY_REPORT.kind,
+        obj: buildErrorVulnerabilityReport(
+          o,
+          c.name,
+          r.image,
+          error,
+          r.scanConfigHash,
+          r.finishedAt,
+          d.settings,
+        ),
+        o,
+      }));
+    } else {
+      const data = await d.blobs.get(ImageScanDataSchema, r.blob);
+      builds = targets.flatMap(({ o, c }) => [
+        {
+          kind: VULNERABILITY_REPORT.kind,
+          obj: buildVulnerabilityReport(o, c.name, data, r.scanConfigHash, d.settings),
+          o,
+        },
+        ...(data.secrets
+          ? [
+              {
+                kind: EXPOSED_SECRET_REPORT.kind,
+                obj: buildExposedSecretReport(o, c.name, data, d.settings),
+                o,
+              },
+            ]
+          : []),
+      ]);
+      d.metrics.results.inc({ type: 'image', outcome: 'applied' });
+    }
+    try {
+      await pool(builds, (b) => write(b.kind, b.obj, b.o));
+    } catch (err) {
+      d.metrics.failures.inc({ reason: 'apply' });
+      return retry(err, deliveries);
+    }
+    d.logger.info(
+      {
+        image: r.image,
+        namespace: r.namespace,
+        reports: builds.length,
+        cached: r.cached,
+        ...(only && { lateOwner: ownerKey(only) }),
+      },
+      'image reports reconciled',
+    );
+    if (!only) remember(r);
+    return 'ack';
+  }
+
+  return {
+    image: (r, deliveries) => fanOut(r, deliveries),
+
+    async ownerAppeared(owner) {
+      const images = new Set(owner.containers.map((c) => c.image).filter(Boolean));
+      for (const image of images) {
+        const hit = recent.get(recentKey(owner.namespace, image));
+        if (!hit || now() - hit.at >= RECENT_FANOUT_MS) continue;
+        d.metrics.results.inc({ type: 'image', outcome: 'late_owner' });
+        const outcome = await fanOut(hit.r, 1, owner).catch((err: unknown) => ({
+          retryInMs: 0,
+          reason: String(err),
+        }));
+        if (outcome !== 'ack') {
+          // The watcher asks again for an owner still without its report (resync, re-checks).
+          d.logger.warn({ owner: ownerKey(owner), image, reason: outcome.reason }, 'late owner not written');
+        }
+      }
     },
 
     async config(r, deliveries) {
