@@ -57,6 +57,9 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
         if (!owner && prev && inventorySynced) void cleanup?.ownerGone(prev);
         if (owner && !prev && inventorySynced) void reconciler.ownerAppeared(owner);
       },
+      onReport: (type, r) => {
+        if (type === 'DELETED') reconciler.reportDeleted(r.kind, r.namespace, r.name);
+      },
     },
   });
   registerReportMetrics(registry, inventory);

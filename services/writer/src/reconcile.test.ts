@@ -65,6 +65,7 @@ function setup() {
     settings: { ttlSeconds: 86400, maxReportBytes: 1_000_000 },
     writeConcurrency: 4,
     now: () => Date.parse('2026-11-26T10:00:02Z'),
+    lateOwnerDelayMs: 0,
   });
   return { owners, applied, reconciler };
 }
@@ -81,11 +82,32 @@ describe('reconciler: owners seen after their image was fanned out', () => {
     await reconciler.ownerAppeared(late);
     expect(applied).toEqual(['team-a/replicaset-a-app', 'team-a/replicaset-b-app']);
 
+    // Once written, a second result for the same report is not applied again.
+    await reconciler.ownerAppeared(late);
+    expect(await reconciler.image(result, 1)).toBe('ack');
+    expect(applied).toHaveLength(2);
+
     // Another tenant's namespace never gets a result its own request did not ask for.
     const elsewhere = owner('c', 'team-b');
     owners.push(elsewhere);
     await reconciler.ownerAppeared(elsewhere);
     expect(applied).toHaveLength(2);
+  });
+
+  it('applies one of two concurrent identical writes of a report', async () => {
+    const { owners, applied, reconciler } = setup();
+    owners.push(owner('a'));
+    await Promise.all([reconciler.image(result, 1), reconciler.image(result, 1)]);
+    expect(applied).toEqual(['team-a/replicaset-a-app']);
+  });
+
+  it('writes a report again once it was deleted', async () => {
+    const { owners, applied, reconciler } = setup();
+    owners.push(owner('a'));
+    await reconciler.image(result, 1);
+    reconciler.reportDeleted('VulnerabilityReport', 'team-a', 'replicaset-a-app');
+    await reconciler.image(result, 1);
+    expect(applied).toEqual(['team-a/replicaset-a-app', 'team-a/replicaset-a-app']);
   });
 
   it('does nothing for an owner whose image was not fanned out lately', async () => {

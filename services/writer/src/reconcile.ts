@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type BlobStore,
   type ConfigAuditData,
@@ -16,6 +17,7 @@ import {
 import { isKubeError, KubeErrorCode } from '@fleetscan/kube';
 import {
   CONFIG_AUDIT_REPORT,
+  containerReportName,
   EXPOSED_SECRET_REPORT,
   REPORT_RESOURCES,
   VULNERABILITY_REPORT,
@@ -43,11 +45,21 @@ export interface Reconciler {
    * fan-out its own request asked for, and nothing else would bring that result back.
    */
   ownerAppeared(owner: Owner): Promise<void>;
+  /** A report is gone (deleted, or its owner with it): the next result for it is written. */
+  reportDeleted(kind: ReportKind, namespace: string, name: string): void;
 }
 
 /** How long, and for how many namespace × image pairs, a fan-out is remembered for late owners. */
 const RECENT_FANOUT_MS = 10 * 60_000;
 const RECENT_FANOUT_MAX = 10_000;
+/** Reports whose last write is remembered (their watch events catch up within seconds). */
+const RECENT_WRITES_MAX = 20_000;
+const RECENT_WRITE_TRUST_MS = 60_000;
+/**
+ * A new owner usually gets its own result within seconds; only one still without a report after
+ * this long is written from a remembered fan-out.
+ */
+const LATE_OWNER_DELAY_MS = 10_000;
 
 /**
  * The writer's watches may trail the watcher's, by seconds when thousands of workloads are created at once:
@@ -72,25 +84,57 @@ export function createReconciler(d: {
   settings: BuildSettings;
   writeConcurrency: number;
   now?: () => number;
+  /** Tests shorten it. */
+  lateOwnerDelayMs?: number;
 }): Reconciler {
   const now = d.now ?? Date.now;
+  const lateOwnerDelayMs = d.lateOwnerDelayMs ?? LATE_OWNER_DELAY_MS;
   const inGrace = (finishedAt: string) => now() - Date.parse(finishedAt) < OWNER_GRACE_MS;
+  /**
+   * What this writer applied lately, per report: its own watch shows a write a moment later, and
+   * meanwhile another result for the same report (a fan-out, a late owner) must not apply it again.
+   */
+  const applied = new Map<
+    string,
+    { ownerUid: string; contentHash?: string; updatedAtMs: number; at: number }
+  >();
+  const inFlight = new Map<string, Promise<void>>();
+
+  /** One write per report at a time, in arrival order. */
+  async function write(kind: ReportKind, obj: Built, owner: Owner): Promise<void> {
+    const key = `${kind}/${owner.namespace}/${obj.metadata.name}`;
+    const before = inFlight.get(key);
+    const mine = (before ?? Promise.resolve()).then(
+      () => writeNow(key, kind, obj, owner),
+      () => writeNow(key, kind, obj, owner),
+    );
+    inFlight.set(key, mine);
+    try {
+      await mine;
+    } finally {
+      if (inFlight.get(key) === mine) inFlight.delete(key);
+    }
+  }
+
   /**
    * Applies `obj` unless the existing report is the same (content hash) or
    * newer: a scan that finishes late never replaces a newer one.
    */
-  async function write(kind: ReportKind, obj: Built, owner: Owner): Promise<void> {
-    const existing = d.inventory.report(kind, owner.namespace, obj.metadata.name);
+  async function writeNow(key: string, kind: ReportKind, obj: Built, owner: Owner): Promise<void> {
+    const seen = d.inventory.report(kind, owner.namespace, obj.metadata.name);
+    // Our own write is trusted until the watch has surely caught up with it.
+    const last = applied.get(key);
+    const mine = last && now() - last.at < RECENT_WRITE_TRUST_MS ? last : undefined;
+    const existing =
+      mine && (!seen || seen.updatedAtMs === undefined || mine.updatedAtMs >= seen.updatedAtMs) ? mine : seen;
+    const incoming = Date.parse(obj.report.updateTimestamp);
+    const contentHash = obj.metadata.annotations?.[ANNOTATION_CONTENT_HASH];
     if (existing?.ownerUid === owner.uid) {
-      const incoming = Date.parse(obj.report.updateTimestamp);
       if (existing.updatedAtMs !== undefined && existing.updatedAtMs > incoming) {
         d.metrics.reports.inc({ kind, outcome: 'older' });
         return;
       }
-      if (
-        existing.contentHash === obj.metadata.annotations?.[ANNOTATION_CONTENT_HASH] &&
-        existing.updatedAtMs === incoming
-      ) {
+      if (existing.contentHash === contentHash && existing.updatedAtMs === incoming) {
         d.metrics.reports.inc({ kind, outcome: 'unchanged' });
         return;
       }
@@ -98,6 +142,14 @@ export function createReconciler(d: {
     try {
       await d.api.apply(REPORT_RESOURCES[kind].plural, obj);
       d.metrics.reports.inc({ kind, outcome: 'written' });
+      applied.delete(key);
+      applied.set(key, {
+        ownerUid: owner.uid,
+        ...(contentHash && { contentHash }),
+        updatedAtMs: incoming,
+        at: now(),
+      });
+      if (applied.size > RECENT_WRITES_MAX) applied.delete(applied.keys().next().value as string);
     } catch (err) {
       if (isKubeError(err) && err.code === KubeErrorCode.NotFound) {
         // The namespace went away with the owner: nothing to write.
@@ -217,19 +269,41 @@ export function createReconciler(d: {
   return {
     image: (r, deliveries) => fanOut(r, deliveries),
 
+    reportDeleted(kind, namespace, name) {
+      applied.delete(`${kind}/${namespace}/${name}`);
+    },
+
     async ownerAppeared(owner) {
-      const images = new Set(owner.containers.map((c) => c.image).filter(Boolean));
+      await sleep(lateOwnerDelayMs);
+      const current = d.inventory.ownerByUid(owner.uid);
+      if (!current) return;
+      const images = new Set(
+        current.containers
+          .filter((c) => {
+            const r = d.inventory.report(
+              VULNERABILITY_REPORT.kind,
+              current.namespace,
+              containerReportName(current.kind, current.name, c.name),
+            );
+            return !r || r.ownerUid !== current.uid;
+          })
+          .map((c) => c.image)
+          .filter(Boolean),
+      );
       for (const image of images) {
-        const hit = recent.get(recentKey(owner.namespace, image));
+        const hit = recent.get(recentKey(current.namespace, image));
         if (!hit || now() - hit.at >= RECENT_FANOUT_MS) continue;
         d.metrics.results.inc({ type: 'image', outcome: 'late_owner' });
-        const outcome = await fanOut(hit.r, 1, owner).catch((err: unknown) => ({
+        const outcome = await fanOut(hit.r, 1, current).catch((err: unknown) => ({
           retryInMs: 0,
           reason: String(err),
         }));
         if (outcome !== 'ack') {
           // The watcher asks again for an owner still without its report (resync, re-checks).
-          d.logger.warn({ owner: ownerKey(owner), image, reason: outcome.reason }, 'late owner not written');
+          d.logger.warn(
+            { owner: ownerKey(current), image, reason: outcome.reason },
+            'late owner not written',
+          );
         }
       }
     },
