@@ -181,21 +181,26 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
       }, d.ackWaitMs / 3);
       try {
         while (!abort.signal.aborted) {
-          let m: JsMsg | null = null;
+          // Up to a batch's room per pull request: a message at a time cost nats-server a request each.
+          let got = 0;
           try {
-            m = await consumer.next({ expires: 1000 });
+            const batch = await consumer.fetch({
+              max_messages: Math.max(1, d.batchSize - held.length),
+              expires: 1000,
+            });
+            for await (const m of batch) {
+              got++;
+              held.push(m);
+              if (held.length >= d.batchSize) flush();
+              else timer ??= setTimeout(flush, d.batchWaitMs);
+            }
           } catch (err) {
             d.logger.warn({ err: String(err) }, 'pull from scan-config failed; retrying');
             await new Promise((r) => setTimeout(r, 1000));
             continue;
           }
-          if (!m) {
-            flush();
-            continue;
-          }
-          held.push(m);
-          if (held.length >= d.batchSize) flush();
-          else timer ??= setTimeout(flush, d.batchWaitMs);
+          // A quiet second: audit what is held now rather than wait for more.
+          if (got === 0) flush();
         }
       } finally {
         clearInterval(heartbeat);

@@ -138,18 +138,22 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     // API round trips overlap; a late result never replaces a newer report (reconcile.ts).
     const inFlight = new Set<Promise<void>>();
     while (!abort.signal.aborted) {
-      let m: JsMsg | null = null;
+      const free = config.writeConcurrency - inFlight.size;
+      if (free <= 0) {
+        await Promise.race(inFlight);
+        continue;
+      }
+      // One pull request for every free slot, not one per message: each costs nats-server a request.
       try {
-        m = await consumer.next({ expires: 2000 });
+        const batch = await consumer.fetch({ max_messages: free, expires: 2000 });
+        for await (const m of batch) {
+          const p: Promise<void> = handle(m).finally(() => inFlight.delete(p));
+          inFlight.add(p);
+        }
       } catch (err) {
         logger.warn({ err: String(err) }, 'pull from results failed; retrying');
         await new Promise((r) => setTimeout(r, 1000));
-        continue;
       }
-      if (!m) continue;
-      const p: Promise<void> = handle(m).finally(() => inFlight.delete(p));
-      inFlight.add(p);
-      if (inFlight.size >= config.writeConcurrency) await Promise.race(inFlight);
     }
     await Promise.all(inFlight);
   })();
