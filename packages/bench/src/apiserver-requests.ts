@@ -1,26 +1,15 @@
-import { request } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { parsePrometheus } from './prom.ts';
+import { apiserverTarget, serverGet } from './server-get.ts';
 
 /** kube-apiserver's request counters, "VERB resource" → count (apiserver_request_total). */
 export type RequestCounts = Record<string, number>;
 
 export async function apiserverRequests(kc: KubeConfig): Promise<RequestCounts | undefined> {
-  const server = kc.getCurrentCluster()?.server;
-  if (!server) return undefined;
-  const opts: Record<string, unknown> = {};
-  await kc.applyToHTTPSOptions(opts);
-  const text = await new Promise<string>((resolve, reject) => {
-    const req = request(new URL('/metrics', server), { ...opts, timeout: 10_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  }).catch(() => undefined);
+  const text = await serverGet(apiserverTarget(kc), '/metrics', 10_000)
+    .then(readText)
+    .catch(() => undefined);
   if (text === undefined) return undefined;
   const out: RequestCounts = {};
   for (const s of parsePrometheus(text)) {
@@ -41,4 +30,10 @@ export function requestDelta(a: RequestCounts | undefined, b: RequestCounts | un
       .filter(([, v]) => v > 0)
       .sort((x, y) => y[1] - x[1]),
   );
+}
+
+async function readText(res: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of res) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }

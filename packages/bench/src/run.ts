@@ -12,7 +12,7 @@ import { apiserverRequests, requestDelta } from './apiserver-requests.ts';
 import { createFleet } from './create.ts';
 import { waitDrained } from './drain.ts';
 import { type FleetWorkload, ownerAuditManifest, planFleet } from './fleet.ts';
-import { apiserverPprof, plainPprof, profileGoServers } from './go-prof.ts';
+import { profileGoServers } from './go-prof.ts';
 import { pushVariants } from './images.ts';
 import { createMonitor, type Monitor } from './monitor.ts';
 import { natsTraffic, trafficDelta } from './nats-stats.ts';
@@ -21,6 +21,7 @@ import { childCpu, ownCpu, type ProcCpu, readCpu } from './proc.ts';
 import { type CpuProfile, summarizeProfile } from './profile.ts';
 import { histogramQuantile, type Sample, scrape, sumOf } from './prom.ts';
 import type { BenchResult, CpuFigures, PassFigures } from './result.ts';
+import { apiserverTarget, plainTarget } from './server-get.ts';
 import { quantile } from './stats.ts';
 import { measureThroughput } from './throughput.ts';
 import { createTracker, type Tracker } from './tracker.ts';
@@ -172,7 +173,10 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
     io.say(`creating ${fleet.length} workloads`);
     const goProf = profDir
       ? profileGoServers(
-          [apiserverPprof(kc), ...(stack.natsProfUrl ? [plainPprof('nats-server', stack.natsProfUrl)] : [])],
+          [
+            apiserverTarget(kc),
+            ...(stack.natsProfUrl ? [plainTarget('nats-server', stack.natsProfUrl)] : []),
+          ],
           profDir,
         )
       : undefined;

@@ -12,7 +12,7 @@ import { ACCEPT_METADATA, ACCEPT_METADATA_LIST, createTransport, type KubeTransp
 import { watchOnce } from './watch-once.ts';
 
 export interface ReflectorOptions<T> {
-  /** The connection (loadKubeConfig); tools may pass a client-node KubeConfig they already hold. */
+  /** The connection (loadKubeConfig); one keep-alive agent for every list and watch on it. */
   kc: KubeConnection;
   resource: ResourceRef;
   /**
