@@ -1,10 +1,5 @@
-import {
-  createReflector,
-  type KubeConnection,
-  type KubeLogger,
-  type Reflector,
-  WORKLOAD_RESOURCES,
-} from '@fleetscan/kube';
+import { WORKLOAD_RESOURCES } from '@fleetscan/inventory';
+import { createReflector, type KubeConnection, type KubeLogger, type Reflector } from '@fleetscan/kube';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { BENCH_LABEL, expectedReports, type FleetWorkload } from './fleet.ts';
 

@@ -4,8 +4,6 @@ import {
   type KubeConnection,
   type KubeLogger,
   type Reflector,
-  WORKLOAD_RESOURCES,
-  type WorkloadKind,
 } from '@fleetscan/kube';
 import {
   CONFIG_AUDIT_REPORT,
@@ -17,6 +15,7 @@ import {
 } from '@fleetscan/reports';
 import { type Owner, ownerKey, ownerProjector } from './owner.ts';
 import { type ReportKind, type ReportRef, reportProjector } from './report-ref.ts';
+import { WORKLOAD_RESOURCES, type WorkloadKind } from './workload.ts';
 
 /** The kinds that can own reports (Deployments only matter through their ReplicaSets). */
 export const OWNER_KINDS: readonly WorkloadKind[] = [
@@ -54,7 +53,7 @@ export interface Inventory {
 /**
  * Watches a cluster's workloads and fleetscan's reports, keeping small
  * projections and indexes by owner uid and by image. Owner rules are
- * @fleetscan/kube's (trivy-operator's).
+ * trivy-operator's (owner-rules.ts).
  */
 export function createInventory(opts: {
   /** Shared by every watch: one keep-alive agent for the lot. */

@@ -1,13 +1,9 @@
-import {
-  type ContainerRef,
-  isReportOwner,
-  projectWorkload,
-  WORKLOAD_RESOURCES,
-  type Workload,
-  type WorkloadKind,
-} from '@fleetscan/kube';
+import { apiVersionOf } from '@fleetscan/kube';
 import { computeSpecHash } from '@fleetscan/reports';
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { isReportOwner } from './owner-rules.ts';
+import { projectWorkload } from './project-workload.ts';
+import { type ContainerRef, WORKLOAD_RESOURCES, type Workload, type WorkloadKind } from './workload.ts';
 
 /** A report owner as both services see it: identity, pod spec hash and containers. */
 export interface Owner {
@@ -39,7 +35,7 @@ export function toOwner(w: Workload): Owner {
   }
   return {
     kind: w.kind,
-    apiVersion: w.apiVersion || apiVersionOf(w.kind),
+    apiVersion: w.apiVersion || apiVersionOf(WORKLOAD_RESOURCES[w.kind]),
     namespace: w.namespace,
     name: w.name,
     uid: w.uid,
@@ -56,11 +52,6 @@ export function ownerProjector(kind: WorkloadKind): (obj: KubernetesObject) => O
     const w = projectWorkload(kind, obj);
     return w && isReportOwner(w) ? toOwner(w) : undefined;
   };
-}
-
-function apiVersionOf(kind: Workload['kind']): string {
-  const r = WORKLOAD_RESOURCES[kind];
-  return r.group ? `${r.group}/${r.version}` : r.version;
 }
 
 /**

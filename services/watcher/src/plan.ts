@@ -1,5 +1,4 @@
-import type { Owner, ReportKind, ReportRef } from '@fleetscan/inventory';
-import type { ContainerRef } from '@fleetscan/kube';
+import type { ContainerRef, Owner, ReportKind, ReportRef } from '@fleetscan/inventory';
 import {
   CONFIG_AUDIT_REPORT,
   configAuditReportName,

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { isReportOwner, reportOwnerRef } from './owners.ts';
+import { isReportOwner, reportOwnerRef } from './owner-rules.ts';
+import { projectWorkload } from './project-workload.ts';
 import { cronJob, ownerRef, pod, replicaSet, withTemplate } from './testing/workload-fixtures.ts';
-import { projectWorkload, type Workload, type WorkloadKind } from './workloads.ts';
+import type { Workload, WorkloadKind } from './workload.ts';
 
 const project = (kind: WorkloadKind, obj: Parameters<typeof projectWorkload>[1]): Workload => {
   const w = projectWorkload(kind, obj);

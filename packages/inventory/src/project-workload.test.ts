@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { containersOf, extractPodSpec, podSpecOf, projectWorkload } from './project-workload.ts';
 import { cronJob, ownerRef, pod, replicaSet, withTemplate } from './testing/workload-fixtures.ts';
-import { containersOf, extractPodSpec, podSpecOf, projectWorkload, WORKLOAD_RESOURCES } from './workloads.ts';
+import { WORKLOAD_RESOURCES } from './workload.ts';
 
 describe('extractPodSpec', () => {
   it('finds the pod spec for every kind', () => {
