@@ -4,6 +4,7 @@
  */
 export * from './duration.ts';
 export * from './hash.ts';
+export * from './image-ref.ts';
 export * from './naming.ts';
 export * from './resources.ts';
 export * from './schemas.ts';

@@ -28,7 +28,6 @@ export {
   TrivyErrorCode,
   type TrivyErrorDetails,
 } from './errors.ts';
-export { DOCKER_HUB, type ImageRefParts, parseImageRef } from './image-ref.ts';
 export {
   CHECK_CATEGORY,
   type Check,

@@ -5,8 +5,9 @@
  * parseImageRef, parseOSRef, GetScoreFromCVSS). Field names are those of
  * @fleetscan/reports' schemas. updateTimestamp, scanner and summary are the report builder's.
  */
+
+import { parseImageRef } from '@fleetscan/reports';
 import { z } from 'zod';
-import { parseImageRef } from './image-ref.ts';
 import { parseJson } from './parse-json.ts';
 import { type SecretSeverity, type Severity, toSecretSeverity, toSeverity } from './severity.ts';
 import { rfc3339 } from './time.ts';

@@ -5,8 +5,8 @@ import {
   ImageScanDataSchema,
   type ImageScanRequest,
 } from '@fleetscan/bus';
+import { parseImageRef } from '@fleetscan/reports';
 import type { Clock, Logger } from '@fleetscan/service';
-import { parseImageRef } from '@fleetscan/trivy';
 import type { KV } from '@nats-io/kv';
 import {
   ACCESS_ORDER,

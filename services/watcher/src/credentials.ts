@@ -1,7 +1,7 @@
 import { credentialsAad, type RegistryCredentials, type Sealed, sealCredentials } from '@fleetscan/bus';
 import type { Owner } from '@fleetscan/inventory';
 import type { KubeTransport } from '@fleetscan/kube';
-import { parseImageRef } from '@fleetscan/trivy';
+import { parseImageRef } from '@fleetscan/reports';
 
 /**
  * Registry credentials for one owner's image, from the pod spec's

@@ -20,12 +20,12 @@ import {
   type ExposedSecretReport,
   exposedSecretReportMetadata,
   exposedSecretSummary,
+  parseImageRef,
   VULNERABILITY_REPORT,
   type VulnerabilityReport,
   vulnerabilityReportMetadata,
   vulnerabilitySummary,
 } from '@fleetscan/reports';
-import { parseImageRef } from '@fleetscan/trivy';
 
 /**
  * Pure report builders: (result, owner, settings) → the report object to
