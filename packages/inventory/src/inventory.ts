@@ -6,15 +6,14 @@ import {
   type Reflector,
 } from '@fleetscan/kube';
 import {
-  CONFIG_AUDIT_REPORT,
-  EXPOSED_SECRET_REPORT,
   GROUP,
+  OWNER_REPORT_KINDS,
+  type OwnerReportKind,
   REPORT_RESOURCES,
   VERSION,
-  VULNERABILITY_REPORT,
 } from '@fleetscan/reports';
 import { type Owner, ownerKey, ownerProjector } from './owner.ts';
-import { type ReportKind, type ReportRef, reportProjector } from './report-ref.ts';
+import { type ReportRef, reportProjector } from './report-ref.ts';
 import { WORKLOAD_RESOURCES, type WorkloadKind } from './workload.ts';
 
 /** The kinds that can own reports (Deployments only matter through their ReplicaSets). */
@@ -44,7 +43,7 @@ export interface Inventory {
   ownerByUid(uid: string): Owner | undefined;
   /** Owners with a container running `image` (as written in the pod spec). */
   ownersUsingImage(image: string): Owner[];
-  report(kind: ReportKind, namespace: string, name: string): ReportRef | undefined;
+  report(kind: OwnerReportKind, namespace: string, name: string): ReportRef | undefined;
   reports(): ReportRef[];
   /** Watch health for /readyz, one line per unhealthy watch. */
   health(): { ok: boolean; reasons: string[] };
@@ -117,13 +116,8 @@ export function createInventory(opts: {
       },
     }),
   );
-  const reportKinds: ReportKind[] = [
-    VULNERABILITY_REPORT.kind,
-    CONFIG_AUDIT_REPORT.kind,
-    EXPOSED_SECRET_REPORT.kind,
-  ];
-  const reportReflectors = new Map<ReportKind, Reflector<ReportRef>>(
-    reportKinds.map((kind) => [
+  const reportReflectors = new Map<OwnerReportKind, Reflector<ReportRef>>(
+    OWNER_REPORT_KINDS.map((kind) => [
       kind,
       createReflector<ReportRef>({
         kc: opts.kc,
@@ -140,7 +134,7 @@ export function createInventory(opts: {
     ]),
   );
   const all = [...workloadReflectors, ...reportReflectors.values()];
-  const names = [...kinds, ...reportKinds];
+  const names = [...kinds, ...OWNER_REPORT_KINDS];
   const synced = Promise.all(all.map((r) => r.synced)).then(() => undefined);
   // Stopping before the first list rejects `synced`; that is not a crash for whoever never awaited it.
   synced.catch(() => {});
