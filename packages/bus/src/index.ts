@@ -3,6 +3,15 @@ export { BusError, BusErrorCode, decode, encode, isBusError } from './codec.ts';
 export { type ConnectOptions, connectBus } from './connect.ts';
 export * from './messages.ts';
 export {
+  type AnalysisSettings,
+  type CanonicalScanSettings,
+  canonicalScanSettings,
+  type MatchSettings,
+  type ScanSettings,
+  ScanSettingsSchema,
+  scanConfigHash,
+} from './scan-settings.ts';
+export {
   credentialsAad,
   keyId,
   openCredentials,

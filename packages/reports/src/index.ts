@@ -9,6 +9,7 @@ export * from './image-ref.ts';
 export * from './naming.ts';
 export * from './owner-reports.ts';
 export * from './resources.ts';
+export * from './scanners.ts';
 export * from './schemas.ts';
 export * from './structural.ts';
 export * from './summary.ts';

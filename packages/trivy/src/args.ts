@@ -3,9 +3,8 @@
  * Checked against trivy v0.74 (`trivy image|sbom|convert|config --help`, and strace showing no
  * connection but the registry's for `image`, none at all for `sbom` and `convert`).
  */
+import type { ImageScanner } from '@fleetscan/reports';
 import type { Severity } from './severity.ts';
-
-export type ImageScanner = 'vuln' | 'secret';
 
 export interface RegistryAuth {
   username: string;

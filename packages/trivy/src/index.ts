@@ -8,7 +8,6 @@ export {
   configAuditArgs,
   convertArgs,
   type ImageScanArgsInput,
-  type ImageScanner,
   imageScanArgs,
   type MatchArgsInput,
   type RegistryAuth,

@@ -1,10 +1,10 @@
+import type { ImageScanner } from '@fleetscan/reports';
 import { execa } from 'execa';
 import {
   type ConfigAuditArgsInput,
   configAuditArgs,
   convertArgs,
   type ImageScanArgsInput,
-  type ImageScanner,
   imageScanArgs,
   type RegistryAuth,
   sbomScanArgs,

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type BlobStore,
+  canonicalScanSettings,
   type ImageScanData,
   ImageScanDataSchema,
   type ImageScanRequest,
@@ -18,7 +19,6 @@ import {
   isStale,
   sbomKey,
   settingsHash,
-  splitSettings,
 } from './cache-keys.ts';
 import type { RegistryCredentials } from './digest.ts';
 import type { ImageFindings, ScanEngine } from './engine.ts';
@@ -137,7 +137,7 @@ export function createImageScans(d: ImageScanDeps) {
 
   async function produce(input: ScanInput): Promise<ScanOutcome> {
     const { req, digest, db } = input;
-    const { analysis, match } = splitSettings(req.scanners, req.settings);
+    const { analysis, match } = canonicalScanSettings(req.scanners, req.settings);
     const aHash = analysisHash(analysis);
     const resultKey = (a: Access) => imageCacheKey(digest, db, settingsHash(analysis, match), a);
     const sbomKeyOf = (a: Access) => sbomKey(digest, aHash, a);

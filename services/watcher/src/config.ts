@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { CLUSTER_NAME_PATTERN } from '@fleetscan/bus';
 import { OWNER_KINDS } from '@fleetscan/inventory';
-import { SEVERITIES } from '@fleetscan/reports';
+import { ImageScannerSchema, SEVERITIES } from '@fleetscan/reports';
 import { parseEnv } from '@fleetscan/service';
 import { z } from 'zod';
 
@@ -42,7 +42,7 @@ const schema = z.object({
   NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
   NATS_USER: z.string().optional(),
   NATS_PASSWORD: z.string().optional(),
-  SCANNERS: list.pipe(z.array(z.enum(['vuln', 'secret'])).min(1)).default(['vuln']),
+  SCANNERS: list.pipe(z.array(ImageScannerSchema).min(1)).default(['vuln']),
   SEVERITIES: list.pipe(z.array(z.enum(SEVERITIES))),
   IGNORE_UNFIXED: bool(false),
   SKIP_FILES: list,
