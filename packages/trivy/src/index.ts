@@ -29,7 +29,6 @@ export {
 } from './errors.ts';
 export {
   CHECK_CATEGORY,
-  type Check,
   type ConfigChecksOptions,
   parseConfigReport,
   type TrivyConfigReport,
@@ -39,13 +38,10 @@ export {
   toChecksByFile,
 } from './parse-config.ts';
 export {
-  type CvssScores,
   DEFAULT_VULNERABILITY_FIELDS,
-  type ExposedSecret,
   type ImageReportData,
   type ImageReportDataOptions,
   parseImageReport,
-  type ReportOS,
   scoreOf,
   type TrivyDetectedVulnerability,
   type TrivyImageReport,
@@ -56,7 +52,6 @@ export {
   toImageReportData,
   toOS,
   toVulnerabilities,
-  type Vulnerability,
   type VulnerabilityFields,
 } from './parse-image.ts';
 export {
@@ -77,5 +72,5 @@ export {
   type TrivyRunner,
   type TrivyRunnerOptions,
 } from './runner.ts';
-export { SEVERITIES, type SecretSeverity, type Severity, toSecretSeverity, toSeverity } from './severity.ts';
+export { toSecretSeverity, toSeverity } from './severity.ts';
 export { cleanStderr } from './stderr.ts';
