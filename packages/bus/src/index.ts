@@ -16,6 +16,7 @@ export {
   keyId,
   openCredentials,
   type RegistryCredentials,
+  RegistryCredentialsSchema,
   type Sealed,
   SealedSchema,
   sealCredentials,

@@ -1,10 +1,6 @@
+import type { RegistryCredentials } from '@fleetscan/bus';
 import { RegistryLookupError, ScanErrorCode } from './errors.ts';
 import { isInsecureRegistry, parseValidImageRef } from './imageref.ts';
-
-export interface RegistryCredentials {
-  username: string;
-  password: string;
-}
 
 export interface ResolvedImage {
   registry: string;

@@ -1,6 +1,5 @@
-import type { AnalysisSettings, ImageScanData, MatchSettings } from '@fleetscan/bus';
+import type { AnalysisSettings, ImageScanData, MatchSettings, RegistryCredentials } from '@fleetscan/bus';
 import type { Check, ExposedSecret, Scanner } from '@fleetscan/reports';
-import type { RegistryCredentials } from './digest.ts';
 
 /** Report data of one image without the times the scanner adds (and secrets, kept apart). */
 export type ImageFindings = Omit<ImageScanData, 'scannedAt' | 'dbUpdatedAt' | 'secrets'>;

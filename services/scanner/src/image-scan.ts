@@ -5,6 +5,7 @@ import {
   type ImageScanData,
   ImageScanDataSchema,
   type ImageScanRequest,
+  type RegistryCredentials,
 } from '@fleetscan/bus';
 import { parseImageRef } from '@fleetscan/reports';
 import type { Clock, Logger } from '@fleetscan/service';
@@ -20,7 +21,6 @@ import {
   sbomKey,
   settingsHash,
 } from './cache-keys.ts';
-import type { RegistryCredentials } from './digest.ts';
 import type { ImageFindings, ScanEngine } from './engine.ts';
 import type { ScannerMetrics } from './metrics.ts';
 import { type SbomEntry, SbomEntrySchema } from './sbom-entry.ts';
