@@ -14,18 +14,10 @@ import {
 } from '@fleetscan/reports';
 import { type Owner, ownerKey, ownerProjector } from './owner.ts';
 import { type ReportRef, reportProjector } from './report-ref.ts';
-import { WORKLOAD_RESOURCES, type WorkloadKind } from './workload.ts';
+import { WORKLOAD_KINDS, WORKLOAD_RESOURCES, type WorkloadKind } from './workload.ts';
 
 /** The kinds that can own reports (Deployments only matter through their ReplicaSets). */
-export const OWNER_KINDS: readonly WorkloadKind[] = [
-  'Pod',
-  'ReplicaSet',
-  'ReplicationController',
-  'StatefulSet',
-  'DaemonSet',
-  'Job',
-  'CronJob',
-];
+export const OWNER_KINDS: readonly WorkloadKind[] = WORKLOAD_KINDS.filter((k) => k !== 'Deployment');
 
 export interface InventoryEvents {
   /** An owner appeared or its projection changed (`owner`), or it is gone (`undefined`). */
