@@ -8,6 +8,7 @@
 
 import {
   type CVSS,
+  CVSSSchema,
   type ExposedSecret,
   type OS,
   parseImageRef,
@@ -21,14 +22,8 @@ import { rfc3339 } from './time.ts';
 
 // --- trivy's JSON: strict on what the mapping reads, loose (passthrough) everywhere else ----
 
-const CvssSchema = z.looseObject({
-  V2Vector: z.string().optional(),
-  V3Vector: z.string().optional(),
-  V40Vector: z.string().optional(),
-  V2Score: z.number().optional(),
-  V3Score: z.number().optional(),
-  V40Score: z.number().optional(),
-});
+// trivy-db's types.CVSS, which trivy prints and trivy-operator copies into reports as is.
+const CvssSchema = CVSSSchema.loose();
 
 const DetectedVulnerabilitySchema = z.looseObject({
   VulnerabilityID: z.string().min(1),
