@@ -67,6 +67,7 @@ export async function startScanner(deps: ScannerDeps): Promise<RunningScanner> {
     intervalMs: config.dbCheckMs,
     logger,
     metrics,
+    onState: (ok, reason) => readiness.set('trivy-db', ok, reason),
   });
   const common = {
     js,
