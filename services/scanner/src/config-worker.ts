@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type BlobStore,
+  bounded,
   CONSUMER_SCAN_CONFIG,
   type ConfigAuditData,
   ConfigAuditDataSchema,
@@ -72,7 +73,7 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
         const f = classifyFailure(err);
         d.metrics.failures.inc({ type: 'config', reason: f.code });
         d.logger.warn(
-          { err: f.message, code: f.code, manifests: manifests.length },
+          { err: bounded(f.message), code: f.code, manifests: manifests.length },
           'config audit batch failed',
         );
       }

@@ -1,5 +1,6 @@
 import {
   type BlobStore,
+  bounded,
   CONSUMER_SCAN_IMAGE,
   type Consumption,
   consume,
@@ -74,8 +75,9 @@ export function createImageWorker(d: ImageWorkerDeps) {
   }
 
   async function handle(req: ImageScanRequest, at: Delivery): Promise<Outcome> {
+    // Requests come from other services (and whoever else can publish): bound what reaches the log.
     const log = d.logger.child({
-      image: req.image,
+      image: bounded(req.image, 300),
       cluster: req.cluster,
       namespace: req.namespace,
       delivery: at.delivery,
@@ -131,11 +133,14 @@ export function createImageWorker(d: ImageWorkerDeps) {
       const f = classifyFailure(err, credentials ? [credentials.password] : []);
       d.metrics.failures.inc({ type: 'image', reason: f.code });
       if (!f.permanent && !at.lastDelivery) {
-        log.warn({ err: f.message, code: f.code }, 'image scan failed; will retry');
+        log.warn({ err: bounded(f.message), code: f.code }, 'image scan failed; will retry');
         d.metrics.requests.inc({ type: 'image', outcome: 'retried' });
         return { kind: 'retry', reason: f.message };
       }
-      log.warn({ err: f.message, code: f.code }, 'image scan failed permanently; publishing error result');
+      log.warn(
+        { err: bounded(f.message), code: f.code },
+        'image scan failed permanently; publishing error result',
+      );
       await publish(at, {
         ...base,
         ...(req.digest && { digest: req.digest }),
