@@ -6,3 +6,4 @@ export { createLogger, type Logger } from './logger.ts';
 export { runMain } from './main.ts';
 export { createReadiness, type Readiness } from './readiness.ts';
 export { onShutdownSignal } from './shutdown.ts';
+export { systemTimers, type Timers } from './timers.ts';
