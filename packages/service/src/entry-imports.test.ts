@@ -8,12 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
  * The services must not load @kubernetes/client-node at run time: importing it alone costs ~85 MB
- * RSS. Watcher and writer must not load @fleetscan/trivy either (its runner loads execa): they only
- * read image references, which @fleetscan/reports splits. This starts each service's main.ts as it
- * is deployed (`node main.ts`, with --help so it exits after loading its whole static import
- * graph), records every module node resolves, and also searches the loaded project files for a
- * dynamic import of client-node. `import type` is erased and passes; `import { type X }` is not
- * erased by node and fails, as it should.
+ * RSS (measured in docs/ARCHITECTURE.md, "Kubernetes access"). Watcher and writer must not load
+ * @fleetscan/trivy either (its runner loads execa): they only read image references, which
+ * @fleetscan/reports splits. This starts each service's main.ts as it is deployed (`node main.ts`,
+ * with --help so it exits after loading its whole static import graph), records every module node
+ * resolves, and also searches the loaded project files for a dynamic import of client-node.
+ * `import type` is erased and passes; `import { type X }` is not erased by node and fails, as it
+ * should.
  */
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
