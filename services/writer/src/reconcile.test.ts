@@ -18,12 +18,13 @@ function setup() {
   const cluster = fakeCluster();
   const api = recordingApi();
   const metrics = createWriterMetrics(new Registry());
+  const logger = recordingLogger();
   const reconciler = createReconciler({
     inventory: cluster.inventory,
     blobs: { get: async () => data } as unknown as BlobStore,
     api,
     metrics,
-    logger: recordingLogger(),
+    logger,
     settings: { ttlSeconds: 86400, maxReportBytes: 1_000_000 },
     writeConcurrency: 4,
     clock: time,
@@ -31,7 +32,7 @@ function setup() {
   });
   const count = async (metric: 'results' | 'failures', label: string) =>
     (await metrics[metric].get()).values.find((v) => Object.values(v.labels).includes(label))?.value ?? 0;
-  return { time, owners: cluster.owners, api, reconciler, count };
+  return { time, owners: cluster.owners, api, reconciler, count, logger };
 }
 
 const configResult = (uid: string): ConfigAuditResult => ({
@@ -138,7 +139,7 @@ describe('reconciler: what it asks consume() to do', () => {
   });
 
   it('a result that says it finished in the future stops waiting for its owner (issue 14)', async () => {
-    const { time, reconciler, count } = setup();
+    const { time, reconciler, count, logger } = setup();
     const future = { ...result, finishedAt: '3000-01-01T00:00:00Z' };
     const futureConfig = { ...configResult('uid-x'), finishedAt: '3000-01-01T00:00:00Z' };
     expect((await reconciler.image(future, at)).kind).toBe('retry');
@@ -148,6 +149,8 @@ describe('reconciler: what it asks consume() to do', () => {
     expect(await reconciler.config(futureConfig, at)).toEqual({ kind: 'ack' });
     expect(await count('results', 'no_owner')).toBe(1);
     expect(await count('results', 'dropped_owner_gone')).toBe(1);
+    // Each ends with one log line saying so.
+    expect(logger.lines.filter((l) => l.msg.endsWith('result dropped'))).toHaveLength(2);
   });
 
   it('writes a config result for its owner at the audited spec, and drops a stale one', async () => {

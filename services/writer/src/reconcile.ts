@@ -108,6 +108,10 @@ export function createReconciler(d: {
         if (waitForOwner(r, at) === 'wait')
           return { kind: 'retry', reason: 'no owner uses this image yet', delayMs: OWNER_RETRY_MIN_MS };
         d.metrics.results.inc({ type: 'image', outcome: 'no_owner' });
+        d.logger.info(
+          { image: bounded(r.image), namespace: r.namespace },
+          'no owner in the namespace runs the image; image result dropped',
+        );
         return { kind: 'ack' };
       }
       const outcome = await fanOut(r, owners);
