@@ -1,13 +1,13 @@
 import {
   type ContainerRef,
   isReportOwner,
+  type KubeObject,
   projectWorkload,
   WORKLOAD_RESOURCES,
   type Workload,
   type WorkloadKind,
 } from '@fleetscan/kube';
 import { computeSpecHash } from '@fleetscan/reports';
-import type { KubernetesObject } from '@kubernetes/client-node';
 
 /** A report owner as both services see it: identity, pod spec hash and containers. */
 export interface Owner {
@@ -51,7 +51,7 @@ export function toOwner(w: Workload): Owner {
 }
 
 /** A reflector projection keeping report owners only (trivy-operator's rules, see isReportOwner). */
-export function ownerProjector(kind: WorkloadKind): (obj: KubernetesObject) => Owner | undefined {
+export function ownerProjector(kind: WorkloadKind): (obj: KubeObject) => Owner | undefined {
   return (obj) => {
     const w = projectWorkload(kind, obj);
     return w && isReportOwner(w) ? toOwner(w) : undefined;

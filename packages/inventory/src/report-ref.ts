@@ -1,3 +1,4 @@
+import type { KubeObject } from '@fleetscan/kube';
 import {
   ANNOTATION_REPORT_TTL,
   type CONFIG_AUDIT_REPORT,
@@ -10,7 +11,6 @@ import {
   parseGoDuration,
   type VULNERABILITY_REPORT,
 } from '@fleetscan/reports';
-import type { KubernetesObject } from '@kubernetes/client-node';
 
 /** fleetscan's own annotation: hash of a report's findings, so an unchanged rewrite is skipped. */
 export const ANNOTATION_CONTENT_HASH = 'fleetscan.io/content-hash';
@@ -65,7 +65,7 @@ export interface ReportRef {
 }
 
 export function reportProjector(kind: ReportKind) {
-  return (obj: KubernetesObject): ReportRef | undefined => {
+  return (obj: KubeObject): ReportRef | undefined => {
     const m = obj.metadata;
     if (!m?.name || !m.uid) return undefined;
     const labels = m.labels ?? {};
@@ -94,7 +94,8 @@ export function reportProjector(kind: ReportKind) {
     const report = (obj as { report?: ReportBody }).report;
     // Our annotation, else the body (a full object), else when it was created: trivy-operator
     // replaces a report when it rescans, so that is its scan time (its own TTL reads it too).
-    const updated = [ann[ANNOTATION_UPDATED_AT], report?.updateTimestamp, m.creationTimestamp]
+    const created = (m as { creationTimestamp?: unknown }).creationTimestamp;
+    const updated = [ann[ANNOTATION_UPDATED_AT], report?.updateTimestamp, created]
       .map((t) => (typeof t === 'string' ? Date.parse(t) : Number.NaN))
       .find((t) => Number.isFinite(t));
     if (updated !== undefined) r.updatedAtMs = updated;
