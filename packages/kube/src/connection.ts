@@ -10,6 +10,8 @@ import {
   configError,
   type Material,
 } from './kubeconfig-file.ts';
+import { chooseProxy, type ProxyEnv, redact } from './proxy.ts';
+import { proxyAgent } from './proxy-agent.ts';
 
 /**
  * How to reach one API server: its URL, the TLS and auth of each request, and one keep-alive
@@ -23,6 +25,8 @@ export interface KubeConnection {
   readonly source: string;
   /** The context's namespace, if it names one. */
   readonly namespace: string | undefined;
+  /** The proxy every request goes through (credentials removed), or undefined: direct. */
+  readonly proxy: string | undefined;
   /** Keep-alive, no socket limit: long-lived watches never make other requests wait for a socket. */
   readonly agent: HttpAgent;
   /**
@@ -46,6 +50,13 @@ export interface ConnectionOptions {
   rereadMs?: number;
   /** An exec plugin that has not finished by then is killed. Default 60 000. */
   execTimeoutMs?: number;
+  /**
+   * The environment's proxy settings (proxyEnvFrom(env) in a service's config), used when the
+   * kubeconfig's cluster sets no proxy-url. Omitted: no proxy from the environment.
+   */
+  proxy?: ProxyEnv | undefined;
+  /** A proxy that has not answered CONNECT by then fails the request (TRANSIENT). Default 30 000. */
+  proxyTunnelTimeoutMs?: number;
 }
 
 export const REREAD_MS = 60_000;
@@ -73,12 +84,16 @@ export function createKubeConnection(spec: ConnectionSpec, opts: ConnectionOptio
       ...(ca && { 'certificate-authority-data': (await ca.get()).toString('base64') }),
     }),
   });
-  const agent = keepAliveAgent(server);
+  const proxy = chooseProxy(server, { proxyUrl: spec.proxyUrl, env: opts.proxy }, at);
+  const agent = proxy
+    ? proxyAgent(new URL(server), proxy, { tunnelTimeoutMs: opts.proxyTunnelTimeoutMs ?? 30_000 })
+    : keepAliveAgent(server);
 
   return {
     server,
     source: spec.source,
     namespace: spec.namespace,
+    proxy: proxy && redact(proxy),
     agent,
     async requestOptions() {
       const auth = await credentials.get();
@@ -109,9 +124,18 @@ export function createKubeConnection(spec: ConnectionSpec, opts: ConnectionOptio
   };
 }
 
-/** One agent per connection: keep-alive, and no socket limit, so open watches never make other requests wait. */
+/**
+ * One agent per connection: keep-alive, and no socket limit, so open watches never make other
+ * requests wait. proxyEnv {}: direct means direct, even where Node would apply its own proxy rules
+ * (NODE_USE_ENV_PROXY).
+ */
 export function keepAliveAgent(server: string): HttpAgent {
-  const options = { keepAlive: true, maxSockets: Number.POSITIVE_INFINITY, scheduling: 'lifo' as const };
+  const options = {
+    keepAlive: true,
+    maxSockets: Number.POSITIVE_INFINITY,
+    scheduling: 'lifo' as const,
+    proxyEnv: {},
+  };
   return server.startsWith('https:') ? new HttpsAgent(options) : new HttpAgent(options);
 }
 

@@ -22,6 +22,7 @@ export type { Auth, ConnectionSpec, ExecConfig, Material } from './kubeconfig-fi
 export type { KubeLogger } from './logger.ts';
 export type { KubeObject, ObjectMeta, OwnerReference } from './object.ts';
 export { isBuiltInController, isReportOwner, type OwnerContext, reportOwnerRef } from './owners.ts';
+export { type ProxyEnv, proxyEnvFrom } from './proxy.ts';
 export { createReflector, type Reflector, type ReflectorOptions } from './reflector.ts';
 export { apiVersionOf, type ResourceRef, resourceName, resourcePath } from './resource.ts';
 export { objectKey, type ReflectorEvent, type ReflectorEventType } from './store.ts';

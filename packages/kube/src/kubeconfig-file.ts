@@ -110,6 +110,8 @@ export interface ConnectionSpec {
   ca?: Material | undefined;
   insecureSkipTLSVerify?: boolean | undefined;
   tlsServerName?: string | undefined;
+  /** The cluster's proxy-url: every request goes through it (the environment's proxy settings do not apply). */
+  proxyUrl?: string | undefined;
   clientCertificate?: Material | undefined;
   clientKey?: Material | undefined;
   auth?: Auth | undefined;
@@ -141,16 +143,12 @@ export function resolveContext(files: KubeconfigFiles, source: string, context?:
 function clusterSpec(
   e: Entry,
   at: string,
-): Pick<ConnectionSpec, 'server' | 'ca' | 'insecureSkipTLSVerify' | 'tlsServerName'> & {
+): Pick<ConnectionSpec, 'server' | 'ca' | 'insecureSkipTLSVerify' | 'tlsServerName' | 'proxyUrl'> & {
   clusterConfig: unknown;
 } {
   const c = e.value;
   const server = checkServer(str(c, 'server', at), at);
-  if (c['proxy-url'] !== undefined) {
-    throw configError(
-      `${at}: proxy-url is not supported; let the service reach the API server directly (or through a transparent proxy)`,
-    );
-  }
+  const proxyUrl = str(c, 'proxy-url', at);
   const insecure = bool(c, 'insecure-skip-tls-verify', at);
   const ca = material(e, 'certificate-authority', at);
   if (insecure && ca) {
@@ -166,6 +164,7 @@ function clusterSpec(
     ...(ca && { ca }),
     ...(insecure && { insecureSkipTLSVerify: true }),
     ...(tlsServerName && { tlsServerName }),
+    ...(proxyUrl && { proxyUrl }),
     clusterConfig: execExt?.extension,
   };
 }

@@ -240,7 +240,7 @@ describe('loadKubeConfig: clusters and users', () => {
         { 'auth-provider': { name: 'oidc', config: {} } },
         /auth-provider "oidc" is not supported; use an exec credential plugin/,
       ],
-      [{ 'proxy-url': 'http://proxy:3128' }, undefined, /proxy-url is not supported/],
+      [{ 'proxy-url': 'socks5://proxy:1080' }, undefined, /proxy-url: socks5 proxies are not supported/],
       [{}, { token: 't', as: 'someone' }, /impersonation \(as\) is not supported/],
       [
         {},

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { CLUSTER_NAME_PATTERN } from '@fleetscan/bus';
 import { OWNER_KINDS } from '@fleetscan/inventory';
+import { proxyEnvFrom } from '@fleetscan/kube';
 import { SEVERITIES } from '@fleetscan/reports';
 import { parseEnv } from '@fleetscan/service';
 import { z } from 'zod';
@@ -82,6 +83,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   return {
     cluster: c.CLUSTER_NAME,
     kubeconfigPath: c.KUBECONFIG,
+    // HTTPS_PROXY, HTTP_PROXY, NO_PROXY (or lower case) for the API server, as client-go reads them.
+    kubeProxy: proxyEnvFrom(env),
     nats: { url: c.NATS_URL, user: c.NATS_USER, pass: c.NATS_PASSWORD },
     scanners: c.SCANNERS,
     settings,

@@ -10,6 +10,8 @@ Configuration is read from the environment (lists are comma-separated):
   CLUSTER_NAME           this cluster's name in subjects (required; lowercase, digits, '-')
   KUBECONFIG             kubeconfig file, or files separated by ":" merged as kubectl does
                          (default: in-cluster service account, then ~/.kube/config)
+  HTTPS_PROXY / NO_PROXY proxy for the API server and hosts reached directly, as kubectl reads
+                         them (also HTTP_PROXY and the lower-case names); a kubeconfig proxy-url wins
   NATS_URL               NATS server (default nats://127.0.0.1:4222); NATS_USER / NATS_PASSWORD
 What is scanned:
   NAMESPACES_INCLUDE     namespace globs to scan (default: all)

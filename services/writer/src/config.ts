@@ -1,4 +1,5 @@
 import { CLUSTER_NAME_PATTERN } from '@fleetscan/bus';
+import { proxyEnvFrom } from '@fleetscan/kube';
 import { parseGoDuration } from '@fleetscan/reports';
 import { parseEnv } from '@fleetscan/service';
 import { z } from 'zod';
@@ -39,6 +40,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   return {
     cluster: c.CLUSTER_NAME,
     kubeconfigPath: c.KUBECONFIG,
+    // HTTPS_PROXY, HTTP_PROXY, NO_PROXY (or lower case) for the API server, as client-go reads them.
+    kubeProxy: proxyEnvFrom(env),
     nats: { url: c.NATS_URL, user: c.NATS_USER, pass: c.NATS_PASSWORD },
     reportTtlSeconds: c.REPORT_TTL,
     writeConcurrency: c.WRITE_CONCURRENCY,

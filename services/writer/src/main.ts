@@ -10,6 +10,8 @@ Configuration is read from the environment:
   CLUSTER_NAME           this cluster's name in subjects (required; lowercase, digits, '-')
   KUBECONFIG             kubeconfig file, or files separated by ":" merged as kubectl does
                          (default: in-cluster service account, then ~/.kube/config)
+  HTTPS_PROXY / NO_PROXY proxy for the API server and hosts reached directly, as kubectl reads
+                         them (also HTTP_PROXY and the lower-case names); a kubeconfig proxy-url wins
   NATS_URL               NATS server (default nats://127.0.0.1:4222); NATS_USER / NATS_PASSWORD
   REPORT_TTL             report-ttl annotation written on reports (default 24h)
   WRITE_CONCURRENCY      report writes in flight at once (default 8)
