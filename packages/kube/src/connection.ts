@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent, type RequestOptions } from 'node:https';
+import type { AuthProviderCredentials } from './auth-provider.ts';
 import { type ExecClusterInfo, type ExecCredential, runExecPlugin } from './exec-credential.ts';
 import {
   type Auth,
@@ -200,6 +201,23 @@ function authSource(
   },
 ): Cached<AuthState> {
   switch (auth.kind) {
+    case 'auth-provider': {
+      // client-node, imported here and only here: users of other credentials never load it.
+      let provider: Promise<AuthProviderCredentials> | undefined;
+      return {
+        async get() {
+          provider ??= import('./auth-provider.ts').then((m) =>
+            m.createAuthProviderCredentials({
+              authProvider: auth.provider,
+              name: auth.name,
+              at: ctx.at,
+            }),
+          );
+          return { authorization: await (await provider).authorization() };
+        },
+        invalidate() {},
+      };
+    }
     case 'none':
       return { get: async () => ({}), invalidate() {} };
     case 'basic': {

@@ -99,7 +99,9 @@ export type Auth =
   | { kind: 'none' }
   | { kind: 'token'; token: string | undefined; tokenFile: string | undefined }
   | { kind: 'basic'; username: string; password: string }
-  | { kind: 'exec'; exec: ExecConfig };
+  | { kind: 'exec'; exec: ExecConfig }
+  /** The user's `auth-provider` mapping, passed to client-node (auth-provider.ts) as it is. */
+  | { kind: 'auth-provider'; name: string; provider: unknown };
 
 /** One context of a kubeconfig, resolved into what a connection needs. */
 export interface ConnectionSpec {
@@ -171,12 +173,7 @@ function clusterSpec(
 
 function userSpec(e: Entry, at: string): Pick<ConnectionSpec, 'auth' | 'clientCertificate' | 'clientKey'> {
   const u = e.value;
-  if (u['auth-provider'] !== undefined) {
-    const provider = isObject(u['auth-provider']) ? String(u['auth-provider'].name ?? '') : '';
-    throw configError(
-      `${at}: auth-provider${provider ? ` "${provider}"` : ''} is not supported; use an exec credential plugin instead (e.g. kubelogin, gke-gcloud-auth-plugin, aws eks get-token)`,
-    );
-  }
+  const provider = authProvider(u, at);
   for (const key of ['as', 'as-uid', 'as-groups', 'as-user-extra']) {
     if (u[key] !== undefined) {
       throw configError(
@@ -193,6 +190,7 @@ function userSpec(e: Entry, at: string): Pick<ConnectionSpec, 'auth' | 'clientCe
     ...(token || tokenFile ? ['token'] : []),
     ...(username || password ? ['basic auth (username/password)'] : []),
     ...(exec ? ['exec'] : []),
+    ...(provider ? ['auth-provider'] : []),
   ];
   if (methods.length > 1) {
     throw configError(`${at}: more than one authentication method (${methods.join(', ')}); keep one`);
@@ -209,7 +207,28 @@ function userSpec(e: Entry, at: string): Pick<ConnectionSpec, 'auth' | 'clientCe
   if (token || tokenFile) auth = { kind: 'token', token, tokenFile };
   else if (username && password) auth = { kind: 'basic', username, password };
   else if (exec) auth = { kind: 'exec', exec };
+  else if (provider) auth = provider;
   return { auth, ...(clientCertificate && { clientCertificate }), ...(clientKey && { clientKey }) };
+}
+
+/**
+ * client-go's one remaining auth-provider, oidc (azure and gcp were removed in Kubernetes 1.26 in
+ * favour of exec plugins). Its mapping is handed to client-node as it is, loaded lazily.
+ */
+function authProvider(u: Raw, at: string): Extract<Auth, { kind: 'auth-provider' }> | undefined {
+  const p = u['auth-provider'];
+  if (p === undefined || p === null) return undefined;
+  const name = isObject(p) ? str(p, 'name', `${at}, auth-provider`) : undefined;
+  if (name !== 'oidc') {
+    throw configError(
+      `${at}: auth-provider${name ? ` "${name}"` : ''} is not supported (only oidc is); use an exec credential plugin instead (e.g. kubelogin, gke-gcloud-auth-plugin, aws eks get-token)`,
+    );
+  }
+  const config = (p as Raw).config ?? {};
+  if (!isObject(config) || !Object.values(config).every((v) => typeof v === 'string')) {
+    throw configError(`${at}, auth-provider "oidc": config must be a mapping of strings`);
+  }
+  return { kind: 'auth-provider', name, provider: p };
 }
 
 function execConfig(e: Entry, at: string): ExecConfig {
