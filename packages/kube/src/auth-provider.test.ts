@@ -11,9 +11,9 @@ import { loadKubeConfig } from './kubeconfig.ts';
 import { createTransport } from './transport.ts';
 
 /**
- * An oidc auth-provider user, at the wire: the token client-node (loaded lazily) takes from the
- * provider lands in the Authorization header of our requests. Refreshing at a real issuer and the
- * API server accepting the token are tested against the stack (test/integration/kube-access.test.ts).
+ * An oidc auth-provider user, at the wire: the provider's id-token lands in the Authorization header
+ * of our requests. Refreshing at a real issuer and the API server accepting the tokens are tested
+ * against the stack (test/integration/kube-access.test.ts).
  */
 
 let dir: string;
@@ -40,7 +40,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** An unsigned JWT: client-node reads only its exp to decide whether to refresh. */
+/** An unsigned JWT: the client reads only its exp, to decide whether to refresh. */
 function jwt(expSeconds: number): string {
   const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
   return `${part({ alg: 'none' })}.${part({ sub: 'alice', exp: expSeconds })}.sig`;
@@ -73,13 +73,31 @@ describe('oidc auth-provider users', () => {
     expect(seen.map((h) => h.authorization)).toEqual([`Bearer ${token}`, `Bearer ${token}`]);
   });
 
-  it('fail with CONFIG, before sending anything, when the provider has no token to give', async () => {
-    const t = createTransport(await connect({ 'client-id': 'fleetscan' }));
+  it('fail with CONFIG, before sending anything, when the id-token expired and there is no refresh-token', async () => {
+    const expired = jwt(Math.floor(Date.now() / 1000) - 60);
+    const t = createTransport(
+      await connect({
+        'client-id': 'fleetscan',
+        'idp-issuer-url': 'https://127.0.0.1:1',
+        'id-token': expired,
+      }),
+    );
     const err = await t.getJson('/api', {}, AbortSignal.timeout(10_000)).catch((e: unknown) => e);
     expect(err).toMatchObject({
       code: KubeErrorCode.Config,
-      message: expect.stringContaining('auth-provider "oidc" gave no token'),
+      message: expect.stringContaining(
+        'auth-provider "oidc": no valid id-token, and no refresh-token to get one',
+      ),
     });
     expect(seen).toEqual([]);
+  });
+
+  it('are refused at load without client-id or idp-issuer-url, as client-go refuses them', async () => {
+    await expect(connect({ 'idp-issuer-url': 'https://issuer', 'id-token': 'x' })).rejects.toThrow(
+      /auth-provider "oidc": client-id is required/,
+    );
+    await expect(connect({ 'client-id': 'c', 'id-token': 'x' })).rejects.toThrow(
+      /auth-provider "oidc": idp-issuer-url is required/,
+    );
   });
 });

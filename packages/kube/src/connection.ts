@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent, type RequestOptions } from 'node:https';
-import type { AuthProviderCredentials } from './auth-provider.ts';
+import type { OidcCredentials } from './auth-provider.ts';
 import { type ExecClusterInfo, type ExecCredential, runExecPlugin } from './exec-credential.ts';
 import {
   type Auth,
@@ -72,7 +72,20 @@ export function createKubeConnection(spec: ConnectionSpec, opts: ConnectionOptio
   const cert =
     spec.clientCertificate && source(spec.clientCertificate, `${at}: client certificate`, now, rereadMs);
   const key = spec.clientKey && source(spec.clientKey, `${at}: client key`, now, rereadMs);
+  const tunnelTimeoutMs = opts.proxyTunnelTimeoutMs ?? 30_000;
+  // Agents for other servers the credentials need (an OIDC issuer), one per origin, closed with us.
+  const others = new Map<string, HttpAgent>();
+  const agentFor = (url: URL): HttpAgent => {
+    let a = others.get(url.origin);
+    if (!a) {
+      const via = chooseProxy(url.href, { env: opts.proxy }, `${at}: ${url.origin}`);
+      a = via ? proxyAgent(url, via, { tunnelTimeoutMs }) : keepAliveAgent(url.href);
+      others.set(url.origin, a);
+    }
+    return a;
+  };
   const credentials = authSource(spec.auth ?? { kind: 'none' }, {
+    agentFor,
     at,
     now,
     rereadMs,
@@ -86,9 +99,7 @@ export function createKubeConnection(spec: ConnectionSpec, opts: ConnectionOptio
     }),
   });
   const proxy = chooseProxy(server, { proxyUrl: spec.proxyUrl, env: opts.proxy }, at);
-  const agent = proxy
-    ? proxyAgent(new URL(server), proxy, { tunnelTimeoutMs: opts.proxyTunnelTimeoutMs ?? 30_000 })
-    : keepAliveAgent(server);
+  const agent = proxy ? proxyAgent(new URL(server), proxy, { tunnelTimeoutMs }) : keepAliveAgent(server);
 
   return {
     server,
@@ -121,6 +132,7 @@ export function createKubeConnection(spec: ConnectionSpec, opts: ConnectionOptio
     },
     close() {
       agent.destroy();
+      for (const a of others.values()) a.destroy();
     },
   };
 }
@@ -198,24 +210,31 @@ function authSource(
     env: Record<string, string | undefined>;
     execTimeoutMs: number;
     cluster: () => Promise<ExecClusterInfo>;
+    /** A keep-alive agent for another server (an OIDC issuer), through the environment's proxy where it applies. */
+    agentFor: (url: URL) => HttpAgent;
   },
 ): Cached<AuthState> {
   switch (auth.kind) {
-    case 'auth-provider': {
-      // client-node, imported here and only here: users of other credentials never load it.
-      let provider: Promise<AuthProviderCredentials> | undefined;
+    case 'oidc': {
+      // openid-client, through this import only: users of other credentials never load it.
+      let loading: Promise<OidcCredentials> | undefined;
+      let oidc: OidcCredentials | undefined;
       return {
         async get() {
-          provider ??= import('./auth-provider.ts').then((m) =>
-            m.createAuthProviderCredentials({
-              authProvider: auth.provider,
-              name: auth.name,
+          loading ??= import('./auth-provider.ts').then((m) => {
+            oidc = m.createOidcCredentials({
+              config: auth.config,
               at: ctx.at,
-            }),
-          );
-          return { authorization: await (await provider).authorization() };
+              now: ctx.now,
+              agent: ctx.agentFor,
+            });
+            return oidc;
+          });
+          return { authorization: await (await loading).authorization() };
         },
-        invalidate() {},
+        invalidate() {
+          oidc?.invalidate();
+        },
       };
     }
     case 'none':

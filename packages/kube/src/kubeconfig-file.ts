@@ -100,8 +100,8 @@ export type Auth =
   | { kind: 'token'; token: string | undefined; tokenFile: string | undefined }
   | { kind: 'basic'; username: string; password: string }
   | { kind: 'exec'; exec: ExecConfig }
-  /** The user's `auth-provider` mapping, passed to client-node (auth-provider.ts) as it is. */
-  | { kind: 'auth-provider'; name: string; provider: unknown };
+  /** An `auth-provider` named oidc: its config (client-id, idp-issuer-url, id-token, refresh-token, ...). */
+  | { kind: 'oidc'; config: Record<string, string> };
 
 /** One context of a kubeconfig, resolved into what a connection needs. */
 export interface ConnectionSpec {
@@ -173,7 +173,7 @@ function clusterSpec(
 
 function userSpec(e: Entry, at: string): Pick<ConnectionSpec, 'auth' | 'clientCertificate' | 'clientKey'> {
   const u = e.value;
-  const provider = authProvider(u, at);
+  const provider = authProvider(e, at);
   for (const key of ['as', 'as-uid', 'as-groups', 'as-user-extra']) {
     if (u[key] !== undefined) {
       throw configError(
@@ -190,7 +190,7 @@ function userSpec(e: Entry, at: string): Pick<ConnectionSpec, 'auth' | 'clientCe
     ...(token || tokenFile ? ['token'] : []),
     ...(username || password ? ['basic auth (username/password)'] : []),
     ...(exec ? ['exec'] : []),
-    ...(provider ? ['auth-provider'] : []),
+    ...(provider ? ['auth-provider (oidc)'] : []),
   ];
   if (methods.length > 1) {
     throw configError(`${at}: more than one authentication method (${methods.join(', ')}); keep one`);
@@ -213,10 +213,10 @@ function userSpec(e: Entry, at: string): Pick<ConnectionSpec, 'auth' | 'clientCe
 
 /**
  * client-go's one remaining auth-provider, oidc (azure and gcp were removed in Kubernetes 1.26 in
- * favour of exec plugins). Its mapping is handed to client-node as it is, loaded lazily.
+ * favour of exec plugins), checked as client-go checks it: client-id and idp-issuer-url are required.
  */
-function authProvider(u: Raw, at: string): Extract<Auth, { kind: 'auth-provider' }> | undefined {
-  const p = u['auth-provider'];
+function authProvider(e: Entry, at: string): Extract<Auth, { kind: 'oidc' }> | undefined {
+  const p = e.value['auth-provider'];
   if (p === undefined || p === null) return undefined;
   const name = isObject(p) ? str(p, 'name', `${at}, auth-provider`) : undefined;
   if (name !== 'oidc') {
@@ -224,11 +224,27 @@ function authProvider(u: Raw, at: string): Extract<Auth, { kind: 'auth-provider'
       `${at}: auth-provider${name ? ` "${name}"` : ''} is not supported (only oidc is); use an exec credential plugin instead (e.g. kubelogin, gke-gcloud-auth-plugin, aws eks get-token)`,
     );
   }
+  const where = `${at}, auth-provider "oidc"`;
   const config = (p as Raw).config ?? {};
   if (!isObject(config) || !Object.values(config).every((v) => typeof v === 'string')) {
-    throw configError(`${at}, auth-provider "oidc": config must be a mapping of strings`);
+    throw configError(`${where}: config must be a mapping of strings`);
   }
-  return { kind: 'auth-provider', name, provider: p };
+  const c = config as Record<string, string>;
+  for (const key of ['client-id', 'idp-issuer-url']) {
+    if (!c[key]) throw configError(`${where}: ${key} is required`);
+  }
+  try {
+    new URL(c['idp-issuer-url'] ?? '');
+  } catch (err) {
+    throw configError(`${where}: idp-issuer-url "${c['idp-issuer-url']}" is not a URL`, err);
+  }
+  // Relative to the kubeconfig, like its other files (client-go takes this one from the working
+  // directory, which for a service is arbitrary).
+  const caFile = c['idp-certificate-authority'];
+  return {
+    kind: 'oidc',
+    config: caFile ? { ...c, 'idp-certificate-authority': resolve(dirname(e.file), caFile) } : c,
+  };
 }
 
 function execConfig(e: Entry, at: string): ExecConfig {

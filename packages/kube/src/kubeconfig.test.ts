@@ -242,8 +242,11 @@ describe('loadKubeConfig: clusters and users', () => {
       ],
       [
         {},
-        { token: 't', 'auth-provider': { name: 'oidc', config: {} } },
-        /more than one authentication method \(token, auth-provider\)/,
+        {
+          token: 't',
+          'auth-provider': { name: 'oidc', config: { 'client-id': 'c', 'idp-issuer-url': 'https://i' } },
+        },
+        /more than one authentication method \(token, auth-provider \(oidc\)\)/,
       ],
       [{ 'proxy-url': 'socks5://proxy:1080' }, undefined, /proxy-url: socks5 proxies are not supported/],
       [{}, { token: 't', as: 'someone' }, /impersonation \(as\) is not supported/],
