@@ -92,12 +92,16 @@ describe('oidc auth-provider users', () => {
     expect(seen).toEqual([]);
   });
 
-  it('are refused at load without client-id or idp-issuer-url, as client-go refuses them', async () => {
+  it('are refused at load without client-id or idp-issuer-url (as client-go) or with an unreadable IdP CA', async () => {
     await expect(connect({ 'idp-issuer-url': 'https://issuer', 'id-token': 'x' })).rejects.toThrow(
       /auth-provider "oidc": client-id is required/,
     );
     await expect(connect({ 'client-id': 'c', 'id-token': 'x' })).rejects.toThrow(
       /auth-provider "oidc": idp-issuer-url is required/,
     );
+    // The IdP's CA is read at load too, relative to the kubeconfig.
+    await expect(
+      connect({ 'client-id': 'c', 'idp-issuer-url': 'https://i', 'idp-certificate-authority': 'idp-ca.pem' }),
+    ).rejects.toThrow(`idp-certificate-authority ${join(dir, 'idp-ca.pem')} cannot be read`);
   });
 });

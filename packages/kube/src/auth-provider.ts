@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { Agent } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import * as client from 'openid-client';
@@ -32,7 +31,7 @@ const FETCH_TIMEOUT_MS = 30_000;
 const MAX_RESPONSE = 1024 * 1024;
 
 export function createOidcCredentials(opts: {
-  /** The auth-provider's config: client-id, client-secret, idp-issuer-url, id-token, refresh-token, idp-certificate-authority[-data]. */
+  /** The auth-provider's config: client-id, client-secret, idp-issuer-url, id-token, refresh-token, idp-certificate-authority-data. */
   config: Record<string, string>;
   at: string;
   now: () => number;
@@ -42,7 +41,7 @@ export function createOidcCredentials(opts: {
   const c = opts.config;
   const at = `${opts.at}, auth-provider "oidc"`;
   const issuer = new URL(c['idp-issuer-url'] ?? '');
-  const ca = idpCa(c, at);
+  const ca = idpCa(c);
   let idToken = c['id-token'] || undefined;
   let refreshToken = c['refresh-token'] || undefined;
   let expiresAt = idToken ? expiryOf(idToken) : undefined;
@@ -112,19 +111,10 @@ function expiryOf(jwt: string): number | undefined {
   }
 }
 
-function idpCa(c: Record<string, string>, at: string): Buffer | undefined {
+/** The IdP's CA, which the kubeconfig loader has already read into idp-certificate-authority-data. */
+function idpCa(c: Record<string, string>): Buffer | undefined {
   const data = c['idp-certificate-authority-data'];
-  if (data) return Buffer.from(data, 'base64');
-  const file = c['idp-certificate-authority'];
-  if (!file) return undefined;
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw configError(
-      `${at}: idp-certificate-authority ${file} cannot be read: ${(err as Error).message}`,
-      err,
-    );
-  }
+  return data ? Buffer.from(data, 'base64') : undefined;
 }
 
 /**

@@ -238,13 +238,22 @@ function authProvider(e: Entry, at: string): Extract<Auth, { kind: 'oidc' }> | u
   } catch (err) {
     throw configError(`${where}: idp-issuer-url "${c['idp-issuer-url']}" is not a URL`, err);
   }
-  // Relative to the kubeconfig, like its other files (client-go takes this one from the working
-  // directory, which for a service is arbitrary).
-  const caFile = c['idp-certificate-authority'];
-  return {
-    kind: 'oidc',
-    config: caFile ? { ...c, 'idp-certificate-authority': resolve(dirname(e.file), caFile) } : c,
-  };
+  // The IdP's CA is read now, so a missing file fails at load like the kubeconfig's others; a
+  // relative path is the kubeconfig's, like theirs (client-go takes it from the working directory,
+  // which for a service is arbitrary).
+  const { 'idp-certificate-authority': caFile, ...rest } = c;
+  if (!caFile || c['idp-certificate-authority-data']) return { kind: 'oidc', config: rest };
+  const file = resolve(dirname(e.file), caFile);
+  let ca: Buffer;
+  try {
+    ca = readFileSync(file);
+  } catch (err) {
+    throw configError(
+      `${where}: idp-certificate-authority ${file} cannot be read: ${(err as Error).message}`,
+      err,
+    );
+  }
+  return { kind: 'oidc', config: { ...rest, 'idp-certificate-authority-data': ca.toString('base64') } };
 }
 
 function execConfig(e: Entry, at: string): ExecConfig {
