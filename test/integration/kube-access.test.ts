@@ -267,8 +267,16 @@ describe('an oidc auth-provider user (openid-client, loaded lazily)', () => {
     const stale = await connect('oidc-stale', { user: { token: expired } });
     expect(isKubeError(await whoAmI(stale).catch((e: unknown) => e), KubeErrorCode.Unauthorized)).toBe(true);
 
+    // A confidential client: the issuer checks the secret (client_secret_basic).
+    const wrongSecret = await connect('oidc-wrong-secret', {
+      user: provider({ 'id-token': expired, 'refresh-token': refresh, 'client-secret': 'wrong' }),
+    });
+    const refused = await whoAmI(wrongSecret).catch((e: unknown) => e);
+    expect(isKubeError(refused, KubeErrorCode.Config), String(refused)).toBe(true);
+    expect((refused as Error).message).toContain('refreshing the id-token');
+
     const conn = await connect('oidc-refresh', {
-      user: provider({ 'id-token': expired, 'refresh-token': refresh }),
+      user: provider({ 'id-token': expired, 'refresh-token': refresh, 'client-secret': oidc().clientSecret }),
     });
     const me = await whoAmI(conn);
     expect(me.username).toBe(`${oidc().usernamePrefix}bob`);

@@ -61,7 +61,8 @@ export function createOidcCredentials(opts: {
         issuer,
         c['client-id'] ?? '',
         secret ? { client_secret: secret } : undefined,
-        secret ? client.ClientSecretPost(secret) : client.None(),
+        // client_secret_basic: OpenID Connect's default client authentication.
+        secret ? client.ClientSecretBasic(secret) : client.None(),
         { [client.customFetch]: fetchWith(opts.agent(issuer), ca) },
       );
       const tokens = await client.refreshTokenGrant(await configuration, refreshToken);

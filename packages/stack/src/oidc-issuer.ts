@@ -24,6 +24,8 @@ export interface OidcIssuerInfo {
   url: string;
   /** The `aud` (client id) the API server accepts. */
   clientId: string;
+  /** A client that authenticates at the token endpoint must use this secret (public clients send none). */
+  clientSecret: string;
   /** The API server maps `sub` to user `oidc:<sub>` and `groups` to `oidc:<group>`. */
   usernamePrefix: string;
   /** PEM private key the tokens are signed with (for mintOidcToken). */
@@ -46,6 +48,7 @@ export async function startOidcIssuer(opts: { dir: string; ca: CertificateAuthor
   const [key, cert] = await Promise.all([readFile(serving.keyFile), readFile(serving.certFile)]);
   const jwks = { keys: [{ ...publicKey.export({ format: 'jwk' }), kid: KID, alg: 'RS256', use: 'sig' }] };
   const clientId = 'fleetscan';
+  const clientSecret = randomBytes(12).toString('hex');
   let url = '';
 
   const server: Server = createServer({ key, cert }, (req, res) => {
@@ -77,6 +80,9 @@ export async function startOidcIssuer(opts: { dir: string; ca: CertificateAuthor
       });
       req.on('end', () => {
         const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+        if (!clientAuthenticated(req.headers.authorization, form, clientId, clientSecret)) {
+          return json(401, { error: 'invalid_client' });
+        }
         const claims =
           form.get('grant_type') === 'refresh_token'
             ? verifyToken(form.get('refresh_token') ?? '', publicKey, url, 'refresh')
@@ -104,6 +110,7 @@ export async function startOidcIssuer(opts: { dir: string; ca: CertificateAuthor
   return {
     url,
     clientId,
+    clientSecret,
     usernamePrefix: 'oidc:',
     signingKeyFile,
     caFile: opts.ca.certFile,
@@ -186,6 +193,24 @@ function verifyToken(
   return fresh && claims.iss === iss && claims.token_use === use && typeof claims.sub === 'string'
     ? claims
     : undefined;
+}
+
+/** client_secret_basic or client_secret_post with the right secret, or no client authentication at all. */
+function clientAuthenticated(
+  authorization: string | undefined,
+  form: URLSearchParams,
+  clientId: string,
+  clientSecret: string,
+): boolean {
+  if (authorization?.startsWith('Basic ')) {
+    const [id, secret] = Buffer.from(authorization.slice(6), 'base64')
+      .toString('utf8')
+      .split(':')
+      .map((v) => decodeURIComponent(v));
+    return id === clientId && secret === clientSecret;
+  }
+  const secret = form.get('client_secret');
+  return secret === null || secret === clientSecret;
 }
 
 function b64url(s: string): string {

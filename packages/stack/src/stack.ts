@@ -181,6 +181,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         oidc: {
           url: issuer.url,
           clientId: issuer.clientId,
+          clientSecret: issuer.clientSecret,
           usernamePrefix: issuer.usernamePrefix,
           signingKeyFile: issuer.signingKeyFile,
           caFile: issuer.caFile,
