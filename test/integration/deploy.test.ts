@@ -319,6 +319,7 @@ describe('the chart in detail', () => {
     expect(metricsIn(expr('FleetscanScanFailuresRising'))).toContain('fleetscan_scanner_failures_total');
     expect(metricsIn(expr('FleetscanScanBacklogGrowing'))).toContain('fleetscan_scanner_consumer_pending');
     expect(metricsIn(expr('FleetscanWriterBacklogGrowing'))).toContain('fleetscan_writer_consumer_pending');
+    expect(metricsIn(expr('FleetscanMessagesTerminated'))).toContain('fleetscan_consumer_messages_total');
     expect(metricsIn(expr('FleetscanReportsStale'))).toContain('fleetscan_watcher_refreshes_total');
     expect(expr('FleetscanServiceNotReady')).toMatch(/kube_pod_status_ready/);
     const defined = definedMetrics();

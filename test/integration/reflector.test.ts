@@ -1,15 +1,17 @@
 import {
-  createReflector,
   isReportOwner,
-  type KubeConnection,
-  type KubeLogger,
-  loadKubeConfig,
   projectWorkload,
-  type Reflector,
-  type ReflectorEvent,
   WORKLOAD_RESOURCES,
   type Workload,
   type WorkloadKind,
+} from '@fleetscan/inventory';
+import {
+  createReflector,
+  type KubeConnection,
+  type KubeLogger,
+  loadKubeConfig,
+  type Reflector,
+  type ReflectorEvent,
 } from '@fleetscan/kube';
 import {
   type AppsV1Api,

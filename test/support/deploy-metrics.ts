@@ -4,11 +4,18 @@ import { repoRoot } from '@fleetscan/stack';
 
 export const SERVICES = ['watcher', 'writer', 'scanner'] as const;
 
-/** Metric names the services define, read from their metrics.ts (the one place they are spelt). */
+/**
+ * Files where metrics shared by several services are spelt (registered by each service that uses
+ * them, on its own registry).
+ */
+const SHARED_METRICS = [join('packages', 'bus', 'src', 'consume-metrics.ts')];
+
+/** Metric names the services define, read from their metrics.ts and the shared ones (where they are spelt). */
 export function definedMetrics(): Set<string> {
   const out = new Set<string>();
-  for (const s of SERVICES) {
-    const text = readFileSync(join(repoRoot, 'services', s, 'src', 'metrics.ts'), 'utf8');
+  const files = [...SERVICES.map((s) => join('services', s, 'src', 'metrics.ts')), ...SHARED_METRICS];
+  for (const f of files) {
+    const text = readFileSync(join(repoRoot, f), 'utf8');
     for (const m of text.matchAll(/name: '((?:fleetscan|trivy)_\w+)'/g)) if (m[1]) out.add(m[1]);
   }
   return out;

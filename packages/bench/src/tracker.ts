@@ -1,17 +1,14 @@
-import {
-  createReflector,
-  type KubeConnection,
-  type KubeLogger,
-  type Reflector,
-  WORKLOAD_RESOURCES,
-} from '@fleetscan/kube';
+import { WORKLOAD_RESOURCES } from '@fleetscan/inventory';
+import { createReflector, type KubeConnection, type KubeLogger, type Reflector } from '@fleetscan/kube';
+import { CONFIG_AUDIT_REPORT, GROUP, VERSION, VULNERABILITY_REPORT } from '@fleetscan/reports';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { BENCH_LABEL, expectedReports, type FleetWorkload } from './fleet.ts';
 
-const REPORTS = [
-  { group: 'aquasecurity.github.io', version: 'v1alpha1', plural: 'vulnerabilityreports' },
-  { group: 'aquasecurity.github.io', version: 'v1alpha1', plural: 'configauditreports' },
-] as const;
+const REPORTS = [VULNERABILITY_REPORT, CONFIG_AUDIT_REPORT].map((r) => ({
+  group: GROUP,
+  version: VERSION,
+  plural: r.plural,
+}));
 
 interface OwnerView {
   uid: string;

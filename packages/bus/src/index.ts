@@ -1,12 +1,35 @@
 export { type BlobStore, openBlobStore } from './blobs.ts';
 export { BusError, BusErrorCode, decode, encode, isBusError } from './codec.ts';
 export { type ConnectOptions, connectBus } from './connect.ts';
+export { type ConsumeOptions, type Consumption, consume, type Delivery } from './consume.ts';
+export { type ConsumeMetrics, createConsumeMetrics } from './consume-metrics.ts';
 export * from './messages.ts';
+export {
+  bounded,
+  DEFAULT_RETRY,
+  type Decision,
+  decide,
+  type Ending,
+  isLastDelivery,
+  type Outcome,
+  type RetryPolicy,
+  retryDelay,
+} from './retry-policy.ts';
+export {
+  type AnalysisSettings,
+  type CanonicalScanSettings,
+  canonicalScanSettings,
+  type MatchSettings,
+  type ScanSettings,
+  ScanSettingsSchema,
+  scanConfigHash,
+} from './scan-settings.ts';
 export {
   credentialsAad,
   keyId,
   openCredentials,
   type RegistryCredentials,
+  RegistryCredentialsSchema,
   type Sealed,
   SealedSchema,
   sealCredentials,

@@ -1,11 +1,12 @@
 import {
   CheckSchema,
   ExposedSecretSchema,
+  ImageScannerSchema,
   ScannerSchema,
-  SeveritySchema,
   VulnerabilityReportDataSchema,
 } from '@fleetscan/reports';
 import { z } from 'zod';
+import { ScanSettingsSchema } from './scan-settings.ts';
 import { SealedSchema } from './seal.ts';
 
 /**
@@ -25,23 +26,6 @@ export type OwnerRef = z.infer<typeof OwnerRefSchema>;
 
 const Timestamp = z.iso.datetime({ offset: true });
 
-/**
- * How a cluster wants its images scanned. `skipFiles`/`skipDirs` change what
- * trivy analyses in the image; the rest only changes how packages are matched,
- * so a change there is answered from the stored SBOM without pulling again.
- */
-export const ScanSettingsSchema = z.object({
-  severities: z.array(SeveritySchema).optional(),
-  ignoreUnfixed: z.boolean().optional(),
-  skipFiles: z.array(z.string()).optional(),
-  skipDirs: z.array(z.string()).optional(),
-  /** Contents of a .trivyignore file. */
-  ignoreFile: z.string().optional(),
-  /** Contents of a Rego ignore policy (trivy --ignore-policy). */
-  ignorePolicy: z.string().optional(),
-});
-export type ScanSettings = z.infer<typeof ScanSettingsSchema>;
-
 export const ImageScanRequestSchema = z.object({
   v: z.literal(1),
   cluster: z.string().min(1),
@@ -54,9 +38,9 @@ export const ImageScanRequestSchema = z.object({
   namespace: z.string(),
   /** `sha256:…` when known (pod status imageID, or the digest of the report being refreshed): no registry lookup. */
   digest: z.string().optional(),
-  scanners: z.array(z.enum(['vuln', 'secret'])).min(1),
+  scanners: z.array(ImageScannerSchema).min(1),
   settings: ScanSettingsSchema.default({}),
-  /** Hash of scanners + settings: the result must have been produced with them (cache key part). */
+  /** scanConfigHash (scan-settings.ts) of scanners + settings, echoed in the result; the scanner does not trust it. */
   scanConfigHash: z.string(),
   /** A cached result scanned before this instant is stale (TTL refresh): re-match it from its SBOM. */
   notBefore: Timestamp.optional(),

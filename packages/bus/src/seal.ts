@@ -29,10 +29,9 @@ export const SealedSchema = z.object({
 });
 export type Sealed = z.infer<typeof SealedSchema>;
 
-export interface RegistryCredentials {
-  username: string;
-  password: string;
-}
+/** A registry login from a workload's pull secrets, as the watcher seals it and a scanner uses it. */
+export const RegistryCredentialsSchema = z.object({ username: z.string(), password: z.string() });
+export type RegistryCredentials = z.infer<typeof RegistryCredentialsSchema>;
 
 export function keyId(publicKeyPem: string): string {
   const der = createPublicKey(publicKeyPem).export({ type: 'spki', format: 'der' });
@@ -72,8 +71,7 @@ export function openCredentials(privateKeyPem: string, sealed: Sealed, aad: stri
     decipher.update(Buffer.from(sealed.data, 'base64')),
     decipher.final(),
   ]).toString('utf8');
-  const parsed = z.object({ username: z.string(), password: z.string() }).parse(JSON.parse(plain));
-  return parsed;
+  return RegistryCredentialsSchema.parse(JSON.parse(plain));
 }
 
 /** The aad binding sealed credentials to one cluster's request for one image. */

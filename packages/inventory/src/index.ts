@@ -1,14 +1,28 @@
+/**
+ * @fleetscan/inventory: which workloads own reports (trivy-operator's owner rules), and a
+ * cluster's report owners and existing reports kept current by supervised watches; shared by
+ * watcher and writer.
+ */
 export { createInventory, type Inventory, type InventoryEvents, OWNER_KINDS } from './inventory.ts';
 export { type Owner, ownerKey, ownerManifest, toOwner } from './owner.ts';
+export { isBuiltInController, isReportOwner, type OwnerContext, reportOwnerRef } from './owner-rules.ts';
 export {
-  ANNOTATION_CONTENT_HASH,
-  ANNOTATION_DB_UPDATED_AT,
-  ANNOTATION_IMAGE_DIGEST,
-  ANNOTATION_OMITTED_FINDINGS,
-  ANNOTATION_SCAN_CONFIG_HASH,
-  ANNOTATION_SCAN_ERROR,
-  ANNOTATION_UPDATED_AT,
-  type ReportKind,
-  type ReportRef,
-  reportProjector,
-} from './report-ref.ts';
+  containersOf,
+  extractPodSpec,
+  podSpecOf,
+  projectWorkload,
+  workloadProjector,
+} from './project-workload.ts';
+export { type ReportRef, reportProjector } from './report-ref.ts';
+export {
+  type ContainerKind,
+  type ContainerRef,
+  type ControllerRef,
+  isWorkloadKind,
+  type PodSpec,
+  type WireContainer,
+  WORKLOAD_KINDS,
+  WORKLOAD_RESOURCES,
+  type Workload,
+  type WorkloadKind,
+} from './workload.ts';

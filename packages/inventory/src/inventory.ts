@@ -4,30 +4,20 @@ import {
   type KubeConnection,
   type KubeLogger,
   type Reflector,
-  WORKLOAD_RESOURCES,
-  type WorkloadKind,
 } from '@fleetscan/kube';
 import {
-  CONFIG_AUDIT_REPORT,
-  EXPOSED_SECRET_REPORT,
   GROUP,
+  OWNER_REPORT_KINDS,
+  type OwnerReportKind,
   REPORT_RESOURCES,
   VERSION,
-  VULNERABILITY_REPORT,
 } from '@fleetscan/reports';
 import { type Owner, ownerKey, ownerProjector } from './owner.ts';
-import { type ReportKind, type ReportRef, reportProjector } from './report-ref.ts';
+import { type ReportRef, reportProjector } from './report-ref.ts';
+import { WORKLOAD_KINDS, WORKLOAD_RESOURCES, type WorkloadKind } from './workload.ts';
 
 /** The kinds that can own reports (Deployments only matter through their ReplicaSets). */
-export const OWNER_KINDS: readonly WorkloadKind[] = [
-  'Pod',
-  'ReplicaSet',
-  'ReplicationController',
-  'StatefulSet',
-  'DaemonSet',
-  'Job',
-  'CronJob',
-];
+export const OWNER_KINDS: readonly WorkloadKind[] = WORKLOAD_KINDS.filter((k) => k !== 'Deployment');
 
 export interface InventoryEvents {
   /** An owner appeared or its projection changed (`owner`), or it is gone (`undefined`). */
@@ -45,7 +35,7 @@ export interface Inventory {
   ownerByUid(uid: string): Owner | undefined;
   /** Owners with a container running `image` (as written in the pod spec). */
   ownersUsingImage(image: string): Owner[];
-  report(kind: ReportKind, namespace: string, name: string): ReportRef | undefined;
+  report(kind: OwnerReportKind, namespace: string, name: string): ReportRef | undefined;
   reports(): ReportRef[];
   /** Watch health for /readyz, one line per unhealthy watch. */
   health(): { ok: boolean; reasons: string[] };
@@ -54,7 +44,7 @@ export interface Inventory {
 /**
  * Watches a cluster's workloads and fleetscan's reports, keeping small
  * projections and indexes by owner uid and by image. Owner rules are
- * @fleetscan/kube's (trivy-operator's).
+ * trivy-operator's (owner-rules.ts).
  */
 export function createInventory(opts: {
   /** Shared by every watch: one keep-alive agent for the lot. */
@@ -118,13 +108,8 @@ export function createInventory(opts: {
       },
     }),
   );
-  const reportKinds: ReportKind[] = [
-    VULNERABILITY_REPORT.kind,
-    CONFIG_AUDIT_REPORT.kind,
-    EXPOSED_SECRET_REPORT.kind,
-  ];
-  const reportReflectors = new Map<ReportKind, Reflector<ReportRef>>(
-    reportKinds.map((kind) => [
+  const reportReflectors = new Map<OwnerReportKind, Reflector<ReportRef>>(
+    OWNER_REPORT_KINDS.map((kind) => [
       kind,
       createReflector<ReportRef>({
         kc: opts.kc,
@@ -141,7 +126,7 @@ export function createInventory(opts: {
     ]),
   );
   const all = [...workloadReflectors, ...reportReflectors.values()];
-  const names = [...kinds, ...reportKinds];
+  const names = [...kinds, ...OWNER_REPORT_KINDS];
   const synced = Promise.all(all.map((r) => r.synced)).then(() => undefined);
   // Stopping before the first list rejects `synced`; that is not a crash for whoever never awaited it.
   synced.catch(() => {});

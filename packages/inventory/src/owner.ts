@@ -1,13 +1,8 @@
-import {
-  type ContainerRef,
-  isReportOwner,
-  type KubeObject,
-  projectWorkload,
-  WORKLOAD_RESOURCES,
-  type Workload,
-  type WorkloadKind,
-} from '@fleetscan/kube';
+import { apiVersionOf, type KubeObject } from '@fleetscan/kube';
 import { computeSpecHash } from '@fleetscan/reports';
+import { isReportOwner } from './owner-rules.ts';
+import { projectWorkload } from './project-workload.ts';
+import { type ContainerRef, WORKLOAD_RESOURCES, type Workload, type WorkloadKind } from './workload.ts';
 
 /** A report owner as both services see it: identity, pod spec hash and containers. */
 export interface Owner {
@@ -39,7 +34,7 @@ export function toOwner(w: Workload): Owner {
   }
   return {
     kind: w.kind,
-    apiVersion: w.apiVersion || apiVersionOf(w.kind),
+    apiVersion: w.apiVersion || apiVersionOf(WORKLOAD_RESOURCES[w.kind]),
     namespace: w.namespace,
     name: w.name,
     uid: w.uid,
@@ -56,11 +51,6 @@ export function ownerProjector(kind: WorkloadKind): (obj: KubeObject) => Owner |
     const w = projectWorkload(kind, obj);
     return w && isReportOwner(w) ? toOwner(w) : undefined;
   };
-}
-
-function apiVersionOf(kind: Workload['kind']): string {
-  const r = WORKLOAD_RESOURCES[kind];
-  return r.group ? `${r.group}/${r.version}` : r.version;
 }
 
 /**

@@ -1,43 +1,25 @@
 import type { KubeObject } from '@fleetscan/kube';
 import {
+  ANNOTATION_CONTENT_HASH,
+  ANNOTATION_DB_UPDATED_AT,
+  ANNOTATION_IMAGE_DIGEST,
   ANNOTATION_REPORT_TTL,
-  type CONFIG_AUDIT_REPORT,
-  type EXPOSED_SECRET_REPORT,
+  ANNOTATION_SCAN_CONFIG_HASH,
+  ANNOTATION_SCAN_ERROR,
+  ANNOTATION_UPDATED_AT,
   LABEL_CONTAINER_NAME,
+  LABEL_K8S_APP_MANAGED_BY,
   LABEL_PLUGIN_CONFIG_HASH,
   LABEL_RESOURCE_KIND,
   LABEL_RESOURCE_NAME,
   LABEL_RESOURCE_SPEC_HASH,
+  type OwnerReportKind,
   parseGoDuration,
-  type VULNERABILITY_REPORT,
 } from '@fleetscan/reports';
-
-/** fleetscan's own annotation: hash of a report's findings, so an unchanged rewrite is skipped. */
-export const ANNOTATION_CONTENT_HASH = 'fleetscan.io/content-hash';
-/** The scan settings hash a vulnerability report was produced with. */
-export const ANNOTATION_SCAN_CONFIG_HASH = 'fleetscan.io/scan-config-hash';
-/** The trivy DB version (metadata UpdatedAt) a vulnerability report was matched against. */
-export const ANNOTATION_DB_UPDATED_AT = 'fleetscan.io/db-updated-at';
-/** Set when the scan failed permanently (e.g. `UNAUTHORIZED: …`); the report then carries no findings. */
-export const ANNOTATION_SCAN_ERROR = 'fleetscan.io/scan-error';
-/**
- * report.updateTimestamp and, for vulnerability reports, report.artifact.digest, copied into
- * metadata: a watcher that lists reports metadata-only (PartialObjectMetadata) still knows when a
- * report expires and which digest it describes, without receiving every finding of every report.
- */
-export const ANNOTATION_UPDATED_AT = 'fleetscan.io/updated-at';
-export const ANNOTATION_IMAGE_DIGEST = 'fleetscan.io/image-digest';
-/** How many findings were left out so the report fits the API server's size limit. */
-export const ANNOTATION_OMITTED_FINDINGS = 'fleetscan.io/omitted-findings';
-
-export type ReportKind =
-  | typeof VULNERABILITY_REPORT.kind
-  | typeof CONFIG_AUDIT_REPORT.kind
-  | typeof EXPOSED_SECRET_REPORT.kind;
 
 /** What is kept of an existing report: enough to decide whether it is current. */
 export interface ReportRef {
-  kind: ReportKind;
+  kind: OwnerReportKind;
   namespace: string;
   name: string;
   uid: string;
@@ -48,7 +30,7 @@ export interface ReportRef {
   scanConfigHash?: string;
   container?: string;
   contentHash?: string;
-  /** metadata.labels['app.kubernetes.io/managed-by']. */
+  /** The app.kubernetes.io/managed-by label. */
   managedBy?: string;
   resourceKind?: string;
   resourceName?: string;
@@ -64,7 +46,7 @@ export interface ReportRef {
   artifact?: { registry: string; repository: string; tag: string; digest: string };
 }
 
-export function reportProjector(kind: ReportKind) {
+export function reportProjector(kind: OwnerReportKind) {
   return (obj: KubeObject): ReportRef | undefined => {
     const m = obj.metadata;
     if (!m?.name || !m.uid) return undefined;
@@ -76,7 +58,7 @@ export function reportProjector(kind: ReportKind) {
     setIf(r, 'specHash', labels[LABEL_RESOURCE_SPEC_HASH]);
     setIf(r, 'pluginConfigHash', labels[LABEL_PLUGIN_CONFIG_HASH]);
     setIf(r, 'container', labels[LABEL_CONTAINER_NAME]);
-    setIf(r, 'managedBy', labels['app.kubernetes.io/managed-by']);
+    setIf(r, 'managedBy', labels[LABEL_K8S_APP_MANAGED_BY]);
     setIf(r, 'contentHash', ann[ANNOTATION_CONTENT_HASH]);
     setIf(r, 'scanConfigHash', ann[ANNOTATION_SCAN_CONFIG_HASH]);
     setIf(r, 'dbUpdatedAt', ann[ANNOTATION_DB_UPDATED_AT]);

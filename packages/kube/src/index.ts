@@ -1,8 +1,8 @@
 /**
  * @fleetscan/kube: Kubernetes access for fleetscan services — kubeconfig loading into a keep-alive
  * connection, plain JSON requests over it (no client-node at run time), a supervised
- * list+watch reflector that keeps only projections, trivy-operator's report-owner rules for
- * workloads, and API errors classified into codes.
+ * list+watch reflector that keeps only projections, and API errors classified into codes.
+ * Which workloads own reports (trivy-operator's rules) is domain logic: @fleetscan/inventory.
  */
 
 export { exponentialBackoff } from './backoff.ts';
@@ -21,26 +21,8 @@ export { type LoadKubeConfigOptions, loadKubeConfig, SERVICE_ACCOUNT_DIR } from 
 export type { Auth, ConnectionSpec, ExecConfig, Material } from './kubeconfig-file.ts';
 export type { KubeLogger } from './logger.ts';
 export type { KubeObject, ObjectMeta, OwnerReference } from './object.ts';
-export { isBuiltInController, isReportOwner, type OwnerContext, reportOwnerRef } from './owners.ts';
 export { type ProxyEnv, proxyEnvFrom } from './proxy.ts';
 export { createReflector, type Reflector, type ReflectorOptions } from './reflector.ts';
 export { apiVersionOf, type ResourceRef, resourceName, resourcePath } from './resource.ts';
 export { objectKey, type ReflectorEvent, type ReflectorEventType } from './store.ts';
 export { createTransport, type KubeRequest, type KubeTransport, type Query } from './transport.ts';
-export {
-  type ContainerKind,
-  type ContainerRef,
-  type ControllerRef,
-  containersOf,
-  extractPodSpec,
-  isWorkloadKind,
-  type PodSpec,
-  podSpecOf,
-  projectWorkload,
-  type WireContainer,
-  WORKLOAD_KINDS,
-  WORKLOAD_RESOURCES,
-  type Workload,
-  type WorkloadKind,
-  workloadProjector,
-} from './workloads.ts';

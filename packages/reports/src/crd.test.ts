@@ -12,7 +12,7 @@ import {
   VulnerabilityReportDataSchema,
   VulnerabilitySchema,
 } from './schemas.ts';
-import { compareZodWithOpenApi, type OpenApiSchema, validateStructural } from './structural.ts';
+import { compareZodWithOpenApi, type OpenApiSchema, validateStructural } from './testing/structural.ts';
 
 const crdDir = new URL('../../../deploy/crds/', import.meta.url);
 

@@ -1,4 +1,8 @@
-/** Exponential backoff with full jitter: attempt 0 → up to base, doubling to max. */
+/**
+ * Exponential backoff: attempt 0 → up to base, doubling to max, jittered over the upper half of
+ * that ceiling ("equal jitter"): spread enough that failures together do not retry in step, and
+ * never so short that a retry lands in the same outage at once.
+ */
 export function backoff(
   attempt: number,
   baseMs = 500,

@@ -3,10 +3,13 @@
  * Checked against trivy v0.74 (`trivy image|sbom|convert|config --help`, and strace showing no
  * connection but the registry's for `image`, none at all for `sbom` and `convert`).
  */
-import type { Severity } from './severity.ts';
+import type { ImageScanner, Severity } from '@fleetscan/reports';
 
-export type ImageScanner = 'vuln' | 'secret';
-
+/**
+ * Registry login for TRIVY_USERNAME/TRIVY_PASSWORD. The same shape as @fleetscan/bus'
+ * RegistryCredentials, which fleetscan passes here; declared here so that running trivy does not
+ * depend on the message contract.
+ */
 export interface RegistryAuth {
   username: string;
   password: string;

@@ -8,7 +8,6 @@ export {
   configAuditArgs,
   convertArgs,
   type ImageScanArgsInput,
-  type ImageScanner,
   imageScanArgs,
   type MatchArgsInput,
   type RegistryAuth,
@@ -28,10 +27,8 @@ export {
   TrivyErrorCode,
   type TrivyErrorDetails,
 } from './errors.ts';
-export { DOCKER_HUB, type ImageRefParts, parseImageRef } from './image-ref.ts';
 export {
   CHECK_CATEGORY,
-  type Check,
   type ConfigChecksOptions,
   parseConfigReport,
   type TrivyConfigReport,
@@ -41,13 +38,10 @@ export {
   toChecksByFile,
 } from './parse-config.ts';
 export {
-  type CvssScores,
   DEFAULT_VULNERABILITY_FIELDS,
-  type ExposedSecret,
   type ImageReportData,
   type ImageReportDataOptions,
   parseImageReport,
-  type ReportOS,
   scoreOf,
   type TrivyDetectedVulnerability,
   type TrivyImageReport,
@@ -58,7 +52,6 @@ export {
   toImageReportData,
   toOS,
   toVulnerabilities,
-  type Vulnerability,
   type VulnerabilityFields,
 } from './parse-image.ts';
 export {
@@ -79,5 +72,5 @@ export {
   type TrivyRunner,
   type TrivyRunnerOptions,
 } from './runner.ts';
-export { SEVERITIES, type SecretSeverity, type Severity, toSecretSeverity, toSeverity } from './severity.ts';
+export { toSecretSeverity, toSeverity } from './severity.ts';
 export { cleanStderr } from './stderr.ts';

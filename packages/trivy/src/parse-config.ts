@@ -8,9 +8,10 @@
  * messages = [Message], remediation = Resolution, category "Kubernetes Security Check",
  * success = PASS; infra checks (KCV*) are not config-audit checks.
  */
+import type { Check } from '@fleetscan/reports';
 import { z } from 'zod';
 import { parseJson } from './parse-json.ts';
-import { type Severity, toSeverity } from './severity.ts';
+import { toSeverity } from './severity.ts';
 
 const MisconfigurationSchema = z.looseObject({
   Type: z.string().optional(),
@@ -58,17 +59,6 @@ export type TrivyMisconfiguration = z.infer<typeof MisconfigurationSchema>;
 /** Parses `trivy config --format json` output; a mismatch is a PARSE TrivyError. */
 export function parseConfigReport(json: string): TrivyConfigReport {
   return parseJson(json, TrivyConfigReportSchema, 'trivy config report');
-}
-
-export interface Check {
-  checkID: string;
-  title?: string;
-  description?: string;
-  severity: Severity;
-  category?: string;
-  messages?: string[];
-  remediation?: string;
-  success: boolean;
 }
 
 export const CHECK_CATEGORY = 'Kubernetes Security Check';

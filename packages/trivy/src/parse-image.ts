@@ -5,22 +5,25 @@
  * parseImageRef, parseOSRef, GetScoreFromCVSS). Field names are those of
  * @fleetscan/reports' schemas. updateTimestamp, scanner and summary are the report builder's.
  */
+
+import {
+  type CVSS,
+  CVSSSchema,
+  type ExposedSecret,
+  type OS,
+  parseImageRef,
+  type Vulnerability,
+  type VulnerabilityReportData,
+} from '@fleetscan/reports';
 import { z } from 'zod';
-import { parseImageRef } from './image-ref.ts';
 import { parseJson } from './parse-json.ts';
-import { type SecretSeverity, type Severity, toSecretSeverity, toSeverity } from './severity.ts';
+import { toSecretSeverity, toSeverity } from './severity.ts';
 import { rfc3339 } from './time.ts';
 
 // --- trivy's JSON: strict on what the mapping reads, loose (passthrough) everywhere else ----
 
-const CvssSchema = z.looseObject({
-  V2Vector: z.string().optional(),
-  V3Vector: z.string().optional(),
-  V40Vector: z.string().optional(),
-  V2Score: z.number().optional(),
-  V3Score: z.number().optional(),
-  V40Score: z.number().optional(),
-});
+// trivy-db's types.CVSS, which trivy prints and trivy-operator copies into reports as is.
+const CvssSchema = CVSSSchema.loose();
 
 const DetectedVulnerabilitySchema = z.looseObject({
   VulnerabilityID: z.string().min(1),
@@ -92,60 +95,15 @@ export function parseImageReport(json: string): TrivyImageReport {
 
 // --- report-ready data, in trivy-operator's field names ------------------------------------
 
-export interface CvssScores {
-  V2Vector?: string;
-  V3Vector?: string;
-  V40Vector?: string;
-  V2Score?: number;
-  V3Score?: number;
-  V40Score?: number;
-}
-
-export interface Vulnerability {
-  vulnerabilityID: string;
-  resource: string;
-  installedVersion: string;
-  fixedVersion: string;
-  publishedDate: string;
-  lastModifiedDate: string;
-  severity: Severity;
-  title: string;
-  description?: string;
-  primaryLink?: string;
-  links: string[];
-  score?: number;
-  target: string;
-  cvss?: Record<string, CvssScores>;
-  class?: string;
-  packageType?: string;
-  packagePath?: string;
-  packagePURL?: string;
-}
-
-export interface ExposedSecret {
-  target: string;
-  ruleID: string;
-  title: string;
-  category: string;
-  severity: SecretSeverity;
-  match: string;
-}
-
-export interface ReportOS {
-  family: string;
-  name?: string;
-  eosl?: boolean;
-}
-
-export interface ImageReportData {
-  registry: { server: string };
-  artifact: { repository: string; tag?: string; digest?: string };
-  os: ReportOS;
-  vulnerabilities: Vulnerability[];
+/** What an image scan contributes to its reports: a VulnerabilityReport's data without the builder's parts. */
+export type ImageReportData = Pick<
+  VulnerabilityReportData,
+  'registry' | 'artifact' | 'os' | 'vulnerabilities'
+> & {
   secrets: ExposedSecret[];
   /** The manifest digest the registry served (from RepoDigests); the scan cache's key. */
   manifestDigest?: string;
-}
+};
 
 /**
  * trivy-operator's `trivy.additionalVulnerabilityReportFields` (Description, Links, CVSS,
@@ -206,7 +164,7 @@ export function toImageReportData(
   };
 }
 
-export function toOS(report: TrivyReportBody): ReportOS {
+export function toOS(report: TrivyReportBody): OS {
   const os = report.Metadata.OS;
   if (!os) return { family: '' };
   return {
@@ -273,8 +231,8 @@ export function scoreOf(v: TrivyDetectedVulnerability): number | undefined {
   return v3('nvd') ?? v3(v.SeveritySource) ?? others.map(v3).find((s) => s !== undefined);
 }
 
-function cvssOf(cvss: Record<string, CvssScores>): Record<string, CvssScores> {
-  const out: Record<string, CvssScores> = {};
+function cvssOf(cvss: Record<string, CVSS>): Record<string, CVSS> {
+  const out: Record<string, CVSS> = {};
   for (const [vendor, c] of Object.entries(cvss)) {
     const { V2Vector, V3Vector, V40Vector, V2Score, V3Score, V40Score } = c;
     out[vendor] = {

@@ -1,10 +1,10 @@
+import type { ImageScanner, Severity } from '@fleetscan/reports';
 import { execa } from 'execa';
 import {
   type ConfigAuditArgsInput,
   configAuditArgs,
   convertArgs,
   type ImageScanArgsInput,
-  type ImageScanner,
   imageScanArgs,
   type RegistryAuth,
   sbomScanArgs,
@@ -13,7 +13,6 @@ import {
 } from './args.ts';
 import { classifyFailure, TrivyError, TrivyErrorCode } from './errors.ts';
 import { parseVersion, type TrivyVersion } from './parse-version.ts';
-import type { Severity } from './severity.ts';
 import { cleanStderr } from './stderr.ts';
 
 /** The part of a pino logger the runner uses; pino's Logger fits as is. */

@@ -67,9 +67,8 @@ export async function startScanner(deps: ScannerDeps): Promise<RunningScanner> {
     intervalMs: config.dbCheckMs,
     logger,
     metrics,
+    onState: (ok, reason) => readiness.set('trivy-db', ok, reason),
   });
-  const maxDeliver =
-    scanConsumerConfigs(topo).find((c) => c.durable_name === CONSUMER_SCAN_IMAGE)?.max_deliver ?? 20;
   const common = {
     js,
     blobs,
@@ -77,7 +76,6 @@ export async function startScanner(deps: ScannerDeps): Promise<RunningScanner> {
     metrics,
     logger,
     clock: deps.clock ?? systemClock,
-    maxDeliver,
   };
   const image = createImageWorker({
     ...common,
@@ -86,7 +84,6 @@ export async function startScanner(deps: ScannerDeps): Promise<RunningScanner> {
     checkAccess,
     privateKey: config.privateKey,
     concurrency: config.imageConcurrency,
-    ackWaitMs: config.ackWaitMs,
     insecureRegistries: config.insecureRegistries,
     replica: config.replica,
   });
@@ -94,9 +91,9 @@ export async function startScanner(deps: ScannerDeps): Promise<RunningScanner> {
     ...common,
     batchSize: config.configBatch.size,
     batchWaitMs: config.configBatch.waitMs,
-    ackWaitMs: config.ackWaitMs,
   });
-  const loops = Promise.all([image.run(), cfg.run()]);
+  await image.start();
+  await cfg.start();
   const lag = setInterval(() => {
     for (const name of [CONSUMER_SCAN_IMAGE, CONSUMER_SCAN_CONFIG]) {
       jsm.consumers.info(STREAM_SCAN, name).then(
@@ -120,10 +117,7 @@ export async function startScanner(deps: ScannerDeps): Promise<RunningScanner> {
     registry,
     async stop() {
       clearInterval(lag);
-      dbVersion.stop();
-      image.stop();
-      cfg.stop();
-      await loops;
+      await Promise.all([dbVersion.stop(), image.stop(), cfg.stop()]);
       await nc.drain();
       await ops.close();
       logger.info('scanner stopped');

@@ -1,4 +1,5 @@
-import type { ScanSettings } from '@fleetscan/bus';
+import { canonicalScanSettings, type ScanSettings, ScanSettingsSchema } from '@fleetscan/bus';
+import type { ImageScanner } from '@fleetscan/reports';
 import { describe, expect, it } from 'vitest';
 import {
   analysisHash,
@@ -8,89 +9,90 @@ import {
   isStale,
   sbomKey,
   settingsHash,
-  splitSettings,
 } from './cache-keys.ts';
 
 const D = `sha256:${'ab'.repeat(32)}`;
 
-describe('splitSettings', () => {
-  it('puts what trivy reads from the image on one side and match-time filters on the other', () => {
-    expect(
-      splitSettings(['secret', 'vuln', 'vuln'], {
-        severities: ['HIGH', 'CRITICAL', 'HIGH'],
-        ignoreUnfixed: true,
-        skipFiles: ['/b', '/a'],
-        skipDirs: ['/d'],
-        ignoreFile: 'CVE-1\n',
-        ignorePolicy: 'package trivy',
-      }),
-    ).toEqual({
-      analysis: { scanners: ['secret', 'vuln'], skipFiles: ['/a', '/b'], skipDirs: ['/d'] },
-      match: {
-        severities: ['CRITICAL', 'HIGH'],
-        ignoreUnfixed: true,
-        ignoreFile: 'CVE-1\n',
-        ignorePolicy: 'package trivy',
-      },
-    });
-  });
+/** Typed against every key of the schema, so a new setting does not compile here until it has a value. */
+const SAMPLES: Required<ScanSettings> = {
+  severities: ['HIGH'],
+  ignoreUnfixed: true,
+  skipFiles: ['/x'],
+  skipDirs: ['/d'],
+  ignoreFile: 'CVE-2021-22945',
+  ignorePolicy: 'package trivy',
+};
 
-  it('leaves out empty values, so "nothing" has one spelling', () => {
-    const a = splitSettings(['vuln'], {});
-    const b = splitSettings(['vuln'], {
-      severities: [],
-      skipFiles: [],
-      ignoreUnfixed: false,
-      ignoreFile: '',
-    });
-    expect(a).toEqual(b);
-    expect(hasMatchSettings(a.match)).toBe(false);
-    expect(hasMatchSettings(splitSettings(['vuln'], { severities: ['LOW'] }).match)).toBe(true);
-  });
-});
+const h = (s: ScanSettings, scanners: ImageScanner[] = ['vuln', 'secret']) => {
+  const x = canonicalScanSettings(scanners, s);
+  return { a: analysisHash(x.analysis), s: settingsHash(x.analysis, x.match) };
+};
 
 describe('hashes', () => {
-  const base = splitSettings(['vuln', 'secret'], {});
-  const h = (
-    s: Parameters<typeof splitSettings>[1],
-    scanners: ('vuln' | 'secret')[] = ['vuln', 'secret'],
-  ) => {
-    const x = splitSettings(scanners, s);
-    return { a: analysisHash(x.analysis), s: settingsHash(x.analysis, x.match) };
-  };
+  it.each(Object.keys(ScanSettingsSchema.shape))(
+    '%s changes the result hash, and the analysis hash iff trivy reads it from the image',
+    (key) => {
+      const value = SAMPLES[key as keyof ScanSettings];
+      expect(value, `SAMPLES lacks ${key}`).toBeDefined();
+      const settings = { [key]: value };
+      const inAnalysis = key in canonicalScanSettings(['vuln'], settings).analysis;
+      expect(h(settings).s).not.toBe(h({}).s);
+      expect(h(settings).a !== h({}).a).toBe(inAnalysis);
+    },
+  );
 
-  it('match-time settings change the result hash, not the analysis hash', () => {
-    const plain = h({});
-    for (const s of [
-      { severities: ['HIGH' as const] },
-      { ignoreUnfixed: true },
-      { ignoreFile: 'CVE-2021-22945' },
-      { ignorePolicy: 'package trivy' },
-    ]) {
-      expect(h(s).a).toBe(plain.a);
-      expect(h(s).s).not.toBe(plain.s);
-    }
-  });
-
-  it('analysis settings change both', () => {
-    const plain = h({});
-    const cases: [ScanSettings, ('vuln' | 'secret')[] | undefined][] = [
-      [{ skipFiles: ['/x'] }, undefined],
-      [{ skipDirs: ['/x'] }, undefined],
-      [{}, ['vuln']],
-    ];
-    for (const [s, scanners] of cases) {
-      const x = h(s, scanners);
-      expect(x.a).not.toBe(plain.a);
-      expect(x.s).not.toBe(plain.s);
-    }
+  it('the scanners are analysis settings', () => {
+    expect(h({}, ['vuln']).a).not.toBe(h({}).a);
+    expect(h({}, ['vuln']).s).not.toBe(h({}).s);
   });
 
   it('does not depend on order or duplicates', () => {
     expect(h({ severities: ['LOW', 'HIGH'] }, ['secret', 'vuln'])).toEqual(
       h({ severities: ['HIGH', 'LOW', 'HIGH'] }),
     );
-    expect(analysisHash(base.analysis)).toMatch(/^[0-9a-f]{20}$/);
+    expect(h({}).a).toMatch(/^[0-9a-f]{20}$/);
+  });
+
+  // Keys of entries already in the object store: other values make every cached analysis and
+  // result a miss (a pull and analysis of every image of the fleet).
+  it.each([
+    [['vuln'], {}, 'e1c08587b542c96724ab', '3acc4e9c50f7864ca626'],
+    [['vuln', 'secret'], {}, '0daf44476ae9e6e90ccd', '0e210f9a237306216542'],
+    [
+      ['secret', 'vuln'],
+      { severities: ['HIGH', 'CRITICAL'] },
+      '0daf44476ae9e6e90ccd',
+      '238a9059efc096ba1568',
+    ],
+    [
+      ['vuln'],
+      { severities: ['CRITICAL', 'HIGH'], ignoreUnfixed: true },
+      'e1c08587b542c96724ab',
+      'bfec9619e5ed6b8ce704',
+    ],
+    [
+      ['vuln', 'secret'],
+      {
+        severities: ['LOW'],
+        ignoreUnfixed: true,
+        skipFiles: ['/b', '/a'],
+        skipDirs: ['/d'],
+        ignoreFile: 'CVE-1\n',
+        ignorePolicy: 'package trivy',
+      },
+      '173d2d5f0874ac95e14c',
+      '1f4ec38328d04a9e3c44',
+    ],
+  ] as [ImageScanner[], ScanSettings, string, string][])(
+    'are unchanged for %j %j',
+    (scanners, settings, a, s) => {
+      expect(h(settings, scanners)).toEqual({ a, s });
+    },
+  );
+
+  it('tells whether anything is filtered at match time', () => {
+    expect(hasMatchSettings(canonicalScanSettings(['vuln'], {}).match)).toBe(false);
+    expect(hasMatchSettings(canonicalScanSettings(['vuln'], { severities: ['LOW'] }).match)).toBe(true);
   });
 });
 

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { ScanSettings } from '@fleetscan/bus';
-import type { Severity } from '@fleetscan/reports';
+import type { AnalysisSettings, MatchSettings } from '@fleetscan/bus';
 
 /**
  * What the scanner stores in the shared object store, and under which names. Nothing here is
- * taken from a request's scanConfigHash: the hashes are computed from the settings themselves,
- * so a request cannot claim another cluster's hash for settings that hide findings.
+ * taken from a request's scanConfigHash: the hashes are computed from the settings themselves
+ * (in the canonical form of @fleetscan/bus, canonicalScanSettings), so a request cannot claim
+ * another cluster's hash for settings that hide findings.
  *
  *   sbom/<digest>/<analysis hash>/<access>              one image analysis: CycloneDX + secrets
  *   image/<digest>/<db version>/<settings hash>/<access> one result (ImageScanData)
@@ -23,67 +23,36 @@ export type Access = 'public' | 'private';
 /** Lookup order: a public entry needs no registry round trip. */
 export const ACCESS_ORDER: readonly Access[] = ['public', 'private'];
 
-export type Scanner = 'vuln' | 'secret';
-
-/** What changes trivy's analysis of the image (what it reads from the layers). */
-export interface AnalysisSettings {
-  scanners: Scanner[];
-  skipFiles?: string[];
-  skipDirs?: string[];
-}
-
-/** What only changes which of the found vulnerabilities are reported: applied at match time. */
-export interface MatchSettings {
-  severities?: Severity[];
-  ignoreUnfixed?: boolean;
-  /** .trivyignore contents. */
-  ignoreFile?: string;
-  /** Rego ignore policy contents. */
-  ignorePolicy?: string;
-}
-
-/** Splits a request's settings; lists are sorted and de-duplicated, empty values left out. */
-export function splitSettings(
-  scanners: readonly Scanner[],
-  settings: ScanSettings,
-): { analysis: AnalysisSettings; match: MatchSettings } {
-  const list = <T extends string>(v: readonly T[] | undefined) =>
-    v && v.length > 0 ? [...new Set(v)].sort() : undefined;
-  const skipFiles = list(settings.skipFiles);
-  const skipDirs = list(settings.skipDirs);
-  const severities = list(settings.severities);
-  return {
-    analysis: {
-      scanners: list(scanners) ?? [],
-      ...(skipFiles && { skipFiles }),
-      ...(skipDirs && { skipDirs }),
-    },
-    match: {
-      ...(severities && { severities }),
-      ...(settings.ignoreUnfixed && { ignoreUnfixed: true }),
-      ...(settings.ignoreFile && { ignoreFile: settings.ignoreFile }),
-      ...(settings.ignorePolicy && { ignorePolicy: settings.ignorePolicy }),
-    },
-  };
-}
-
 export function hasMatchSettings(m: MatchSettings): boolean {
   return Object.keys(m).length > 0;
 }
 
+/**
+ * Every analysis setting. The defaults stand first and in this order so that the keys of entries
+ * stored so far stay the same; a setting added later gets no default, so where it is absent every
+ * stored key stays the same too.
+ */
 export function analysisHash(a: AnalysisSettings): string {
-  return hash({ scanners: a.scanners, skipFiles: a.skipFiles ?? [], skipDirs: a.skipDirs ?? [] });
+  return hash(overDefaults(ANALYSIS_DEFAULTS, a));
 }
 
-/** Every setting: the result depends on all of them. */
+/** Every setting: the result depends on all of them. Same care for stored keys as analysisHash. */
 export function settingsHash(a: AnalysisSettings, m: MatchSettings): string {
-  return hash({
-    analysis: analysisHash(a),
-    severities: m.severities ?? [],
-    ignoreUnfixed: m.ignoreUnfixed ?? false,
-    ignoreFile: m.ignoreFile ?? '',
-    ignorePolicy: m.ignorePolicy ?? '',
-  });
+  return hash({ analysis: analysisHash(a), ...overDefaults(MATCH_DEFAULTS, m) });
+}
+
+const ANALYSIS_DEFAULTS = { scanners: [], skipFiles: [], skipDirs: [] } satisfies AnalysisSettings;
+const MATCH_DEFAULTS = {
+  severities: [],
+  ignoreUnfixed: false,
+  ignoreFile: '',
+  ignorePolicy: '',
+} satisfies MatchSettings;
+
+function overDefaults(defaults: object, settings: object): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...defaults };
+  for (const [k, v] of Object.entries(settings)) if (v !== undefined) out[k] = v;
+  return out;
 }
 
 export function sbomKey(digest: string, analysis: string, access: Access): string {

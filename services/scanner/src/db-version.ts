@@ -1,16 +1,21 @@
-import { STATE_KEY_TRIVY_DB } from '@fleetscan/bus';
-import type { Logger } from '@fleetscan/service';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { bounded, STATE_KEY_TRIVY_DB } from '@fleetscan/bus';
+import { backoff, type Logger } from '@fleetscan/service';
 import type { KV } from '@nats-io/kv';
 import type { ScannerMetrics } from './metrics.ts';
 
 export interface DbVersionDeps {
   /** The fleet state bucket (STATE_BUCKET). */
-  kv: KV;
+  kv: Pick<KV, 'get' | 'create' | 'update'>;
   /** Reads <cacheDir>/db/metadata.json's UpdatedAt. */
   dbUpdatedAt(): Promise<string>;
   intervalMs: number;
   logger: Logger;
-  metrics: ScannerMetrics;
+  metrics: Pick<ScannerMetrics, 'dbUpdated'>;
+  /** Told the watch's state after every check: feeds /readyz. */
+  onState(ok: boolean, reason?: string): void;
+  wait?: (ms: number, signal: AbortSignal) => Promise<void>;
+  random?: () => number;
 }
 
 /**
@@ -21,44 +26,67 @@ export interface DbVersionDeps {
  *
  * The key only moves forward (compare-and-set on the revision): during a rollout, a replica
  * still on the old DB does not set it back and make watchers refresh twice.
+ *
+ * Supervised: a check that fails (the DB unreadable, the bucket unreachable) makes the replica
+ * not ready, with the reason, and is tried again with backoff (never later than intervalMs) until
+ * one succeeds. The first check is awaited, so a started scanner has announced its DB.
  */
-export async function startDbVersionPublisher(d: DbVersionDeps): Promise<{ stop(): void }> {
+export async function startDbVersionPublisher(d: DbVersionDeps): Promise<{ stop(): Promise<void> }> {
+  const abort = new AbortController();
+  const wait = d.wait ?? ((ms: number, signal: AbortSignal) => sleep(ms, undefined, { signal }));
   let published: string | undefined;
-  let busy = false;
+  let failures = 0;
 
   async function check(): Promise<void> {
     let version: string;
     try {
       version = await d.dbUpdatedAt();
     } catch (err) {
-      d.logger.warn({ err: (err as Error).message }, 'cannot read the trivy DB version');
-      return;
+      throw new Error(`cannot read the trivy DB version: ${(err as Error).message}`, { cause: err });
     }
     const at = Date.parse(version);
     if (!Number.isNaN(at)) d.metrics.dbUpdated.set(at / 1000);
     if (version === published) return;
+    let result: Awaited<ReturnType<typeof advance>>;
     try {
-      const result = await advance(d.kv, version);
-      d.logger.info({ dbUpdatedAt: version, previous: published, fleet: result }, 'trivy DB version');
-      published = version;
+      result = await advance(d.kv, version);
     } catch (err) {
-      d.logger.warn({ err: (err as Error).message }, 'cannot publish the trivy DB version; will retry');
+      throw new Error(`cannot publish the trivy DB version: ${(err as Error).message}`, { cause: err });
+    }
+    d.logger.info({ dbUpdatedAt: version, previous: published, fleet: result }, 'trivy DB version');
+    published = version;
+  }
+
+  /** One check; returns how long to wait before the next. */
+  async function step(): Promise<number> {
+    try {
+      await check();
+      if (failures > 0) d.logger.info({ after: failures }, 'trivy DB version check works again');
+      failures = 0;
+      d.onState(true);
+      return d.intervalMs;
+    } catch (err) {
+      failures++;
+      const reason = bounded((err as Error).message);
+      const retryInMs = Math.min(d.intervalMs, backoff(failures - 1, 1000, d.intervalMs, d.random));
+      d.onState(false, reason);
+      d.logger.warn({ err: reason, failures, retryInMs }, 'trivy DB version check failed');
+      return retryInMs;
     }
   }
 
-  const tick = () => {
-    if (busy) return;
-    busy = true;
-    void check().finally(() => {
-      busy = false;
-    });
-  };
-  await check();
-  const timer = setInterval(tick, d.intervalMs);
-  timer.unref();
+  let delay = await step();
+  const loop = (async () => {
+    while (!abort.signal.aborted) {
+      await wait(delay, abort.signal).catch(() => {});
+      if (abort.signal.aborted) return;
+      delay = await step();
+    }
+  })();
   return {
-    stop() {
-      clearInterval(timer);
+    async stop() {
+      abort.abort();
+      await loop;
     },
   };
 }
@@ -67,7 +95,7 @@ export async function startDbVersionPublisher(d: DbVersionDeps): Promise<{ stop(
  * Puts `version` unless the key already holds it or a newer one. Returns what happened:
  * `set`, `same`, or `newer` (the fleet already has a newer DB).
  */
-export async function advance(kv: KV, version: string): Promise<'set' | 'same' | 'newer'> {
+export async function advance(kv: DbVersionDeps['kv'], version: string): Promise<'set' | 'same' | 'newer'> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const e = await kv.get(STATE_KEY_TRIVY_DB);
     const current = e && e.operation === 'PUT' ? e.string() : undefined;

@@ -1,10 +1,7 @@
+import type { RegistryCredentials } from '@fleetscan/bus';
+import { DOCKER_HUB } from '@fleetscan/reports';
 import { RegistryLookupError, ScanErrorCode } from './errors.ts';
 import { isInsecureRegistry, parseValidImageRef } from './imageref.ts';
-
-export interface RegistryCredentials {
-  username: string;
-  password: string;
-}
 
 export interface ResolvedImage {
   registry: string;
@@ -79,7 +76,7 @@ async function headManifest(
   reference: string,
   opts: { credentials?: RegistryCredentials; insecureRegistries?: readonly string[]; timeoutMs?: number },
 ): Promise<string> {
-  const host = ref.registry === 'index.docker.io' ? 'registry-1.docker.io' : ref.registry;
+  const host = ref.registry === DOCKER_HUB ? 'registry-1.docker.io' : ref.registry;
   const scheme = isInsecureRegistry(ref.registry, opts.insecureRegistries) ? 'http' : 'https';
   const url = `${scheme}://${host}/v2/${ref.repository}/manifests/${reference}`;
   const timeoutMs = opts.timeoutMs ?? 15_000;

@@ -1,7 +1,5 @@
-import type { ImageScanData } from '@fleetscan/bus';
+import type { AnalysisSettings, ImageScanData, MatchSettings, RegistryCredentials } from '@fleetscan/bus';
 import type { Check, ExposedSecret, Scanner } from '@fleetscan/reports';
-import type { AnalysisSettings, MatchSettings } from './cache-keys.ts';
-import type { RegistryCredentials } from './digest.ts';
 
 /** Report data of one image without the times the scanner adds (and secrets, kept apart). */
 export type ImageFindings = Omit<ImageScanData, 'scannedAt' | 'dbUpdatedAt' | 'secrets'>;

@@ -40,3 +40,9 @@ export class CredentialsError extends Error {
   readonly code = ScanErrorCode.Credentials;
   readonly permanent = true;
 }
+
+/** The scanner is stopping: the work was given up so its message can go back to the stream. */
+export class ShuttingDownError extends Error {
+  override readonly name = 'ShuttingDownError';
+  readonly code = 'SHUTTING_DOWN' as const;
+}

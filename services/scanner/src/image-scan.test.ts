@@ -1,9 +1,8 @@
-import type { BlobStore, ImageScanRequest } from '@fleetscan/bus';
+import type { BlobStore, ImageScanRequest, RegistryCredentials } from '@fleetscan/bus';
 import { createLogger } from '@fleetscan/service';
 import type { KV } from '@nats-io/kv';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import type { RegistryCredentials } from './digest.ts';
 import type { ImageFindings, ScanEngine } from './engine.ts';
 import { RegistryLookupError, ScanErrorCode } from './errors.ts';
 import { createImageScans, type ScanInput } from './image-scan.ts';

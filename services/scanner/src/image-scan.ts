@@ -1,13 +1,14 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type BlobStore,
+  canonicalScanSettings,
   type ImageScanData,
   ImageScanDataSchema,
   type ImageScanRequest,
+  type RegistryCredentials,
 } from '@fleetscan/bus';
+import { parseImageRef } from '@fleetscan/reports';
 import type { Clock, Logger } from '@fleetscan/service';
-import { parseImageRef } from '@fleetscan/trivy';
-import type { KV } from '@nats-io/kv';
+import { createAnalysisLocks, type LockBucket } from './analysis-lock.ts';
 import {
   ACCESS_ORDER,
   type Access,
@@ -18,9 +19,7 @@ import {
   isStale,
   sbomKey,
   settingsHash,
-  splitSettings,
 } from './cache-keys.ts';
-import type { RegistryCredentials } from './digest.ts';
 import type { ImageFindings, ScanEngine } from './engine.ts';
 import type { ScannerMetrics } from './metrics.ts';
 import { type SbomEntry, SbomEntrySchema } from './sbom-entry.ts';
@@ -28,7 +27,7 @@ import { filterSecrets } from './secrets.ts';
 
 export interface ImageScanDeps {
   blobs: BlobStore;
-  locks: KV;
+  locks: LockBucket;
   engine: ScanEngine;
   /** HEAD on the digest in the image's repository with these credentials (or none); throws like resolveDigest. */
   checkAccess(image: string, digest: string, credentials: RegistryCredentials | undefined): Promise<void>;
@@ -60,9 +59,6 @@ export interface ScanOutcome {
   how: 'cached' | 'matched' | 'scanned';
 }
 
-/** A lock not refreshed for this long belongs to a replica that died. */
-const LOCK_STALE_MS = 20_000;
-
 /**
  * A stored analysis used by a re-match is written again when it is older than this, so the
  * object store's TTL (7 days) only drops analyses of digests nobody asks about any more.
@@ -84,6 +80,7 @@ const SBOM_REFRESH_MS = 24 * 3600_000;
  */
 export function createImageScans(d: ImageScanDeps) {
   const inflight = new Map<string, Promise<ScanOutcome>>();
+  const locks = createAnalysisLocks({ kv: d.locks, clock: d.clock, owner: d.replica, signal: d.signal });
 
   async function firstExisting(
     keyOf: (a: Access) => string,
@@ -93,34 +90,6 @@ export function createImageScans(d: ImageScanDeps) {
       if (await d.blobs.has(key)) return { key, access };
     }
     return undefined;
-  }
-
-  /**
-   * Takes the analysis lock, or waits while another replica holds it until `done()` says its
-   * analysis landed. A holder refreshes its lock; one that died stops refreshing and its lock is
-   * taken over after LOCK_STALE_MS.
-   */
-  async function acquire(lockKey: string, done: () => Promise<boolean>): Promise<'acquired' | 'done'> {
-    for (;;) {
-      if (d.signal.aborted) throw new Error('shutting down');
-      try {
-        await d.locks.create(lockKey, d.replica);
-        return 'acquired';
-      } catch {
-        // held (or just released): look at it
-      }
-      const e = await d.locks.get(lockKey);
-      if (e && e.operation === 'PUT' && d.clock.now().getTime() - e.created.getTime() > LOCK_STALE_MS) {
-        try {
-          await d.locks.update(lockKey, d.replica, e.revision);
-          return 'acquired';
-        } catch {
-          continue;
-        }
-      }
-      if (await done()) return 'done';
-      await sleep(500);
-    }
   }
 
   async function timed<T>(type: 'image' | 'sbom', fn: () => Promise<T>): Promise<T> {
@@ -137,7 +106,7 @@ export function createImageScans(d: ImageScanDeps) {
 
   async function produce(input: ScanInput): Promise<ScanOutcome> {
     const { req, digest, db } = input;
-    const { analysis, match } = splitSettings(req.scanners, req.settings);
+    const { analysis, match } = canonicalScanSettings(req.scanners, req.settings);
     const aHash = analysisHash(analysis);
     const resultKey = (a: Access) => imageCacheKey(digest, db, settingsHash(analysis, match), a);
     const sbomKeyOf = (a: Access) => sbomKey(digest, aHash, a);
@@ -207,14 +176,12 @@ export function createImageScans(d: ImageScanDeps) {
     const analyse = async (trigger: 'miss' | 'stale'): Promise<ScanOutcome> => {
       const lockKey = analysisLockKey(digest, aHash);
       const done = async () => (await firstExisting(sbomKeyOf)) !== undefined;
-      if ((await acquire(lockKey, done)) === 'done') {
+      const got = await locks.acquire(lockKey, done);
+      if (got.state === 'done') {
         const other = await findSbom();
         if (other) return rematch(other.entry, other.access, trigger);
+        // Gone again between the look and the read (its TTL): analyse it here, unlocked.
       }
-      const refresh = setInterval(
-        () => void d.locks.put(lockKey, d.replica).catch(() => {}),
-        LOCK_STALE_MS / 4,
-      );
       let entry: SbomEntry;
       let access: Access;
       let findings: ImageFindings;
@@ -249,8 +216,7 @@ export function createImageScans(d: ImageScanDeps) {
         await d.blobs.put(SbomEntrySchema, sbomKeyOf(access), entry);
         findings = a.findings;
       } finally {
-        clearInterval(refresh);
-        await d.locks.delete(lockKey).catch(() => {});
+        if (got.state === 'acquired') await got.lock.release();
       }
       if (wantsVulns && hasMatchSettings(match)) {
         // The analysis matched with no filters; this request's filters are a re-match away.

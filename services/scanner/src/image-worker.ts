@@ -1,19 +1,22 @@
 import {
   type BlobStore,
+  bounded,
   CONSUMER_SCAN_IMAGE,
-  decode,
+  type Consumption,
+  consume,
+  type Delivery,
   encode,
   type ImageScanRequest,
   ImageScanRequestSchema,
   type ImageScanResult,
   ImageScanResultSchema,
-  isBusError,
+  type Outcome,
   type RegistryCredentials,
   STREAM_SCAN,
   subjects,
 } from '@fleetscan/bus';
-import { backoff, type Clock, type Logger } from '@fleetscan/service';
-import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { Clock, Logger } from '@fleetscan/service';
+import type { JetStreamClient } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { ScannerPrivateKey } from './config.ts';
 import { openRequestCredentials } from './credentials.ts';
@@ -21,7 +24,6 @@ import type { checkAccess, resolveDigest } from './digest.ts';
 import type { ScanEngine } from './engine.ts';
 import { classifyFailure } from './failure.ts';
 import { createImageScans } from './image-scan.ts';
-import { keepAlive } from './keepalive.ts';
 import type { ScannerMetrics } from './metrics.ts';
 
 export interface ImageWorkerDeps {
@@ -35,8 +37,6 @@ export interface ImageWorkerDeps {
   logger: Logger;
   clock: Clock;
   concurrency: number;
-  ackWaitMs: number;
-  maxDeliver: number;
   insecureRegistries: readonly string[];
   replica: string;
   /** Opens requests' sealed registry credentials; without it such requests fail with CREDENTIALS. */
@@ -44,12 +44,14 @@ export interface ImageWorkerDeps {
 }
 
 /**
- * The bus edge of image scans: decode, open credentials, resolve the digest, let image-scan.ts
- * produce the result, publish it; then ack, nak with backoff (transient) or publish an error
- * result (permanent, or out of deliveries). Credentials live in this function's scope only.
+ * The handler of image scan requests: open credentials, resolve the digest, let image-scan.ts
+ * produce the result, publish it. A transient failure is retried (consume() decides when); a
+ * permanent one, or any on the last delivery, is published as an error result. Credentials live
+ * in the handler's scope only.
  */
 export function createImageWorker(d: ImageWorkerDeps) {
   const abort = new AbortController();
+  let consumption: Consumption | undefined;
   const scans = createImageScans({
     blobs: d.blobs,
     locks: d.locks,
@@ -66,32 +68,20 @@ export function createImageWorker(d: ImageWorkerDeps) {
     signal: abort.signal,
   });
 
-  async function publish(m: JsMsg, result: ImageScanResult): Promise<void> {
-    const id = m.headers?.get('Nats-Msg-Id') || `${m.info.stream}.${m.seq}`;
+  async function publish(at: Delivery, result: ImageScanResult): Promise<void> {
     await d.js.publish(subjects.resultImage(result.cluster), encode(ImageScanResultSchema, result), {
-      msgID: `r.${id}.${m.info.deliveryCount}`,
+      msgID: `r.${at.id}.${at.delivery}`,
     });
   }
 
-  async function handle(m: JsMsg): Promise<void> {
-    let req: ImageScanRequest;
-    try {
-      req = decode(ImageScanRequestSchema, m.data);
-    } catch (err) {
-      const reason = isBusError(err) ? err.message : String(err);
-      d.metrics.requests.inc({ type: 'image', outcome: 'invalid' });
-      d.metrics.failures.inc({ type: 'image', reason: 'INVALID_MESSAGE' });
-      d.logger.warn({ subject: m.subject, seq: m.seq, reason }, 'terminating invalid image scan request');
-      m.term(reason);
-      return;
-    }
+  async function handle(req: ImageScanRequest, at: Delivery): Promise<Outcome> {
+    // Requests come from other services (and whoever else can publish): bound what reaches the log.
     const log = d.logger.child({
-      image: req.image,
+      image: bounded(req.image, 300),
       cluster: req.cluster,
       namespace: req.namespace,
-      delivery: m.info.deliveryCount,
+      delivery: at.delivery,
     });
-    const stop = keepAlive([m], d.ackWaitMs / 3);
     const base = {
       v: 1 as const,
       cluster: req.cluster,
@@ -116,7 +106,7 @@ export function createImageWorker(d: ImageWorkerDeps) {
         ...(credentials && { credentials }),
         accessChecked: resolved.checked,
       });
-      await publish(m, {
+      await publish(at, {
         ...base,
         digest: resolved.digest,
         status: 'ok',
@@ -136,64 +126,59 @@ export function createImageWorker(d: ImageWorkerDeps) {
         },
         'image scan result published',
       );
-      m.ack();
+      return { kind: 'ack' };
     } catch (err) {
-      if (abort.signal.aborted) {
-        // Shutting down: hand the message to another replica now rather than after ack_wait.
-        m.nak();
-        return;
-      }
+      // Stopping (trivy was killed): the message goes back to the stream for another replica.
+      if (at.signal.aborted) return { kind: 'retry', reason: 'stopping' };
       const f = classifyFailure(err, credentials ? [credentials.password] : []);
       d.metrics.failures.inc({ type: 'image', reason: f.code });
-      const lastTry = m.info.deliveryCount >= d.maxDeliver;
-      if (!f.permanent && !lastTry) {
-        const delay = backoff(m.info.deliveryCount - 1, 1000, 60_000);
-        log.warn({ err: f.message, code: f.code, retryInMs: delay }, 'image scan failed; will retry');
+      if (!f.permanent && !at.lastDelivery) {
+        log.warn({ err: bounded(f.message), code: f.code }, 'image scan failed; will retry');
         d.metrics.requests.inc({ type: 'image', outcome: 'retried' });
-        m.nak(delay);
-        return;
+        return { kind: 'retry', reason: f.message };
       }
-      log.warn({ err: f.message, code: f.code }, 'image scan failed permanently; publishing error result');
-      await publish(m, {
+      log.warn(
+        { err: bounded(f.message), code: f.code },
+        'image scan failed permanently; publishing error result',
+      );
+      await publish(at, {
         ...base,
         ...(req.digest && { digest: req.digest }),
         status: 'error',
         cached: false,
         error: f,
         finishedAt: d.clock.now().toISOString(),
-      }).then(
-        () => m.ack(),
-        () => m.nak(5000),
-      );
+      });
       d.metrics.requests.inc({ type: 'image', outcome: 'error' });
+      return { kind: 'ack' };
     } finally {
       credentials = undefined;
-      stop();
     }
   }
 
   return {
-    /** Runs `concurrency` pull loops until stop(); each holds at most one message. */
-    async run(): Promise<void> {
-      const consumer = await d.js.consumers.get(STREAM_SCAN, CONSUMER_SCAN_IMAGE);
-      const loop = async () => {
-        while (!abort.signal.aborted) {
-          let m: JsMsg | null = null;
-          try {
-            m = await consumer.next({ expires: 2000 });
-          } catch (err) {
-            d.logger.warn({ err: String(err) }, 'pull from scan-image failed; retrying');
-            await new Promise((r) => setTimeout(r, 1000));
-            continue;
-          }
-          if (m) await handle(m);
-        }
-      };
-      await Promise.all(Array.from({ length: d.concurrency }, loop));
+    async start(): Promise<void> {
+      consumption = await consume({
+        js: d.js,
+        stream: STREAM_SCAN,
+        consumer: CONSUMER_SCAN_IMAGE,
+        schemaFor: () => ImageScanRequestSchema,
+        handle,
+        concurrency: d.concurrency,
+        metrics: d.metrics.consume,
+        logger: d.logger,
+        signal: abort.signal,
+        onTerm: (t) => {
+          if (t.ending !== 'invalid') return;
+          d.metrics.requests.inc({ type: 'image', outcome: 'invalid' });
+          d.metrics.failures.inc({ type: 'image', reason: 'INVALID_MESSAGE' });
+        },
+      });
     },
     /** Stops pulling and kills running trivy processes; their messages go back to the stream. */
-    stop(): void {
+    async stop(): Promise<void> {
       abort.abort();
+      await consumption?.stop();
     },
   };
 }

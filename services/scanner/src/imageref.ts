@@ -1,4 +1,4 @@
-import { type ImageRefParts, parseImageRef } from '@fleetscan/trivy';
+import { type ImageRefParts, parseImageRef } from '@fleetscan/reports';
 
 export class InvalidReferenceError extends Error {
   override readonly name = 'InvalidReferenceError';
@@ -10,7 +10,7 @@ const TAG = /^[\w][\w.-]{0,127}$/;
 const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
 
 /**
- * Splits a reference as @fleetscan/trivy does (go-containerregistry's rules,
+ * Splits a reference as @fleetscan/reports does (go-containerregistry's rules,
  * which decide the report's registry and artifact) and rejects what a
  * registry would: a bad reference is a permanent failure, found before any
  * network call.

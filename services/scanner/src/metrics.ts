@@ -1,3 +1,4 @@
+import { createConsumeMetrics } from '@fleetscan/bus';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /** image: one pull and analysis (`trivy image` + `trivy convert`); sbom: one re-match (`trivy sbom`). */
@@ -9,7 +10,7 @@ export function createScannerMetrics(registry: Registry) {
   return {
     requests: new Counter({
       name: 'fleetscan_scanner_requests_total',
-      help: 'Scan requests handled, by type and outcome (scanned, matched, cached, error, invalid, retried).',
+      help: 'Scan requests handled, by type and outcome (scanned, matched, cached, error, invalid, retried); how each delivery ended is in fleetscan_consumer_messages_total.',
       labelNames: ['type', 'outcome'] as const,
       registers,
     }),
@@ -67,6 +68,8 @@ export function createScannerMetrics(registry: Registry) {
       buckets: [1, 2, 5, 10, 20, 50, 100, 200],
       registers,
     }),
+    /** consume()'s counters for the scan-image and scan-config consumers. */
+    consume: createConsumeMetrics(registry),
   };
 }
 

@@ -1,4 +1,4 @@
-import { ExposedSecretSchema, OSSchema, ScannerSchema } from '@fleetscan/reports';
+import { ExposedSecretSchema, ImageScannerSchema, OSSchema, ScannerSchema } from '@fleetscan/reports';
 import { z } from 'zod';
 
 /**
@@ -9,7 +9,7 @@ import { z } from 'zod';
 export const SbomEntrySchema = z.object({
   v: z.literal(1),
   digest: z.string(),
-  scanners: z.array(z.enum(['vuln', 'secret'])),
+  scanners: z.array(ImageScannerSchema),
   skipFiles: z.array(z.string()).optional(),
   skipDirs: z.array(z.string()).optional(),
   analysedAt: z.iso.datetime({ offset: true }),

@@ -1,5 +1,5 @@
+import type { MatchSettings } from '@fleetscan/bus';
 import type { ExposedSecret } from '@fleetscan/reports';
-import type { MatchSettings } from './cache-keys.ts';
 
 /**
  * The secrets an analysis found, as a request with these settings should see them. Secrets are

@@ -1,7 +1,7 @@
 import { credentialsAad, type RegistryCredentials, type Sealed, sealCredentials } from '@fleetscan/bus';
 import type { Owner } from '@fleetscan/inventory';
 import type { KubeTransport } from '@fleetscan/kube';
-import { parseImageRef } from '@fleetscan/trivy';
+import { DOCKER_HUB, parseImageRef } from '@fleetscan/reports';
 
 /**
  * Registry credentials for one owner's image, from the pod spec's
@@ -21,7 +21,7 @@ interface DockerConfig {
 export function credentialsFor(config: DockerConfig, registry: string): RegistryCredentials | undefined {
   for (const [key, entry] of Object.entries(config.auths ?? {})) {
     const host = key.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
-    const same = host === registry || (registry === 'index.docker.io' && /(^|\.)docker\.io$/.test(host));
+    const same = host === registry || (registry === DOCKER_HUB && /(^|\.)docker\.io$/.test(host));
     if (!same) continue;
     if (entry.username !== undefined && entry.password !== undefined) {
       return { username: entry.username, password: entry.password };

@@ -1,5 +1,4 @@
-import type { Owner } from '@fleetscan/inventory';
-import type { ContainerRef } from '@fleetscan/kube';
+import type { ContainerRef, Owner } from '@fleetscan/inventory';
 
 /** What to scan, from configuration (documented in the README). */
 export interface ScopeConfig {

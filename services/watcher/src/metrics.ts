@@ -43,6 +43,18 @@ export function createWatcherMetrics(registry: Registry) {
       help: 'Refreshes waiting for their batch.',
       registers,
     }),
+    requestMemory: new Gauge({
+      name: 'fleetscan_watcher_remembered_requests',
+      help: 'Requests the watcher remembers (to tell a pending request from a new one), by state: pending (asked, not answered) or all.',
+      labelNames: ['state'] as const,
+      registers,
+    }),
+    requestsForgotten: new Counter({
+      name: 'fleetscan_watcher_requests_forgotten_total',
+      help: 'Remembered requests dropped, by reason: answered, gone (owner or image left), idle (nothing held back any more), cap (the memory was full: the oldest went early).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     evaluations: new Counter({
       name: 'fleetscan_watcher_evaluations_total',
       help: 'Owners evaluated against their reports.',

@@ -1,4 +1,5 @@
-import type { Owner, ReportKind, ReportRef } from '@fleetscan/inventory';
+import type { Owner, ReportRef } from '@fleetscan/inventory';
+import type { OwnerReportKind } from '@fleetscan/reports';
 import { describe, expect, it } from 'vitest';
 import { type PlanContext, planOwner } from './plan.ts';
 
@@ -28,7 +29,7 @@ const owner = (over: Partial<Owner> = {}): Owner =>
   }) as Owner;
 
 function lookupOf(reports: ReportRef[]) {
-  return (kind: ReportKind, namespace: string, name: string) =>
+  return (kind: OwnerReportKind, namespace: string, name: string) =>
     reports.find((r) => r.kind === kind && r.namespace === namespace && r.name === name);
 }
 

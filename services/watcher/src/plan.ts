@@ -1,10 +1,9 @@
-import type { Owner, ReportKind, ReportRef } from '@fleetscan/inventory';
-import type { ContainerRef } from '@fleetscan/kube';
+import type { ContainerRef, Owner, ReportRef } from '@fleetscan/inventory';
 import {
   CONFIG_AUDIT_REPORT,
-  configAuditReportName,
-  containerReportName,
   EXPOSED_SECRET_REPORT,
+  type OwnerReportKind,
+  ownerReportNames,
   VULNERABILITY_REPORT,
 } from '@fleetscan/reports';
 import type { SettingsHashes } from './settings.ts';
@@ -31,7 +30,7 @@ export interface OwnerPlan {
   images: ImageNeed[];
 }
 
-export type ReportLookup = (kind: ReportKind, namespace: string, name: string) => ReportRef | undefined;
+export type ReportLookup = (kind: OwnerReportKind, namespace: string, name: string) => ReportRef | undefined;
 
 export interface PlanContext {
   hashes: SettingsHashes;
@@ -59,18 +58,14 @@ export function planOwner(
   ctx: PlanContext,
 ): OwnerPlan {
   const plan: OwnerPlan = { images: [] };
-  const cfg = lookup(
-    CONFIG_AUDIT_REPORT.kind,
-    owner.namespace,
-    configAuditReportName(owner.kind, owner.name),
-  );
+  const names = ownerReportNames(owner, containers);
+  const cfg = lookup(CONFIG_AUDIT_REPORT.kind, owner.namespace, names.configAudit);
   if (!cfg || cfg.ownerUid !== owner.uid) plan.config = 'missing';
   else if (cfg.specHash !== owner.specHash) plan.config = 'spec';
   else if (cfg.pluginConfigHash !== ctx.hashes.pluginConfigHash) plan.config = 'settings';
   else if (expired(cfg, ctx.nowMs)) plan.config = 'ttl';
 
-  for (const c of containers) {
-    const name = containerReportName(owner.kind, owner.name, c.name);
+  for (const { container: c, name } of names.containers) {
     const vuln = lookup(VULNERABILITY_REPORT.kind, owner.namespace, name);
     const secret = ctx.secrets ? lookup(EXPOSED_SECRET_REPORT.kind, owner.namespace, name) : undefined;
     const need = (reason: Reason, extra: Partial<ImageNeed> = {}) =>

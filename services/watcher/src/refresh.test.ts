@@ -1,21 +1,50 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { createRefreshQueue } from './refresh.ts';
+import { createFakeTime } from './testing/fake-time.ts';
 
 describe('refresh queue', () => {
   it('sends at most batchSize per interval and each key once', async () => {
+    const time = createFakeTime();
     const sent: number[] = [];
     const q = createRefreshQueue<number>({
       batchSize: 3,
       intervalMs: 40,
+      timers: time,
       send: async (n) => void sent.push(n),
     });
     for (let i = 0; i < 7; i++) q.add(`k${i}`, i);
     q.add('k0', 99);
-    await sleep(60);
-    expect(sent.length).toBeLessThanOrEqual(3);
-    await sleep(200);
+    await time.advance(39);
+    expect(sent).toEqual([]);
+    await time.advance(1);
+    expect(sent).toEqual([0, 1, 2]);
+    await time.advance(40);
+    expect(sent).toHaveLength(6);
+    await time.advance(40);
+    expect(sent).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(q.size).toBe(0);
     q.stop();
-    expect(sent.sort()).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(time.timers).toBe(0);
+  });
+
+  it('a failed send is reported and does not stop the batch', async () => {
+    const time = createFakeTime();
+    const sent: number[] = [];
+    const errors: unknown[] = [];
+    const q = createRefreshQueue<number>({
+      batchSize: 10,
+      intervalMs: 10,
+      timers: time,
+      send: async (n) => {
+        if (n === 1) throw new Error('publish failed');
+        sent.push(n);
+      },
+      onError: (err) => errors.push(err),
+    });
+    for (let i = 0; i < 3; i++) q.add(`k${i}`, i);
+    await time.advance(10);
+    expect(sent).toEqual([0, 2]);
+    expect(errors).toHaveLength(1);
+    q.stop();
   });
 });

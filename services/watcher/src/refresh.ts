@@ -1,3 +1,5 @@
+import type { Timers } from '@fleetscan/service';
+
 /**
  * Refreshes of reports that exist (settings changed, TTL expired, new DB)
  * go out in bounded batches, so a settings change over thousands of
@@ -14,6 +16,7 @@ export interface RefreshQueue<T> {
 export function createRefreshQueue<T>(opts: {
   batchSize: number;
   intervalMs: number;
+  timers: Timers;
   send: (item: T) => Promise<void>;
   onError?: (err: unknown) => void;
 }): RefreshQueue<T> {
@@ -32,8 +35,7 @@ export function createRefreshQueue<T>(opts: {
       running = false;
     }
   };
-  const timer = setInterval(() => void tick(), opts.intervalMs);
-  timer.unref();
+  const stop = opts.timers.every(opts.intervalMs, () => void tick());
   return {
     add(key, item) {
       if (!queued.has(key)) queued.set(key, item);
@@ -41,8 +43,6 @@ export function createRefreshQueue<T>(opts: {
     get size() {
       return queued.size;
     },
-    stop() {
-      clearInterval(timer);
-    },
+    stop,
   };
 }

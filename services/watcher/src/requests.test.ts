@@ -1,22 +1,6 @@
-import type { JetStreamClient } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
 import { createRequestPublisher } from './requests.ts';
-
-/** A fake at the wire: records what would go to JetStream and dedupes ids like its duplicate window. */
-function fakeJs() {
-  const sent: { subject: string; msgID: string; body: unknown }[] = [];
-  const seen = new Set<string>();
-  const js = {
-    publish: async (subject: string, data: Uint8Array, opts: { msgID: string }) => {
-      const duplicate = seen.has(opts.msgID);
-      seen.add(opts.msgID);
-      if (!duplicate)
-        sent.push({ subject, msgID: opts.msgID, body: JSON.parse(new TextDecoder().decode(data)) });
-      return { duplicate, seq: sent.length, stream: 'S' };
-    },
-  } as unknown as JetStreamClient;
-  return { js, sent };
-}
+import { fakeJetStream } from './testing/fake-jetstream.ts';
 
 const image = {
   namespace: 'ns',
@@ -25,11 +9,22 @@ const image = {
   settings: {},
   scanConfigHash: 'h',
 };
+const config = {
+  owner: { apiVersion: 'apps/v1', kind: 'ReplicaSet', namespace: 'ns', name: 'web', uid: 'u1' },
+  specHash: 's1',
+  pluginConfigHash: 'p',
+  manifest: {
+    apiVersion: 'apps/v1',
+    kind: 'ReplicaSet',
+    metadata: { name: 'web', namespace: 'ns' },
+    spec: {},
+  },
+};
 
 describe('request publisher', () => {
   it('publishes one request per image while it is pending, then asks again past the share window', async () => {
     let t = 0;
-    const { js, sent } = fakeJs();
+    const { js, sent } = fakeJetStream({ now: () => t });
     const p = createRequestPublisher({
       js,
       cluster: 'c1',
@@ -52,7 +47,7 @@ describe('request publisher', () => {
   });
 
   it('a retry (deleted report) publishes at once with a new id', async () => {
-    const { js, sent } = fakeJs();
+    const { js, sent } = fakeJetStream();
     const p = createRequestPublisher({
       js,
       cluster: 'c1',
@@ -67,7 +62,7 @@ describe('request publisher', () => {
   });
 
   it('the same request after a restart gets the same id, which JetStream drops', async () => {
-    const { js } = fakeJs();
+    const { js } = fakeJetStream();
     const mk = () =>
       createRequestPublisher({
         js,
@@ -78,5 +73,62 @@ describe('request publisher', () => {
       });
     expect(await mk().image(image)).toBe('published');
     expect(await mk().image(image)).toBe('duplicate');
+  });
+
+  it('a request whose publish failed is not pending: the next need publishes it, with the same id', async () => {
+    const { js, sent, failNext } = fakeJetStream();
+    const p = createRequestPublisher({
+      js,
+      cluster: 'c1',
+      now: () => new Date(0),
+      retryAfterMs: 600_000,
+      shareWindowMs: 30_000,
+    });
+    failNext();
+    await expect(p.config(config)).rejects.toThrow('TIMEOUT');
+    expect(await p.config(config)).toBe('published');
+    expect(sent.map((s) => s.msgID)).toEqual([`${p.configKey('u1', 's1', 'p')}#0`]);
+  });
+
+  it('forgets answered requests, refreshes and owners that went away, once out of the duplicate window', async () => {
+    let t = 0;
+    const { js, sent } = fakeJetStream({ now: () => t });
+    const p = createRequestPublisher({
+      js,
+      cluster: 'c1',
+      now: () => new Date(t),
+      retryAfterMs: 600_000,
+      shareWindowMs: 30_000,
+    });
+    await p.image(image);
+    await p.image(image, 'db:sha256:1::2026-01-01');
+    await p.image(image, 'recheck:1');
+    await p.config(config);
+    expect(p.remembered).toMatchObject({ size: 4, pending: 4 });
+    p.retry(p.imageKey('ns', 'r/app:1', 'h'));
+    p.ownerGone('u1');
+    p.sweep();
+    expect(p.remembered.size).toBe(4);
+    t = 120_000;
+    p.sweep();
+    // The refreshes were never answered by a report event, yet they no longer hold anything back.
+    expect(p.remembered).toMatchObject({ size: 0, pending: 0 });
+    // Asked again, an image starts over at #0: JetStream has forgotten that id by now.
+    expect(await p.image(image)).toBe('published');
+    expect(sent.at(-1)?.msgID).toBe(`${p.imageKey('ns', 'r/app:1', 'h')}#0`);
+  });
+
+  it('keeps a config audit pending for REQUEST_RETRY_SECONDS, however often it is swept', async () => {
+    let t = 0;
+    const { js, sent } = fakeJetStream({ now: () => t });
+    const p = createRequestPublisher({ js, cluster: 'c1', now: () => new Date(t), retryAfterMs: 600_000 });
+    await p.config(config);
+    for (t = 0; t < 600_000; t += 60_000) {
+      p.sweep();
+      expect(await p.config(config)).toBe('pending');
+    }
+    t = 600_000;
+    expect(await p.config(config)).toBe('published');
+    expect(sent).toHaveLength(2);
   });
 });

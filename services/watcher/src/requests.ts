@@ -8,12 +8,28 @@ import {
   subjects,
 } from '@fleetscan/bus';
 import type { JetStreamClient } from '@nats-io/jetstream';
+import { createRequestMemory, type EvictionReason } from './request-memory.ts';
+
+/** `duplicate_window` of the scan stream (`@fleetscan/bus` topology's default). */
+export const DUPLICATE_WINDOW_MS = 120_000;
+/**
+ * A new owner of an image whose request is older than this asks again, with a new id: the writer
+ * may have answered the earlier request before it saw the new owner.
+ */
+export const SHARE_WINDOW_MS = 30_000;
+/**
+ * The last line of the request memory. Entries normally leave on their own (see request-memory.ts);
+ * a watcher holds about one per owner (its config audit) and one per image and namespace.
+ */
+export const MAX_REMEMBERED_REQUESTS = 100_000;
+
+export type PublishOutcome = 'published' | 'pending' | 'duplicate';
 
 /**
  * Publishes requests with stable message ids and remembers what is pending,
  * so a burst of events (a hundred owners on one image, a watch re-list, a
  * restart) turns into one request. JetStream drops a repeated id within its
- * duplicate window; `generation` changes the id when a rescan is wanted on
+ * duplicate window; the id's generation changes when a rescan is wanted on
  * purpose (a deleted report, a request that got no answer).
  */
 export interface RequestPublisher {
@@ -21,16 +37,20 @@ export interface RequestPublisher {
   image(
     req: Omit<ImageScanRequest, 'v' | 'cluster' | 'requestedAt'>,
     purpose?: string,
-  ): Promise<'published' | 'pending' | 'duplicate'>;
-  config(
-    req: Omit<ConfigAuditRequest, 'v' | 'cluster' | 'requestedAt'>,
-  ): Promise<'published' | 'pending' | 'duplicate'>;
-  /** Forget a pending request so the next need publishes again with a new id. */
+  ): Promise<PublishOutcome>;
+  config(req: Omit<ConfigAuditRequest, 'v' | 'cluster' | 'requestedAt'>): Promise<PublishOutcome>;
+  /** The key's request was answered (a report appeared) or must be asked again: the next need publishes, with a new id. */
   retry(key: string): void;
+  /** No owner in `namespace` uses `image` any more: its requests are forgotten once out of the duplicate window. */
+  imageGone(namespace: string, image: string): void;
+  /** The owner is gone: its config audit requests are forgotten once out of the duplicate window. */
+  ownerGone(uid: string): void;
+  /** Forgets requests that no longer matter; call it periodically. */
+  sweep(): void;
   imageKey(namespace: string, image: string, scanConfigHash: string, purpose?: string): string;
   configKey(ownerUid: string, specHash: string, pluginConfigHash: string): string;
-  /** Publish→ack latencies observed, for metrics. */
-  readonly pendingCount: number;
+  /** Requests remembered, and of those the ones asked and not yet answered. */
+  readonly remembered: { readonly size: number; readonly pending: number };
 }
 
 export function createRequestPublisher(opts: {
@@ -40,35 +60,44 @@ export function createRequestPublisher(opts: {
   /** A pending request older than this is published again (its answer was lost). */
   retryAfterMs: number;
   /** A new owner on an image with a request older than this asks again (it may have missed the fan-out). */
-  shareWindowMs: number;
+  shareWindowMs?: number;
+  duplicateWindowMs?: number;
+  maxRemembered?: number;
   onPublishLatency?: (seconds: number) => void;
+  onForget?: (reason: EvictionReason, count: number) => void;
 }): RequestPublisher {
-  const pending = new Map<string, number>();
-  const generation = new Map<string, number>();
+  const memory = createRequestMemory({
+    duplicateWindowMs: opts.duplicateWindowMs ?? DUPLICATE_WINDOW_MS,
+    maxEntries: opts.maxRemembered ?? MAX_REMEMBERED_REQUESTS,
+    ...(opts.onForget ? { onEvict: opts.onForget } : {}),
+  });
+  const nowMs = () => opts.now().getTime();
 
   const send = async (
     key: string,
+    group: string,
     subject: string,
     body: Uint8Array,
     freshMs: number,
-  ): Promise<'published' | 'pending' | 'duplicate'> => {
-    const t = opts.now().getTime();
-    const at = pending.get(key);
-    if (at !== undefined && t - at < freshMs) return 'pending';
-    // Asking again on purpose: a new id, or JetStream's duplicate window would drop it as a repeat.
-    if (at !== undefined) generation.set(key, (generation.get(key) ?? 0) + 1);
-    pending.set(key, t);
-    const msgID = `${key}#${generation.get(key) ?? 0}`;
+  ): Promise<PublishOutcome> => {
+    const ask = memory.ask(key, group, freshMs, nowMs());
+    if ('pending' in ask) return 'pending';
     const started = performance.now();
-    const ack = await opts.js.publish(subject, body, { msgID });
+    const ack = await opts.js.publish(subject, body, { msgID: ask.msgID }).catch((err: unknown) => {
+      memory.failed(key);
+      throw err;
+    });
     opts.onPublishLatency?.((performance.now() - started) / 1000);
     return ack.duplicate ? 'duplicate' : 'published';
   };
 
+  // Every key of an image in a namespace starts with its group, whatever the settings and purpose.
+  const imageGroup = (namespace: string, image: string) =>
+    `img.${opts.cluster}.${digestOf(`${namespace}/${image}`)}`;
   const imageKey = (namespace: string, image: string, hash: string, purpose = '') =>
-    `img.${opts.cluster}.${digestOf(`${namespace}/${image}`)}.${hash}${purpose ? `.${digestOf(purpose)}` : ''}`;
-  const configKey = (uid: string, spec: string, plugin: string) =>
-    `cfg.${opts.cluster}.${uid}.${spec}.${plugin}`;
+    `${imageGroup(namespace, image)}.${hash}${purpose ? `.${digestOf(purpose)}` : ''}`;
+  const ownerGroup = (uid: string) => `cfg.${opts.cluster}.${uid}`;
+  const configKey = (uid: string, spec: string, plugin: string) => `${ownerGroup(uid)}.${spec}.${plugin}`;
 
   return {
     imageKey,
@@ -82,9 +111,10 @@ export function createRequestPublisher(opts: {
       };
       return send(
         imageKey(r.namespace, r.image, r.scanConfigHash, purpose),
+        imageGroup(r.namespace, r.image),
         subjects.scanImage(opts.cluster),
         encode(ImageScanRequestSchema, req),
-        opts.shareWindowMs,
+        opts.shareWindowMs ?? SHARE_WINDOW_MS,
       );
     },
     config: (r) => {
@@ -96,17 +126,17 @@ export function createRequestPublisher(opts: {
       };
       return send(
         configKey(r.owner.uid, r.specHash, r.pluginConfigHash),
+        ownerGroup(r.owner.uid),
         subjects.scanConfig(opts.cluster),
         encode(ConfigAuditRequestSchema, req),
         opts.retryAfterMs,
       );
     },
-    retry: (key) => {
-      if (pending.delete(key)) generation.set(key, (generation.get(key) ?? 0) + 1);
-    },
-    get pendingCount() {
-      return pending.size;
-    },
+    retry: (key) => memory.retry(key),
+    imageGone: (namespace, image) => memory.gone(imageGroup(namespace, image)),
+    ownerGone: (uid) => memory.gone(ownerGroup(uid)),
+    sweep: () => void memory.sweep(nowMs()),
+    remembered: memory,
   };
 }
 

@@ -1,7 +1,5 @@
-import type { ScanSettings } from '@fleetscan/bus';
-import { computeSpecHash } from '@fleetscan/reports';
-
-export type Scanners = ('vuln' | 'secret')[];
+import { canonicalScanSettings, type ScanSettings, scanConfigHash } from '@fleetscan/bus';
+import { computeSpecHash, type ImageScanner } from '@fleetscan/reports';
 
 export interface SettingsHashes {
   /** Image scans: scanners + settings; part of the scanner's cache key and of each VulnerabilityReport. */
@@ -14,18 +12,9 @@ export interface SettingsHashes {
  * The hashes that decide whether a report was produced with today's settings:
  * a change to any of them refreshes exactly the reports it affects.
  */
-export function settingsHashes(scanners: Scanners, settings: ScanSettings): SettingsHashes {
-  const canonical = {
-    scanners: [...scanners].sort(),
-    severities: settings.severities ? [...settings.severities].sort() : undefined,
-    ignoreUnfixed: settings.ignoreUnfixed ?? false,
-    skipFiles: settings.skipFiles ? [...settings.skipFiles].sort() : undefined,
-    skipDirs: settings.skipDirs ? [...settings.skipDirs].sort() : undefined,
-    ignoreFile: settings.ignoreFile,
-    ignorePolicy: settings.ignorePolicy,
-  };
+export function settingsHashes(scanners: readonly ImageScanner[], settings: ScanSettings): SettingsHashes {
   return {
-    scanConfigHash: computeSpecHash(canonical),
+    scanConfigHash: scanConfigHash(canonicalScanSettings(scanners, settings)),
     pluginConfigHash: computeSpecHash({ audit: 'trivy-config', checks: 'embedded' }),
   };
 }

@@ -1,11 +1,14 @@
 import {
+  type ConfigAuditResult,
   ConfigAuditResultSchema,
+  type Consumption,
   connectBus,
-  decode,
+  consume,
   ensureConsumer,
   ensureStreams,
+  type ImageScanResult,
   ImageScanResultSchema,
-  isBusError,
+  type Outcome,
   openBlobStore,
   STREAM_RESULTS,
   subjects,
@@ -15,7 +18,7 @@ import {
 import { createInventory } from '@fleetscan/inventory';
 import { type KubeConnection, loadKubeConfig } from '@fleetscan/kube';
 import { createReadiness, type Logger, startOpsServer } from '@fleetscan/service';
-import { type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
 import { createReportApi } from './apply.ts';
 import { createCleanup } from './cleanup.ts';
@@ -36,6 +39,9 @@ export interface RunningWriter {
   readonly registry: Registry;
   stop(): Promise<void>;
 }
+
+/** A result as the writer's consumer decodes it: which kind it is follows from its subject. */
+type Result = { type: 'image'; r: ImageScanResult } | { type: 'config'; r: ConfigAuditResult };
 
 /** Wires the writer: inventory (owners + reports), the results consumer, the report API. */
 export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
@@ -108,57 +114,48 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   }, 5000);
   lag.unref();
 
-  async function handle(m: JsMsg): Promise<void> {
-    let disposition: Disposition;
-    try {
-      disposition =
-        m.subject === subjects.resultImage(config.cluster)
-          ? await reconciler.image(decode(ImageScanResultSchema, m.data), m.info.deliveryCount)
-          : await reconciler.config(decode(ConfigAuditResultSchema, m.data), m.info.deliveryCount);
-    } catch (err) {
-      if (isBusError(err)) {
-        metrics.results.inc({ type: m.subject.split('.')[2] ?? 'unknown', outcome: 'invalid' });
-        logger.warn({ subject: m.subject, seq: m.seq, reason: err.message }, 'terminating invalid result');
-        m.term(err.message);
-        return;
-      }
-      metrics.failures.inc({ reason: 'reconcile' });
-      disposition = { retryInMs: 5000, reason: String(err) };
-    }
-    if (disposition === 'ack') m.ack();
-    else {
-      logger.debug({ subject: m.subject, reason: disposition.reason }, 'result will be retried');
-      m.nak(disposition.retryInMs);
-    }
-  }
-
+  // Results are independent (one report, or one image's fan-out): handle several at once so the API
+  // round trips overlap; a late result never replaces a newer report (reconcile.ts).
+  const imageSubject = subjects.resultImage(config.cluster);
+  const configSubject = subjects.resultConfig(config.cluster);
+  const ImageResult = ImageScanResultSchema.transform((r) => ({ type: 'image' as const, r }));
+  const ConfigResult = ConfigAuditResultSchema.transform((r) => ({ type: 'config' as const, r }));
+  const outcomeOf = (d: Disposition): Outcome =>
+    d === 'ack' ? { kind: 'ack' } : { kind: 'retry', reason: d.reason, delayMs: d.retryInMs };
+  let results: Consumption | undefined;
   const loop = (async () => {
     await inventory.synced;
     inventorySynced = true;
     readiness.set('watches', true);
-    const consumer = await js.consumers.get(STREAM_RESULTS, writerConsumer(config.cluster));
-    // Results are independent (one report, or one image's fan-out): handle several at once so the
-    // API round trips overlap; a late result never replaces a newer report (reconcile.ts).
-    const inFlight = new Set<Promise<void>>();
-    while (!abort.signal.aborted) {
-      const free = config.writeConcurrency - inFlight.size;
-      if (free <= 0) {
-        await Promise.race(inFlight);
-        continue;
-      }
-      // One pull request for every free slot, not one per message: each costs nats-server a request.
-      try {
-        const batch = await consumer.fetch({ max_messages: free, expires: 2000 });
-        for await (const m of batch) {
-          const p: Promise<void> = handle(m).finally(() => inFlight.delete(p));
-          inFlight.add(p);
+    if (abort.signal.aborted) return;
+    results = await consume<Result>({
+      js,
+      stream: STREAM_RESULTS,
+      consumer: writerConsumer(config.cluster),
+      schemaFor: (subject) =>
+        subject === imageSubject ? ImageResult : subject === configSubject ? ConfigResult : undefined,
+      handle: async (m, at) => {
+        try {
+          return outcomeOf(
+            m.type === 'image'
+              ? await reconciler.image(m.r, at.delivery)
+              : await reconciler.config(m.r, at.delivery),
+          );
+        } catch (err) {
+          metrics.failures.inc({ reason: 'reconcile' });
+          throw err;
         }
-      } catch (err) {
-        logger.warn({ err: String(err) }, 'pull from results failed; retrying');
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    }
-    await Promise.all(inFlight);
+      },
+      concurrency: config.writeConcurrency,
+      metrics: metrics.consume,
+      logger,
+      signal: abort.signal,
+      onTerm: (t) => {
+        if (t.ending === 'invalid') {
+          metrics.results.inc({ type: t.subject.split('.')[2] ?? 'unknown', outcome: 'invalid' });
+        }
+      },
+    });
   })();
 
   logger.info({ cluster: config.cluster, metricsPort: ops.port }, 'writer started');
@@ -171,6 +168,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       clearInterval(health);
       clearInterval(lag);
       await loop.catch(() => {});
+      await results?.stop();
       await inventory.stop();
       await nc.drain();
       await ops.close();

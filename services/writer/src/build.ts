@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ConfigAuditData, ImageScanData, ScanError } from '@fleetscan/bus';
+import type { Owner } from '@fleetscan/inventory';
 import {
   ANNOTATION_CONTENT_HASH,
   ANNOTATION_DB_UPDATED_AT,
@@ -8,9 +9,6 @@ import {
   ANNOTATION_SCAN_CONFIG_HASH,
   ANNOTATION_SCAN_ERROR,
   ANNOTATION_UPDATED_AT,
-  type Owner,
-} from '@fleetscan/inventory';
-import {
   API_VERSION,
   CONFIG_AUDIT_REPORT,
   type ConfigAuditReport,
@@ -20,12 +18,12 @@ import {
   type ExposedSecretReport,
   exposedSecretReportMetadata,
   exposedSecretSummary,
+  parseImageRef,
   VULNERABILITY_REPORT,
   type VulnerabilityReport,
   vulnerabilityReportMetadata,
   vulnerabilitySummary,
 } from '@fleetscan/reports';
-import { parseImageRef } from '@fleetscan/trivy';
 
 /**
  * Pure report builders: (result, owner, settings) → the report object to

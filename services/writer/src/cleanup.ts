@@ -1,10 +1,5 @@
 import type { Inventory, Owner, ReportRef } from '@fleetscan/inventory';
-import {
-  configAuditReportName,
-  containerReportName,
-  MANAGED_BY_FLEETSCAN,
-  REPORT_RESOURCES,
-} from '@fleetscan/reports';
+import { MANAGED_BY_FLEETSCAN, ownerReports, REPORT_RESOURCES } from '@fleetscan/reports';
 import type { Logger } from '@fleetscan/service';
 import type { ReportApi } from './apply.ts';
 import type { WriterMetrics } from './metrics.ts';
@@ -41,14 +36,7 @@ export function createCleanup(d: {
   return {
     /** `prev` stopped being a report owner (scaled to zero, terminating, deleted): drop its reports now. */
     async ownerGone(prev: Owner): Promise<void> {
-      const names: [ReportRef['kind'], string][] = [
-        ['ConfigAuditReport', configAuditReportName(prev.kind, prev.name)],
-      ];
-      for (const c of prev.containers) {
-        const n = containerReportName(prev.kind, prev.name, c.name);
-        names.push(['VulnerabilityReport', n], ['ExposedSecretReport', n]);
-      }
-      for (const [kind, name] of names) {
+      for (const { kind, name } of ownerReports(prev, prev.containers)) {
         const r = d.inventory.report(kind, prev.namespace, name);
         if (r && r.ownerUid === prev.uid && r.managedBy === MANAGED_BY_FLEETSCAN)
           await remove(r, 'owner no longer owns reports');

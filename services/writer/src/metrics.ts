@@ -1,3 +1,4 @@
+import { createConsumeMetrics } from '@fleetscan/bus';
 import type { Inventory, ReportRef } from '@fleetscan/inventory';
 import { Counter, Gauge, type Registry } from 'prom-client';
 
@@ -27,6 +28,8 @@ export function createWriterMetrics(registry: Registry) {
       help: "Results waiting in this writer's consumer (stream lag).",
       registers,
     }),
+    /** consume()'s counters for the writer's results consumer. */
+    consume: createConsumeMetrics(registry),
   };
 }
 export type WriterMetrics = ReturnType<typeof createWriterMetrics>;

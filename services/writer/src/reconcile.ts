@@ -7,18 +7,14 @@ import {
   ImageScanDataSchema,
   type ImageScanResult,
 } from '@fleetscan/bus';
-import {
-  ANNOTATION_CONTENT_HASH,
-  type Inventory,
-  type Owner,
-  ownerKey,
-  type ReportKind,
-} from '@fleetscan/inventory';
+import { type Inventory, type Owner, ownerKey } from '@fleetscan/inventory';
 import { isKubeError, KubeErrorCode } from '@fleetscan/kube';
 import {
+  ANNOTATION_CONTENT_HASH,
   CONFIG_AUDIT_REPORT,
-  containerReportName,
   EXPOSED_SECRET_REPORT,
+  type OwnerReportKind,
+  ownerReportNames,
   REPORT_RESOURCES,
   VULNERABILITY_REPORT,
 } from '@fleetscan/reports';
@@ -46,7 +42,7 @@ export interface Reconciler {
    */
   ownerAppeared(owner: Owner): Promise<void>;
   /** A report is gone (deleted, or its owner with it): the next result for it is written. */
-  reportDeleted(kind: ReportKind, namespace: string, name: string): void;
+  reportDeleted(kind: OwnerReportKind, namespace: string, name: string): void;
 }
 
 /** How long, and for how many namespace × image pairs, a fan-out is remembered for late owners. */
@@ -101,7 +97,7 @@ export function createReconciler(d: {
   const inFlight = new Map<string, Promise<void>>();
 
   /** One write per report at a time, in arrival order. */
-  async function write(kind: ReportKind, obj: Built, owner: Owner): Promise<void> {
+  async function write(kind: OwnerReportKind, obj: Built, owner: Owner): Promise<void> {
     const key = `${kind}/${owner.namespace}/${obj.metadata.name}`;
     const before = inFlight.get(key);
     const mine = (before ?? Promise.resolve()).then(
@@ -120,7 +116,7 @@ export function createReconciler(d: {
    * Applies `obj` unless the existing report is the same (content hash) or
    * newer: a scan that finishes late never replaces a newer one.
    */
-  async function writeNow(key: string, kind: ReportKind, obj: Built, owner: Owner): Promise<void> {
+  async function writeNow(key: string, kind: OwnerReportKind, obj: Built, owner: Owner): Promise<void> {
     const seen = d.inventory.report(kind, owner.namespace, obj.metadata.name);
     // Our own write is trusted until the watch has surely caught up with it.
     const last = applied.get(key);
@@ -205,7 +201,7 @@ export function createReconciler(d: {
     const targets = owners.flatMap((o) =>
       o.containers.filter((c) => c.image === r.image).map((c) => ({ o, c })),
     );
-    let builds: { kind: ReportKind; obj: Built; o: Owner }[];
+    let builds: { kind: OwnerReportKind; obj: Built; o: Owner }[];
     if (r.status === 'error' || !r.blob) {
       const error = r.error ?? { code: 'FAILED', message: 'scan failed', permanent: false };
       d.metrics.results.inc({ type: 'image', outcome: 'error_result' });
@@ -278,16 +274,12 @@ export function createReconciler(d: {
       const current = d.inventory.ownerByUid(owner.uid);
       if (!current) return;
       const images = new Set(
-        current.containers
-          .filter((c) => {
-            const r = d.inventory.report(
-              VULNERABILITY_REPORT.kind,
-              current.namespace,
-              containerReportName(current.kind, current.name, c.name),
-            );
+        ownerReportNames(current, current.containers)
+          .containers.filter(({ name }) => {
+            const r = d.inventory.report(VULNERABILITY_REPORT.kind, current.namespace, name);
             return !r || r.ownerUid !== current.uid;
           })
-          .map((c) => c.image)
+          .map(({ container }) => container.image)
           .filter(Boolean),
       );
       for (const image of images) {

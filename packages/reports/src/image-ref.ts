@@ -3,7 +3,9 @@
  * that is where trivy-operator gets report.registry.server and report.artifact from
  * (pkg/plugins/trivy/plugin.go parseImageRef): the first path component is a registry only if
  * it has a '.' or ':'; Docker Hub is `index.docker.io` and its one-part names get `library/`.
- * Only splits: validity is trivy's call (INVALID_REFERENCE).
+ * Only splits: validity is trivy's call (INVALID_REFERENCE). It lives with the reports because it
+ * defines their registry and artifact fields, and so that watcher and writer can split a reference
+ * without loading the trivy runner.
  */
 export interface ImageRefParts {
   /** e.g. `index.docker.io`, `127.0.0.1:5000`. */

@@ -1,104 +1,25 @@
-import type { KubernetesObject } from '@kubernetes/client-node';
-import { isReportOwner } from './owners.ts';
-import type { ResourceRef } from './resource.ts';
-
-/** The kinds trivy-operator scans, plus Deployment as context for its ReplicaSets. */
-export const WORKLOAD_KINDS = [
-  'Pod',
-  'ReplicaSet',
-  'ReplicationController',
-  'StatefulSet',
-  'DaemonSet',
-  'Job',
-  'CronJob',
-  'Deployment',
-] as const;
-export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
-
-export const WORKLOAD_RESOURCES: Readonly<Record<WorkloadKind, ResourceRef>> = {
-  Pod: { group: '', version: 'v1', plural: 'pods' },
-  ReplicaSet: { group: 'apps', version: 'v1', plural: 'replicasets' },
-  ReplicationController: { group: '', version: 'v1', plural: 'replicationcontrollers' },
-  StatefulSet: { group: 'apps', version: 'v1', plural: 'statefulsets' },
-  DaemonSet: { group: 'apps', version: 'v1', plural: 'daemonsets' },
-  Job: { group: 'batch', version: 'v1', plural: 'jobs' },
-  CronJob: { group: 'batch', version: 'v1', plural: 'cronjobs' },
-  Deployment: { group: 'apps', version: 'v1', plural: 'deployments' },
-};
-
-export function isWorkloadKind(kind: string): kind is WorkloadKind {
-  return (WORKLOAD_KINDS as readonly string[]).includes(kind);
-}
-
-/** A container as the wire JSON has it; only name and image are relied on. */
-export interface WireContainer {
-  name: string;
-  image?: string;
-  [field: string]: unknown;
-}
+import type { KubeObject } from '@fleetscan/kube';
+import { isReportOwner } from './owner-rules.ts';
+import type {
+  ContainerKind,
+  ContainerRef,
+  PodSpec,
+  WireContainer,
+  Workload,
+  WorkloadKind,
+} from './workload.ts';
 
 /**
- * A pod spec exactly as the API server sent it (wire JSON, not client-node's deserialised model):
- * what gets hashed and audited must be what the cluster has, field for field.
+ * Projects a workload object from the API into what the inventory keeps of it (workload.ts),
+ * dropping the pod spec of workloads that own no reports (owner-rules.ts).
  */
-export interface PodSpec {
-  containers?: WireContainer[];
-  initContainers?: WireContainer[];
-  ephemeralContainers?: WireContainer[];
-  [field: string]: unknown;
-}
-
-export type ContainerKind = 'container' | 'initContainer' | 'ephemeralContainer';
-
-export interface ContainerRef {
-  name: string;
-  image: string;
-  kind: ContainerKind;
-}
-
-export interface ControllerRef {
-  kind: string;
-  name: string;
-  uid: string;
-  apiVersion: string;
-}
-
-/**
- * What the watcher keeps of a workload. Deliberately small: no status, annotations or managedFields.
- * `podSpec` (and, except for Pods, `containers`) are kept only for report owners
- * (isReportOwner without context): the Pods of a ReplicaSet and the old ReplicaSets a Deployment
- * keeps for rollback outnumber owners many times and their specs are their controller's template.
- * Every change re-projects from the full object, so a non-owner that becomes one gets its spec.
- */
-export interface Workload {
-  kind: WorkloadKind;
-  apiVersion: string;
-  namespace: string;
-  name: string;
-  uid: string;
-  resourceVersion: string;
-  /** Kept whole: label-based skipping decides on them. */
-  labels: Readonly<Record<string, string>>;
-  /** The ownerReference with controller=true. */
-  controllerRef?: ControllerRef;
-  /** spec.replicas of ReplicaSet, ReplicationController, StatefulSet, Deployment. */
-  replicas?: number;
-  /** deployment.kubernetes.io/revision of a ReplicaSet or Deployment: tells the current ReplicaSet. */
-  revision?: string;
-  /** metadata.deletionTimestamp is set. */
-  terminating?: true;
-  podSpec?: PodSpec;
-  containers: readonly ContainerRef[];
-  /** Pod only: container name → status imageID (the digest the kubelet pulled), when reported. */
-  imageIDs?: Readonly<Record<string, string>>;
-}
 
 const DEPLOYMENT_REVISION = 'deployment.kubernetes.io/revision';
 const EMPTY_LABELS: Readonly<Record<string, string>> = Object.freeze({});
 const NO_CONTAINERS: readonly ContainerRef[] = Object.freeze([]);
 
 /** The pod template spec of a workload object of `kind` (the Pod's own spec for Pods). */
-export function extractPodSpec(kind: WorkloadKind, obj: KubernetesObject): PodSpec | undefined {
+export function extractPodSpec(kind: WorkloadKind, obj: KubeObject): PodSpec | undefined {
   const spec = (obj as { spec?: Record<string, unknown> }).spec;
   switch (kind) {
     case 'Pod':
@@ -133,7 +54,7 @@ export function containersOf(spec: PodSpec | undefined): ContainerRef[] {
 }
 
 /** Projects a workload object; undefined for an object without name or uid. */
-export function projectWorkload(kind: WorkloadKind, obj: KubernetesObject): Workload | undefined {
+export function projectWorkload(kind: WorkloadKind, obj: KubeObject): Workload | undefined {
   const meta = obj.metadata;
   if (!meta?.name || !meta.uid) return undefined;
   const spec = (obj as { spec?: { replicas?: unknown } }).spec;
@@ -159,7 +80,8 @@ export function projectWorkload(kind: WorkloadKind, obj: KubernetesObject): Work
   }
   if (hasReplicas(kind) && typeof spec?.replicas === 'number') w.replicas = spec.replicas;
   if ((kind === 'ReplicaSet' || kind === 'Deployment') && revision) w.revision = revision;
-  if (meta.deletionTimestamp) w.terminating = true;
+  // A wire timestamp (a string); KubeObject leaves timestamps untyped.
+  if ((meta as { deletionTimestamp?: unknown }).deletionTimestamp) w.terminating = true;
   const podSpec = extractPodSpec(kind, obj);
   if (kind === 'Pod') {
     w.containers = containersOf(podSpec);
@@ -174,7 +96,7 @@ export function projectWorkload(kind: WorkloadKind, obj: KubernetesObject): Work
 }
 
 /** A `project` function for createReflector. */
-export function workloadProjector(kind: WorkloadKind): (obj: KubernetesObject) => Workload | undefined {
+export function workloadProjector(kind: WorkloadKind): (obj: KubeObject) => Workload | undefined {
   return (obj) => projectWorkload(kind, obj);
 }
 
@@ -192,7 +114,7 @@ interface ContainerStatus {
   imageID?: unknown;
 }
 
-function imageIDsOf(obj: KubernetesObject): Record<string, string> | undefined {
+function imageIDsOf(obj: KubeObject): Record<string, string> | undefined {
   const status = (obj as { status?: Record<string, unknown> }).status;
   if (!status) return undefined;
   let out: Record<string, string> | undefined;

@@ -1,4 +1,4 @@
-import type { ControllerRef, Workload } from './workloads.ts';
+import type { ControllerRef, Workload } from './workload.ts';
 
 /**
  * Controllers whose Pods trivy-operator does not report on itself (kube.IsBuiltInWorkload): the

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { containersOf, extractPodSpec, podSpecOf, projectWorkload } from './project-workload.ts';
 import { cronJob, ownerRef, pod, replicaSet, withTemplate } from './testing/workload-fixtures.ts';
-import { containersOf, extractPodSpec, podSpecOf, projectWorkload, WORKLOAD_RESOURCES } from './workloads.ts';
+import { WORKLOAD_RESOURCES } from './workload.ts';
 
 describe('extractPodSpec', () => {
   it('finds the pod spec for every kind', () => {
@@ -95,11 +96,12 @@ describe('projectWorkload', () => {
 
   it('marks terminating objects and omits absent optional fields', () => {
     const obj = pod('p');
+    // The wire's timestamp, a string; KubeObject leaves timestamps untyped.
     obj.metadata = {
       ...obj.metadata,
-      deletionTimestamp: '2026-01-01T00:00:00Z' as unknown as Date,
+      deletionTimestamp: '2026-01-01T00:00:00Z',
       labels: {},
-    };
+    } as typeof obj.metadata;
     const w = projectWorkload('Pod', obj);
     expect(w?.terminating).toBe(true);
     expect(w?.podSpec).toBeUndefined();

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { isReportOwner, reportOwnerRef } from './owners.ts';
+import { isReportOwner, reportOwnerRef } from './owner-rules.ts';
+import { projectWorkload } from './project-workload.ts';
 import { cronJob, ownerRef, pod, replicaSet, withTemplate } from './testing/workload-fixtures.ts';
-import { projectWorkload, type Workload, type WorkloadKind } from './workloads.ts';
+import type { Workload, WorkloadKind } from './workload.ts';
 
 const project = (kind: WorkloadKind, obj: Parameters<typeof projectWorkload>[1]): Workload => {
   const w = projectWorkload(kind, obj);
@@ -90,7 +91,8 @@ describe('isReportOwner', () => {
 
   it('nothing being deleted is an owner', () => {
     const obj = withTemplate('DaemonSet', 'agent', 'apps/v1');
-    obj.metadata = { ...obj.metadata, deletionTimestamp: '2026-01-01T00:00:00Z' as unknown as Date };
+    // The wire's timestamp, a string; KubeObject leaves timestamps untyped.
+    obj.metadata = { ...obj.metadata, deletionTimestamp: '2026-01-01T00:00:00Z' } as typeof obj.metadata;
     expect(isReportOwner(project('DaemonSet', obj))).toBe(false);
   });
 });

@@ -1,0 +1,24 @@
+/**
+ * Injected wherever code waits, next to `Clock`, so a test drives time by hand instead of sleeping.
+ * Each call returns the function that cancels it. System timers never keep the process alive: a
+ * service's life is its connections and servers, not a pending re-check.
+ */
+export interface Timers {
+  /** Calls `fn` once, `ms` from now. */
+  after(ms: number, fn: () => void): () => void;
+  /** Calls `fn` every `ms`. */
+  every(ms: number, fn: () => void): () => void;
+}
+
+export const systemTimers: Timers = {
+  after(ms, fn) {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return () => clearTimeout(t);
+  },
+  every(ms, fn) {
+    const t = setInterval(fn, ms);
+    t.unref();
+    return () => clearInterval(t);
+  },
+};

@@ -1,0 +1,286 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { testOwner } from './testing/fake-cluster.ts';
+import { createHarness, type Harness, START } from './testing/harness.ts';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.scheduler.stop();
+  h = undefined;
+});
+
+const counter = async (hh: Harness, name: string, labels: Record<string, string> = {}) => {
+  const m = (await hh.registry.getMetricsAsJSON()).find((x) => x.name === name);
+  const values = (m?.values ?? []) as { value: number; labels: Record<string, unknown> }[];
+  return values
+    .filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want))
+    .reduce((a, v) => a + v.value, 0);
+};
+
+/** Writes the reports the writer would for `o`: current for this scan config, DB and time. */
+function answerOwner(hh: Harness, o: ReturnType<typeof testOwner>, extra: { dbUpdatedAt?: string } = {}) {
+  hh.cluster.putReport(hh.cluster.configReport(o, hh.hashes.pluginConfigHash));
+  for (const c of o.containers)
+    hh.cluster.putReport(
+      hh.cluster.vulnReport(o, c.name, {
+        scanConfigHash: hh.hashes.scanConfigHash,
+        updatedAtMs: hh.time.nowMs,
+        artifact: { registry: 'r', repository: c.image, tag: '1', digest: `sha256:${c.image}` },
+        ...extra,
+      }),
+    );
+}
+
+describe('watcher scheduler', () => {
+  it('asks at once for owners without reports, one request per image and namespace', async () => {
+    h = createHarness();
+    const a = testOwner({ namespace: 'ns1', name: 'a', uid: 'ua', images: ['r/x:1', 'r/x2:1', 'r/x:1'] });
+    const b = testOwner({ namespace: 'ns1', name: 'b', uid: 'ub', images: ['r/x:1'] });
+    const c = testOwner({ namespace: 'ns2', name: 'c', uid: 'uc', images: ['r/x:1'] });
+    for (const o of [a, b, c]) h.cluster.putOwner(o);
+    await h.time.advance(1000);
+    expect(h.jet.sent).toHaveLength(0); // nothing before the first list is complete
+    h.scheduler.synced();
+    await h.time.advance(50);
+    expect(h.imageRequests().map((m) => `${m.body.namespace}/${m.body.image}`)).toEqual([
+      'ns1/r/x:1',
+      'ns1/r/x2:1',
+      'ns2/r/x:1',
+    ]);
+    expect(h.configRequests().map((m) => (m.body.owner as { uid: string }).uid)).toEqual(['ua', 'ub', 'uc']);
+    expect(await counter(h, 'fleetscan_watcher_requests_total', { type: 'image', outcome: 'pending' })).toBe(
+      1,
+    );
+  });
+
+  it('sends refreshes of existing reports in batches of REFRESH_BATCH_SIZE per interval', async () => {
+    h = createHarness({ timing: { refresh: { batchSize: 2, intervalMs: 10_000 } } });
+    const owners = [0, 1, 2, 3, 4].map((i) =>
+      testOwner({ namespace: 'ns', name: `o${i}`, uid: `u${i}`, images: [`r/img${i}:1`] }),
+    );
+    for (const o of owners) {
+      h.cluster.putOwner(o);
+      answerOwner(h, o);
+      // Scanned with other settings: a refresh, not urgent.
+      const c = o.containers[0]?.name ?? '';
+      h.cluster.putReport(
+        h.cluster.vulnReport(o, c, {
+          scanConfigHash: 'old',
+          artifact: { registry: 'r', repository: 'img', tag: '1', digest: `sha256:d-${o.uid}` },
+        }),
+      );
+    }
+    h.scheduler.synced();
+    await h.time.advance(50);
+    expect(h.jet.sent).toHaveLength(0);
+    expect(h.scheduler.held.refreshQueue).toBe(5);
+    await h.time.advance(10_000);
+    expect(h.imageRequests()).toHaveLength(2);
+    await h.time.advance(10_000);
+    expect(h.imageRequests()).toHaveLength(4);
+    await h.time.advance(10_000);
+    expect(h.imageRequests()).toHaveLength(5);
+    // A settings refresh re-matches the report's digest: no pull.
+    expect(h.imageRequests()[0]?.body).toMatchObject({ digest: 'sha256:d-u0' });
+    expect(await counter(h, 'fleetscan_watcher_refreshes_total', { type: 'image', reason: 'settings' })).toBe(
+      5,
+    );
+  });
+
+  it('asks again with a new id when a report is deleted, each time', async () => {
+    h = createHarness();
+    const a = testOwner({ namespace: 'ns', name: 'a', uid: 'ua', images: ['r/x:1'] });
+    h.cluster.putOwner(a);
+    answerOwner(h, a);
+    h.scheduler.synced();
+    await h.time.advance(60_000);
+    expect(h.jet.sent).toHaveLength(0);
+    const report = h.cluster.vulnReport(a, 'c0', { scanConfigHash: 'scan1' });
+    for (let i = 0; i < 3; i++) {
+      h.cluster.deleteReport(report.kind, report.namespace, report.name);
+      await h.time.advance(1000);
+      h.cluster.putReport({ ...report, updatedAtMs: h.time.nowMs });
+      await h.time.advance(1000);
+    }
+    const ids = h.imageRequests().map((m) => m.msgID);
+    expect(ids).toHaveLength(3);
+    expect(new Set(ids).size).toBe(3);
+  });
+
+  it('re-checks the other owners of an image after its report lands: 5, 10, 20, 40, 80 s apart', async () => {
+    h = createHarness();
+    const a = testOwner({ namespace: 'ns', name: 'a', uid: 'ua', images: ['r/x:1'] });
+    const b = testOwner({ namespace: 'ns', name: 'b', uid: 'ub', images: ['r/x:1'] });
+    h.cluster.putOwner(a);
+    h.cluster.putOwner(b);
+    h.scheduler.synced();
+    await h.time.advance(50);
+    expect(h.imageRequests()).toHaveLength(1);
+    // The writer's fan-out reached `a` only: it had not seen `b` yet.
+    answerOwner(h, a);
+    const landed = h.time.nowMs;
+    const asks: number[] = [];
+    for (let s = 0; s < 299; s++) {
+      const before = h.imageRequests().length;
+      await h.time.advance(1000);
+      if (h.imageRequests().length > before) asks.push(Math.floor((h.time.nowMs - landed) / 1000));
+    }
+    expect(asks).toEqual([6, 16, 36, 76, 156]);
+    const ids = h.imageRequests().map((m) => m.msgID);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(h.scheduler.held.sharerRechecks).toBe(0);
+  });
+
+  it('stops re-checking once every owner of the image has its report', async () => {
+    h = createHarness();
+    const a = testOwner({ namespace: 'ns', name: 'a', uid: 'ua', images: ['r/x:1'] });
+    const b = testOwner({ namespace: 'ns', name: 'b', uid: 'ub', images: ['r/x:1'] });
+    h.cluster.putOwner(a);
+    h.cluster.putOwner(b);
+    h.scheduler.synced();
+    await h.time.advance(50);
+    answerOwner(h, a);
+    await h.time.advance(6000);
+    expect(h.imageRequests()).toHaveLength(2);
+    answerOwner(h, b);
+    await h.time.advance(250_000);
+    expect(h.imageRequests()).toHaveLength(2);
+    expect(h.scheduler.held.sharerRechecks).toBe(0);
+  });
+
+  it('a new trivy DB refreshes the reports matched against another one, by digest', async () => {
+    h = createHarness();
+    const a = testOwner({ namespace: 'ns', name: 'a', uid: 'ua', images: ['r/x:1'] });
+    const b = testOwner({ namespace: 'ns', name: 'b', uid: 'ub', images: ['r/x:1'] });
+    for (const o of [a, b]) {
+      h.cluster.putOwner(o);
+      answerOwner(h, o, { dbUpdatedAt: 'db1' });
+    }
+    h.scheduler.synced();
+    h.scheduler.dbVersion('db1');
+    await h.time.advance(60_000);
+    expect(h.jet.sent).toHaveLength(0);
+    h.scheduler.dbVersion('db2');
+    await h.time.advance(10_000);
+    // One refresh for the image in the namespace, however many owners share it.
+    expect(h.imageRequests().map((m) => m.body)).toMatchObject([{ image: 'r/x:1', digest: 'sha256:r/x:1' }]);
+    h.scheduler.dbVersion('db2');
+    await h.time.advance(10_000);
+    expect(h.imageRequests()).toHaveLength(1);
+    expect(await counter(h, 'fleetscan_watcher_refreshes_total', { reason: 'db' })).toBe(1);
+  });
+
+  it('re-checks tags once per epoch and image in a namespace, without queueing an epoch twice', async () => {
+    h = createHarness({
+      timing: { tagRecheckMs: 3_600_000, refresh: { batchSize: 100, intervalMs: 10_000 } },
+    });
+    for (const [ns, name] of [
+      ['ns1', 'a'],
+      ['ns1', 'b'],
+      ['ns2', 'c'],
+    ] as const) {
+      const o = testOwner({ namespace: ns, name, uid: `u${name}`, images: ['r/x:1'] });
+      h.cluster.putOwner(o);
+      answerOwner(h, o);
+    }
+    h.scheduler.synced();
+    await h.time.advance(3_600_000 + 10_000);
+    expect(h.imageRequests().map((m) => [m.body.namespace, m.body.digest])).toEqual([
+      ['ns1', undefined],
+      ['ns2', undefined],
+    ]);
+    await h.time.advance(3_600_000);
+    expect(h.imageRequests()).toHaveLength(4);
+    expect(await counter(h, 'fleetscan_watcher_refreshes_total', { reason: 'recheck' })).toBe(4);
+  });
+
+  it('a re-check still queued from the last epoch is not queued again', async () => {
+    h = createHarness({ timing: { tagRecheckMs: 60_000, refresh: { batchSize: 1, intervalMs: 3_600_000 } } });
+    for (const name of ['a', 'b', 'c']) {
+      const o = testOwner({ namespace: 'ns', name, uid: `u${name}`, images: [`r/${name}:1`] });
+      h.cluster.putOwner(o);
+      answerOwner(h, o);
+    }
+    h.scheduler.synced();
+    await h.time.advance(600_000);
+    expect(h.scheduler.held.refreshQueue).toBe(3);
+  });
+
+  it('evaluates an owner again 2 s after its requests could not be published', async () => {
+    h = createHarness();
+    const a = testOwner({ namespace: 'ns', name: 'a', uid: 'ua', images: ['r/x:1'] });
+    h.cluster.putOwner(a);
+    h.jet.failNext(1);
+    h.scheduler.synced();
+    await h.time.advance(50);
+    expect(h.jet.sent).toHaveLength(0);
+    expect(await counter(h, 'fleetscan_watcher_failures_total', { reason: 'publish' })).toBe(1);
+    await h.time.advance(1900);
+    expect(h.jet.sent).toHaveLength(0);
+    await h.time.advance(200);
+    expect(h.configRequests().map((m) => m.msgID)).toEqual([
+      `${h.publisher.configKey('ua', a.specHash, 'plug1')}#0`,
+    ]);
+    expect(h.imageRequests()).toHaveLength(1);
+  });
+
+  it('re-evaluates every owner each resync', async () => {
+    h = createHarness({ timing: { resyncMs: 300_000 } });
+    const a = testOwner({ namespace: 'ns', name: 'a', uid: 'ua', images: ['r/x:1'] });
+    h.cluster.putOwner(a);
+    answerOwner(h, a);
+    h.scheduler.synced();
+    await h.time.advance(50);
+    expect(await counter(h, 'fleetscan_watcher_evaluations_total')).toBe(1);
+    await h.time.advance(3 * 300_000);
+    expect(await counter(h, 'fleetscan_watcher_evaluations_total')).toBe(4);
+    // The report's TTL has not passed: nothing to ask.
+    expect(h.jet.sent).toHaveLength(0);
+  });
+
+  it('refreshes a report past its TTL, with notBefore at its expiry', async () => {
+    h = createHarness({ timing: { resyncMs: 60_000 } });
+    const a = testOwner({ namespace: 'ns', name: 'a', uid: 'ua', images: ['r/x:1'] });
+    h.cluster.putOwner(a);
+    h.cluster.putReport(h.cluster.configReport(a, 'plug1'));
+    h.cluster.putReport(
+      h.cluster.vulnReport(a, 'c0', { scanConfigHash: 'scan1', updatedAtMs: START, ttlSeconds: 3600 }),
+    );
+    h.scheduler.synced();
+    // The resync at 1 h finds it expired; the next refresh batch, 10 s later, sends it.
+    await h.time.advance(3_600_000 + 15_000);
+    expect(h.imageRequests().map((m) => m.body)).toMatchObject([
+      { image: 'r/x:1', notBefore: new Date(START + 3_600_000).toISOString() },
+    ]);
+  });
+
+  it('forgets the requests of owners that are gone', async () => {
+    h = createHarness();
+    const a = testOwner({ namespace: 'ns', name: 'a', uid: 'ua', images: ['r/x:1'] });
+    h.cluster.putOwner(a);
+    h.scheduler.synced();
+    await h.time.advance(50);
+    expect(h.publisher.remembered.size).toBe(2);
+    h.cluster.deleteOwner('ReplicaSet/ns/a');
+    await h.time.advance(150_000);
+    expect(h.publisher.remembered.size).toBe(0);
+    expect(await counter(h, 'fleetscan_watcher_requests_forgotten_total', { reason: 'gone' })).toBe(2);
+  });
+
+  it('stops every timer it started', async () => {
+    const hh = createHarness({ timing: { tagRecheckMs: 60_000 } });
+    const a = testOwner({ namespace: 'ns', name: 'a', uid: 'ua', images: ['r/x:1'] });
+    const b = testOwner({ namespace: 'ns', name: 'b', uid: 'ub', images: ['r/x:1'] });
+    hh.cluster.putOwner(a);
+    hh.cluster.putOwner(b);
+    hh.scheduler.synced();
+    await hh.time.advance(50);
+    answerOwner(hh, a);
+    hh.jet.failNext(1);
+    hh.cluster.putOwner({ ...b, specHash: 'changed' });
+    await hh.time.advance(60);
+    expect(hh.scheduler.held.sharerRechecks).toBe(1);
+    expect(hh.scheduler.held.publishRetries).toBe(1);
+    await hh.scheduler.stop();
+    expect(hh.time.timers).toBe(0);
+  });
+});

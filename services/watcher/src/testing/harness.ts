@@ -1,0 +1,83 @@
+import { OWNER_KINDS } from '@fleetscan/inventory';
+import { createLogger } from '@fleetscan/service';
+import { Registry } from 'prom-client';
+import { createAsks } from '../asks.ts';
+import { createScope } from '../filters.ts';
+import { createWatcherMetrics } from '../metrics.ts';
+import { createRequestPublisher } from '../requests.ts';
+import { createScheduler, type SchedulerTiming } from '../scheduler.ts';
+import { createFakeCluster } from './fake-cluster.ts';
+import { fakeJetStream } from './fake-jetstream.ts';
+import { createFakeTime } from './fake-time.ts';
+
+export const START = Date.parse('2026-01-01T00:00:00Z');
+
+/**
+ * The watcher's decisions with everything but time and the wire real: the scheduler, the request
+ * publisher and its memory, the asks and their metrics — over an in-memory cluster (the inventory's
+ * view, set by the test), a fake clock, and a fake JetStream that dedupes ids like the stream does.
+ */
+export function createHarness(opts: { timing?: Partial<SchedulerTiming>; retryAfterMs?: number } = {}) {
+  const time = createFakeTime(START);
+  const cluster = createFakeCluster();
+  const jet = fakeJetStream({ now: () => time.nowMs });
+  const registry = new Registry();
+  const metrics = createWatcherMetrics(registry);
+  const hashes = { scanConfigHash: 'scan1', pluginConfigHash: 'plug1' };
+  const publisher = createRequestPublisher({
+    js: jet.js,
+    cluster: 'c1',
+    now: () => time.now(),
+    retryAfterMs: opts.retryAfterMs ?? 600_000,
+    onForget: (reason, n) => metrics.requestsForgotten.inc({ reason }, n),
+  });
+  const scheduler = createScheduler({
+    clock: time,
+    timers: time,
+    inventory: cluster.index,
+    scope: createScope({
+      namespacesInclude: [],
+      namespacesExclude: [],
+      kinds: OWNER_KINDS,
+      skipLabels: [],
+      excludeImages: [],
+      initContainers: true,
+      ephemeralContainers: true,
+    }),
+    hashes,
+    secrets: false,
+    requests: publisher,
+    asks: createAsks({
+      publisher,
+      credentials: { sealedFor: async () => undefined },
+      cluster: 'c1',
+      scanners: ['vuln'],
+      settings: {},
+      hashes,
+      metrics,
+    }),
+    timing: {
+      resyncMs: 300_000,
+      tagRecheckMs: 0,
+      refresh: { batchSize: 100, intervalMs: 10_000 },
+      ...opts.timing,
+    },
+    logger: createLogger({ service: 'test', level: 'silent' }),
+    metrics,
+  });
+  cluster.connect(scheduler);
+  const sentTo = (type: 'image' | 'config') => jet.sent.filter((m) => m.subject.includes(`.scan.${type}.`));
+  return {
+    time,
+    cluster,
+    jet,
+    publisher,
+    scheduler,
+    metrics,
+    registry,
+    hashes,
+    imageRequests: () => sentTo('image'),
+    configRequests: () => sentTo('config'),
+  };
+}
+export type Harness = ReturnType<typeof createHarness>;
