@@ -3,6 +3,13 @@ export { crdDir, installCrds, readCrds } from './crds.ts';
 export { isStackError, StackError, StackErrorCode } from './errors.ts';
 export * from './images/index.ts';
 export { type Nats, startNats } from './nats.ts';
+export { mintOidcToken, type OidcIssuerInfo, type TokenClaims } from './oidc-issuer.ts';
+export {
+  type CertificateAuthority,
+  createCertificateAuthority,
+  type IssuedCertificate,
+  issueClientCertificate,
+} from './pki.ts';
 export { freePort } from './ports.ts';
 export { killGroup, type ManagedProcess, startProcess, waitReady } from './process.ts';
 export { type Registry, startRegistry } from './registry.ts';

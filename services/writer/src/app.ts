@@ -64,7 +64,10 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   const ops = await startOpsServer({ ...config.metrics, registry, health: readiness });
   readiness.set('nats', false, 'connecting');
   readiness.set('watches', false, 'initial list');
-  const kc = deps.kubeConnection ?? loadKubeConfig({ kubeconfigPath: config.kubeconfigPath });
+  const kc =
+    deps.kubeConnection ?? loadKubeConfig({ kubeconfigPath: config.kubeconfigPath, proxy: config.kubeProxy });
+  if (kc.proxy)
+    logger.info({ server: kc.server, proxy: kc.proxy }, 'reaching the API server through a proxy');
   let cleanup: ReturnType<typeof createCleanup> | undefined;
   let inventorySynced = false;
   const inventory = createInventory({
