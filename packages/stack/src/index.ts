@@ -14,5 +14,5 @@ export { freePort } from './ports.ts';
 export { killGroup, type ManagedProcess, startProcess, waitReady } from './process.ts';
 export { type Registry, startRegistry } from './registry.ts';
 export { type Stack, type StackInfo, type StackOptions, startStack } from './stack.ts';
-export { locateTools, repoRoot, type Tools } from './tools.ts';
+export { locateComposeConfig, locateTools, repoRoot, type Tools } from './tools.ts';
 export { buildTrivyDb, vulnDbFixture } from './trivydb.ts';
