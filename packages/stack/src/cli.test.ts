@@ -34,7 +34,7 @@ async function stateDir(processes: unknown[]): Promise<string> {
 }
 
 describe('stack down', () => {
-  it('signals a recorded process only while its pid is still that process', async () => {
+  it('signals a recorded process only while its pid is still that process', { timeout: 60_000 }, async () => {
     const ours = sleeper();
     const stranger = sleeper();
     try {

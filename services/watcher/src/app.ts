@@ -111,6 +111,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
       settings: config.settings,
       hashes,
       metrics,
+      logger,
     }),
     timing: {
       resyncMs: config.resyncMs,
