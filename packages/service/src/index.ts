@@ -1,7 +1,13 @@
 export { backoff } from './backoff.ts';
 export { type Clock, systemClock } from './clock.ts';
 export { ConfigError, isConfigError, parseEnv } from './env.ts';
-export { type HealthSource, type OpsServer, startOpsServer } from './http.ts';
+export {
+  type HealthSource,
+  type OpsServer,
+  type ReadinessCheck,
+  readyzBody,
+  startOpsServer,
+} from './http.ts';
 export { createLogger, type Logger } from './logger.ts';
 export { runMain } from './main.ts';
 export { createReadiness, type Readiness } from './readiness.ts';
