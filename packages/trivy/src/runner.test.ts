@@ -178,6 +178,18 @@ describe('createTrivyRunner', () => {
     expect(alive(log.pid())).toBe(false);
   });
 
+  it('logs a failure bounded, however much trivy printed', async () => {
+    const stderr = join(dir, 'huge-fatal.txt');
+    const ref = `reg/app:${'x'.repeat(900_000)}`;
+    await writeFile(stderr, `2026-01-01T00:00:00Z\tFATAL\tFatal error\timage scan error: ${ref}: ${ref}\n`);
+    const bin = await fakeTrivy('huge-fatal', `cat '${stderr}' >&2; exit 1`);
+    const { trivy, log } = runner(bin);
+    await expect(trivy.scanImage('reg/app:1', { scanners: ['vuln'] })).rejects.toMatchObject({
+      code: 'FAILED',
+    });
+    expect(JSON.stringify(log.entries.at(-1)).length).toBeLessThan(3_000);
+  });
+
   it('refuses output past the limit', async () => {
     const bin = await fakeTrivy('chatty', 'head -c 5000 /dev/zero | tr "\\0" x');
     const { trivy } = runner(bin, { maxOutputChars: 100 });

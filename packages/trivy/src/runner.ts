@@ -103,6 +103,7 @@ const DEFAULT_KILL_GRACE_MS = 5_000;
 const DEFAULT_MAX_OUTPUT_CHARS = 100_000_000;
 // stderr is logs, kept only as a tail; a limit here must never be what kills a scan.
 const MAX_STDERR_CHARS = 16_000_000;
+const MAX_LOGGED_MESSAGE = 2_000;
 
 /**
  * Runs trivy as a child process, offline, one run per call: no queue and no concurrency limit
@@ -182,7 +183,10 @@ export function createTrivyRunner(options: TrivyRunnerOptions): TrivyRunner {
         forceKilled: res.forceKilled,
         pipesCut: res.pipesCut,
       },
-      err.message,
+      // trivy's FATAL line quotes what it was given and what the registry answered: bounded here.
+      err.message.length <= MAX_LOGGED_MESSAGE
+        ? err.message
+        : `${err.message.slice(0, MAX_LOGGED_MESSAGE)}… (${err.message.length - MAX_LOGGED_MESSAGE} more)`,
     );
     throw err;
   }
