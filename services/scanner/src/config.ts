@@ -14,12 +14,14 @@ const schema = z.object({
   TRIVY_BIN: z.string().min(1).default('trivy'),
   TRIVY_CACHE_DIR: z.string().min(1, "a directory holding trivy's DB (db/trivy.db)"),
   SCAN_TIMEOUT_SECONDS: int(300, 1),
+  /** All steps of one request together; default 3 trivy runs' timeouts and a minute. */
+  REQUEST_TIMEOUT_SECONDS: z.coerce.number().int().min(1).optional(),
   IMAGE_CONCURRENCY: int(1, 1),
   CONFIG_BATCH_SIZE: int(500, 1),
   CONFIG_BATCH_WAIT_MS: int(250, 0),
   /** Registries to reach over plain HTTP besides loopback ones (comma-separated host:port). */
   INSECURE_REGISTRIES: z.string().default(''),
-  ACK_WAIT_SECONDS: int(60, 5),
+  ACK_WAIT_SECONDS: int(15, 5),
   METRICS_HOST: z.string().default('127.0.0.1'),
   METRICS_PORT: int(8080),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
@@ -37,6 +39,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   return {
     nats: { url: c.NATS_URL, user: c.NATS_USER, pass: c.NATS_PASSWORD },
     trivy: { bin: c.TRIVY_BIN, cacheDir: c.TRIVY_CACHE_DIR, timeoutMs: c.SCAN_TIMEOUT_SECONDS * 1000 },
+    // An image request runs trivy up to three times (image, convert, sbom), besides lookups and locks.
+    requestTimeoutMs: (c.REQUEST_TIMEOUT_SECONDS ?? 3 * c.SCAN_TIMEOUT_SECONDS + 60) * 1000,
     imageConcurrency: c.IMAGE_CONCURRENCY,
     configBatch: { size: c.CONFIG_BATCH_SIZE, waitMs: c.CONFIG_BATCH_WAIT_MS },
     insecureRegistries: c.INSECURE_REGISTRIES.split(',')

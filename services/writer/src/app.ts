@@ -4,12 +4,14 @@ import {
   type Consumption,
   connectBus,
   consume,
+  createDeadLetters,
   ensureConsumer,
   ensureStreams,
   type ImageScanResult,
   ImageScanResultSchema,
   type Outcome,
   openBlobStore,
+  pendingMessages,
   STREAM_RESULTS,
   subjects,
   writerConsumer,
@@ -103,9 +105,10 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     readiness.set('watches', h.ok, h.reasons.join('; '));
   }, 1000);
   health.unref();
+  // Counted from the stream: the consumer's own counts leave out a message JetStream stopped delivering.
   const lag = setInterval(() => {
-    jsm.consumers.info(STREAM_RESULTS, writerConsumer(config.cluster)).then(
-      (i) => metrics.lag.set(i.num_pending + i.num_ack_pending),
+    pendingMessages(jsm, STREAM_RESULTS, subjects.resultsFor(config.cluster)).then(
+      (n) => metrics.lag.set(n),
       () => {},
     );
   }, 5000);
@@ -147,6 +150,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       metrics: metrics.consume,
       logger,
       signal: abort.signal,
+      deadLetters: createDeadLetters({ js }),
       onTerm: (t) => {
         if (t.ending === 'invalid') {
           metrics.results.inc({ type: t.subject.split('.')[2] ?? 'unknown', outcome: 'invalid' });
