@@ -151,15 +151,20 @@ describe('hostile input ends at once', () => {
       finishedAt: new Date(Date.now() + 3600_000).toISOString(),
     });
     // Before: 'no owner uses this image yet' every 5 s while in its grace, which a future time never left.
-    const letter = await waitFor('the dead letter', () => deadLetter(consumer, subject), 30_000);
+    await waitFor(
+      'the term',
+      async () =>
+        (await metricValue(svc.writer.registry, 'fleetscan_consumer_messages_total', {
+          consumer,
+          outcome: 'invalid',
+        })) === 1
+          ? true
+          : undefined,
+      30_000,
+    );
+    const letter = await waitFor('the dead letter', () => deadLetter(consumer, subject));
     expect(letter).toMatchObject({ ending: 'invalid', deliveries: '1' });
     expect(letter.reason).toContain('finishedAt: in the future');
-    expect(
-      await metricValue(svc.writer.registry, 'fleetscan_consumer_messages_total', {
-        consumer,
-        outcome: 'invalid',
-      }),
-    ).toBe(1);
     expect(await pendingMessages(jsm, STREAM_RESULTS, subject)).toBe(0);
     const lines = await logLines(`writer-${cluster}`);
     expect(lines.filter((l) => l.includes('message terminated'))).toHaveLength(1);
