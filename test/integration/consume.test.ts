@@ -441,7 +441,8 @@ describe('consume()', () => {
         if (at.delivery === 1) await sleep(6000);
         return { kind: 'ack' };
       },
-      { configRefreshMs: 200 },
+      // Its only slot busy: the pull loop waits for room while the work goes on.
+      { configRefreshMs: 200, concurrency: 1 },
     );
     await q.publish({ n: 1 });
     await waitFor('the handler running', async () => (deliveries.length === 1 ? true : undefined));

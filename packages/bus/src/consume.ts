@@ -150,11 +150,9 @@ export async function consume<T>(o: ConsumeOptions<T>): Promise<Consumption> {
   startKeepAlive();
 
   // Another replica (a newer version) may change the consumer: a shorter ack_wait would get the
-  // messages we hold redelivered while we still work on them, unless our keep-alive follows.
-  let refreshedAt = performance.now();
-  const refreshConfig = () => {
-    if (performance.now() - refreshedAt < refreshMs) return;
-    refreshedAt = performance.now();
+  // messages we hold redelivered while we still work on them, unless our keep-alive follows. A timer
+  // of its own: while every slot is busy with long work, the pull loop does not come round.
+  const refresh = setInterval(() => {
     consumer.info().then(
       (i) => {
         policy.maxDeliver = deliveryLimit(i.config);
@@ -166,7 +164,8 @@ export async function consume<T>(o: ConsumeOptions<T>): Promise<Consumption> {
       },
       (err: unknown) => log.debug({ err: bounded(String(err)) }, 'consumer config not read again'),
     );
-  };
+  }, refreshMs);
+  refresh.unref();
 
   function safely(fn: () => void, what: string): void {
     try {
@@ -301,7 +300,6 @@ export async function consume<T>(o: ConsumeOptions<T>): Promise<Consumption> {
   const loop = (async () => {
     let failures = 0;
     while (!abort.signal.aborted) {
-      refreshConfig();
       const free = o.concurrency - held.size;
       if (free <= 0) {
         await new Promise<void>((resolve) => {
@@ -360,6 +358,7 @@ export async function consume<T>(o: ConsumeOptions<T>): Promise<Consumption> {
         log.warn({ messages: left.length }, 'handing back messages whose handlers did not end');
       for (const m of left) end(m, handBack(m.info.deliveryCount));
       clearInterval(keepAlive);
+      clearInterval(refresh);
     })();
     return stopping;
   };
