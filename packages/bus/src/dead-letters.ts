@@ -44,7 +44,11 @@ const DEFAULT_MAX_BODY_BYTES = 16 * 1024;
  * it to tell what it was. Only a prefix of the body is kept, so a hostile 900 KB message costs
  * 16 KiB here; message ids make a letter kept twice (two replicas, a retry) one.
  */
-export function createDeadLetters(o: { js: JetStreamClient; maxBodyBytes?: number }): DeadLetters {
+export function createDeadLetters(o: {
+  js: JetStreamClient;
+  /** How much of a body is kept; 0 keeps headers only. Default 16 KiB. */
+  maxBodyBytes?: number;
+}): DeadLetters {
   const max = o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   return {
     async keep(l) {

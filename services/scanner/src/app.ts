@@ -94,6 +94,9 @@ export async function startScanner(deps: ScannerDeps): Promise<RunningScanner> {
   });
   const cfg = createConfigWorker({
     ...common,
+    // Workload manifests (literal env values among them) are not kept for a week: the headers say
+    // which message it was and why it ended.
+    deadLetters: createDeadLetters({ js, maxBodyBytes: 0 }),
     batchSize: config.configBatch.size,
     batchWaitMs: config.configBatch.waitMs,
     maxPayload: nc.info?.max_payload ?? 1024 * 1024,
