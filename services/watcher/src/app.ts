@@ -114,6 +114,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
       settings: config.settings,
       hashes,
       metrics,
+      logger,
     }),
     timing: {
       resyncMs: config.resyncMs,

@@ -1,6 +1,7 @@
-import type { ScanSettings } from '@fleetscan/bus';
-import { type Owner, ownerManifest } from '@fleetscan/inventory';
+import { bounded, type ScanSettings } from '@fleetscan/bus';
+import { type Owner, ownerKey, ownerManifest } from '@fleetscan/inventory';
 import type { ImageScanner } from '@fleetscan/reports';
+import type { Logger } from '@fleetscan/service';
 import type { CredentialSource } from './credentials.ts';
 import type { WatcherMetrics } from './metrics.ts';
 import type { ImageNeed } from './plan.ts';
@@ -20,6 +21,8 @@ export function createAsks(deps: {
   settings: ScanSettings;
   hashes: SettingsHashes;
   metrics: Pick<WatcherMetrics, 'requests' | 'refreshes'>;
+  /** Told of requests that can never be sent (a field past the message limits). */
+  logger?: Pick<Logger, 'warn'>;
 }): Asks {
   const { publisher, metrics, hashes } = deps;
   const countRefresh = (type: 'image' | 'config', purpose: string) => {
@@ -40,6 +43,12 @@ export function createAsks(deps: {
         manifest: ownerManifest(owner),
       });
       metrics.requests.inc({ type: 'config', outcome });
+      if (outcome === 'invalid') {
+        deps.logger?.warn(
+          { owner: bounded(ownerKey(owner)) },
+          'config audit request past the message limits; not sent',
+        );
+      }
       countRefresh('config', purpose);
     },
     async image(owner: Owner, need: ImageNeed, purpose: string) {
@@ -58,6 +67,12 @@ export function createAsks(deps: {
         purpose,
       );
       metrics.requests.inc({ type: 'image', outcome });
+      if (outcome === 'invalid') {
+        deps.logger?.warn(
+          { owner: bounded(ownerKey(owner)), image: bounded(need.image, 200) },
+          'image scan request past the message limits (image reference, digest); not sent',
+        );
+      }
       countRefresh('image', purpose);
     },
   };

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { CLUSTER_NAME_PATTERN } from '@fleetscan/bus';
+import { CLUSTER_NAME_PATTERN, ScanSettingsSchema } from '@fleetscan/bus';
 import { OWNER_KINDS } from '@fleetscan/inventory';
 import { proxyEnvFrom } from '@fleetscan/kube';
 import { ImageScannerSchema, SEVERITIES } from '@fleetscan/reports';
-import { envVariables, parseEnv } from '@fleetscan/service';
+import { ConfigError, envVariables, parseEnv } from '@fleetscan/service';
 import { z } from 'zod';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
@@ -129,6 +129,14 @@ export function configVariables() {
 
 export type WatcherConfig = ReturnType<typeof loadConfig>;
 
+const SETTING_VARIABLES: Record<string, string> = {
+  severities: 'SEVERITIES',
+  skipFiles: 'SKIP_FILES',
+  skipDirs: 'SKIP_DIRS',
+  ignoreFile: 'IGNORE_FILE',
+  ignorePolicy: 'IGNORE_POLICY',
+};
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   const c = parseEnv(schema, env);
   const settings = {
@@ -139,6 +147,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     ...(c.IGNORE_FILE !== undefined ? { ignoreFile: c.IGNORE_FILE } : {}),
     ...(c.IGNORE_POLICY !== undefined ? { ignorePolicy: c.IGNORE_POLICY } : {}),
   };
+  // Settings travel in every image request: past the message limits no request could be sent.
+  const checked = ScanSettingsSchema.safeParse(settings);
+  if (!checked.success) {
+    throw new ConfigError(
+      checked.error.issues.map((i) => ({
+        variable: SETTING_VARIABLES[String(i.path[0])] ?? String(i.path[0]),
+        message: i.message,
+      })),
+    );
+  }
   return {
     cluster: c.CLUSTER_NAME,
     kubeconfigPath: c.KUBECONFIG,

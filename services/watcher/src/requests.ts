@@ -1,13 +1,16 @@
 import { createHash } from 'node:crypto';
 import {
+  BusErrorCode,
   type ConfigAuditRequest,
   ConfigAuditRequestSchema,
   encode,
   type ImageScanRequest,
   ImageScanRequestSchema,
+  isBusError,
   subjects,
 } from '@fleetscan/bus';
 import type { JetStreamClient } from '@nats-io/jetstream';
+import type { z } from 'zod';
 import { createRequestMemory, type EvictionReason } from './request-memory.ts';
 
 /** `duplicate_window` of the scan stream (`@fleetscan/bus` topology's default). */
@@ -23,7 +26,8 @@ export const SHARE_WINDOW_MS = 30_000;
  */
 export const MAX_REMEMBERED_REQUESTS = 100_000;
 
-export type PublishOutcome = 'published' | 'pending' | 'duplicate';
+/** invalid: the request cannot be sent at all (a field past its limit, a 900 KB image name): not retried. */
+export type PublishOutcome = 'published' | 'pending' | 'duplicate' | 'invalid';
 
 /**
  * Publishes requests with stable message ids and remembers what is pending,
@@ -109,11 +113,13 @@ export function createRequestPublisher(opts: {
         requestedAt: opts.now().toISOString(),
         ...r,
       };
+      const body = encodeValid(ImageScanRequestSchema, req);
+      if (!body) return Promise.resolve('invalid' as const);
       return send(
         imageKey(r.namespace, r.image, r.scanConfigHash, purpose),
         imageGroup(r.namespace, r.image),
         subjects.scanImage(opts.cluster),
-        encode(ImageScanRequestSchema, req),
+        body,
         opts.shareWindowMs ?? SHARE_WINDOW_MS,
       );
     },
@@ -124,11 +130,13 @@ export function createRequestPublisher(opts: {
         requestedAt: opts.now().toISOString(),
         ...r,
       };
+      const body = encodeValid(ConfigAuditRequestSchema, req);
+      if (!body) return Promise.resolve('invalid' as const);
       return send(
         configKey(r.owner.uid, r.specHash, r.pluginConfigHash),
         ownerGroup(r.owner.uid),
         subjects.scanConfig(opts.cluster),
-        encode(ConfigAuditRequestSchema, req),
+        body,
         opts.retryAfterMs,
       );
     },
@@ -138,6 +146,19 @@ export function createRequestPublisher(opts: {
     sweep: () => void memory.sweep(nowMs()),
     remembered: memory,
   };
+}
+
+/**
+ * The request's bytes, or undefined when it can never be valid (a workload naming a 900 KB image):
+ * such a request is counted as invalid instead of being retried every 2 s.
+ */
+function encodeValid<T>(schema: z.ZodType<T>, value: T): Uint8Array | undefined {
+  try {
+    return encode(schema, value);
+  } catch (err) {
+    if (isBusError(err, BusErrorCode.InvalidMessage)) return undefined;
+    throw err;
+  }
 }
 
 function digestOf(s: string): string {
