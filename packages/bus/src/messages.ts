@@ -1,4 +1,5 @@
 import {
+  AUDIT_REPORT_KINDS,
   CheckSchema,
   ExposedSecretSchema,
   ImageScannerSchema,
@@ -50,22 +51,41 @@ export const ImageScanRequestSchema = z.object({
 });
 export type ImageScanRequest = z.infer<typeof ImageScanRequestSchema>;
 
-/** A workload manifest reduced to what a config audit reads. */
+/** A manifest reduced to what a config audit reads. */
 export const ManifestSchema = z.looseObject({
   apiVersion: z.string(),
   kind: z.string(),
   metadata: z.looseObject({ name: z.string(), namespace: z.string().optional() }),
 });
+export type Manifest = z.infer<typeof ManifestSchema>;
 
-export const ConfigAuditRequestSchema = z.object({
-  v: z.literal(1),
-  cluster: z.string().min(1),
-  owner: OwnerRefSchema,
-  specHash: z.string(),
-  pluginConfigHash: z.string(),
-  manifest: ManifestSchema,
-  requestedAt: Timestamp,
-});
+/**
+ * A manifest larger than this goes to the object store and the request names it (`manifestBlob`):
+ * a ConfigMap or a CRD can be up to 1 MiB, NATS's default max_payload.
+ */
+export const MAX_INLINE_MANIFEST_BYTES = 256 * 1024;
+
+/** The reports a config audit is for (@fleetscan/reports auditReports), echoed in its result. */
+export const AuditReportKindsSchema = z.array(z.enum(AUDIT_REPORT_KINDS)).min(1);
+
+export const ConfigAuditRequestSchema = z
+  .object({
+    v: z.literal(1),
+    cluster: z.string().min(1),
+    /** namespace '' for a cluster-scoped object. */
+    owner: OwnerRefSchema,
+    specHash: z.string(),
+    pluginConfigHash: z.string(),
+    /** The manifest to audit, inline; or `manifestBlob`, its object store key, when it is large. */
+    manifest: ManifestSchema.optional(),
+    manifestBlob: z.string().min(1).optional(),
+    /** Which reports the checks are for; absent: a ConfigAuditReport (the only kind before there were others). */
+    reports: AuditReportKindsSchema.optional(),
+    requestedAt: Timestamp,
+  })
+  .refine((r) => (r.manifest === undefined) !== (r.manifestBlob === undefined), {
+    message: 'exactly one of manifest and manifestBlob',
+  });
 export type ConfigAuditRequest = z.infer<typeof ConfigAuditRequestSchema>;
 
 export const ScanErrorSchema = z.object({
@@ -125,6 +145,8 @@ export const ConfigAuditResultSchema = z.object({
   owner: OwnerRefSchema,
   specHash: z.string(),
   pluginConfigHash: z.string(),
+  /** The request's `reports`: which reports the checks are written into. */
+  reports: AuditReportKindsSchema.optional(),
   status: z.enum(['ok', 'error']),
   /** Inline when small; otherwise `blob` names an object store key holding ConfigAuditData. */
   data: ConfigAuditDataSchema.optional(),

@@ -15,6 +15,8 @@ import {
   consume,
   type Delivery,
   encode,
+  type Manifest,
+  ManifestSchema,
   type Outcome,
   STREAM_SCAN,
   subjects,
@@ -40,8 +42,6 @@ export interface ConfigWorkerDeps {
 
 /** Results above this go to the object store; NATS's default max_payload is 1 MiB. */
 const INLINE_LIMIT = 256 * 1024;
-
-type Manifest = ConfigAuditRequest['manifest'];
 
 /**
  * Config audits in batches: trivy loads hundreds of checks per start, so one process audits every
@@ -100,11 +100,7 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
 
   async function publishData(req: ConfigAuditRequest, at: Delivery, data: ConfigAuditData): Promise<void> {
     const base = {
-      v: 1 as const,
-      cluster: req.cluster,
-      owner: req.owner,
-      specHash: req.specHash,
-      pluginConfigHash: req.pluginConfigHash,
+      ...echo(req),
       status: 'ok' as const,
       finishedAt: d.clock.now().toISOString(),
     };
@@ -117,10 +113,14 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
     await publish(req, at, { ...base, blob: key });
   }
 
+  /** A large manifest travels in the object store (see MAX_INLINE_MANIFEST_BYTES). */
+  const manifestOf = async (req: ConfigAuditRequest): Promise<Manifest> =>
+    req.manifest ?? d.blobs.get(ManifestSchema, req.manifestBlob ?? '');
+
   async function handle(req: ConfigAuditRequest, at: Delivery): Promise<Outcome> {
     let data: ConfigAuditData;
     try {
-      data = await audits.submit(req.manifest);
+      data = await audits.submit(await manifestOf(req));
     } catch (err) {
       // Stopping: the message goes back to the stream for another replica.
       if (at.signal.aborted) return { kind: 'retry', reason: 'stopping' };
@@ -130,11 +130,7 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
         return { kind: 'retry', reason: f.message };
       }
       await publish(req, at, {
-        v: 1,
-        cluster: req.cluster,
-        owner: req.owner,
-        specHash: req.specHash,
-        pluginConfigHash: req.pluginConfigHash,
+        ...echo(req),
         status: 'error',
         error: f,
         finishedAt: d.clock.now().toISOString(),
@@ -172,5 +168,17 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
       abort.abort();
       await consumption?.stop();
     },
+  };
+}
+
+/** What a result repeats of its request: whose audit it is, of what, for which reports. */
+function echo(req: ConfigAuditRequest) {
+  return {
+    v: 1 as const,
+    cluster: req.cluster,
+    owner: req.owner,
+    specHash: req.specHash,
+    pluginConfigHash: req.pluginConfigHash,
+    ...(req.reports && { reports: req.reports }),
   };
 }

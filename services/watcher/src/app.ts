@@ -1,5 +1,5 @@
-import { connectBus, ensureStreams, STATE_BUCKET, STATE_KEY_TRIVY_DB } from '@fleetscan/bus';
-import { createInventory } from '@fleetscan/inventory';
+import { connectBus, ensureStreams, openBlobStore, STATE_BUCKET, STATE_KEY_TRIVY_DB } from '@fleetscan/bus';
+import { createInventory, createManifestSource } from '@fleetscan/inventory';
 import { createTransport, type KubeConnection, loadKubeConfig } from '@fleetscan/kube';
 import {
   type Clock,
@@ -71,8 +71,9 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     onForget: (reason, n) => metrics.requestsForgotten.inc({ reason }, n),
   });
   const kc = deps.kubeConnection ?? loadKubeConfig({ kubeconfigPath: config.kubeconfigPath });
+  const kube = createTransport(kc);
   const credentials = createCredentialSource({
-    kube: createTransport(kc),
+    kube,
     ...(config.scannerPublicKey ? { publicKeyPem: config.scannerPublicKey } : {}),
   });
   if (!config.scannerPublicKey) {
@@ -82,6 +83,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
   const inventory = createInventory({
     kc,
     logger,
+    resourceKinds: config.resourceKinds,
     // The plan reads labels and annotations only; findings are most of a report's bytes.
     reportsMetadataOnly: true,
     events: {
@@ -106,6 +108,9 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     asks: createAsks({
       publisher,
       credentials,
+      manifests: createManifestSource(kube),
+      blobs: await openBlobStore(js),
+      auditReports: (o) => scope.auditReports(o),
       cluster: config.cluster,
       scanners: config.scanners,
       settings: config.settings,

@@ -1,4 +1,5 @@
 import { type Owner, ownerKey } from '@fleetscan/inventory';
+import { auditReports } from '@fleetscan/reports';
 import { describe, expect, it } from 'vitest';
 import { isUrgent, planOwner } from './plan.ts';
 import { testOwner } from './testing/fake-cluster.ts';
@@ -130,7 +131,7 @@ function simulate(h: Harness, random: () => number) {
     /** Owners still lacking a current report (urgent work left undone). */
     waiting(): Owner[] {
       return h.cluster.index.owners().filter((o) => {
-        const plan = planOwner(o, o.containers, h.cluster.index.report, {
+        const plan = planOwner(o, o.containers, auditReports(o, { infra: true }), h.cluster.index.report, {
           hashes: h.hashes,
           nowMs: h.time.nowMs,
           secrets: false,

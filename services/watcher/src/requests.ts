@@ -5,6 +5,7 @@ import {
   encode,
   type ImageScanRequest,
   ImageScanRequestSchema,
+  type Manifest,
   subjects,
 } from '@fleetscan/bus';
 import type { JetStreamClient } from '@nats-io/jetstream';
@@ -23,7 +24,11 @@ export const SHARE_WINDOW_MS = 30_000;
  */
 export const MAX_REMEMBERED_REQUESTS = 100_000;
 
-export type PublishOutcome = 'published' | 'pending' | 'duplicate';
+/** `skipped`: nothing to publish after all (the object to audit changed or went since it was seen). */
+export type PublishOutcome = 'published' | 'pending' | 'duplicate' | 'skipped';
+
+/** Where a config request's manifest travels: inline, or as an object store key when large. */
+export type ManifestPart = { manifest: Manifest } | { manifestBlob: string };
 
 /**
  * Publishes requests with stable message ids and remembers what is pending,
@@ -38,7 +43,14 @@ export interface RequestPublisher {
     req: Omit<ImageScanRequest, 'v' | 'cluster' | 'requestedAt'>,
     purpose?: string,
   ): Promise<PublishOutcome>;
-  config(req: Omit<ConfigAuditRequest, 'v' | 'cluster' | 'requestedAt'>): Promise<PublishOutcome>;
+  /**
+   * `manifest` is called only when the request is not pending (reading it may cost a GET and a put
+   * to the object store); undefined means there is nothing to audit any more.
+   */
+  config(
+    req: Omit<ConfigAuditRequest, 'v' | 'cluster' | 'requestedAt' | 'manifest' | 'manifestBlob'>,
+    manifest: () => Promise<ManifestPart | undefined>,
+  ): Promise<PublishOutcome>;
   /** The key's request was answered (a report appeared) or must be asked again: the next need publishes, with a new id. */
   retry(key: string): void;
   /** No owner in `namespace` uses `image` any more: its requests are forgotten once out of the duplicate window. */
@@ -77,13 +89,22 @@ export function createRequestPublisher(opts: {
     key: string,
     group: string,
     subject: string,
-    body: Uint8Array,
+    body: () => Promise<Uint8Array | undefined>,
     freshMs: number,
   ): Promise<PublishOutcome> => {
     const ask = memory.ask(key, group, freshMs, nowMs());
     if ('pending' in ask) return 'pending';
+    const message = await body().catch((err: unknown) => {
+      memory.failed(key);
+      throw err;
+    });
+    if (!message) {
+      // Nothing went out: the next ask of this key publishes at once, with the same id.
+      memory.failed(key);
+      return 'skipped';
+    }
     const started = performance.now();
-    const ack = await opts.js.publish(subject, body, { msgID: ask.msgID }).catch((err: unknown) => {
+    const ack = await opts.js.publish(subject, message, { msgID: ask.msgID }).catch((err: unknown) => {
       memory.failed(key);
       throw err;
     });
@@ -113,25 +134,29 @@ export function createRequestPublisher(opts: {
         imageKey(r.namespace, r.image, r.scanConfigHash, purpose),
         imageGroup(r.namespace, r.image),
         subjects.scanImage(opts.cluster),
-        encode(ImageScanRequestSchema, req),
+        async () => encode(ImageScanRequestSchema, req),
         opts.shareWindowMs ?? SHARE_WINDOW_MS,
       );
     },
-    config: (r) => {
-      const req: ConfigAuditRequest = {
-        v: 1,
-        cluster: opts.cluster,
-        requestedAt: opts.now().toISOString(),
-        ...r,
-      };
-      return send(
+    config: (r, manifest) =>
+      send(
         configKey(r.owner.uid, r.specHash, r.pluginConfigHash),
         ownerGroup(r.owner.uid),
         subjects.scanConfig(opts.cluster),
-        encode(ConfigAuditRequestSchema, req),
+        async () => {
+          const part = await manifest();
+          if (!part) return undefined;
+          const req: ConfigAuditRequest = {
+            v: 1,
+            cluster: opts.cluster,
+            requestedAt: opts.now().toISOString(),
+            ...r,
+            ...part,
+          };
+          return encode(ConfigAuditRequestSchema, req);
+        },
         opts.retryAfterMs,
-      );
-    },
+      ),
     retry: (key) => memory.retry(key),
     imageGone: (namespace, image) => memory.gone(imageGroup(namespace, image)),
     ownerGone: (uid) => memory.gone(ownerGroup(uid)),
