@@ -3,7 +3,12 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONSUMER_SCAN_CONFIG, CONSUMER_SCAN_IMAGE, STREAM_SCAN } from '@fleetscan/bus';
-import { DEFAULT_AUDIT_KINDS, expandAuditKinds, RESOURCE_KIND_INFO } from '@fleetscan/inventory';
+import {
+  DEFAULT_AUDIT_KINDS,
+  expandAuditKinds,
+  RESOURCE_KIND_INFO,
+  RESOURCE_KINDS,
+} from '@fleetscan/inventory';
 import { OWNER_REPORT_KINDS, REPORT_RESOURCES } from '@fleetscan/reports';
 import { installCrds, repoRoot } from '@fleetscan/stack';
 import { createTrivyRunner, parseConfigReport, toChecksByFile } from '@fleetscan/trivy';
@@ -114,6 +119,12 @@ const variants: Variant[] = [
     values: {
       scanner: { enabled: false },
       nats: { bundled: { enabled: false }, url: 'nats://hub.example:4222', auth: { enabled: false } },
+      // Every kind: the chart's kind-to-resource map is checked entry by entry against the inventory's.
+      configAudit: {
+        supportedKinds: ['Workload', ...RESOURCE_KINDS],
+        rbacAssessment: true,
+        infraAssessment: true,
+      },
     },
     has: ['ClusterRole', 'ClusterRoleBinding', 'Deployment'],
     lacks: ['StatefulSet', 'Secret', 'ScaledObject', 'HorizontalPodAutoscaler', 'PodDisruptionBudget'],
