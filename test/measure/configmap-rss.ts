@@ -16,8 +16,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SERVICE_NODE_FLAGS } from '@fleetscan/demo';
 import { auditManifest, projectResource } from '@fleetscan/inventory';
+import type { KubeObject } from '@fleetscan/kube';
 import { freePort, repoRoot, startProcess, startStack } from '@fleetscan/stack';
-import type { KubernetesObject } from '@kubernetes/client-node';
 import { clusterOf, rawApi } from '../support/deploy-kube.ts';
 
 const { values } = parseArgs({
@@ -130,14 +130,14 @@ try {
 
   // The alternative: keeping each ConfigMap's manifest (its data) in the inventory.
   const list = (await api.call('GET', `/api/v1/namespaces/${ns}/configmaps`)).json() as {
-    items: KubernetesObject[];
+    items: KubeObject[];
   };
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc) {
-    const heapOf = (keep: (o: KubernetesObject) => unknown) => {
+    const heapOf = (keep: (o: KubeObject) => unknown) => {
       gc();
       const before = process.memoryUsage().heapUsed;
-      const held = list.items.map((o) => keep(JSON.parse(JSON.stringify(o)) as KubernetesObject));
+      const held = list.items.map((o) => keep(JSON.parse(JSON.stringify(o)) as KubeObject));
       gc();
       const used = process.memoryUsage().heapUsed - before;
       return { used, held };

@@ -1,6 +1,6 @@
+import type { KubeObject } from '@fleetscan/kube';
 import { isKubeError, KubeErrorCode, type KubeTransport, resourcePath } from '@fleetscan/kube';
 import { computeSpecHash } from '@fleetscan/reports';
-import type { KubernetesObject } from '@kubernetes/client-node';
 import { type AuditManifest, type Owner, ownerManifest } from './owner.ts';
 import { auditManifest } from './project-resource.ts';
 import { isResourceKind, RESOURCE_KIND_INFO } from './resource-kinds.ts';
@@ -24,13 +24,13 @@ export function createManifestSource(kube: Pick<KubeTransport, 'getJson'>): Mani
     const path = owner.namespace
       ? base.replace(/\/([^/]+)$/, `/namespaces/${encodeURIComponent(owner.namespace)}/$1`)
       : base;
-    let obj: KubernetesObject;
+    let obj: KubeObject;
     try {
       obj = (await kube.getJson(
         `${path}/${encodeURIComponent(owner.name)}`,
         {},
         AbortSignal.timeout(READ_TIMEOUT_MS),
-      )) as KubernetesObject;
+      )) as KubeObject;
     } catch (err) {
       if (isKubeError(err, KubeErrorCode.NotFound)) return undefined;
       throw err;

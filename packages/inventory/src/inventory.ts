@@ -1,3 +1,4 @@
+import type { KubeObject } from '@fleetscan/kube';
 import {
   createReflector,
   equalIgnoringResourceVersion,
@@ -13,7 +14,6 @@ import {
   REPORT_RESOURCES,
   VERSION,
 } from '@fleetscan/reports';
-import type { KubernetesObject } from '@kubernetes/client-node';
 import { type Owner, ownerKey, ownerProjector } from './owner.ts';
 import { resourceProjector } from './project-resource.ts';
 import { type ReportRef, reportProjector } from './report-ref.ts';
@@ -109,7 +109,7 @@ export function createInventory(opts: {
 
   // The stores keep owners only: the Pods of controllers, old ReplicaSets and CronJobs' Jobs
   // outnumber owners several times and nothing here reads them.
-  const ownerReflector = (resource: ResourceRef, project: (obj: KubernetesObject) => Owner | undefined) =>
+  const ownerReflector = (resource: ResourceRef, project: (obj: KubeObject) => Owner | undefined) =>
     createReflector<Owner>({
       kc: opts.kc,
       resource,

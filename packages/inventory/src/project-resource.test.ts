@@ -1,5 +1,5 @@
+import type { KubeObject } from '@fleetscan/kube';
 import { KubeError, KubeErrorCode } from '@fleetscan/kube';
-import type { KubernetesObject } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { createManifestSource } from './fetch-manifest.ts';
 import { ownerManifest } from './owner.ts';
@@ -7,7 +7,7 @@ import { auditManifest, projectResource } from './project-resource.ts';
 import { expandAuditKinds } from './resource-kinds.ts';
 
 /** A Service as the API server sends it: server-set metadata, status, kubectl's annotation. */
-const service = (over: Record<string, unknown> = {}): KubernetesObject =>
+const service = (over: Record<string, unknown> = {}): KubeObject =>
   ({
     apiVersion: 'v1',
     kind: 'Service',
@@ -27,16 +27,16 @@ const service = (over: Record<string, unknown> = {}): KubernetesObject =>
     spec: { type: 'NodePort', ports: [{ port: 80 }], selector: { app: 'web' } },
     status: { loadBalancer: {} },
     ...over,
-  }) as unknown as KubernetesObject;
+  }) as unknown as KubeObject;
 
-const configMap = (data: Record<string, string>, over: Record<string, unknown> = {}): KubernetesObject =>
+const configMap = (data: Record<string, string>, over: Record<string, unknown> = {}): KubeObject =>
   ({
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: { name: 'app-config', namespace: 'shop', uid: 'u-cm', resourceVersion: '3' },
     data,
     ...over,
-  }) as KubernetesObject;
+  }) as KubeObject;
 
 describe('audited resources', () => {
   it('audits the object as configured: no status, no server-set metadata, no kubectl copy of it', () => {
@@ -88,7 +88,7 @@ describe('audited resources', () => {
       kind: 'PersistentVolume',
       metadata: { name: 'pv-1', uid: 'u-pv' },
       spec: { hostPath: { path: '/etc' } },
-    } as KubernetesObject);
+    } as KubeObject);
     expect(pv).toMatchObject({ kind: 'PersistentVolume', namespace: '', name: 'pv-1' });
     expect(
       projectResource(
@@ -165,7 +165,7 @@ describe('manifest source', () => {
       kind: 'CustomResourceDefinition',
       metadata: { name: 'widgets.example.com', uid: 'u-crd' },
       spec: { group: 'example.com' },
-    } as KubernetesObject;
+    } as KubeObject;
     const source = createManifestSource({
       getJson: async (path) => {
         paths.push(path);

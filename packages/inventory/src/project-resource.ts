@@ -1,6 +1,6 @@
+import type { KubeObject } from '@fleetscan/kube';
 import { apiVersionOf } from '@fleetscan/kube';
 import { computeSpecHash } from '@fleetscan/reports';
-import type { KubernetesObject } from '@kubernetes/client-node';
 import type { AuditManifest, Owner } from './owner.ts';
 import { RESOURCE_KIND_INFO, type ResourceKind } from './resource-kinds.ts';
 
@@ -29,7 +29,7 @@ const EMPTY_LABELS: Readonly<Record<string, string>> = Object.freeze({});
  * annotations and every configuration field (spec, data, rules, roleRef, …) exactly as the API
  * server sent them; nothing the server adds (uid, resourceVersion, managedFields, status, …).
  */
-export function auditManifest(kind: ResourceKind, obj: KubernetesObject): AuditManifest | undefined {
+export function auditManifest(kind: ResourceKind, obj: KubeObject): AuditManifest | undefined {
   const meta = obj.metadata;
   if (!meta?.name) return undefined;
   const metadata: AuditManifest['metadata'] = { name: meta.name };
@@ -49,9 +49,10 @@ export function auditManifest(kind: ResourceKind, obj: KubernetesObject): AuditM
 }
 
 /** The owner view of an audited object; undefined for one not audited (terminating, a leader lock). */
-export function projectResource(kind: ResourceKind, obj: KubernetesObject): Owner | undefined {
+export function projectResource(kind: ResourceKind, obj: KubeObject): Owner | undefined {
   const meta = obj.metadata;
-  if (!meta?.name || !meta.uid || meta.deletionTimestamp) return undefined;
+  if (!meta?.name || !meta.uid || (meta as { deletionTimestamp?: unknown }).deletionTimestamp)
+    return undefined;
   if (meta.annotations?.[LEADER_ANNOTATION] !== undefined) return undefined;
   const manifest = auditManifest(kind, obj);
   if (!manifest) return undefined;
@@ -71,6 +72,6 @@ export function projectResource(kind: ResourceKind, obj: KubernetesObject): Owne
 }
 
 /** A `project` function for createReflector. */
-export function resourceProjector(kind: ResourceKind): (obj: KubernetesObject) => Owner | undefined {
+export function resourceProjector(kind: ResourceKind): (obj: KubeObject) => Owner | undefined {
   return (obj) => projectResource(kind, obj);
 }

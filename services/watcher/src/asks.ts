@@ -1,12 +1,14 @@
 import {
   type BlobStore,
+  bounded,
   MAX_INLINE_MANIFEST_BYTES,
   type Manifest,
   ManifestSchema,
   type ScanSettings,
 } from '@fleetscan/bus';
-import type { ManifestSource, Owner } from '@fleetscan/inventory';
+import { type ManifestSource, type Owner, ownerKey } from '@fleetscan/inventory';
 import type { AuditReportKind, ImageScanner } from '@fleetscan/reports';
+import type { Logger } from '@fleetscan/service';
 import type { CredentialSource } from './credentials.ts';
 import type { WatcherMetrics } from './metrics.ts';
 import type { ImageNeed } from './plan.ts';
@@ -33,6 +35,8 @@ export function createAsks(deps: {
   settings: ScanSettings;
   hashes: SettingsHashes;
   metrics: Pick<WatcherMetrics, 'requests' | 'refreshes'>;
+  /** Told of requests that can never be sent (a field past the message limits). */
+  logger?: Pick<Logger, 'warn'>;
 }): Asks {
   const { publisher, metrics, hashes } = deps;
   const countRefresh = (type: 'image' | 'config', purpose: string) => {
@@ -67,6 +71,12 @@ export function createAsks(deps: {
         () => manifestPart(owner),
       );
       metrics.requests.inc({ type: 'config', outcome });
+      if (outcome === 'invalid') {
+        deps.logger?.warn(
+          { owner: bounded(ownerKey(owner)) },
+          'config audit request past the message limits; not sent',
+        );
+      }
       countRefresh('config', purpose);
     },
     async image(owner: Owner, need: ImageNeed, purpose: string) {
@@ -85,6 +95,12 @@ export function createAsks(deps: {
         purpose,
       );
       metrics.requests.inc({ type: 'image', outcome });
+      if (outcome === 'invalid') {
+        deps.logger?.warn(
+          { owner: bounded(ownerKey(owner)), image: bounded(need.image, 200) },
+          'image scan request past the message limits (image reference, digest); not sent',
+        );
+      }
       countRefresh('image', purpose);
     },
   };

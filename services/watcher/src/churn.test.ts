@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type Owner, ownerKey } from '@fleetscan/inventory';
 import { auditReports } from '@fleetscan/reports';
 import { describe, expect, it } from 'vitest';
@@ -25,7 +26,9 @@ function simulate(h: Harness, random: () => number) {
   let db = 1;
   const digests = new Map<string, string>();
   const imageOf = () => `r/app${Math.floor(random() * 20)}:${1 + Math.floor(random() * 3)}`;
-  const digestOf = (image: string) => digests.get(image) ?? `sha256:${image}-0`;
+  // Digests as registries make them: request schemas refuse anything else.
+  const digest = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex')}`;
+  const digestOf = (image: string) => digests.get(image) ?? digest(`${image}-0`);
   const pick = <T>(xs: readonly T[]): T | undefined => xs[Math.floor(random() * xs.length)];
   const createdAt = new Map<string, number>();
 
@@ -125,7 +128,7 @@ function simulate(h: Harness, random: () => number) {
     repushTags() {
       for (let i = 0; i < 3; i++) {
         const image = imageOf();
-        digests.set(image, `sha256:${image}-${h.time.nowMs}`);
+        digests.set(image, digest(`${image}-${h.time.nowMs}`));
       }
     },
     /** Owners still lacking a current report (urgent work left undone). */

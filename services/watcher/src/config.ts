@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CLUSTER_NAME_PATTERN } from '@fleetscan/bus';
+import { CLUSTER_NAME_PATTERN, ScanSettingsSchema } from '@fleetscan/bus';
 import {
   AUDIT_KIND_NAMES,
   DEFAULT_AUDIT_KINDS,
@@ -8,8 +8,9 @@ import {
   RESOURCE_KINDS,
   type ResourceKind,
 } from '@fleetscan/inventory';
+import { proxyEnvFrom } from '@fleetscan/kube';
 import { ImageScannerSchema, isRbacKind, SEVERITIES } from '@fleetscan/reports';
-import { envVariables, parseEnv } from '@fleetscan/service';
+import { ConfigError, envVariables, parseEnv } from '@fleetscan/service';
 import { z } from 'zod';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
@@ -55,6 +56,20 @@ const schema = z.object({
     .optional()
     .describe(
       'kubeconfig file, or files separated by ":" merged as kubectl does; unset: the in-cluster service account, then ~/.kube/config',
+    ),
+  // Read by proxyEnvFrom as client-go reads them (the lower-case names too); listed here for the docs.
+  HTTPS_PROXY: z
+    .string()
+    .optional()
+    .describe(
+      "proxy for an https:// API server (or https_proxy), as kubectl uses it: not for NO_PROXY hosts, localhost or loopback; a kubeconfig cluster's proxy-url wins",
+    ),
+  HTTP_PROXY: z.string().optional().describe('proxy for an http:// API server (or http_proxy)'),
+  NO_PROXY: z
+    .string()
+    .optional()
+    .describe(
+      'hosts reached without the proxy (or no_proxy), as Go reads it: names, .domains, IPs, CIDRs, ports, *',
     ),
   NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222').describe('NATS server'),
   NATS_USER: z.string().optional().describe('NATS user, with NATS_PASSWORD'),
@@ -135,6 +150,14 @@ export function configVariables() {
 
 export type WatcherConfig = ReturnType<typeof loadConfig>;
 
+const SETTING_VARIABLES: Record<string, string> = {
+  severities: 'SEVERITIES',
+  skipFiles: 'SKIP_FILES',
+  skipDirs: 'SKIP_DIRS',
+  ignoreFile: 'IGNORE_FILE',
+  ignorePolicy: 'IGNORE_POLICY',
+};
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   const c = parseEnv(schema, env);
   const settings = {
@@ -145,6 +168,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     ...(c.IGNORE_FILE !== undefined ? { ignoreFile: c.IGNORE_FILE } : {}),
     ...(c.IGNORE_POLICY !== undefined ? { ignorePolicy: c.IGNORE_POLICY } : {}),
   };
+  // Settings travel in every image request: past the message limits no request could be sent.
+  const checked = ScanSettingsSchema.safeParse(settings);
+  if (!checked.success) {
+    throw new ConfigError(
+      checked.error.issues.map((i) => ({
+        variable: SETTING_VARIABLES[String(i.path[0])] ?? String(i.path[0]),
+        message: i.message,
+      })),
+    );
+  }
   const workloadKinds = c.TARGET_KINDS.length ? c.TARGET_KINDS : [...OWNER_KINDS];
   const audit = expandAuditKinds(c.SUPPORTED_CONFIG_AUDIT_KINDS);
   // trivy-operator's rbacDisabled: with RBAC assessment off, Roles and ClusterRoles get no report at all.
@@ -154,6 +187,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   return {
     cluster: c.CLUSTER_NAME,
     kubeconfigPath: c.KUBECONFIG,
+    // HTTPS_PROXY, HTTP_PROXY, NO_PROXY (or lower case) for the API server, as client-go reads them.
+    kubeProxy: proxyEnvFrom(env),
     nats: { url: c.NATS_URL, user: c.NATS_USER, pass: c.NATS_PASSWORD },
     scanners: c.SCANNERS,
     settings,

@@ -48,6 +48,18 @@ describe('request publisher', () => {
     expect(sent[0]?.body).toMatchObject({ v: 1, cluster: 'c1', image: 'r/app:1' });
   });
 
+  it('a request past the message limits is never sent nor remembered, so nothing retries it', async () => {
+    const { js, sent } = fakeJetStream();
+    const p = createRequestPublisher({ js, cluster: 'c1', now: () => new Date(0), retryAfterMs: 600_000 });
+    const huge = `r/app:${'x'.repeat(900_000)}`;
+    expect(await p.image({ ...image, image: huge })).toBe('invalid');
+    expect(await p.image({ ...image, image: huge })).toBe('invalid');
+    const longName = { ...config, owner: { ...config.owner, name: 'n'.repeat(254) } };
+    expect(await p.config(longName, manifest)).toBe('invalid');
+    expect(sent).toEqual([]);
+    expect(p.remembered.size).toBe(0);
+  });
+
   it('a retry (deleted report) publishes at once with a new id', async () => {
     const { js, sent } = fakeJetStream();
     const p = createRequestPublisher({

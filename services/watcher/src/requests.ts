@@ -1,14 +1,17 @@
 import { createHash } from 'node:crypto';
 import {
+  BusErrorCode,
   type ConfigAuditRequest,
   ConfigAuditRequestSchema,
   encode,
   type ImageScanRequest,
   ImageScanRequestSchema,
+  isBusError,
   type Manifest,
   subjects,
 } from '@fleetscan/bus';
 import type { JetStreamClient } from '@nats-io/jetstream';
+import type { z } from 'zod';
 import { createRequestMemory, type EvictionReason } from './request-memory.ts';
 
 /** `duplicate_window` of the scan stream (`@fleetscan/bus` topology's default). */
@@ -24,8 +27,12 @@ export const SHARE_WINDOW_MS = 30_000;
  */
 export const MAX_REMEMBERED_REQUESTS = 100_000;
 
-/** `skipped`: nothing to publish after all (the object to audit changed or went since it was seen). */
-export type PublishOutcome = 'published' | 'pending' | 'duplicate' | 'skipped';
+/**
+ * invalid: the request cannot be sent at all (a field past its limit, a 900 KB image name): not
+ * retried. skipped: nothing to publish after all (the object to audit changed or went since it
+ * was seen; its watch event asks again).
+ */
+export type PublishOutcome = 'published' | 'pending' | 'duplicate' | 'invalid' | 'skipped';
 
 /** Where a config request's manifest travels: inline, or as an object store key when large. */
 export type ManifestPart = { manifest: Manifest } | { manifestBlob: string };
@@ -85,11 +92,12 @@ export function createRequestPublisher(opts: {
   });
   const nowMs = () => opts.now().getTime();
 
+  /** `body` is built only for an ask that is not pending; an outcome instead of bytes publishes nothing. */
   const send = async (
     key: string,
     group: string,
     subject: string,
-    body: () => Promise<Uint8Array | undefined>,
+    body: () => Promise<Uint8Array | 'invalid' | 'skipped'>,
     freshMs: number,
   ): Promise<PublishOutcome> => {
     const ask = memory.ask(key, group, freshMs, nowMs());
@@ -98,10 +106,10 @@ export function createRequestPublisher(opts: {
       memory.failed(key);
       throw err;
     });
-    if (!message) {
+    if (typeof message === 'string') {
       // Nothing went out: the next ask of this key publishes at once, with the same id.
       memory.failed(key);
-      return 'skipped';
+      return message;
     }
     const started = performance.now();
     const ack = await opts.js.publish(subject, message, { msgID: ask.msgID }).catch((err: unknown) => {
@@ -130,39 +138,60 @@ export function createRequestPublisher(opts: {
         requestedAt: opts.now().toISOString(),
         ...r,
       };
+      const body = encodeValid(ImageScanRequestSchema, req);
+      if (!body) return Promise.resolve('invalid' as const);
       return send(
         imageKey(r.namespace, r.image, r.scanConfigHash, purpose),
         imageGroup(r.namespace, r.image),
         subjects.scanImage(opts.cluster),
-        async () => encode(ImageScanRequestSchema, req),
+        async () => body,
         opts.shareWindowMs ?? SHARE_WINDOW_MS,
       );
     },
-    config: (r, manifest) =>
-      send(
+    config: (r, manifest) => {
+      const request = (part: ManifestPart): ConfigAuditRequest => ({
+        v: 1,
+        cluster: opts.cluster,
+        requestedAt: opts.now().toISOString(),
+        ...r,
+        ...part,
+      });
+      // Past the limits whatever its manifest (an owner's name, say): neither sent nor remembered.
+      const { apiVersion, kind, name, namespace } = r.owner;
+      const stub = { apiVersion, kind, metadata: { name, ...(namespace && { namespace }) } };
+      if (!encodeValid(ConfigAuditRequestSchema, request({ manifest: stub })))
+        return Promise.resolve('invalid' as const);
+      return send(
         configKey(r.owner.uid, r.specHash, r.pluginConfigHash),
         ownerGroup(r.owner.uid),
         subjects.scanConfig(opts.cluster),
         async () => {
           const part = await manifest();
-          if (!part) return undefined;
-          const req: ConfigAuditRequest = {
-            v: 1,
-            cluster: opts.cluster,
-            requestedAt: opts.now().toISOString(),
-            ...r,
-            ...part,
-          };
-          return encode(ConfigAuditRequestSchema, req);
+          if (!part) return 'skipped';
+          return encodeValid(ConfigAuditRequestSchema, request(part)) ?? 'invalid';
         },
         opts.retryAfterMs,
-      ),
+      );
+    },
     retry: (key) => memory.retry(key),
     imageGone: (namespace, image) => memory.gone(imageGroup(namespace, image)),
     ownerGone: (uid) => memory.gone(ownerGroup(uid)),
     sweep: () => void memory.sweep(nowMs()),
     remembered: memory,
   };
+}
+
+/**
+ * The request's bytes, or undefined when it can never be valid (a workload naming a 900 KB image):
+ * such a request is counted as invalid instead of being retried every 2 s.
+ */
+function encodeValid<T>(schema: z.ZodType<T>, value: T): Uint8Array | undefined {
+  try {
+    return encode(schema, value);
+  } catch (err) {
+    if (isBusError(err, BusErrorCode.InvalidMessage)) return undefined;
+    throw err;
+  }
 }
 
 function digestOf(s: string): string {

@@ -4,11 +4,13 @@ import {
   type Consumption,
   connectBus,
   consume,
+  createDeadLetters,
   ensureConsumer,
   ensureStreams,
   type ImageScanResult,
   ImageScanResultSchema,
   openBlobStore,
+  pendingMessages,
   STREAM_RESULTS,
   subjects,
   writerConsumer,
@@ -65,7 +67,10 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   const ops = await startOpsServer({ ...config.metrics, registry, health: readiness });
   readiness.set('nats', false, 'connecting');
   readiness.set('watches', false, 'initial list');
-  const kc = deps.kubeConnection ?? loadKubeConfig({ kubeconfigPath: config.kubeconfigPath });
+  const kc =
+    deps.kubeConnection ?? loadKubeConfig({ kubeconfigPath: config.kubeconfigPath, proxy: config.kubeProxy });
+  if (kc.proxy)
+    logger.info({ server: kc.server, proxy: kc.proxy }, 'reaching the API server through a proxy');
   let cleanup: ReturnType<typeof createCleanup> | undefined;
   let inventorySynced = false;
   const inventory = createInventory({
@@ -124,9 +129,10 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     const h = inventory.health();
     readiness.set('watches', h.ok, h.reasons.join('; '));
   });
+  // Counted from the stream: the consumer's own counts leave out a message JetStream stopped delivering.
   const stopLag = timers.every(5000, () => {
-    jsm.consumers.info(STREAM_RESULTS, writerConsumer(config.cluster)).then(
-      (i) => metrics.lag.set(i.num_pending + i.num_ack_pending),
+    pendingMessages(jsm, STREAM_RESULTS, subjects.resultsFor(config.cluster)).then(
+      (n) => metrics.lag.set(n),
       () => {},
     );
   });
@@ -162,6 +168,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       logger,
       signal: abort.signal,
       clock,
+      deadLetters: createDeadLetters({ js }),
       onTerm: (t) => {
         if (t.ending === 'invalid') {
           metrics.results.inc({ type: t.subject.split('.')[2] ?? 'unknown', outcome: 'invalid' });

@@ -1,5 +1,6 @@
 import { CLUSTER_NAME_PATTERN } from '@fleetscan/bus';
 import { AUDIT_KIND_NAMES, DEFAULT_AUDIT_KINDS, expandAuditKinds } from '@fleetscan/inventory';
+import { proxyEnvFrom } from '@fleetscan/kube';
 import { parseGoDuration } from '@fleetscan/reports';
 import { envVariables, parseEnv } from '@fleetscan/service';
 import { z } from 'zod';
@@ -29,6 +30,20 @@ const schema = z.object({
     .optional()
     .describe(
       'kubeconfig file, or files separated by ":" merged as kubectl does; unset: the in-cluster service account, then ~/.kube/config',
+    ),
+  // Read by proxyEnvFrom as client-go reads them (the lower-case names too); listed here for the docs.
+  HTTPS_PROXY: z
+    .string()
+    .optional()
+    .describe(
+      "proxy for an https:// API server (or https_proxy), as kubectl uses it: not for NO_PROXY hosts, localhost or loopback; a kubeconfig cluster's proxy-url wins",
+    ),
+  HTTP_PROXY: z.string().optional().describe('proxy for an http:// API server (or http_proxy)'),
+  NO_PROXY: z
+    .string()
+    .optional()
+    .describe(
+      'hosts reached without the proxy (or no_proxy), as Go reads it: names, .domains, IPs, CIDRs, ports, *',
     ),
   NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222').describe('NATS server'),
   NATS_USER: z.string().optional().describe('NATS user, with NATS_PASSWORD'),
@@ -81,6 +96,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   return {
     cluster: c.CLUSTER_NAME,
     kubeconfigPath: c.KUBECONFIG,
+    // HTTPS_PROXY, HTTP_PROXY, NO_PROXY (or lower case) for the API server, as client-go reads them.
+    kubeProxy: proxyEnvFrom(env),
     nats: { url: c.NATS_URL, user: c.NATS_USER, pass: c.NATS_PASSWORD },
     /** Kinds the inventory watches besides workloads: the audited ones. */
     resourceKinds: expandAuditKinds(c.SUPPORTED_CONFIG_AUDIT_KINDS).resources,
