@@ -15,6 +15,8 @@ import {
   type Delivery,
   encode,
   isBusError,
+  type Manifest,
+  ManifestSchema,
   type Outcome,
   STREAM_SCAN,
   subjects,
@@ -49,8 +51,6 @@ export interface ConfigWorkerDeps {
 const INLINE_LIMIT = 256 * 1024;
 /** Room left under max_payload for the headers (message id) that go with a result. */
 const HEADER_ROOM = 8 * 1024;
-
-type Manifest = ConfigAuditRequest['manifest'];
 
 /**
  * Config audits in batches: trivy loads hundreds of checks per start, so one process audits every
@@ -113,11 +113,7 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
 
   async function publishData(req: ConfigAuditRequest, at: Delivery, data: ConfigAuditData): Promise<void> {
     const base = {
-      v: 1 as const,
-      cluster: req.cluster,
-      owner: req.owner,
-      specHash: req.specHash,
-      pluginConfigHash: req.pluginConfigHash,
+      ...echo(req),
       status: 'ok' as const,
       finishedAt: d.clock.now().toISOString(),
     };
@@ -132,11 +128,18 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
     await publish(req, at, { ...base, blob: key });
   }
 
+  /** A large manifest travels in the object store (see MAX_INLINE_MANIFEST_BYTES). */
+  const manifestOf = async (req: ConfigAuditRequest): Promise<Manifest> =>
+    req.manifest ?? d.blobs.get(ManifestSchema, req.manifestBlob ?? '');
+
   async function handle(req: ConfigAuditRequest, at: Delivery): Promise<Outcome> {
     let data: ConfigAuditData;
     try {
       // The batch runs for everyone in it: this request stops waiting at its own bound.
-      data = await untilAborted(audits.submit(req.manifest), at.signal);
+      data = await untilAborted(
+        manifestOf(req).then((m) => audits.submit(m)),
+        at.signal,
+      );
     } catch (err) {
       // Stopping: the message goes back to the stream for another replica.
       if (isBusError(at.signal.reason, BusErrorCode.Stopping)) return { kind: 'retry', reason: 'stopping' };
@@ -152,11 +155,7 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
         return { kind: 'retry', reason: f.message };
       }
       await publish(req, at, {
-        v: 1,
-        cluster: req.cluster,
-        owner: req.owner,
-        specHash: req.specHash,
-        pluginConfigHash: req.pluginConfigHash,
+        ...echo(req),
         status: 'error',
         error: f,
         finishedAt: d.clock.now().toISOString(),
@@ -198,5 +197,17 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
       abort.abort();
       await consumption?.stop();
     },
+  };
+}
+
+/** What a result repeats of its request: whose audit it is, of what, for which reports. */
+function echo(req: ConfigAuditRequest) {
+  return {
+    v: 1 as const,
+    cluster: req.cluster,
+    owner: req.owner,
+    specHash: req.specHash,
+    pluginConfigHash: req.pluginConfigHash,
+    ...(req.reports && { reports: req.reports }),
   };
 }
