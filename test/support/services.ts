@@ -81,7 +81,8 @@ export async function startServices(
   };
   const newWriter = () =>
     startWriter({
-      config: writerConfig({ ...common, ...env.writer }),
+      // ClusterComplianceReports are cluster-wide: only the test about them (compliance.test.ts) keeps them.
+      config: writerConfig({ ...common, CLUSTER_COMPLIANCE_ENABLED: 'false', ...env.writer }),
       logger: logTo(stack, `writer-${cluster}`),
     });
   let watcherEnv = { ...common, ...env.watcher };
