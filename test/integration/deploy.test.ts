@@ -282,12 +282,24 @@ describe.each(variants)('the chart with $name', (v) => {
         component === 'watcher' &&
         (v.values.registryCredentials as { enabled?: boolean } | undefined)?.enabled;
       expect(granted('secrets'), `${component} secrets`).toEqual(credentials ? ['get'] : []);
+      // ClusterComplianceReports: the writer reads them and the node reports they read, and writes their status.
+      const compliance =
+        component === 'writer' &&
+        (v.values.compliance as { enabled?: boolean } | undefined)?.enabled !== false;
+      for (const res of ['clustercompliancereports', 'clusterinfraassessmentreports'])
+        expect(granted(res).sort(), `${component} ${res}`).toEqual(compliance ? [...read].sort() : []);
+      expect(granted('clustercompliancereports/status'), `${component} status`).toEqual(
+        compliance ? ['update'] : [],
+      );
       const known = new Set([
         ...workloads,
         ...reports,
         ...audited.map((a) => a.plural),
         'secrets',
         'serviceaccounts',
+        'clustercompliancereports',
+        'clustercompliancereports/status',
+        'clusterinfraassessmentreports',
       ]);
       expect(rules.flatMap((r) => r.resources).filter((x) => !known.has(x))).toEqual([]);
     }
