@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type ComplianceReportSpec, normalizeCheckId } from './compliance.ts';
 import {
@@ -195,5 +196,79 @@ describe('complianceStatus: k8s-cis-1.23 and node checks', () => {
     expect(manual.length).toBeGreaterThan(0);
     for (const c of manual) expect(c).not.toHaveProperty('totalFail');
     expect(status.summary).toEqual({ passCount: cis.compliance.controls.length });
+  });
+});
+
+describe('complianceStatus on reports captured from the real pipeline (testdata/compliance)', () => {
+  const captured = (name: 'naive' | 'hardened'): ReportChecks => {
+    const r = JSON.parse(
+      readFileSync(new URL(`../testdata/compliance/configauditreport-${name}.json`, import.meta.url), 'utf8'),
+    ) as { metadata: { namespace: string; name: string }; report: { checks: Check[] } };
+    return {
+      kind: 'ConfigAuditReport',
+      namespace: r.metadata.namespace,
+      name: r.metadata.name,
+      checks: r.report.checks,
+    };
+  };
+  const failing = (id: string, names: ('naive' | 'hardened')[]) => {
+    const { status } = evaluate(spec(id, 'summary'), names.map(captured));
+    return {
+      summary: status.summary,
+      controls: (status.summaryReport?.controlCheck ?? [])
+        .filter((c) => (c.totalFail ?? 0) > 0)
+        .map((c) => c.id),
+    };
+  };
+
+  it('the naive Deployment (host namespaces, privileged) fails what each spec says about that', () => {
+    // Baseline: host namespaces (KSV008, hostIPC), privileged (KSV017), seccomp unconfined (KSV104).
+    expect(failing('k8s-pss-baseline-0.1', ['naive'])).toEqual({
+      summary: { failCount: 3, passCount: 8 },
+      controls: ['2', '3', '10'],
+    });
+    expect(failing('k8s-pss-restricted-0.1', ['naive']).controls).toEqual([
+      '2',
+      '3',
+      '10',
+      '13',
+      '14',
+      '16',
+      '17',
+    ]);
+    expect(failing('k8s-nsa-1.0', ['naive']).controls).toEqual([
+      '1.0',
+      '1.1',
+      '1.2',
+      '1.3',
+      '1.4',
+      '1.5',
+      '1.7',
+      '1.9',
+      '1.10',
+    ]);
+    expect(failing('k8s-cis-1.23', ['naive'])).toEqual({
+      summary: { failCount: 10, passCount: 106 },
+      controls: ['5.2.2', '5.2.3', '5.2.4', '5.2.5', '5.2.6', '5.2.7', '5.2.9', '5.2.10', '5.7.2', '5.7.3'],
+    });
+  });
+
+  it('the hardened Deployment passes the Pod Security Standards and NSA; CIS 5.7.3 only (no runAsGroup, KSV021)', () => {
+    expect(failing('k8s-pss-baseline-0.1', ['hardened']).summary).toEqual({ passCount: 11 });
+    expect(failing('k8s-pss-restricted-0.1', ['hardened']).summary).toEqual({ passCount: 17 });
+    expect(failing('k8s-nsa-1.0', ['hardened']).summary).toEqual({ passCount: 27 });
+    expect(failing('k8s-cis-1.23', ['hardened']).controls).toEqual(['5.7.3']);
+    expect(
+      captured('hardened')
+        .checks.filter((c) => !c.success)
+        .map((c) => c.checkID),
+    ).toContain('KSV021');
+  });
+
+  it('both together: the union, counted per report', () => {
+    const { status } = evaluate(spec('k8s-cis-1.23', 'summary'), [captured('naive'), captured('hardened')]);
+    // 5.7.3 maps to KSV021, KSV020, KSV005, KSV025, KSV104, KSV030: naive fails KSV020, KSV021, KSV030 and
+    // KSV104, hardened KSV021.
+    expect(status.summaryReport?.controlCheck?.find((c) => c.id === '5.7.3')?.totalFail).toBe(5);
   });
 });
