@@ -38,6 +38,7 @@ function fakeIo(created: string) {
     reportListings: 0,
     writes: [] as { name: string; status: ComplianceStatus }[],
     failNextList: 0,
+    crd: true,
     conflictNextWrite: false,
     add(name: string, cron: string, reportType: 'summary' | 'all' = 'summary') {
       objects.set(name, {
@@ -52,6 +53,8 @@ function fakeIo(created: string) {
       });
     },
     async listSpecs() {
+      if (!io.crd)
+        throw new KubeError(KubeErrorCode.NotFound, 'the server could not find the requested resource');
       if (io.failNextList > 0) {
         io.failNextList--;
         throw new KubeError(KubeErrorCode.Transient, 'apiserver down');
@@ -192,6 +195,21 @@ describe('compliance loop: trivy-operator schedule semantics', () => {
     await time.advance(60_000);
     expect(io.writes.map((w) => w.name)).toEqual(['good']);
     expect(await runCount('invalid')).toBe(1);
+    await loop.stop();
+  });
+});
+
+describe('compliance loop without the CRD', () => {
+  it('has nothing to do: not a failure, looked at again every check interval', async () => {
+    const { time, io, loop, runCount } = setup();
+    io.crd = false;
+    loop.start();
+    await time.advance(90_000);
+    expect(await runCount('failed')).toBe(0);
+    io.crd = true;
+    io.add('a', '* * * * *');
+    await time.advance(90_000);
+    expect(io.writes.map((w) => w.name)).toContain('a');
     await loop.stop();
   });
 });

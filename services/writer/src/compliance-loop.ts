@@ -64,6 +64,7 @@ export function createComplianceLoop(d: ComplianceLoopDeps): ComplianceLoop {
   let running: Promise<void> | undefined;
   /** Objects already logged as invalid, by name and resourceVersion: logged once each. */
   const invalidSeen = new Set<string>();
+  let crdMissingLogged = false;
 
   const schedule = (ms: number) => {
     cancelTimer?.();
@@ -91,7 +92,17 @@ export function createComplianceLoop(d: ComplianceLoopDeps): ComplianceLoop {
 
   /** One pass; returns when the next one should run (ms from now). */
   async function evaluate(): Promise<number> {
-    const objects = await d.io.listSpecs(abort.signal);
+    let objects: ComplianceObject[];
+    try {
+      objects = await d.io.listSpecs(abort.signal);
+      crdMissingLogged = false;
+    } catch (err) {
+      // No CRD (the chart's crds.install off and none installed): nothing to keep current.
+      if (!isKubeError(err, KubeErrorCode.NotFound)) throw err;
+      if (!crdMissingLogged) d.logger.info('compliance: no ClusterComplianceReport CRD in the cluster');
+      crdMissingLogged = true;
+      objects = [];
+    }
     const now = d.clock.now().getTime();
     const valid: { obj: ComplianceObject; report: ClusterComplianceReport; due: number }[] = [];
     for (const obj of objects) {
