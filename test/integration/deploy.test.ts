@@ -56,7 +56,15 @@ const variants: Variant[] = [
   {
     name: 'defaults (bundled NATS with auth, CRDs)',
     values: {},
-    has: ['CustomResourceDefinition', 'StatefulSet', 'NetworkPolicy', 'Secret', 'ClusterRole', 'Deployment'],
+    has: [
+      'CustomResourceDefinition',
+      'StatefulSet',
+      'NetworkPolicy',
+      'Secret',
+      'ClusterRole',
+      'Deployment',
+      'ClusterComplianceReport',
+    ],
     lacks: [
       'ServiceMonitor',
       'PrometheusRule',
@@ -112,7 +120,14 @@ const variants: Variant[] = [
       monitoring: { enabled: true },
     },
     has: ['HorizontalPodAutoscaler', 'StatefulSet', 'PodDisruptionBudget', 'ServiceMonitor'],
-    lacks: ['ClusterRole', 'ClusterRoleBinding', 'ScaledObject', 'Secret', 'CustomResourceDefinition'],
+    lacks: [
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'ScaledObject',
+      'Secret',
+      'CustomResourceDefinition',
+      'ClusterComplianceReport',
+    ],
   },
   {
     name: 'a spoke cluster (watcher and writer on the hub NATS, no scanners)',
