@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { type ObjectStore, Objm } from '@nats-io/obj';
 import type { z } from 'zod';
 import { BusError, BusErrorCode, decode, encode } from './codec.ts';
+import { ensureReplicas } from './replicas.ts';
 import { BLOB_BUCKET } from './topology.ts';
 
 /**
@@ -10,12 +12,25 @@ import { BLOB_BUCKET } from './topology.ts';
  * The object store chunks, so size is not limited by max_payload.
  */
 export interface BlobStore {
-  put<T>(schema: z.ZodType<T>, key: string, value: T): Promise<void>;
+  readonly bucket: string;
+  /**
+   * Stores `value` under `key`. With `keepWithinMs`, an object already holding the same bytes and
+   * stored less than that long ago is kept as is (a copy that would change nothing is not made).
+   */
+  put<T>(schema: z.ZodType<T>, key: string, value: T, opts?: { keepWithinMs?: number }): Promise<void>;
   get<T>(schema: z.ZodType<T>, key: string): Promise<T>;
   has(key: string): Promise<boolean>;
 }
 
 export interface BlobStoreOptions {
+  /** Default: BLOB_BUCKET, the scanners' shared cache. */
+  bucket?: string;
+  /**
+   * Create the bucket if it is missing, and bring its replicas to this count (the topology's
+   * owner, the scanners, does); without it the bucket is only opened, and must exist.
+   */
+  create?: { replicas: number };
+  /** Age at which objects are dropped (the bucket's max age), when it is created. */
   ttlMs?: number;
   /**
    * Bytes of recently read objects kept in memory. Reading an object's chunks makes the server
@@ -27,15 +42,35 @@ export interface BlobStoreOptions {
 }
 
 export async function openBlobStore(js: JetStreamClient, opts: BlobStoreOptions = {}): Promise<BlobStore> {
+  const bucket = opts.bucket ?? BLOB_BUCKET;
   const objm = new Objm(js);
-  const ttl = (opts.ttlMs ?? 7 * 24 * 3600_000) * 1_000_000;
-  const os: ObjectStore = await objm.create(BLOB_BUCKET, { ttl });
+  let os: ObjectStore;
+  if (opts.create) {
+    const ttl = (opts.ttlMs ?? 7 * 24 * 3600_000) * 1_000_000;
+    os = await objm.create(bucket, { ttl, replicas: opts.create.replicas });
+    await ensureReplicas(js, `OBJ_${bucket}`, opts.create.replicas);
+  } else {
+    os = await objm.open(bucket);
+  }
   const cache = createBytesCache(opts.cacheBytes ?? 64 * 1024 * 1024);
   const missing = (key: string) =>
-    new BusError(BusErrorCode.BlobMissing, `blob ${key} not found in ${BLOB_BUCKET}`);
+    new BusError(BusErrorCode.BlobMissing, `blob ${key} not found in ${bucket}`);
   return {
-    async put(schema, key, value) {
-      await os.putBlob({ name: key }, encode(schema, value));
+    bucket,
+    async put(schema, key, value, o = {}) {
+      const bytes = encode(schema, value);
+      if (o.keepWithinMs !== undefined) {
+        const info = await os.info(key);
+        if (
+          info &&
+          !info.deleted &&
+          info.digest === objectDigest(bytes) &&
+          Date.now() - Date.parse(info.mtime) < o.keepWithinMs
+        ) {
+          return;
+        }
+      }
+      await os.putBlob({ name: key }, bytes);
     },
     async get(schema, key) {
       const info = await os.info(key);
@@ -54,6 +89,12 @@ export async function openBlobStore(js: JetStreamClient, opts: BlobStoreOptions 
       return info !== null && !info.deleted;
     },
   };
+}
+
+/** The object store's digest of these bytes (`SHA-256=` and padded base64url), as its metadata holds it. */
+export function objectDigest(bytes: Uint8Array): string {
+  const b64 = createHash('sha256').update(bytes).digest('base64');
+  return `SHA-256=${b64.replace(/\+/g, '-').replace(/\//g, '_')}`;
 }
 
 async function readAll(rs: ReadableStream<Uint8Array>): Promise<Uint8Array> {

@@ -1,9 +1,23 @@
-export { type BlobStore, openBlobStore } from './blobs.ts';
+export { type BlobStore, type BlobStoreOptions, objectDigest, openBlobStore } from './blobs.ts';
 export { BusError, BusErrorCode, decode, encode, isBusError } from './codec.ts';
-export { type ConnectOptions, connectBus } from './connect.ts';
+export { authenticator, type ConnectOptions, connectBus, type NatsAuth, type NatsTls } from './connect.ts';
 export { type ConsumeOptions, type Consumption, consume, type Delivery } from './consume.ts';
 export { type ConsumeMetrics, createConsumeMetrics } from './consume-metrics.ts';
+export {
+  FLEETSCAN_ACCOUNT,
+  fleetIdentities,
+  type Identity,
+  inboxPrefix,
+  type Permissions,
+  permissionsFor,
+  type Role,
+  type SubjectRules,
+  userName,
+} from './identities.ts';
 export * from './messages.ts';
+export { type NatsSettings, natsEnv, natsSettings } from './nats-config.ts';
+export { ensureTopology, type OwnedTopology, waitForStreams } from './provision.ts';
+export { ensureReplicas } from './replicas.ts';
 export {
   bounded,
   DEFAULT_RETRY,
@@ -41,6 +55,8 @@ export {
   CONSUMER_SCAN_IMAGE,
   ensureConsumer,
   ensureStreams,
+  LOCK_BUCKET,
+  resultsBucket,
   STATE_BUCKET,
   STATE_KEY_TRIVY_DB,
   STREAM_RESULTS,

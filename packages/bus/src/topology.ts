@@ -17,6 +17,14 @@ export const BLOB_BUCKET = 'fleetscan-blobs';
 /** KV bucket for fleet-wide state; key `trivy-db` holds the scanners' current DB version (UpdatedAt). */
 export const STATE_BUCKET = 'fleetscan-state';
 export const STATE_KEY_TRIVY_DB = 'trivy-db';
+/** KV bucket of the scanners' analysis locks (one per digest and analysis settings). */
+export const LOCK_BUCKET = 'fleetscan-scan-locks';
+
+/**
+ * Object store bucket of one cluster's results too large for a message (image results and config
+ * audits above the inline limit). Only that cluster's writer may read it; only scanners write it.
+ */
+export const resultsBucket = (cluster: string) => `fleetscan-results-${cluster}`;
 
 export const CONSUMER_SCAN_IMAGE = 'scan-image';
 export const CONSUMER_SCAN_CONFIG = 'scan-config';
@@ -26,6 +34,11 @@ const NS = 1_000_000;
 const SEC = 1000 * NS;
 
 export interface TopologyOptions {
+  /**
+   * Replicas of every stream, KV bucket and object store the scanners create: 3 on a 3-node NATS
+   * cluster (one node may fail), 1 on a single server. Consumers follow their stream's.
+   */
+  replicas?: number;
   /** JetStream drops a republished request with the same Nats-Msg-Id inside this window. */
   duplicateWindowMs?: number;
   /** How long a scanner may hold a message without an in-progress ack before redelivery. */
@@ -43,6 +56,7 @@ export function streamConfigs(o: TopologyOptions = {}): (Partial<StreamConfig> &
       retention: RetentionPolicy.Workqueue,
       storage: StorageType.File,
       duplicate_window: dup,
+      num_replicas: o.replicas ?? 1,
     },
     {
       name: STREAM_RESULTS,
@@ -50,6 +64,7 @@ export function streamConfigs(o: TopologyOptions = {}): (Partial<StreamConfig> &
       retention: RetentionPolicy.Workqueue,
       storage: StorageType.File,
       duplicate_window: dup,
+      num_replicas: o.replicas ?? 1,
     },
   ];
 }
@@ -80,7 +95,7 @@ export function writerConsumerConfig(cluster: string, o: TopologyOptions = {}): 
   };
 }
 
-/** Creates or updates the streams (idempotent; every service calls it at start). */
+/** Creates or updates the streams (idempotent; the scanners call it at start, see ensureTopology). */
 export async function ensureStreams(jsm: JetStreamManager, o: TopologyOptions = {}): Promise<void> {
   for (const cfg of streamConfigs(o)) {
     const name = cfg.name ?? '';
@@ -109,7 +124,7 @@ export async function ensureConsumer(
   }
 }
 
-function isNotFound(err: unknown): boolean {
+export function isNotFound(err: unknown): boolean {
   const e = err as { code?: unknown; message?: string; api_error?: { code?: number } };
   return e.api_error?.code === 404 || /not found/i.test(e.message ?? '');
 }

@@ -12,9 +12,11 @@ import {
   type ConfigAuditResult,
   ConfigAuditResultSchema,
   type Consumption,
+  clusterOf,
   consume,
   type Delivery,
   encode,
+  forSubject,
   type Outcome,
   STREAM_SCAN,
   subjects,
@@ -26,10 +28,12 @@ import { createBatcher } from './batcher.ts';
 import type { ScanEngine } from './engine.ts';
 import { classifyFailure } from './failure.ts';
 import type { ScannerMetrics } from './metrics.ts';
+import { carry } from './result-payload.ts';
 
 export interface ConfigWorkerDeps {
   js: JetStreamClient;
-  blobs: BlobStore;
+  /** The results bucket of a cluster: where its audits too large for a message go. */
+  resultsBucket(cluster: string): Promise<BlobStore>;
   engine: ScanEngine;
   metrics: ScannerMetrics;
   logger: Logger;
@@ -37,9 +41,6 @@ export interface ConfigWorkerDeps {
   batchSize: number;
   batchWaitMs: number;
 }
-
-/** Results above this go to the object store; NATS's default max_payload is 1 MiB. */
-const INLINE_LIMIT = 256 * 1024;
 
 type Manifest = ConfigAuditRequest['manifest'];
 
@@ -58,7 +59,7 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
     const dir = await mkdtemp(join(tmpdir(), 'fleetscan-audit-'));
     const file = (i: number) => `${i}.yaml`;
     d.metrics.inFlight.inc({ type: 'config' });
-    d.metrics.trivyRuns.inc({ type: 'config' });
+    d.metrics.trivyRuns.inc({ type: 'config', cluster: '' });
     d.metrics.batchSize.observe(manifests.length);
     const end = d.metrics.duration.startTimer({ type: 'config' });
     try {
@@ -71,7 +72,7 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
     } catch (err) {
       if (!abort.signal.aborted) {
         const f = classifyFailure(err);
-        d.metrics.failures.inc({ type: 'config', reason: f.code });
+        d.metrics.failures.inc({ type: 'config', reason: f.code, cluster: '' });
         d.logger.warn(
           { err: bounded(f.message), code: f.code, manifests: manifests.length },
           'config audit batch failed',
@@ -108,13 +109,9 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
       status: 'ok' as const,
       finishedAt: d.clock.now().toISOString(),
     };
-    if (JSON.stringify(data).length <= INLINE_LIMIT) {
-      await publish(req, at, { ...base, data });
-      return;
-    }
     const key = `config/${req.owner.uid}/${req.specHash}/${req.pluginConfigHash}`;
-    await d.blobs.put(ConfigAuditDataSchema, key, data);
-    await publish(req, at, { ...base, blob: key });
+    const payload = await carry(ConfigAuditDataSchema, data, key, () => d.resultsBucket(req.cluster));
+    await publish(req, at, { ...base, ...payload });
   }
 
   async function handle(req: ConfigAuditRequest, at: Delivery): Promise<Outcome> {
@@ -126,7 +123,7 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
       if (at.signal.aborted) return { kind: 'retry', reason: 'stopping' };
       const f = classifyFailure(err);
       if (!f.permanent && !at.lastDelivery) {
-        d.metrics.requests.inc({ type: 'config', outcome: 'retried' });
+        d.metrics.requests.inc({ type: 'config', outcome: 'retried', cluster: req.cluster });
         return { kind: 'retry', reason: f.message };
       }
       await publish(req, at, {
@@ -139,11 +136,11 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
         error: f,
         finishedAt: d.clock.now().toISOString(),
       });
-      d.metrics.requests.inc({ type: 'config', outcome: 'error' });
+      d.metrics.requests.inc({ type: 'config', outcome: 'error', cluster: req.cluster });
       return { kind: 'ack' };
     }
     await publishData(req, at, data);
-    d.metrics.requests.inc({ type: 'config', outcome: 'scanned' });
+    d.metrics.requests.inc({ type: 'config', outcome: 'scanned', cluster: req.cluster });
     return { kind: 'ack' };
   }
 
@@ -153,7 +150,7 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
         js: d.js,
         stream: STREAM_SCAN,
         consumer: CONSUMER_SCAN_CONFIG,
-        schemaFor: () => ConfigAuditRequestSchema,
+        schemaFor: (subject) => forSubject(ConfigAuditRequestSchema, subject),
         handle,
         // A full batch running and the next one gathering meanwhile.
         concurrency: 2 * d.batchSize,
@@ -162,8 +159,9 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
         signal: abort.signal,
         onTerm: (t) => {
           if (t.ending !== 'invalid') return;
-          d.metrics.requests.inc({ type: 'config', outcome: 'invalid' });
-          d.metrics.failures.inc({ type: 'config', reason: 'INVALID_MESSAGE' });
+          const cluster = clusterOf(t.subject);
+          d.metrics.requests.inc({ type: 'config', outcome: 'invalid', cluster });
+          d.metrics.failures.inc({ type: 'config', reason: 'INVALID_MESSAGE', cluster });
         },
       });
     },

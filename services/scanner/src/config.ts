@@ -1,16 +1,19 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { keyId } from '@fleetscan/bus';
+import { keyId, natsEnv, natsSettings } from '@fleetscan/bus';
 import { ConfigError, parseEnv } from '@fleetscan/service';
 import { z } from 'zod';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 
 const schema = z.object({
-  NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
-  NATS_USER: z.string().optional(),
-  NATS_PASSWORD: z.string().optional(),
+  ...natsEnv,
+  /**
+   * Replicas of the streams, buckets and object stores the scanners create (they own the topology):
+   * 3 on a 3-node NATS cluster, 1 on a single server.
+   */
+  NATS_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   TRIVY_BIN: z.string().min(1).default('trivy'),
   TRIVY_CACHE_DIR: z.string().min(1, "a directory holding trivy's DB (db/trivy.db)"),
   SCAN_TIMEOUT_SECONDS: int(300, 1),
@@ -35,7 +38,7 @@ export type ScannerConfig = ReturnType<typeof loadConfig>;
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   const c = parseEnv(schema, env);
   return {
-    nats: { url: c.NATS_URL, user: c.NATS_USER, pass: c.NATS_PASSWORD },
+    nats: { ...natsSettings(c), replicas: c.NATS_REPLICAS },
     trivy: { bin: c.TRIVY_BIN, cacheDir: c.TRIVY_CACHE_DIR, timeoutMs: c.SCAN_TIMEOUT_SECONDS * 1000 },
     imageConcurrency: c.IMAGE_CONCURRENCY,
     configBatch: { size: c.CONFIG_BATCH_SIZE, waitMs: c.CONFIG_BATCH_WAIT_MS },

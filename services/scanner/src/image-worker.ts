@@ -3,9 +3,12 @@ import {
   bounded,
   CONSUMER_SCAN_IMAGE,
   type Consumption,
+  clusterOf,
   consume,
   type Delivery,
   encode,
+  forSubject,
+  ImageScanDataSchema,
   type ImageScanRequest,
   ImageScanRequestSchema,
   type ImageScanResult,
@@ -25,10 +28,13 @@ import type { ScanEngine } from './engine.ts';
 import { classifyFailure } from './failure.ts';
 import { createImageScans } from './image-scan.ts';
 import type { ScannerMetrics } from './metrics.ts';
+import { carry } from './result-payload.ts';
 
 export interface ImageWorkerDeps {
   js: JetStreamClient;
   blobs: BlobStore;
+  /** The results bucket of a cluster: where its results too large for a message go. */
+  resultsBucket(cluster: string): Promise<BlobStore>;
   locks: KV;
   engine: ScanEngine;
   resolve: typeof resolveDigest;
@@ -110,12 +116,12 @@ export function createImageWorker(d: ImageWorkerDeps) {
         ...base,
         digest: resolved.digest,
         status: 'ok',
-        blob: out.key,
+        ...(await carry(ImageScanDataSchema, out.data, out.key, () => d.resultsBucket(req.cluster))),
         cached: out.how === 'cached',
         scannedAt: out.scannedAt,
         finishedAt: d.clock.now().toISOString(),
       });
-      d.metrics.requests.inc({ type: 'image', outcome: out.how });
+      d.metrics.requests.inc({ type: 'image', outcome: out.how, cluster: req.cluster });
       log.info(
         {
           digest: resolved.digest,
@@ -131,10 +137,10 @@ export function createImageWorker(d: ImageWorkerDeps) {
       // Stopping (trivy was killed): the message goes back to the stream for another replica.
       if (at.signal.aborted) return { kind: 'retry', reason: 'stopping' };
       const f = classifyFailure(err, credentials ? [credentials.password] : []);
-      d.metrics.failures.inc({ type: 'image', reason: f.code });
+      d.metrics.failures.inc({ type: 'image', reason: f.code, cluster: req.cluster });
       if (!f.permanent && !at.lastDelivery) {
         log.warn({ err: bounded(f.message), code: f.code }, 'image scan failed; will retry');
-        d.metrics.requests.inc({ type: 'image', outcome: 'retried' });
+        d.metrics.requests.inc({ type: 'image', outcome: 'retried', cluster: req.cluster });
         return { kind: 'retry', reason: f.message };
       }
       log.warn(
@@ -149,7 +155,7 @@ export function createImageWorker(d: ImageWorkerDeps) {
         error: f,
         finishedAt: d.clock.now().toISOString(),
       });
-      d.metrics.requests.inc({ type: 'image', outcome: 'error' });
+      d.metrics.requests.inc({ type: 'image', outcome: 'error', cluster: req.cluster });
       return { kind: 'ack' };
     } finally {
       credentials = undefined;
@@ -162,7 +168,7 @@ export function createImageWorker(d: ImageWorkerDeps) {
         js: d.js,
         stream: STREAM_SCAN,
         consumer: CONSUMER_SCAN_IMAGE,
-        schemaFor: () => ImageScanRequestSchema,
+        schemaFor: (subject) => forSubject(ImageScanRequestSchema, subject),
         handle,
         concurrency: d.concurrency,
         metrics: d.metrics.consume,
@@ -170,8 +176,9 @@ export function createImageWorker(d: ImageWorkerDeps) {
         signal: abort.signal,
         onTerm: (t) => {
           if (t.ending !== 'invalid') return;
-          d.metrics.requests.inc({ type: 'image', outcome: 'invalid' });
-          d.metrics.failures.inc({ type: 'image', reason: 'INVALID_MESSAGE' });
+          const cluster = clusterOf(t.subject);
+          d.metrics.requests.inc({ type: 'image', outcome: 'invalid', cluster });
+          d.metrics.failures.inc({ type: 'image', reason: 'INVALID_MESSAGE', cluster });
         },
       });
     },

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CLUSTER_NAME_PATTERN } from '@fleetscan/bus';
+import { CLUSTER_NAME_PATTERN, natsEnv, natsSettings } from '@fleetscan/bus';
 import { OWNER_KINDS } from '@fleetscan/inventory';
 import { ImageScannerSchema, SEVERITIES } from '@fleetscan/reports';
 import { parseEnv } from '@fleetscan/service';
@@ -39,9 +39,7 @@ const schema = z.object({
     .string()
     .regex(CLUSTER_NAME_PATTERN, 'lowercase letters, digits and "-", at most 63 characters'),
   KUBECONFIG: z.string().optional(),
-  NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
-  NATS_USER: z.string().optional(),
-  NATS_PASSWORD: z.string().optional(),
+  ...natsEnv,
   SCANNERS: list.pipe(z.array(ImageScannerSchema).min(1)).default(['vuln']),
   SEVERITIES: list.pipe(z.array(z.enum(SEVERITIES))),
   IGNORE_UNFIXED: bool(false),
@@ -82,7 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   return {
     cluster: c.CLUSTER_NAME,
     kubeconfigPath: c.KUBECONFIG,
-    nats: { url: c.NATS_URL, user: c.NATS_USER, pass: c.NATS_PASSWORD },
+    nats: natsSettings(c),
     scanners: c.SCANNERS,
     settings,
     scope: {

@@ -1,4 +1,4 @@
-import { CLUSTER_NAME_PATTERN } from '@fleetscan/bus';
+import { CLUSTER_NAME_PATTERN, natsEnv, natsSettings } from '@fleetscan/bus';
 import { parseGoDuration } from '@fleetscan/reports';
 import { parseEnv } from '@fleetscan/service';
 import { z } from 'zod';
@@ -10,9 +10,7 @@ const schema = z.object({
     .string()
     .regex(CLUSTER_NAME_PATTERN, 'lowercase letters, digits and "-", at most 63 characters'),
   KUBECONFIG: z.string().optional(),
-  NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
-  NATS_USER: z.string().optional(),
-  NATS_PASSWORD: z.string().optional(),
+  ...natsEnv,
   REPORT_TTL: z
     .string()
     .default('24h')
@@ -39,7 +37,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   return {
     cluster: c.CLUSTER_NAME,
     kubeconfigPath: c.KUBECONFIG,
-    nats: { url: c.NATS_URL, user: c.NATS_USER, pass: c.NATS_PASSWORD },
+    nats: natsSettings(c),
     reportTtlSeconds: c.REPORT_TTL,
     writeConcurrency: c.WRITE_CONCURRENCY,
     maxReportBytes: c.MAX_REPORT_BYTES,

@@ -73,7 +73,8 @@ type Built = ReportObject & {
 
 export function createReconciler(d: {
   inventory: Pick<Inventory, 'ownersUsingImage' | 'ownerByUid' | 'report'>;
-  blobs: BlobStore;
+  /** This cluster's results bucket: results too large for a message. */
+  blobs: Pick<BlobStore, 'get'>;
   api: ReportApi;
   metrics: WriterMetrics;
   logger: Logger;
@@ -202,7 +203,8 @@ export function createReconciler(d: {
       o.containers.filter((c) => c.image === r.image).map((c) => ({ o, c })),
     );
     let builds: { kind: OwnerReportKind; obj: Built; o: Owner }[];
-    if (r.status === 'error' || !r.blob) {
+    const inline = r.data;
+    if (r.status === 'error' || (!inline && !r.blob)) {
       const error = r.error ?? { code: 'FAILED', message: 'scan failed', permanent: false };
       d.metrics.results.inc({ type: 'image', outcome: 'error_result' });
       d.logger.warn(
@@ -223,7 +225,7 @@ export function createReconciler(d: {
         o,
       }));
     } else {
-      const data = await d.blobs.get(ImageScanDataSchema, r.blob);
+      const data = inline ?? (await d.blobs.get(ImageScanDataSchema, r.blob ?? ''));
       builds = targets.flatMap(({ o, c }) => [
         {
           kind: VULNERABILITY_REPORT.kind,
