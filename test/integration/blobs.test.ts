@@ -1,4 +1,5 @@
 import { BLOB_BUCKET, BusErrorCode, isBusError, openBlobStore } from '@fleetscan/bus';
+import { natsConnectOptions } from '@fleetscan/stack';
 import { jetstream } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import { connect } from '@nats-io/transport-node';
@@ -10,10 +11,10 @@ const uniq = () => Math.random().toString(36).slice(2, 8);
 
 describe('the blob store on a real JetStream object store', () => {
   it('serves repeated reads from memory but never a replaced or deleted object', async () => {
-    const nc = await connect({ servers: inject('stack').natsUrl });
+    const nc = await connect(natsConnectOptions(inject('stack')));
     try {
       const js = jetstream(nc);
-      const writer = await openBlobStore(js);
+      const writer = await openBlobStore(js, { create: { replicas: 1 } });
       const reader = await openBlobStore(js);
       const key = `test/blobs/${uniq()}`;
       // Larger than one 128 KiB chunk, so a read goes through the chunk consumer.

@@ -45,7 +45,7 @@ beforeAll(async () => {
   const tools = locateTools(loadStackConfig().cacheDir);
   dir = await mkdtemp(join(tmpdir(), 'fleetscan-consume-'));
   nats = await startNats({ bin: tools.natsServer, dir, dieWithParent: true });
-  nc = await connect({ servers: nats.url });
+  nc = await connect(nats.connectOptions());
   js = jetstream(nc);
   jsm = await jetstreamManager(nc);
 });

@@ -10,8 +10,7 @@ declare module 'vitest' {
 /** Starts the real local stack once for the integration project. */
 export default async function setup(project: TestProject) {
   const stack = await startStack({ onProgress: (m) => console.log(`[stack] ${m}`) });
-  const { kubeConfig: _k, stop: _s, ...info } = stack;
-  project.provide('stack', info);
+  project.provide('stack', stack.info());
   return async () => {
     await stack.stop();
   };

@@ -206,7 +206,7 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
     // second pass from a quiet pipeline.
     if (!timedOut) io.say('all reports seen; waiting for the pipeline to drain');
     await sleep(1500); // the writer counts a write after the API answers; our watch may be faster
-    const drained = timedOut ? false : await waitDrained(stack.natsUrl, CLUSTER, 300_000);
+    const drained = timedOut ? false : await waitDrained(stack, [CLUSTER], 300_000);
     if (goProf) {
       const files = await goProf.stop();
       for (const name of ['kube-apiserver', 'nats-server']) {
@@ -334,7 +334,7 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
         await waitServicesReady(scs);
         result.throughput.push(
           await measureThroughput({
-            natsUrl: stack.natsUrl,
+            stack,
             cluster: `tp-${n}`,
             scannerMetricsUrls: scs.map((s) => s.metricsUrl),
             images: fresh.map((i) => i.ref),
