@@ -58,6 +58,8 @@ export async function startServices(
   stack: StackInfo,
   cluster: string,
   env: ServiceEnv = {},
+  /** Scanner replicas started with the cluster's services (0: the fleet's scanners run elsewhere). */
+  opts: { scanners?: number } = {},
 ): Promise<Services> {
   // Each cluster has its own NATS users (watcher-<cluster>, writer-<cluster>).
   await provisionCluster(stack, cluster);
@@ -81,7 +83,7 @@ export async function startServices(
   let watcherEnv = { ...common, ...natsEnv(stack, { role: 'watcher', cluster }), ...env.watcher };
   const newWatcher = () =>
     startWatcher({ config: watcherConfig(watcherEnv), logger: logTo(stack, `watcher-${cluster}`) });
-  await addScanner();
+  for (let i = 0; i < (opts.scanners ?? 1); i++) await addScanner();
   let writer = await newWriter();
   let watcher = await newWatcher();
   return {

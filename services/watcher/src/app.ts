@@ -137,7 +137,8 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     });
     if (!ready) return false;
     // The scanner fleet's DB version: reports matched against an older one are refreshed.
-    const state = await new Kvm(js).open(STATE_BUCKET);
+    // Direct gets by key subject: the one read this watcher's identity may make of the bucket.
+    const state = await new Kvm(js).open(STATE_BUCKET, { allow_direct: true });
     if (abort.signal.aborted) return false;
     stopDbFollow = followFleetDb({
       kv: state,
