@@ -148,9 +148,11 @@ describe('docker-compose.yml', () => {
       const source =
         name === 'trivy-db'
           ? read('deploy', 'images', 'scanner', 'trivy-db.sh')
-          : (SERVICES as readonly string[]).includes(name)
-            ? read('services', name, 'src', 'config.ts')
-            : '';
+          : name === 'nats'
+            ? read('deploy', 'compose', 'nats.conf')
+            : (SERVICES as readonly string[]).includes(name)
+              ? read('services', name, 'src', 'config.ts') + read('packages', 'bus', 'src', 'nats-config.ts')
+              : '';
       for (const key of Object.keys(s.environment ?? {}))
         expect(source, `${name} ${key}`).toMatch(new RegExp(`\\b${key}\\b`));
     }

@@ -165,8 +165,10 @@ describe('the main scenario with the chart as deployed', () => {
     const sts = findObject(objects, 'StatefulSet', `${full}-nats`);
     const natsC = containerOf(sts, 'nats');
     const conf = (
-      findObject(objects, 'ConfigMap', `${full}-nats`) as K8sObject & { data: Record<string, string> }
-    ).data['nats.conf'];
+      findObject(objects, 'Secret', `${full}-nats-config`) as K8sObject & {
+        stringData: Record<string, string>;
+      }
+    ).stringData['nats.conf'];
     await writeFile(join(dir, 'nats.conf'), conf ?? '');
     const [port, monitor] = [await freePort(), await freePort()];
     const paths: Record<string, string> = {

@@ -352,7 +352,10 @@ describe('the chart in detail', () => {
         const pod = podSpecOf(d);
         const main = pod.containers[0] as Container;
         const service = main.name;
-        const config = readFileSync(join(repoRoot, 'services', service, 'src', 'config.ts'), 'utf8');
+        // A service's own variables, and the NATS ones every service reads (natsEnv, spread into each).
+        const config =
+          readFileSync(join(repoRoot, 'services', service, 'src', 'config.ts'), 'utf8') +
+          readFileSync(join(repoRoot, 'packages', 'bus', 'src', 'nats-config.ts'), 'utf8');
         for (const key of (main.env ?? []).map((e) => e.name))
           expect(config, `${service} ${key}`).toMatch(new RegExp(`\\b${key}\\b`));
       }

@@ -10,7 +10,14 @@ pulled and analysed once; its SBOM is stored, and a new DB, new match settings o
 re-match that SBOM (trivy sbom) without pulling again.
 
 Configuration is read from the environment:
-  NATS_URL               NATS server (default nats://127.0.0.1:4222); NATS_USER / NATS_PASSWORD
+  NATS_URL               NATS server(s), comma-separated for a NATS cluster (default nats://127.0.0.1:4222)
+  NATS_NKEY_FILE         this service's credentials: an nkey seed file; or NATS_CREDS_FILE (user JWT
+                         and seed), or NATS_USER with NATS_PASSWORD_FILE / NATS_PASSWORD. Each service
+                         of each cluster has its own NATS user and subject permissions
+  NATS_TLS_CA_FILE       CA that signed the NATS server's certificate (TLS required then);
+                         NATS_TLS_CERT_FILE / NATS_TLS_KEY_FILE for a client certificate
+  NATS_REPLICAS          replicas of the streams, KV buckets and object stores the scanners create
+                         (they own the topology): 3 on a 3-node NATS cluster (default 1)
   TRIVY_BIN              trivy binary (default: trivy on PATH)
   TRIVY_CACHE_DIR        trivy cache dir holding db/trivy.db (required; never updated from the network)
   DB_CHECK_SECONDS       re-read db/metadata.json this often; a new DB version is published to the

@@ -10,7 +10,12 @@ Configuration is read from the environment:
   CLUSTER_NAME           this cluster's name in subjects (required; lowercase, digits, '-')
   KUBECONFIG             kubeconfig file, or files separated by ":" merged as kubectl does
                          (default: in-cluster service account, then ~/.kube/config)
-  NATS_URL               NATS server (default nats://127.0.0.1:4222); NATS_USER / NATS_PASSWORD
+  NATS_URL               NATS server(s), comma-separated for a NATS cluster (default nats://127.0.0.1:4222)
+  NATS_NKEY_FILE         this service's credentials: an nkey seed file; or NATS_CREDS_FILE (user JWT
+                         and seed), or NATS_USER with NATS_PASSWORD_FILE / NATS_PASSWORD. Each service
+                         of each cluster has its own NATS user and subject permissions
+  NATS_TLS_CA_FILE       CA that signed the NATS server's certificate (TLS required then);
+                         NATS_TLS_CERT_FILE / NATS_TLS_KEY_FILE for a client certificate
   REPORT_TTL             report-ttl annotation written on reports (default 24h)
   WRITE_CONCURRENCY      report writes in flight at once (default 8)
   MAX_REPORT_BYTES       largest report written; past it the most severe findings that fit are
