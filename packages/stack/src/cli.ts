@@ -168,7 +168,7 @@ function printInfo(info: StackInfo): void {
     `trivy:         ${info.trivy.bin} --cache-dir ${info.trivy.cacheDir} --skip-db-update --offline-scan`,
     'images:',
     ...info.images.map((i) => `  ${i.ref}@${i.digest}`),
-    `logs:          ${info.dir}/*.log`,
+    `logs:          ${info.dir}/**/*.log`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }
