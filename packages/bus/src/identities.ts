@@ -156,15 +156,3 @@ export function permissionsFor(id: Identity): Permissions {
       };
   }
 }
-
-/** Every identity of a fleet with these clusters, in a stable order. */
-export function fleetIdentities(clusters: readonly string[]): Identity[] {
-  return [
-    { role: 'admin' },
-    { role: 'scanner' },
-    ...clusters.flatMap((cluster): Identity[] => [
-      { role: 'watcher', cluster },
-      { role: 'writer', cluster },
-    ]),
-  ];
-}

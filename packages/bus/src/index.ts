@@ -5,7 +5,6 @@ export { type ConsumeOptions, type Consumption, consume, type Delivery } from '.
 export { type ConsumeMetrics, createConsumeMetrics } from './consume-metrics.ts';
 export {
   FLEETSCAN_ACCOUNT,
-  fleetIdentities,
   type Identity,
   inboxPrefix,
   type Permissions,
