@@ -134,10 +134,10 @@ describe('two clusters, one scanner fleet, a 3-node NATS', () => {
       await waitFor(`config audit reports in ${c}`, async () =>
         (await listReports(kube[c], 'ConfigAuditReport', ns[c])).length >= 2 ? true : undefined,
       );
-      // Its watcher reads the fleet's DB version with its own identity.
+      // Its watcher follows the fleet's DB version with its own identity.
       const watcher = svc[c].watcher.registry;
       expect(
-        await metricValue(watcher, 'fleetscan_watcher_failures_total', { reason: 'fleet_db_read' }),
+        await metricValue(watcher, 'fleetscan_watcher_failures_total', { reason: 'fleet_db_watch' }),
       ).toBe(0);
     }
   });

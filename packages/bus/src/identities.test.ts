@@ -74,11 +74,12 @@ describe('permissions of the fleet identities', () => {
     expect(may(watcherA, 'publish', 'fleetscan.scan.image.a')).toBe(true);
     expect(may(watcherA, 'publish', 'fleetscan.scan.config.a')).toBe(true);
     expect(
-      may(watcherA, 'publish', '$JS.API.DIRECT.GET.KV_fleetscan-state.$KV.fleetscan-state.trivy-db'),
+      may(watcherA, 'publish', '$JS.API.CONSUMER.CREATE.KV_fleetscan-state.w1.$KV.fleetscan-state.trivy-db'),
     ).toBe(true);
-    expect(may(watcherA, 'publish', '$JS.API.DIRECT.GET.KV_fleetscan-state.$KV.fleetscan-state.other')).toBe(
-      false,
-    );
+    expect(
+      may(watcherA, 'publish', '$JS.API.CONSUMER.CREATE.KV_fleetscan-state.w1.$KV.fleetscan-state.>'),
+    ).toBe(false);
+    expect(may(watcherA, 'publish', '$JS.API.CONSUMER.CREATE.KV_fleetscan-state.w1')).toBe(false);
     expect(may(watcherA, 'publish', '$JS.API.CONSUMER.MSG.NEXT.FLEETSCAN_RESULTS.writer-a')).toBe(false);
     expect(may(watcherA, 'subscribe', `${inboxPrefix(watcherA)}.abc.1`)).toBe(true);
   });

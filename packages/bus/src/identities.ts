@@ -98,10 +98,15 @@ export function permissionsFor(id: Identity): Permissions {
             subjects.scanImage(c),
             subjects.scanConfig(c),
             `${API}.INFO`,
-            // Waits for the stream the scanners create; reads the fleet's DB version (one key).
+            // Waits for the stream the scanners create; watches the fleet's DB version: an ordered
+            // consumer whose filter can only be that one key (the server checks the create subject's
+            // filter against the request). Its name is random and consumers cannot be listed.
             `${API}.STREAM.INFO.${STREAM_SCAN}`,
             `${API}.STREAM.INFO.${state}`,
-            `${API}.DIRECT.GET.${state}.$KV.${STATE_BUCKET}.${STATE_KEY_TRIVY_DB}`,
+            `${API}.CONSUMER.CREATE.${state}.*.$KV.${STATE_BUCKET}.${STATE_KEY_TRIVY_DB}`,
+            `${API}.CONSUMER.INFO.${state}.*`,
+            `${API}.CONSUMER.DELETE.${state}.*`,
+            `$JS.FC.${state}.>`,
           ],
         },
         subscribe: inbox,

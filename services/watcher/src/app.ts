@@ -129,7 +129,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
   // The scanners own the topology: requests are asked for once their stream (and the fleet state
   // bucket) exist; until then /readyz says what is missing.
   const abort = new AbortController();
-  let stopDbFollow: (() => void) | undefined;
+  let dbFollow: { stop(): Promise<void> } | undefined;
   const topology = (async () => {
     const ready = await waitForStreams(js, [STREAM_SCAN, `KV_${STATE_BUCKET}`], {
       signal: abort.signal,
@@ -137,15 +137,13 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     });
     if (!ready) return false;
     // The scanner fleet's DB version: reports matched against an older one are refreshed.
-    // Direct gets by key subject: the one read this watcher's identity may make of the bucket.
-    const state = await new Kvm(js).open(STATE_BUCKET, { allow_direct: true });
+    const state = await new Kvm(js).open(STATE_BUCKET);
     if (abort.signal.aborted) return false;
-    stopDbFollow = followFleetDb({
+    dbFollow = followFleetDb({
       kv: state,
-      timers,
       logger,
       onVersion: (v) => scheduler.dbVersion(v),
-      onFailure: () => metrics.failures.inc({ reason: 'fleet_db_read' }),
+      onFailure: () => metrics.failures.inc({ reason: 'fleet_db_watch' }),
     });
     readiness.set('topology', true);
     return true;
@@ -180,7 +178,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     async stop() {
       stopHealth();
       abort.abort();
-      stopDbFollow?.();
+      await dbFollow?.stop();
       await inventory.stop();
       await scheduler.stop();
       await nc.drain();
