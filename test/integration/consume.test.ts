@@ -156,16 +156,25 @@ describe('consume()', () => {
     await q.close();
   });
 
-  it('a retry with a delay is redelivered, then acked', async () => {
+  it('a retry with a delay is redelivered, then acked; each delivery says when the stream stored the message', async () => {
     const q = await queue({ ackWaitMs: 30_000, maxDeliver: 5 });
     const deliveries: number[] = [];
+    const storedAt: number[] = [];
     await q.start(async (_m, at) => {
       deliveries.push(at.delivery);
+      storedAt.push(at.storedAt.getTime());
       return at.delivery === 1 ? { kind: 'retry', reason: 'not yet', delayMs: 300 } : { kind: 'ack' };
     });
+    const before = Date.now();
     await q.publish({ n: 1 });
     await waitFor('the redelivery acked', async () => ((await q.count('ack')) === 1 ? true : undefined));
+    const after = Date.now();
     expect(deliveries).toEqual([1, 2]);
+    // When the stream stored it (the server's clock, this machine's), the same on both deliveries:
+    // what the writer's owner grace counts from.
+    expect(storedAt[1]).toBe(storedAt[0]);
+    expect(storedAt[0]).toBeGreaterThanOrEqual(before - 1000);
+    expect(storedAt[0]).toBeLessThanOrEqual(after + 1000);
     expect(await q.count('retry')).toBe(1);
     await q.close();
   });

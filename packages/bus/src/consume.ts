@@ -28,6 +28,11 @@ export interface Delivery {
   lastDelivery: boolean;
   /** Nats-Msg-Id, or `<stream>.<seq>`: stable across deliveries, for ids of what the handler publishes. */
   id: string;
+  /**
+   * When the stream stored the message (the server's clock): the same on every delivery, so a
+   * handler can bound how long it keeps retrying whatever times the message itself claims.
+   */
+  storedAt: Date;
   /** Aborted when the consumer stops: long work (a trivy run) should end so the message goes back. */
   signal: AbortSignal;
 }
@@ -159,6 +164,7 @@ export async function consume<T>(o: ConsumeOptions<T>): Promise<Consumption> {
       delivery,
       lastDelivery: isLastDelivery(delivery, policy),
       id: m.headers?.get('Nats-Msg-Id') || `${m.info.stream}.${m.seq}`,
+      storedAt: m.time,
       signal: abort.signal,
     };
     void Promise.resolve()

@@ -25,17 +25,29 @@ const readableFile = z
  */
 export const natsEnv = {
   /** One URL, or several separated by commas (the nodes of a NATS cluster). */
-  NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
-  NATS_CREDS_FILE: readableFile,
-  NATS_NKEY_FILE: readableFile,
-  NATS_USER: z.string().min(1).optional(),
-  NATS_PASSWORD: z.string().optional(),
-  NATS_PASSWORD_FILE: readableFile,
-  /** PEM CA bundle to verify the server's certificate; setting it (or a client cert) requires TLS. */
-  NATS_TLS_CA_FILE: readableFile,
-  /** PEM client certificate and key, for servers that verify clients (mutual TLS). */
-  NATS_TLS_CERT_FILE: readableFile,
-  NATS_TLS_KEY_FILE: readableFile,
+  NATS_URL: z
+    .string()
+    .min(1)
+    .default('nats://127.0.0.1:4222')
+    .describe('NATS server; several (the nodes of a NATS cluster) separated by commas'),
+  NATS_CREDS_FILE: readableFile.describe(
+    "a NATS credentials file (user JWT and nkey seed) of this service's own user",
+  ),
+  NATS_NKEY_FILE: readableFile.describe("an nkey seed file of this service's own NATS user"),
+  NATS_USER: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("this service's own NATS user, with NATS_PASSWORD_FILE or NATS_PASSWORD"),
+  NATS_PASSWORD: z.string().optional().describe('its password (from a Secret); prefer NATS_PASSWORD_FILE'),
+  NATS_PASSWORD_FILE: readableFile.describe('a file holding its password'),
+  NATS_TLS_CA_FILE: readableFile.describe(
+    "PEM CA that signed the NATS server's certificate; set, TLS is required",
+  ),
+  NATS_TLS_CERT_FILE: readableFile.describe(
+    'PEM client certificate, for a NATS that verifies clients (with NATS_TLS_KEY_FILE)',
+  ),
+  NATS_TLS_KEY_FILE: readableFile.describe('PEM key of NATS_TLS_CERT_FILE'),
 };
 
 type NatsEnv = z.output<z.ZodObject<typeof natsEnv>>;

@@ -1,6 +1,5 @@
-import { apiVersionOf } from '@fleetscan/kube';
+import { apiVersionOf, type KubeObject } from '@fleetscan/kube';
 import { computeSpecHash } from '@fleetscan/reports';
-import type { KubernetesObject } from '@kubernetes/client-node';
 import { isReportOwner } from './owner-rules.ts';
 import { projectWorkload } from './project-workload.ts';
 import { type ContainerRef, WORKLOAD_RESOURCES, type Workload, type WorkloadKind } from './workload.ts';
@@ -47,7 +46,7 @@ export function toOwner(w: Workload): Owner {
 }
 
 /** A reflector projection keeping report owners only (trivy-operator's rules, see isReportOwner). */
-export function ownerProjector(kind: WorkloadKind): (obj: KubernetesObject) => Owner | undefined {
+export function ownerProjector(kind: WorkloadKind): (obj: KubeObject) => Owner | undefined {
   return (obj) => {
     const w = projectWorkload(kind, obj);
     return w && isReportOwner(w) ? toOwner(w) : undefined;

@@ -1,6 +1,15 @@
 export { backoff } from './backoff.ts';
 export { type Clock, systemClock } from './clock.ts';
 export { ConfigError, isConfigError, parseEnv } from './env.ts';
+export {
+  type EnvSections,
+  type EnvVariable,
+  envVariables,
+  formatEnvHelp,
+  formatEnvTable,
+  generatedPart,
+  replaceGeneratedPart,
+} from './env-docs.ts';
 export { type HealthSource, type OpsServer, startOpsServer } from './http.ts';
 export { createLogger, type Logger } from './logger.ts';
 export { runMain } from './main.ts';

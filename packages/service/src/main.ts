@@ -9,7 +9,8 @@ import { onShutdownSignal } from './shutdown.ts';
  */
 export function runMain<C extends { logLevel: string }>(opts: {
   service: string;
-  help: string;
+  /** The `--help` text; a function is only called for `--help`. */
+  help: string | (() => string);
   loadConfig: () => C;
   start: (config: C, logger: Logger) => Promise<{ stop(): Promise<void> }>;
   argv?: readonly string[];
@@ -17,7 +18,7 @@ export function runMain<C extends { logLevel: string }>(opts: {
   const argv = opts.argv ?? process.argv.slice(2);
   const main = async (): Promise<number> => {
     if (argv.includes('--help') || argv.includes('-h')) {
-      process.stdout.write(opts.help);
+      process.stdout.write(typeof opts.help === 'string' ? opts.help : opts.help());
       return 0;
     }
     const config = opts.loadConfig();

@@ -5,6 +5,13 @@ export * from './images/index.ts';
 export { type Nats, type NatsNode, type NatsOptions, provisionIdentities, startNats } from './nats.ts';
 export { natsConnectOptions, natsEnv, provisionCluster } from './nats-access.ts';
 export { addUsers, type NatsUser, readUsers, renderAuthConf } from './nats-auth.ts';
+export { mintOidcToken, type OidcIssuerInfo, type TokenClaims } from './oidc-issuer.ts';
+export {
+  type CertificateAuthority,
+  createCertificateAuthority,
+  type IssuedCertificate,
+  issueClientCertificate,
+} from './pki.ts';
 export { freePort } from './ports.ts';
 export { killGroup, type ManagedProcess, startProcess, waitReady } from './process.ts';
 export { type Registry, startRegistry } from './registry.ts';
@@ -19,5 +26,5 @@ export {
   startStack,
 } from './stack.ts';
 export { createTestTls, type TestTls } from './tls.ts';
-export { locateTools, repoRoot, type Tools } from './tools.ts';
+export { locateComposeConfig, locateTools, repoRoot, type Tools } from './tools.ts';
 export { buildTrivyDb, vulnDbFixture } from './trivydb.ts';

@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Identity } from '@fleetscan/bus';
@@ -12,6 +12,13 @@ import { startEtcd } from './etcd.ts';
 import { pushTestImages } from './images/index.ts';
 import { buildKubeconfig } from './kubeconfig.ts';
 import { type Nats, startNats } from './nats.ts';
+import {
+  authenticationConfig,
+  type OidcIssuer,
+  type OidcIssuerInfo,
+  startOidcIssuer,
+} from './oidc-issuer.ts';
+import { createCertificateAuthority } from './pki.ts';
 import type { ManagedProcess } from './process.ts';
 import { startRegistry } from './registry.ts';
 import { locateTools } from './tools.ts';
@@ -59,6 +66,13 @@ export interface StackInfo {
   images: { name: string; ref: string; digest: string }[];
   processes: { name: string; pid: number; logFile: string }[];
   versions: Record<string, string>;
+  /**
+   * The CA kube-apiserver trusts for client certificates (user = CN, groups = O); issue one with
+   * issueClientCertificate. It also signs the OIDC issuer's serving certificate.
+   */
+  clientCa: { certFile: string; keyFile: string };
+  /** The OIDC issuer kube-apiserver trusts, when the stack was started with `oidcIssuer`. */
+  oidc?: OidcIssuerInfo;
 }
 
 export interface Stack extends StackInfo {
@@ -102,6 +116,11 @@ export interface StackOptions {
   profiling?: boolean;
   /** Progress lines for people watching a cold start. */
   onProgress?: (msg: string) => void;
+  /**
+   * Serve an OIDC issuer from this process and make kube-apiserver trust its tokens (tests of
+   * OIDC clients). It lives as long as this process: not for a stack left running in the background.
+   */
+  oidcIssuer?: boolean;
 }
 
 export function clusterNames(clusters: StackOptions['clusters']): string[] {
@@ -134,8 +153,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'fleetscan-stack-')));
   await mkdir(dir, { recursive: true });
   const procs: ManagedProcess[] = [];
+  let issuer: OidcIssuer | undefined;
   const stopAll = async () => {
     await Promise.all([...procs].reverse().map((p) => p.stop()));
+    await issuer?.close();
   };
   // Last resort for an abrupt exit: children die by PDEATHSIG, the dir goes here.
   const keepDir = opts.keepDir || cfg.keepDir;
@@ -148,6 +169,18 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     progress('starting etcd');
     const etcd = await startEtcd({ bin: tools.etcd, dir, dieWithParent });
     procs.push(etcd.process);
+    // One client CA (and OIDC issuer) for every cluster's API server.
+    const pki = join(dir, 'pki');
+    const clientCa = await createCertificateAuthority(pki);
+    let authenticationConfigFile: string | undefined;
+    if (opts.oidcIssuer) {
+      issuer = await startOidcIssuer({ dir: pki, ca: clientCa });
+      authenticationConfigFile = join(pki, 'authentication-config.json');
+      await writeFile(
+        authenticationConfigFile,
+        authenticationConfig(issuer, await readFile(clientCa.certFile, 'utf8')),
+      );
+    }
 
     // Every cluster's API server and controller manager; one etcd, a key prefix per cluster.
     progress(`starting ${names.length} kube-apiserver(s), nats-server(s) and registries`);
@@ -162,6 +195,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         ...(single ? {} : { etcdPrefix: `/fleetscan-${name}` }),
         dieWithParent,
         profiling: opts.profiling,
+        clientCaFile: clientCa.certFile,
+        authenticationConfigFile,
       });
       procs.push(api.process);
       const kubeconfigPath = join(cdir, 'kubeconfig');
@@ -247,6 +282,17 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       images,
       processes: procs.map((p) => ({ name: p.name, pid: p.pid, logFile: p.logFile })),
       versions: { ...tools.versions },
+      clientCa,
+      ...(issuer && {
+        oidc: {
+          url: issuer.url,
+          clientId: issuer.clientId,
+          clientSecret: issuer.clientSecret,
+          usernamePrefix: issuer.usernamePrefix,
+          signingKeyFile: issuer.signingKeyFile,
+          caFile: issuer.caFile,
+        },
+      }),
     };
     await writeFile(join(dir, 'stack.json'), `${JSON.stringify(info, null, 2)}\n`);
     process.once('exit', onExit);

@@ -2,36 +2,67 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { keyId, natsEnv, natsSettings } from '@fleetscan/bus';
-import { ConfigError, parseEnv } from '@fleetscan/service';
+import { ConfigError, envVariables, parseEnv } from '@fleetscan/service';
 import { z } from 'zod';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 
+/**
+ * Every variable the scanner reads. Each one's `.describe()` is what `--help` and the README's table
+ * say about it (`npm run docs`); its default is the one they show.
+ */
 const schema = z.object({
+  // NATS_URL, this service's NATS credentials (a file) and TLS: packages/bus/src/nats-config.ts.
   ...natsEnv,
-  /**
-   * Replicas of the streams, buckets and object stores the scanners create (they own the topology):
-   * 3 on a 3-node NATS cluster, 1 on a single server.
-   */
-  NATS_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
-  TRIVY_BIN: z.string().min(1).default('trivy'),
-  TRIVY_CACHE_DIR: z.string().min(1, "a directory holding trivy's DB (db/trivy.db)"),
-  SCAN_TIMEOUT_SECONDS: int(300, 1),
-  IMAGE_CONCURRENCY: int(1, 1),
-  CONFIG_BATCH_SIZE: int(500, 1),
-  CONFIG_BATCH_WAIT_MS: int(250, 0),
-  /** Registries to reach over plain HTTP besides loopback ones (comma-separated host:port). */
-  INSECURE_REGISTRIES: z.string().default(''),
-  ACK_WAIT_SECONDS: int(60, 5),
-  METRICS_HOST: z.string().default('127.0.0.1'),
-  METRICS_PORT: int(8080),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
-  REPLICA_NAME: z.string().min(1).default(hostname()),
-  /** PEM (PKCS#8) private key of the scanner fleet: opens registry credentials sealed by watchers. */
-  SCANNER_PRIVATE_KEY_FILE: z.string().min(1).optional(),
-  /** How often <TRIVY_CACHE_DIR>/db/metadata.json is re-read to notice a new DB. */
-  DB_CHECK_SECONDS: int(30, 1),
+  NATS_REPLICAS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(5)
+    .default(1)
+    .describe(
+      'replicas of the streams, KV buckets and object stores the scanners create (they own the topology): 3 on a 3-node NATS cluster',
+    ),
+  TRIVY_BIN: z.string().min(1).default('trivy').describe('trivy binary, found on PATH unless a path'),
+  TRIVY_CACHE_DIR: z
+    .string()
+    .min(1, "a directory holding trivy's DB (db/trivy.db)")
+    .describe("trivy's cache directory holding db/trivy.db; never updated from the network"),
+  SCAN_TIMEOUT_SECONDS: int(300, 1).describe('kill trivy after this long'),
+  IMAGE_CONCURRENCY: int(1, 1).describe('image scans this replica runs at once'),
+  CONFIG_BATCH_SIZE: int(500, 1).describe('manifests per trivy config run at most'),
+  CONFIG_BATCH_WAIT_MS: int(250, 0).describe('how long to wait for a config batch to fill'),
+  INSECURE_REGISTRIES: z
+    .string()
+    .default('')
+    .describe('registries reached over plain HTTP besides loopback ones, comma-separated host:port'),
+  ACK_WAIT_SECONDS: int(60, 5).describe(
+    "redelivery timeout of a message without in-progress acks: how soon a dead replica's work moves",
+  ),
+  METRICS_HOST: z.string().default('127.0.0.1').describe('address of /metrics, /healthz and /readyz'),
+  METRICS_PORT: int(8080).describe('port of /metrics, /healthz and /readyz'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
+    .default('info')
+    .describe('fatal, error, warn, info, debug or trace'),
+  // Not .default(hostname()): the documentation would show the host that generated it.
+  REPLICA_NAME: z.string().min(1).optional().describe("this replica's name; unset: the host name"),
+  SCANNER_PRIVATE_KEY_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'PEM (PKCS#8) private key of the scanner fleet, opening registry credentials that watchers sealed; unset: requests carrying credentials fail with CREDENTIALS',
+    ),
+  DB_CHECK_SECONDS: int(30, 1).describe(
+    're-read <TRIVY_CACHE_DIR>/db/metadata.json this often; a new DB version is published to the fleetscan-state KV bucket (key trivy-db) for watchers',
+  ),
 });
+
+/** What --help and the README say about each variable. */
+export function configVariables() {
+  return envVariables(schema);
+}
 
 export type ScannerConfig = ReturnType<typeof loadConfig>;
 
@@ -48,7 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     ackWaitMs: c.ACK_WAIT_SECONDS * 1000,
     metrics: { host: c.METRICS_HOST, port: c.METRICS_PORT },
     logLevel: c.LOG_LEVEL,
-    replica: c.REPLICA_NAME,
+    replica: c.REPLICA_NAME ?? hostname(),
     dbCheckMs: c.DB_CHECK_SECONDS * 1000,
     ...(c.SCANNER_PRIVATE_KEY_FILE && { privateKey: loadPrivateKey(c.SCANNER_PRIVATE_KEY_FILE) }),
   };

@@ -75,7 +75,10 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     onPublishLatency: (s) => metrics.publishLatency.observe(s),
     onForget: (reason, n) => metrics.requestsForgotten.inc({ reason }, n),
   });
-  const kc = deps.kubeConnection ?? loadKubeConfig({ kubeconfigPath: config.kubeconfigPath });
+  const kc =
+    deps.kubeConnection ?? loadKubeConfig({ kubeconfigPath: config.kubeconfigPath, proxy: config.kubeProxy });
+  if (kc.proxy)
+    logger.info({ server: kc.server, proxy: kc.proxy }, 'reaching the API server through a proxy');
   const credentials = createCredentialSource({
     kube: createTransport(kc),
     ...(config.scannerPublicKey ? { publicKeyPem: config.scannerPublicKey } : {}),

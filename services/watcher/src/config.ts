@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { CLUSTER_NAME_PATTERN, natsEnv, natsSettings } from '@fleetscan/bus';
 import { OWNER_KINDS } from '@fleetscan/inventory';
+import { proxyEnvFrom } from '@fleetscan/kube';
 import { ImageScannerSchema, SEVERITIES } from '@fleetscan/reports';
-import { parseEnv } from '@fleetscan/service';
+import { envVariables, parseEnv } from '@fleetscan/service';
 import { z } from 'zod';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
@@ -34,36 +35,96 @@ const fileContents = z
     }
   });
 
+/**
+ * Every variable the watcher reads. Each one's `.describe()` is what `--help` and the README's table
+ * say about it (`npm run docs`); its default is the one they show.
+ */
 const schema = z.object({
   CLUSTER_NAME: z
     .string()
-    .regex(CLUSTER_NAME_PATTERN, 'lowercase letters, digits and "-", at most 63 characters'),
-  KUBECONFIG: z.string().optional(),
+    .regex(CLUSTER_NAME_PATTERN, 'lowercase letters, digits and "-", at most 63 characters')
+    .describe("this cluster's name in subjects: lowercase letters, digits and '-', at most 63 characters"),
+  KUBECONFIG: z
+    .string()
+    .optional()
+    .describe(
+      'kubeconfig file, or files separated by ":" merged as kubectl does; unset: the in-cluster service account, then ~/.kube/config',
+    ),
+  // Read by proxyEnvFrom as client-go reads them (the lower-case names too); listed here for the docs.
+  HTTPS_PROXY: z
+    .string()
+    .optional()
+    .describe(
+      "proxy for an https:// API server (or https_proxy), as kubectl uses it: not for NO_PROXY hosts, localhost or loopback; a kubeconfig cluster's proxy-url wins",
+    ),
+  HTTP_PROXY: z.string().optional().describe('proxy for an http:// API server (or http_proxy)'),
+  NO_PROXY: z
+    .string()
+    .optional()
+    .describe(
+      'hosts reached without the proxy (or no_proxy), as Go reads it: names, .domains, IPs, CIDRs, ports, *',
+    ),
+  // NATS_URL, this service's NATS credentials (a file) and TLS: packages/bus/src/nats-config.ts.
   ...natsEnv,
-  SCANNERS: list.pipe(z.array(ImageScannerSchema).min(1)).default(['vuln']),
-  SEVERITIES: list.pipe(z.array(z.enum(SEVERITIES))),
-  IGNORE_UNFIXED: bool(false),
-  SKIP_FILES: list,
-  SKIP_DIRS: list,
-  IGNORE_FILE: fileContents,
-  IGNORE_POLICY: fileContents,
-  NAMESPACES_INCLUDE: list,
-  NAMESPACES_EXCLUDE: list,
-  TARGET_KINDS: list.pipe(z.array(z.enum(OWNER_KINDS as [string, ...string[]]))),
-  SKIP_LABELS: list,
-  EXCLUDE_IMAGES: list,
-  SCAN_INIT_CONTAINERS: bool(true),
-  SCAN_EPHEMERAL_CONTAINERS: bool(true),
-  SCANNER_PUBLIC_KEY_FILE: fileContents,
-  RESYNC_SECONDS: int(300, 1),
-  REQUEST_RETRY_SECONDS: int(600, 1),
-  REFRESH_BATCH_SIZE: int(100, 1),
-  REFRESH_INTERVAL_SECONDS: z.coerce.number().positive().default(10),
-  TAG_RECHECK_SECONDS: int(3600, 0),
-  METRICS_HOST: z.string().default('127.0.0.1'),
-  METRICS_PORT: int(8080),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  SCANNER_PUBLIC_KEY_FILE: fileContents.describe(
+    "the scanner fleet's RSA public key (PEM): registry credentials from pull secrets are sealed with it (see docs/ARCHITECTURE.md); unset: images are scanned without them",
+  ),
+  NAMESPACES_INCLUDE: list.describe('namespace globs (*, ?) to scan; empty: all'),
+  NAMESPACES_EXCLUDE: list.describe('namespace globs never scanned'),
+  TARGET_KINDS: list
+    .pipe(z.array(z.enum(OWNER_KINDS as [string, ...string[]])))
+    .default([...OWNER_KINDS])
+    .describe('owner kinds to report on; empty: all'),
+  SKIP_LABELS: list.describe('key or key=value: workloads carrying one of these labels are skipped'),
+  EXCLUDE_IMAGES: list.describe(
+    'image globs never scanned, matched against the image as written in the pod spec',
+  ),
+  SCAN_INIT_CONTAINERS: bool(true).describe('scan init containers: true or false'),
+  SCAN_EPHEMERAL_CONTAINERS: bool(true).describe('scan ephemeral containers: true or false'),
+  SCANNERS: list
+    .pipe(z.array(ImageScannerSchema).min(1))
+    .default(['vuln'])
+    .describe('image scanners: vuln, or vuln,secret to add ExposedSecretReports'),
+  SEVERITIES: list
+    .pipe(z.array(z.enum(SEVERITIES)))
+    .describe(`severities reported, of ${SEVERITIES.join(',')}; empty: all`),
+  IGNORE_UNFIXED: bool(false).describe('leave out vulnerabilities without a fix: true or false'),
+  SKIP_FILES: list.describe("trivy's --skip-files"),
+  SKIP_DIRS: list.describe("trivy's --skip-dirs"),
+  IGNORE_FILE: fileContents.describe('path of a .trivyignore whose contents are sent with each request'),
+  IGNORE_POLICY: fileContents.describe(
+    'path of a Rego ignore policy whose contents are sent with each request',
+  ),
+  RESYNC_SECONDS: int(300, 1).describe('re-check every owner this often'),
+  REQUEST_RETRY_SECONDS: int(600, 1).describe('ask again when a request got no report within this time'),
+  REFRESH_BATCH_SIZE: int(100, 1).describe(
+    'refreshes of existing reports (new settings, a new trivy DB, an expired TTL) sent per interval',
+  ),
+  REFRESH_INTERVAL_SECONDS: z.coerce
+    .number()
+    .positive()
+    .default(10)
+    .describe('the interval of REFRESH_BATCH_SIZE'),
+  TAG_RECHECK_SECONDS: int(3600, 0).describe(
+    'resolve tags again this often, to notice re-pushed (mutable) tags; 0: never',
+  ),
+  METRICS_HOST: z.string().default('127.0.0.1').describe('address of /metrics, /healthz and /readyz'),
+  METRICS_PORT: int(8080).describe('port of /metrics, /healthz and /readyz'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
+    .default('info')
+    .describe('fatal, error, warn, info, debug or trace'),
 });
+
+/** What --help and the README say about each variable, grouped. */
+export function configVariables() {
+  return envVariables(schema, {
+    NAMESPACES_INCLUDE: 'What is scanned',
+    SCANNERS: 'How (the scan settings: a change refreshes exactly the reports it affects)',
+    RESYNC_SECONDS: 'When',
+    METRICS_HOST: 'Operations',
+  });
+}
 
 export type WatcherConfig = ReturnType<typeof loadConfig>;
 
@@ -80,6 +141,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   return {
     cluster: c.CLUSTER_NAME,
     kubeconfigPath: c.KUBECONFIG,
+    // HTTPS_PROXY, HTTP_PROXY, NO_PROXY (or lower case) for the API server, as client-go reads them.
+    kubeProxy: proxyEnvFrom(env),
     nats: natsSettings(c),
     scanners: c.SCANNERS,
     settings,

@@ -10,7 +10,6 @@ import {
   type ImageScanResult,
   ImageScanResultSchema,
   inboxPrefix,
-  type Outcome,
   openBlobStore,
   resultsBucket,
   STREAM_RESULTS,
@@ -21,14 +20,22 @@ import {
 } from '@fleetscan/bus';
 import { createInventory } from '@fleetscan/inventory';
 import { type KubeConnection, loadKubeConfig } from '@fleetscan/kube';
-import { createReadiness, type Logger, startOpsServer } from '@fleetscan/service';
+import {
+  type Clock,
+  createReadiness,
+  type Logger,
+  startOpsServer,
+  systemClock,
+  systemTimers,
+  type Timers,
+} from '@fleetscan/service';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
 import { createReportApi } from './apply.ts';
 import { createCleanup } from './cleanup.ts';
 import type { WriterConfig } from './config.ts';
 import { createWriterMetrics, registerReportMetrics } from './metrics.ts';
-import { createReconciler, type Disposition } from './reconcile.ts';
+import { createReconciler } from './reconcile.ts';
 
 export interface WriterDeps {
   config: WriterConfig;
@@ -36,6 +43,9 @@ export interface WriterDeps {
   /** The API server; loaded from config.kubeconfigPath (or in-cluster) when omitted, and then closed on stop. */
   kubeConnection?: KubeConnection;
   registry?: Registry;
+  /** Time as the writer's decisions see it; tests pass their own. */
+  clock?: Clock;
+  timers?: Timers;
 }
 
 export interface RunningWriter {
@@ -50,6 +60,8 @@ type Result = { type: 'image'; r: ImageScanResult } | { type: 'config'; r: Confi
 /** Wires the writer: inventory (owners + reports), the results consumer, the report API. */
 export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   const { config, logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const timers = deps.timers ?? systemTimers;
   const registry = deps.registry ?? new Registry();
   // One writer per cluster: every series it serves is that cluster's.
   registry.setDefaultLabels({ cluster: config.cluster });
@@ -59,7 +71,10 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   readiness.set('nats', false, 'connecting');
   readiness.set('watches', false, 'initial list');
   readiness.set('topology', false, `waiting for stream ${STREAM_RESULTS}`);
-  const kc = deps.kubeConnection ?? loadKubeConfig({ kubeconfigPath: config.kubeconfigPath });
+  const kc =
+    deps.kubeConnection ?? loadKubeConfig({ kubeconfigPath: config.kubeconfigPath, proxy: config.kubeProxy });
+  if (kc.proxy)
+    logger.info({ server: kc.server, proxy: kc.proxy }, 'reaching the API server through a proxy');
   let cleanup: ReturnType<typeof createCleanup> | undefined;
   let inventorySynced = false;
   const inventory = createInventory({
@@ -68,7 +83,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     events: {
       onOwner: (_key, owner, prev) => {
         if (!owner && prev && inventorySynced) void cleanup?.ownerGone(prev);
-        if (owner && !prev && inventorySynced) void reconciler.ownerAppeared(owner);
+        if (owner && !prev && inventorySynced) reconciler.ownerAppeared(owner);
       },
       onReport: (type, r) => {
         if (type === 'DELETED') reconciler.reportDeleted(r.kind, r.namespace, r.name);
@@ -103,10 +118,9 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   };
   const api = createReportApi(kc);
   cleanup = createCleanup({ inventory, api, metrics, logger });
-  const sweep = setInterval(() => {
+  const stopSweep = timers.every(config.cleanupIntervalMs, () => {
     if (inventorySynced) void cleanup?.sweep();
-  }, config.cleanupIntervalMs);
-  sweep.unref();
+  });
   const reconciler = createReconciler({
     inventory,
     blobs,
@@ -115,24 +129,24 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     logger,
     settings: { ttlSeconds: config.reportTtlSeconds, maxReportBytes: config.maxReportBytes },
     writeConcurrency: config.writeConcurrency,
+    clock,
+    timers,
   });
 
   const abort = new AbortController();
-  const health = setInterval(() => {
+  const stopHealth = timers.every(1000, () => {
     const h = inventory.health();
     readiness.set('watches', h.ok, h.reasons.join('; '));
-  }, 1000);
-  health.unref();
-  const lag = setInterval(() => {
+  });
+  const stopLag = timers.every(5000, () => {
     jsm.consumers.info(STREAM_RESULTS, writerConsumer(config.cluster)).then(
       (i) => metrics.lag.set(i.num_pending + i.num_ack_pending),
       () => {},
     );
-  }, 5000);
-  lag.unref();
+  });
 
   // Results are independent (one report, or one image's fan-out): handle several at once so the API
-  // round trips overlap; a late result never replaces a newer report (reconcile.ts).
+  // round trips overlap; a late result never replaces a newer report (write-queue.ts).
   const imageSubject = subjects.resultImage(config.cluster);
   const configSubject = subjects.resultConfig(config.cluster);
   // A result naming another cluster than its subject's is poison (forSubject).
@@ -144,8 +158,6 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     type: 'config' as const,
     r,
   }));
-  const outcomeOf = (d: Disposition): Outcome =>
-    d === 'ack' ? { kind: 'ack' } : { kind: 'retry', reason: d.reason, delayMs: d.retryInMs };
   let results: Consumption | undefined;
   const loop = (async () => {
     // The scanners own the topology: bind the stream once it exists, then create this writer's
@@ -169,11 +181,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
         subject === imageSubject ? ImageResult : subject === configSubject ? ConfigResult : undefined,
       handle: async (m, at) => {
         try {
-          return outcomeOf(
-            m.type === 'image'
-              ? await reconciler.image(m.r, at.delivery)
-              : await reconciler.config(m.r, at.delivery),
-          );
+          return m.type === 'image' ? await reconciler.image(m.r, at) : await reconciler.config(m.r, at);
         } catch (err) {
           metrics.failures.inc({ reason: 'reconcile' });
           throw err;
@@ -183,6 +191,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       metrics: metrics.consume,
       logger,
       signal: abort.signal,
+      clock,
       onTerm: (t) => {
         if (t.ending === 'invalid') {
           metrics.results.inc({ type: t.subject.split('.')[2] ?? 'unknown', outcome: 'invalid' });
@@ -202,11 +211,12 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     registry,
     async stop() {
       abort.abort();
-      clearInterval(sweep);
-      clearInterval(health);
-      clearInterval(lag);
+      stopSweep();
+      stopHealth();
+      stopLag();
       await loop.catch(() => {});
       await results?.stop();
+      await reconciler.stop();
       await inventory.stop();
       await nc.drain();
       await ops.close();

@@ -70,6 +70,27 @@ export function fitFindings<T extends { severity: string }>(items: readonly T[],
   return out;
 }
 
+/**
+ * The scan of a digest is stored once and shared by every reference to it (another registry, a
+ * mirror, another tag), so the stored registry and artifact name whichever reference was scanned
+ * first. A report names the reference its workload runs, as trivy-operator's do: registry,
+ * repository and tag come from `image`; the digest and what belongs to the image itself stay.
+ */
+export function forReference(data: ImageScanData, image: string): ImageScanData {
+  const ref = parseImageRef(image);
+  const { tag: _tag, repository: _repository, ...own } = data.artifact;
+  return {
+    ...data,
+    registry: { server: ref.registry },
+    artifact: {
+      ...own,
+      repository: ref.repository,
+      ...(ref.tag !== undefined && { tag: ref.tag }),
+      ...(own.digest === undefined && ref.digest !== undefined && { digest: ref.digest }),
+    },
+  };
+}
+
 export function buildVulnerabilityReport(
   owner: Owner,
   container: string,

@@ -1,15 +1,41 @@
 import { CLUSTER_NAME_PATTERN, natsEnv, natsSettings } from '@fleetscan/bus';
+import { proxyEnvFrom } from '@fleetscan/kube';
 import { parseGoDuration } from '@fleetscan/reports';
-import { parseEnv } from '@fleetscan/service';
+import { envVariables, parseEnv } from '@fleetscan/service';
 import { z } from 'zod';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 
+/**
+ * Every variable the writer reads. Each one's `.describe()` is what `--help` and the README's table
+ * say about it (`npm run docs`); its default is the one they show.
+ */
 const schema = z.object({
   CLUSTER_NAME: z
     .string()
-    .regex(CLUSTER_NAME_PATTERN, 'lowercase letters, digits and "-", at most 63 characters'),
-  KUBECONFIG: z.string().optional(),
+    .regex(CLUSTER_NAME_PATTERN, 'lowercase letters, digits and "-", at most 63 characters')
+    .describe("this cluster's name in subjects: lowercase letters, digits and '-', at most 63 characters"),
+  KUBECONFIG: z
+    .string()
+    .optional()
+    .describe(
+      'kubeconfig file, or files separated by ":" merged as kubectl does; unset: the in-cluster service account, then ~/.kube/config',
+    ),
+  // Read by proxyEnvFrom as client-go reads them (the lower-case names too); listed here for the docs.
+  HTTPS_PROXY: z
+    .string()
+    .optional()
+    .describe(
+      "proxy for an https:// API server (or https_proxy), as kubectl uses it: not for NO_PROXY hosts, localhost or loopback; a kubeconfig cluster's proxy-url wins",
+    ),
+  HTTP_PROXY: z.string().optional().describe('proxy for an http:// API server (or http_proxy)'),
+  NO_PROXY: z
+    .string()
+    .optional()
+    .describe(
+      'hosts reached without the proxy (or no_proxy), as Go reads it: names, .domains, IPs, CIDRs, ports, *',
+    ),
+  // NATS_URL, this service's NATS credentials (a file) and TLS: packages/bus/src/nats-config.ts.
   ...natsEnv,
   REPORT_TTL: z
     .string()
@@ -21,14 +47,30 @@ const schema = z.object({
         ctx.addIssue({ code: 'custom', message: 'a duration such as 24h or 90m' });
         return z.NEVER;
       }
-    }),
-  WRITE_CONCURRENCY: int(8, 1),
-  MAX_REPORT_BYTES: int(1_000_000, 10_000),
-  CLEANUP_INTERVAL_SECONDS: int(60, 1),
-  METRICS_HOST: z.string().default('127.0.0.1'),
-  METRICS_PORT: int(8080),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+    })
+    .describe('report-ttl annotation written on every report, a Go duration such as 24h or 90m'),
+  WRITE_CONCURRENCY: int(8, 1).describe('report writes in flight at once'),
+  MAX_REPORT_BYTES: int(1_000_000, 10_000).describe(
+    'largest report written; past it the most severe findings that fit are kept, with the full summary and fleetscan.io/omitted-findings',
+  ),
+  CLEANUP_INTERVAL_SECONDS: int(60, 1).describe('how often reports of former owners are swept'),
+  METRICS_HOST: z
+    .string()
+    .default('127.0.0.1')
+    .describe(
+      'address of /metrics (with trivy_image_vulnerabilities and trivy_resource_configaudits), /healthz and /readyz',
+    ),
+  METRICS_PORT: int(8080).describe('port of /metrics, /healthz and /readyz'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
+    .default('info')
+    .describe('fatal, error, warn, info, debug or trace'),
 });
+
+/** What --help and the README say about each variable. */
+export function configVariables() {
+  return envVariables(schema);
+}
 
 export type WriterConfig = ReturnType<typeof loadConfig>;
 
@@ -37,6 +79,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   return {
     cluster: c.CLUSTER_NAME,
     kubeconfigPath: c.KUBECONFIG,
+    // HTTPS_PROXY, HTTP_PROXY, NO_PROXY (or lower case) for the API server, as client-go reads them.
+    kubeProxy: proxyEnvFrom(env),
     nats: natsSettings(c),
     reportTtlSeconds: c.REPORT_TTL,
     writeConcurrency: c.WRITE_CONCURRENCY,
