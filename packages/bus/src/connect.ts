@@ -61,6 +61,11 @@ export async function connectBus(opts: ConnectOptions): Promise<NatsConnection> 
     name: opts.name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 1000,
+    // By default a client gives up for good after two authorization errors in a row; an
+    // "authentication timeout" (a server or client too busy to finish the handshake in 2 s, as when
+    // a NATS node is lost under load) is one, and so is a user briefly unknown during a configuration
+    // reload. A service keeps trying instead, not ready meanwhile.
+    ignoreAuthErrorAbort: true,
     ...(opts.auth && { authenticator: authenticator(opts.auth) }),
     ...(opts.tls && { tls: { ...opts.tls } }),
     ...(opts.inboxPrefix && { inboxPrefix: opts.inboxPrefix }),
