@@ -10,10 +10,12 @@ import {
   type ConfigAuditResult,
   ConfigAuditResultSchema,
   type Consumption,
+  clusterOf,
   consume,
   type DeadLetters,
   type Delivery,
   encode,
+  forSubject,
   isBusError,
   type Outcome,
   STREAM_SCAN,
@@ -26,12 +28,14 @@ import { createBatcher } from './batcher.ts';
 import type { ScanEngine } from './engine.ts';
 import { classifyFailure } from './failure.ts';
 import type { ScannerMetrics } from './metrics.ts';
+import { carry } from './result-payload.ts';
 import { withScratchDir } from './scratch.ts';
 import { untilAborted } from './until-aborted.ts';
 
 export interface ConfigWorkerDeps {
   js: JetStreamClient;
-  blobs: BlobStore;
+  /** The results bucket of a cluster: where its audits too large for a message go. */
+  resultsBucket(cluster: string): Promise<BlobStore>;
   engine: ScanEngine;
   metrics: ScannerMetrics;
   logger: Logger;
@@ -40,15 +44,10 @@ export interface ConfigWorkerDeps {
   batchWaitMs: number;
   /** The most one request may take (waiting for its batch and the batch's run): see image-worker.ts. */
   requestTimeoutMs: number;
-  /** The server's max_payload: a result that would not fit goes to the object store. */
+  /** The server's max_payload: a result that would not fit goes to the cluster's results bucket. */
   maxPayload: number;
   deadLetters?: DeadLetters;
 }
-
-/** Results above this go to the object store (NATS's default max_payload is 1 MiB). */
-const INLINE_LIMIT = 256 * 1024;
-/** Room left under max_payload for the headers (message id) that go with a result. */
-const HEADER_ROOM = 8 * 1024;
 
 type Manifest = ConfigAuditRequest['manifest'];
 
@@ -70,7 +69,7 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
   async function audit(manifests: readonly Manifest[]): Promise<ConfigAuditData[]> {
     const file = (i: number) => `${i}.yaml`;
     d.metrics.inFlight.inc({ type: 'config' });
-    d.metrics.trivyRuns.inc({ type: 'config' });
+    d.metrics.trivyRuns.inc({ type: 'config', cluster: '' });
     d.metrics.batchSize.observe(manifests.length);
     const end = d.metrics.duration.startTimer({ type: 'config' });
     try {
@@ -85,7 +84,7 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
     } catch (err) {
       if (!abort.signal.aborted) {
         const f = classifyFailure(err);
-        d.metrics.failures.inc({ type: 'config', reason: f.code });
+        d.metrics.failures.inc({ type: 'config', reason: f.code, cluster: '' });
         d.logger.warn(
           { err: bounded(f.message), code: f.code, manifests: manifests.length },
           'config audit batch failed',
@@ -105,10 +104,8 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
     signal: abort.signal,
   });
 
-  async function publish(req: ConfigAuditRequest, at: Delivery, result: ConfigAuditResult): Promise<void> {
-    await d.js.publish(subjects.resultConfig(req.cluster), encode(ConfigAuditResultSchema, result), {
-      msgID: `r.${at.id}.${at.delivery}`,
-    });
+  async function publish(req: ConfigAuditRequest, at: Delivery, result: Uint8Array): Promise<void> {
+    await d.js.publish(subjects.resultConfig(req.cluster), result, { msgID: `r.${at.id}.${at.delivery}` });
   }
 
   async function publishData(req: ConfigAuditRequest, at: Delivery, data: ConfigAuditData): Promise<void> {
@@ -121,15 +118,15 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
       status: 'ok' as const,
       finishedAt: d.clock.now().toISOString(),
     };
-    // Inline if the whole message fits both our limit and the server's: else the object store.
-    const inline = encode(ConfigAuditResultSchema, { ...base, data });
-    if (inline.length <= Math.min(INLINE_LIMIT, d.maxPayload - HEADER_ROOM)) {
-      await d.js.publish(subjects.resultConfig(req.cluster), inline, { msgID: `r.${at.id}.${at.delivery}` });
-      return;
-    }
-    const key = `config/${req.owner.uid}/${req.specHash}/${req.pluginConfigHash}`;
-    await d.blobs.put(ConfigAuditDataSchema, key, data);
-    await publish(req, at, { ...base, blob: key });
+    const result = await carry({
+      schema: ConfigAuditDataSchema,
+      data,
+      key: `config/${req.owner.uid}/${req.specHash}/${req.pluginConfigHash}`,
+      bucket: () => d.resultsBucket(req.cluster),
+      message: (payload) => encode(ConfigAuditResultSchema, { ...base, ...payload }),
+      maxPayload: d.maxPayload,
+    });
+    await publish(req, at, result);
   }
 
   async function handle(req: ConfigAuditRequest, at: Delivery): Promise<Outcome> {
@@ -148,10 +145,10 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
           }
         : classifyFailure(err);
       if (!f.permanent && !at.lastDelivery) {
-        d.metrics.requests.inc({ type: 'config', outcome: 'retried' });
+        d.metrics.requests.inc({ type: 'config', outcome: 'retried', cluster: req.cluster });
         return { kind: 'retry', reason: f.message };
       }
-      await publish(req, at, {
+      const result: ConfigAuditResult = {
         v: 1,
         cluster: req.cluster,
         owner: req.owner,
@@ -160,12 +157,13 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
         status: 'error',
         error: f,
         finishedAt: d.clock.now().toISOString(),
-      });
-      d.metrics.requests.inc({ type: 'config', outcome: 'error' });
+      };
+      await publish(req, at, encode(ConfigAuditResultSchema, result));
+      d.metrics.requests.inc({ type: 'config', outcome: 'error', cluster: req.cluster });
       return { kind: 'ack' };
     }
     await publishData(req, at, data);
-    d.metrics.requests.inc({ type: 'config', outcome: 'scanned' });
+    d.metrics.requests.inc({ type: 'config', outcome: 'scanned', cluster: req.cluster });
     return { kind: 'ack' };
   }
 
@@ -175,7 +173,7 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
         js: d.js,
         stream: STREAM_SCAN,
         consumer: CONSUMER_SCAN_CONFIG,
-        schemaFor: () => ConfigAuditRequestSchema,
+        schemaFor: (subject) => forSubject(ConfigAuditRequestSchema, subject),
         handle,
         // A full batch running and the next one gathering meanwhile.
         concurrency: 2 * d.batchSize,
@@ -186,8 +184,9 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
         ...(d.deadLetters && { deadLetters: d.deadLetters }),
         onTerm: (t) => {
           if (t.ending !== 'invalid') return;
-          d.metrics.requests.inc({ type: 'config', outcome: 'invalid' });
-          d.metrics.failures.inc({ type: 'config', reason: 'INVALID_MESSAGE' });
+          const cluster = clusterOf(t.subject);
+          d.metrics.requests.inc({ type: 'config', outcome: 'invalid', cluster });
+          d.metrics.failures.inc({ type: 'config', reason: 'INVALID_MESSAGE', cluster });
         },
       });
     },
