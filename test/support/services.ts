@@ -64,7 +64,16 @@ export async function startServices(
   // Each cluster has its own NATS users (watcher-<cluster>, writer-<cluster>).
   await provisionCluster(stack, cluster);
   const kubeconfig = stack.clusters.find((c) => c.name === cluster)?.kubeconfigPath ?? stack.kubeconfigPath;
-  const common = { CLUSTER_NAME: cluster, KUBECONFIG: kubeconfig, METRICS_PORT: '0' };
+  const common = {
+    CLUSTER_NAME: cluster,
+    KUBECONFIG: kubeconfig,
+    METRICS_PORT: '0',
+    // Every test file shares one cluster, and cluster-scoped objects (the ~70 bootstrap ClusterRoles,
+    // the CRDs) are in no test's namespace: audited by default, every file's services would audit
+    // them all again. Workloads only, unless a test asks for more (kinds.test.ts audits every kind;
+    // the deploy tests run with the chart's default).
+    SUPPORTED_CONFIG_AUDIT_KINDS: 'Workload',
+  };
   const scanners: RunningScanner[] = [];
   const addScanner = async (extra: Record<string, string> = {}) => {
     const config = scannerConfig(

@@ -61,6 +61,11 @@ const notA = [
   '$JS.API.STREAM.CREATE.FLEETSCAN_DEAD',
   '$JS.API.STREAM.UPDATE.FLEETSCAN_DEAD',
   '$JS.API.STREAM.PURGE.FLEETSCAN_DEAD',
+  '$O.fleetscan-manifests-b.C.n',
+  '$O.fleetscan-manifests-b.M.eA==',
+  '$JS.API.STREAM.CREATE.OBJ_fleetscan-manifests-b',
+  '$JS.API.STREAM.PURGE.OBJ_fleetscan-manifests-b',
+  '$JS.API.STREAM.DELETE.OBJ_fleetscan-manifests-a',
 ];
 
 describe('permissions of the fleet identities', () => {
@@ -91,6 +96,25 @@ describe('permissions of the fleet identities', () => {
     expect(may(watcherA, 'publish', '$JS.API.CONSUMER.CREATE.KV_fleetscan-state.w1')).toBe(false);
     expect(may(watcherA, 'publish', '$JS.API.CONSUMER.MSG.NEXT.FLEETSCAN_RESULTS.writer-a')).toBe(false);
     expect(may(watcherA, 'subscribe', `${inboxPrefix(watcherA)}.abc.1`)).toBe(true);
+  });
+
+  it('let a watcher create and write its own manifests bucket, and only the watcher of its cluster', () => {
+    for (const s of [
+      '$JS.API.STREAM.CREATE.OBJ_fleetscan-manifests-a',
+      '$JS.API.STREAM.UPDATE.OBJ_fleetscan-manifests-a',
+      '$JS.API.STREAM.INFO.OBJ_fleetscan-manifests-a',
+      '$JS.API.STREAM.MSG.GET.OBJ_fleetscan-manifests-a',
+      '$JS.API.STREAM.PURGE.OBJ_fleetscan-manifests-a',
+      '$O.fleetscan-manifests-a.C.n',
+      '$O.fleetscan-manifests-a.M.eA==',
+    ]) {
+      expect(may(watcherA, 'publish', s), s).toBe(true);
+      expect(may(writerA, 'publish', s), s).toBe(false);
+    }
+    // The scanners read every cluster's manifests.
+    const scanner: Identity = { role: 'scanner' };
+    expect(may(scanner, 'publish', '$JS.API.STREAM.INFO.OBJ_fleetscan-manifests-a')).toBe(true);
+    expect(may(scanner, 'publish', '$JS.API.DIRECT.GET.OBJ_fleetscan-manifests-a')).toBe(true);
   });
 
   it('let a writer create, bind and ack only its own consumer with its own filter, and read its own bucket', () => {

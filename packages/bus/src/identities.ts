@@ -3,6 +3,7 @@ import {
   CONSUMER_SCAN_CONFIG,
   CONSUMER_SCAN_IMAGE,
   LOCK_BUCKET,
+  manifestsBucket,
   resultsBucket,
   STATE_BUCKET,
   STATE_KEY_TRIVY_DB,
@@ -21,7 +22,8 @@ import {
  *   letters' among them, the scan consumers, the object stores and KV buckets, each cluster's
  *   results bucket), consumes every cluster's requests, publishes results and keeps its consumers'
  *   dead letters. It sees every cluster's data by design.
- * - `watcher-<cluster>`: publishes that cluster's scan requests; reads the fleet's DB version.
+ * - `watcher-<cluster>`: publishes that cluster's scan requests; reads the fleet's DB version;
+ *   creates and writes its own manifests bucket (manifests too large for a request).
  * - `writer-<cluster>`: creates and consumes its own durable consumer (the create subject names the
  *   consumer and its filter, so the server checks both), reads its own results bucket, keeps its
  *   own dead letters.
@@ -79,6 +81,23 @@ function readBucket(bucket: string): string[] {
   return [`${API}.STREAM.INFO.${stream}`, `${API}.STREAM.MSG.GET.${stream}`, `${API}.DIRECT.GET.${stream}`];
 }
 
+/**
+ * Write access to an object store bucket its writer creates: the stream (created, brought to the
+ * topology's replicas, read), objects put (chunks and metadata under `$O.<bucket>`), the previous
+ * copy's metadata read and its chunks purged when an object is replaced.
+ */
+function writeBucket(bucket: string): string[] {
+  const stream = `OBJ_${bucket}`;
+  return [
+    `${API}.STREAM.CREATE.${stream}`,
+    `${API}.STREAM.UPDATE.${stream}`,
+    `${API}.STREAM.INFO.${stream}`,
+    `${API}.STREAM.MSG.GET.${stream}`,
+    `${API}.STREAM.PURGE.${stream}`,
+    `$O.${bucket}.>`,
+  ];
+}
+
 /** The permissions of an identity. Pure: the stack, the chart's file and the tests use the same. */
 export function permissionsFor(id: Identity): Permissions {
   const inbox = { allow: [`${inboxPrefix(id)}.>`] };
@@ -103,6 +122,8 @@ export function permissionsFor(id: Identity): Permissions {
             `${API}.CONSUMER.INFO.${state}.*`,
             `${API}.CONSUMER.DELETE.${state}.*`,
             `$JS.FC.${state}.>`,
+            // Manifests too large for a request (a big ConfigMap or CRD): its own cluster's bucket only.
+            ...writeBucket(manifestsBucket(c)),
           ],
         },
         subscribe: inbox,

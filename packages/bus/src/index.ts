@@ -66,6 +66,7 @@ export {
   LOCK_BUCKET,
   MAX_DELIVERIES,
   MAX_DELIVERIES_METADATA,
+  manifestsBucket,
   resultsBucket,
   STATE_BUCKET,
   STATE_KEY_TRIVY_DB,

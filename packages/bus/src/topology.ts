@@ -29,6 +29,14 @@ export const LOCK_BUCKET = 'fleetscan-scan-locks';
  */
 export const resultsBucket = (cluster: string) => `fleetscan-results-${cluster}`;
 
+/**
+ * Object store bucket of one cluster's manifests too large for a config request
+ * (MAX_INLINE_MANIFEST_BYTES). Only that cluster's watcher writes it (creating it when it first
+ * needs it, with the scan stream's replicas); the scanners read it. Per cluster, as the results
+ * bucket: a shared one would let a cluster's watcher replace another cluster's manifests.
+ */
+export const manifestsBucket = (cluster: string) => `fleetscan-manifests-${cluster}`;
+
 export const CONSUMER_SCAN_IMAGE = 'scan-image';
 export const CONSUMER_SCAN_CONFIG = 'scan-config';
 export const writerConsumer = (cluster: string) => `writer-${cluster}`;

@@ -18,6 +18,7 @@ import { startDbVersionPublisher } from './db-version.ts';
 import { checkAccess, resolveDigest } from './digest.ts';
 import type { ScanEngine } from './engine.ts';
 import { createImageWorker } from './image-worker.ts';
+import { createManifestBuckets } from './manifests.ts';
 import { createScannerMetrics } from './metrics.ts';
 
 export interface ScannerDeps {
@@ -90,6 +91,7 @@ export async function startScanner(deps: ScannerDeps): Promise<RunningScanner> {
   });
   const cfg = createConfigWorker({
     ...common,
+    manifests: createManifestBuckets(js),
     // Workload manifests (literal env values among them) are not kept for a week: the headers say
     // which message it was and why it ended.
     deadLetters: createDeadLetters({ js, maxBodyBytes: 0 }),

@@ -17,6 +17,8 @@ import {
   encode,
   forSubject,
   isBusError,
+  type Manifest,
+  ManifestSchema,
   type Outcome,
   STREAM_SCAN,
   subjects,
@@ -36,6 +38,8 @@ export interface ConfigWorkerDeps {
   js: JetStreamClient;
   /** The results bucket of a cluster: where its audits too large for a message go. */
   resultsBucket(cluster: string): Promise<BlobStore>;
+  /** The manifests bucket of a cluster: where its watcher put manifests too large for a request. */
+  manifests(cluster: string): Promise<Pick<BlobStore, 'get'>>;
   engine: ScanEngine;
   metrics: ScannerMetrics;
   logger: Logger;
@@ -48,8 +52,6 @@ export interface ConfigWorkerDeps {
   maxPayload: number;
   deadLetters?: DeadLetters;
 }
-
-type Manifest = ConfigAuditRequest['manifest'];
 
 /**
  * Config audits in batches: trivy loads hundreds of checks per start, so one process audits every
@@ -110,11 +112,7 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
 
   async function publishData(req: ConfigAuditRequest, at: Delivery, data: ConfigAuditData): Promise<void> {
     const base = {
-      v: 1 as const,
-      cluster: req.cluster,
-      owner: req.owner,
-      specHash: req.specHash,
-      pluginConfigHash: req.pluginConfigHash,
+      ...echo(req),
       status: 'ok' as const,
       finishedAt: d.clock.now().toISOString(),
     };
@@ -129,11 +127,21 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
     await publish(req, at, result);
   }
 
+  /**
+   * A large manifest travels in its cluster's manifests bucket (see MAX_INLINE_MANIFEST_BYTES): the
+   * request's cluster is its subject's (forSubject), so one cluster's request cannot name another's.
+   */
+  const manifestOf = async (req: ConfigAuditRequest): Promise<Manifest> =>
+    req.manifest ?? (await d.manifests(req.cluster)).get(ManifestSchema, req.manifestBlob ?? '');
+
   async function handle(req: ConfigAuditRequest, at: Delivery): Promise<Outcome> {
     let data: ConfigAuditData;
     try {
       // The batch runs for everyone in it: this request stops waiting at its own bound.
-      data = await untilAborted(audits.submit(req.manifest), at.signal);
+      data = await untilAborted(
+        manifestOf(req).then((m) => audits.submit(m)),
+        at.signal,
+      );
     } catch (err) {
       // Stopping: the message goes back to the stream for another replica.
       if (isBusError(at.signal.reason, BusErrorCode.Stopping)) return { kind: 'retry', reason: 'stopping' };
@@ -149,11 +157,7 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
         return { kind: 'retry', reason: f.message };
       }
       const result: ConfigAuditResult = {
-        v: 1,
-        cluster: req.cluster,
-        owner: req.owner,
-        specHash: req.specHash,
-        pluginConfigHash: req.pluginConfigHash,
+        ...echo(req),
         status: 'error',
         error: f,
         finishedAt: d.clock.now().toISOString(),
@@ -197,5 +201,17 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
       abort.abort();
       await consumption?.stop();
     },
+  };
+}
+
+/** What a result repeats of its request: whose audit it is, of what, for which reports. */
+function echo(req: ConfigAuditRequest) {
+  return {
+    v: 1 as const,
+    cluster: req.cluster,
+    owner: req.owner,
+    specHash: req.specHash,
+    pluginConfigHash: req.pluginConfigHash,
+    ...(req.reports && { reports: req.reports }),
   };
 }

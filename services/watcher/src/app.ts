@@ -1,5 +1,5 @@
 import { connectBus, inboxPrefix, STATE_BUCKET, STREAM_SCAN, waitForStreams } from '@fleetscan/bus';
-import { createInventory } from '@fleetscan/inventory';
+import { createInventory, createManifestSource } from '@fleetscan/inventory';
 import { createTransport, type KubeConnection, loadKubeConfig } from '@fleetscan/kube';
 import {
   type Clock,
@@ -18,6 +18,7 @@ import type { WatcherConfig } from './config.ts';
 import { createCredentialSource } from './credentials.ts';
 import { createScope } from './filters.ts';
 import { followFleetDb } from './fleet-db.ts';
+import { createManifestsBucket } from './manifests-bucket.ts';
 import { createWatcherMetrics } from './metrics.ts';
 import { createRequestPublisher } from './requests.ts';
 import { createScheduler } from './scheduler.ts';
@@ -79,8 +80,9 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     deps.kubeConnection ?? loadKubeConfig({ kubeconfigPath: config.kubeconfigPath, proxy: config.kubeProxy });
   if (kc.proxy)
     logger.info({ server: kc.server, proxy: kc.proxy }, 'reaching the API server through a proxy');
+  const kube = createTransport(kc);
   const credentials = createCredentialSource({
-    kube: createTransport(kc),
+    kube,
     ...(config.scannerPublicKey ? { publicKeyPem: config.scannerPublicKey } : {}),
   });
   if (!config.scannerPublicKey) {
@@ -90,6 +92,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
   const inventory = createInventory({
     kc,
     logger,
+    resourceKinds: config.resourceKinds,
     // The plan reads labels and annotations only; findings are most of a report's bytes.
     reportsMetadataOnly: true,
     events: {
@@ -114,6 +117,9 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     asks: createAsks({
       publisher,
       credentials,
+      manifests: createManifestSource(kube),
+      blobs: createManifestsBucket(js, config.cluster),
+      auditReports: (o) => scope.auditReports(o),
       cluster: config.cluster,
       scanners: config.scanners,
       settings: config.settings,

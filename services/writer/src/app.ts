@@ -20,7 +20,7 @@ import {
   writerConsumer,
   writerConsumerConfig,
 } from '@fleetscan/bus';
-import { createInventory } from '@fleetscan/inventory';
+import { createInventory, OWNER_KINDS } from '@fleetscan/inventory';
 import { type KubeConnection, loadKubeConfig } from '@fleetscan/kube';
 import {
   type Clock,
@@ -37,6 +37,7 @@ import { createReportApi } from './apply.ts';
 import { createCleanup } from './cleanup.ts';
 import type { WriterConfig } from './config.ts';
 import { createWriterMetrics, registerReportMetrics } from './metrics.ts';
+import { registerAssessmentMetrics } from './metrics-assessments.ts';
 import { createReconciler } from './reconcile.ts';
 
 export interface WriterDeps {
@@ -82,6 +83,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   const inventory = createInventory({
     kc,
     logger,
+    resourceKinds: config.resourceKinds,
     events: {
       onOwner: (_key, owner, prev) => {
         if (!owner && prev && inventorySynced) void cleanup?.ownerGone(prev);
@@ -93,6 +95,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     },
   });
   registerReportMetrics(registry, inventory);
+  registerAssessmentMetrics(registry, inventory);
   inventory.start();
 
   const nc = await connectBus({
@@ -119,7 +122,13 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     },
   };
   const api = createReportApi(kc);
-  cleanup = createCleanup({ inventory, api, metrics, logger });
+  cleanup = createCleanup({
+    inventory,
+    ownerKinds: new Set<string>([...OWNER_KINDS, ...config.resourceKinds]),
+    api,
+    metrics,
+    logger,
+  });
   const stopSweep = timers.every(config.cleanupIntervalMs, () => {
     if (inventorySynced) void cleanup?.sweep();
   });
