@@ -54,6 +54,7 @@ const applied: K8sObject[] = [];
 const processes: ManagedProcess[] = [];
 const services: RunningService[] = [];
 const tokens: Record<string, string> = {};
+const clusterRoles: string[] = [];
 let natsUrl = '';
 let natsMonitor = '';
 
@@ -103,6 +104,8 @@ afterAll(async () => {
   for (const o of applied.filter((x) => x.kind.startsWith('Cluster'))) {
     await deleteObject(admin, resolve, o).catch(() => {});
   }
+  for (const name of clusterRoles)
+    await admin.call('DELETE', `/apis/rbac.authorization.k8s.io/v1/clusterroles/${name}`).catch(() => {});
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -156,6 +159,105 @@ describe('RBAC applied for real, with tokens from the TokenRequest API', () => {
     expectStatus(await as('writer').call('GET', '/api/v1/configmaps'), 403, 'writer reads configmaps');
     expectStatus(await as('scanner').call('GET', '/api/v1/pods?limit=1'), 403, 'scanner lists pods');
   });
+
+  it('lets watcher and writer read the kinds audited by default, and only those', async () => {
+    const as = (c: string) => rawApi(cluster, tokens[c] ?? '');
+    const audited = [
+      '/api/v1/services',
+      '/api/v1/persistentvolumes',
+      '/api/v1/persistentvolumeclaims',
+      '/api/v1/limitranges',
+      '/api/v1/resourcequotas',
+      '/apis/rbac.authorization.k8s.io/v1/roles',
+      '/apis/rbac.authorization.k8s.io/v1/clusterroles',
+      '/apis/networking.k8s.io/v1/networkpolicies',
+      '/apis/networking.k8s.io/v1/ingresses',
+      '/apis/aquasecurity.github.io/v1alpha1/clusterrbacassessmentreports',
+      '/apis/aquasecurity.github.io/v1alpha1/infraassessmentreports',
+    ];
+    for (const c of ['watcher', 'writer'])
+      for (const path of audited)
+        expectStatus(await as(c).call('GET', `${path}?limit=1`), 200, `${c} lists ${path}`);
+    // Not in the default supportedConfigAuditKinds: no read.
+    for (const path of [
+      '/api/v1/configmaps',
+      '/apis/rbac.authorization.k8s.io/v1/rolebindings',
+      '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
+    ])
+      expectStatus(await as('watcher').call('GET', `${path}?limit=1`), 403, `watcher lists ${path}`);
+    // Cluster-scoped reports: the writer writes and deletes them, the watcher does not.
+    const path = '/apis/aquasecurity.github.io/v1alpha1/clusterrbacassessmentreports';
+    const report = {
+      apiVersion: 'aquasecurity.github.io/v1alpha1',
+      kind: 'ClusterRbacAssessmentReport',
+      metadata: { name: `rbac-probe-${run}` },
+      report: {
+        scanner: { name: 'Trivy', vendor: 'Aqua Security', version: '0' },
+        summary: { criticalCount: 0, highCount: 0, mediumCount: 0, lowCount: 0 },
+        checks: [],
+      },
+    };
+    expectStatus(await as('watcher').call('POST', path, report), 403, 'watcher writes a cluster report');
+    expectStatus(await as('writer').call('POST', path, report), 201, 'writer creates a cluster report');
+    expectStatus(await as('writer').call('DELETE', `${path}/rbac-probe-${run}`), 200, 'writer deletes it');
+  });
+
+  it('lets the writer read ClusterComplianceReports and write their status only; the watcher neither', async () => {
+    const as = (c: string) => rawApi(cluster, tokens[c] ?? '');
+    const path = '/apis/aquasecurity.github.io/v1alpha1/clustercompliancereports';
+    const name = `rbac-probe-${run}`;
+    const compliance = {
+      id: name,
+      title: 'probe',
+      description: 'probe',
+      version: '0',
+      relatedResources: [],
+      platform: 'k8s',
+      type: 'probe',
+      controls: [{ id: '1', name: 'Privileged', severity: 'HIGH', checks: [{ id: 'KSV-0017' }] }],
+    };
+    const cr = {
+      apiVersion: 'aquasecurity.github.io/v1alpha1',
+      kind: 'ClusterComplianceReport',
+      metadata: { name },
+      spec: { cron: '0 */6 * * *', reportType: 'summary', compliance },
+    };
+    expectStatus(await admin.call('POST', path, cr), 201, 'admin creates a ClusterComplianceReport');
+    try {
+      expectStatus(await as('watcher').call('GET', `${path}?limit=1`), 403, 'watcher lists them');
+      expectStatus(await as('writer').call('GET', `${path}?limit=1`), 200, 'writer lists them');
+      expectStatus(
+        await as('writer').call(
+          'GET',
+          '/apis/aquasecurity.github.io/v1alpha1/clusterinfraassessmentreports?limit=1',
+        ),
+        200,
+        'writer lists node reports',
+      );
+      const cur = (await as('writer').call('GET', `${path}/${name}`)).json() as Record<string, unknown>;
+      const status = { updateTimestamp: '2026-01-01T00:00:00Z', summary: { passCount: 1 } };
+      expectStatus(
+        await as('watcher').call('PUT', `${path}/${name}/status`, { ...cur, status }),
+        403,
+        'watcher',
+      );
+      expectStatus(
+        await as('writer').call('PUT', `${path}/${name}/status`, { ...cur, status }),
+        200,
+        'writer status',
+      );
+      // Not their spec, not creating or deleting them: that is the chart's (or the user's).
+      expectStatus(await as('writer').call('PUT', `${path}/${name}`, cur), 403, 'writer updates the spec');
+      expectStatus(
+        await as('writer').call('POST', path, { ...cr, metadata: { name: `${name}-2` } }),
+        403,
+        'create',
+      );
+      expectStatus(await as('writer').call('DELETE', `${path}/${name}`), 403, 'writer deletes one');
+    } finally {
+      await admin.call('DELETE', `${path}/${name}`);
+    }
+  });
 });
 
 describe('the main scenario with the chart as deployed', () => {
@@ -165,8 +267,10 @@ describe('the main scenario with the chart as deployed', () => {
     const sts = findObject(objects, 'StatefulSet', `${full}-nats`);
     const natsC = containerOf(sts, 'nats');
     const conf = (
-      findObject(objects, 'ConfigMap', `${full}-nats`) as K8sObject & { data: Record<string, string> }
-    ).data['nats.conf'];
+      findObject(objects, 'Secret', `${full}-nats-config`) as K8sObject & {
+        stringData: Record<string, string>;
+      }
+    ).stringData['nats.conf'];
     await writeFile(join(dir, 'nats.conf'), conf ?? '');
     const [port, monitor] = [await freePort(), await freePort()];
     const paths: Record<string, string> = {
@@ -241,7 +345,11 @@ describe('the main scenario with the chart as deployed', () => {
       const env = resolveEnv(main, objects, { name: `${full}-${c}-0`, namespace: ns });
       expect(env.METRICS_HOST, `${c} binds /metrics on the pod's interfaces`).toBe('0.0.0.0');
       expect(env.NATS_URL).toBe(`nats://${full}-nats.${ns}.svc:4222`);
-      expect(env.NATS_PASSWORD, `${c} gets the NATS password from the Secret`).toBe(natsEnv.NATS_PASSWORD);
+      // Its own NATS user, whose password the chart's NATS reads from the same Secret.
+      const pwVar =
+        c === 'scanner' ? 'NATS_PW_SCANNER' : `NATS_PW_${c.toUpperCase()}_RBAC_${run.toUpperCase()}`;
+      expect(env.NATS_USER).toBe(c === 'scanner' ? 'scanner' : `${c}-rbac-${run}`);
+      expect(env.NATS_PASSWORD, `${c} gets its NATS password from the Secret`).toBe(natsEnv[pwVar]);
       const overrides: Record<string, string> =
         c === 'scanner'
           ? { NATS_URL: natsUrl, TRIVY_BIN: stack.trivy.bin, TRIVY_CACHE_DIR: mapPath(env.TRIVY_CACHE_DIR) }
@@ -314,6 +422,51 @@ describe('the main scenario with the chart as deployed', () => {
     }
     const vulns = (vuln.report as { vulnerabilities: { vulnerabilityID: string }[] }).vulnerabilities;
     expect(vulns.map((x) => x.vulnerabilityID)).toContain('CVE-2021-22945');
+  });
+
+  it("writes a Role's RbacAssessmentReport and a ClusterRole's ClusterRbacAssessmentReport", async () => {
+    const role = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: 'deployer', namespace: appNs },
+      rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }],
+    };
+    const clusterRole = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: `${ns}-secrets` },
+      rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list'] }],
+    };
+    expectStatus(
+      await admin.call('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${appNs}/roles`, role),
+      201,
+      'create role',
+    );
+    expectStatus(
+      await admin.call('POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', clusterRole),
+      201,
+      'create clusterrole',
+    );
+    clusterRoles.push(clusterRole.metadata.name);
+    const get = (path: string) =>
+      waitFor(
+        path,
+        async () => {
+          const r = await admin.call('GET', path);
+          return r.status === 200
+            ? (r.json() as { metadata: { ownerReferences: { kind: string }[] } })
+            : undefined;
+        },
+        120_000,
+      );
+    const [rbac, clusterRbac] = await Promise.all([
+      get(`/apis/aquasecurity.github.io/v1alpha1/namespaces/${appNs}/rbacassessmentreports/role-deployer`),
+      get(`/apis/aquasecurity.github.io/v1alpha1/clusterrbacassessmentreports/clusterrole-${ns}-secrets`),
+    ]);
+    expect(rbac.metadata.ownerReferences.map((o) => o.kind)).toEqual(['Role']);
+    expect(clusterRbac.metadata.ownerReferences.map((o) => o.kind)).toEqual(['ClusterRole']);
+    // Every watch the chart's defaults start is allowed by the chart's RBAC: the services stay ready.
+    for (const s of services) expect((await fetch(`${s.url}/readyz`)).ok, s.name).toBe(true);
   });
 
   it('serves the JetStream stream and consumers the KEDA scaler is configured for', async () => {

@@ -3,6 +3,13 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONSUMER_SCAN_CONFIG, CONSUMER_SCAN_IMAGE, STREAM_SCAN } from '@fleetscan/bus';
+import {
+  DEFAULT_AUDIT_KINDS,
+  expandAuditKinds,
+  RESOURCE_KIND_INFO,
+  RESOURCE_KINDS,
+} from '@fleetscan/inventory';
+import { OWNER_REPORT_KINDS, REPORT_RESOURCES } from '@fleetscan/reports';
 import { installCrds, repoRoot } from '@fleetscan/stack';
 import { createTrivyRunner, parseConfigReport, toChecksByFile } from '@fleetscan/trivy';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -49,7 +56,15 @@ const variants: Variant[] = [
   {
     name: 'defaults (bundled NATS with auth, CRDs)',
     values: {},
-    has: ['CustomResourceDefinition', 'StatefulSet', 'NetworkPolicy', 'Secret', 'ClusterRole', 'Deployment'],
+    has: [
+      'CustomResourceDefinition',
+      'StatefulSet',
+      'NetworkPolicy',
+      'Secret',
+      'ClusterRole',
+      'Deployment',
+      'ClusterComplianceReport',
+    ],
     lacks: [
       'ServiceMonitor',
       'PrometheusRule',
@@ -81,17 +96,22 @@ const variants: Variant[] = [
         privateKeySecret: 'fleetscan-scanner-private-key',
       },
       image: { pullSecrets: ['registry-credentials'], tag: '0.1.0-rc.1' },
+      configAudit: {
+        supportedKinds: ['Workload', 'ConfigMap', 'CustomResourceDefinition', 'Role'],
+        rbacAssessment: false,
+        infraAssessment: false,
+      },
     },
     has: ['ScaledObject', 'ServiceMonitor', 'PrometheusRule', 'ConfigMap', 'PodDisruptionBudget'],
     lacks: ['CustomResourceDefinition', 'StatefulSet', 'HorizontalPodAutoscaler', 'Secret'],
   },
   {
-    name: 'a scanner fleet with the HPA (no watcher or writer, NATS without auth)',
+    name: "a fleet's hub: 3 NATS pods serving two more clusters, scanners with the HPA, no watcher or writer",
     values: {
       crds: { install: false },
       watcher: { enabled: false },
       writer: { enabled: false },
-      nats: { auth: { enabled: false }, bundled: { storage: { storageClassName: 'fast' } } },
+      nats: { bundled: { replicas: 3, clusters: ['east', 'west'], storage: { storageClassName: 'fast' } } },
       scanner: {
         autoscaling: { hpa: { enabled: true, maxReplicas: 6, pendingPerReplica: 20 } },
         insecureRegistries: ['registry.local:5000'],
@@ -99,14 +119,32 @@ const variants: Variant[] = [
       },
       monitoring: { enabled: true },
     },
-    has: ['HorizontalPodAutoscaler', 'StatefulSet', 'PodDisruptionBudget', 'ServiceMonitor'],
-    lacks: ['ClusterRole', 'ClusterRoleBinding', 'ScaledObject', 'Secret', 'CustomResourceDefinition'],
+    has: ['HorizontalPodAutoscaler', 'StatefulSet', 'PodDisruptionBudget', 'ServiceMonitor', 'Secret'],
+    lacks: [
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'ScaledObject',
+      'CustomResourceDefinition',
+      'ClusterComplianceReport',
+    ],
   },
   {
     name: 'a spoke cluster (watcher and writer on the hub NATS, no scanners)',
     values: {
       scanner: { enabled: false },
-      nats: { bundled: { enabled: false }, url: 'nats://hub.example:4222', auth: { enabled: false } },
+      nats: {
+        bundled: { enabled: false },
+        url: 'nats://hub-1.example:4222,nats://hub-2.example:4222',
+        streamReplicas: 3,
+        auth: { existingSecret: 'fleetscan-nats-spoke' },
+        tls: { caSecret: 'hub-nats-ca' },
+      },
+      // Every kind: the chart's kind-to-resource map is checked entry by entry against the inventory's.
+      configAudit: {
+        supportedKinds: ['Workload', ...RESOURCE_KINDS],
+        rbacAssessment: true,
+        infraAssessment: true,
+      },
     },
     has: ['ClusterRole', 'ClusterRoleBinding', 'Deployment'],
     lacks: ['StatefulSet', 'Secret', 'ScaledObject', 'HorizontalPodAutoscaler', 'PodDisruptionBudget'],
@@ -226,7 +264,12 @@ describe.each(variants)('the chart with $name', (v) => {
   it('grants least privilege: reads for the watcher, report writes only for the writer', () => {
     type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
     const read = ['get', 'list', 'watch'];
-    const reports = ['vulnerabilityreports', 'configauditreports', 'exposedsecretreports'];
+    const reports = OWNER_REPORT_KINDS.map((k) => REPORT_RESOURCES[k].plural);
+    // The audited kinds configured, each read in its API group (RESOURCE_KIND_INFO, the watcher's own map).
+    const audit = (v.values.configAudit ?? {}) as { supportedKinds?: string[]; rbacAssessment?: boolean };
+    const audited = expandAuditKinds(audit.supportedKinds ?? DEFAULT_AUDIT_KINDS)
+      .resources.filter((k) => audit.rbacAssessment !== false || (k !== 'Role' && k !== 'ClusterRole'))
+      .map((k) => RESOURCE_KIND_INFO[k].resource);
     const workloads = [
       'pods',
       'replicationcontrollers',
@@ -246,6 +289,11 @@ describe.each(variants)('the chart with $name', (v) => {
         expect(r.apiGroups, role.metadata.name).not.toContain('*');
       }
       for (const w of workloads) expect(granted(w).sort(), `${component} ${w}`).toEqual([...read].sort());
+      for (const a of audited) {
+        const rule = rules.find((r) => r.resources.includes(a.plural));
+        expect(rule?.apiGroups, `${component} ${a.plural}`).toEqual([a.group]);
+        expect(rule?.verbs.sort(), `${component} ${a.plural}`).toEqual([...read].sort());
+      }
       for (const rep of reports) {
         const want = component === 'writer' ? [...read, 'create', 'patch', 'update', 'delete'] : read;
         expect(granted(rep).sort(), `${component} ${rep}`).toEqual([...want].sort());
@@ -254,7 +302,25 @@ describe.each(variants)('the chart with $name', (v) => {
         component === 'watcher' &&
         (v.values.registryCredentials as { enabled?: boolean } | undefined)?.enabled;
       expect(granted('secrets'), `${component} secrets`).toEqual(credentials ? ['get'] : []);
-      const known = new Set([...workloads, ...reports, 'secrets', 'serviceaccounts']);
+      // ClusterComplianceReports: the writer reads them and the node reports they read, and writes their status.
+      const compliance =
+        component === 'writer' &&
+        (v.values.compliance as { enabled?: boolean } | undefined)?.enabled !== false;
+      for (const res of ['clustercompliancereports', 'clusterinfraassessmentreports'])
+        expect(granted(res).sort(), `${component} ${res}`).toEqual(compliance ? [...read].sort() : []);
+      expect(granted('clustercompliancereports/status'), `${component} status`).toEqual(
+        compliance ? ['update'] : [],
+      );
+      const known = new Set([
+        ...workloads,
+        ...reports,
+        ...audited.map((a) => a.plural),
+        'secrets',
+        'serviceaccounts',
+        'clustercompliancereports',
+        'clustercompliancereports/status',
+        'clusterinfraassessmentreports',
+      ]);
       expect(rules.flatMap((r) => r.resources).filter((x) => !known.has(x))).toEqual([]);
     }
   });
@@ -292,7 +358,7 @@ describe('the chart in detail', () => {
     ]);
     expect(spec.triggers[0]?.metadata).toMatchObject({
       natsServerMonitoringEndpoint: 'nats.nats.svc:8222',
-      account: '$G',
+      account: 'FLEETSCAN',
       lagThreshold: '5',
     });
     // The autoscaler owns the replica count.
@@ -300,14 +366,21 @@ describe('the chart in detail', () => {
     expect((scanner.spec as { replicas?: number }).replicas).toBeUndefined();
   });
 
-  it('takes an external NATS URL and its credentials from a Secret', () => {
-    const writer = keda().find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith('-writer'));
-    const env = (writer ? podSpecOf(writer).containers[0]?.env : []) ?? [];
-    expect(env).toContainEqual({ name: 'NATS_URL', value: 'nats://nats.nats.svc:4222' });
-    expect(env).toContainEqual({
-      name: 'NATS_PASSWORD',
-      valueFrom: { secretKeyRef: { name: 'nats-credentials', key: 'password' } },
-    });
+  it('takes an external NATS URL and each service its own user and password from a Secret', () => {
+    for (const [service, user] of [
+      ['writer', `writer-deploy-${run}-1`],
+      ['watcher', `watcher-deploy-${run}-1`],
+      ['scanner', 'scanner'],
+    ] as const) {
+      const d = keda().find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith(`-${service}`));
+      const env = (d ? podSpecOf(d).containers.find((c) => c.name === service)?.env : []) ?? [];
+      expect(env).toContainEqual({ name: 'NATS_URL', value: 'nats://nats.nats.svc:4222' });
+      expect(env).toContainEqual({ name: 'NATS_USER', value: user });
+      expect(env).toContainEqual({
+        name: 'NATS_PASSWORD',
+        valueFrom: { secretKeyRef: { name: 'nats-credentials', key: `${service}-password` } },
+      });
+    }
   });
 
   it('alerts on scan failures, backlogs, stale reports and services not ready, from metrics that exist', () => {
@@ -339,7 +412,10 @@ describe('the chart in detail', () => {
         const pod = podSpecOf(d);
         const main = pod.containers[0] as Container;
         const service = main.name;
-        const config = readFileSync(join(repoRoot, 'services', service, 'src', 'config.ts'), 'utf8');
+        // A service's own variables, and the NATS ones every service reads (natsEnv, spread into each).
+        const config =
+          readFileSync(join(repoRoot, 'services', service, 'src', 'config.ts'), 'utf8') +
+          readFileSync(join(repoRoot, 'packages', 'bus', 'src', 'nats-config.ts'), 'utf8');
         for (const key of (main.env ?? []).map((e) => e.name))
           expect(config, `${service} ${key}`).toMatch(new RegExp(`\\b${key}\\b`));
       }

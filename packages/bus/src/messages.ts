@@ -1,4 +1,5 @@
 import {
+  AUDIT_REPORT_KINDS,
   CheckSchema,
   ExposedSecretSchema,
   ImageScannerSchema,
@@ -8,7 +9,7 @@ import {
 import { z } from 'zod';
 import { ScanSettingsSchema } from './scan-settings.ts';
 import { SealedSchema } from './seal.ts';
-import { CLUSTER_NAME_PATTERN } from './subjects.ts';
+import { CLUSTER_NAME_PATTERN, clusterOf } from './subjects.ts';
 
 /**
  * The messages on fleetscan's subjects. Every message is JSON with a schema
@@ -59,6 +60,14 @@ const Digest = z
   .max(MAX_DIGEST_LENGTH)
   .regex(/^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/, 'an OCI digest');
 const BlobKey = z.string().min(1).max(1024);
+/** The reports a config audit is for (@fleetscan/reports auditReports), echoed in its result. */
+const AuditReportKinds = z.array(z.enum(AUDIT_REPORT_KINDS)).min(1).max(AUDIT_REPORT_KINDS.length);
+
+/**
+ * A config request's manifest larger than this goes to the object store and the request names it
+ * (`manifestBlob`): a ConfigMap or a CRD can hold up to 1 MiB, NATS's default max_payload.
+ */
+export const MAX_INLINE_MANIFEST_BYTES = 256 * 1024;
 const Timestamp = z.iso.datetime({ offset: true }).max(64);
 
 /**
@@ -108,7 +117,10 @@ export function messageSchemas(now: () => number = Date.now) {
     requestedAt: Timestamp,
   });
 
-  /** A workload manifest reduced to what a config audit reads (its size is bounded by the message's). */
+  /**
+   * A manifest reduced to what a config audit reads (its size is bounded by the message's, or by
+   * MAX_INLINE_MANIFEST_BYTES before it goes to the object store).
+   */
   const ManifestSchema = z.looseObject({
     apiVersion: z.string().max(MAX_NAME_LENGTH + 1 + 63),
     kind: z.string().max(63),
@@ -118,15 +130,24 @@ export function messageSchemas(now: () => number = Date.now) {
     }),
   });
 
-  const ConfigAuditRequestSchema = z.object({
-    v: z.literal(1),
-    cluster: Cluster,
-    owner: OwnerRefSchema,
-    specHash: Hash,
-    pluginConfigHash: Hash,
-    manifest: ManifestSchema,
-    requestedAt: Timestamp,
-  });
+  const ConfigAuditRequestSchema = z
+    .object({
+      v: z.literal(1),
+      cluster: Cluster,
+      /** namespace '' for a cluster-scoped object. */
+      owner: OwnerRefSchema,
+      specHash: Hash,
+      pluginConfigHash: Hash,
+      /** The manifest to audit, inline; or `manifestBlob`, its object store key, when it is large. */
+      manifest: ManifestSchema.optional(),
+      manifestBlob: BlobKey.optional(),
+      /** Which reports the checks are for; absent: a ConfigAuditReport (the only kind before there were others). */
+      reports: AuditReportKinds.optional(),
+      requestedAt: Timestamp,
+    })
+    .refine((r) => (r.manifest === undefined) !== (r.manifestBlob === undefined), {
+      message: 'exactly one of manifest and manifestBlob',
+    });
 
   const ScanErrorSchema = z.object({
     code: z.string().max(64),
@@ -159,7 +180,11 @@ export function messageSchemas(now: () => number = Date.now) {
     scanConfigHash: Hash,
     digest: Digest.optional(),
     status: z.enum(['ok', 'error']),
-    /** Object store key of the ImageScanData (status ok). */
+    /**
+     * The ImageScanData (status ok), inline when small; otherwise `blob` names its key in the
+     * cluster's own results bucket (resultsBucket), which only that cluster's writer may read.
+     */
+    data: ImageScanDataSchema.optional(),
     blob: BlobKey.optional(),
     /** Whether the scanner answered from its cache without running trivy. */
     cached: z.boolean(),
@@ -181,8 +206,10 @@ export function messageSchemas(now: () => number = Date.now) {
     owner: OwnerRefSchema,
     specHash: Hash,
     pluginConfigHash: Hash,
+    /** The request's `reports`: which reports the checks are written into. */
+    reports: AuditReportKinds.optional(),
     status: z.enum(['ok', 'error']),
-    /** Inline when small; otherwise `blob` names an object store key holding ConfigAuditData. */
+    /** Inline when small; otherwise `blob` names a key of the cluster's results bucket holding ConfigAuditData. */
     data: ConfigAuditDataSchema.optional(),
     blob: BlobKey.optional(),
     error: ScanErrorSchema.optional(),
@@ -209,6 +236,7 @@ export type OwnerRef = z.infer<typeof OwnerRefSchema>;
 export const ImageScanRequestSchema = schemas.ImageScanRequestSchema;
 export type ImageScanRequest = z.infer<typeof ImageScanRequestSchema>;
 export const ManifestSchema = schemas.ManifestSchema;
+export type Manifest = z.infer<typeof ManifestSchema>;
 export const ConfigAuditRequestSchema = schemas.ConfigAuditRequestSchema;
 export type ConfigAuditRequest = z.infer<typeof ConfigAuditRequestSchema>;
 export const ScanErrorSchema = schemas.ScanErrorSchema;
@@ -221,3 +249,19 @@ export const ConfigAuditDataSchema = schemas.ConfigAuditDataSchema;
 export type ConfigAuditData = z.infer<typeof ConfigAuditDataSchema>;
 export const ConfigAuditResultSchema = schemas.ConfigAuditResultSchema;
 export type ConfigAuditResult = z.infer<typeof ConfigAuditResultSchema>;
+
+/**
+ * `schema`, for messages read from `subject`: the cluster a message names must be the subject's,
+ * the token the sender's permissions allow. A watcher of A publishing, on its own subject, a
+ * request naming B would otherwise make a scanner publish a result that B's writer applies.
+ */
+export function forSubject<T extends { cluster: string }>(
+  schema: z.ZodType<T>,
+  subject: string,
+): z.ZodType<T> {
+  const cluster = clusterOf(subject);
+  return schema.refine((m) => m.cluster === cluster, {
+    message: `names another cluster than its subject's (${cluster})`,
+    path: ['cluster'],
+  });
+}

@@ -1,4 +1,5 @@
 import {
+  type BlobStore,
   type ConfigAuditResult,
   ConfigAuditResultSchema,
   type Consumption,
@@ -6,17 +7,21 @@ import {
   consume,
   createDeadLetters,
   ensureConsumer,
-  ensureStreams,
+  forSubject,
   type ImageScanResult,
   ImageScanResultSchema,
+  inboxPrefix,
   openBlobStore,
   pendingMessages,
+  resultsBucket,
+  STREAM_DEAD,
   STREAM_RESULTS,
   subjects,
+  waitForStreams,
   writerConsumer,
   writerConsumerConfig,
 } from '@fleetscan/bus';
-import { createInventory } from '@fleetscan/inventory';
+import { createInventory, OWNER_KINDS } from '@fleetscan/inventory';
 import { type KubeConnection, loadKubeConfig } from '@fleetscan/kube';
 import {
   type Clock,
@@ -31,8 +36,12 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
 import { createReportApi } from './apply.ts';
 import { createCleanup } from './cleanup.ts';
+import { createComplianceIo } from './compliance-io.ts';
+import { type ComplianceLoop, createComplianceLoop } from './compliance-loop.ts';
 import type { WriterConfig } from './config.ts';
 import { createWriterMetrics, registerReportMetrics } from './metrics.ts';
+import { registerAssessmentMetrics } from './metrics-assessments.ts';
+import { createComplianceMetrics } from './metrics-compliance.ts';
 import { createReconciler } from './reconcile.ts';
 
 export interface WriterDeps {
@@ -61,11 +70,14 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   const clock = deps.clock ?? systemClock;
   const timers = deps.timers ?? systemTimers;
   const registry = deps.registry ?? new Registry();
+  // One writer per cluster: every series it serves is that cluster's.
+  registry.setDefaultLabels({ cluster: config.cluster });
   const metrics = createWriterMetrics(registry);
   const readiness = createReadiness();
   const ops = await startOpsServer({ ...config.metrics, registry, health: readiness });
   readiness.set('nats', false, 'connecting');
   readiness.set('watches', false, 'initial list');
+  readiness.set('topology', false, `waiting for stream ${STREAM_RESULTS}`);
   const kc =
     deps.kubeConnection ?? loadKubeConfig({ kubeconfigPath: config.kubeconfigPath, proxy: config.kubeProxy });
   if (kc.proxy)
@@ -75,6 +87,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   const inventory = createInventory({
     kc,
     logger,
+    resourceKinds: config.resourceKinds,
     events: {
       onOwner: (_key, owner, prev) => {
         if (!owner && prev && inventorySynced) void cleanup?.ownerGone(prev);
@@ -86,26 +99,48 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     },
   });
   registerReportMetrics(registry, inventory);
+  registerAssessmentMetrics(registry, inventory);
+  let compliance: ComplianceLoop | undefined;
+  const complianceMetrics = createComplianceMetrics(registry, () => compliance?.reports() ?? []);
   inventory.start();
 
   const nc = await connectBus({
-    url: config.nats.url,
+    servers: config.nats.servers,
     name: `fleetscan-writer-${config.cluster}`,
-    ...(config.nats.user ? { user: config.nats.user, pass: config.nats.pass } : {}),
+    ...(config.nats.auth && { auth: config.nats.auth }),
+    ...(config.nats.tls && { tls: config.nats.tls }),
+    inboxPrefix: inboxPrefix({ role: 'writer', cluster: config.cluster }),
     onStatus: (ok, detail) => readiness.set('nats', ok, detail),
   });
-  const jsm = await jetstreamManager(nc);
-  await ensureStreams(jsm);
-  await ensureConsumer(jsm, STREAM_RESULTS, writerConsumerConfig(config.cluster));
+  const jsm = await jetstreamManager(nc, { checkAPI: false });
   const js = jetstream(nc);
+  // This cluster's results bucket, opened when a result first names it (scanners create it with the
+  // first result too large for a message); the only one this writer may read.
+  let bucket: Promise<BlobStore> | undefined;
+  const blobs: Pick<BlobStore, 'get'> = {
+    async get(schema, key) {
+      bucket ??= openBlobStore(js, { bucket: resultsBucket(config.cluster) });
+      const b = await bucket.catch((err: unknown) => {
+        bucket = undefined;
+        throw err;
+      });
+      return b.get(schema, key);
+    },
+  };
   const api = createReportApi(kc);
-  cleanup = createCleanup({ inventory, api, metrics, logger });
+  cleanup = createCleanup({
+    inventory,
+    ownerKinds: new Set<string>([...OWNER_KINDS, ...config.resourceKinds]),
+    api,
+    metrics,
+    logger,
+  });
   const stopSweep = timers.every(config.cleanupIntervalMs, () => {
     if (inventorySynced) void cleanup?.sweep();
   });
   const reconciler = createReconciler({
     inventory,
-    blobs: await openBlobStore(js),
+    blobs,
     api,
     metrics,
     logger,
@@ -114,6 +149,19 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     clock,
     timers,
   });
+
+  if (config.compliance.enabled) {
+    compliance = createComplianceLoop({
+      io: createComplianceIo(kc),
+      clock,
+      timers,
+      logger,
+      metrics: complianceMetrics,
+      failEntriesLimit: config.compliance.failEntriesLimit,
+      checkIntervalMs: config.compliance.checkIntervalMs,
+    });
+    compliance.start();
+  }
 
   const abort = new AbortController();
   const stopHealth = timers.every(1000, () => {
@@ -132,10 +180,26 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   // round trips overlap; a late result never replaces a newer report (write-queue.ts).
   const imageSubject = subjects.resultImage(config.cluster);
   const configSubject = subjects.resultConfig(config.cluster);
-  const ImageResult = ImageScanResultSchema.transform((r) => ({ type: 'image' as const, r }));
-  const ConfigResult = ConfigAuditResultSchema.transform((r) => ({ type: 'config' as const, r }));
+  // A result naming another cluster than its subject's is poison (forSubject).
+  const ImageResult = forSubject(ImageScanResultSchema, imageSubject).transform((r) => ({
+    type: 'image' as const,
+    r,
+  }));
+  const ConfigResult = forSubject(ConfigAuditResultSchema, configSubject).transform((r) => ({
+    type: 'config' as const,
+    r,
+  }));
   let results: Consumption | undefined;
   const loop = (async () => {
+    // The scanners own the topology: bind the stream once it exists, then create this writer's
+    // own consumer (the one JetStream object its identity may create).
+    const ready = await waitForStreams(js, [STREAM_RESULTS, STREAM_DEAD], {
+      signal: abort.signal,
+      onWaiting: (reason) => readiness.set('topology', false, reason),
+    });
+    if (!ready) return;
+    await ensureConsumer(jsm, STREAM_RESULTS, writerConsumerConfig(config.cluster));
+    readiness.set('topology', true);
     await inventory.synced;
     inventorySynced = true;
     readiness.set('watches', true);
@@ -168,6 +232,11 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     });
   })();
 
+  loop.catch((err: unknown) => {
+    readiness.set('topology', false, `cannot bind the results consumer: ${(err as Error).message}`);
+    logger.error({ err: (err as Error).message }, 'results consumer failed to start');
+  });
+
   logger.info({ cluster: config.cluster, metricsPort: ops.port }, 'writer started');
   return {
     metricsPort: ops.port,
@@ -177,6 +246,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       stopSweep();
       stopHealth();
       stopLag();
+      await compliance?.stop();
       await loop.catch(() => {});
       await results?.stop();
       await reconciler.stop();

@@ -1,10 +1,25 @@
-import { CLUSTER_NAME_PATTERN } from '@fleetscan/bus';
+import { CLUSTER_NAME_PATTERN, natsEnv, natsSettings } from '@fleetscan/bus';
+import { AUDIT_KIND_NAMES, DEFAULT_AUDIT_KINDS, expandAuditKinds } from '@fleetscan/inventory';
 import { proxyEnvFrom } from '@fleetscan/kube';
 import { parseGoDuration } from '@fleetscan/reports';
 import { envVariables, parseEnv } from '@fleetscan/service';
 import { z } from 'zod';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const bool = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0'])
+    .default(def ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1');
+const list = z
+  .string()
+  .default('')
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  );
 
 /**
  * Every variable the writer reads. Each one's `.describe()` is what `--help` and the README's table
@@ -35,9 +50,14 @@ const schema = z.object({
     .describe(
       'hosts reached without the proxy (or no_proxy), as Go reads it: names, .domains, IPs, CIDRs, ports, *',
     ),
-  NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222').describe('NATS server'),
-  NATS_USER: z.string().optional().describe('NATS user, with NATS_PASSWORD'),
-  NATS_PASSWORD: z.string().optional().describe('NATS password'),
+  // NATS_URL, this service's NATS credentials (a file) and TLS: packages/bus/src/nats-config.ts.
+  ...natsEnv,
+  SUPPORTED_CONFIG_AUDIT_KINDS: list
+    .pipe(z.array(z.enum(AUDIT_KIND_NAMES as [string, ...string[]])))
+    .default([...DEFAULT_AUDIT_KINDS])
+    .describe(
+      "the watcher's SUPPORTED_CONFIG_AUDIT_KINDS: the writer watches the same objects, to write their audit reports",
+    ),
   REPORT_TTL: z
     .string()
     .default('24h')
@@ -53,6 +73,15 @@ const schema = z.object({
   WRITE_CONCURRENCY: int(8, 1).describe('report writes in flight at once'),
   MAX_REPORT_BYTES: int(1_000_000, 10_000).describe(
     'largest report written; past it the most severe findings that fit are kept, with the full summary and fleetscan.io/omitted-findings',
+  ),
+  CLUSTER_COMPLIANCE_ENABLED: bool(true).describe(
+    "keep the status of this cluster's ClusterComplianceReports current on their spec.cron (trivy-operator's OPERATOR_CLUSTER_COMPLIANCE_ENABLED): true or false",
+  ),
+  COMPLIANCE_FAIL_ENTRIES_LIMIT: int(10, 1).describe(
+    "failed checks kept per control in a ClusterComplianceReport's detail report (reportType all; trivy-operator's compliance.failEntriesLimit)",
+  ),
+  COMPLIANCE_CHECK_SECONDS: int(30, 1).describe(
+    'how often ClusterComplianceReports are read again to see new and changed ones; a status is computed only when its cron fires',
   ),
   CLEANUP_INTERVAL_SECONDS: int(60, 1).describe('how often reports of former owners are swept'),
   METRICS_HOST: z
@@ -82,11 +111,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     kubeconfigPath: c.KUBECONFIG,
     // HTTPS_PROXY, HTTP_PROXY, NO_PROXY (or lower case) for the API server, as client-go reads them.
     kubeProxy: proxyEnvFrom(env),
-    nats: { url: c.NATS_URL, user: c.NATS_USER, pass: c.NATS_PASSWORD },
+    nats: natsSettings(c),
+    /** Kinds the inventory watches besides workloads: the audited ones. */
+    resourceKinds: expandAuditKinds(c.SUPPORTED_CONFIG_AUDIT_KINDS).resources,
     reportTtlSeconds: c.REPORT_TTL,
     writeConcurrency: c.WRITE_CONCURRENCY,
     maxReportBytes: c.MAX_REPORT_BYTES,
     cleanupIntervalMs: c.CLEANUP_INTERVAL_SECONDS * 1000,
+    compliance: {
+      enabled: c.CLUSTER_COMPLIANCE_ENABLED,
+      failEntriesLimit: c.COMPLIANCE_FAIL_ENTRIES_LIMIT,
+      checkIntervalMs: c.COMPLIANCE_CHECK_SECONDS * 1000,
+    },
     metrics: { host: c.METRICS_HOST, port: c.METRICS_PORT },
     logLevel: c.LOG_LEVEL,
   };
