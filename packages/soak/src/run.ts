@@ -3,7 +3,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { variantSpec } from '@fleetscan/bench';
 import { type ServiceProcess, startServiceProcesses, waitServicesReady } from '@fleetscan/demo';
 import { createTransport, type KubeConnection, loadKubeConfig } from '@fleetscan/kube';
-import { buildImage, createRegistryClient, type Stack, startStack } from '@fleetscan/stack';
+import {
+  buildImage,
+  createRegistryClient,
+  natsConnectOptions,
+  provisionCluster,
+  type Stack,
+  startStack,
+} from '@fleetscan/stack';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { type ChurnOp, createChurn, dueAt } from './churn.ts';
@@ -52,11 +59,13 @@ export async function runSoak(opts: SoakOptions, io: SoakIo): Promise<SoakResult
     io.say(`pushing ${opts.images} images`);
     const images = await pushImages(stack, opts.images);
     io.say(`starting watcher, writer and ${opts.scanners} scanner(s) as processes`);
+    // The soak's cluster has its own NATS users (watcher-soak, writer-soak), as every cluster does.
+    await provisionCluster(stack, CLUSTER);
     services = await startServiceProcesses(stack, { cluster: CLUSTER, scanners: opts.scanners });
     await waitServicesReady(services);
     kube = loadKubeConfig({ kubeconfigPath: stack.kubeconfigPath });
     const transport = createTransport(kube);
-    nc = await connect({ servers: stack.natsUrl, maxReconnectAttempts: -1 });
+    nc = await connect({ ...natsConnectOptions(stack), maxReconnectAttempts: -1 });
     const jsm = await jetstreamManager(nc);
     await ensureNamespaces(transport, namespaces, run, AbortSignal.timeout(30_000));
 
