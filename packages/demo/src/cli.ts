@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot, startStack } from '@fleetscan/stack';
@@ -6,21 +8,8 @@ import { runScenario, saveReports } from './scenario.ts';
 import { startServiceProcesses, waitServicesReady } from './services.ts';
 import { formatReports } from './show.ts';
 
-const HELP = `Usage: npm run demo -- [options]
-
-The main job on the real local stack: starts etcd, kube-apiserver, kube-controller-manager,
-NATS JetStream, the OCI registries and trivy's fixture DB; starts fleetscan's watcher, writer
-and scanner as processes; applies the "naive" nginx Deployment to the default namespace; waits
-for its ConfigAuditReport and VulnerabilityReport; prints them and saves them as YAML. Then it
-keeps everything running (kubeconfig printed) until Ctrl-C, and cleans up.
-
-Options:
-  --once            exit after the reports are written (for scripts); exit code 0 on success
-  --scanners N      scanner replicas to run (default 1)
-  --timeout SEC     how long to wait for the reports (default 180)
-  --cluster NAME    cluster name used in NATS subjects (default local)
-  -h, --help        show this help
-`;
+/** Also printed by .ci/demo itself, before the setup it would otherwise run first. */
+const HELP = readFileSync(join(repoRoot, 'packages', 'demo', 'usage.txt'), 'utf8');
 
 async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -45,13 +34,20 @@ async function main(argv: string[]): Promise<number> {
 
   const say = (m: string) => process.stderr.write(`[demo] ${m}\n`);
   const t0 = Date.now();
+  // Outside the stack's directory, which `stack:up`, `stack:down` and every stop remove: the
+  // reports and the services' logs outlive the run (the next demo replaces them).
+  const out = join(repoRoot, '.demo');
+  const logDir = join(out, 'logs');
+  await rm(logDir, { recursive: true, force: true });
+  await mkdir(logDir, { recursive: true });
   const stack = await startStack({ onProgress: (m) => say(m) });
-  const services = await startServiceProcesses(stack, { cluster: values.cluster, scanners });
+  const services = await startServiceProcesses(stack, { cluster: values.cluster, scanners, logDir });
   let failed = false;
   const stopAll = async () => {
     await Promise.all(services.map((s) => s.process.stop()));
-    // Keep the logs of a failed run where the error message says they are.
+    // Keep the stack's own logs of a failed run where the error message says they are.
     await stack.stop({ keepDir: failed });
+    say(`service logs kept in ${logDir}`);
   };
   try {
     say(
@@ -62,8 +58,7 @@ async function main(argv: string[]): Promise<number> {
     const t1 = Date.now();
     const reports = await runScenario(stack.kubeConfig(), stack.registry.host, timeoutSec * 1000);
     say(`reports written ${((Date.now() - t1) / 1000).toFixed(1)} s after the Deployment was applied`);
-    // Outside the stack's directory, so the YAML outlives the run.
-    const dir = await saveReports(join(repoRoot, '.stack', 'reports'), reports);
+    const dir = await saveReports(join(out, 'reports'), reports);
     process.stdout.write(`\n${formatReports(reports)}\nYAML: ${dir}\n`);
     if (values.once) return 0;
     process.stdout.write(
@@ -72,6 +67,10 @@ async function main(argv: string[]): Promise<number> {
         'fleetscan is running. Explore with:',
         `  export KUBECONFIG=${stack.kubeconfigPath}`,
         '  kubectl get vulnerabilityreports,configauditreports -A   (if you have kubectl)',
+        `Images for your own manifests come from the stack's registry (the cluster has no other):`,
+        `  registry ${stack.registry.host}, e.g. image: ${stack.registry.host}/library/nginx:1.20`,
+        ...stack.images.map((i) => `  ${i.ref}`),
+        'Services (metrics, log):',
         ...services.map((s) => `  ${s.name.padEnd(10)} ${s.metricsUrl}/metrics   log ${s.process.logFile}`),
         'Press Ctrl-C to stop and clean up.',
         '',

@@ -43,6 +43,8 @@ export async function startServiceProcesses(
     only?: 'scanner' | 'cluster';
     /** Names the processes `<prefix>writer`, … (several clusters in one stack). */
     prefix?: string;
+    /** Where the `<name>.log` files go (default the stack's directory, which a stop removes). */
+    logDir?: string;
   },
 ): Promise<ServiceProcess[]> {
   const base = {
@@ -62,7 +64,7 @@ export async function startServiceProcesses(
       args: [...SERVICE_NODE_FLAGS[service], join(repoRoot, 'services', service, 'src', 'main.ts')],
       // The caller's env wins over the defaults (a test's slow trivy, a bench's flags).
       env: { ...base, ...env, ...opts.env, METRICS_HOST: '127.0.0.1', METRICS_PORT: String(port) },
-      logFile: join(stack.dir, `${name}.log`),
+      logFile: join(opts.logDir ?? stack.dir, `${name}.log`),
       dieWithParent: opts.dieWithParent ?? true,
     });
     return { name, metricsUrl: `http://127.0.0.1:${port}`, process: proc };
