@@ -10,7 +10,12 @@ export const SERVICES = ['watcher', 'writer', 'scanner'] as const;
  */
 const SHARED_METRICS = [join('packages', 'bus', 'src', 'consume-metrics.ts')];
 
-/** Metric names the services define, read from their metrics.ts and the shared ones (where they are spelt). */
+/**
+ * Metric names the services define, read from their metrics.ts and the shared ones (where they are spelt).
+ * prom-client's default process_* and nodejs_* metrics (createServiceRegistry) are exempt on purpose:
+ * they are the same for every Node program, standard dashboards (Grafana's Node.js ones) chart them,
+ * and fleetscan's dashboard keeps to what only fleetscan can say.
+ */
 export function definedMetrics(): Set<string> {
   const out = new Set<string>();
   const files = [...SERVICES.map((s) => join('services', s, 'src', 'metrics.ts')), ...SHARED_METRICS];
