@@ -1,4 +1,4 @@
-import type { ImageScanner, Severity } from '@fleetscan/reports';
+import type { ImageConfigScanner, ImageScanner, Severity } from '@fleetscan/reports';
 import { execa } from 'execa';
 import {
   type ConfigAuditArgsInput,
@@ -41,6 +41,7 @@ export interface TrivyRunnerOptions {
 
 export interface ImageScanOptions {
   scanners: readonly ImageScanner[];
+  imageConfigScanners?: readonly ImageConfigScanner[];
   severities?: readonly Severity[];
   ignoreUnfixed?: boolean;
   skipFiles?: readonly string[];
@@ -184,6 +185,7 @@ export function createTrivyRunner(options: TrivyRunnerOptions): TrivyRunner {
         cacheDir,
         timeoutMs,
         scanners: opts.scanners,
+        imageConfigScanners: opts.imageConfigScanners,
         severities: opts.severities,
         ignoreUnfixed: opts.ignoreUnfixed,
         skipFiles: opts.skipFiles,

@@ -6,7 +6,7 @@ import {
   type ImageScanRequest,
   type RegistryCredentials,
 } from '@fleetscan/bus';
-import { parseImageRef } from '@fleetscan/reports';
+import { reportImageRef } from '@fleetscan/reports';
 import type { Clock, Logger } from '@fleetscan/service';
 import { createAnalysisLocks, type LockBucket } from './analysis-lock.ts';
 import {
@@ -276,9 +276,7 @@ function withCredentials(credentials: RegistryCredentials | undefined): {
 
 /** registry and artifact as trivy-operator derives them from the reference (toImageReportData). */
 function referenceFields(image: string): Pick<ImageFindings, 'registry' | 'artifact'> {
-  const ref = parseImageRef(image);
-  return {
-    registry: { server: ref.registry },
-    artifact: { repository: ref.repository, ...(ref.tag !== undefined && { tag: ref.tag }) },
-  };
+  const { registry, artifact } = reportImageRef(image);
+  const { digest: _digest, ...named } = artifact;
+  return { registry, artifact: named };
 }

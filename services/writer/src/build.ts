@@ -18,7 +18,7 @@ import {
   type ExposedSecretReport,
   exposedSecretReportMetadata,
   exposedSecretSummary,
-  parseImageRef,
+  reportImageRef,
   VULNERABILITY_REPORT,
   type VulnerabilityReport,
   vulnerabilityReportMetadata,
@@ -74,19 +74,21 @@ export function fitFindings<T extends { severity: string }>(items: readonly T[],
  * The scan of a digest is stored once and shared by every reference to it (another registry, a
  * mirror, another tag), so the stored registry and artifact name whichever reference was scanned
  * first. A report names the reference its workload runs, as trivy-operator's do: registry,
- * repository and tag come from `image`; the digest and what belongs to the image itself stay.
+ * repository and tag come from `image` (reportImageRef: a `repo:tag@sha256:…` keeps its tag); the
+ * digest and what belongs to the image itself stay.
  */
 export function forReference(data: ImageScanData, image: string): ImageScanData {
-  const ref = parseImageRef(image);
+  const ref = reportImageRef(image);
   const { tag: _tag, repository: _repository, ...own } = data.artifact;
+  const { tag, digest } = ref.artifact;
   return {
     ...data,
-    registry: { server: ref.registry },
+    registry: ref.registry,
     artifact: {
       ...own,
-      repository: ref.repository,
-      ...(ref.tag !== undefined && { tag: ref.tag }),
-      ...(own.digest === undefined && ref.digest !== undefined && { digest: ref.digest }),
+      repository: ref.artifact.repository,
+      ...(tag !== undefined && { tag }),
+      ...(own.digest === undefined && digest !== undefined && { digest }),
     },
   };
 }
@@ -146,16 +148,12 @@ export function buildErrorVulnerabilityReport(
   finishedAt: string,
   s: BuildSettings,
 ): VulnerabilityReport {
-  const ref = parseImageRef(image);
+  const ref = reportImageRef(image);
   const report = {
     updateTimestamp: finishedAt,
     scanner: { name: 'Trivy', vendor: 'Aqua Security', version: '' },
-    registry: { server: ref.registry },
-    artifact: {
-      repository: ref.repository,
-      ...(ref.tag ? { tag: ref.tag } : {}),
-      ...(ref.digest ? { digest: ref.digest } : {}),
-    },
+    registry: ref.registry,
+    artifact: ref.artifact,
     os: { family: '' },
     summary: vulnerabilitySummary([]),
     vulnerabilities: [],
