@@ -3,7 +3,17 @@ export { BusError, BusErrorCode, decode, encode, isBusError } from './codec.ts';
 export { type ConnectOptions, connectBus } from './connect.ts';
 export { type ConsumeOptions, type Consumption, consume, type Delivery } from './consume.ts';
 export { type ConsumeMetrics, createConsumeMetrics } from './consume-metrics.ts';
+export {
+  checkIgnoreYaml,
+  doublestarToRegExp,
+  IgnoreFileError,
+  type IgnoreRule,
+  isIgnored,
+  rulesFromText,
+  secretRulesFromYaml,
+} from './ignore-file.ts';
 export * from './messages.ts';
+export { type OwnerFilter, OwnerFilterSchema, ownerFilterKey, ownerFilterMatches } from './owner-filter.ts';
 export {
   bounded,
   DEFAULT_RETRY,
@@ -20,6 +30,7 @@ export {
   type CanonicalScanSettings,
   canonicalScanSettings,
   type MatchSettings,
+  type ReportSettings,
   type ScanSettings,
   ScanSettingsSchema,
   scanConfigHash,

@@ -1,4 +1,5 @@
 import {
+  AdditionalVulnerabilityFieldSchema,
   CheckSchema,
   ExposedSecretSchema,
   ImageScannerSchema,
@@ -6,6 +7,7 @@ import {
   VulnerabilityReportDataSchema,
 } from '@fleetscan/reports';
 import { z } from 'zod';
+import { OwnerFilterSchema } from './owner-filter.ts';
 import { ScanSettingsSchema } from './scan-settings.ts';
 import { SealedSchema } from './seal.ts';
 
@@ -36,6 +38,8 @@ export const ImageScanRequestSchema = z.object({
    * tenant never receives a report produced with another tenant's pull secrets (or their absence).
    */
   namespace: z.string(),
+  /** Absent: for every owner in the namespace; else those it names (settings that differ per workload). */
+  ownerFilter: OwnerFilterSchema.optional(),
   /** `sha256:…` when known (pod status imageID, or the digest of the report being refreshed): no registry lookup. */
   digest: z.string().optional(),
   scanners: z.array(ImageScannerSchema).min(1),
@@ -98,7 +102,11 @@ export const ImageScanResultSchema = z.object({
   image: z.string().min(1),
   /** Echo of the request's namespace: the writer applies the result to owners there only. */
   namespace: z.string(),
+  /** Echo of the request's owner filter: the writer applies the result to those owners only. */
+  ownerFilter: OwnerFilterSchema.optional(),
   scanConfigHash: z.string(),
+  /** Echo of the request's report settings (canonical): which additional fields reports show. */
+  reportFields: z.array(AdditionalVulnerabilityFieldSchema).optional(),
   digest: z.string().optional(),
   status: z.enum(['ok', 'error']),
   /** Object store key of the ImageScanData (status ok). */

@@ -10,6 +10,7 @@ export {
   generatedPart,
   replaceGeneratedPart,
 } from './env-docs.ts';
+export { globToRegExp } from './glob.ts';
 export { type HealthSource, type OpsServer, startOpsServer } from './http.ts';
 export { createLogger, type Logger } from './logger.ts';
 export { runMain } from './main.ts';

@@ -122,13 +122,14 @@ export function createImageScans(d: ImageScanDeps) {
     const store = async (
       access: Access,
       findings: ImageFindings,
-      secrets: SbomEntry['secrets'],
+      entry: Pick<SbomEntry, 'secrets' | 'image'>,
     ): Promise<ScanOutcome & { data: ImageScanData }> => {
       const now = d.clock.now();
+      const names = { analysedAs: entry.image, image: req.image };
       const data: ImageScanData = {
         ...findings,
         artifact: { ...findings.artifact, digest },
-        ...(wantsSecrets && { secrets: filterSecrets(secrets ?? [], match, now) }),
+        ...(wantsSecrets && { secrets: filterSecrets(entry.secrets ?? [], match, now, names) }),
         scannedAt: now.toISOString(),
         dbUpdatedAt: db,
       };
@@ -156,7 +157,7 @@ export function createImageScans(d: ImageScanDeps) {
             d.engine.matchSbom(entry.sbom, { image: req.image, match, signal: d.signal }),
           )
         : { scanner: entry.scanner, ...referenceFields(req.image), os: entry.os, vulnerabilities: [] };
-      const { data: _d, ...out } = await store(access, findings, entry.secrets);
+      const { data: _d, ...out } = await store(access, findings, entry);
       return out;
     };
 
@@ -205,6 +206,7 @@ export function createImageScans(d: ImageScanDeps) {
         entry = {
           v: 1,
           digest,
+          image: req.image,
           ...analysis,
           analysedAt,
           storedAt: analysedAt,
@@ -223,7 +225,7 @@ export function createImageScans(d: ImageScanDeps) {
         const out = await rematch(entry, access, 'scan');
         return { ...out, how: 'scanned' };
       }
-      const { data: _d, ...out } = await store(access, findings, entry.secrets);
+      const { data: _d, ...out } = await store(access, findings, entry);
       return { ...out, how: 'scanned' };
     };
 

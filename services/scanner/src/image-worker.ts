@@ -3,6 +3,7 @@ import {
   bounded,
   CONSUMER_SCAN_IMAGE,
   type Consumption,
+  canonicalScanSettings,
   consume,
   type Delivery,
   encode,
@@ -82,12 +83,16 @@ export function createImageWorker(d: ImageWorkerDeps) {
       namespace: req.namespace,
       delivery: at.delivery,
     });
+    // Echoed for the writer: which owners the result is for, and what their reports show.
+    const { reportFields } = canonicalScanSettings(req.scanners, req.settings).report;
     const base = {
       v: 1 as const,
       cluster: req.cluster,
       namespace: req.namespace,
+      ...(req.ownerFilter && { ownerFilter: req.ownerFilter }),
       image: req.image,
       scanConfigHash: req.scanConfigHash,
+      ...(reportFields && { reportFields }),
     };
     let credentials: RegistryCredentials | undefined;
     try {

@@ -1,4 +1,5 @@
 import type { ContainerRef, Owner } from '@fleetscan/inventory';
+import { globToRegExp } from '@fleetscan/service';
 
 /** What to scan, from configuration (documented in the README). */
 export interface ScopeConfig {
@@ -13,15 +14,6 @@ export interface ScopeConfig {
   excludeImages: readonly string[];
   initContainers: boolean;
   ephemeralContainers: boolean;
-}
-
-/** `*` matches any run of characters, `?` one character; everything else is literal. */
-export function globToRegExp(glob: string): RegExp {
-  const body = glob
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${body}$`);
 }
 
 export function createScope(cfg: ScopeConfig) {

@@ -140,10 +140,14 @@ describe('report builders', () => {
       severity: (['LOW', 'CRITICAL', 'MEDIUM', 'HIGH'] as const)[i % 4]!,
       description: 'x'.repeat(400),
     }));
-    const r = buildVulnerabilityReport(owner, 'nginx', { ...scan, vulnerabilities: many }, 'h', {
-      ttlSeconds: 1,
-      maxReportBytes: 400_000,
-    });
+    const r = buildVulnerabilityReport(
+      owner,
+      'nginx',
+      { ...scan, vulnerabilities: many },
+      'h',
+      { ttlSeconds: 1, maxReportBytes: 400_000 },
+      ['Description'],
+    );
     expect(Buffer.byteLength(JSON.stringify(r))).toBeLessThanOrEqual(400_000);
     expect(r.report.summary).toMatchObject({
       criticalCount: 1000,

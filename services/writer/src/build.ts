@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ConfigAuditData, ImageScanData, ScanError } from '@fleetscan/bus';
 import type { Owner } from '@fleetscan/inventory';
 import {
+  type AdditionalVulnerabilityField,
   ANNOTATION_CONTENT_HASH,
   ANNOTATION_DB_UPDATED_AT,
   ANNOTATION_IMAGE_DIGEST,
@@ -23,6 +24,7 @@ import {
   type VulnerabilityReport,
   vulnerabilityReportMetadata,
   vulnerabilitySummary,
+  withVulnerabilityFields,
 } from '@fleetscan/reports';
 
 /**
@@ -93,21 +95,27 @@ export function forReference(data: ImageScanData, image: string): ImageScanData 
   };
 }
 
+/**
+ * `fields`: the additional vulnerability fields the report shows (trivy-operator's
+ * additionalVulnerabilityReportFields, from the request's settings); the stored scan has them all.
+ */
 export function buildVulnerabilityReport(
   owner: Owner,
   container: string,
   data: ImageScanData,
   scanConfigHash: string,
   s: BuildSettings,
+  fields: readonly AdditionalVulnerabilityField[] = [],
 ): VulnerabilityReport {
+  const vulnerabilities = data.vulnerabilities.map((v) => withVulnerabilityFields(v, fields));
   const report = {
     updateTimestamp: data.scannedAt,
     scanner: data.scanner,
     registry: data.registry,
     artifact: data.artifact,
     os: data.os,
-    summary: vulnerabilitySummary(data.vulnerabilities),
-    vulnerabilities: data.vulnerabilities,
+    summary: vulnerabilitySummary(vulnerabilities),
+    vulnerabilities,
   };
   const meta = vulnerabilityReportMetadata({
     owner: ownerOf(owner),
@@ -128,7 +136,7 @@ export function buildVulnerabilityReport(
   };
   return fit(
     obj,
-    data.vulnerabilities,
+    vulnerabilities,
     (kept) => ({ ...obj, report: { ...report, vulnerabilities: kept } }),
     s.maxReportBytes,
   );
