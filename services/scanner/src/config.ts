@@ -20,14 +20,17 @@ const schema = z.object({
     .string()
     .min(1, "a directory holding trivy's DB (db/trivy.db)")
     .describe("trivy's cache directory holding db/trivy.db; never updated from the network"),
-  SCAN_TIMEOUT_SECONDS: int(300, 1).describe('kill trivy after this long'),
+  SCAN_TIMEOUT_SECONDS: int(300, 1)
+    .describe('kill trivy after this long')
+    .meta({ trivyOperator: 'trivy.timeout' }),
   IMAGE_CONCURRENCY: int(1, 1).describe('image scans this replica runs at once'),
   CONFIG_BATCH_SIZE: int(500, 1).describe('manifests per trivy config run at most'),
   CONFIG_BATCH_WAIT_MS: int(250, 0).describe('how long to wait for a config batch to fill'),
   INSECURE_REGISTRIES: z
     .string()
     .default('')
-    .describe('registries reached over plain HTTP besides loopback ones, comma-separated host:port'),
+    .describe('registries reached over plain HTTP besides loopback ones, comma-separated host:port')
+    .meta({ trivyOperator: 'trivy.nonSslRegistries' }),
   ACK_WAIT_SECONDS: int(60, 5).describe(
     "redelivery timeout of a message without in-progress acks: how soon a dead replica's work moves",
   ),

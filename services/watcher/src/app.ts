@@ -18,9 +18,9 @@ import type { WatcherConfig } from './config.ts';
 import { createCredentialSource } from './credentials.ts';
 import { createScope } from './filters.ts';
 import { createWatcherMetrics } from './metrics.ts';
+import { createOwnerSettings } from './owner-settings.ts';
 import { createRequestPublisher } from './requests.ts';
 import { createScheduler } from './scheduler.ts';
-import { settingsHashes } from './settings.ts';
 
 export interface WatcherDeps {
   config: WatcherConfig;
@@ -60,7 +60,11 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
   });
   await ensureStreams(await jetstreamManager(nc));
   const js = jetstream(nc);
-  const hashes = settingsHashes(config.scanners, config.settings);
+  const settings = createOwnerSettings({
+    scanners: config.scanners,
+    settings: config.settings,
+    ignorePolicies: config.ignorePolicies,
+  });
   const scope = createScope(config.scope);
   const publisher = createRequestPublisher({
     js,
@@ -103,16 +107,14 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     timers,
     inventory,
     scope,
-    hashes,
-    secrets: config.scanners.includes('secret'),
+    settings,
     requests: publisher,
     asks: createAsks({
       publisher,
       credentials,
       cluster: config.cluster,
       scanners: config.scanners,
-      settings: config.settings,
-      hashes,
+      settings,
       metrics,
     }),
     timing: {

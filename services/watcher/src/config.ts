@@ -1,10 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { CLUSTER_NAME_PATTERN } from '@fleetscan/bus';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLUSTER_NAME_PATTERN, checkIgnoreYaml, type ScanSettings } from '@fleetscan/bus';
 import { OWNER_KINDS } from '@fleetscan/inventory';
 import { proxyEnvFrom } from '@fleetscan/kube';
-import { ImageScannerSchema, SEVERITIES } from '@fleetscan/reports';
-import { envVariables, parseEnv } from '@fleetscan/service';
+import { AdditionalVulnerabilityFieldSchema, ImageScannerSchema, SEVERITIES } from '@fleetscan/reports';
+import { ConfigError, envVariables, parseEnv } from '@fleetscan/service';
 import { z } from 'zod';
+import { IGNORE_POLICY_KEY, type IgnorePolicies, ignorePoliciesFrom } from './ignore-policies.ts';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const list = z
@@ -31,6 +33,51 @@ const fileContents = z
       return readFileSync(p, 'utf8');
     } catch (err) {
       ctx.addIssue({ code: 'custom', message: `cannot read ${p}: ${(err as Error).message}` });
+      return z.NEVER;
+    }
+  });
+
+/**
+ * An ignore file's contents, in the format its name says, as trivy decides: `.yaml`/`.yml` is
+ * trivy's `.trivyignore.yaml` (checked here, so a broken one fails at start, not every scan).
+ */
+const ignoreFile = z
+  .string()
+  .optional()
+  .transform((p, ctx): { ignoreFile?: string; ignoreFileYaml?: string } => {
+    if (!p) return {};
+    let text: string;
+    try {
+      text = readFileSync(p, 'utf8');
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `cannot read ${p}: ${(err as Error).message}` });
+      return z.NEVER;
+    }
+    if (!/\.ya?ml$/.test(p)) return { ignoreFile: text };
+    try {
+      checkIgnoreYaml(text);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `${p}: ${(err as Error).message}` });
+      return z.NEVER;
+    }
+    return { ignoreFileYaml: text };
+  });
+
+/** A directory's files (a ConfigMap mounted as a volume), by name; Kubernetes' own `..` entries left out. */
+const directoryFiles = z
+  .string()
+  .optional()
+  .transform((dir, ctx) => {
+    if (!dir) return {};
+    try {
+      const files: Record<string, string> = {};
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        if (e.name.startsWith('.') || !(e.isFile() || e.isSymbolicLink())) continue;
+        files[e.name] = readFileSync(join(dir, e.name), 'utf8');
+      }
+      return files;
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `cannot read ${dir}: ${(err as Error).message}` });
       return z.NEVER;
     }
   });
@@ -70,32 +117,62 @@ const schema = z.object({
   SCANNER_PUBLIC_KEY_FILE: fileContents.describe(
     "the scanner fleet's RSA public key (PEM): registry credentials from pull secrets are sealed with it (see docs/ARCHITECTURE.md); unset: images are scanned without them",
   ),
-  NAMESPACES_INCLUDE: list.describe('namespace globs (*, ?) to scan; empty: all'),
-  NAMESPACES_EXCLUDE: list.describe('namespace globs never scanned'),
+  NAMESPACES_INCLUDE: list
+    .describe('namespace globs (*, ?) to scan; empty: all')
+    .meta({ trivyOperator: 'targetNamespaces' }),
+  NAMESPACES_EXCLUDE: list
+    .describe('namespace globs never scanned')
+    .meta({ trivyOperator: 'excludeNamespaces' }),
   TARGET_KINDS: list
     .pipe(z.array(z.enum(OWNER_KINDS as [string, ...string[]])))
     .default([...OWNER_KINDS])
-    .describe('owner kinds to report on; empty: all'),
-  SKIP_LABELS: list.describe('key or key=value: workloads carrying one of these labels are skipped'),
-  EXCLUDE_IMAGES: list.describe(
-    'image globs never scanned, matched against the image as written in the pod spec',
-  ),
-  SCAN_INIT_CONTAINERS: bool(true).describe('scan init containers: true or false'),
+    .describe('owner kinds to report on; empty: all')
+    .meta({ trivyOperator: 'targetWorkloads' }),
+  SKIP_LABELS: list
+    .describe('key or key=value: workloads carrying one of these labels are skipped')
+    .meta({ trivyOperator: 'trivyOperator.skipResourceByLabels' }),
+  EXCLUDE_IMAGES: list
+    .describe('image globs never scanned, matched against the image as written in the pod spec')
+    .meta({ trivyOperator: 'trivyOperator.excludeImages' }),
+  SCAN_INIT_CONTAINERS: bool(true)
+    .describe('scan init containers: true or false')
+    .meta({ trivyOperator: 'trivyOperator.skipInitContainers (inverted)' }),
   SCAN_EPHEMERAL_CONTAINERS: bool(true).describe('scan ephemeral containers: true or false'),
   SCANNERS: list
     .pipe(z.array(ImageScannerSchema).min(1))
-    .default(['vuln'])
-    .describe('image scanners: vuln, or vuln,secret to add ExposedSecretReports'),
+    .default(['vuln', 'secret'])
+    .describe(
+      'image scanners: vuln (VulnerabilityReports) and secret (ExposedSecretReports, from the layers and the image config)',
+    )
+    .meta({ trivyOperator: 'operator.vulnerabilityScannerEnabled, operator.exposedSecretScannerEnabled' }),
   SEVERITIES: list
     .pipe(z.array(z.enum(SEVERITIES)))
-    .describe(`severities reported, of ${SEVERITIES.join(',')}; empty: all`),
-  IGNORE_UNFIXED: bool(false).describe('leave out vulnerabilities without a fix: true or false'),
-  SKIP_FILES: list.describe("trivy's --skip-files"),
-  SKIP_DIRS: list.describe("trivy's --skip-dirs"),
-  IGNORE_FILE: fileContents.describe('path of a .trivyignore whose contents are sent with each request'),
-  IGNORE_POLICY: fileContents.describe(
-    'path of a Rego ignore policy whose contents are sent with each request',
-  ),
+    .describe(`severities reported, of ${SEVERITIES.join(',')}; empty: all`)
+    .meta({ trivyOperator: 'trivy.severity' }),
+  IGNORE_UNFIXED: bool(false)
+    .describe('leave out vulnerabilities without a fix: true or false')
+    .meta({ trivyOperator: 'trivy.ignoreUnfixed' }),
+  SKIP_FILES: list.describe("trivy's --skip-files").meta({ trivyOperator: 'trivy.skipFiles' }),
+  SKIP_DIRS: list.describe("trivy's --skip-dirs").meta({ trivyOperator: 'trivy.skipDirs' }),
+  IGNORE_FILE: ignoreFile
+    .describe(
+      "path of an ignore file sent with each request: a .trivyignore (IDs, one per line), or trivy's YAML format when the name ends in .yaml or .yml",
+    )
+    .meta({ trivyOperator: 'trivy.ignoreFile' }),
+  IGNORE_POLICY: fileContents
+    .describe('path of a Rego ignore policy for the workloads no IGNORE_POLICY_DIR key names')
+    .meta({ trivyOperator: 'trivy.ignorePolicy' }),
+  IGNORE_POLICY_DIR: directoryFiles
+    .describe(
+      "directory of Rego ignore policies named as trivy-operator's keys: trivy.ignorePolicy, trivy.ignorePolicy.<namespace>, trivy.ignorePolicy.<namespace>.<workload> (globs; the most specific applies); other files are ignored, so trivy-operator's trivy ConfigMap can be mounted as is",
+    )
+    .meta({ trivyOperator: 'trivy.ignorePolicy.<namespace>[.<workload>]' }),
+  ADDITIONAL_VULNERABILITY_REPORT_FIELDS: list
+    .pipe(z.array(AdditionalVulnerabilityFieldSchema))
+    .describe(
+      'extra fields VulnerabilityReports show, of Description,Links,CVSS,Target,Class,PackageType,PackagePath; empty: none (a change rewrites the reports without a rescan)',
+    )
+    .meta({ trivyOperator: 'trivy.additionalVulnerabilityReportFields' }),
   RESYNC_SECONDS: int(300, 1).describe('re-check every owner this often'),
   REQUEST_RETRY_SECONDS: int(600, 1).describe('ask again when a request got no report within this time'),
   REFRESH_BATCH_SIZE: int(100, 1).describe(
@@ -131,14 +208,18 @@ export type WatcherConfig = ReturnType<typeof loadConfig>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   const c = parseEnv(schema, env);
-  const settings = {
+  const settings: ScanSettings = {
     ...(c.SEVERITIES.length ? { severities: c.SEVERITIES } : {}),
     ...(c.IGNORE_UNFIXED ? { ignoreUnfixed: true } : {}),
     ...(c.SKIP_FILES.length ? { skipFiles: c.SKIP_FILES } : {}),
     ...(c.SKIP_DIRS.length ? { skipDirs: c.SKIP_DIRS } : {}),
-    ...(c.IGNORE_FILE !== undefined ? { ignoreFile: c.IGNORE_FILE } : {}),
+    ...c.IGNORE_FILE,
     ...(c.IGNORE_POLICY !== undefined ? { ignorePolicy: c.IGNORE_POLICY } : {}),
+    ...(c.ADDITIONAL_VULNERABILITY_REPORT_FIELDS.length
+      ? { reportFields: c.ADDITIONAL_VULNERABILITY_REPORT_FIELDS }
+      : {}),
   };
+  const ignorePolicies = readIgnorePolicies(c.IGNORE_POLICY_DIR, c.IGNORE_POLICY !== undefined);
   return {
     cluster: c.CLUSTER_NAME,
     kubeconfigPath: c.KUBECONFIG,
@@ -147,6 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     nats: { url: c.NATS_URL, user: c.NATS_USER, pass: c.NATS_PASSWORD },
     scanners: c.SCANNERS,
     settings,
+    ignorePolicies,
     scope: {
       namespacesInclude: c.NAMESPACES_INCLUDE,
       namespacesExclude: c.NAMESPACES_EXCLUDE,
@@ -164,4 +246,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     metrics: { host: c.METRICS_HOST, port: c.METRICS_PORT },
     logLevel: c.LOG_LEVEL,
   };
+}
+
+function readIgnorePolicies(files: Record<string, string>, globalFromFile: boolean): IgnorePolicies {
+  const fail = (message: string): never => {
+    throw new ConfigError([{ variable: 'IGNORE_POLICY_DIR', message }]);
+  };
+  if (globalFromFile && IGNORE_POLICY_KEY in files) {
+    fail(`holds ${IGNORE_POLICY_KEY}, and IGNORE_POLICY is set too: give the global policy once`);
+  }
+  try {
+    return ignorePoliciesFrom(files);
+  } catch (err) {
+    return fail((err as Error).message);
+  }
 }

@@ -2,6 +2,7 @@ import type { ContainerRef, Owner, ReportRef } from '@fleetscan/inventory';
 import {
   CONFIG_AUDIT_REPORT,
   EXPOSED_SECRET_REPORT,
+  MANAGED_BY_FLEETSCAN,
   type OwnerReportKind,
   ownerReportNames,
   VULNERABILITY_REPORT,
@@ -11,9 +12,11 @@ import type { SettingsHashes } from './settings.ts';
 /**
  * Why a report must be (re)produced. `missing` and `spec` are urgent (the
  * workload has no current report); the others refresh a report that exists
- * and are sent in bounded batches.
+ * and are sent in bounded batches. `adopt`: the report was written by
+ * another tool (trivy-operator, before fleetscan took over); it stands until
+ * fleetscan's own replaces it.
  */
-export type Reason = 'missing' | 'spec' | 'settings' | 'ttl' | 'db';
+export type Reason = 'missing' | 'spec' | 'adopt' | 'settings' | 'ttl' | 'db';
 
 export interface ImageNeed {
   container: string;
@@ -62,6 +65,7 @@ export function planOwner(
   const cfg = lookup(CONFIG_AUDIT_REPORT.kind, owner.namespace, names.configAudit);
   if (!cfg || cfg.ownerUid !== owner.uid) plan.config = 'missing';
   else if (cfg.specHash !== owner.specHash) plan.config = 'spec';
+  else if (cfg.managedBy !== MANAGED_BY_FLEETSCAN) plan.config = 'adopt';
   else if (cfg.pluginConfigHash !== ctx.hashes.pluginConfigHash) plan.config = 'settings';
   else if (expired(cfg, ctx.nowMs)) plan.config = 'ttl';
 
@@ -73,6 +77,9 @@ export function planOwner(
     if (!vuln || vuln.ownerUid !== owner.uid) need('missing');
     else if (vuln.specHash !== owner.specHash) need('spec');
     else if (ctx.secrets && !vuln.scanError && (!secret || secret.ownerUid !== owner.uid)) need('missing');
+    // Without the digest: another tool's artifact.digest may be the config's (trivy-operator's
+    // ImageID), which is no manifest to look up.
+    else if (vuln.managedBy !== MANAGED_BY_FLEETSCAN) need('adopt');
     else if (vuln.scanConfigHash !== undefined && vuln.scanConfigHash !== ctx.hashes.scanConfigHash) {
       need('settings', digestOf(vuln));
     } else if (expired(vuln, ctx.nowMs)) {
