@@ -158,6 +158,88 @@ describe('RBAC applied for real, with tokens from the TokenRequest API', () => {
   });
 });
 
+describe("namespace users, through the chart's roles aggregated into view and edit", () => {
+  it('lets a view user of a namespace read its reports, an edit user delete one, and neither go further', async () => {
+    const reports = (ns: string) =>
+      `/apis/aquasecurity.github.io/v1alpha1/namespaces/${ns}/vulnerabilityreports`;
+    const report = {
+      apiVersion: 'aquasecurity.github.io/v1alpha1',
+      kind: 'VulnerabilityReport',
+      metadata: { name: 'aggregate-probe', namespace: appNs },
+      report: {
+        updateTimestamp: new Date().toISOString(),
+        scanner: { name: 'Trivy', vendor: 'Aqua Security', version: '0' },
+        registry: { server: 'r' },
+        artifact: { repository: 'a' },
+        os: { family: '' },
+        summary: {
+          criticalCount: 0,
+          highCount: 0,
+          mediumCount: 0,
+          lowCount: 0,
+          unknownCount: 0,
+          noneCount: 0,
+        },
+        vulnerabilities: [],
+      },
+    };
+    expectStatus(await admin.call('POST', reports(appNs), report), 201, 'admin creates a report');
+    const user = async (name: string, role: 'view' | 'edit') => {
+      expectStatus(
+        await admin.call('POST', `/api/v1/namespaces/${appNs}/serviceaccounts`, { metadata: { name } }),
+        201,
+        `serviceaccount ${name}`,
+      );
+      expectStatus(
+        await admin.call('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${appNs}/rolebindings`, {
+          metadata: { name },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+          subjects: [{ kind: 'ServiceAccount', name, namespace: appNs }],
+        }),
+        201,
+        `rolebinding ${name}`,
+      );
+      return rawApi(cluster, await mintToken(kc, appNs, name));
+    };
+    const viewer = await user('report-viewer', 'view');
+    const editor = await user('report-editor', 'edit');
+    // The aggregation controller copies the rules into view and edit, and the authorizer learns of them.
+    await waitFor('view aggregating the report roles', async () =>
+      (await viewer.call('GET', reports(appNs))).status === 200 ? true : undefined,
+    );
+    expectStatus(
+      await viewer.call(
+        'GET',
+        `/apis/aquasecurity.github.io/v1alpha1/namespaces/${appNs}/configauditreports`,
+      ),
+      200,
+      'viewer lists config audits',
+    );
+    expectStatus(
+      await viewer.call(
+        'GET',
+        `/apis/aquasecurity.github.io/v1alpha1/namespaces/${appNs}/exposedsecretreports`,
+      ),
+      200,
+      'viewer lists exposed secrets',
+    );
+    expectStatus(await viewer.call('GET', reports(ns)), 403, "viewer lists another namespace's reports");
+    expectStatus(
+      await viewer.call('DELETE', `${reports(appNs)}/aggregate-probe`),
+      403,
+      'viewer deletes a report',
+    );
+    await waitFor('edit aggregating the report roles', async () =>
+      (await editor.call('DELETE', `${reports(appNs)}/aggregate-probe`)).status === 200 ? true : undefined,
+    );
+    expectStatus(
+      await editor.call('POST', reports(ns), { ...report, metadata: { name: 'x', namespace: ns } }),
+      403,
+      'editor writes elsewhere',
+    );
+  });
+});
+
 describe('the main scenario with the chart as deployed', () => {
   beforeAll(async () => {
     const tools = locateTools(loadStackConfig().cacheDir);

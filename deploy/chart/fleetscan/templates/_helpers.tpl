@@ -197,3 +197,15 @@ authorization {
 }
 {{- end }}
 {{- end -}}
+
+{{/*
+The report kinds, as resource names of aquasecurity.github.io: the one list every rule over reports
+is made from (the watcher's and writer's roles, the aggregated roles for namespace users). A new kind
+is one line here.
+*/}}
+{{- define "fleetscan.reportResources" -}}
+- vulnerabilityreports
+- configauditreports
+- exposedsecretreports
+- clusterconfigauditreports
+{{- end -}}
