@@ -1,8 +1,14 @@
 export { type BlobStore, openBlobStore } from './blobs.ts';
 export { BusError, BusErrorCode, decode, encode, isBusError } from './codec.ts';
 export { type ConnectOptions, connectBus } from './connect.ts';
-export { type ConsumeOptions, type Consumption, consume, type Delivery } from './consume.ts';
+export { type ConsumeOptions, type Consumption, consume, type Delivery, deliveryLimit } from './consume.ts';
 export { type ConsumeMetrics, createConsumeMetrics } from './consume-metrics.ts';
+export {
+  createDeadLetters,
+  type DeadLetter,
+  DeadLetterHeader,
+  type DeadLetters,
+} from './dead-letters.ts';
 export {
   checkIgnoreYaml,
   doublestarToRegExp,
@@ -14,6 +20,7 @@ export {
 } from './ignore-file.ts';
 export * from './messages.ts';
 export { type OwnerFilter, OwnerFilterSchema, ownerFilterKey, ownerFilterMatches } from './owner-filter.ts';
+export { pendingMessages } from './pending.ts';
 export {
   bounded,
   DEFAULT_RETRY,
@@ -22,6 +29,7 @@ export {
   type Ending,
   isLastDelivery,
   type Outcome,
+  pastLimit,
   type RetryPolicy,
   retryDelay,
 } from './retry-policy.ts';
@@ -50,10 +58,14 @@ export {
   BLOB_BUCKET,
   CONSUMER_SCAN_CONFIG,
   CONSUMER_SCAN_IMAGE,
+  DEFAULT_SCAN_ACK_WAIT_MS,
   ensureConsumer,
   ensureStreams,
+  MAX_DELIVERIES,
+  MAX_DELIVERIES_METADATA,
   STATE_BUCKET,
   STATE_KEY_TRIVY_DB,
+  STREAM_DEAD,
   STREAM_RESULTS,
   STREAM_SCAN,
   scanConsumerConfigs,

@@ -8,11 +8,15 @@ import { z } from 'zod';
  * part of it. The watcher, which resolves the settings, says which part; the writer fans a result
  * out to that part only, so two settings never fight over one report.
  */
+// Limits: a glob is at most an object name long (253, a DNS subdomain); a filter names the workload
+// keys of one namespace, a few in practice.
+const Globs = z.array(z.string().min(1).max(253)).min(1).max(256);
+
 export const OwnerFilterSchema = z.object({
   /** Globs (`*`, `?`) over the owner's name: the request is for owners matching one of them. */
-  names: z.array(z.string().min(1)).min(1).optional(),
+  names: Globs.optional(),
   /** Globs over the owner's name: not for owners matching one of them (another setting covers those). */
-  exceptNames: z.array(z.string().min(1)).min(1).optional(),
+  exceptNames: Globs.optional(),
 });
 export type OwnerFilter = z.infer<typeof OwnerFilterSchema>;
 

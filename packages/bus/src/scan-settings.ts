@@ -10,6 +10,10 @@ import {
 } from '@fleetscan/reports';
 import { z } from 'zod';
 
+// Limits: paths as long as Linux allows (PATH_MAX), files any hand-written policy fits in.
+const Paths = z.array(z.string().max(4096)).max(256);
+const MAX_SETTINGS_FILE = 64 * 1024;
+
 /**
  * How a cluster wants its images scanned and reported. `skipFiles`/`skipDirs` change what trivy
  * analyses in the image; the ignore settings and filters only change how packages are matched, so
@@ -18,18 +22,18 @@ import { z } from 'zod';
  */
 export const ScanSettingsSchema = z
   .object({
-    severities: z.array(SeveritySchema).optional(),
+    severities: z.array(SeveritySchema).max(8).optional(),
     ignoreUnfixed: z.boolean().optional(),
-    skipFiles: z.array(z.string()).optional(),
-    skipDirs: z.array(z.string()).optional(),
+    skipFiles: Paths.optional(),
+    skipDirs: Paths.optional(),
     /** Contents of a .trivyignore file (one ID per line, optional `exp:YYYY-MM-DD`). */
-    ignoreFile: z.string().optional(),
+    ignoreFile: z.string().max(MAX_SETTINGS_FILE).optional(),
     /** Contents of a .trivyignore.yaml file (trivy's YAML ignore format: IDs with paths, PURLs, expiry). */
-    ignoreFileYaml: z.string().optional(),
+    ignoreFileYaml: z.string().max(MAX_SETTINGS_FILE).optional(),
     /** Contents of a Rego ignore policy (trivy --ignore-policy). */
-    ignorePolicy: z.string().optional(),
+    ignorePolicy: z.string().max(MAX_SETTINGS_FILE).optional(),
     /** trivy-operator's additionalVulnerabilityReportFields: what VulnerabilityReports show. */
-    reportFields: z.array(AdditionalVulnerabilityFieldSchema).optional(),
+    reportFields: z.array(AdditionalVulnerabilityFieldSchema).max(16).optional(),
   })
   // trivy reads one ignore file, in the format its name says.
   .refine((s) => !(s.ignoreFile && s.ignoreFileYaml), {

@@ -1,9 +1,21 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLUSTER_NAME_PATTERN, checkIgnoreYaml, type ScanSettings } from '@fleetscan/bus';
-import { OWNER_KINDS } from '@fleetscan/inventory';
+import { CLUSTER_NAME_PATTERN, checkIgnoreYaml, type ScanSettings, ScanSettingsSchema } from '@fleetscan/bus';
+import {
+  AUDIT_KIND_NAMES,
+  DEFAULT_AUDIT_KINDS,
+  expandAuditKinds,
+  OWNER_KINDS,
+  RESOURCE_KINDS,
+  type ResourceKind,
+} from '@fleetscan/inventory';
 import { proxyEnvFrom } from '@fleetscan/kube';
-import { AdditionalVulnerabilityFieldSchema, ImageScannerSchema, SEVERITIES } from '@fleetscan/reports';
+import {
+  AdditionalVulnerabilityFieldSchema,
+  ImageScannerSchema,
+  isRbacKind,
+  SEVERITIES,
+} from '@fleetscan/reports';
 import { ConfigError, envVariables, parseEnv } from '@fleetscan/service';
 import { z } from 'zod';
 import { IGNORE_POLICY_KEY, type IgnorePolicies, ignorePoliciesFrom } from './ignore-policies.ts';
@@ -126,10 +138,27 @@ const schema = z.object({
   TARGET_KINDS: list
     .pipe(z.array(z.enum(OWNER_KINDS as [string, ...string[]])))
     .default([...OWNER_KINDS])
-    .describe('owner kinds to report on; empty: all')
+    .describe('workload kinds to report on (their images and, when audited, their configuration); empty: all')
     .meta({ trivyOperator: 'targetWorkloads' }),
+  SUPPORTED_CONFIG_AUDIT_KINDS: list
+    .pipe(z.array(z.enum(AUDIT_KIND_NAMES as [string, ...string[]])))
+    .default([...DEFAULT_AUDIT_KINDS])
+    .describe(
+      `kinds whose objects get a config audit: Workload (every workload kind), a workload kind, or ${RESOURCE_KINDS.join(', ')}; Roles and ClusterRoles get RBAC assessments, cluster-scoped kinds Cluster reports; empty: none`,
+    )
+    .meta({ trivyOperator: 'trivy.supportedConfigAuditKinds' }),
+  RBAC_ASSESSMENT_SCANNER_ENABLED: bool(true)
+    .describe(
+      'RbacAssessmentReports for Roles and ClusterRbacAssessmentReports for ClusterRoles listed in SUPPORTED_CONFIG_AUDIT_KINDS: true or false',
+    )
+    .meta({ trivyOperator: 'operator.rbacAssessmentScannerEnabled' }),
+  INFRA_ASSESSMENT_SCANNER_ENABLED: bool(true)
+    .describe(
+      'InfraAssessmentReports for control-plane components running as pods in kube-system: true or false',
+    )
+    .meta({ trivyOperator: 'operator.infraAssessmentScannerEnabled' }),
   SKIP_LABELS: list
-    .describe('key or key=value: workloads carrying one of these labels are skipped')
+    .describe('key or key=value: objects carrying one of these labels are skipped')
     .meta({ trivyOperator: 'trivyOperator.skipResourceByLabels' }),
   EXCLUDE_IMAGES: list
     .describe('image globs never scanned, matched against the image as written in the pod spec')
@@ -206,6 +235,16 @@ export function configVariables() {
 
 export type WatcherConfig = ReturnType<typeof loadConfig>;
 
+const SETTING_VARIABLES: Record<string, string> = {
+  severities: 'SEVERITIES',
+  skipFiles: 'SKIP_FILES',
+  skipDirs: 'SKIP_DIRS',
+  ignoreFile: 'IGNORE_FILE',
+  ignoreFileYaml: 'IGNORE_FILE',
+  ignorePolicy: 'IGNORE_POLICY',
+  reportFields: 'ADDITIONAL_VULNERABILITY_REPORT_FIELDS',
+};
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   const c = parseEnv(schema, env);
   const settings: ScanSettings = {
@@ -220,6 +259,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       : {}),
   };
   const ignorePolicies = readIgnorePolicies(c.IGNORE_POLICY_DIR, c.IGNORE_POLICY !== undefined);
+  // Settings travel in every image request: past the message limits no request could be sent.
+  const issues = [settings, ...ignorePolicies.keys.map((k) => ({ ...settings, ignorePolicy: k.policy }))]
+    .map((s) => ScanSettingsSchema.safeParse(s))
+    .flatMap((r, i) =>
+      (r.error?.issues ?? []).map((issue) => ({
+        variable:
+          i > 0 ? 'IGNORE_POLICY_DIR' : (SETTING_VARIABLES[String(issue.path[0])] ?? String(issue.path[0])),
+        message: i > 0 ? `${ignorePolicies.keys[i - 1]?.key}: ${issue.message}` : issue.message,
+      })),
+    );
+  if (issues.length > 0) throw new ConfigError(issues);
+  const workloadKinds = c.TARGET_KINDS.length ? c.TARGET_KINDS : [...OWNER_KINDS];
+  const audit = expandAuditKinds(c.SUPPORTED_CONFIG_AUDIT_KINDS);
+  // trivy-operator's rbacDisabled: with RBAC assessment off, Roles and ClusterRoles get no report at all.
+  const resourceKinds: ResourceKind[] = audit.resources.filter(
+    (k) => c.RBAC_ASSESSMENT_SCANNER_ENABLED || !isRbacKind(k),
+  );
   return {
     cluster: c.CLUSTER_NAME,
     kubeconfigPath: c.KUBECONFIG,
@@ -229,10 +285,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     scanners: c.SCANNERS,
     settings,
     ignorePolicies,
+    /** Kinds the inventory watches besides workloads: the audited ones. */
+    resourceKinds,
     scope: {
       namespacesInclude: c.NAMESPACES_INCLUDE,
       namespacesExclude: c.NAMESPACES_EXCLUDE,
-      kinds: c.TARGET_KINDS.length ? c.TARGET_KINDS : [...OWNER_KINDS],
+      kinds: [...workloadKinds, ...resourceKinds],
+      auditKinds: [...audit.workloads.filter((k) => workloadKinds.includes(k)), ...resourceKinds],
+      infra: c.INFRA_ASSESSMENT_SCANNER_ENABLED,
       skipLabels: c.SKIP_LABELS,
       excludeImages: c.EXCLUDE_IMAGES,
       initContainers: c.SCAN_INIT_CONTAINERS,

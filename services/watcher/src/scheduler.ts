@@ -1,5 +1,5 @@
 import { type Inventory, type Owner, ownerKey, type ReportRef } from '@fleetscan/inventory';
-import { CONFIG_AUDIT_REPORT, VULNERABILITY_REPORT } from '@fleetscan/reports';
+import { isAuditReportKind, VULNERABILITY_REPORT } from '@fleetscan/reports';
 import type { Clock, Logger, Timers } from '@fleetscan/service';
 import { createEvaluationPasses } from './evaluation-passes.ts';
 import { createFanoutRecheck } from './fanout-recheck.ts';
@@ -79,7 +79,7 @@ export function createScheduler(deps: {
   clock: Clock;
   timers: Timers;
   inventory: OwnerIndex;
-  scope: Pick<Scope, 'ownerInScope' | 'containers'>;
+  scope: Pick<Scope, 'ownerInScope' | 'containers' | 'auditReports'>;
   /** The settings each owner is scanned with (they differ by namespace and workload). */
   settings: OwnerSettings;
   requests: Pick<RequestPublisher, 'retry' | 'imageGone' | 'ownerGone' | 'sweep' | 'imageKey' | 'configKey'>;
@@ -100,7 +100,7 @@ export function createScheduler(deps: {
   let dbUpdatedAt: string | undefined;
 
   const planFor = (owner: Owner): OwnerPlan =>
-    planOwner(owner, scope.containers(owner), inventory.report, {
+    planOwner(owner, scope.containers(owner), scope.auditReports(owner), inventory.report, {
       hashes: {
         scanConfigHash: settings.of(owner).scanConfigHash,
         pluginConfigHash: settings.pluginConfigHash,
@@ -205,7 +205,7 @@ export function createScheduler(deps: {
 
   /** The request keys a report answers. */
   const requestKeys = (owner: Owner, r: ReportRef): string[] => {
-    if (r.kind === CONFIG_AUDIT_REPORT.kind)
+    if (isAuditReportKind(r.kind))
       return [requests.configKey(owner.uid, owner.specHash, settings.pluginConfigHash)];
     const image = owner.containers.find((c) => c.name === r.container)?.image;
     return image ? [requests.imageKey(owner.namespace, image, settings.of(owner).variant)] : [];

@@ -199,13 +199,58 @@ authorization {
 {{- end -}}
 
 {{/*
-The report kinds, as resource names of aquasecurity.github.io: the one list every rule over reports
-is made from (the watcher's and writer's roles, the aggregated roles for namespace users). A new kind
-is one line here.
+The API resource of each kind configAudit.supportedKinds may name besides workloads (the watcher
+and writer read every workload kind anyway): "group/resource", "" for the core group. The same map
+as @fleetscan/inventory's RESOURCE_KIND_INFO; test/integration/deploy.test.ts compares them.
+*/}}
+{{- define "fleetscan.auditedResources" -}}
+Service: /services
+ConfigMap: /configmaps
+Role: rbac.authorization.k8s.io/roles
+RoleBinding: rbac.authorization.k8s.io/rolebindings
+NetworkPolicy: networking.k8s.io/networkpolicies
+Ingress: networking.k8s.io/ingresses
+ResourceQuota: /resourcequotas
+LimitRange: /limitranges
+PersistentVolumeClaim: /persistentvolumeclaims
+ClusterRole: rbac.authorization.k8s.io/clusterroles
+ClusterRoleBinding: rbac.authorization.k8s.io/clusterrolebindings
+CustomResourceDefinition: apiextensions.k8s.io/customresourcedefinitions
+PersistentVolume: /persistentvolumes
+{{- end -}}
+
+{{/*
+The audited kinds the watcher and writer read: configAudit.supportedKinds without the workload
+kinds, and without Role and ClusterRole when RBAC assessment is off (the watcher then reports
+nothing on them). A list of "group/resource", one per line.
+*/}}
+{{- define "fleetscan.auditedResourceList" -}}
+{{- $map := include "fleetscan.auditedResources" . | fromYaml }}
+{{- range .Values.configAudit.supportedKinds }}
+{{- if and (hasKey $map .) (or $.Values.configAudit.rbacAssessment (not (has . (list "Role" "ClusterRole")))) }}
+{{ get $map . }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* The config audit settings, for the watcher (all three) and the writer (the kinds). */}}
+{{- define "fleetscan.auditEnv" -}}
+- name: SUPPORTED_CONFIG_AUDIT_KINDS
+  value: {{ join "," .Values.configAudit.supportedKinds | quote }}
+{{- end -}}
+
+{{/*
+The report kinds fleetscan writes, as resource names of aquasecurity.github.io: the one list every
+rule over reports is made from (the watcher's and writer's roles, the roles aggregated for namespace
+users). The same list as @fleetscan/reports' OWNER_REPORT_KINDS; test/integration/deploy.test.ts
+compares them. A new kind is one line here.
 */}}
 {{- define "fleetscan.reportResources" -}}
 - vulnerabilityreports
 - configauditreports
 - exposedsecretreports
 - clusterconfigauditreports
+- rbacassessmentreports
+- clusterrbacassessmentreports
+- infraassessmentreports
 {{- end -}}
