@@ -53,7 +53,7 @@ export interface Reconciler {
 export function createReconciler(d: {
   inventory: Pick<Inventory, 'ownersUsingImage' | 'ownerByUid' | 'report'>;
   blobs: Pick<BlobStore, 'get'>;
-  api: Pick<ReportApi, 'apply'>;
+  api: Pick<ReportApi, 'apply' | 'replace'>;
   metrics: WriterMetrics;
   logger: Logger;
   settings: BuildSettings;
