@@ -53,7 +53,8 @@ const schema = z.object({
     .default([...DEFAULT_AUDIT_KINDS])
     .describe(
       "the watcher's SUPPORTED_CONFIG_AUDIT_KINDS: the writer watches the same objects, to write their audit reports",
-    ),
+    )
+    .meta({ trivyOperator: 'trivy.supportedConfigAuditKinds' }),
   REPORT_TTL: z
     .string()
     .default('24h')
