@@ -64,7 +64,7 @@ export function createReportApi(kc: KubeConnection): ReportApi {
         ...content
       } = obj as ReportObject & Record<string, unknown>;
       // JSON Patch `add` sets a member whether or not it exists; one request, so never half done.
-      const set = (path: string, value: unknown) => ({ op: 'add', path, value });
+      const set = (at: string, value: unknown) => ({ op: 'add', path: at, value });
       const ops = [
         set('/metadata/labels', metadata.labels ?? {}),
         set('/metadata/annotations', metadata.annotations ?? {}),
