@@ -188,8 +188,15 @@ const fleetscans = (kind: 'VulnerabilityReport' | 'ConfigAuditReport', name: str
 
 describe('migrating from trivy-operator', () => {
   it("adopts trivy-operator's reports as a whole, even ones holding a later scan: none of its fields or field managers is left", async () => {
-    const vuln = await fleetscans('VulnerabilityReport', `replicaset-${rsA}-nginx`);
-    const config = await fleetscans('ConfigAuditReport', `replicaset-${rsA}`);
+    // The adoption is two writes: the patch (fleetscan's content, no field managers), then the apply.
+    const applied = (kind: 'VulnerabilityReport' | 'ConfigAuditReport', name: string) =>
+      waitFor(`${kind} ${ns}/${name} applied by fleetscan-writer`, async () => {
+        const r = await fleetscans(kind, name);
+        const managers = (r.metadata as { managedFields?: ManagedFields }).managedFields ?? [];
+        return managers.some((m) => m.manager === 'fleetscan-writer') ? r : undefined;
+      });
+    const vuln = await applied('VulnerabilityReport', `replicaset-${rsA}-nginx`);
+    const config = await applied('ConfigAuditReport', `replicaset-${rsA}`);
     for (const r of [vuln, config]) {
       expect(r.metadata.ownerReferences).toEqual([
         expect.objectContaining({ kind: 'ReplicaSet', name: rsA, uid: rsAUid, controller: true }),
