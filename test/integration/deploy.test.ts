@@ -9,7 +9,7 @@ import {
   RESOURCE_KIND_INFO,
   RESOURCE_KINDS,
 } from '@fleetscan/inventory';
-import { OWNER_REPORT_KINDS, REPORT_RESOURCES } from '@fleetscan/reports';
+import { CLUSTER_COMPLIANCE_REPORT, OWNER_REPORT_KINDS, REPORT_RESOURCES } from '@fleetscan/reports';
 import { installCrds, repoRoot } from '@fleetscan/stack';
 import { createTrivyRunner, parseConfigReport, toChecksByFile } from '@fleetscan/trivy';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -438,7 +438,11 @@ describe('the chart in detail', () => {
     const aggregated = defaults().filter(
       (o) => o.kind === 'ClusterRole' && o.metadata.name.includes('-aggregate-'),
     );
-    const reports = OWNER_REPORT_KINDS.map((k) => REPORT_RESOURCES[k].plural);
+    // Every report kind fleetscan writes, and the ClusterComplianceReports (compliance.enabled by default).
+    const reports = [
+      ...OWNER_REPORT_KINDS.map((k) => REPORT_RESOURCES[k].plural),
+      CLUSTER_COMPLIANCE_REPORT.plural,
+    ];
     const to = (o: K8sObject) =>
       Object.keys(o.metadata.labels ?? {})
         .filter((l) => l.startsWith('rbac.authorization.k8s.io/aggregate-to-'))
@@ -466,7 +470,7 @@ describe('the chart in detail', () => {
     const writer = findObject(defaults(), 'ClusterRole', 'fs0-fleetscan-writer');
     expect(
       (writer.rules as Rule[]).find((x) => x.apiGroups.includes('aquasecurity.github.io'))?.resources,
-    ).toEqual([...reports]);
+    ).toEqual(OWNER_REPORT_KINDS.map((k) => REPORT_RESOURCES[k].plural));
     const off = await renderChart(helm, {
       release: 'fs0',
       namespace: 'x',
