@@ -1,10 +1,4 @@
-import {
-  CONSUMER_SCAN_CONFIG,
-  CONSUMER_SCAN_IMAGE,
-  STREAM_RESULTS,
-  STREAM_SCAN,
-  writerConsumer,
-} from '@fleetscan/bus';
+import { STREAM_RESULTS, STREAM_SCAN, scanConsumerConfigs, writerConsumer } from '@fleetscan/bus';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 
@@ -13,12 +7,13 @@ export async function pendingWork(natsUrl: string, cluster: string): Promise<num
   const nc = await connect({ servers: natsUrl });
   try {
     const jsm = await jetstreamManager(nc);
+    // Every scan consumer there is (both lanes, when the scanners have them) and the writer's.
+    const scan = scanConsumerConfigs().map((c) => c.durable_name ?? '');
     const infos = await Promise.all([
-      jsm.consumers.info(STREAM_SCAN, CONSUMER_SCAN_IMAGE),
-      jsm.consumers.info(STREAM_SCAN, CONSUMER_SCAN_CONFIG),
+      ...scan.map((name) => jsm.consumers.info(STREAM_SCAN, name).catch(() => undefined)),
       jsm.consumers.info(STREAM_RESULTS, writerConsumer(cluster)),
     ]);
-    return infos.reduce((a, i) => a + i.num_pending + i.num_ack_pending, 0);
+    return infos.reduce((a, i) => a + (i ? i.num_pending + i.num_ack_pending : 0), 0);
   } finally {
     await nc.close();
   }

@@ -34,17 +34,20 @@ export {
   SealedSchema,
   sealCredentials,
 } from './seal.ts';
-export { CLUSTER_NAME_PATTERN, clusterOf, PREFIX, subjects } from './subjects.ts';
+export { CLUSTER_NAME_PATTERN, clusterOf, LANES, type Lane, PREFIX, subjects } from './subjects.ts';
 export {
   BLOB_BUCKET,
   CONSUMER_SCAN_CONFIG,
+  CONSUMER_SCAN_CONFIG_BULK,
   CONSUMER_SCAN_IMAGE,
+  CONSUMER_SCAN_IMAGE_BULK,
   ensureConsumer,
   ensureStreams,
   STATE_BUCKET,
   STATE_KEY_TRIVY_DB,
   STREAM_RESULTS,
   STREAM_SCAN,
+  scanConsumer,
   scanConsumerConfigs,
   streamConfigs,
   type TopologyOptions,

@@ -7,7 +7,7 @@ import {
   StorageType,
   type StreamConfig,
 } from '@nats-io/jetstream';
-import { PREFIX, subjects } from './subjects.ts';
+import { LANES, type Lane, PREFIX, subjects } from './subjects.ts';
 
 export const STREAM_SCAN = 'FLEETSCAN_SCAN';
 export const STREAM_RESULTS = 'FLEETSCAN_RESULTS';
@@ -20,6 +20,14 @@ export const STATE_KEY_TRIVY_DB = 'trivy-db';
 
 export const CONSUMER_SCAN_IMAGE = 'scan-image';
 export const CONSUMER_SCAN_CONFIG = 'scan-config';
+export const CONSUMER_SCAN_IMAGE_BULK = 'scan-image-bulk';
+export const CONSUMER_SCAN_CONFIG_BULK = 'scan-config-bulk';
+
+/** The scanner fleet's consumer of a kind of request in a lane. */
+export function scanConsumer(kind: 'image' | 'config', lane: Lane): string {
+  if (kind === 'image') return lane === 'bulk' ? CONSUMER_SCAN_IMAGE_BULK : CONSUMER_SCAN_IMAGE;
+  return lane === 'bulk' ? CONSUMER_SCAN_CONFIG_BULK : CONSUMER_SCAN_CONFIG;
+}
 export const writerConsumer = (cluster: string) => `writer-${cluster}`;
 
 const NS = 1_000_000;
@@ -62,10 +70,10 @@ export function scanConsumerConfigs(o: TopologyOptions = {}): Partial<ConsumerCo
     max_deliver: o.maxDeliver ?? 20,
     max_ack_pending: 10_000,
   };
-  return [
-    { ...common, durable_name: CONSUMER_SCAN_IMAGE, filter_subject: subjects.allScanImage },
-    { ...common, durable_name: CONSUMER_SCAN_CONFIG, filter_subject: subjects.allScanConfig },
-  ];
+  return LANES.flatMap((lane) => [
+    { ...common, durable_name: scanConsumer('image', lane), filter_subject: subjects.allScanImage(lane) },
+    { ...common, durable_name: scanConsumer('config', lane), filter_subject: subjects.allScanConfig(lane) },
+  ]);
 }
 
 export function writerConsumerConfig(cluster: string, o: TopologyOptions = {}): Partial<ConsumerConfig> {

@@ -1,12 +1,12 @@
 import {
-  CONSUMER_SCAN_CONFIG,
-  CONSUMER_SCAN_IMAGE,
   connectBus,
   ensureConsumer,
   ensureStreams,
+  LANES,
   openBlobStore,
   STATE_BUCKET,
   STREAM_SCAN,
+  scanConsumer,
   scanConsumerConfigs,
 } from '@fleetscan/bus';
 import { type Clock, createReadiness, type Logger, startOpsServer, systemClock } from '@fleetscan/service';
@@ -95,7 +95,7 @@ export async function startScanner(deps: ScannerDeps): Promise<RunningScanner> {
   await image.start();
   await cfg.start();
   const lag = setInterval(() => {
-    for (const name of [CONSUMER_SCAN_IMAGE, CONSUMER_SCAN_CONFIG]) {
+    for (const name of LANES.flatMap((l) => [scanConsumer('image', l), scanConsumer('config', l)])) {
       jsm.consumers.info(STREAM_SCAN, name).then(
         (i) => metrics.pending.set({ consumer: name }, i.num_pending + i.num_ack_pending),
         () => {},

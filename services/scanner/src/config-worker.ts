@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import {
   type BlobStore,
   bounded,
-  CONSUMER_SCAN_CONFIG,
   type ConfigAuditData,
   ConfigAuditDataSchema,
   type ConfigAuditRequest,
@@ -15,14 +14,17 @@ import {
   consume,
   type Delivery,
   encode,
+  LANES,
+  type Lane,
   type Outcome,
   STREAM_SCAN,
+  scanConsumer,
   subjects,
 } from '@fleetscan/bus';
 import type { Clock, Logger } from '@fleetscan/service';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { stringify } from 'yaml';
-import { createBatcher } from './batcher.ts';
+import { type Batcher, createBatcher } from './batcher.ts';
 import type { ScanEngine } from './engine.ts';
 import { classifyFailure } from './failure.ts';
 import type { ScannerMetrics } from './metrics.ts';
@@ -48,10 +50,13 @@ type Manifest = ConfigAuditRequest['manifest'];
  * manifest held (batcher.ts: one run at a time, arrivals during a run form the next), and the
  * checks are split back per owner by file name. Each message's handler submits its manifest,
  * awaits its checks, and publishes its own result.
+ *
+ * Each lane has its own consumer and batcher: an urgent audit runs next to a bulk batch (at most
+ * two trivy processes) instead of waiting for hundreds of manifests ahead of it.
  */
 export function createConfigWorker(d: ConfigWorkerDeps) {
   const abort = new AbortController();
-  let consumption: Consumption | undefined;
+  const consumptions: Consumption[] = [];
 
   /** One trivy run over a batch; counted and logged once per batch, whatever its size. */
   async function audit(manifests: readonly Manifest[]): Promise<ConfigAuditData[]> {
@@ -85,12 +90,9 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
     }
   }
 
-  const audits = createBatcher({
-    maxSize: d.batchSize,
-    waitMs: d.batchWaitMs,
-    run: audit,
-    signal: abort.signal,
-  });
+  const batcher = () =>
+    createBatcher({ maxSize: d.batchSize, waitMs: d.batchWaitMs, run: audit, signal: abort.signal });
+  const batchers: Record<Lane, Batcher<Manifest, ConfigAuditData>> = { urgent: batcher(), bulk: batcher() };
 
   async function publish(req: ConfigAuditRequest, at: Delivery, result: ConfigAuditResult): Promise<void> {
     await d.js.publish(subjects.resultConfig(req.cluster), encode(ConfigAuditResultSchema, result), {
@@ -117,10 +119,10 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
     await publish(req, at, { ...base, blob: key });
   }
 
-  async function handle(req: ConfigAuditRequest, at: Delivery): Promise<Outcome> {
+  async function handle(lane: Lane, req: ConfigAuditRequest, at: Delivery): Promise<Outcome> {
     let data: ConfigAuditData;
     try {
-      data = await audits.submit(req.manifest);
+      data = await batchers[lane].submit(req.manifest);
     } catch (err) {
       // Stopping: the message goes back to the stream for another replica.
       if (at.signal.aborted) return { kind: 'retry', reason: 'stopping' };
@@ -147,30 +149,34 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
     return { kind: 'ack' };
   }
 
+  function consumeLane(lane: Lane): Promise<Consumption> {
+    return consume({
+      js: d.js,
+      stream: STREAM_SCAN,
+      consumer: scanConsumer('config', lane),
+      schemaFor: () => ConfigAuditRequestSchema,
+      handle: (req, at) => handle(lane, req, at),
+      // A full batch running and the next one gathering meanwhile.
+      concurrency: 2 * d.batchSize,
+      metrics: d.metrics.consume,
+      logger: d.logger,
+      signal: abort.signal,
+      onTerm: (t) => {
+        if (t.ending !== 'invalid') return;
+        d.metrics.requests.inc({ type: 'config', outcome: 'invalid' });
+        d.metrics.failures.inc({ type: 'config', reason: 'INVALID_MESSAGE' });
+      },
+    });
+  }
+
   return {
     async start(): Promise<void> {
-      consumption = await consume({
-        js: d.js,
-        stream: STREAM_SCAN,
-        consumer: CONSUMER_SCAN_CONFIG,
-        schemaFor: () => ConfigAuditRequestSchema,
-        handle,
-        // A full batch running and the next one gathering meanwhile.
-        concurrency: 2 * d.batchSize,
-        metrics: d.metrics.consume,
-        logger: d.logger,
-        signal: abort.signal,
-        onTerm: (t) => {
-          if (t.ending !== 'invalid') return;
-          d.metrics.requests.inc({ type: 'config', outcome: 'invalid' });
-          d.metrics.failures.inc({ type: 'config', reason: 'INVALID_MESSAGE' });
-        },
-      });
+      for (const lane of LANES) consumptions.push(await consumeLane(lane));
     },
-    /** Stops pulling and kills a running trivy; held messages go back to the stream. */
+    /** Stops pulling and kills running trivy processes; held messages go back to the stream. */
     async stop(): Promise<void> {
       abort.abort();
-      await consumption?.stop();
+      await Promise.all(consumptions.map((c) => c.stop()));
     },
   };
 }

@@ -21,7 +21,9 @@ const schema = z.object({
     .min(1, "a directory holding trivy's DB (db/trivy.db)")
     .describe("trivy's cache directory holding db/trivy.db; never updated from the network"),
   SCAN_TIMEOUT_SECONDS: int(300, 1).describe('kill trivy after this long'),
-  IMAGE_CONCURRENCY: int(1, 1).describe('image scans this replica runs at once'),
+  IMAGE_CONCURRENCY: int(1, 1).describe(
+    'image scans this replica runs at once in each lane (urgent: changes in the cluster; bulk: the backlog at start, refreshes)',
+  ),
   CONFIG_BATCH_SIZE: int(500, 1).describe('manifests per trivy config run at most'),
   CONFIG_BATCH_WAIT_MS: int(250, 0).describe('how long to wait for a config batch to fill'),
   INSECURE_REGISTRIES: z

@@ -1,7 +1,6 @@
 import {
   type BlobStore,
   bounded,
-  CONSUMER_SCAN_IMAGE,
   type Consumption,
   consume,
   type Delivery,
@@ -10,9 +9,11 @@ import {
   ImageScanRequestSchema,
   type ImageScanResult,
   ImageScanResultSchema,
+  LANES,
   type Outcome,
   type RegistryCredentials,
   STREAM_SCAN,
+  scanConsumer,
   subjects,
 } from '@fleetscan/bus';
 import type { Clock, Logger } from '@fleetscan/service';
@@ -36,6 +37,7 @@ export interface ImageWorkerDeps {
   metrics: ScannerMetrics;
   logger: Logger;
   clock: Clock;
+  /** Scans at once in each lane (urgent and bulk have their own). */
   concurrency: number;
   insecureRegistries: readonly string[];
   replica: string;
@@ -48,10 +50,13 @@ export interface ImageWorkerDeps {
  * produce the result, publish it. A transient failure is retried (consume() decides when); a
  * permanent one, or any on the last delivery, is published as an error result. Credentials live
  * in the handler's scope only.
+ *
+ * Each lane has its own consumer and its own `concurrency` slots: an urgent request never waits
+ * for bulk work (a refresh of the whole fleet) to end, and bulk work goes on meanwhile.
  */
 export function createImageWorker(d: ImageWorkerDeps) {
   const abort = new AbortController();
-  let consumption: Consumption | undefined;
+  const consumptions: Consumption[] = [];
   const scans = createImageScans({
     blobs: d.blobs,
     locks: d.locks,
@@ -156,29 +161,33 @@ export function createImageWorker(d: ImageWorkerDeps) {
     }
   }
 
+  function consumeLane(lane: (typeof LANES)[number]): Promise<Consumption> {
+    return consume({
+      js: d.js,
+      stream: STREAM_SCAN,
+      consumer: scanConsumer('image', lane),
+      schemaFor: () => ImageScanRequestSchema,
+      handle,
+      concurrency: d.concurrency,
+      metrics: d.metrics.consume,
+      logger: d.logger,
+      signal: abort.signal,
+      onTerm: (t) => {
+        if (t.ending !== 'invalid') return;
+        d.metrics.requests.inc({ type: 'image', outcome: 'invalid' });
+        d.metrics.failures.inc({ type: 'image', reason: 'INVALID_MESSAGE' });
+      },
+    });
+  }
+
   return {
     async start(): Promise<void> {
-      consumption = await consume({
-        js: d.js,
-        stream: STREAM_SCAN,
-        consumer: CONSUMER_SCAN_IMAGE,
-        schemaFor: () => ImageScanRequestSchema,
-        handle,
-        concurrency: d.concurrency,
-        metrics: d.metrics.consume,
-        logger: d.logger,
-        signal: abort.signal,
-        onTerm: (t) => {
-          if (t.ending !== 'invalid') return;
-          d.metrics.requests.inc({ type: 'image', outcome: 'invalid' });
-          d.metrics.failures.inc({ type: 'image', reason: 'INVALID_MESSAGE' });
-        },
-      });
+      for (const lane of LANES) consumptions.push(await consumeLane(lane));
     },
     /** Stops pulling and kills running trivy processes; their messages go back to the stream. */
     async stop(): Promise<void> {
       abort.abort();
-      await consumption?.stop();
+      await Promise.all(consumptions.map((c) => c.stop()));
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { ScanSettings } from '@fleetscan/bus';
+import type { Lane, ScanSettings } from '@fleetscan/bus';
 import { type Owner, ownerManifest } from '@fleetscan/inventory';
 import type { ImageScanner } from '@fleetscan/reports';
 import type { CredentialSource } from './credentials.ts';
@@ -26,23 +26,26 @@ export function createAsks(deps: {
     if (purpose) metrics.refreshes.inc({ type, reason: purpose.split(':')[0] ?? purpose });
   };
   return {
-    async config(owner: Owner, purpose: string) {
-      const outcome = await publisher.config({
-        owner: {
-          apiVersion: owner.apiVersion,
-          kind: owner.kind,
-          namespace: owner.namespace,
-          name: owner.name,
-          uid: owner.uid,
+    async config(owner: Owner, purpose: string, lane: Lane) {
+      const outcome = await publisher.config(
+        {
+          owner: {
+            apiVersion: owner.apiVersion,
+            kind: owner.kind,
+            namespace: owner.namespace,
+            name: owner.name,
+            uid: owner.uid,
+          },
+          specHash: owner.specHash,
+          pluginConfigHash: hashes.pluginConfigHash,
+          manifest: ownerManifest(owner),
         },
-        specHash: owner.specHash,
-        pluginConfigHash: hashes.pluginConfigHash,
-        manifest: ownerManifest(owner),
-      });
-      metrics.requests.inc({ type: 'config', outcome });
+        lane,
+      );
+      metrics.requests.inc({ type: 'config', outcome, lane });
       countRefresh('config', purpose);
     },
-    async image(owner: Owner, need: ImageNeed, purpose: string) {
+    async image(owner: Owner, need: ImageNeed, purpose: string, lane: Lane) {
       const sealed = await deps.credentials.sealedFor(owner, need.image, deps.cluster);
       const outcome = await publisher.image(
         {
@@ -56,8 +59,9 @@ export function createAsks(deps: {
           ...(sealed ? { credentials: sealed } : {}),
         },
         purpose,
+        lane,
       );
-      metrics.requests.inc({ type: 'image', outcome });
+      metrics.requests.inc({ type: 'image', outcome, lane });
       countRefresh('image', purpose);
     },
   };

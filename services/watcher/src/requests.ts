@@ -5,6 +5,7 @@ import {
   encode,
   type ImageScanRequest,
   ImageScanRequestSchema,
+  type Lane,
   subjects,
 } from '@fleetscan/bus';
 import type { JetStreamClient } from '@nats-io/jetstream';
@@ -33,12 +34,19 @@ export type PublishOutcome = 'published' | 'pending' | 'duplicate';
  * purpose (a deleted report, a request that got no answer).
  */
 export interface RequestPublisher {
-  /** `purpose` separates refreshes (a DB version, a TTL expiry) from the first request for an image. */
+  /**
+   * `purpose` separates refreshes (a DB version, a TTL expiry) from the first request for an image;
+   * `lane` is the subject it goes on (urgent by default).
+   */
   image(
     req: Omit<ImageScanRequest, 'v' | 'cluster' | 'requestedAt'>,
     purpose?: string,
+    lane?: Lane,
   ): Promise<PublishOutcome>;
-  config(req: Omit<ConfigAuditRequest, 'v' | 'cluster' | 'requestedAt'>): Promise<PublishOutcome>;
+  config(
+    req: Omit<ConfigAuditRequest, 'v' | 'cluster' | 'requestedAt'>,
+    lane?: Lane,
+  ): Promise<PublishOutcome>;
   /** The key's request was answered (a report appeared) or must be asked again: the next need publishes, with a new id. */
   retry(key: string): void;
   /** No owner in `namespace` uses `image` any more: its requests are forgotten once out of the duplicate window. */
@@ -79,8 +87,9 @@ export function createRequestPublisher(opts: {
     subject: string,
     body: Uint8Array,
     freshMs: number,
+    lane: Lane,
   ): Promise<PublishOutcome> => {
-    const ask = memory.ask(key, group, freshMs, nowMs());
+    const ask = memory.ask(key, group, freshMs, nowMs(), lane);
     if ('pending' in ask) return 'pending';
     const started = performance.now();
     const ack = await opts.js.publish(subject, body, { msgID: ask.msgID }).catch((err: unknown) => {
@@ -102,7 +111,7 @@ export function createRequestPublisher(opts: {
   return {
     imageKey,
     configKey,
-    image: (r, purpose) => {
+    image: (r, purpose, lane = 'urgent') => {
       const req: ImageScanRequest = {
         v: 1,
         cluster: opts.cluster,
@@ -112,12 +121,13 @@ export function createRequestPublisher(opts: {
       return send(
         imageKey(r.namespace, r.image, r.scanConfigHash, purpose),
         imageGroup(r.namespace, r.image),
-        subjects.scanImage(opts.cluster),
+        subjects.scanImage(opts.cluster, lane),
         encode(ImageScanRequestSchema, req),
         opts.shareWindowMs ?? SHARE_WINDOW_MS,
+        lane,
       );
     },
-    config: (r) => {
+    config: (r, lane = 'urgent') => {
       const req: ConfigAuditRequest = {
         v: 1,
         cluster: opts.cluster,
@@ -127,9 +137,10 @@ export function createRequestPublisher(opts: {
       return send(
         configKey(r.owner.uid, r.specHash, r.pluginConfigHash),
         ownerGroup(r.owner.uid),
-        subjects.scanConfig(opts.cluster),
+        subjects.scanConfig(opts.cluster, lane),
         encode(ConfigAuditRequestSchema, req),
         opts.retryAfterMs,
+        lane,
       );
     },
     retry: (key) => memory.retry(key),

@@ -1,3 +1,4 @@
+import type { Lane } from '@fleetscan/bus';
 import { OWNER_KINDS } from '@fleetscan/inventory';
 import { createLogger } from '@fleetscan/service';
 import { Registry } from 'prom-client';
@@ -66,7 +67,13 @@ export function createHarness(opts: { timing?: Partial<SchedulerTiming>; retryAf
     metrics,
   });
   cluster.connect(scheduler);
-  const sentTo = (type: 'image' | 'config') => jet.sent.filter((m) => m.subject.includes(`.scan.${type}.`));
+  // Both lanes: `fleetscan.scan.image.<cluster>` and `fleetscan.scan.image-bulk.<cluster>`.
+  const sentTo = (type: 'image' | 'config', lane?: Lane) =>
+    jet.sent.filter(
+      (m) =>
+        (lane !== 'bulk' && m.subject.includes(`.scan.${type}.`)) ||
+        (lane !== 'urgent' && m.subject.includes(`.scan.${type}-bulk.`)),
+    );
   return {
     time,
     cluster,
@@ -76,8 +83,8 @@ export function createHarness(opts: { timing?: Partial<SchedulerTiming>; retryAf
     metrics,
     registry,
     hashes,
-    imageRequests: () => sentTo('image'),
-    configRequests: () => sentTo('config'),
+    imageRequests: (lane?: Lane) => sentTo('image', lane),
+    configRequests: (lane?: Lane) => sentTo('config', lane),
   };
 }
 export type Harness = ReturnType<typeof createHarness>;

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { clusterOf, LANES, subjects } from './subjects.ts';
+import { scanConsumer, scanConsumerConfigs, streamConfigs } from './topology.ts';
+
+/** NATS subject matching: `*` one token, `>` the rest. */
+const matches = (filter: string, subject: string) => {
+  const f = filter.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '>') return s.length > i;
+    if (f[i] !== '*' && f[i] !== s[i]) return false;
+  }
+  return f.length === s.length;
+};
+
+describe('subjects and lanes', () => {
+  it('puts each kind of request in each lane on a subject of its own, the cluster last', () => {
+    expect(subjects.scanImage('c1')).toBe('fleetscan.scan.image.c1');
+    expect(subjects.scanImage('c1', 'bulk')).toBe('fleetscan.scan.image-bulk.c1');
+    expect(subjects.scanConfig('c1', 'urgent')).toBe('fleetscan.scan.config.c1');
+    expect(subjects.scanConfig('c1', 'bulk')).toBe('fleetscan.scan.config-bulk.c1');
+    expect(clusterOf(subjects.scanConfig('bulk', 'bulk'))).toBe('bulk');
+  });
+
+  it('gives every lane its consumer, which reads that lane only, within the scan stream', () => {
+    const scan = streamConfigs()[0]?.subjects ?? [];
+    const consumers = scanConsumerConfigs();
+    expect(consumers.map((c) => c.durable_name)).toEqual([
+      'scan-image',
+      'scan-config',
+      'scan-image-bulk',
+      'scan-config-bulk',
+    ]);
+    for (const kind of ['image', 'config'] as const) {
+      for (const lane of LANES) {
+        const subject = kind === 'image' ? subjects.scanImage('c1', lane) : subjects.scanConfig('c1', lane);
+        expect(scan.some((f) => matches(f, subject))).toBe(true);
+        const readers = consumers.filter((c) => matches(c.filter_subject ?? '', subject));
+        expect(readers.map((c) => c.durable_name)).toEqual([scanConsumer(kind, lane)]);
+      }
+    }
+  });
+});
