@@ -133,6 +133,7 @@ Scanner scale-out on pull-bound images (replaces the fleet run):
   --link-rtt-ms R       round trip added to every connection (default 40)
   --baseline-jobs J     trivy-operator model: jobs run, 10 at once (default 10)
   --db-mb M             DB each of those jobs downloads first, MB (default 60)
+  --print FILE          print the tables of a result saved with --json, and exit
   -h, --help            show this help
 `;
 

@@ -1,3 +1,4 @@
+import { goals } from './goals.ts';
 import { LATENCY_GOAL_RATIO, latencyRatios, type ProbeFigures } from './probe-plan.ts';
 import type { BenchResult } from './result.ts';
 import { linkUse, scaleGoal, speedups } from './scale-out-figures.ts';
@@ -214,6 +215,11 @@ export function formatResult(r: BenchResult): string {
     }
     const [one, two] = r.throughput;
     if (one && two) row('S=2 ÷ S=1 speed-up', x(one.wallMs / two.wallMs));
+  }
+  const met = goals(r);
+  if (met.length > 0) {
+    section(`goals: ${met.filter((g) => g.met).length} of ${met.length} met`);
+    for (const g of met) row(g.goal, `${g.met ? 'met' : 'MISSED'} (${g.got})`);
   }
   if (r.error) row('ERROR', r.error);
   if (!r.complete) row('INCOMPLETE', 'the run did not finish; figures above are partial');
