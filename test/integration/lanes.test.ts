@@ -12,6 +12,7 @@ import {
   type ImageScanRequest,
   ImageScanRequestSchema,
   ImageScanResultSchema,
+  LANES,
   type Lane,
   STREAM_RESULTS,
   subjects,
@@ -45,15 +46,20 @@ let dir = '';
 let nc: NatsConnection;
 let scanner: RunningScanner | undefined;
 let logStream: ReturnType<typeof createWriteStream> | undefined;
-/** Results in arrival order, by the name their request gave them. */
+/** Results by the name their request gave them. */
 const arrived: string[] = [];
+/** Each result's sequence in the results stream: the order the scanner published them. */
+const seqOf = new Map<string, number>();
+/** The lane each result came back in, by that name. */
+const laneOfResult = new Map<string, Lane>();
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fleetscan-lanes-'));
   nc = await connect({ servers: stack().natsUrl });
   const jsm = await jetstreamManager(nc);
   await ensureStreams(jsm);
-  await ensureConsumer(jsm, STREAM_RESULTS, writerConsumerConfig(cluster));
+  for (const lane of LANES)
+    await ensureConsumer(jsm, STREAM_RESULTS, writerConsumerConfig(cluster, {}, lane));
   // Batches of 100 manifests, one image at a time: the backlog takes several trivy runs in a row.
   const config = scannerConfig(
     scannerEnv(stack(), {
@@ -75,16 +81,23 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** What the writer's two consumers hold now. */
 async function drainResults(): Promise<void> {
-  const consumer = await jetstream(nc).consumers.get(STREAM_RESULTS, writerConsumer(cluster));
-  for (;;) {
-    const m = await consumer.next({ expires: 1000 });
-    if (!m) return;
-    const body = JSON.parse(new TextDecoder().decode(m.data)) as Record<string, unknown>;
-    if (m.subject === subjects.resultConfig(cluster)) {
-      arrived.push(ConfigAuditResultSchema.parse(body).owner.name);
-    } else arrived.push(ImageScanResultSchema.parse(body).namespace);
-    m.ack();
+  for (const lane of LANES) {
+    const consumer = await jetstream(nc).consumers.get(STREAM_RESULTS, writerConsumer(cluster, lane));
+    for (;;) {
+      const m = await consumer.next({ expires: 1000 });
+      if (!m) break;
+      const body = JSON.parse(new TextDecoder().decode(m.data)) as Record<string, unknown>;
+      const name =
+        m.subject === subjects.resultConfig(cluster, lane)
+          ? ConfigAuditResultSchema.parse(body).owner.name
+          : ImageScanResultSchema.parse(body).namespace;
+      arrived.push(name);
+      seqOf.set(name, m.seq);
+      laneOfResult.set(name, lane);
+      m.ack();
+    }
   }
 }
 
@@ -154,10 +167,13 @@ describe('lanes', () => {
     for (const name of bulk) await publishAudit(name, 'bulk');
     await publishAudit('urgent-audit', 'urgent');
     await waitAll([...bulk, 'urgent-audit']);
-    const at = arrived.indexOf('urgent-audit');
-    const bulkBefore = arrived.slice(0, at).filter((n) => n.startsWith('bulk-')).length;
+    const at = seqOf.get('urgent-audit') ?? 0;
+    const bulkBefore = bulk.filter((n) => (seqOf.get(n) ?? 0) < at).length;
     // One queue would have answered all 300 first.
     expect(bulkBefore).toBeLessThan(BULK_AUDITS);
+    // Each result came back in its request's lane, for the writer's consumer of that lane.
+    expect(laneOfResult.get('urgent-audit')).toBe('urgent');
+    expect(bulk.every((n) => laneOfResult.get(n) === 'bulk')).toBe(true);
   }, 660_000);
 
   it('scans an urgent image request while bulk image scans are queued', async () => {
@@ -166,8 +182,8 @@ describe('lanes', () => {
     for (const ns of bulk) await publishImage(ns, image, 'bulk');
     await publishImage('urgent-img', image, 'urgent');
     await waitAll([...bulk, 'urgent-img']);
-    const at = arrived.indexOf('urgent-img');
-    const bulkBefore = arrived.slice(0, at).filter((n) => n.startsWith('bulk-img-')).length;
+    const at = seqOf.get('urgent-img') ?? 0;
+    const bulkBefore = bulk.filter((n) => (seqOf.get(n) ?? 0) < at).length;
     expect(bulkBefore).toBeLessThan(BULK_IMAGES);
   }, 660_000);
 });

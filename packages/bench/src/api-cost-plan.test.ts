@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { managers, reportBody, reportTemplate, wayCosts } from './api-cost-plan.ts';
+import { managers, migrationPatch, reportBody, reportTemplate, wayCosts } from './api-cost-plan.ts';
 
 const real = {
   apiVersion: 'aquasecurity.github.io/v1alpha1',
@@ -60,6 +60,23 @@ describe('API cost per report write', () => {
     expect(apply?.failures).toBe(1);
     expect(apply?.writesPerSec).toBe(50);
     expect(post?.apiserverMs).toBeCloseTo(3.5);
+  });
+
+  it('turns the create’s Update entry into an Apply entry, leaving the others', () => {
+    const entries = [
+      { manager: 'fleetscan-writer', operation: 'Update', fieldsV1: { 'f:report': {} } },
+      { manager: 'kubectl', operation: 'Update', fieldsV1: { 'f:metadata': {} } },
+    ];
+    expect(migrationPatch(entries, 'fleetscan-writer')).toEqual([
+      {
+        op: 'replace',
+        path: '/metadata/managedFields',
+        value: [{ ...entries[0], operation: 'Apply' }, entries[1]],
+      },
+    ]);
+    expect(
+      migrationPatch([{ manager: 'fleetscan-writer', operation: 'Apply' }], 'fleetscan-writer'),
+    ).toBeUndefined();
   });
 
   it('lists who manages a report and how', () => {

@@ -5,11 +5,22 @@
  * copies of real reports of the run, so sizes and shapes are the writer's.
  */
 
-export type WriteWay = 'apply-create' | 'post-create' | 'apply-update-of-applied' | 'apply-update-of-posted';
+/**
+ * `post-create-migrated`: a POST, then a JSON patch turning the create's field ownership (an Update
+ * entry) into the writer's Apply entry, as client-go's csaupgrade does: the one way a POST can keep
+ * server-side apply's semantics for the fields a later apply stops setting.
+ */
+export type WriteWay =
+  | 'apply-create'
+  | 'post-create'
+  | 'post-create-migrated'
+  | 'apply-update-of-applied'
+  | 'apply-update-of-posted';
 
 export const WRITE_WAYS: readonly WriteWay[] = [
   'apply-create',
   'post-create',
+  'post-create-migrated',
   'apply-update-of-applied',
   'apply-update-of-posted',
 ];
@@ -56,7 +67,12 @@ export function reportBody(
   template: ReturnType<typeof reportTemplate>,
   o: { way: WriteWay; i: number; namespace: string; at: string },
 ): ReportBody {
-  const created = o.way === 'apply-create' || o.way === 'apply-update-of-applied' ? 'applied' : 'posted';
+  const created =
+    o.way === 'post-create-migrated'
+      ? 'migrated'
+      : o.way === 'apply-create' || o.way === 'apply-update-of-applied'
+        ? 'applied'
+        : 'posted';
   const update = o.way.startsWith('apply-update');
   return {
     ...template,
@@ -136,4 +152,29 @@ export function managers(
   managedFields: readonly { manager?: string; operation?: string }[] | undefined,
 ): string[] {
   return (managedFields ?? []).map((m) => `${m.manager ?? '?'}/${m.operation ?? '?'}`).sort();
+}
+
+export interface ManagedFieldsEntry {
+  manager?: string;
+  operation?: string;
+  apiVersion?: string;
+  time?: string;
+  fieldsType?: string;
+  fieldsV1?: unknown;
+}
+
+/**
+ * The JSON patch that hands the fields a create gave `manager` (operation Update) to its Apply
+ * entry: the other managers' entries kept, the Update one relabelled. Undefined when there is no
+ * such entry.
+ */
+export function migrationPatch(
+  entries: readonly ManagedFieldsEntry[],
+  manager: string,
+): unknown[] | undefined {
+  if (!entries.some((e) => e.manager === manager && e.operation === 'Update')) return undefined;
+  const value = entries.map((e) =>
+    e.manager === manager && e.operation === 'Update' ? { ...e, operation: 'Apply' } : e,
+  );
+  return [{ op: 'replace', path: '/metadata/managedFields', value }];
 }

@@ -2,7 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createTransport, type KubeConnection, type KubeTransport } from '@fleetscan/kube';
 import { CONFIG_AUDIT_REPORT, GROUP, VERSION, VULNERABILITY_REPORT } from '@fleetscan/reports';
 import {
+  type ManagedFieldsEntry,
   managers,
+  migrationPatch,
   type ReportBody,
   reportBody,
   reportTemplate,
@@ -39,7 +41,7 @@ export interface ApiCostResult {
    * by a create (an Update) is not the applier's, so it stays.
    */
   semantics: {
-    created: 'apply' | 'post';
+    created: 'apply' | 'post' | 'post-migrated';
     managersAfterCreate: string[];
     managersAfterApply: string[];
     droppedFieldRemoved: boolean;
@@ -95,7 +97,9 @@ export async function runApiCost(
       if (count <= 0) break;
       // Alternate which way goes first, so a drift in the box's load falls on both.
       const creates: WriteWay[] =
-        r % 2 === 0 ? ['apply-create', 'post-create'] : ['post-create', 'apply-create'];
+        r % 2 === 0
+          ? ['apply-create', 'post-create', 'post-create-migrated']
+          : ['post-create-migrated', 'post-create', 'apply-create'];
       const updates: WriteWay[] =
         r % 2 === 0
           ? ['apply-update-of-applied', 'apply-update-of-posted']
@@ -146,6 +150,7 @@ export async function runApiCost(
       semantics: [
         await semantics(api, namespace, 'apply', templates[0] as (typeof templates)[number]),
         await semantics(api, namespace, 'post', templates[0] as (typeof templates)[number]),
+        await semantics(api, namespace, 'post-migrated', templates[0] as (typeof templates)[number]),
       ],
     };
   } finally {
@@ -179,13 +184,25 @@ async function loadTemplates(api: KubeTransport) {
 /** One write the way the writer would do it (apply), or by POST with the writer's field manager. */
 async function write(api: KubeTransport, way: WriteWay, b: ReportBody): Promise<void> {
   const signal = AbortSignal.timeout(TIMEOUT_MS);
-  if (way === 'post-create') {
-    await api.request(
+  if (way === 'post-create' || way === 'post-create-migrated') {
+    const created = (await api.request(
       {
         method: 'POST',
         path: collection(b.metadata.namespace, b.kind),
         query: { fieldManager: FIELD_MANAGER },
         body: b,
+      },
+      signal,
+    )) as { metadata?: { managedFields?: ManagedFieldsEntry[] } };
+    if (way === 'post-create') return;
+    const patch = migrationPatch(created.metadata?.managedFields ?? [], FIELD_MANAGER);
+    if (!patch) throw new Error('api cost: a create without the writer’s Update entry');
+    await api.request(
+      {
+        method: 'PATCH',
+        path: `${collection(b.metadata.namespace, b.kind)}/${b.metadata.name}`,
+        body: patch,
+        contentType: 'application/json-patch+json',
       },
       signal,
     );
@@ -207,7 +224,7 @@ async function write(api: KubeTransport, way: WriteWay, b: ReportBody): Promise<
 async function semantics(
   api: KubeTransport,
   namespace: string,
-  created: 'apply' | 'post',
+  created: 'apply' | 'post' | 'post-migrated',
   template: ReturnType<typeof reportTemplate>,
 ): Promise<ApiCostResult['semantics'][number]> {
   const name = `semantics-${created}`;
@@ -220,7 +237,9 @@ async function semantics(
       annotations: { ...body.metadata.annotations, [PROBE_ANNOTATION]: 'set-at-create' },
     },
   };
-  await write(api, created === 'apply' ? 'apply-create' : 'post-create', withExtra);
+  const way: WriteWay =
+    created === 'apply' ? 'apply-create' : created === 'post' ? 'post-create' : 'post-create-migrated';
+  await write(api, way, withExtra);
   const path = `${collection(namespace, body.kind)}/${name}`;
   const read = async () =>
     (await api.getJson(path, {}, AbortSignal.timeout(TIMEOUT_MS))) as {

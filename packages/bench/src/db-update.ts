@@ -35,6 +35,7 @@ export async function runDbUpdate(
   const old = new Set(t.vulnReportsByDb().keys());
   const reports = refreshProgress(t.vulnReportsByDb(), old).left;
   const samples0 = (await Promise.all(o.services.map((s) => scrape(s.metricsUrl)))).flat();
+  const probeReports0 = t.probeReports();
   const cpu0 = cpuSnapshot(ctx.monitor, ctx.started, ctx.stackPids);
   const api0 = await apiserverRequests(kc);
   const version = await bumpDbVersion(stack.trivy.cacheDir);
@@ -69,12 +70,14 @@ export async function runDbUpdate(
     stackPids: ctx.stackPids,
     svcs: o.services,
     before: cpu0,
-    reports: last.refreshed,
+    reports: reports - last.left,
   });
+  const probeReports = t.probeReports() - probeReports0;
   return {
     version,
     reports,
     refreshed: reports - last.left,
+    probeReports,
     complete,
     refreshMs: lastMoved - t0,
     drained,

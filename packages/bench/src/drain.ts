@@ -1,4 +1,4 @@
-import { STREAM_RESULTS, STREAM_SCAN, scanConsumerConfigs, writerConsumer } from '@fleetscan/bus';
+import { LANES, STREAM_RESULTS, STREAM_SCAN, scanConsumerConfigs, writerConsumer } from '@fleetscan/bus';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 
@@ -11,7 +11,9 @@ export async function pendingWork(natsUrl: string, cluster: string): Promise<num
     const scan = scanConsumerConfigs().map((c) => c.durable_name ?? '');
     const infos = await Promise.all([
       ...scan.map((name) => jsm.consumers.info(STREAM_SCAN, name).catch(() => undefined)),
-      jsm.consumers.info(STREAM_RESULTS, writerConsumer(cluster)),
+      ...LANES.map((lane) =>
+        jsm.consumers.info(STREAM_RESULTS, writerConsumer(cluster, lane)).catch(() => undefined),
+      ),
     ]);
     return infos.reduce((a, i) => a + (i ? i.num_pending + i.num_ack_pending : 0), 0);
   } finally {

@@ -108,6 +108,7 @@ export async function runFirstPass(
     svcs: o.services,
     before: cpu0,
     reports: t.counts().reports,
+    probeReports: t.probeReports(),
   });
   const nats = trafficDelta(nats0, await natsTraffic(stack.natsMonitorUrl));
   const apiRequests = requestDelta(api0, await apiserverRequests(kc));

@@ -68,7 +68,11 @@ export function goals(r: BenchResult): Goal[] {
     );
   }
   const d = r.dbUpdate;
-  if (d) add('DB update: every VulnerabilityReport refreshed', `${d.refreshed} of ${d.reports}`, d.complete);
+  if (d) {
+    add('DB update: every VulnerabilityReport refreshed', `${d.refreshed} of ${d.reports}`, d.complete);
+    const per = d.work.writes / Math.max(1, d.refreshed + (d.probeReports ?? 0));
+    add('DB update: API writes ÷ report = 1.00', x(per), Math.abs(per - 1) < 0.005);
+  }
   const so = r.scaleOut;
   if (so) {
     const up = speedups(so.runs);

@@ -98,6 +98,18 @@ fleetscan_watcher_requests_total{type="config",outcome="published"} 1000
     });
   });
 
+  it('counts the reports of new workloads created during the pass (probes) as writes’ reports too', () => {
+    const f = passFigures({
+      reports: 2160,
+      probeReports: 40,
+      samples,
+      scannersBefore: [],
+      cpu: noCpu,
+      peakRss: [],
+    });
+    expect(f).toMatchObject({ reports: 2160, probeReports: 40, writes: 2200, writesPerReport: 1 });
+  });
+
   it('subtracts what kept scanners had run before the pass, and has no writes per report without reports', () => {
     const f = passFigures({ reports: 0, samples, scannersBefore: samples, cpu: noCpu, peakRss: [] });
     expect(f.trivyImageRuns).toBe(0);

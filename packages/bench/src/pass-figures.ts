@@ -65,6 +65,8 @@ export function cpuFigures(o: {
 export function passFigures(o: {
   /** Reports the benchmark's watch saw (0 for a pass that should write none). */
   reports: number;
+  /** Reports of probes (workloads created apart from the fleet) written in the pass: writes too. */
+  probeReports?: number;
   samples: readonly Sample[];
   scannersBefore: readonly Sample[];
   cpu: CpuFigures;
@@ -86,8 +88,9 @@ export function passFigures(o: {
     sumOf(o.samples, 'fleetscan_watcher_requests_total', { type, outcome: 'published' });
   return {
     reports: o.reports,
+    ...(o.probeReports ? { probeReports: o.probeReports } : {}),
     writes,
-    writesPerReport: o.reports > 0 ? writes / o.reports : 0,
+    writesPerReport: o.reports + (o.probeReports ?? 0) > 0 ? writes / (o.reports + (o.probeReports ?? 0)) : 0,
     writerOutcomes: outcomes,
     trivyImageRuns: runs('image'),
     trivyConfigRuns: runs('config'),

@@ -66,6 +66,20 @@ describe('probes: new workloads under load', () => {
     });
   });
 
+  it('split each latency into the control plane’s part (to the ReplicaSet) and fleetscan’s', () => {
+    const f = probeFigures(
+      [
+        { createdAt: 0, ownerAt: 1000, doneAt: 4000 },
+        { createdAt: 0, ownerAt: 3000, doneAt: 4000 },
+        { createdAt: 0, ownerAt: 2000, doneAt: undefined },
+      ],
+      0,
+    );
+    expect([f.ownerP50Ms, f.ownerP99Ms, f.fleetscanP50Ms, f.fleetscanP99Ms]).toEqual([
+      2000, 3000, 1000, 3000,
+    ]);
+  });
+
   it('meet the goal within 2× of the idle fleet at p50 and p99, every probe reported', () => {
     const idle = { p50Ms: 2000, p99Ms: 3000 };
     expect(latencyRatios({ p50Ms: 3000, p99Ms: 6000, created: 20, reported: 20 }, idle)).toEqual({

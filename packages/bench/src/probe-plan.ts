@@ -55,6 +55,8 @@ export function imageNamespacePairs(fleet: readonly FleetWorkload[]): number {
 export interface ProbeSample {
   /** Create request sent, the benchmark's clock. */
   createdAt: number;
+  /** When its report owner (the ReplicaSet) appeared: the control plane's part ends here. */
+  ownerAt?: number | undefined;
   /** When the last of its reports was seen; undefined: not within the wait. */
   doneAt: number | undefined;
 }
@@ -68,6 +70,14 @@ export interface ProbeFigures {
   maxMs: number | undefined;
   /** Create → all reports of each reported probe, in creation order. */
   latenciesMs: number[];
+  /**
+   * The two parts of it: created → report owner seen (the control plane: Deployment, then its
+   * ReplicaSet), and owner seen → all reports (fleetscan).
+   */
+  ownerP50Ms?: number | undefined;
+  ownerP99Ms?: number | undefined;
+  fleetscanP50Ms?: number | undefined;
+  fleetscanP99Ms?: number | undefined;
   /** When each was created, ms after the phase began (the operator model's arrivals). */
   arrivalsMs: number[];
 }
@@ -78,6 +88,10 @@ export interface ProbeFigures {
  */
 export function probeFigures(samples: readonly ProbeSample[], phaseStart: number): ProbeFigures {
   const latenciesMs = samples.flatMap((s) => (s.doneAt === undefined ? [] : [s.doneAt - s.createdAt]));
+  const ownerMs = samples.flatMap((s) => (s.ownerAt === undefined ? [] : [s.ownerAt - s.createdAt]));
+  const fleetscanMs = samples.flatMap((s) =>
+    s.ownerAt === undefined || s.doneAt === undefined ? [] : [s.doneAt - s.ownerAt],
+  );
   return {
     created: samples.length,
     reported: latenciesMs.length,
@@ -86,6 +100,10 @@ export function probeFigures(samples: readonly ProbeSample[], phaseStart: number
     maxMs: quantile(latenciesMs, 1),
     latenciesMs,
     arrivalsMs: samples.map((s) => s.createdAt - phaseStart),
+    ownerP50Ms: quantile(ownerMs, 0.5),
+    ownerP99Ms: quantile(ownerMs, 0.99),
+    fleetscanP50Ms: quantile(fleetscanMs, 0.5),
+    fleetscanP99Ms: quantile(fleetscanMs, 0.99),
   };
 }
 

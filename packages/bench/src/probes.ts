@@ -27,7 +27,8 @@ export async function runIdleProbes(
     const createdAt = now();
     tracker.addProbe(w, createdAt);
     await creator.create(w, ctx.run);
-    samples.push({ createdAt, doneAt: await tracker.probeDone(w, timeoutMs) });
+    const doneAt = await tracker.probeDone(w, timeoutMs);
+    samples.push({ createdAt, ownerAt: tracker.probeOwnerSeenAt(w), doneAt });
     await sleep(IDLE_GAP_MS);
   }
   const f = probeFigures(samples, start);
@@ -64,7 +65,11 @@ export function startLoadProbes(
       const createdAt = now();
       tracker.addProbe(w, createdAt);
       await creator.create(w, ctx.run);
-      waits.push(tracker.probeDone(w, o.timeoutMs).then((doneAt) => ({ createdAt, doneAt })));
+      waits.push(
+        tracker
+          .probeDone(w, o.timeoutMs)
+          .then((doneAt) => ({ createdAt, ownerAt: tracker.probeOwnerSeenAt(w), doneAt })),
+      );
     }
   })();
   return {

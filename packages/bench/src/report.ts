@@ -194,8 +194,12 @@ export function formatResult(r: BenchResult): string {
     const cost = (way: string) => a.costs.find((c) => c.way === way);
     const ac = cost('apply-create');
     const pc = cost('post-create');
+    const pm = cost('post-create-migrated');
     if (ac && pc && ac.apiserverMs > 0) {
       row('create by POST ÷ by apply (kube-apiserver CPU)', x(pc.apiserverMs / ac.apiserverMs));
+    }
+    if (ac && pm && ac.apiserverMs > 0) {
+      row('create by POST + ownership patch ÷ by apply', x(pm.apiserverMs / ac.apiserverMs));
     }
     for (const sem of a.semantics) {
       row(
@@ -267,7 +271,15 @@ function probeRows(
   section('new workloads under load (one Deployment at a time: created → all its reports)');
   const line = (f: ProbeFigures) =>
     `p50 ${s(f.p50Ms)}  p99 ${s(f.p99Ms)}  max ${s(f.maxMs)}  (${f.reported} of ${f.created} reported)`;
-  if (pr.idle) row('idle fleet', line(pr.idle));
+  const parts = (f: ProbeFigures) =>
+    row(
+      '  of which control plane / fleetscan',
+      `created → ReplicaSet p50 ${s(f.ownerP50Ms)} p99 ${s(f.ownerP99Ms)}; ReplicaSet → reports p50 ${s(f.fleetscanP50Ms)} p99 ${s(f.fleetscanP99Ms)}`,
+    );
+  if (pr.idle) {
+    row('idle fleet', line(pr.idle));
+    parts(pr.idle);
+  }
   const load = [
     ['during the cold start', pr.coldStart],
     ['during the DB update', pr.dbUpdate],
@@ -275,6 +287,7 @@ function probeRows(
   for (const [what, f] of load) {
     if (!f) continue;
     row(`${what} (one every ${s(f.intervalMs)})`, line(f));
+    parts(f);
     if (pr.idle) {
       const q = latencyRatios(f, pr.idle);
       row(

@@ -27,6 +27,8 @@ export interface CpuFigures {
 
 export interface PassFigures {
   reports: number;
+  /** Reports of probes written in the pass, besides the fleet's (writes per report counts both). */
+  probeReports?: number;
   writes: number;
   writesPerReport: number;
   writerOutcomes: Record<string, number>;
@@ -123,6 +125,8 @@ export interface BenchResult {
     /** VulnerabilityReports on an old version when it began, and of those refreshed. */
     reports: number;
     refreshed: number;
+    /** Reports of the probes created during it (new, not refreshed: written too). */
+    probeReports: number;
     complete: boolean;
     /** New version in place → the last report moved to it. */
     refreshMs: number;

@@ -71,6 +71,10 @@ export interface Tracker {
   addProbe(w: FleetWorkload, createdAt: number): void;
   /** Resolves with when the probe had all its reports; undefined if it did not within timeoutMs. */
   probeDone(w: FleetWorkload, timeoutMs: number): Promise<number | undefined>;
+  /** When the probe's report owner (a Deployment's ReplicaSet) was first seen. */
+  probeOwnerSeenAt(w: FleetWorkload): number | undefined;
+  /** Reports of every probe so far. */
+  probeReports(): number;
   /** VulnerabilityReports by the trivy DB version they were matched against (any owner). */
   vulnReportsByDb(): Map<string, number>;
 }
@@ -303,6 +307,8 @@ export function createTracker(opts: {
         });
       });
     },
+    probeReports: () => [...probes.values()].reduce((a, e) => a + e.reports.size, 0),
+    probeOwnerSeenAt: (w) => probes.get(workloadKey(w.kind, w.namespace, w.name))?.ownerSeenAt,
     vulnReportsByDb() {
       const out = new Map<string, number>();
       for (const db of vulnDb.values()) out.set(db, (out.get(db) ?? 0) + 1);

@@ -34,7 +34,7 @@ export {
   SealedSchema,
   sealCredentials,
 } from './seal.ts';
-export { CLUSTER_NAME_PATTERN, clusterOf, LANES, type Lane, PREFIX, subjects } from './subjects.ts';
+export { CLUSTER_NAME_PATTERN, clusterOf, LANES, type Lane, laneOf, PREFIX, subjects } from './subjects.ts';
 export {
   BLOB_BUCKET,
   CONSUMER_SCAN_CONFIG,

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { clusterOf, LANES, subjects } from './subjects.ts';
-import { scanConsumer, scanConsumerConfigs, streamConfigs } from './topology.ts';
+import { clusterOf, LANES, laneOf, subjects } from './subjects.ts';
+import {
+  scanConsumer,
+  scanConsumerConfigs,
+  streamConfigs,
+  writerConsumer,
+  writerConsumerConfig,
+} from './topology.ts';
 
 /** NATS subject matching: `*` one token, `>` the rest. */
 const matches = (filter: string, subject: string) => {
@@ -16,10 +22,30 @@ const matches = (filter: string, subject: string) => {
 describe('subjects and lanes', () => {
   it('puts each kind of request in each lane on a subject of its own, the cluster last', () => {
     expect(subjects.scanImage('c1')).toBe('fleetscan.scan.image.c1');
-    expect(subjects.scanImage('c1', 'bulk')).toBe('fleetscan.scan.image-bulk.c1');
+    expect(subjects.scanImage('c1', 'bulk')).toBe('fleetscan.scan.bulk.image.c1');
     expect(subjects.scanConfig('c1', 'urgent')).toBe('fleetscan.scan.config.c1');
-    expect(subjects.scanConfig('c1', 'bulk')).toBe('fleetscan.scan.config-bulk.c1');
+    expect(subjects.scanConfig('c1', 'bulk')).toBe('fleetscan.scan.bulk.config.c1');
+    expect(subjects.resultImage('c1', 'bulk')).toBe('fleetscan.result.bulk.image.c1');
     expect(clusterOf(subjects.scanConfig('bulk', 'bulk'))).toBe('bulk');
+    for (const lane of LANES) {
+      expect(laneOf(subjects.scanImage('bulk', lane))).toBe(lane);
+      expect(laneOf(subjects.resultConfig('c1', lane))).toBe(lane);
+    }
+  });
+
+  it('keeps each lane’s results for its cluster’s writer consumer of that lane, the urgent filter as it was', () => {
+    expect(writerConsumerConfig('c1').filter_subject).toBe('fleetscan.result.*.c1');
+    for (const lane of LANES) {
+      const c = writerConsumerConfig('c1', {}, lane);
+      expect(c.durable_name).toBe(writerConsumer('c1', lane));
+      for (const other of LANES) {
+        for (const subject of [subjects.resultImage('c1', other), subjects.resultConfig('c1', other)]) {
+          expect(matches(c.filter_subject ?? '', subject)).toBe(other === lane);
+        }
+        expect(matches(c.filter_subject ?? '', subjects.resultImage('c2', other))).toBe(false);
+      }
+    }
+    expect(writerConsumer('c1', 'bulk')).toBe('writer-c1-bulk');
   });
 
   it('gives every lane its consumer, which reads that lane only, within the scan stream', () => {

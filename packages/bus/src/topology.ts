@@ -28,7 +28,9 @@ export function scanConsumer(kind: 'image' | 'config', lane: Lane): string {
   if (kind === 'image') return lane === 'bulk' ? CONSUMER_SCAN_IMAGE_BULK : CONSUMER_SCAN_IMAGE;
   return lane === 'bulk' ? CONSUMER_SCAN_CONFIG_BULK : CONSUMER_SCAN_CONFIG;
 }
-export const writerConsumer = (cluster: string) => `writer-${cluster}`;
+/** A cluster's writer's consumer of a lane's results. */
+export const writerConsumer = (cluster: string, lane: Lane = 'urgent') =>
+  lane === 'bulk' ? `writer-${cluster}-bulk` : `writer-${cluster}`;
 
 const NS = 1_000_000;
 const SEC = 1000 * NS;
@@ -76,10 +78,14 @@ export function scanConsumerConfigs(o: TopologyOptions = {}): Partial<ConsumerCo
   ]);
 }
 
-export function writerConsumerConfig(cluster: string, o: TopologyOptions = {}): Partial<ConsumerConfig> {
+export function writerConsumerConfig(
+  cluster: string,
+  o: TopologyOptions = {},
+  lane: Lane = 'urgent',
+): Partial<ConsumerConfig> {
   return {
-    durable_name: writerConsumer(cluster),
-    filter_subject: subjects.resultsFor(cluster),
+    durable_name: writerConsumer(cluster, lane),
+    filter_subject: subjects.resultsFor(cluster, lane),
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     ack_wait: 30 * SEC,

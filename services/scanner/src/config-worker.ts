@@ -16,6 +16,7 @@ import {
   encode,
   LANES,
   type Lane,
+  laneOf,
   type Outcome,
   STREAM_SCAN,
   scanConsumer,
@@ -94,8 +95,10 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
     createBatcher({ maxSize: d.batchSize, waitMs: d.batchWaitMs, run: audit, signal: abort.signal });
   const batchers: Record<Lane, Batcher<Manifest, ConfigAuditData>> = { urgent: batcher(), bulk: batcher() };
 
+  /** The result goes out in the lane its request came in. */
   async function publish(req: ConfigAuditRequest, at: Delivery, result: ConfigAuditResult): Promise<void> {
-    await d.js.publish(subjects.resultConfig(req.cluster), encode(ConfigAuditResultSchema, result), {
+    const subject = subjects.resultConfig(req.cluster, laneOf(at.subject));
+    await d.js.publish(subject, encode(ConfigAuditResultSchema, result), {
       msgID: `r.${at.id}.${at.delivery}`,
     });
   }

@@ -10,6 +10,7 @@ import {
   type ImageScanResult,
   ImageScanResultSchema,
   LANES,
+  laneOf,
   type Outcome,
   type RegistryCredentials,
   STREAM_SCAN,
@@ -73,8 +74,10 @@ export function createImageWorker(d: ImageWorkerDeps) {
     signal: abort.signal,
   });
 
+  /** The result goes out in the lane its request came in. */
   async function publish(at: Delivery, result: ImageScanResult): Promise<void> {
-    await d.js.publish(subjects.resultImage(result.cluster), encode(ImageScanResultSchema, result), {
+    const subject = subjects.resultImage(result.cluster, laneOf(at.subject));
+    await d.js.publish(subject, encode(ImageScanResultSchema, result), {
       msgID: `r.${at.id}.${at.delivery}`,
     });
   }

@@ -58,9 +58,9 @@ describe('watcher scheduler', () => {
     h.cluster.putOwner(old);
     h.scheduler.synced();
     await h.time.advance(50);
-    expect(h.configRequests('bulk').map((m) => m.subject)).toEqual(['fleetscan.scan.config-bulk.c1']);
-    expect(h.imageRequests('bulk').map((m) => m.subject)).toEqual(['fleetscan.scan.image-bulk.c1']);
-    expect(h.jet.sent.filter((m) => !m.subject.includes('-bulk.'))).toHaveLength(0);
+    expect(h.configRequests('bulk').map((m) => m.subject)).toEqual(['fleetscan.scan.bulk.config.c1']);
+    expect(h.imageRequests('bulk').map((m) => m.subject)).toEqual(['fleetscan.scan.bulk.image.c1']);
+    expect(h.jet.sent.filter((m) => !m.subject.includes('.bulk.'))).toHaveLength(0);
     // Created while the watcher runs: urgent, for its config audit and its other image.
     const created = testOwner({ namespace: 'ns', name: 'new', uid: 'u-new', images: ['r/y:1'] });
     h.cluster.putOwner(created);

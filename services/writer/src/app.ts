@@ -8,6 +8,8 @@ import {
   ensureStreams,
   type ImageScanResult,
   ImageScanResultSchema,
+  LANES,
+  type Lane,
   type Outcome,
   openBlobStore,
   STREAM_RESULTS,
@@ -79,7 +81,9 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   });
   const jsm = await jetstreamManager(nc);
   await ensureStreams(jsm);
-  await ensureConsumer(jsm, STREAM_RESULTS, writerConsumerConfig(config.cluster));
+  for (const lane of LANES) {
+    await ensureConsumer(jsm, STREAM_RESULTS, writerConsumerConfig(config.cluster, {}, lane));
+  }
   const js = jetstream(nc);
   const api = createReportApi(kc);
   cleanup = createCleanup({ inventory, api, metrics, logger });
@@ -104,31 +108,29 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   }, 1000);
   health.unref();
   const lag = setInterval(() => {
-    jsm.consumers.info(STREAM_RESULTS, writerConsumer(config.cluster)).then(
-      (i) => metrics.lag.set(i.num_pending + i.num_ack_pending),
+    Promise.all(LANES.map((l) => jsm.consumers.info(STREAM_RESULTS, writerConsumer(config.cluster, l)))).then(
+      (infos) => metrics.lag.set(infos.reduce((a, i) => a + i.num_pending + i.num_ack_pending, 0)),
       () => {},
     );
   }, 5000);
   lag.unref();
 
   // Results are independent (one report, or one image's fan-out): handle several at once so the API
-  // round trips overlap; a late result never replaces a newer report (reconcile.ts).
-  const imageSubject = subjects.resultImage(config.cluster);
-  const configSubject = subjects.resultConfig(config.cluster);
+  // round trips overlap; a late result never replaces a newer report (reconcile.ts). Each lane has
+  // its own consumer and slots: an urgent result (a new workload's) is written at once even while a
+  // fleet-wide refresh or the install backlog fills the bulk lane.
   const ImageResult = ImageScanResultSchema.transform((r) => ({ type: 'image' as const, r }));
   const ConfigResult = ConfigAuditResultSchema.transform((r) => ({ type: 'config' as const, r }));
   const outcomeOf = (d: Disposition): Outcome =>
     d === 'ack' ? { kind: 'ack' } : { kind: 'retry', reason: d.reason, delayMs: d.retryInMs };
-  let results: Consumption | undefined;
-  const loop = (async () => {
-    await inventory.synced;
-    inventorySynced = true;
-    readiness.set('watches', true);
-    if (abort.signal.aborted) return;
-    results = await consume<Result>({
+  const results: Consumption[] = [];
+  const consumeLane = (lane: Lane) => {
+    const imageSubject = subjects.resultImage(config.cluster, lane);
+    const configSubject = subjects.resultConfig(config.cluster, lane);
+    return consume<Result>({
       js,
       stream: STREAM_RESULTS,
-      consumer: writerConsumer(config.cluster),
+      consumer: writerConsumer(config.cluster, lane),
       schemaFor: (subject) =>
         subject === imageSubject ? ImageResult : subject === configSubject ? ConfigResult : undefined,
       handle: async (m, at) => {
@@ -149,10 +151,19 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       signal: abort.signal,
       onTerm: (t) => {
         if (t.ending === 'invalid') {
-          metrics.results.inc({ type: t.subject.split('.')[2] ?? 'unknown', outcome: 'invalid' });
+          metrics.results.inc({ type: t.subject.split('.').at(-2) ?? 'unknown', outcome: 'invalid' });
         }
       },
     });
+  };
+  const loop = (async () => {
+    await inventory.synced;
+    inventorySynced = true;
+    readiness.set('watches', true);
+    for (const lane of LANES) {
+      if (abort.signal.aborted) return;
+      results.push(await consumeLane(lane));
+    }
   })();
 
   logger.info({ cluster: config.cluster, metricsPort: ops.port }, 'writer started');
@@ -165,7 +176,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       clearInterval(health);
       clearInterval(lag);
       await loop.catch(() => {});
-      await results?.stop();
+      await Promise.all(results.map((r) => r.stop()));
       await inventory.stop();
       await nc.drain();
       await ops.close();

@@ -1,4 +1,4 @@
-import type { Lane } from '@fleetscan/bus';
+import { type Lane, laneOf } from '@fleetscan/bus';
 import { OWNER_KINDS } from '@fleetscan/inventory';
 import { createLogger } from '@fleetscan/service';
 import { Registry } from 'prom-client';
@@ -67,12 +67,10 @@ export function createHarness(opts: { timing?: Partial<SchedulerTiming>; retryAf
     metrics,
   });
   cluster.connect(scheduler);
-  // Both lanes: `fleetscan.scan.image.<cluster>` and `fleetscan.scan.image-bulk.<cluster>`.
+  // `fleetscan.scan[.bulk].<type>.<cluster>`: the type is the next to last token, in either lane.
   const sentTo = (type: 'image' | 'config', lane?: Lane) =>
     jet.sent.filter(
-      (m) =>
-        (lane !== 'bulk' && m.subject.includes(`.scan.${type}.`)) ||
-        (lane !== 'urgent' && m.subject.includes(`.scan.${type}-bulk.`)),
+      (m) => m.subject.split('.').at(-2) === type && (lane === undefined || laneOf(m.subject) === lane),
     );
   return {
     time,
