@@ -9,7 +9,8 @@ declare module 'vitest' {
 
 /** Starts the real local stack once for the integration project. */
 export default async function setup(project: TestProject) {
-  const stack = await startStack({ onProgress: (m) => console.log(`[stack] ${m}`) });
+  // The OIDC issuer is served from this process, which lives as long as the stack.
+  const stack = await startStack({ oidcIssuer: true, onProgress: (m) => console.log(`[stack] ${m}`) });
   const { kubeConfig: _k, stop: _s, ...info } = stack;
   project.provide('stack', info);
   return async () => {

@@ -3,6 +3,7 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
+  RbacAuthorizationV1Api,
   type V1Deployment,
   type V1ReplicaSet,
 } from '@kubernetes/client-node';
@@ -13,6 +14,7 @@ export interface Kube {
   core: CoreV1Api;
   apps: AppsV1Api;
   custom: CustomObjectsApi;
+  rbac: RbacAuthorizationV1Api;
 }
 
 export function kubeFor(kubeconfigPath: string): Kube {
@@ -23,6 +25,7 @@ export function kubeFor(kubeconfigPath: string): Kube {
     core: kc.makeApiClient(CoreV1Api),
     apps: kc.makeApiClient(AppsV1Api),
     custom: kc.makeApiClient(CustomObjectsApi),
+    rbac: kc.makeApiClient(RbacAuthorizationV1Api),
   };
 }
 

@@ -1,21 +1,24 @@
-import { LANES, STREAM_RESULTS, STREAM_SCAN, scanConsumerConfigs, writerConsumer } from '@fleetscan/bus';
+import { LANES, pendingMessages, STREAM_RESULTS, STREAM_SCAN, subjects } from '@fleetscan/bus';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 
-/** Messages waiting or unacknowledged in the scan consumers and the cluster's writer consumer. */
+/**
+ * Messages the cluster's work queues still hold (its scan requests and results), whatever their
+ * state: counted from the streams, as the services' pending gauges are (pendingMessages).
+ */
 export async function pendingWork(natsUrl: string, cluster: string): Promise<number> {
   const nc = await connect({ servers: natsUrl });
   try {
     const jsm = await jetstreamManager(nc);
-    // Every scan consumer there is (both lanes, when the scanners have them) and the writer's.
-    const scan = scanConsumerConfigs().map((c) => c.durable_name ?? '');
-    const infos = await Promise.all([
-      ...scan.map((name) => jsm.consumers.info(STREAM_SCAN, name).catch(() => undefined)),
-      ...LANES.map((lane) =>
-        jsm.consumers.info(STREAM_RESULTS, writerConsumer(cluster, lane)).catch(() => undefined),
-      ),
-    ]);
-    return infos.reduce((a, i) => a + (i ? i.num_pending + i.num_ack_pending : 0), 0);
+    // Both lanes' requests and results (a message of either keeps the pipeline busy).
+    const counts = await Promise.all(
+      LANES.flatMap((lane) => [
+        pendingMessages(jsm, STREAM_SCAN, subjects.scanImage(cluster, lane)),
+        pendingMessages(jsm, STREAM_SCAN, subjects.scanConfig(cluster, lane)),
+        pendingMessages(jsm, STREAM_RESULTS, subjects.resultsFor(cluster, lane)),
+      ]),
+    );
+    return counts.reduce((a, n) => a + n, 0);
   } finally {
     await nc.close();
   }

@@ -10,6 +10,7 @@
  *   fleetscan.result.bulk.image.<cluster>     image scan results, bulk           (stream FLEETSCAN_RESULTS)
  *   fleetscan.result.config.<cluster>         config audit results, urgent      (stream FLEETSCAN_RESULTS)
  *   fleetscan.result.bulk.config.<cluster>    config audit results, bulk        (stream FLEETSCAN_RESULTS)
+ *   fleetscan.dead.<consumer>                 terminated messages               (stream FLEETSCAN_DEAD, dead-letters.ts)
  *
  * Requests travel in two lanes, each with its own consumers from the watcher through the scanners
  * (whose results stay in the request's lane) to the writer, so work a person waits for is never
@@ -41,6 +42,9 @@ export const subjects = {
   allScanConfig: (l: Lane = 'urgent') => `${PREFIX}.scan.${inLane(l)}config.*`,
   /** Every result of a lane for one cluster (that cluster's writer's filters). */
   resultsFor: (cluster: string, l: Lane = 'urgent') => `${PREFIX}.result.${inLane(l)}*.${token(cluster)}`,
+  /** Messages a consumer terminated (consumer names are subject tokens: scan-image, writer-<cluster>-bulk). */
+  dead: (consumer: string) => `${PREFIX}.dead.${consumer.replace(/[^A-Za-z0-9_-]/g, '_')}`,
+  allDead: `${PREFIX}.dead.>`,
 } as const;
 
 /** The cluster a subject belongs to: its last token. */

@@ -91,7 +91,8 @@ describe('isReportOwner', () => {
 
   it('nothing being deleted is an owner', () => {
     const obj = withTemplate('DaemonSet', 'agent', 'apps/v1');
-    obj.metadata = { ...obj.metadata, deletionTimestamp: '2026-01-01T00:00:00Z' as unknown as Date };
+    // The wire's timestamp, a string; KubeObject leaves timestamps untyped.
+    obj.metadata = { ...obj.metadata, deletionTimestamp: '2026-01-01T00:00:00Z' } as typeof obj.metadata;
     expect(isReportOwner(project('DaemonSet', obj))).toBe(false);
   });
 });

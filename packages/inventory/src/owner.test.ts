@@ -1,9 +1,9 @@
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubeObject } from '@fleetscan/kube';
 import { describe, expect, it } from 'vitest';
 import { ownerProjector } from './owner.ts';
 
 const template = { spec: { containers: [{ name: 'app', image: 'r/app:1' }] } };
-const obj = (kind: string, extra: Record<string, unknown>, ownerKind?: string): KubernetesObject =>
+const obj = (kind: string, extra: Record<string, unknown>, ownerKind?: string): KubeObject =>
   ({
     apiVersion: kind === 'Pod' ? 'v1' : 'apps/v1',
     kind,
@@ -21,7 +21,7 @@ const obj = (kind: string, extra: Record<string, unknown>, ownerKind?: string): 
         : {}),
     },
     ...extra,
-  }) as KubernetesObject;
+  }) as KubeObject;
 
 describe('ownerProjector', () => {
   it('keeps report owners with their spec hash and containers', () => {

@@ -96,11 +96,12 @@ describe('projectWorkload', () => {
 
   it('marks terminating objects and omits absent optional fields', () => {
     const obj = pod('p');
+    // The wire's timestamp, a string; KubeObject leaves timestamps untyped.
     obj.metadata = {
       ...obj.metadata,
-      deletionTimestamp: '2026-01-01T00:00:00Z' as unknown as Date,
+      deletionTimestamp: '2026-01-01T00:00:00Z',
       labels: {},
-    };
+    } as typeof obj.metadata;
     const w = projectWorkload('Pod', obj);
     expect(w?.terminating).toBe(true);
     expect(w?.podSpec).toBeUndefined();

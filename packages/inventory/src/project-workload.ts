@@ -1,4 +1,4 @@
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubeObject } from '@fleetscan/kube';
 import { isReportOwner } from './owner-rules.ts';
 import type {
   ContainerKind,
@@ -19,7 +19,7 @@ const EMPTY_LABELS: Readonly<Record<string, string>> = Object.freeze({});
 const NO_CONTAINERS: readonly ContainerRef[] = Object.freeze([]);
 
 /** The pod template spec of a workload object of `kind` (the Pod's own spec for Pods). */
-export function extractPodSpec(kind: WorkloadKind, obj: KubernetesObject): PodSpec | undefined {
+export function extractPodSpec(kind: WorkloadKind, obj: KubeObject): PodSpec | undefined {
   const spec = (obj as { spec?: Record<string, unknown> }).spec;
   switch (kind) {
     case 'Pod':
@@ -54,7 +54,7 @@ export function containersOf(spec: PodSpec | undefined): ContainerRef[] {
 }
 
 /** Projects a workload object; undefined for an object without name or uid. */
-export function projectWorkload(kind: WorkloadKind, obj: KubernetesObject): Workload | undefined {
+export function projectWorkload(kind: WorkloadKind, obj: KubeObject): Workload | undefined {
   const meta = obj.metadata;
   if (!meta?.name || !meta.uid) return undefined;
   const spec = (obj as { spec?: { replicas?: unknown } }).spec;
@@ -80,7 +80,8 @@ export function projectWorkload(kind: WorkloadKind, obj: KubernetesObject): Work
   }
   if (hasReplicas(kind) && typeof spec?.replicas === 'number') w.replicas = spec.replicas;
   if ((kind === 'ReplicaSet' || kind === 'Deployment') && revision) w.revision = revision;
-  if (meta.deletionTimestamp) w.terminating = true;
+  // A wire timestamp (a string); KubeObject leaves timestamps untyped.
+  if ((meta as { deletionTimestamp?: unknown }).deletionTimestamp) w.terminating = true;
   const podSpec = extractPodSpec(kind, obj);
   if (kind === 'Pod') {
     w.containers = containersOf(podSpec);
@@ -95,7 +96,7 @@ export function projectWorkload(kind: WorkloadKind, obj: KubernetesObject): Work
 }
 
 /** A `project` function for createReflector. */
-export function workloadProjector(kind: WorkloadKind): (obj: KubernetesObject) => Workload | undefined {
+export function workloadProjector(kind: WorkloadKind): (obj: KubeObject) => Workload | undefined {
   return (obj) => projectWorkload(kind, obj);
 }
 
@@ -113,7 +114,7 @@ interface ContainerStatus {
   imageID?: unknown;
 }
 
-function imageIDsOf(obj: KubernetesObject): Record<string, string> | undefined {
+function imageIDsOf(obj: KubeObject): Record<string, string> | undefined {
   const status = (obj as { status?: Record<string, unknown> }).status;
   if (!status) return undefined;
   let out: Record<string, string> | undefined;

@@ -1,3 +1,4 @@
+import type { KubeObject } from '@fleetscan/kube';
 import {
   ANNOTATION_CONTENT_HASH,
   ANNOTATION_DB_UPDATED_AT,
@@ -15,7 +16,6 @@ import {
   type OwnerReportKind,
   parseGoDuration,
 } from '@fleetscan/reports';
-import type { KubernetesObject } from '@kubernetes/client-node';
 
 /** What is kept of an existing report: enough to decide whether it is current. */
 export interface ReportRef {
@@ -47,7 +47,7 @@ export interface ReportRef {
 }
 
 export function reportProjector(kind: OwnerReportKind) {
-  return (obj: KubernetesObject): ReportRef | undefined => {
+  return (obj: KubeObject): ReportRef | undefined => {
     const m = obj.metadata;
     if (!m?.name || !m.uid) return undefined;
     const labels = m.labels ?? {};
@@ -76,7 +76,8 @@ export function reportProjector(kind: OwnerReportKind) {
     const report = (obj as { report?: ReportBody }).report;
     // Our annotation, else the body (a full object), else when it was created: trivy-operator
     // replaces a report when it rescans, so that is its scan time (its own TTL reads it too).
-    const updated = [ann[ANNOTATION_UPDATED_AT], report?.updateTimestamp, m.creationTimestamp]
+    const created = (m as { creationTimestamp?: unknown }).creationTimestamp;
+    const updated = [ann[ANNOTATION_UPDATED_AT], report?.updateTimestamp, created]
       .map((t) => (typeof t === 'string' ? Date.parse(t) : Number.NaN))
       .find((t) => Number.isFinite(t));
     if (updated !== undefined) r.updatedAtMs = updated;

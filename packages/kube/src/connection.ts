@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent, type RequestOptions } from 'node:https';
+import type { OidcCredentials } from './auth-provider.ts';
 import { type ExecClusterInfo, type ExecCredential, runExecPlugin } from './exec-credential.ts';
 import {
   type Auth,
@@ -10,6 +11,8 @@ import {
   configError,
   type Material,
 } from './kubeconfig-file.ts';
+import { chooseProxy, type ProxyEnv, redact } from './proxy.ts';
+import { proxyAgent } from './proxy-agent.ts';
 
 /**
  * How to reach one API server: its URL, the TLS and auth of each request, and one keep-alive
@@ -23,6 +26,8 @@ export interface KubeConnection {
   readonly source: string;
   /** The context's namespace, if it names one. */
   readonly namespace: string | undefined;
+  /** The proxy every request goes through (credentials removed), or undefined: direct. */
+  readonly proxy: string | undefined;
   /** Keep-alive, no socket limit: long-lived watches never make other requests wait for a socket. */
   readonly agent: HttpAgent;
   /**
@@ -46,6 +51,13 @@ export interface ConnectionOptions {
   rereadMs?: number;
   /** An exec plugin that has not finished by then is killed. Default 60 000. */
   execTimeoutMs?: number;
+  /**
+   * The environment's proxy settings (proxyEnvFrom(env) in a service's config), used when the
+   * kubeconfig's cluster sets no proxy-url. Omitted: no proxy from the environment.
+   */
+  proxy?: ProxyEnv | undefined;
+  /** A proxy that has not answered CONNECT by then fails the request (TRANSIENT). Default 30 000. */
+  proxyTunnelTimeoutMs?: number;
 }
 
 export const REREAD_MS = 60_000;
@@ -60,7 +72,20 @@ export function createKubeConnection(spec: ConnectionSpec, opts: ConnectionOptio
   const cert =
     spec.clientCertificate && source(spec.clientCertificate, `${at}: client certificate`, now, rereadMs);
   const key = spec.clientKey && source(spec.clientKey, `${at}: client key`, now, rereadMs);
+  const tunnelTimeoutMs = opts.proxyTunnelTimeoutMs ?? 30_000;
+  // Agents for other servers the credentials need (an OIDC issuer), one per origin, closed with us.
+  const others = new Map<string, HttpAgent>();
+  const agentFor = (url: URL): HttpAgent => {
+    let a = others.get(url.origin);
+    if (!a) {
+      const via = chooseProxy(url.href, { env: opts.proxy }, `${at}: ${url.origin}`);
+      a = via ? proxyAgent(url, via, { tunnelTimeoutMs }) : keepAliveAgent(url.href);
+      others.set(url.origin, a);
+    }
+    return a;
+  };
   const credentials = authSource(spec.auth ?? { kind: 'none' }, {
+    agentFor,
     at,
     now,
     rereadMs,
@@ -73,12 +98,14 @@ export function createKubeConnection(spec: ConnectionSpec, opts: ConnectionOptio
       ...(ca && { 'certificate-authority-data': (await ca.get()).toString('base64') }),
     }),
   });
-  const agent = keepAliveAgent(server);
+  const proxy = chooseProxy(server, { proxyUrl: spec.proxyUrl, env: opts.proxy }, at);
+  const agent = proxy ? proxyAgent(new URL(server), proxy, { tunnelTimeoutMs }) : keepAliveAgent(server);
 
   return {
     server,
     source: spec.source,
     namespace: spec.namespace,
+    proxy: proxy && redact(proxy),
     agent,
     async requestOptions() {
       const auth = await credentials.get();
@@ -105,13 +132,23 @@ export function createKubeConnection(spec: ConnectionSpec, opts: ConnectionOptio
     },
     close() {
       agent.destroy();
+      for (const a of others.values()) a.destroy();
     },
   };
 }
 
-/** One agent per connection: keep-alive, and no socket limit, so open watches never make other requests wait. */
+/**
+ * One agent per connection: keep-alive, and no socket limit, so open watches never make other
+ * requests wait. proxyEnv {}: direct means direct, even where Node would apply its own proxy rules
+ * (NODE_USE_ENV_PROXY).
+ */
 export function keepAliveAgent(server: string): HttpAgent {
-  const options = { keepAlive: true, maxSockets: Number.POSITIVE_INFINITY, scheduling: 'lifo' as const };
+  const options = {
+    keepAlive: true,
+    maxSockets: Number.POSITIVE_INFINITY,
+    scheduling: 'lifo' as const,
+    proxyEnv: {},
+  };
   return server.startsWith('https:') ? new HttpsAgent(options) : new HttpAgent(options);
 }
 
@@ -173,9 +210,33 @@ function authSource(
     env: Record<string, string | undefined>;
     execTimeoutMs: number;
     cluster: () => Promise<ExecClusterInfo>;
+    /** A keep-alive agent for another server (an OIDC issuer), through the environment's proxy where it applies. */
+    agentFor: (url: URL) => HttpAgent;
   },
 ): Cached<AuthState> {
   switch (auth.kind) {
+    case 'oidc': {
+      // openid-client, through this import only: users of other credentials never load it.
+      let loading: Promise<OidcCredentials> | undefined;
+      let oidc: OidcCredentials | undefined;
+      return {
+        async get() {
+          loading ??= import('./auth-provider.ts').then((m) => {
+            oidc = m.createOidcCredentials({
+              config: auth.config,
+              at: ctx.at,
+              now: ctx.now,
+              agent: ctx.agentFor,
+            });
+            return oidc;
+          });
+          return { authorization: await (await loading).authorization() };
+        },
+        invalidate() {
+          oidc?.invalidate();
+        },
+      };
+    }
     case 'none':
       return { get: async () => ({}), invalidate() {} };
     case 'basic': {

@@ -20,6 +20,8 @@ export {
 export { type LoadKubeConfigOptions, loadKubeConfig, SERVICE_ACCOUNT_DIR } from './kubeconfig.ts';
 export type { Auth, ConnectionSpec, ExecConfig, Material } from './kubeconfig-file.ts';
 export type { KubeLogger } from './logger.ts';
+export type { KubeObject, ObjectMeta, OwnerReference } from './object.ts';
+export { type ProxyEnv, proxyEnvFrom } from './proxy.ts';
 export { createReflector, type Reflector, type ReflectorOptions } from './reflector.ts';
 export { apiVersionOf, type ResourceRef, resourceName, resourcePath } from './resource.ts';
 export { objectKey, type ReflectorEvent, type ReflectorEventType } from './store.ts';

@@ -99,7 +99,9 @@ export type Auth =
   | { kind: 'none' }
   | { kind: 'token'; token: string | undefined; tokenFile: string | undefined }
   | { kind: 'basic'; username: string; password: string }
-  | { kind: 'exec'; exec: ExecConfig };
+  | { kind: 'exec'; exec: ExecConfig }
+  /** An `auth-provider` named oidc: its config (client-id, idp-issuer-url, id-token, refresh-token, ...). */
+  | { kind: 'oidc'; config: Record<string, string> };
 
 /** One context of a kubeconfig, resolved into what a connection needs. */
 export interface ConnectionSpec {
@@ -110,6 +112,8 @@ export interface ConnectionSpec {
   ca?: Material | undefined;
   insecureSkipTLSVerify?: boolean | undefined;
   tlsServerName?: string | undefined;
+  /** The cluster's proxy-url: every request goes through it (the environment's proxy settings do not apply). */
+  proxyUrl?: string | undefined;
   clientCertificate?: Material | undefined;
   clientKey?: Material | undefined;
   auth?: Auth | undefined;
@@ -141,16 +145,12 @@ export function resolveContext(files: KubeconfigFiles, source: string, context?:
 function clusterSpec(
   e: Entry,
   at: string,
-): Pick<ConnectionSpec, 'server' | 'ca' | 'insecureSkipTLSVerify' | 'tlsServerName'> & {
+): Pick<ConnectionSpec, 'server' | 'ca' | 'insecureSkipTLSVerify' | 'tlsServerName' | 'proxyUrl'> & {
   clusterConfig: unknown;
 } {
   const c = e.value;
   const server = checkServer(str(c, 'server', at), at);
-  if (c['proxy-url'] !== undefined) {
-    throw configError(
-      `${at}: proxy-url is not supported; let the service reach the API server directly (or through a transparent proxy)`,
-    );
-  }
+  const proxyUrl = str(c, 'proxy-url', at);
   const insecure = bool(c, 'insecure-skip-tls-verify', at);
   const ca = material(e, 'certificate-authority', at);
   if (insecure && ca) {
@@ -166,18 +166,14 @@ function clusterSpec(
     ...(ca && { ca }),
     ...(insecure && { insecureSkipTLSVerify: true }),
     ...(tlsServerName && { tlsServerName }),
+    ...(proxyUrl && { proxyUrl }),
     clusterConfig: execExt?.extension,
   };
 }
 
 function userSpec(e: Entry, at: string): Pick<ConnectionSpec, 'auth' | 'clientCertificate' | 'clientKey'> {
   const u = e.value;
-  if (u['auth-provider'] !== undefined) {
-    const provider = isObject(u['auth-provider']) ? String(u['auth-provider'].name ?? '') : '';
-    throw configError(
-      `${at}: auth-provider${provider ? ` "${provider}"` : ''} is not supported; use an exec credential plugin instead (e.g. kubelogin, gke-gcloud-auth-plugin, aws eks get-token)`,
-    );
-  }
+  const provider = authProvider(e, at);
   for (const key of ['as', 'as-uid', 'as-groups', 'as-user-extra']) {
     if (u[key] !== undefined) {
       throw configError(
@@ -194,6 +190,7 @@ function userSpec(e: Entry, at: string): Pick<ConnectionSpec, 'auth' | 'clientCe
     ...(token || tokenFile ? ['token'] : []),
     ...(username || password ? ['basic auth (username/password)'] : []),
     ...(exec ? ['exec'] : []),
+    ...(provider ? ['auth-provider (oidc)'] : []),
   ];
   if (methods.length > 1) {
     throw configError(`${at}: more than one authentication method (${methods.join(', ')}); keep one`);
@@ -210,7 +207,53 @@ function userSpec(e: Entry, at: string): Pick<ConnectionSpec, 'auth' | 'clientCe
   if (token || tokenFile) auth = { kind: 'token', token, tokenFile };
   else if (username && password) auth = { kind: 'basic', username, password };
   else if (exec) auth = { kind: 'exec', exec };
+  else if (provider) auth = provider;
   return { auth, ...(clientCertificate && { clientCertificate }), ...(clientKey && { clientKey }) };
+}
+
+/**
+ * client-go's one remaining auth-provider, oidc (azure and gcp were removed in Kubernetes 1.26 in
+ * favour of exec plugins), checked as client-go checks it: client-id and idp-issuer-url are required.
+ */
+function authProvider(e: Entry, at: string): Extract<Auth, { kind: 'oidc' }> | undefined {
+  const p = e.value['auth-provider'];
+  if (p === undefined || p === null) return undefined;
+  const name = isObject(p) ? str(p, 'name', `${at}, auth-provider`) : undefined;
+  if (name !== 'oidc') {
+    throw configError(
+      `${at}: auth-provider${name ? ` "${name}"` : ''} is not supported (only oidc is); use an exec credential plugin instead (e.g. kubelogin, gke-gcloud-auth-plugin, aws eks get-token)`,
+    );
+  }
+  const where = `${at}, auth-provider "oidc"`;
+  const config = (p as Raw).config ?? {};
+  if (!isObject(config) || !Object.values(config).every((v) => typeof v === 'string')) {
+    throw configError(`${where}: config must be a mapping of strings`);
+  }
+  const c = config as Record<string, string>;
+  for (const key of ['client-id', 'idp-issuer-url']) {
+    if (!c[key]) throw configError(`${where}: ${key} is required`);
+  }
+  try {
+    new URL(c['idp-issuer-url'] ?? '');
+  } catch (err) {
+    throw configError(`${where}: idp-issuer-url "${c['idp-issuer-url']}" is not a URL`, err);
+  }
+  // The IdP's CA is read now, so a missing file fails at load like the kubeconfig's others; a
+  // relative path is the kubeconfig's, like theirs (client-go takes it from the working directory,
+  // which for a service is arbitrary).
+  const { 'idp-certificate-authority': caFile, ...rest } = c;
+  if (!caFile || c['idp-certificate-authority-data']) return { kind: 'oidc', config: rest };
+  const file = resolve(dirname(e.file), caFile);
+  let ca: Buffer;
+  try {
+    ca = readFileSync(file);
+  } catch (err) {
+    throw configError(
+      `${where}: idp-certificate-authority ${file} cannot be read: ${(err as Error).message}`,
+      err,
+    );
+  }
+  return { kind: 'oidc', config: { ...rest, 'idp-certificate-authority-data': ca.toString('base64') } };
 }
 
 function execConfig(e: Entry, at: string): ExecConfig {

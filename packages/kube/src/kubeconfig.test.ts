@@ -237,10 +237,18 @@ describe('loadKubeConfig: clusters and users', () => {
     const cases: [object, object | undefined, RegExp][] = [
       [
         {},
-        { 'auth-provider': { name: 'oidc', config: {} } },
-        /auth-provider "oidc" is not supported; use an exec credential plugin/,
+        { 'auth-provider': { name: 'gcp', config: {} } },
+        /auth-provider "gcp" is not supported \(only oidc is\); use an exec credential plugin/,
       ],
-      [{ 'proxy-url': 'http://proxy:3128' }, undefined, /proxy-url is not supported/],
+      [
+        {},
+        {
+          token: 't',
+          'auth-provider': { name: 'oidc', config: { 'client-id': 'c', 'idp-issuer-url': 'https://i' } },
+        },
+        /more than one authentication method \(token, auth-provider \(oidc\)\)/,
+      ],
+      [{ 'proxy-url': 'socks5://proxy:1080' }, undefined, /proxy-url: socks5 proxies are not supported/],
       [{}, { token: 't', as: 'someone' }, /impersonation \(as\) is not supported/],
       [
         {},

@@ -27,7 +27,7 @@ export interface LoadKubeConfigOptions extends ConnectionOptions {
  * service-account token and CA exist and the service env is set; else $KUBECONFIG (a list,
  * merged first-wins as kubectl does) or ~/.kube/config. Throws KubeError CONFIG naming the source
  * and what is wrong when none yields a usable cluster — or when it asks for something fleetscan
- * does not support (auth-provider, proxy-url, impersonation).
+ * does not support (an auth-provider other than oidc, a socks5 proxy, impersonation).
  */
 export function loadKubeConfig(opts: LoadKubeConfigOptions = {}): KubeConnection {
   const env = opts.env ?? process.env;

@@ -1,13 +1,13 @@
-import type { KubernetesObject } from '@kubernetes/client-node';
 import { childAbort } from './abort.ts';
 import { KubeError, KubeErrorCode } from './errors.ts';
+import type { KubeObject } from './object.ts';
 import type { KubeTransport } from './transport.ts';
 
 interface ListPage {
   kind?: string;
   apiVersion?: string;
   metadata?: { resourceVersion?: string; continue?: string };
-  items?: KubernetesObject[] | null;
+  items?: KubeObject[] | null;
 }
 
 /**
@@ -28,7 +28,7 @@ export async function listAll(
     /** Accept header (metadata-only lists); JSON objects by default. */
     accept?: string;
     signal: AbortSignal;
-    onItem: (obj: KubernetesObject) => void;
+    onItem: (obj: KubeObject) => void;
   },
 ): Promise<{ resourceVersion: string; items: number; pages: number }> {
   let cont: string | undefined;

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { KubernetesObject } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isKubeError, KubeErrorCode } from './errors.ts';
 import type { KubeLogger } from './logger.ts';
+import type { KubeObject } from './object.ts';
 import { createReflector, type Reflector, type ReflectorOptions } from './reflector.ts';
 import type { ReflectorEvent } from './store.ts';
 import { type FakeApiServer, startFakeApiServer } from './testing/fake-apiserver.ts';
@@ -21,14 +21,14 @@ const pod = (
   image = 'nginx:1',
   uid = `uid-${name}`,
   extra: Record<string, unknown> = {},
-): KubernetesObject =>
+): KubeObject =>
   ({
     metadata: { name, namespace: 'ns', uid },
     spec: { containers: [{ name: 'c', image }] },
     ...extra,
-  }) as KubernetesObject;
+  }) as KubeObject;
 
-const project = (obj: KubernetesObject): Proj | undefined => {
+const project = (obj: KubeObject): Proj | undefined => {
   const spec = (obj as { spec?: { containers?: { image: string }[] } }).spec;
   if (obj.metadata?.labels?.skip) return undefined;
   return {
@@ -87,6 +87,8 @@ describe('reflector: list then watch', () => {
     expect(r.health().ok).toBe(false);
     await r.synced;
     await until('watch open', () => server.openWatches() === 1);
+    // The server counts the watch when it gets the request; the reflector knows once it gets the answer.
+    await until('reflector watching', () => r.health().ok);
 
     expect(server.listRequests()).toEqual([
       { limit: '2' },

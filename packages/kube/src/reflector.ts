@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { KubernetesObject } from '@kubernetes/client-node';
 import { exponentialBackoff } from './backoff.ts';
 import type { KubeConnection } from './connection.ts';
 import { equalIgnoringResourceVersion } from './equal.ts';
 import { classifyKubeError, KubeError, KubeErrorCode } from './errors.ts';
 import { listAll } from './list-all.ts';
 import type { KubeLogger } from './logger.ts';
+import type { KubeObject } from './object.ts';
 import { type ResourceRef, resourceName, resourcePath } from './resource.ts';
 import { createProjectionStore, type ReflectorEvent } from './store.ts';
 import { ACCEPT_METADATA, ACCEPT_METADATA_LIST, createTransport, type KubeTransport } from './transport.ts';
@@ -18,9 +18,9 @@ export interface ReflectorOptions<T> {
   /**
    * Keeps what the caller needs of an object; `undefined` leaves the object out (and, if it was in,
    * reports it DELETED). Must not keep a reference to the whole object: that is the point. The
-   * object is wire JSON typed as client-node's KubernetesObject: timestamps are strings, not Dates.
+   * object is wire JSON (KubeObject): timestamps are strings, not Dates.
    */
-  project: (obj: KubernetesObject) => T | undefined;
+  project: (obj: KubeObject) => T | undefined;
   logger: KubeLogger;
   /** Called synchronously, after projection, in order. Queue slow work; do not block. */
   onEvent?: (e: ReflectorEvent<T>) => void;

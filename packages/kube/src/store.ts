@@ -1,4 +1,4 @@
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubeObject } from './object.ts';
 
 export type ReflectorEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -27,24 +27,24 @@ interface Entry<T> {
 
 export interface ProjectionStore<T> {
   /** ADDED/MODIFIED from a watch, or an item of a list. */
-  upsert(obj: KubernetesObject, source: 'list' | 'watch'): void;
+  upsert(obj: KubeObject, source: 'list' | 'watch'): void;
   /** DELETED from a watch. */
-  remove(obj: KubernetesObject): void;
+  remove(obj: KubeObject): void;
   /** Starts a re-list pass: items upserted through the pass are marked seen; finish() deletes the rest. */
-  beginList(): { upsert(obj: KubernetesObject): void; finish(): void };
+  beginList(): { upsert(obj: KubeObject): void; finish(): void };
   get(key: string): T | undefined;
   list(): T[];
   readonly size: number;
 }
 
-export function objectKey(obj: KubernetesObject): string {
+export function objectKey(obj: KubeObject): string {
   const ns = obj.metadata?.namespace;
   const name = obj.metadata?.name ?? '';
   return ns ? `${ns}/${name}` : name;
 }
 
 export function createProjectionStore<T>(opts: {
-  project: (obj: KubernetesObject) => T | undefined;
+  project: (obj: KubeObject) => T | undefined;
   equal: (a: T, b: T) => boolean;
   emit: (e: ReflectorEvent<T>) => void;
   /** A projection that throws is a bug; the object is treated as not projectable. */
@@ -52,7 +52,7 @@ export function createProjectionStore<T>(opts: {
 }): ProjectionStore<T> {
   const items = new Map<string, Entry<T>>();
 
-  function project(key: string, obj: KubernetesObject): T | undefined {
+  function project(key: string, obj: KubeObject): T | undefined {
     try {
       return opts.project(obj);
     } catch (err) {
@@ -61,7 +61,7 @@ export function createProjectionStore<T>(opts: {
     }
   }
 
-  function upsert(obj: KubernetesObject, source: 'list' | 'watch'): string {
+  function upsert(obj: KubeObject, source: 'list' | 'watch'): string {
     const key = objectKey(obj);
     const uid = obj.metadata?.uid ?? '';
     const rv = obj.metadata?.resourceVersion ?? '';

@@ -1,7 +1,7 @@
-import type { KubernetesObject } from '@kubernetes/client-node';
 import { childAbort } from './abort.ts';
 import { classifyKubeError, KubeError, KubeErrorCode } from './errors.ts';
 import { readLines } from './lines.ts';
+import type { KubeObject } from './object.ts';
 import type { KubeTransport } from './transport.ts';
 
 /** How one watch request ended, when it did not throw. */
@@ -15,7 +15,7 @@ export type WatchEnd =
 
 interface WatchEvent {
   type?: string;
-  object?: KubernetesObject & { code?: number; message?: string };
+  object?: KubeObject & { code?: number; message?: string };
 }
 
 /**
@@ -38,7 +38,7 @@ export async function watchOnce(
     onConnected: () => void;
     /** First event other than ERROR: proof the watch is alive, not just connected. */
     onAlive: () => void;
-    onChange: (type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KubernetesObject) => void;
+    onChange: (type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KubeObject) => void;
     onBookmark: (resourceVersion: string) => void;
   },
 ): Promise<WatchEnd> {

@@ -22,6 +22,10 @@ export async function startApiServer(opts: {
   dieWithParent: boolean;
   /** Serve /debug/pprof (admin token only) for CPU profiles of the API server. */
   profiling?: boolean | undefined;
+  /** Trust client certificates this CA issued (user = CN, groups = O). */
+  clientCaFile?: string | undefined;
+  /** An AuthenticationConfiguration (JWT issuers) to load. */
+  authenticationConfigFile?: string | undefined;
 }): Promise<ApiServer> {
   const dir = join(opts.dir, 'apiserver');
   const certDir = join(dir, 'certs');
@@ -49,6 +53,8 @@ export async function startApiServer(opts: {
       // No TLS files given: the apiserver generates a self-signed pair here.
       `--cert-dir=${certDir}`,
       `--token-auth-file=${tokenFile}`,
+      ...(opts.clientCaFile ? [`--client-ca-file=${opts.clientCaFile}`] : []),
+      ...(opts.authenticationConfigFile ? [`--authentication-config=${opts.authenticationConfigFile}`] : []),
       '--authorization-mode=RBAC',
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${saPub}`,

@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -8,9 +8,17 @@ import { loadStackConfig } from './config.ts';
 import { startControllerManager } from './controller-manager.ts';
 import { installCrds } from './crds.ts';
 import { startEtcd } from './etcd.ts';
+import { type ProcessIdentity, readIdentity } from './identity.ts';
 import { pushTestImages } from './images/index.ts';
 import { buildKubeconfig } from './kubeconfig.ts';
 import { startNats } from './nats.ts';
+import {
+  authenticationConfig,
+  type OidcIssuer,
+  type OidcIssuerInfo,
+  startOidcIssuer,
+} from './oidc-issuer.ts';
+import { createCertificateAuthority } from './pki.ts';
 import type { ManagedProcess } from './process.ts';
 import { startRegistry } from './registry.ts';
 import { locateTools } from './tools.ts';
@@ -30,8 +38,19 @@ export interface StackInfo {
   authRegistry: { url: string; host: string; username: string; password: string };
   trivy: { bin: string; cacheDir: string; version: string };
   images: { name: string; ref: string; digest: string }[];
-  processes: { name: string; pid: number; logFile: string }[];
+  /**
+   * `identity` (start time, command line, boot) is what `stack:down` checks before it signals a
+   * pid, which may belong to another process by then; a process recorded without one is left alone.
+   */
+  processes: { name: string; pid: number; logFile: string; identity?: ProcessIdentity }[];
   versions: Record<string, string>;
+  /**
+   * The CA kube-apiserver trusts for client certificates (user = CN, groups = O); issue one with
+   * issueClientCertificate. It also signs the OIDC issuer's serving certificate.
+   */
+  clientCa: { certFile: string; keyFile: string };
+  /** The OIDC issuer kube-apiserver trusts, when the stack was started with `oidcIssuer`. */
+  oidc?: OidcIssuerInfo;
 }
 
 export interface Stack extends StackInfo {
@@ -60,6 +79,11 @@ export interface StackOptions {
   profiling?: boolean;
   /** Progress lines for people watching a cold start. */
   onProgress?: (msg: string) => void;
+  /**
+   * Serve an OIDC issuer from this process and make kube-apiserver trust its tokens (tests of
+   * OIDC clients). It lives as long as this process: not for a stack left running in the background.
+   */
+  oidcIssuer?: boolean;
 }
 
 /**
@@ -76,8 +100,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'fleetscan-stack-')));
   await mkdir(dir, { recursive: true });
   const procs: ManagedProcess[] = [];
+  let issuer: OidcIssuer | undefined;
   const stopAll = async () => {
     await Promise.all([...procs].reverse().map((p) => p.stop()));
+    await issuer?.close();
   };
   // Last resort for an abrupt exit: children die by PDEATHSIG, the dir goes here.
   const keepDir = opts.keepDir || cfg.keepDir;
@@ -88,6 +114,17 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     progress('starting etcd');
     const etcd = await startEtcd({ bin: tools.etcd, dir, dieWithParent });
     procs.push(etcd.process);
+    const pki = join(dir, 'pki');
+    const clientCa = await createCertificateAuthority(pki);
+    let authenticationConfigFile: string | undefined;
+    if (opts.oidcIssuer) {
+      issuer = await startOidcIssuer({ dir: pki, ca: clientCa });
+      authenticationConfigFile = join(pki, 'authentication-config.json');
+      await writeFile(
+        authenticationConfigFile,
+        authenticationConfig(issuer, await readFile(clientCa.certFile, 'utf8')),
+      );
+    }
     progress('starting kube-apiserver');
     const api = await startApiServer({
       bin: tools.kubeApiserver,
@@ -95,6 +132,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       etcdUrl: etcd.url,
       dieWithParent,
       profiling: opts.profiling,
+      clientCaFile: clientCa.certFile,
+      authenticationConfigFile,
     });
     procs.push(api.process);
     const kubeconfigPath = join(dir, 'kubeconfig');
@@ -140,8 +179,23 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       authRegistry: { url: authRegistry.url, host: authRegistry.host, ...auth },
       trivy: { bin: tools.trivy, cacheDir: trivyCache, version: tools.versions.TRIVY_VERSION ?? '' },
       images,
-      processes: procs.map((p) => ({ name: p.name, pid: p.pid, logFile: p.logFile })),
+      // Read now that every process is ready: a child started through setpriv has exec'd by now.
+      processes: procs.map((p) => {
+        const identity = readIdentity(p.pid);
+        return { name: p.name, pid: p.pid, logFile: p.logFile, ...(identity && { identity }) };
+      }),
       versions: { ...tools.versions },
+      clientCa,
+      ...(issuer && {
+        oidc: {
+          url: issuer.url,
+          clientId: issuer.clientId,
+          clientSecret: issuer.clientSecret,
+          usernamePrefix: issuer.usernamePrefix,
+          signingKeyFile: issuer.signingKeyFile,
+          caFile: issuer.caFile,
+        },
+      }),
     };
     await writeFile(join(dir, 'stack.json'), `${JSON.stringify(info, null, 2)}\n`);
     process.once('exit', onExit);

@@ -1,15 +1,19 @@
 import {
   type BlobStore,
+  BusErrorCode,
   bounded,
   type Consumption,
   consume,
+  type DeadLetters,
   type Delivery,
   encode,
   type ImageScanRequest,
   ImageScanRequestSchema,
   type ImageScanResult,
   ImageScanResultSchema,
+  isBusError,
   LANES,
+  type Lane,
   laneOf,
   type Outcome,
   type RegistryCredentials,
@@ -44,6 +48,12 @@ export interface ImageWorkerDeps {
   replica: string;
   /** Opens requests' sealed registry credentials; without it such requests fail with CREDENTIALS. */
   privateKey?: ScannerPrivateKey | undefined;
+  /**
+   * The most one request may take, all steps together (digest lookup, lock waits, every trivy run,
+   * stores): past it the request's work is aborted and it counts as a TIMEOUT failure.
+   */
+  requestTimeoutMs: number;
+  deadLetters?: DeadLetters;
 }
 
 /**
@@ -57,7 +67,7 @@ export interface ImageWorkerDeps {
  */
 export function createImageWorker(d: ImageWorkerDeps) {
   const abort = new AbortController();
-  const consumptions: Consumption[] = [];
+  const consumptions = new Map<Lane, Consumption>();
   const scans = createImageScans({
     blobs: d.blobs,
     locks: d.locks,
@@ -105,6 +115,7 @@ export function createImageWorker(d: ImageWorkerDeps) {
         : await d.resolve(req.image, {
             insecureRegistries: d.insecureRegistries,
             ...(credentials && { credentials }),
+            signal: at.signal,
           });
       const db = await d.engine.dbUpdatedAt();
       const out = await scans.produce({
@@ -113,6 +124,7 @@ export function createImageWorker(d: ImageWorkerDeps) {
         db,
         ...(credentials && { credentials }),
         accessChecked: resolved.checked,
+        signal: at.signal,
       });
       await publish(at, {
         ...base,
@@ -137,8 +149,15 @@ export function createImageWorker(d: ImageWorkerDeps) {
       return { kind: 'ack' };
     } catch (err) {
       // Stopping (trivy was killed): the message goes back to the stream for another replica.
-      if (at.signal.aborted) return { kind: 'retry', reason: 'stopping' };
-      const f = classifyFailure(err, credentials ? [credentials.password] : []);
+      if (isBusError(at.signal.reason, BusErrorCode.Stopping)) return { kind: 'retry', reason: 'stopping' };
+      // Past the request's bound, whatever step it was in: a timeout, retried like one.
+      const f = isBusError(at.signal.reason, BusErrorCode.Deadline)
+        ? {
+            code: 'TIMEOUT',
+            message: `the scan took longer than ${d.requestTimeoutMs / 1000} s`,
+            permanent: false,
+          }
+        : classifyFailure(err, credentials ? [credentials.password] : []);
       d.metrics.failures.inc({ type: 'image', reason: f.code });
       if (!f.permanent && !at.lastDelivery) {
         log.warn({ err: bounded(f.message), code: f.code }, 'image scan failed; will retry');
@@ -164,7 +183,7 @@ export function createImageWorker(d: ImageWorkerDeps) {
     }
   }
 
-  function consumeLane(lane: (typeof LANES)[number]): Promise<Consumption> {
+  function consumeLane(lane: Lane): Promise<Consumption> {
     return consume({
       js: d.js,
       stream: STREAM_SCAN,
@@ -175,6 +194,8 @@ export function createImageWorker(d: ImageWorkerDeps) {
       metrics: d.metrics.consume,
       logger: d.logger,
       signal: abort.signal,
+      handlerTimeoutMs: d.requestTimeoutMs,
+      ...(d.deadLetters && { deadLetters: d.deadLetters }),
       onTerm: (t) => {
         if (t.ending !== 'invalid') return;
         d.metrics.requests.inc({ type: 'image', outcome: 'invalid' });
@@ -185,12 +206,14 @@ export function createImageWorker(d: ImageWorkerDeps) {
 
   return {
     async start(): Promise<void> {
-      for (const lane of LANES) consumptions.push(await consumeLane(lane));
+      for (const lane of LANES) consumptions.set(lane, await consumeLane(lane));
     },
+    /** A lane's messages held, and its handlers stuck past their bound (for /readyz). */
+    held: (lane: Lane) => consumptions.get(lane)?.held() ?? { count: 0, oldestMs: 0, stuck: 0 },
     /** Stops pulling and kills running trivy processes; their messages go back to the stream. */
     async stop(): Promise<void> {
       abort.abort();
-      await Promise.all(consumptions.map((c) => c.stop()));
+      await Promise.all([...consumptions.values()].map((c) => c.stop()));
     },
   };
 }

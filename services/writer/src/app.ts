@@ -4,29 +4,39 @@ import {
   type Consumption,
   connectBus,
   consume,
+  createDeadLetters,
   ensureConsumer,
   ensureStreams,
   type ImageScanResult,
   ImageScanResultSchema,
   LANES,
   type Lane,
-  type Outcome,
   openBlobStore,
+  pendingMessages,
   STREAM_RESULTS,
   subjects,
   writerConsumer,
   writerConsumerConfig,
 } from '@fleetscan/bus';
-import { createInventory } from '@fleetscan/inventory';
+import { createInventory, OWNER_KINDS } from '@fleetscan/inventory';
 import { type KubeConnection, loadKubeConfig } from '@fleetscan/kube';
-import { createReadiness, type Logger, startOpsServer } from '@fleetscan/service';
+import {
+  type Clock,
+  createReadiness,
+  type Logger,
+  startOpsServer,
+  systemClock,
+  systemTimers,
+  type Timers,
+} from '@fleetscan/service';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
 import { createReportApi } from './apply.ts';
 import { createCleanup } from './cleanup.ts';
 import type { WriterConfig } from './config.ts';
 import { createWriterMetrics, registerReportMetrics } from './metrics.ts';
-import { createReconciler, type Disposition } from './reconcile.ts';
+import { registerAssessmentMetrics } from './metrics-assessments.ts';
+import { createReconciler } from './reconcile.ts';
 
 export interface WriterDeps {
   config: WriterConfig;
@@ -34,6 +44,9 @@ export interface WriterDeps {
   /** The API server; loaded from config.kubeconfigPath (or in-cluster) when omitted, and then closed on stop. */
   kubeConnection?: KubeConnection;
   registry?: Registry;
+  /** Time as the writer's decisions see it; tests pass their own. */
+  clock?: Clock;
+  timers?: Timers;
 }
 
 export interface RunningWriter {
@@ -48,22 +61,28 @@ type Result = { type: 'image'; r: ImageScanResult } | { type: 'config'; r: Confi
 /** Wires the writer: inventory (owners + reports), the results consumer, the report API. */
 export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   const { config, logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const timers = deps.timers ?? systemTimers;
   const registry = deps.registry ?? new Registry();
   const metrics = createWriterMetrics(registry);
   const readiness = createReadiness();
   const ops = await startOpsServer({ ...config.metrics, registry, health: readiness });
   readiness.set('nats', false, 'connecting');
   readiness.set('watches', false, 'initial list');
-  const kc = deps.kubeConnection ?? loadKubeConfig({ kubeconfigPath: config.kubeconfigPath });
+  const kc =
+    deps.kubeConnection ?? loadKubeConfig({ kubeconfigPath: config.kubeconfigPath, proxy: config.kubeProxy });
+  if (kc.proxy)
+    logger.info({ server: kc.server, proxy: kc.proxy }, 'reaching the API server through a proxy');
   let cleanup: ReturnType<typeof createCleanup> | undefined;
   let inventorySynced = false;
   const inventory = createInventory({
     kc,
     logger,
+    resourceKinds: config.resourceKinds,
     events: {
       onOwner: (_key, owner, prev) => {
         if (!owner && prev && inventorySynced) void cleanup?.ownerGone(prev);
-        if (owner && !prev && inventorySynced) void reconciler.ownerAppeared(owner);
+        if (owner && !prev && inventorySynced) reconciler.ownerAppeared(owner);
       },
       onReport: (type, r) => {
         if (type === 'DELETED') reconciler.reportDeleted(r.kind, r.namespace, r.name);
@@ -71,6 +90,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     },
   });
   registerReportMetrics(registry, inventory);
+  registerAssessmentMetrics(registry, inventory);
   inventory.start();
 
   const nc = await connectBus({
@@ -86,11 +106,16 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   }
   const js = jetstream(nc);
   const api = createReportApi(kc);
-  cleanup = createCleanup({ inventory, api, metrics, logger });
-  const sweep = setInterval(() => {
+  cleanup = createCleanup({
+    inventory,
+    ownerKinds: new Set<string>([...OWNER_KINDS, ...config.resourceKinds]),
+    api,
+    metrics,
+    logger,
+  });
+  const stopSweep = timers.every(config.cleanupIntervalMs, () => {
     if (inventorySynced) void cleanup?.sweep();
-  }, config.cleanupIntervalMs);
-  sweep.unref();
+  });
   const reconciler = createReconciler({
     inventory,
     blobs: await openBlobStore(js),
@@ -99,30 +124,31 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     logger,
     settings: { ttlSeconds: config.reportTtlSeconds, maxReportBytes: config.maxReportBytes },
     writeConcurrency: config.writeConcurrency,
+    clock,
+    timers,
   });
 
   const abort = new AbortController();
-  const health = setInterval(() => {
+  const stopHealth = timers.every(1000, () => {
     const h = inventory.health();
     readiness.set('watches', h.ok, h.reasons.join('; '));
-  }, 1000);
-  health.unref();
-  const lag = setInterval(() => {
-    Promise.all(LANES.map((l) => jsm.consumers.info(STREAM_RESULTS, writerConsumer(config.cluster, l)))).then(
-      (infos) => metrics.lag.set(infos.reduce((a, i) => a + i.num_pending + i.num_ack_pending, 0)),
+  });
+  // Counted from the stream: the consumer's own counts leave out a message JetStream stopped delivering.
+  const stopLag = timers.every(5000, () => {
+    Promise.all(
+      LANES.map((l) => pendingMessages(jsm, STREAM_RESULTS, subjects.resultsFor(config.cluster, l))),
+    ).then(
+      (counts) => metrics.lag.set(counts.reduce((a, n) => a + n, 0)),
       () => {},
     );
-  }, 5000);
-  lag.unref();
+  });
 
   // Results are independent (one report, or one image's fan-out): handle several at once so the API
-  // round trips overlap; a late result never replaces a newer report (reconcile.ts). Each lane has
+  // round trips overlap; a late result never replaces a newer report (write-queue.ts). Each lane has
   // its own consumer and slots: an urgent result (a new workload's) is written at once even while a
   // fleet-wide refresh or the install backlog fills the bulk lane.
   const ImageResult = ImageScanResultSchema.transform((r) => ({ type: 'image' as const, r }));
   const ConfigResult = ConfigAuditResultSchema.transform((r) => ({ type: 'config' as const, r }));
-  const outcomeOf = (d: Disposition): Outcome =>
-    d === 'ack' ? { kind: 'ack' } : { kind: 'retry', reason: d.reason, delayMs: d.retryInMs };
   const results: Consumption[] = [];
   const consumeLane = (lane: Lane) => {
     const imageSubject = subjects.resultImage(config.cluster, lane);
@@ -135,11 +161,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
         subject === imageSubject ? ImageResult : subject === configSubject ? ConfigResult : undefined,
       handle: async (m, at) => {
         try {
-          return outcomeOf(
-            m.type === 'image'
-              ? await reconciler.image(m.r, at.delivery)
-              : await reconciler.config(m.r, at.delivery),
-          );
+          return m.type === 'image' ? await reconciler.image(m.r, at) : await reconciler.config(m.r, at);
         } catch (err) {
           metrics.failures.inc({ reason: 'reconcile' });
           throw err;
@@ -149,6 +171,8 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       metrics: metrics.consume,
       logger,
       signal: abort.signal,
+      clock,
+      deadLetters: createDeadLetters({ js }),
       onTerm: (t) => {
         if (t.ending === 'invalid') {
           metrics.results.inc({ type: t.subject.split('.').at(-2) ?? 'unknown', outcome: 'invalid' });
@@ -172,11 +196,12 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     registry,
     async stop() {
       abort.abort();
-      clearInterval(sweep);
-      clearInterval(health);
-      clearInterval(lag);
+      stopSweep();
+      stopHealth();
+      stopLag();
       await loop.catch(() => {});
       await Promise.all(results.map((r) => r.stop()));
+      await reconciler.stop();
       await inventory.stop();
       await nc.drain();
       await ops.close();

@@ -7,7 +7,7 @@ export function createWriterMetrics(registry: Registry) {
   return {
     reports: new Counter({
       name: 'fleetscan_writer_reports_total',
-      help: 'Report writes by kind and outcome: written, unchanged (skipped), conflict (retried), failed.',
+      help: 'Report writes by kind and outcome: written; unchanged or older (a scan older than the report), skipped; dropped (namespace gone); conflict or failed, retried.',
       labelNames: ['kind', 'outcome'] as const,
       registers,
     }),

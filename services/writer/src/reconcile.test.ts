@@ -1,120 +1,184 @@
-import type { BlobStore, ImageScanData, ImageScanResult } from '@fleetscan/bus';
-import type { Owner } from '@fleetscan/inventory';
+import type { BlobStore, ConfigAuditResult } from '@fleetscan/bus';
+import { KubeError, KubeErrorCode } from '@fleetscan/kube';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import type { ReportObject } from './apply.ts';
+import { LATE_OWNER_DELAY_MS } from './late-owners.ts';
 import { createWriterMetrics } from './metrics.ts';
+import { OWNER_GRACE_MS, OWNER_RETRY_MIN_MS } from './owner-grace.ts';
 import { createReconciler } from './reconcile.ts';
+import { createFakeTime } from './testing/fake-time.ts';
+import { data, fakeCluster, owner, recordingApi, recordingLogger, result } from './testing/fixtures.ts';
 
-const image = 'r/app:1';
-const owner = (name: string, namespace = 'team-a'): Owner =>
-  ({
-    kind: 'ReplicaSet',
-    apiVersion: 'apps/v1',
-    namespace,
-    name,
-    uid: `uid-${namespace}-${name}`,
-    labels: {},
-    specHash: 'spec',
-    containers: [{ name: 'app', image, kind: 'container' }],
-  }) as unknown as Owner;
+/** The stream stored the result a second after the scan finished. */
+const at = { storedAt: new Date('2026-11-26T10:00:02Z') };
 
-const data: ImageScanData = {
-  scanner: { name: 'Trivy', vendor: 'Aqua Security', version: '0.74.0' },
-  registry: { server: 'r' },
-  artifact: { repository: 'app', tag: '1', digest: 'sha256:1' },
-  os: { family: 'debian' },
-  vulnerabilities: [],
-  scannedAt: '2026-11-26T10:00:00Z',
-  dbUpdatedAt: '2026-11-01T00:00:00Z',
-};
-
-const result: ImageScanResult = {
-  v: 1,
-  cluster: 'c1',
-  image,
-  namespace: 'team-a',
-  scanConfigHash: 'h',
-  status: 'ok',
-  blob: 'image/sha256:1',
-  cached: false,
-  scannedAt: data.scannedAt,
-  finishedAt: '2026-11-26T10:00:01Z',
-};
-
-/** The writer's view of the cluster, changed by the test; applies recorded at the wire of ReportApi. */
+/** The writer's view of the cluster, changed by the test; applies recorded at the ReportApi. */
 function setup() {
-  const owners: Owner[] = [];
-  const applied: string[] = [];
-  const blobs = { get: async () => data } as unknown as BlobStore;
+  const time = createFakeTime(at.storedAt.getTime());
+  const cluster = fakeCluster();
+  const api = recordingApi();
+  const metrics = createWriterMetrics(new Registry());
+  const logger = recordingLogger();
   const reconciler = createReconciler({
-    inventory: {
-      ownersUsingImage: (img) => owners.filter((o) => o.containers.some((c) => c.image === img)),
-      ownerByUid: (uid) => owners.find((o) => o.uid === uid),
-      report: () => undefined,
-    },
-    blobs,
-    api: {
-      async apply(_plural: string, obj: ReportObject) {
-        applied.push(`${obj.metadata.namespace}/${obj.metadata.name}`);
-      },
-      async delete() {},
-    },
-    metrics: createWriterMetrics(new Registry()),
-    logger: { info() {}, warn() {}, error() {}, debug() {} } as never,
+    inventory: cluster.inventory,
+    blobs: { get: async () => data } as unknown as BlobStore,
+    api,
+    metrics,
+    logger,
     settings: { ttlSeconds: 86400, maxReportBytes: 1_000_000 },
     writeConcurrency: 4,
-    now: () => Date.parse('2026-11-26T10:00:02Z'),
-    lateOwnerDelayMs: 0,
+    clock: time,
+    timers: time,
   });
-  return { owners, applied, reconciler };
+  const count = async (metric: 'results' | 'failures', label: string) =>
+    (await metrics[metric].get()).values.find((v) => Object.values(v.labels).includes(label))?.value ?? 0;
+  return { time, owners: cluster.owners, api, reconciler, count, logger };
 }
+
+const configResult = (uid: string): ConfigAuditResult => ({
+  v: 1,
+  cluster: 'c1',
+  owner: { apiVersion: 'apps/v1', kind: 'ReplicaSet', namespace: 'team-a', name: 'a', uid },
+  specHash: 'spec',
+  pluginConfigHash: 'p',
+  status: 'ok',
+  data: {
+    scanner: { name: 'Trivy', vendor: 'Aqua Security', version: '0.74.0' },
+    checks: [],
+    scannedAt: '2026-11-26T10:00:00Z',
+  },
+  finishedAt: '2026-11-26T10:00:01Z',
+});
 
 describe('reconciler: owners seen after their image was fanned out', () => {
   it('writes a late owner from the remembered result, in that namespace only', async () => {
-    const { owners, applied, reconciler } = setup();
+    const { time, owners, api, reconciler } = setup();
     owners.push(owner('a'));
-    expect(await reconciler.image(result, 1)).toBe('ack');
-    expect(applied).toEqual(['team-a/replicaset-a-app']);
+    expect(await reconciler.image(result, at)).toEqual({ kind: 'ack' });
+    expect(api.applied).toEqual(['team-a/replicaset-a-app']);
 
     const late = owner('b');
     owners.push(late);
-    await reconciler.ownerAppeared(late);
-    expect(applied).toEqual(['team-a/replicaset-a-app', 'team-a/replicaset-b-app']);
+    reconciler.ownerAppeared(late);
+    await time.advance(LATE_OWNER_DELAY_MS);
+    expect(api.applied).toEqual(['team-a/replicaset-a-app', 'team-a/replicaset-b-app']);
 
-    // Once written, a second result for the same report is not applied again.
-    await reconciler.ownerAppeared(late);
-    expect(await reconciler.image(result, 1)).toBe('ack');
-    expect(applied).toHaveLength(2);
+    // Once written, the same result for the same report is not applied again (the watch lags).
+    reconciler.ownerAppeared(late);
+    await time.advance(LATE_OWNER_DELAY_MS);
+    expect(await reconciler.image(result, at)).toEqual({ kind: 'ack' });
+    expect(api.applied).toHaveLength(2);
 
     // Another tenant's namespace never gets a result its own request did not ask for.
     const elsewhere = owner('c', 'team-b');
     owners.push(elsewhere);
-    await reconciler.ownerAppeared(elsewhere);
-    expect(applied).toHaveLength(2);
+    reconciler.ownerAppeared(elsewhere);
+    await time.advance(LATE_OWNER_DELAY_MS);
+    expect(api.applied).toHaveLength(2);
   });
 
   it('applies one of two concurrent identical writes of a report', async () => {
-    const { owners, applied, reconciler } = setup();
+    const { owners, api, reconciler } = setup();
     owners.push(owner('a'));
-    await Promise.all([reconciler.image(result, 1), reconciler.image(result, 1)]);
-    expect(applied).toEqual(['team-a/replicaset-a-app']);
+    await Promise.all([reconciler.image(result, at), reconciler.image(result, at)]);
+    expect(api.applied).toEqual(['team-a/replicaset-a-app']);
   });
 
   it('writes a report again once it was deleted', async () => {
-    const { owners, applied, reconciler } = setup();
+    const { owners, api, reconciler } = setup();
     owners.push(owner('a'));
-    await reconciler.image(result, 1);
+    await reconciler.image(result, at);
     reconciler.reportDeleted('VulnerabilityReport', 'team-a', 'replicaset-a-app');
-    await reconciler.image(result, 1);
-    expect(applied).toEqual(['team-a/replicaset-a-app', 'team-a/replicaset-a-app']);
+    await reconciler.image(result, at);
+    expect(api.applied).toEqual(['team-a/replicaset-a-app', 'team-a/replicaset-a-app']);
   });
 
   it('does nothing for an owner whose image was not fanned out lately', async () => {
-    const { owners, applied, reconciler } = setup();
+    const { time, owners, api, reconciler } = setup();
     const o = owner('a');
     owners.push(o);
-    await reconciler.ownerAppeared(o);
-    expect(applied).toEqual([]);
+    reconciler.ownerAppeared(o);
+    await time.advance(LATE_OWNER_DELAY_MS);
+    expect(api.applied).toEqual([]);
+  });
+
+  it('a fan-out that failed is not remembered for late owners', async () => {
+    const { time, owners, api, reconciler } = setup();
+    owners.push(owner('a'));
+    api.fail = () => new Error('API server unavailable');
+    expect((await reconciler.image(result, at)).kind).toBe('retry');
+    api.fail = undefined;
+    const late = owner('b');
+    owners.push(late);
+    reconciler.ownerAppeared(late);
+    await time.advance(LATE_OWNER_DELAY_MS);
+    expect(api.applied).toEqual([]);
+  });
+});
+
+describe('reconciler: what it asks consume() to do', () => {
+  it('a failed write is a retry whose delay consume()’s policy decides, counted', async () => {
+    const { owners, api, reconciler, count } = setup();
+    owners.push(owner('a'));
+    api.fail = () => new KubeError(KubeErrorCode.Transient, 'API server unavailable');
+    const outcome = await reconciler.image(result, at);
+    expect(outcome).toEqual({ kind: 'retry', reason: expect.stringContaining('API server unavailable') });
+    expect(await count('failures', 'apply')).toBe(1);
+  });
+
+  it('a result whose owner is not seen yet waits at least OWNER_RETRY_MIN_MS a try, for the grace, then is dropped and counted', async () => {
+    const { time, reconciler, count } = setup();
+    const retry = { kind: 'retry', delayMs: OWNER_RETRY_MIN_MS };
+    expect(await reconciler.image(result, at)).toMatchObject(retry);
+    expect(await reconciler.config(configResult('uid-x'), at)).toMatchObject(retry);
+    await time.advance(OWNER_GRACE_MS);
+    expect(await reconciler.image(result, at)).toEqual({ kind: 'ack' });
+    expect(await reconciler.config(configResult('uid-x'), at)).toEqual({ kind: 'ack' });
+    expect(await count('results', 'no_owner')).toBe(1);
+    expect(await count('results', 'dropped_owner_gone')).toBe(1);
+  });
+
+  it('a result that says it finished in the future stops waiting for its owner (issue 14)', async () => {
+    const { time, reconciler, count, logger } = setup();
+    const future = { ...result, finishedAt: '3000-01-01T00:00:00Z' };
+    const futureConfig = { ...configResult('uid-x'), finishedAt: '3000-01-01T00:00:00Z' };
+    expect((await reconciler.image(future, at)).kind).toBe('retry');
+    // Bounded by when the stream stored it: a minute and a little skew later, it ends.
+    await time.advance(OWNER_GRACE_MS + 10_000);
+    expect(await reconciler.image(future, at)).toEqual({ kind: 'ack' });
+    expect(await reconciler.config(futureConfig, at)).toEqual({ kind: 'ack' });
+    expect(await count('results', 'no_owner')).toBe(1);
+    expect(await count('results', 'dropped_owner_gone')).toBe(1);
+    // Each ends with one log line saying so.
+    expect(logger.lines.filter((l) => l.msg.endsWith('result dropped'))).toHaveLength(2);
+  });
+
+  it('writes a config result for its owner at the audited spec, and drops a stale one', async () => {
+    const { owners, api, reconciler, count } = setup();
+    const o = owner('a');
+    owners.push(o);
+    expect(await reconciler.config(configResult(o.uid), at)).toEqual({ kind: 'ack' });
+    expect(api.applied).toEqual(['team-a/replicaset-a']);
+    expect(await reconciler.config({ ...configResult(o.uid), specHash: 'old' }, at)).toEqual({
+      kind: 'ack',
+    });
+    expect(await count('results', 'dropped_stale')).toBe(1);
+    expect(api.applied).toHaveLength(1);
+  });
+
+  it("writes every report a config result is for: a control-plane Pod's config audit and infra assessment", async () => {
+    const { owners, api, reconciler } = setup();
+    const pod = { ...owner('kube-apiserver-n1', 'kube-system'), kind: 'Pod' as const, apiVersion: 'v1' };
+    owners.push(pod);
+    const r: ConfigAuditResult = {
+      ...configResult(pod.uid),
+      owner: { apiVersion: 'v1', kind: 'Pod', namespace: 'kube-system', name: pod.name, uid: pod.uid },
+      reports: ['ConfigAuditReport', 'InfraAssessmentReport'],
+    };
+    expect(await reconciler.config(r, at)).toEqual({ kind: 'ack' });
+    expect(api.objects.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`).sort()).toEqual([
+      'ConfigAuditReport kube-system/pod-kube-apiserver-n1',
+      'InfraAssessmentReport kube-system/pod-kube-apiserver-n1',
+    ]);
   });
 });

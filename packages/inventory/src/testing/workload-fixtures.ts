@@ -1,9 +1,9 @@
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubeObject } from '@fleetscan/kube';
 
 /**
  * Workload objects shaped as the API server sends them (wire JSON, defaults filled in), trimmed to
  * what the projection reads plus the noise it must drop (managedFields, status, annotations).
- * Cast through unknown: client-node types timestamps as Date, the wire has strings.
+ * Cast through unknown: they carry what KubeObject does not type (spec, status, timestamps as strings).
  */
 
 const podSpec = (image = 'registry.local/library/nginx:1.20') => ({
@@ -48,7 +48,7 @@ export function pod(
   name: string,
   owner?: ReturnType<typeof ownerRef>,
   extra: Record<string, unknown> = {},
-): KubernetesObject {
+): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -71,13 +71,13 @@ export function pod(
       initContainerStatuses: [{ name: 'init', image: 'registry.local/library/busybox:1.36', imageID: '' }],
     },
     ...extra,
-  } as unknown as KubernetesObject;
+  } as unknown as KubeObject;
 }
 
 export function replicaSet(
   name: string,
   opts: { replicas?: number; deployment?: string; revision?: string } = {},
-): KubernetesObject {
+): KubeObject {
   return {
     apiVersion: 'apps/v1',
     kind: 'ReplicaSet',
@@ -94,7 +94,7 @@ export function replicaSet(
       template: { metadata: { labels: { app: name } }, spec: podSpec() },
     },
     status: { replicas: 2, readyReplicas: 2 },
-  } as unknown as KubernetesObject;
+  } as unknown as KubeObject;
 }
 
 export function withTemplate(
@@ -103,7 +103,7 @@ export function withTemplate(
   apiVersion: string,
   extraSpec: Record<string, unknown> = {},
   owner?: ReturnType<typeof ownerRef>,
-): KubernetesObject {
+): KubeObject {
   return {
     apiVersion,
     kind,
@@ -114,10 +114,10 @@ export function withTemplate(
       ...extraSpec,
     },
     status: {},
-  } as unknown as KubernetesObject;
+  } as unknown as KubeObject;
 }
 
-export function cronJob(name: string): KubernetesObject {
+export function cronJob(name: string): KubeObject {
   return {
     apiVersion: 'batch/v1',
     kind: 'CronJob',
@@ -133,5 +133,5 @@ export function cronJob(name: string): KubernetesObject {
       },
     },
     status: {},
-  } as unknown as KubernetesObject;
+  } as unknown as KubeObject;
 }

@@ -1,7 +1,7 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { KubernetesObject } from '@kubernetes/client-node';
 import { createKubeConnection, type KubeConnection } from '../connection.ts';
+import type { KubeObject } from '../object.ts';
 
 /**
  * A fake API server at the wire, for reflector tests: plain HTTP on 127.0.0.1 speaking enough of
@@ -18,7 +18,7 @@ export interface FakeApiServer {
   watchRequests(): Record<string, string>[];
   listRequests(): Record<string, string>[];
   /** Creates or replaces (by namespace/name) and notifies open watches. Returns the stored copy. */
-  put(obj: KubernetesObject): KubernetesObject;
+  put(obj: KubeObject): KubeObject;
   remove(namespace: string, name: string): void;
   /** Runs changes without telling open watches (a watch that missed them). */
   quietly(fn: () => void): void;
@@ -46,7 +46,7 @@ const TOKEN = 'fake-token';
 interface Event {
   rv: number;
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
-  object: KubernetesObject;
+  object: KubeObject;
 }
 
 export async function startFakeApiServer(opts: {
@@ -58,18 +58,18 @@ export async function startFakeApiServer(opts: {
   let compactedAt = 0;
   let quiet = false;
   let clientClosed = 0;
-  const objects = new Map<string, KubernetesObject>();
+  const objects = new Map<string, KubeObject>();
   let log: Event[] = [];
   /** Watches that get events; `open` also counts accepted silent ones. */
   const watchers = new Set<{ res: ServerResponse; ended: boolean }>();
   const open = new Set<{ res: ServerResponse; ended: boolean }>();
-  const snapshots = new Map<string, { items: KubernetesObject[]; rv: number }>();
+  const snapshots = new Map<string, { items: KubeObject[]; rv: number }>();
   const requests: { path: string; query: Record<string, string> }[] = [];
 
-  const key = (o: KubernetesObject) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+  const key = (o: KubeObject) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
   const copy = <T>(v: T): T => structuredClone(v);
 
-  function emit(type: Event['type'], object: KubernetesObject) {
+  function emit(type: Event['type'], object: KubeObject) {
     const ev = { rv, type, object: copy(object) };
     log.push(ev);
     if (quiet) return;
@@ -88,7 +88,7 @@ export async function startFakeApiServer(opts: {
   function list(res: ServerResponse, query: Record<string, string>) {
     const behaviour = fake.nextLists.shift();
     if (typeof behaviour === 'object') return status(res, behaviour.status, 'InternalError', 'scripted');
-    let snap: { items: KubernetesObject[]; rv: number };
+    let snap: { items: KubeObject[]; rv: number };
     let offset = 0;
     if (query.continue) {
       const [id, off] = query.continue.split(':');

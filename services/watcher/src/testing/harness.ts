@@ -1,5 +1,6 @@
 import { type Lane, laneOf } from '@fleetscan/bus';
-import { OWNER_KINDS } from '@fleetscan/inventory';
+import { OWNER_KINDS, ownerManifest } from '@fleetscan/inventory';
+import { auditReports } from '@fleetscan/reports';
 import { createLogger } from '@fleetscan/service';
 import { Registry } from 'prom-client';
 import { createAsks } from '../asks.ts';
@@ -40,6 +41,8 @@ export function createHarness(opts: { timing?: Partial<SchedulerTiming>; retryAf
       namespacesInclude: [],
       namespacesExclude: [],
       kinds: OWNER_KINDS,
+      auditKinds: OWNER_KINDS,
+      infra: true,
       skipLabels: [],
       excludeImages: [],
       initContainers: true,
@@ -51,6 +54,9 @@ export function createHarness(opts: { timing?: Partial<SchedulerTiming>; retryAf
     asks: createAsks({
       publisher,
       credentials: { sealedFor: async () => undefined },
+      manifests: async (o) => ownerManifest(o),
+      blobs: { put: async () => {} },
+      auditReports: (o) => auditReports(o, { infra: true }),
       cluster: 'c1',
       scanners: ['vuln'],
       settings: {},

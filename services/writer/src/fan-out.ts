@@ -1,0 +1,101 @@
+import type { ImageScanData, ImageScanResult } from '@fleetscan/bus';
+import type { Owner } from '@fleetscan/inventory';
+import { EXPOSED_SECRET_REPORT, type OwnerReportKind, VULNERABILITY_REPORT } from '@fleetscan/reports';
+import {
+  type BuildSettings,
+  buildErrorVulnerabilityReport,
+  buildExposedSecretReport,
+  buildVulnerabilityReport,
+  forReference,
+} from './build.ts';
+import type { WritableReport } from './write-queue.ts';
+
+/** One report of a fan-out, and the owner it is written for. */
+export interface FanOutReport {
+  kind: OwnerReportKind;
+  report: WritableReport;
+  owner: Owner;
+}
+
+/**
+ * The owners an image result is written for: those in the result's namespace. Results are scoped to
+ * the requesting namespace, so another tenant's pull secrets never produce (or fail) a report here.
+ */
+export function fanOutOwners(r: Pick<ImageScanResult, 'namespace'>, usingImage: readonly Owner[]): Owner[] {
+  return usingImage.filter((o) => o.namespace === r.namespace);
+}
+
+/**
+ * The reports an image result makes for `owners`, per owner × container running the image: a
+ * VulnerabilityReport and, when the scan looked for secrets, an ExposedSecretReport; for a failed
+ * scan (`data` undefined) a VulnerabilityReport that says what failed, with no findings.
+ */
+export function fanOutReports(
+  r: ImageScanResult,
+  owners: readonly Owner[],
+  data: ImageScanData | undefined,
+  settings: BuildSettings,
+): FanOutReport[] {
+  const targets = owners.flatMap((owner) =>
+    owner.containers.filter((c) => c.image === r.image).map((c) => ({ owner, container: c.name })),
+  );
+  if (!data) {
+    const error = r.error ?? { code: 'FAILED', message: 'scan failed', permanent: false };
+    return targets.map(({ owner, container }) => ({
+      kind: VULNERABILITY_REPORT.kind,
+      report: buildErrorVulnerabilityReport(
+        owner,
+        container,
+        r.image,
+        error,
+        r.scanConfigHash,
+        r.finishedAt,
+        settings,
+      ),
+      owner,
+    }));
+  }
+  const named = forReference(data, r.image);
+  return targets.flatMap(({ owner, container }) => [
+    {
+      kind: VULNERABILITY_REPORT.kind,
+      report: buildVulnerabilityReport(owner, container, named, r.scanConfigHash, settings),
+      owner,
+    },
+    ...(named.secrets
+      ? [
+          {
+            kind: EXPOSED_SECRET_REPORT.kind,
+            report: buildExposedSecretReport(owner, container, named, settings),
+            owner,
+          },
+        ]
+      : []),
+  ]);
+}
+
+/**
+ * Runs `fn` on every item, at most `concurrency` at once. After a failure no further item starts;
+ * it resolves once every started call ended, and then rejects with the first failure, so no write
+ * outlives the message it was for.
+ */
+export async function inPool<T>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (t: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failed: { err: unknown } | undefined;
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      const item = items[next++] as T;
+      try {
+        await fn(item);
+      } catch (err) {
+        failed ??= { err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  if (failed) throw failed.err;
+}

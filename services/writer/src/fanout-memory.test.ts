@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { createFanoutMemory, RECENT_FANOUT_MS } from './fanout-memory.ts';
+import { createFakeTime } from './testing/fake-time.ts';
+import { IMAGE, result } from './testing/fixtures.ts';
+
+describe('fan-out memory', () => {
+  it('recalls a namespace’s last fan-out of an image, in that namespace only', () => {
+    const memory = createFanoutMemory({ clock: createFakeTime() });
+    memory.remember(result);
+    expect(memory.recall('team-a', IMAGE)).toBe(result);
+    expect(memory.recall('team-b', IMAGE)).toBeUndefined();
+    expect(memory.recall('team-a', 'r/other:1')).toBeUndefined();
+    const later = { ...result, finishedAt: '2026-11-26T10:05:00Z' };
+    memory.remember(later);
+    expect(memory.recall('team-a', IMAGE)).toBe(later);
+    expect(memory.size()).toBe(1);
+  });
+
+  it('forgets a fan-out after 10 minutes', async () => {
+    const time = createFakeTime();
+    const memory = createFanoutMemory({ clock: time });
+    memory.remember(result);
+    await time.advance(RECENT_FANOUT_MS - 1);
+    expect(memory.recall('team-a', IMAGE)).toBe(result);
+    await time.advance(1);
+    expect(memory.recall('team-a', IMAGE)).toBeUndefined();
+    // Expired entries leave with the next fan-out.
+    memory.remember({ ...result, namespace: 'team-b' });
+    expect(memory.size()).toBe(1);
+  });
+
+  it('is bounded: past its size the oldest fan-outs go first', async () => {
+    const time = createFakeTime();
+    const memory = createFanoutMemory({ clock: time, max: 3 });
+    for (const ns of ['n1', 'n2', 'n3']) {
+      memory.remember({ ...result, namespace: ns });
+      await time.advance(1000);
+    }
+    // n1 fanned out again: it is now the newest.
+    memory.remember({ ...result, namespace: 'n1' });
+    memory.remember({ ...result, namespace: 'n4' });
+    expect(memory.size()).toBe(3);
+    expect(['n1', 'n2', 'n3', 'n4'].map((ns) => memory.recall(ns, IMAGE) !== undefined)).toEqual([
+      true,
+      false,
+      true,
+      true,
+    ]);
+  });
+});
