@@ -103,7 +103,7 @@ export function formatResult(r: BenchResult): string {
     row('trivy config runs ÷ owners', `${n(p.configRunsPerOwner)} (${p.trivyConfigRuns} runs)`, '≪ 1');
     row(
       'API writes ÷ report',
-      `${n(p.writesPerReport)} (${p.writes} writes; ${outcomes(p.writerOutcomes)})`,
+      `${n(p.writesPerReport)} (${p.writes} writes; ${outcomes(p.writerOutcomes)})${p.otherKindWrites ? `; besides, ${p.otherKindWrites} reports of the cluster's own objects` : ''}`,
       '1.0',
     );
     row('requests published', `image ${p.requestsPublished.image}, config ${p.requestsPublished.config}`);

@@ -29,7 +29,10 @@ export interface PassFigures {
   reports: number;
   /** Reports of probes written in the pass, besides the fleet's (writes per report counts both). */
   probeReports?: number;
+  /** Writes of the fleet's report kinds. */
   writes: number;
+  /** Writes of other kinds' reports: the cluster's own audited objects (ClusterRoles, Roles…). */
+  otherKindWrites?: number;
   writesPerReport: number;
   writerOutcomes: Record<string, number>;
   trivyImageRuns: number;

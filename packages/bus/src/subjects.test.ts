@@ -45,7 +45,16 @@ describe('subjects and lanes', () => {
         expect(matches(c.filter_subject ?? '', subjects.resultImage('c2', other))).toBe(false);
       }
     }
-    expect(writerConsumer('c1', 'bulk')).toBe('writer-c1-bulk');
+    expect(writerConsumer('c1', 'bulk')).toBe('writer-c1_bulk');
+  });
+
+  // Cluster names may end in "-bulk": writer-prod-bulk was both prod's bulk consumer and prod-bulk's
+  // urgent one, so two clusters' writers would have taken each other's results.
+  it('never gives two clusters’ writers the same consumer, whatever the cluster names', () => {
+    const names = ['prod', 'prod-bulk', 'bulk', 'bulk-prod', 'prod-bulk-bulk'].flatMap((c) =>
+      LANES.map((lane) => writerConsumer(c, lane)),
+    );
+    expect(new Set(names).size).toBe(names.length);
   });
 
   it('gives every lane its consumer, which reads that lane only, within the scan stream', () => {

@@ -42,7 +42,7 @@ export const subjects = {
   allScanConfig: (l: Lane = 'urgent') => `${PREFIX}.scan.${inLane(l)}config.*`,
   /** Every result of a lane for one cluster (that cluster's writer's filters). */
   resultsFor: (cluster: string, l: Lane = 'urgent') => `${PREFIX}.result.${inLane(l)}*.${token(cluster)}`,
-  /** Messages a consumer terminated (consumer names are subject tokens: scan-image, writer-<cluster>-bulk). */
+  /** Messages a consumer terminated (consumer names are subject tokens: scan-image, writer-<cluster>_bulk). */
   dead: (consumer: string) => `${PREFIX}.dead.${consumer.replace(/[^A-Za-z0-9_-]/g, '_')}`,
   allDead: `${PREFIX}.dead.>`,
 } as const;

@@ -31,9 +31,13 @@ export function scanConsumer(kind: 'image' | 'config', lane: Lane): string {
   if (kind === 'image') return lane === 'bulk' ? CONSUMER_SCAN_IMAGE_BULK : CONSUMER_SCAN_IMAGE;
   return lane === 'bulk' ? CONSUMER_SCAN_CONFIG_BULK : CONSUMER_SCAN_CONFIG;
 }
-/** A cluster's writer's consumer of a lane's results. */
+/**
+ * A cluster's writer's consumer of a lane's results. The bulk one ends in `_bulk`: a cluster name
+ * (a DNS label) has no `_`, so no cluster's consumer is another's (`-bulk` made prod's bulk consumer
+ * prod-bulk's urgent one).
+ */
 export const writerConsumer = (cluster: string, lane: Lane = 'urgent') =>
-  lane === 'bulk' ? `writer-${cluster}-bulk` : `writer-${cluster}`;
+  lane === 'bulk' ? `writer-${cluster}_bulk` : `writer-${cluster}`;
 
 const NS = 1_000_000;
 const SEC = 1000 * NS;
