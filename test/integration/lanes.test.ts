@@ -26,6 +26,7 @@ import {
   startScanner,
 } from '@fleetscan/scanner';
 import { createLogger } from '@fleetscan/service';
+import { natsConnectOptions } from '@fleetscan/stack';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -55,7 +56,7 @@ const laneOfResult = new Map<string, Lane>();
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fleetscan-lanes-'));
-  nc = await connect({ servers: stack().natsUrl });
+  nc = await connect(natsConnectOptions(stack()));
   const jsm = await jetstreamManager(nc);
   await ensureStreams(jsm);
   for (const lane of LANES)

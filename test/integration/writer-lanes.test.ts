@@ -2,15 +2,14 @@ import { createWriteStream } from 'node:fs';
 import {
   encode,
   type ImageScanData,
-  ImageScanDataSchema,
   ImageScanResultSchema,
   type Lane,
-  openBlobStore,
   pendingMessages,
   STREAM_RESULTS,
   subjects,
 } from '@fleetscan/bus';
 import { createLogger } from '@fleetscan/service';
+import { natsConnectOptions, natsEnv, provisionCluster } from '@fleetscan/stack';
 import { type RunningWriter, startWriter, loadConfig as writerConfig } from '@fleetscan/writer';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -43,13 +42,16 @@ beforeAll(async () => {
     await k.core.createNamespace({ body: { metadata: { name: ns } } });
     await k.apps.createNamespacedDeployment({ namespace: ns, body: deployment('app', image()) });
   }
-  nc = await connect({ servers: stack().natsUrl });
+  // The writer's own NATS user (writer-<cluster>: both lanes' consumers and nothing else); the
+  // test publishes as admin.
+  await provisionCluster(stack(), cluster);
+  nc = await connect(natsConnectOptions(stack()));
   logStream = createWriteStream(`${stack().dir}/writer-${cluster}.log`, { flags: 'a' });
   writer = await startWriter({
     config: writerConfig({
       CLUSTER_NAME: cluster,
       KUBECONFIG: stack().kubeconfigPath,
-      NATS_URL: stack().natsUrl,
+      ...natsEnv(stack(), { role: 'writer', cluster }),
       METRICS_PORT: '0',
       SUPPORTED_CONFIG_AUDIT_KINDS: 'Workload',
       // One result at a time in each lane: the backlog is worked off one write after another.
@@ -67,10 +69,8 @@ afterAll(async () => {
   for (const ns of [bulkNs, urgentNs]) await k?.core.deleteNamespace({ name: ns }).catch(() => {});
 });
 
-/** An image result whose scan is `i` seconds after the first, its data in the object store. */
+/** An image result whose scan is `i` seconds after the first, its data inline. */
 async function publishResult(namespace: string, lane: Lane, i: number): Promise<string> {
-  const js = jetstream(nc);
-  const blobs = await openBlobStore(js);
   const scannedAt = new Date(Date.parse('2026-01-01T00:00:00Z') + i * 1000).toISOString();
   const data: ImageScanData = {
     scanner: { name: 'Trivy', vendor: 'Aqua Security', version: '0.0.1' },
@@ -81,9 +81,7 @@ async function publishResult(namespace: string, lane: Lane, i: number): Promise<
     scannedAt,
     dbUpdatedAt: scannedAt,
   };
-  const key = `test/${run}/${namespace}/${i}`;
-  await blobs.put(ImageScanDataSchema, key, data);
-  await js.publish(
+  await jetstream(nc).publish(
     subjects.resultImage(cluster, lane),
     encode(ImageScanResultSchema, {
       v: 1,
@@ -92,7 +90,7 @@ async function publishResult(namespace: string, lane: Lane, i: number): Promise<
       image: image(),
       scanConfigHash: 'lanes',
       status: 'ok',
-      blob: key,
+      data,
       cached: true,
       scannedAt,
       finishedAt: new Date().toISOString(),

@@ -62,7 +62,7 @@ export async function runDbUpdate(
   if (!complete)
     io.say(`${last.left} VulnerabilityReports still carry the old DB version; measuring what was done`);
   else io.say(`every VulnerabilityReport refreshed in ${((lastMoved - t0) / 1000).toFixed(1)} s`);
-  const drained = complete ? await waitDrained(stack.natsUrl, CLUSTER, DRAIN_TIMEOUT_MS) : false;
+  const drained = complete ? await waitDrained(stack, [CLUSTER], DRAIN_TIMEOUT_MS) : false;
   const samples1 = (await Promise.all(o.services.map((s) => scrape(s.metricsUrl)))).flat();
   const pass = await measurePass({
     monitor: ctx.monitor,

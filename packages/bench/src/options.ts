@@ -58,6 +58,13 @@ export interface BenchOptions {
   scaleOut: ScaleOutOptions | undefined;
   /** API server cost per report: this many reports written each way (0: not measured). */
   apiCost: number;
+  /**
+   * More than 1: the same fleet on one cluster, then split over this many clusters sharing one NATS
+   * and one scanner fleet (clusters.ts), instead of the single-cluster benchmark.
+   */
+  clusters: number;
+  /** nats-server nodes of the stack (3: streams with 3 replicas). */
+  natsNodes: number;
 }
 
 /** `--scale-out`: big images of random data pulled through a shaped loopback link (a simulation). */
@@ -134,6 +141,10 @@ Scanner scale-out on pull-bound images (replaces the fleet run):
   --baseline-jobs J     trivy-operator model: jobs run, 10 at once (default 10)
   --db-mb M             DB each of those jobs downloads first, MB (default 60)
   --print FILE          print the tables of a result saved with --json, and exit
+  --clusters K          compare: the same fleet on 1 cluster, then split over K clusters (own watcher,
+                        writer and NATS identities each) sharing one NATS and the S scanners; prints
+                        time to all reports, image runs ÷ unique digests, NATS messages per report
+  --nats-nodes M        nats-server nodes (default 1; 3 gives streams 3 replicas)
   -h, --help            show this help
 `;
 
@@ -177,6 +188,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
       'link-rtt-ms': { type: 'string', default: '40' },
       'baseline-jobs': { type: 'string', default: '10' },
       'db-mb': { type: 'string', default: '60' },
+      clusters: { type: 'string', default: '1' },
+      'nats-nodes': { type: 'string', default: '1' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -211,6 +224,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
     dbUpdate: values['db-update'],
     apiCost: int('api-cost', values['api-cost'], 0),
     scaleOut: values['scale-out'] ? scaleOutOptions(values, int) : undefined,
+    clusters: int('clusters', values.clusters, 1),
+    natsNodes: int('nats-nodes', values['nats-nodes'], 1),
   };
   if (opts.controlPlaneOnly || opts.scaleOut) {
     Object.assign(opts, {

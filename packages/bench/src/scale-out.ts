@@ -127,7 +127,7 @@ async function scaleRun(
     const cpu0 = cpuSnapshot(ctx.monitor, mine, []);
     const bytes0 = r.link.bytes;
     const t = await measureThroughput({
-      natsUrl: ctx.stack.natsUrl,
+      stack: ctx.stack,
       cluster: `so-${r.scanners}-${r.concurrency}`,
       scannerMetricsUrls: scs.map((s) => s.metricsUrl),
       images: r.refs,

@@ -6,6 +6,7 @@ import {
   ImageScanRequestSchema,
   subjects,
 } from '@fleetscan/bus';
+import { natsConnectOptions, type StackInfo } from '@fleetscan/stack';
 import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { scrape, sumOf } from './prom.ts';
@@ -28,7 +29,8 @@ export interface ThroughputResult {
  * consumes, then the time until the scanners have handled them all.
  */
 export async function measureThroughput(opts: {
-  natsUrl: string;
+  /** The stack's NATS: requests are published as its admin user (no watcher of `cluster` runs). */
+  stack: Pick<StackInfo, 'natsUrl' | 'nats'>;
   cluster: string;
   scannerMetricsUrls: readonly string[];
   images: readonly string[];
@@ -37,7 +39,7 @@ export async function measureThroughput(opts: {
   /** Scan settings of the image requests (a new skip dir makes every digest a new analysis). */
   settings?: ImageScanRequest['settings'];
 }): Promise<ThroughputResult> {
-  const nc = await connect({ servers: opts.natsUrl });
+  const nc = await connect(natsConnectOptions(opts.stack));
   try {
     const js = jetstream(nc);
     const handled = async () => {
