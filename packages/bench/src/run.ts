@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ServiceProcess, startServiceProcesses, waitServicesReady } from '@fleetscan/demo';
 import { type KubeConnection, type KubeLogger, loadKubeConfig } from '@fleetscan/kube';
-import { repoRoot, type Stack, startStack } from '@fleetscan/stack';
+import { provisionCluster, repoRoot, type Stack, startStack } from '@fleetscan/stack';
 import { createTrivyRunner, type TrivyRunner } from '@fleetscan/trivy';
 import { runApiCost } from './api-cost.ts';
 import { type BenchContext, type BenchIo, now, type StartedService } from './context.ts';
@@ -84,6 +84,9 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
       profiling: opts.cpuProf,
     });
     stack = up;
+    // The benchmark's cluster has its own watcher and writer NATS users, as every cluster does: the
+    // stack makes those of its own clusters only.
+    await provisionCluster(up, CLUSTER);
     const stackPids = up.processes.map((p) => ({ name: p.name, pid: p.pid }));
     const plan = planBench(opts, opts.owners);
 
