@@ -5,6 +5,7 @@ import {
   resultsBucket,
   STATE_BUCKET,
   STATE_KEY_TRIVY_DB,
+  STREAM_DEAD,
   STREAM_RESULTS,
   STREAM_SCAN,
   scanConsumer,
@@ -156,6 +157,8 @@ export function permissionsFor(id: Identity): Permissions {
                 subjects.dead(durable),
               ];
             }),
+            // Waits for the dead-letter stream too, so its first dead letter has somewhere to go.
+            `${API}.STREAM.INFO.${STREAM_DEAD}`,
             ...readBucket(resultsBucket(c)),
           ],
         },

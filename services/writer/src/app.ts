@@ -16,6 +16,7 @@ import {
   openBlobStore,
   pendingMessages,
   resultsBucket,
+  STREAM_DEAD,
   STREAM_RESULTS,
   subjects,
   waitForStreams,
@@ -37,9 +38,12 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
 import { createReportApi } from './apply.ts';
 import { createCleanup } from './cleanup.ts';
+import { createComplianceIo } from './compliance-io.ts';
+import { type ComplianceLoop, createComplianceLoop } from './compliance-loop.ts';
 import type { WriterConfig } from './config.ts';
 import { createWriterMetrics, registerReportMetrics } from './metrics.ts';
 import { registerAssessmentMetrics } from './metrics-assessments.ts';
+import { createComplianceMetrics } from './metrics-compliance.ts';
 import { createReconciler } from './reconcile.ts';
 
 export interface WriterDeps {
@@ -98,6 +102,8 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   });
   registerReportMetrics(registry, inventory);
   registerAssessmentMetrics(registry, inventory);
+  let compliance: ComplianceLoop | undefined;
+  const complianceMetrics = createComplianceMetrics(registry, () => compliance?.reports() ?? []);
   inventory.start();
 
   const nc = await connectBus({
@@ -145,6 +151,19 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     clock,
     timers,
   });
+
+  if (config.compliance.enabled) {
+    compliance = createComplianceLoop({
+      io: createComplianceIo(kc),
+      clock,
+      timers,
+      logger,
+      metrics: complianceMetrics,
+      failEntriesLimit: config.compliance.failEntriesLimit,
+      checkIntervalMs: config.compliance.checkIntervalMs,
+    });
+    compliance.start();
+  }
 
   const abort = new AbortController();
   const stopHealth = timers.every(1000, () => {
@@ -208,7 +227,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   const loop = (async () => {
     // The scanners own the topology: bind the stream once it exists, then create this writer's
     // own consumers, one per lane (the only JetStream objects its identity may create).
-    const ready = await waitForStreams(js, [STREAM_RESULTS], {
+    const ready = await waitForStreams(js, [STREAM_RESULTS, STREAM_DEAD], {
       signal: abort.signal,
       onWaiting: (reason) => readiness.set('topology', false, reason),
     });
@@ -240,6 +259,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       stopSweep();
       stopHealth();
       stopLag();
+      await compliance?.stop();
       await loop.catch(() => {});
       await Promise.all(results.map((r) => r.stop()));
       await reconciler.stop();
