@@ -3,6 +3,8 @@
  * cluster's report owners and existing reports kept current by supervised watches; shared by
  * watcher and writer.
  */
+
+export { createInterner, type Interner } from './interner.ts';
 export { createInventory, type Inventory, type InventoryEvents, OWNER_KINDS } from './inventory.ts';
 export { type Owner, ownerKey, ownerManifest, toOwner } from './owner.ts';
 export { isBuiltInController, isReportOwner, type OwnerContext, reportOwnerRef } from './owner-rules.ts';
@@ -13,6 +15,15 @@ export {
   projectWorkload,
   workloadProjector,
 } from './project-workload.ts';
+export {
+  type CheckDetail,
+  type OSDetail,
+  type ReportDetail,
+  type ReportDetailOptions,
+  reportDetailProjector,
+  type SecretDetail,
+  type VulnerabilityDetail,
+} from './report-detail.ts';
 export { type ReportRef, reportProjector } from './report-ref.ts';
 export {
   type ContainerKind,

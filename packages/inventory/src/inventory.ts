@@ -13,6 +13,7 @@ import {
   VERSION,
 } from '@fleetscan/reports';
 import { type Owner, ownerKey, ownerProjector } from './owner.ts';
+import { type ReportDetailOptions, reportDetailProjector, wantsDetail } from './report-detail.ts';
 import { type ReportRef, reportProjector } from './report-ref.ts';
 import { WORKLOAD_KINDS, WORKLOAD_RESOURCES, type WorkloadKind } from './workload.ts';
 
@@ -37,6 +38,8 @@ export interface Inventory {
   ownersUsingImage(image: string): Owner[];
   report(kind: OwnerReportKind, namespace: string, name: string): ReportRef | undefined;
   reports(): ReportRef[];
+  /** The reports of one kind (the writer's metrics read them at every scrape). */
+  reportsOf(kind: OwnerReportKind): ReportRef[];
   /** Watch health for /readyz, one line per unhealthy watch. */
   health(): { ok: boolean; reasons: string[] };
 }
@@ -58,8 +61,14 @@ export function createInventory(opts: {
    * findings are most of its bytes; at 22 000 reports a restarted watcher parsed them all.
    */
   reportsMetadataOnly?: boolean;
+  /**
+   * What to keep of each report beyond its summary (findings, OS, report labels), for the writer's
+   * info metrics; nothing by default. Needs full objects (not `reportsMetadataOnly`) for all but labels.
+   */
+  reportDetail?: ReportDetailOptions;
 }): Inventory {
   const kinds = opts.kinds ?? OWNER_KINDS;
+  const detail = wantsDetail(opts.reportDetail) ? reportDetailProjector(opts.reportDetail ?? {}) : undefined;
   const owners = new Map<string, Owner>();
   const byUid = new Map<string, string>();
   const byImage = new Map<string, Set<string>>();
@@ -118,7 +127,7 @@ export function createInventory(opts: {
           version: VERSION,
           plural: REPORT_RESOURCES[kind].plural,
         },
-        project: reportProjector(kind),
+        project: reportProjector(kind, detail),
         metadataOnly: opts.reportsMetadataOnly ?? false,
         logger: opts.logger,
         onEvent: (e) => opts.events?.onReport?.(e.type, e.obj),
@@ -149,6 +158,7 @@ export function createInventory(opts: {
       [...(byImage.get(image) ?? [])].map((k) => owners.get(k)).filter((o): o is Owner => o !== undefined),
     report: (kind, namespace, name) => reportReflectors.get(kind)?.get(`${namespace}/${name}`),
     reports: () => [...reportReflectors.values()].flatMap((r) => r.list()),
+    reportsOf: (kind) => reportReflectors.get(kind)?.list() ?? [],
     health: () => {
       const reasons: string[] = [];
       all.forEach((r, i) => {
