@@ -30,7 +30,7 @@ import { Registry } from 'prom-client';
 import { createReportApi } from './apply.ts';
 import { createCleanup } from './cleanup.ts';
 import type { WriterConfig } from './config.ts';
-import { createWriterMetrics, registerReportMetrics } from './metrics.ts';
+import { createWriterMetrics, registerReportMetrics, reportDetailFor } from './metrics.ts';
 import { createReconciler } from './reconcile.ts';
 
 export interface WriterDeps {
@@ -73,6 +73,8 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   const inventory = createInventory({
     kc,
     logger,
+    // Only what the report metrics that are on read: findings are kept once per distinct finding.
+    reportDetail: reportDetailFor(config.reportMetrics),
     events: {
       onOwner: (_key, owner, prev) => {
         if (!owner && prev && inventorySynced) void cleanup?.ownerGone(prev);
@@ -83,7 +85,17 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       },
     },
   });
-  registerReportMetrics(registry, inventory);
+  const brokenFamilies = new Set<string>();
+  registerReportMetrics(registry, inventory, config.reportMetrics, (family, err) => {
+    metrics.failures.inc({ reason: 'report_metrics' });
+    // Once per family: a report that breaks a family breaks it at every scrape.
+    if (brokenFamilies.has(family)) return;
+    brokenFamilies.add(family);
+    logger.warn(
+      { family, err: String(err).slice(0, 500) },
+      'a report metric family failed; served what it had',
+    );
+  });
   inventory.start();
 
   const nc = await connectBus({
@@ -107,7 +119,11 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     api,
     metrics,
     logger,
-    settings: { ttlSeconds: config.reportTtlSeconds, maxReportBytes: config.maxReportBytes },
+    settings: {
+      ttlSeconds: config.reportTtlSeconds,
+      maxReportBytes: config.maxReportBytes,
+      ...config.reportLabels,
+    },
     writeConcurrency: config.writeConcurrency,
     clock,
     timers,

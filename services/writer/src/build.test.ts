@@ -2,7 +2,12 @@ import type { ConfigAuditData, ImageScanData } from '@fleetscan/bus';
 import { type Owner, reportProjector } from '@fleetscan/inventory';
 import { ConfigAuditReportSchema, VulnerabilityReportSchema } from '@fleetscan/reports';
 import { describe, expect, it } from 'vitest';
-import { buildConfigAuditReport, buildVulnerabilityReport } from './build.ts';
+import {
+  buildConfigAuditReport,
+  buildErrorVulnerabilityReport,
+  buildExposedSecretReport,
+  buildVulnerabilityReport,
+} from './build.ts';
 
 const owner = {
   kind: 'ReplicaSet',
@@ -151,5 +156,49 @@ describe('report builders', () => {
     expect(Number(r.metadata.annotations?.['fleetscan.io/omitted-findings'])).toBe(4000 - kept.length);
     // Most severe first: every CRITICAL is kept before any lower severity.
     expect(kept.slice(0, 1000).every((v) => v.severity === 'CRITICAL')).toBe(true);
+  });
+
+  it("writes the owner's labels named in REPORT_RESOURCE_LABELS and REPORT_ADDITIONAL_LABELS on every kind", () => {
+    const labelled = { ...owner, labels: { app: 'nginx', team: 'payments', tier: 'web' } } as Owner;
+    const s = {
+      ttlSeconds: 1,
+      maxReportBytes: 1_000_000,
+      resourceLabels: ['team', 'missing'],
+      additionalLabels: { env: 'prod', team: 'override' },
+    };
+    const reports = [
+      buildVulnerabilityReport(labelled, 'nginx', scan, 'h', s),
+      buildErrorVulnerabilityReport(
+        labelled,
+        'nginx',
+        'r/nginx:1.20',
+        { code: 'NOT_FOUND', message: 'm', permanent: true },
+        'h',
+        scan.scannedAt,
+        s,
+      ),
+      buildExposedSecretReport(labelled, 'nginx', { ...scan, secrets: [] }, s),
+      buildConfigAuditReport(
+        labelled,
+        { scanner: scan.scanner, scannedAt: scan.scannedAt, checks: [] },
+        'p',
+        s,
+      ),
+    ];
+    for (const r of reports) {
+      // additionalLabels win, as trivy-operator appends them after the resource labels.
+      expect(r.metadata.labels).toMatchObject({ team: 'override', env: 'prod' });
+      expect(r.metadata.labels).not.toHaveProperty('tier');
+      expect(r.metadata.labels).not.toHaveProperty('missing');
+    }
+    const plain = buildVulnerabilityReport(labelled, 'nginx', scan, 'h', {
+      ttlSeconds: 1,
+      maxReportBytes: 1_000_000,
+    });
+    expect(plain.metadata.labels).not.toHaveProperty('team');
+    // Labels are content: a label change is a write.
+    const hash = (x: { metadata: { annotations?: Record<string, string> } }) =>
+      x.metadata.annotations?.['fleetscan.io/content-hash'];
+    expect(hash(plain)).not.toBe(hash(reports[0] as never));
   });
 });

@@ -38,7 +38,17 @@ export interface BuildSettings {
    * Past it the report keeps its full summary and the most severe findings that fit.
    */
   maxReportBytes: number;
+  /** Owner label keys copied onto every report (trivy-operator's `report.resourceLabels`). */
+  resourceLabels?: readonly string[];
+  /** Labels written on every report (trivy-operator's `report.additionalLabels`). */
+  additionalLabels?: Readonly<Record<string, string>>;
 }
+
+/** The configurable labels of BuildSettings, as the metadata builders take them. */
+const labelOptions = (s: BuildSettings) => ({
+  resourceLabelsToInclude: s.resourceLabels,
+  additionalLabels: s.additionalLabels,
+});
 
 const ownerOf = (o: Owner) => ({
   apiVersion: o.apiVersion,
@@ -91,6 +101,7 @@ export function buildVulnerabilityReport(
     container,
     resourceSpecHash: owner.specHash,
     ttlSeconds: s.ttlSeconds,
+    ...labelOptions(s),
   });
   const annotations: Record<string, string> = {
     ...meta.annotations,
@@ -144,6 +155,7 @@ export function buildErrorVulnerabilityReport(
     container,
     resourceSpecHash: owner.specHash,
     ttlSeconds: s.ttlSeconds,
+    ...labelOptions(s),
   });
   const annotations: Record<string, string> = {
     ...meta.annotations,
@@ -177,6 +189,7 @@ export function buildExposedSecretReport(
     owner: ownerOf(owner),
     container,
     resourceSpecHash: owner.specHash,
+    ...labelOptions(s),
   });
   const obj: ExposedSecretReport = {
     apiVersion: API_VERSION,
@@ -204,6 +217,7 @@ export function buildConfigAuditReport(
     resourceSpecHash: owner.specHash,
     pluginConfigHash,
     ttlSeconds: s.ttlSeconds,
+    ...labelOptions(s),
   });
   const obj: ConfigAuditReport = {
     apiVersion: API_VERSION,
