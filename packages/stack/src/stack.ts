@@ -36,6 +36,8 @@ export interface StackInfo {
   /** A second registry that requires htpasswd auth, for private-registry tests. */
   authRegistry: { url: string; host: string; username: string; password: string };
   trivy: { bin: string; cacheDir: string; version: string };
+  /** Prometheus and promtool binaries; tests start their own Prometheus (startPrometheus). */
+  prometheus: { bin: string; promtool: string; version: string };
   images: { name: string; ref: string; digest: string }[];
   processes: { name: string; pid: number; logFile: string }[];
   versions: Record<string, string>;
@@ -173,6 +175,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       registry: { url: registry.url, host: registry.host },
       authRegistry: { url: authRegistry.url, host: authRegistry.host, ...auth },
       trivy: { bin: tools.trivy, cacheDir: trivyCache, version: tools.versions.TRIVY_VERSION ?? '' },
+      prometheus: {
+        bin: tools.prometheus,
+        promtool: tools.promtool,
+        version: tools.versions.PROMETHEUS_VERSION ?? '',
+      },
       images,
       processes: procs.map((p) => ({ name: p.name, pid: p.pid, logFile: p.logFile })),
       versions: { ...tools.versions },
