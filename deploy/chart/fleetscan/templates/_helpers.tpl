@@ -197,3 +197,12 @@ authorization {
 }
 {{- end }}
 {{- end -}}
+
+{{/* A map of labels as key=value,key=value (REPORT_ADDITIONAL_LABELS), keys sorted. */}}
+{{- define "fleetscan.labelPairs" -}}
+{{- $pairs := list -}}
+{{- range $k, $v := . -}}
+{{- $pairs = append $pairs (printf "%s=%s" $k $v) -}}
+{{- end -}}
+{{- join "," $pairs -}}
+{{- end -}}
