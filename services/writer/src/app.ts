@@ -32,6 +32,7 @@ import { createCleanup } from './cleanup.ts';
 import type { WriterConfig } from './config.ts';
 import { createWriterMetrics, registerReportMetrics, reportDetailFor } from './metrics.ts';
 import { createReconciler } from './reconcile.ts';
+import { renderMetrics } from './report-metrics/exposition.ts';
 
 export interface WriterDeps {
   config: WriterConfig;
@@ -61,7 +62,8 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   const registry = deps.registry ?? new Registry();
   const metrics = createWriterMetrics(registry);
   const readiness = createReadiness();
-  const ops = await startOpsServer({ ...config.metrics, registry, health: readiness });
+  // /metrics streams the report families (they can be hundreds of thousands of series).
+  const ops = await startOpsServer({ ...config.metrics, registry, health: readiness, render: renderMetrics });
   readiness.set('nats', false, 'connecting');
   readiness.set('watches', false, 'initial list');
   const kc =

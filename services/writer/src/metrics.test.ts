@@ -8,6 +8,7 @@ import {
   reportDetailFor,
   reportFamilies,
 } from './metrics.ts';
+import { renderMetrics } from './report-metrics/exposition.ts';
 
 const vuln = (name: string, over: Partial<ReportRef> = {}): ReportRef => ({
   kind: 'VulnerabilityReport',
@@ -448,6 +449,42 @@ describe("trivy-operator's report metric families", () => {
     const registry = new Registry();
     registerReportMetrics(registry, source([vuln('a')]), { ...ALL_INFO, enabled: false });
     expect(await registry.metrics()).not.toMatch(/trivy_|report_metric/);
+  });
+});
+
+describe('/metrics in chunks (renderMetrics)', () => {
+  it("writes the same series as prom-client's registry.metrics(), in chunks of a few hundred", async () => {
+    const many = Array.from({ length: 700 }, (_, i) =>
+      vuln(`r${i}`, { detail: { labels: { team: `t"${i}\\` } } }),
+    );
+    const odd = vuln('quotes"and\\n\nnewlines', {
+      resourceName: '"\n\\',
+      detail: { os: { family: 'debian', name: 'a "b"\nc', eosl: true } },
+    });
+    const opts = { ...ALL_INFO, labelKeys: ['team'], labelNames: ['k8s_label_team'] };
+    const build = () => {
+      const registry = new Registry();
+      registerReportMetrics(registry, source([...many, odd, audit('c')]), opts);
+      return registry;
+    };
+    const chunks: string[] = [];
+    for await (const c of renderMetrics(build())) chunks.push(c);
+    const streamed = chunks.join('');
+    const whole = await build().metrics();
+    const lines = (t: string) =>
+      t
+        .split('\n')
+        .filter((l) => l && !l.startsWith('#'))
+        .sort();
+    expect(lines(streamed)).toEqual(lines(whole));
+    expect(lines(streamed).length).toBe(701 * 5 + 1 + 4 + 7 + 4);
+    // trivy_image_vulnerabilities (3 505 series) came in chunks of at most 500 series.
+    const family = chunks.filter((c) => c.includes('trivy_image_vulnerabilities{'));
+    expect(family.length).toBeGreaterThanOrEqual(8);
+    for (const c of family)
+      expect(c.split('\n').filter((l) => l.startsWith('trivy_')).length).toBeLessThanOrEqual(500);
+    // Each family is announced once, as the text format wants.
+    expect(streamed.match(/^# TYPE trivy_image_vulnerabilities gauge$/gm)).toHaveLength(1);
   });
 });
 

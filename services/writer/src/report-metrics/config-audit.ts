@@ -1,7 +1,9 @@
+import type { CheckDetail } from '@fleetscan/inventory';
 import type { ReportFamily } from './family.ts';
 import { severityLabel } from './labels.ts';
 import {
   count,
+  findingLabels,
   REPORT_LABELS,
   type ReportSource,
   reportLabelValues,
@@ -16,16 +18,24 @@ import {
  */
 export function configAuditFamilies(source: ReportSource): ReportFamily[] {
   const reports = () => reportsOf(source, 'ConfigAuditReport');
+  const checkLabels = findingLabels((c: CheckDetail) => [
+    c.checkID,
+    c.title,
+    c.description,
+    c.category,
+    String(c.success),
+    severityLabel(c.severity),
+  ]);
   return [
     {
       name: 'trivy_resource_configaudits',
       help: 'Number of failing resource configuration auditing checks',
       labelNames: [...REPORT_LABELS, 'severity'],
-      collect(emit) {
+      *series() {
         for (const r of reports()) {
           const base = reportLabelValues(r);
           for (const [field, severity] of SEVERITY_COUNTS_NO_UNKNOWN) {
-            emit([...base, severity], count(r, field), r.detail?.labels);
+            yield [[...base, severity], count(r, field), r.detail?.labels];
           }
         }
       },
@@ -43,26 +53,14 @@ export function configAuditFamilies(source: ReportSource): ReportFamily[] {
         'severity',
       ],
       info: 'configAuditInfo',
-      collect(emit) {
+      *series() {
         for (const r of reports()) {
           const checks = r.detail?.checks;
           if (!checks?.length) continue;
           const base = reportLabelValues(r);
           // One check per ID (report-detail.ts), so the label sets are distinct.
           for (const c of checks) {
-            emit(
-              [
-                ...base,
-                c.checkID,
-                c.title,
-                c.description,
-                c.category,
-                String(c.success),
-                severityLabel(c.severity),
-              ],
-              1,
-              r.detail?.labels,
-            );
+            yield [[...base, ...checkLabels(c).values], 1, r.detail?.labels];
           }
         }
       },

@@ -1,7 +1,9 @@
+import type { SecretDetail } from '@fleetscan/inventory';
 import type { ReportFamily } from './family.ts';
 import { severityLabel } from './labels.ts';
 import {
   count,
+  findingLabels,
   IMAGE_LABELS,
   imageLabelValues,
   type ReportSource,
@@ -15,16 +17,23 @@ import {
  */
 export function exposedSecretFamilies(source: ReportSource): ReportFamily[] {
   const reports = () => reportsOf(source, 'ExposedSecretReport');
+  const secretLabels = findingLabels((s: SecretDetail) => [
+    s.category,
+    s.ruleID,
+    s.target,
+    s.title,
+    severityLabel(s.severity),
+  ]);
   return [
     {
       name: 'trivy_image_exposedsecrets',
       help: 'Number of image exposed secrets',
       labelNames: [...IMAGE_LABELS, 'severity'],
-      collect(emit) {
+      *series() {
         for (const r of reports()) {
           const base = imageLabelValues(r);
           for (const [field, severity] of SEVERITY_COUNTS_NO_UNKNOWN) {
-            emit([...base, severity], count(r, field), r.detail?.labels);
+            yield [[...base, severity], count(r, field), r.detail?.labels];
           }
         }
       },
@@ -41,18 +50,17 @@ export function exposedSecretFamilies(source: ReportSource): ReportFamily[] {
         'severity',
       ],
       info: 'exposedSecretInfo',
-      collect(emit) {
+      *series() {
         for (const r of reports()) {
           const secrets = r.detail?.secrets;
           if (!secrets?.length) continue;
           const base = imageLabelValues(r);
           const seen = new Set<string>();
           for (const s of secrets) {
-            const own = [s.category, s.ruleID, s.target, s.title, severityLabel(s.severity)];
-            const key = own.join('\u001f');
-            if (seen.has(key)) continue;
-            seen.add(key);
-            emit([...base, ...own], 1, r.detail?.labels);
+            const own = secretLabels(s);
+            if (seen.has(own.key)) continue;
+            seen.add(own.key);
+            yield [[...base, ...own.values], 1, r.detail?.labels];
           }
         }
       },

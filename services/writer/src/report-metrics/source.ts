@@ -59,3 +59,23 @@ export const SEVERITY_COUNTS = [
 ] as const;
 /** Exposed secrets, config audits (and RBAC and infra assessments) have no Unknown. */
 export const SEVERITY_COUNTS_NO_UNKNOWN = SEVERITY_COUNTS.slice(0, 4);
+
+/**
+ * A finding's own label values, worked out once per finding: findings are shared by every report
+ * of an image (report-detail.ts), so a scrape would otherwise spell the same values thousands of
+ * times. `key` tells two findings that spell the same labels apart from two that do not.
+ */
+export function findingLabels<T extends object>(
+  render: (finding: T) => string[],
+): (finding: T) => { readonly values: readonly string[]; readonly key: string } {
+  const cache = new WeakMap<T, { values: string[]; key: string }>();
+  return (finding) => {
+    let hit = cache.get(finding);
+    if (!hit) {
+      const values = render(finding);
+      hit = { values, key: values.join('\u001f') };
+      cache.set(finding, hit);
+    }
+    return hit;
+  };
+}
