@@ -35,7 +35,7 @@ export function configAuditFamilies(source: ReportSource): ReportFamily[] {
         for (const r of reports()) {
           const base = reportLabelValues(r);
           for (const [field, severity] of SEVERITY_COUNTS_NO_UNKNOWN) {
-            yield [[...base, severity], count(r, field), r.detail?.labels];
+            yield [[base, severity], count(r, field), r.detail?.labels];
           }
         }
       },
@@ -60,7 +60,7 @@ export function configAuditFamilies(source: ReportSource): ReportFamily[] {
           const base = reportLabelValues(r);
           // One check per ID (report-detail.ts), so the label sets are distinct.
           for (const c of checks) {
-            yield [[...base, ...checkLabels(c).values], 1, r.detail?.labels];
+            yield [[base, checkLabels(c).values], 1, r.detail?.labels];
           }
         }
       },

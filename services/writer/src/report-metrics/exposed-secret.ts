@@ -33,7 +33,7 @@ export function exposedSecretFamilies(source: ReportSource): ReportFamily[] {
         for (const r of reports()) {
           const base = imageLabelValues(r);
           for (const [field, severity] of SEVERITY_COUNTS_NO_UNKNOWN) {
-            yield [[...base, severity], count(r, field), r.detail?.labels];
+            yield [[base, severity], count(r, field), r.detail?.labels];
           }
         }
       },
@@ -60,7 +60,7 @@ export function exposedSecretFamilies(source: ReportSource): ReportFamily[] {
             const own = secretLabels(s);
             if (seen.has(own.key)) continue;
             seen.add(own.key);
-            yield [[...base, ...own.values], 1, r.detail?.labels];
+            yield [[base, own.values], 1, r.detail?.labels];
           }
         }
       },

@@ -24,14 +24,16 @@ export interface ReportFamily {
    */
   readonly info?: InfoOption;
   /**
-   * Every series: label values in `labelNames` order, the value, and the report's labels (for the
-   * `k8s_label_*` values). A family yields distinct label sets.
+   * Every series: its label values in `labelNames` order, given as parts (e.g. the report's and the
+   * finding's) that together hold one value per label, the value, and the report's labels (for the
+   * `k8s_label_*` values). A family yields distinct label sets. A part that is the same array for
+   * many series (a finding's values, a severity) is written out once per scrape and reused.
    */
   series(): Iterable<Series>;
 }
 
 export type Series = readonly [
-  values: readonly string[],
+  parts: readonly (readonly string[])[],
   value: number,
   reportLabels: Readonly<Record<string, string>> | undefined,
 ];
@@ -69,33 +71,29 @@ const CHUNK_SERIES = 500;
 
 /**
  * The family as a metric a prom-client Registry accepts (name, help, type, get()), plus `chunks()`.
- * /metrics writes the chunks (renderMetrics): no label objects, no whole-family string, so a
- * scrape of a hundred thousand series costs the text of a few hundred at a time. get() gives the
- * same series as prom-client's objects, for registry.metrics() and getSingleMetricAsString().
+ * /metrics writes the chunks (renderMetrics): each part of a series' labels and each set of report
+ * labels is written out once and reused (a finding's labels are shared by every report of its
+ * image), no label object is made, and a scrape never holds more than a chunk of text. get() gives
+ * the same series as prom-client's objects, for registry.metrics() and getSingleMetricAsString().
  */
 export function familyMetric(family: ReportFamily, opts: FamilyMetricOptions): Metric & FamilyMetric {
   const names = [...family.labelNames, ...opts.labelNames];
   const fixed = family.labelNames.length;
   const limit = family.info ? opts.maxInfoSeries : Number.POSITIVE_INFINITY;
 
-  /** Calls `take` for each series served, counts what is left out, reports the collection once. */
-  function* collect(): Generator<[string[], number]> {
+  /** Every series served, counting what is left out; reports the collection once, at its end. */
+  function* collect(): Generator<Series> {
     let served = 0;
     let dropped = 0;
     let error: unknown;
     try {
-      for (const [vals, value, reportLabels] of family.series()) {
+      for (const series of family.series()) {
         if (served >= limit) {
           dropped++;
           continue;
         }
-        const all: string[] = new Array(names.length);
-        for (let i = 0; i < fixed; i++) all[i] = vals[i] ?? '';
-        for (let i = 0; i < opts.labelKeys.length; i++) {
-          all[fixed + i] = reportLabels?.[opts.labelKeys[i] as string] ?? '';
-        }
         served++;
-        yield [all, Number.isFinite(value) ? value : 0];
+        yield series;
       }
     } catch (err) {
       // A scrape must never fail, whatever a report holds: serve what was collected.
@@ -104,9 +102,18 @@ export function familyMetric(family: ReportFamily, opts: FamilyMetricOptions): M
     opts.onCollected(family.name, served, dropped, error);
   }
 
-  // `name="` per label, escaped once.
-  const prefixes = names.map((n, i) => `${i === 0 ? '' : ','}${n}="`);
-  const header = `# HELP ${family.name} ${escapeHelp(family.help)}\n# TYPE ${family.name} gauge\n`;
+  const finite = (v: number) => (Number.isFinite(v) ? v : 0);
+  const reportLabelValues = (labels: Readonly<Record<string, string>> | undefined) =>
+    opts.labelKeys.map((k) => labels?.[k] ?? '');
+
+  /** `name="value"` for the labels from `first` on, comma-separated (and led by one after the first). */
+  const render = (values: readonly string[], first: number) => {
+    let t = '';
+    for (let i = 0; i < values.length; i++) {
+      t += `${first + i === 0 ? '' : ','}${names[first + i]}="${escapeLabelValue(values[i] ?? '')}"`;
+    }
+    return t;
+  };
 
   const metric = {
     name: family.name,
@@ -118,19 +125,47 @@ export function familyMetric(family: ReportFamily, opts: FamilyMetricOptions): M
       help: family.help,
       type: 'gauge',
       aggregator: 'sum',
-      values: [...collect()].map(([vals, value]) => ({
-        labels: Object.fromEntries(names.map((n, i) => [n, vals[i] ?? ''])),
-        value,
-      })),
+      values: [...collect()].map(([parts, value, labels]) => {
+        const all = [...parts.flat(), ...reportLabelValues(labels)];
+        return { labels: Object.fromEntries(names.map((n, i) => [n, all[i] ?? ''])), value: finite(value) };
+      }),
     }),
     reset: () => {},
     *chunks() {
-      let text = header;
+      // Text of a part by position (a part always starts at the same label), and of report labels;
+      // weak, so what this scrape made goes with it and what findings share stays while they do.
+      const partText: WeakMap<readonly string[], string>[] = [];
+      const labelsText = new WeakMap<object, string>();
+      const noLabels = render(reportLabelValues(undefined), fixed);
+      let text = `# HELP ${family.name} ${escapeHelp(family.help)}\n# TYPE ${family.name} gauge\n`;
       let n = 0;
-      for (const [vals, value] of collect()) {
-        let line = `${family.name}{`;
-        for (let i = 0; i < vals.length; i++) line += `${prefixes[i]}${escapeLabelValue(vals[i] ?? '')}"`;
-        text += `${line}} ${value}\n`;
+      for (const [parts, value, labels] of collect()) {
+        let line = '';
+        let at = 0;
+        for (let p = 0; p < parts.length; p++) {
+          const part = parts[p] as readonly string[];
+          let cache = partText[p];
+          if (!cache) {
+            cache = new WeakMap();
+            partText[p] = cache;
+          }
+          let t = cache.get(part);
+          if (t === undefined) {
+            t = render(part, at);
+            cache.set(part, t);
+          }
+          line += t;
+          at += part.length;
+        }
+        let dyn = noLabels;
+        if (labels && opts.labelKeys.length > 0) {
+          const hit = labelsText.get(labels);
+          if (hit === undefined) {
+            dyn = render(reportLabelValues(labels), fixed);
+            labelsText.set(labels, dyn);
+          } else dyn = hit;
+        }
+        text += `${family.name}{${line}${dyn}} ${finite(value)}\n`;
         if (++n === CHUNK_SERIES) {
           yield text;
           text = '';

@@ -49,14 +49,17 @@ export const IMAGE_LABELS = [
   'image_digest',
 ] as const;
 
-/** Summary fields and their severity label, in trivy-operator's severity maps (collector.go). */
-export const SEVERITY_COUNTS = [
-  ['criticalCount', 'Critical'],
-  ['highCount', 'High'],
-  ['mediumCount', 'Medium'],
-  ['lowCount', 'Low'],
-  ['unknownCount', 'Unknown'],
-] as const;
+/**
+ * Summary fields and their severity label, in trivy-operator's severity maps (collector.go); the
+ * label as a series part (family.ts) that is the same array for every report.
+ */
+export const SEVERITY_COUNTS: readonly (readonly [field: string, severity: readonly [string]])[] = [
+  ['criticalCount', ['Critical']],
+  ['highCount', ['High']],
+  ['mediumCount', ['Medium']],
+  ['lowCount', ['Low']],
+  ['unknownCount', ['Unknown']],
+];
 /** Exposed secrets, config audits (and RBAC and infra assessments) have no Unknown. */
 export const SEVERITY_COUNTS_NO_UNKNOWN = SEVERITY_COUNTS.slice(0, 4);
 
