@@ -4,11 +4,20 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  BusErrorCode,
   type ConsumeOptions,
   type Consumption,
   consume,
   createConsumeMetrics,
+  createDeadLetters,
+  DeadLetterHeader,
   type Delivery,
+  ensureStreams,
+  isBusError,
+  MAX_DELIVERIES_METADATA,
+  pendingMessages,
+  STREAM_DEAD,
+  subjects,
 } from '@fleetscan/bus';
 import { createLogger } from '@fleetscan/service';
 import { loadStackConfig, locateTools, type Nats, startNats } from '@fleetscan/stack';
@@ -48,6 +57,8 @@ beforeAll(async () => {
   nc = await connect({ servers: nats.url });
   js = jetstream(nc);
   jsm = await jetstreamManager(nc);
+  // fleetscan's streams, for FLEETSCAN_DEAD: this server is the test's own.
+  await ensureStreams(jsm);
 });
 
 afterAll(async () => {
@@ -56,15 +67,21 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** A work-queue stream `S_<id>` on subjects `S_<id>.*` with one durable pull consumer `w`. */
-async function queue(opts: { ackWaitMs: number; maxDeliver: number }) {
+/**
+ * A work-queue stream `S_<id>` on subjects `S_<id>.*` with one durable pull consumer `w`. With
+ * `limitInMetadata` the delivery limit is set as fleetscan's topology sets it (metadata, JetStream's
+ * max_deliver unlimited); otherwise as JetStream's max_deliver.
+ */
+async function queue(opts: { ackWaitMs: number; maxDeliver: number; limitInMetadata?: boolean }) {
   const stream = `S_${uniq()}`;
   await jsm.streams.add({ name: stream, subjects: [`${stream}.*`], retention: RetentionPolicy.Workqueue });
   await jsm.consumers.add(stream, {
     durable_name: 'w',
     ack_policy: AckPolicy.Explicit,
     ack_wait: opts.ackWaitMs * 1_000_000,
-    max_deliver: opts.maxDeliver,
+    ...(opts.limitInMetadata
+      ? { max_deliver: -1, metadata: { [MAX_DELIVERIES_METADATA]: String(opts.maxDeliver) } }
+      : { max_deliver: opts.maxDeliver }),
   });
   const registry = new Registry();
   const metrics = createConsumeMetrics(registry);
@@ -109,13 +126,28 @@ async function queue(opts: { ackWaitMs: number; maxDeliver: number }) {
         logger,
         pullExpiresMs: 1000,
         onTerm: (t) => terms.push({ ending: t.ending, reason: t.reason }),
+        deadLetters: createDeadLetters({ js }),
         ...over,
       });
       running.push(c);
       return c;
     },
     count: (outcome: string) => metricValue(registry, 'fleetscan_consumer_messages_total', { outcome }),
+    metric: (name: string, labels: Record<string, string> = {}) => metricValue(registry, name, labels),
     info: () => jsm.consumers.info(stream, 'w'),
+    /** This queue's dead letters: headers, and the kept body's size. */
+    async deadLetters() {
+      const letters: { headers: Record<string, string>; bodyBytes: number }[] = [];
+      const info = await jsm.streams.info(STREAM_DEAD);
+      for (let seq = info.state.first_seq; seq > 0 && seq <= info.state.last_seq; seq++) {
+        const m = await jsm.streams.getMessage(STREAM_DEAD, { seq }).catch(() => null);
+        if (!m || m.header.get(DeadLetterHeader.Stream) !== stream) continue;
+        const headers: Record<string, string> = {};
+        for (const k of Object.values(DeadLetterHeader)) if (m.header.has(k)) headers[k] = m.header.get(k);
+        letters.push({ headers, bodyBytes: m.data.length });
+      }
+      return letters;
+    },
     async close() {
       await Promise.all(running.map((c) => c.stop()));
       sub.unsubscribe();
@@ -289,6 +321,145 @@ describe('consume()', () => {
     await waitFor('all ten acked', async () => ((await q.count('ack')) === 10 ? true : undefined));
     expect(most).toBe(3);
     expect(c.held().count).toBe(0);
+    await q.close();
+  });
+
+  it('terminated messages are kept as dead letters: why, where from, and a bounded prefix', async () => {
+    const q = await queue({ ackWaitMs: 30_000, maxDeliver: 5 });
+    await q.start(async () => ({ kind: 'term', reason: 'never' }));
+    const big = `{not json ${'x'.repeat(100_000)}`;
+    await q.publish(big);
+    await q.publish({ n: 7 });
+    await waitFor('two dead letters', async () => {
+      const l = await q.deadLetters();
+      return l.length === 2 ? l : undefined;
+    });
+    const letters = (await q.deadLetters()).sort((a, b) => a.bodyBytes - b.bodyBytes);
+    expect(letters[0]?.headers).toMatchObject({
+      [DeadLetterHeader.Consumer]: 'w',
+      [DeadLetterHeader.Subject]: `${q.stream}.in`,
+      [DeadLetterHeader.Ending]: 'term',
+      [DeadLetterHeader.Reason]: 'never',
+      [DeadLetterHeader.Deliveries]: '1',
+    });
+    expect(letters[1]?.headers).toMatchObject({
+      [DeadLetterHeader.Ending]: 'invalid',
+      [DeadLetterHeader.Reason]: 'message is not JSON',
+      [DeadLetterHeader.Size]: String(big.length),
+    });
+    expect(letters[1]?.bodyBytes).toBe(16 * 1024);
+    expect(await q.metric('fleetscan_consumer_dead_letters_total', { result: 'kept' })).toBe(2);
+    expect((await jsm.streams.info(STREAM_DEAD)).config.subjects).toEqual([subjects.allDead]);
+    await q.close();
+  });
+
+  it('a last delivery that was never answered comes back once more and is terminated, not left in the queue', async () => {
+    // As fleetscan's topology sets consumers up: the limit in metadata, JetStream's unlimited.
+    const q = await queue({ ackWaitMs: 1000, maxDeliver: 3, limitInMetadata: true });
+    await q.publish({ n: 1 });
+    // Three deliveries nobody answers: a replica that died during each, the last one included.
+    const raw = await js.consumers.get(q.stream, 'w');
+    for (let i = 1; i <= 3; i++) {
+      const m = await raw.next({ expires: 5000 });
+      expect(m?.info.deliveryCount).toBe(i);
+    }
+    const handled: number[] = [];
+    await q.start(async (_m, at) => {
+      handled.push(at.delivery);
+      return { kind: 'retry', reason: 'still failing' };
+    });
+    await waitFor('the term', async () => ((await q.count('exhausted')) === 1 ? true : undefined));
+    expect(handled).toEqual([]);
+    expect(q.terms).toEqual([
+      { ending: 'exhausted', reason: 'delivery 4 is past the limit of 3: the last one was never answered' },
+    ]);
+    await waitFor('the queue empty', async () =>
+      (await pendingMessages(jsm, q.stream, `${q.stream}.>`)) === 0 ? true : undefined,
+    );
+    await q.close();
+  });
+
+  it('pending counts what the queue really holds: delayed naks, and messages JetStream gave up on', async () => {
+    const q = await queue({ ackWaitMs: 1000, maxDeliver: 2 });
+    await q.publish({ n: 1 });
+    await q.publish({ n: 2 });
+    const raw = await js.consumers.get(q.stream, 'w');
+    // n=1 reaches JetStream's max_deliver unanswered; n=2 waits out a long nak.
+    const seen = new Map<number, number>();
+    for (let i = 0; i < 10 && (seen.get(1) ?? 0) < 2; i++) {
+      const m = await raw.next({ expires: 3000 });
+      if (!m) continue;
+      const n = (m.json() as { n: number }).n;
+      seen.set(n, (seen.get(n) ?? 0) + 1);
+      if (n === 2) m.nak(120_000);
+    }
+    expect(seen.get(1)).toBe(2);
+    // Once n=1's last ack_wait runs out, a replica's next pull makes JetStream give it up; from then
+    // on what the consumer reports leaves it out: only n=2 is left.
+    await waitFor('JetStream to give up on n=1', async () => {
+      const m = await raw.next({ expires: 1000 });
+      if (m) throw new Error(`unexpected delivery ${m.info.deliveryCount} of ${m.string()}`);
+      const i = await q.info();
+      return i.num_pending + i.num_ack_pending === 1 ? true : undefined;
+    });
+    expect(await pendingMessages(jsm, q.stream, `${q.stream}.>`)).toBe(2);
+    await q.close();
+  });
+
+  it('a handler past its bound is aborted; one that ignores it is stuck: counted, and its message goes to another delivery', async () => {
+    const q = await queue({ ackWaitMs: 1000, maxDeliver: 5 });
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const reasons: unknown[] = [];
+    const deliveries: number[] = [];
+    const c = await q.start(
+      async (_m, at) => {
+        deliveries.push(at.delivery);
+        if (at.delivery > 1) return { kind: 'ack' };
+        // Ignores its signal, like a scan waiting on a pipe nobody closes.
+        at.signal.addEventListener('abort', () => reasons.push(at.signal.reason), { once: true });
+        await Promise.race([released, sleep(60_000)]);
+        return { kind: 'ack' };
+      },
+      { handlerTimeoutMs: 300, stuckGraceMs: 300 },
+    );
+    await q.publish({ n: 1 });
+    await waitFor('the stuck handler shown', async () =>
+      c.held().stuck === 1 && (await q.metric('fleetscan_consumer_stuck_handlers')) === 1 ? true : undefined,
+    );
+    expect(reasons).toHaveLength(1);
+    expect(isBusError(reasons[0], BusErrorCode.Deadline)).toBe(true);
+    // No longer kept alive: JetStream redelivers it after ack_wait, and the free slot takes it.
+    await waitFor('the redelivery acked', async () => ((await q.count('ack')) === 1 ? true : undefined));
+    expect(deliveries).toEqual([1, 2]);
+    release();
+    await waitFor('the stuck handler ended', async () =>
+      c.held().count === 0 && (await q.metric('fleetscan_consumer_stuck_handlers')) === 0 ? true : undefined,
+    );
+    await q.close();
+  });
+
+  it('keep-alive follows an ack_wait another replica shortened meanwhile', async () => {
+    const q = await queue({ ackWaitMs: 30_000, maxDeliver: 5 });
+    const deliveries: number[] = [];
+    await q.start(
+      async (_m, at) => {
+        deliveries.push(at.delivery);
+        if (at.delivery === 1) await sleep(6000);
+        return { kind: 'ack' };
+      },
+      // Its only slot busy: the pull loop waits for room while the work goes on.
+      { configRefreshMs: 200, concurrency: 1 },
+    );
+    await q.publish({ n: 1 });
+    await waitFor('the handler running', async () => (deliveries.length === 1 ? true : undefined));
+    // A newer replica's ensureConsumer: 30 s becomes 2 s while the message is held.
+    await jsm.consumers.update(q.stream, 'w', { ack_wait: 2000 * 1_000_000 });
+    await waitFor('the slow handler to finish', async () => ((await q.count('ack')) >= 1 ? true : undefined));
+    expect(deliveries).toEqual([1]);
+    expect((await q.info()).num_redelivered).toBe(0);
     await q.close();
   });
 });

@@ -1,12 +1,16 @@
 import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLUSTER_NAME_PATTERN } from '@fleetscan/bus';
 import { SERVICE_NODE_FLAGS } from '@fleetscan/demo';
-import { repoRoot } from '@fleetscan/stack';
+import { loadStackConfig, locateComposeConfig, repoRoot } from '@fleetscan/stack';
+import { execa } from 'execa';
 import { describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { chartDir } from '../support/deploy-helm.ts';
 import { definedMetrics, metricsIn, SERVICES } from '../support/deploy-metrics.ts';
+import { DOCKERFILE, entrypointOf, readStages, stageNamed } from '../support/dockerfile.ts';
 
 // The files around the chart: compose, Dockerfiles, dashboard, the chart's links to deploy/, and the
 // versions they pin, checked against what exists in the repository.
@@ -46,7 +50,7 @@ describe('docker-compose.yml', () => {
       string,
       {
         image?: string;
-        build?: { context: string; dockerfile: string };
+        build?: { context: string; dockerfile: string; target?: string };
         container_name?: string;
         ports?: string[];
         volumes?: string[];
@@ -77,8 +81,9 @@ describe('docker-compose.yml', () => {
         existsSync(join(repoRoot, s.build.context, s.build.dockerfile)),
         `${name} ${s.build.dockerfile}`,
       ).toBe(true);
-      const service = /deploy\/images\/(\w+)\/Dockerfile/.exec(s.build.dockerfile)?.[1];
-      expect(s.image, name).toMatch(new RegExp(`^fleetscan-${service}:`));
+      expect(s.build.dockerfile, name).toBe(DOCKERFILE);
+      expect(SERVICES, name).toContain(s.build.target);
+      expect(s.image, name).toMatch(new RegExp(`^fleetscan-${s.build.target}:`));
     }
     for (const name of [...SERVICES, 'trivy-db']) expect(compose.services[name]?.build, name).toBeDefined();
   });
@@ -139,50 +144,123 @@ describe('docker-compose.yml', () => {
   });
 });
 
-describe.each(SERVICES)('deploy/images/%s/Dockerfile', (service) => {
-  const text = read('deploy', 'images', service, 'Dockerfile');
-  const stages = text.split(/^FROM /m).slice(1);
-  const final = stages.at(-1) ?? '';
-
-  it('is multi-stage on a pinned small base, with production dependencies of this service only', () => {
-    expect(stages.length).toBeGreaterThanOrEqual(2);
-    expect(text).toContain(`ARG NODE_VERSION=${versions.NODE_VERSION?.replace(/^v/, '')}`);
-    expect(final).toMatch(/^node:\$\{NODE_VERSION\}-alpine\n/);
-    expect(text).toContain(`npm ci --omit=dev --workspace services/${service} `);
-    expect(final).not.toMatch(/npm (ci|install)/);
-  });
-
-  it('runs as a numeric non-root user, the entrypoint the chart and compose rely on', () => {
-    expect(final).toMatch(/^USER 10001:10001$/m);
-    const entry = /^ENTRYPOINT (\[.*\])$/m.exec(final)?.[1] ?? '[]';
-    const [cmd, ...rest] = JSON.parse(entry) as string[];
-    const main = rest.at(-1);
-    expect(cmd).toBe('node');
-    expect(rest.slice(0, -1)).toEqual(SERVICE_NODE_FLAGS[service]);
-    expect(main).toBe(`services/${service}/src/main.ts`);
-    expect(existsSync(join(repoRoot, main ?? ''))).toBe(true);
-  });
-
-  it('keeps every workspace package the service needs in its build context', () => {
-    const ignore = read('deploy', 'images', service, 'Dockerfile.dockerignore');
-    const excluded = [...ignore.matchAll(/^(packages\/[\w-]+)\/src$/gm)].map((m) => m[1]);
-    const needed = [...workspaceClosure(`services/${service}`)];
-    expect(needed.length).toBeGreaterThan(0);
-    expect(needed.filter((d) => excluded.includes(d))).toEqual([]);
-    expect(final).toContain('COPY packages/ ./packages/');
-    expect(final).toContain(`COPY services/${service}/ ./services/${service}/`);
-  });
-
-  if (service === 'scanner') {
-    it('carries the pinned trivy, built from the Go module proxy with GOEXPERIMENT=jsonv2, and trivy-db', () => {
-      expect(text).toContain(`ARG TRIVY_VERSION=${versions.TRIVY_VERSION}`);
-      expect(text).toMatch(/GOEXPERIMENT=jsonv2/);
-      expect(text).toContain('go install -trimpath');
-      expect(text).toContain(`"github.com/aquasecurity/trivy/cmd/trivy@\${TRIVY_VERSION}"`);
-      expect(final).toContain('COPY --from=trivy /go/bin/trivy /usr/local/bin/trivy');
-      expect(final).toContain('COPY --chmod=0755 deploy/images/scanner/trivy-db.sh /usr/local/bin/trivy-db');
+describe("docker-compose.yml, as compose-spec's reference loader reads it", () => {
+  const bin = locateComposeConfig(loadStackConfig().cacheDir);
+  const load = (file: string, env: Record<string, string> = {}) =>
+    execa(bin, ['-f', file], {
+      env: { HOME: '/home/someone', PATH: process.env.PATH ?? '', ...env },
+      extendEnv: false,
+      reject: false,
     });
+  interface Project {
+    name: string;
+    services: Record<string, { image?: string; build?: { dockerfile: string; target?: string } }>;
   }
+
+  it('is valid (schema and consistency, what `docker compose config` checks) and builds the images it names', async () => {
+    const res = await load(join(repoRoot, 'docker-compose.yml'));
+    expect(res.exitCode, res.stderr).toBe(0);
+    const project = JSON.parse(res.stdout) as Project;
+    expect(project.name).toBe('fleetscan');
+    for (const service of SERVICES) {
+      expect(project.services[service]?.image).toBe(`fleetscan-${service}:dev`);
+      expect(project.services[service]?.build).toMatchObject({ dockerfile: DOCKERFILE, target: service });
+    }
+    expect(project.services['trivy-db']?.image).toBe('fleetscan-scanner:dev');
+  });
+
+  it('takes the image tag from FLEETSCAN_TAG', async () => {
+    const res = await load(join(repoRoot, 'docker-compose.yml'), { FLEETSCAN_TAG: '1.2.3' });
+    const project = JSON.parse(res.stdout) as Project;
+    for (const service of SERVICES)
+      expect(project.services[service]?.image).toBe(`fleetscan-${service}:1.2.3`);
+  });
+
+  it('refuses a file the specification does not allow', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fleetscan-compose-'));
+    try {
+      const file = join(dir, 'docker-compose.yml');
+      await writeFile(file, read('docker-compose.yml').replace('read_only: true', 'read_onyl: true'));
+      const res = await load(file);
+      expect(res.exitCode).toBe(1);
+      expect(res.stderr).toMatch(/read_onyl/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('deploy/images/Dockerfile', () => {
+  const text = read(DOCKERFILE);
+  const stages = readStages();
+  /** `${NAME}`, a build argument as the Dockerfile refers to it. */
+  const arg = (name: string) => `$\{${name}}`;
+  const argDefault = (name: string) => new RegExp(`^ARG ${name}=(\\S+)$`, 'm').exec(text)?.[1];
+
+  it('pins Node and Go as .ci/versions.env does, FROM Debian images that BASE and GO_BASE can replace', () => {
+    expect(argDefault('NODE_VERSION')).toBe(versions.NODE_VERSION?.replace(/^v/, ''));
+    expect(argDefault('GO_VERSION')).toBe(versions.GO_VERSION);
+    expect(argDefault('BASE')).toBe(`docker.io/library/node:\${NODE_VERSION}-${versions.DEBIAN_SUITE}-slim`);
+    expect(argDefault('GO_BASE')).toBe(`docker.io/library/golang:\${GO_VERSION}-${versions.DEBIAN_SUITE}`);
+    // Every stage starts from one of the two bases or from an earlier stage.
+    const names = stages.map((s) => s.name);
+    for (const [i, s] of stages.entries()) {
+      expect([arg('BASE'), arg('GO_BASE'), ...names.slice(0, i)], s.name).toContain(s.from);
+    }
+  });
+
+  it('reads the build context through its own ignore file, keeping every workspace package a service needs', () => {
+    const ignore = read('deploy', 'images', 'Dockerfile.dockerignore');
+    const excluded = [...ignore.matchAll(/^(packages\/[\w-]+)\/src$/gm)].map((m) => m[1]);
+    for (const service of SERVICES) {
+      const needed = [...workspaceClosure(`services/${service}`)];
+      expect(needed.length).toBeGreaterThan(0);
+      expect(
+        needed.filter((d) => excluded.includes(d)),
+        service,
+      ).toEqual([]);
+    }
+    expect(stageNamed(stages, 'runtime').body).toContain('COPY packages/ ./packages/');
+  });
+
+  describe.each(SERVICES)('target %s', (service) => {
+    const target = stageNamed(stages, service);
+
+    it('is the shared runtime plus production dependencies of this service only', () => {
+      expect(target.from).toBe('runtime');
+      expect(stageNamed(stages, 'runtime').from).toBe(arg('BASE'));
+      expect(target.body).toContain(`COPY --from=deps-${service} /app/ ./`);
+      expect(stageNamed(stages, `deps-${service}`).body).toContain(
+        `npm ci --omit=dev --workspace services/${service} `,
+      );
+      expect(target.body).toContain(`COPY services/${service}/ ./services/${service}/`);
+      expect(`${stageNamed(stages, 'runtime').body}${target.body}`).not.toMatch(/npm (ci|install)/);
+    });
+
+    it('runs as a numeric non-root user, the entrypoint the chart and compose rely on', () => {
+      expect(target.body).toMatch(/^USER 10001:10001$/m);
+      const [cmd, ...rest] = entrypointOf(target);
+      const main = rest.at(-1);
+      expect(cmd).toBe('node');
+      expect(rest.slice(0, -1)).toEqual(SERVICE_NODE_FLAGS[service]);
+      expect(main).toBe(`services/${service}/src/main.ts`);
+      expect(existsSync(join(repoRoot, main ?? ''))).toBe(true);
+    });
+  });
+
+  it('gives the scanner the pinned trivy, built from the Go module proxy with GOEXPERIMENT=jsonv2, and trivy-db', () => {
+    const trivy = stageNamed(stages, 'trivy');
+    const scanner = stageNamed(stages, 'scanner');
+    expect(trivy.from).toBe(arg('GO_BASE'));
+    expect(trivy.body).toContain(`ARG TRIVY_VERSION=${versions.TRIVY_VERSION}`);
+    expect(trivy.body).toMatch(/GOEXPERIMENT=jsonv2/);
+    expect(trivy.body).toContain('go install -trimpath');
+    expect(trivy.body).toContain(`"github.com/aquasecurity/trivy/cmd/trivy@\${TRIVY_VERSION}"`);
+    expect(scanner.body).toContain('COPY --from=trivy /go/bin/trivy /usr/local/bin/trivy');
+    expect(scanner.body).toContain(
+      'COPY --chmod=0755 deploy/images/scanner/trivy-db.sh /usr/local/bin/trivy-db',
+    );
+  });
 });
 
 describe('the chart and its dashboards', () => {

@@ -187,9 +187,17 @@ describe('reflector against the real kube-apiserver', () => {
     }
 
     // A new revision: Recreate scales the old ReplicaSet to 0, deletes its Pods, then creates the new one.
-    const dep = await apps.readNamespacedDeployment({ name: 'web', namespace: ns });
-    dep.spec!.template.spec!.containers[0]!.image = `${inject('stack').registry.host}/library/nginx:1.21`;
-    await apps.replaceNamespacedDeployment({ name: 'web', namespace: ns, body: dep });
+    // The deployment controller updates the object's status meanwhile: read, change, replace again on 409.
+    for (let attempt = 1; ; attempt++) {
+      const dep = await apps.readNamespacedDeployment({ name: 'web', namespace: ns });
+      dep.spec!.template.spec!.containers[0]!.image = `${inject('stack').registry.host}/library/nginx:1.21`;
+      try {
+        await apps.replaceNamespacedDeployment({ name: 'web', namespace: ns, body: dep });
+        break;
+      } catch (err) {
+        if ((err as { code?: number }).code !== 409 || attempt >= 5) throw err;
+      }
+    }
     const second = await waitFor('the second ReplicaSet of web', async () =>
       rsView.reflector
         .list()

@@ -1,6 +1,10 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { STATE_BUCKET, STATE_KEY_TRIVY_DB } from '@fleetscan/bus';
 import { buildImage, pushImage, type Registry, startRegistry, testImages } from '@fleetscan/stack';
+import { jetstream } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { currentReplicaSet, deployment, getReport, type Kube, kubeFor, waitReport } from '../support/kube.ts';
 import { metricValue, type Services, startServices } from '../support/services.ts';
@@ -14,6 +18,7 @@ let k: Kube;
 let svc: Services;
 let cacheDir = '';
 let registry: Registry | undefined;
+let stackDb: string | undefined;
 
 type Vuln = { vulnerabilityID: string; severity: string };
 const imageRuns = () =>
@@ -21,7 +26,21 @@ const imageRuns = () =>
     svc.scanners.map((s) => metricValue(s.registry, 'fleetscan_scanner_trivy_runs_total', { type: 'image' })),
   ).then((v) => v.reduce((a, b) => a + b, 0));
 
+/** The fleet's DB version only moves forward: put back the stack's, or later files see this file's newer one. */
+async function fleetDb(put?: string): Promise<string | undefined> {
+  const nc = await connect({ servers: stack().natsUrl });
+  try {
+    const state = await new Kvm(jetstream(nc)).create(STATE_BUCKET);
+    if (put) await state.put(STATE_KEY_TRIVY_DB, put);
+    const e = await state.get(STATE_KEY_TRIVY_DB);
+    return e?.operation === 'PUT' ? e.string() : undefined;
+  } finally {
+    await nc.close();
+  }
+}
+
 beforeAll(async () => {
+  stackDb = await fleetDb();
   k = kubeFor(stack().kubeconfigPath);
   await k.core.createNamespace({ body: { metadata: { name: ns } } });
   // This file's scanner has a DB of its own, so the test can replace it.
@@ -41,6 +60,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await svc?.stop();
+  if (stackDb) await fleetDb(stackDb);
   await registry?.stop();
   await k.core.deleteNamespace({ name: ns }).catch(() => {});
   if (cacheDir) await rm(cacheDir, { recursive: true, force: true });

@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, type ManagedProcess, repoRoot, startProcess } from '@fleetscan/stack';
 import { findObject, type K8sObject } from './deploy-helm.ts';
+import { entrypointOf, readStages, stageNamed } from './dockerfile.ts';
 
 export interface Container {
   name: string;
@@ -87,12 +87,9 @@ export function resolveEnv(
   return out;
 }
 
-/** The image's ENTRYPOINT, read from its Dockerfile (the runtime runs it from WORKDIR /app = repo root). */
+/** The image's ENTRYPOINT, read from its Dockerfile target (the runtime runs it from WORKDIR /app = repo root). */
 export function dockerEntrypoint(service: string): string[] {
-  const text = readFileSync(join(repoRoot, 'deploy', 'images', service, 'Dockerfile'), 'utf8');
-  const m = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(text);
-  if (!m?.[1]) throw new Error(`deploy/images/${service}/Dockerfile has no exec-form ENTRYPOINT`);
-  return JSON.parse(m[1]) as string[];
+  return entrypointOf(stageNamed(readStages(), service));
 }
 
 export interface RunningService {

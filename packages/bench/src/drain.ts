@@ -1,24 +1,21 @@
-import {
-  CONSUMER_SCAN_CONFIG,
-  CONSUMER_SCAN_IMAGE,
-  STREAM_RESULTS,
-  STREAM_SCAN,
-  writerConsumer,
-} from '@fleetscan/bus';
+import { pendingMessages, STREAM_RESULTS, STREAM_SCAN, subjects } from '@fleetscan/bus';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 
-/** Messages waiting or unacknowledged in the scan consumers and the cluster's writer consumer. */
+/**
+ * Messages the cluster's work queues still hold (its scan requests and results), whatever their
+ * state: counted from the streams, as the services' pending gauges are (pendingMessages).
+ */
 export async function pendingWork(natsUrl: string, cluster: string): Promise<number> {
   const nc = await connect({ servers: natsUrl });
   try {
     const jsm = await jetstreamManager(nc);
-    const infos = await Promise.all([
-      jsm.consumers.info(STREAM_SCAN, CONSUMER_SCAN_IMAGE),
-      jsm.consumers.info(STREAM_SCAN, CONSUMER_SCAN_CONFIG),
-      jsm.consumers.info(STREAM_RESULTS, writerConsumer(cluster)),
+    const counts = await Promise.all([
+      pendingMessages(jsm, STREAM_SCAN, subjects.scanImage(cluster)),
+      pendingMessages(jsm, STREAM_SCAN, subjects.scanConfig(cluster)),
+      pendingMessages(jsm, STREAM_RESULTS, subjects.resultsFor(cluster)),
     ]);
-    return infos.reduce((a, i) => a + i.num_pending + i.num_ack_pending, 0);
+    return counts.reduce((a, n) => a + n, 0);
   } finally {
     await nc.close();
   }

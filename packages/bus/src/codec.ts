@@ -4,6 +4,12 @@ export const BusErrorCode = {
   /** Not JSON, or JSON of the wrong shape: a poison message. */
   InvalidMessage: 'INVALID_MESSAGE',
   BlobMissing: 'BLOB_MISSING',
+  /** A blob read ended short or did not match its digest. */
+  BlobCorrupt: 'BLOB_CORRUPT',
+  /** A delivery's signal: the consumer is stopping; the message goes back to the stream. */
+  Stopping: 'STOPPING',
+  /** A delivery's signal: its handler ran past its bound. */
+  Deadline: 'DEADLINE',
 } as const;
 export type BusErrorCode = (typeof BusErrorCode)[keyof typeof BusErrorCode];
 
@@ -23,9 +29,22 @@ export function isBusError(e: unknown, code?: BusErrorCode): e is BusError {
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
+/** Validates and serialises a message; throws BusError(INVALID_MESSAGE) naming the first bad field. */
 export function encode<T>(schema: z.ZodType<T>, value: T): Uint8Array {
-  // Validate on the way out too: a bad message is our bug, better caught here than by every consumer.
-  return enc.encode(JSON.stringify(schema.parse(value)));
+  // Validate on the way out too: a message past a limit is caught here rather than by every consumer,
+  // and the error names the field, never its (possibly huge) value.
+  const res = schema.safeParse(value);
+  if (!res.success) throw invalid(res.error, 'cannot send');
+  return enc.encode(JSON.stringify(res.data));
+}
+
+function invalid(error: z.ZodError, what: string): BusError {
+  const i = error.issues[0];
+  return new BusError(
+    BusErrorCode.InvalidMessage,
+    `${what}: ${i?.path.join('.') || '(root)'}: ${i?.message}`,
+    { cause: error },
+  );
 }
 
 /** Parses a message body; throws BusError(INVALID_MESSAGE) with the reason. */
@@ -37,15 +56,6 @@ export function decode<T>(schema: z.ZodType<T>, data: Uint8Array): T {
     throw new BusError(BusErrorCode.InvalidMessage, 'message is not JSON', { cause });
   }
   const res = schema.safeParse(json);
-  if (!res.success) {
-    const i = res.error.issues[0];
-    throw new BusError(
-      BusErrorCode.InvalidMessage,
-      `invalid message: ${i?.path.join('.') || '(root)'}: ${i?.message}`,
-      {
-        cause: res.error,
-      },
-    );
-  }
+  if (!res.success) throw invalid(res.error, 'invalid message');
   return res.data;
 }

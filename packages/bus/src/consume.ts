@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoff, type Clock, type Logger, systemClock } from '@fleetscan/service';
-import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { ConsumerConfig, ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { z } from 'zod';
 import { BusError, BusErrorCode, decode } from './codec.ts';
 import type { ConsumeMetrics } from './consume-metrics.ts';
+import type { DeadLetters } from './dead-letters.ts';
 import {
   bounded,
   DEFAULT_RETRY,
@@ -11,8 +12,10 @@ import {
   decide,
   isLastDelivery,
   type Outcome,
+  pastLimit,
   type RetryPolicy,
 } from './retry-policy.ts';
+import { MAX_DELIVERIES_METADATA } from './topology.ts';
 
 /** One delivery of a message, as a handler sees it. */
 export interface Delivery {
@@ -33,7 +36,11 @@ export interface Delivery {
    * handler can bound how long it keeps retrying whatever times the message itself claims.
    */
   storedAt: Date;
-  /** Aborted when the consumer stops: long work (a trivy run) should end so the message goes back. */
+  /**
+   * Aborted when the consumer stops, or when the handler runs past its bound (handlerTimeoutMs):
+   * long work (a trivy run, a lock wait) should end. The reason tells which: a BusError with code
+   * STOPPING (the message goes back) or DEADLINE.
+   */
   signal: AbortSignal;
 }
 
@@ -59,6 +66,18 @@ export interface ConsumeOptions<T> {
   pullExpiresMs?: number;
   /** Every term (poison, a handler's term, exhausted retries), for counters a service keeps itself. */
   onTerm?(t: { ending: 'invalid' | 'term' | 'exhausted'; subject: string; reason: string }): void;
+  /** Where terminated messages are kept for inspection (dead-letters.ts). */
+  deadLetters?: DeadLetters;
+  /**
+   * The most a handler may take. Past it the delivery's signal is aborted (DEADLINE); a handler
+   * still running `stuckGraceMs` later is stuck: counted, shown by held(), and no longer kept alive,
+   * so JetStream hands its message to another replica after ack_wait. Unbounded when undefined.
+   */
+  handlerTimeoutMs?: number;
+  /** Default 30 s. */
+  stuckGraceMs?: number;
+  /** How often the consumer's ack_wait and delivery limit are read again. Default 30 s. */
+  configRefreshMs?: number;
   clock?: Clock;
   random?: () => number;
 }
@@ -69,8 +88,27 @@ export interface Consumption {
    * hands back every message still held with a nak without delay. Idempotent.
    */
   stop(): Promise<void>;
-  /** How many messages are held now, and for how long the oldest has been: a stuck handler shows. */
-  held(): { count: number; oldestMs: number };
+  /**
+   * How many messages are held now, for how long the oldest has been, and how many handlers are
+   * stuck (still running past their bound and its grace): for /readyz.
+   */
+  held(): { count: number; oldestMs: number; stuck: number };
+}
+
+/** The delivery limit consume() enforces: the consumer's metadata (topology.ts), else its max_deliver. */
+export function deliveryLimit(config: Pick<ConsumerConfig, 'max_deliver' | 'metadata'>): number {
+  const fromMetadata = Number(config.metadata?.[MAX_DELIVERIES_METADATA]);
+  if (Number.isInteger(fromMetadata) && fromMetadata > 0) return fromMetadata;
+  return config.max_deliver ?? -1;
+}
+
+interface Held {
+  since: number;
+  /** The delivery's own signal: consumer stop or the handler's deadline. */
+  abort: AbortController;
+  timers: NodeJS.Timeout[];
+  /** Past its bound and grace: not kept alive any more. */
+  stuck: boolean;
 }
 
 /**
@@ -83,30 +121,56 @@ export interface Consumption {
 export async function consume<T>(o: ConsumeOptions<T>): Promise<Consumption> {
   const consumer = await o.js.consumers.get(o.stream, o.consumer);
   const { config } = await consumer.info(true);
-  const ackWaitMs = (config.ack_wait ?? 30_000_000_000) / 1_000_000;
-  const policy: RetryPolicy = { ...DEFAULT_RETRY, ...o.retry, maxDeliver: config.max_deliver ?? -1 };
+  let ackWaitMs = ackWaitOf(config);
+  const policy: RetryPolicy = { ...DEFAULT_RETRY, ...o.retry, maxDeliver: deliveryLimit(config) };
   const clock = o.clock ?? systemClock;
   const random = o.random ?? Math.random;
   const labels = { consumer: o.consumer };
   const log = o.logger.child({ consumer: o.consumer });
   const expires = o.pullExpiresMs ?? 2000;
+  const stuckGraceMs = o.stuckGraceMs ?? 30_000;
+  const refreshMs = o.configRefreshMs ?? 30_000;
   const abort = new AbortController();
+  const stopped = new BusError(BusErrorCode.Stopping, 'the consumer stopped');
 
-  /** Held messages and since when; a message leaves when it is acked, naked or terminated. */
-  const held = new Map<JsMsg, number>();
+  /** Held messages; a message leaves when it is acked, naked or terminated. */
+  const held = new Map<JsMsg, Held>();
   let room: (() => void) | undefined;
   let drained: (() => void) | undefined;
   let pull: ConsumerMessages | undefined;
 
   // One timer for every held message: while a handler runs (or waits for a batch) JetStream must
-  // not hand the message to another replica.
-  const keepAlive = setInterval(
-    () => {
-      for (const m of held.keys()) safely(() => m.working(), 'in-progress ack');
-    },
-    Math.max(100, ackWaitMs / 3),
-  );
-  keepAlive.unref();
+  // not hand the message to another replica. A stuck handler's message is let go.
+  let keepAlive: NodeJS.Timeout | undefined;
+  const startKeepAlive = () => {
+    clearInterval(keepAlive);
+    keepAlive = setInterval(
+      () => {
+        for (const [m, h] of held) if (!h.stuck) safely(() => m.working(), 'in-progress ack');
+      },
+      Math.max(100, ackWaitMs / 3),
+    );
+    keepAlive.unref();
+  };
+  startKeepAlive();
+
+  // Another replica (a newer version) may change the consumer: a shorter ack_wait would get the
+  // messages we hold redelivered while we still work on them, unless our keep-alive follows. A timer
+  // of its own: while every slot is busy with long work, the pull loop does not come round.
+  const refresh = setInterval(() => {
+    consumer.info().then(
+      (i) => {
+        policy.maxDeliver = deliveryLimit(i.config);
+        const next = ackWaitOf(i.config);
+        if (next === ackWaitMs) return;
+        log.info({ ackWaitMs: next, was: ackWaitMs }, 'consumer ack_wait changed; keep-alive follows');
+        ackWaitMs = next;
+        startKeepAlive();
+      },
+      (err: unknown) => log.debug({ err: bounded(String(err)) }, 'consumer config not read again'),
+    );
+  }, refreshMs);
+  refresh.unref();
 
   function safely(fn: () => void, what: string): void {
     try {
@@ -118,7 +182,11 @@ export async function consume<T>(o: ConsumeOptions<T>): Promise<Consumption> {
   }
 
   function end(m: JsMsg, d: Decision): void {
-    if (!held.delete(m)) return; // already handed back at shutdown
+    const h = held.get(m);
+    if (!h) return; // already handed back at shutdown
+    held.delete(m);
+    for (const t of h.timers) clearTimeout(t);
+    if (h.stuck) o.metrics.stuck.dec(labels);
     o.metrics.held.dec(labels);
     o.metrics.messages.inc({ ...labels, outcome: d.ending });
     const where = { subject: bounded(m.subject, 200), seq: m.seq, delivery: m.info.deliveryCount };
@@ -131,21 +199,76 @@ export async function consume<T>(o: ConsumeOptions<T>): Promise<Consumption> {
       safely(() => m.term(reason), 'term');
       log.warn({ ...where, ending: d.ending, reason }, 'message terminated');
       o.onTerm?.({ ending: d.ending, subject: m.subject, reason });
+      keepDeadLetter(m, d.ending, reason);
     }
     room?.();
     room = undefined;
     if (held.size === 0) drained?.();
   }
 
+  function keepDeadLetter(m: JsMsg, ending: 'invalid' | 'term' | 'exhausted', reason: string): void {
+    if (!o.deadLetters) return;
+    o.deadLetters
+      .keep({
+        consumer: o.consumer,
+        stream: m.info.stream,
+        subject: m.subject,
+        seq: m.seq,
+        deliveries: m.info.deliveryCount,
+        ending,
+        reason,
+        data: m.data,
+        msgId: m.headers?.get('Nats-Msg-Id') || undefined,
+      })
+      .then(
+        () => o.metrics.deadLetters.inc({ ...labels, result: 'kept' }),
+        (err: unknown) => {
+          o.metrics.deadLetters.inc({ ...labels, result: 'failed' });
+          log.warn({ seq: m.seq, err: bounded(String(err)) }, 'dead letter not kept');
+        },
+      );
+  }
+
   const handBack = (delivery: number): Decision =>
     decide({ kind: 'retry', reason: 'the consumer stopped' }, { delivery, stopping: true }, policy);
 
+  /** The handler's bound: abort its signal, and past the grace count it stuck and let its message go. */
+  function bound(m: JsMsg, h: Held): void {
+    const limit = o.handlerTimeoutMs;
+    if (limit === undefined) return;
+    const where = () => ({ subject: bounded(m.subject, 200), seq: m.seq, delivery: m.info.deliveryCount });
+    h.timers.push(
+      setTimeout(() => {
+        if (!held.has(m)) return;
+        log.warn({ ...where(), boundMs: limit }, 'handler ran past its bound; aborting it');
+        h.abort.abort(new BusError(BusErrorCode.Deadline, `the handler ran past its bound of ${limit} ms`));
+        h.timers.push(
+          setTimeout(() => {
+            if (held.get(m) !== h) return;
+            h.stuck = true;
+            o.metrics.stuck.inc(labels);
+            log.error(
+              { ...where(), heldMs: clock.now().getTime() - h.since },
+              'handler stuck past its bound; its message is no longer kept alive and goes to another replica',
+            );
+          }, stuckGraceMs),
+        );
+      }, limit),
+    );
+  }
+
   function start(m: JsMsg): void {
-    held.set(m, clock.now().getTime());
+    const h: Held = { since: clock.now().getTime(), abort: new AbortController(), timers: [], stuck: false };
+    held.set(m, h);
     o.metrics.held.inc(labels);
     const delivery = m.info.deliveryCount;
     if (abort.signal.aborted) {
       end(m, handBack(delivery));
+      return;
+    }
+    const past = pastLimit(delivery, policy);
+    if (past) {
+      end(m, past);
       return;
     }
     let message: T;
@@ -165,8 +288,9 @@ export async function consume<T>(o: ConsumeOptions<T>): Promise<Consumption> {
       lastDelivery: isLastDelivery(delivery, policy),
       id: m.headers?.get('Nats-Msg-Id') || `${m.info.stream}.${m.seq}`,
       storedAt: m.time,
-      signal: abort.signal,
+      signal: h.abort.signal,
     };
+    bound(m, h);
     void Promise.resolve()
       .then(() => o.handle(message, d))
       .catch((err: unknown): Outcome => {
@@ -222,7 +346,8 @@ export async function consume<T>(o: ConsumeOptions<T>): Promise<Consumption> {
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      abort.abort();
+      abort.abort(stopped);
+      for (const h of held.values()) h.abort.abort(stopped);
       pull?.stop();
       room?.();
       await loop;
@@ -239,6 +364,7 @@ export async function consume<T>(o: ConsumeOptions<T>): Promise<Consumption> {
         log.warn({ messages: left.length }, 'handing back messages whose handlers did not end');
       for (const m of left) end(m, handBack(m.info.deliveryCount));
       clearInterval(keepAlive);
+      clearInterval(refresh);
     })();
     return stopping;
   };
@@ -250,8 +376,16 @@ export async function consume<T>(o: ConsumeOptions<T>): Promise<Consumption> {
     held() {
       const now = clock.now().getTime();
       let oldest = now;
-      for (const since of held.values()) oldest = Math.min(oldest, since);
-      return { count: held.size, oldestMs: now - oldest };
+      let stuck = 0;
+      for (const h of held.values()) {
+        oldest = Math.min(oldest, h.since);
+        if (h.stuck) stuck++;
+      }
+      return { count: held.size, oldestMs: now - oldest, stuck };
     },
   };
+}
+
+function ackWaitOf(config: Pick<ConsumerConfig, 'ack_wait'>): number {
+  return (config.ack_wait ?? 30_000_000_000) / 1_000_000;
 }

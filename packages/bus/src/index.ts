@@ -1,9 +1,16 @@
 export { type BlobStore, openBlobStore } from './blobs.ts';
 export { BusError, BusErrorCode, decode, encode, isBusError } from './codec.ts';
 export { type ConnectOptions, connectBus } from './connect.ts';
-export { type ConsumeOptions, type Consumption, consume, type Delivery } from './consume.ts';
+export { type ConsumeOptions, type Consumption, consume, type Delivery, deliveryLimit } from './consume.ts';
 export { type ConsumeMetrics, createConsumeMetrics } from './consume-metrics.ts';
+export {
+  createDeadLetters,
+  type DeadLetter,
+  DeadLetterHeader,
+  type DeadLetters,
+} from './dead-letters.ts';
 export * from './messages.ts';
+export { pendingMessages } from './pending.ts';
 export {
   bounded,
   DEFAULT_RETRY,
@@ -12,6 +19,7 @@ export {
   type Ending,
   isLastDelivery,
   type Outcome,
+  pastLimit,
   type RetryPolicy,
   retryDelay,
 } from './retry-policy.ts';
@@ -39,10 +47,14 @@ export {
   BLOB_BUCKET,
   CONSUMER_SCAN_CONFIG,
   CONSUMER_SCAN_IMAGE,
+  DEFAULT_SCAN_ACK_WAIT_MS,
   ensureConsumer,
   ensureStreams,
+  MAX_DELIVERIES,
+  MAX_DELIVERIES_METADATA,
   STATE_BUCKET,
   STATE_KEY_TRIVY_DB,
+  STREAM_DEAD,
   STREAM_RESULTS,
   STREAM_SCAN,
   scanConsumerConfigs,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bounded, decide, isLastDelivery, type RetryPolicy, retryDelay } from './retry-policy.ts';
+import { bounded, decide, isLastDelivery, pastLimit, type RetryPolicy, retryDelay } from './retry-policy.ts';
 
 const policy: RetryPolicy = { baseMs: 1000, maxMs: 60_000, maxDeliver: 5 };
 const at = (delivery: number, stopping = false) => ({ delivery, stopping });
@@ -16,6 +16,16 @@ describe('retry policy', () => {
         ending: 'term',
       });
     }
+  });
+
+  it('terminates a delivery past the limit (its last one was never answered) before any handler sees it', () => {
+    expect(pastLimit(5, policy)).toBeUndefined();
+    expect(pastLimit(6, policy)).toEqual({
+      action: 'term',
+      reason: 'delivery 6 is past the limit of 5: the last one was never answered',
+      ending: 'exhausted',
+    });
+    expect(pastLimit(1000, { maxDeliver: -1 })).toBeUndefined();
   });
 
   it('terminates poison as invalid, with its reason', () => {

@@ -19,7 +19,11 @@ export interface RetryPolicy {
   /** Delay ceiling of the first retry; it doubles per delivery up to maxMs. */
   baseMs: number;
   maxMs: number;
-  /** The consumer's max_deliver: the last delivery is this one; 0 or less means unlimited. */
+  /**
+   * The delivery limit: the last delivery is this one; 0 or less means unlimited. fleetscan's
+   * consumers keep it in their metadata (topology.ts) with JetStream's own max_deliver unlimited,
+   * so a last delivery that is never answered comes back once more and is terminated.
+   */
   maxDeliver: number;
 }
 
@@ -34,7 +38,10 @@ export type Ending =
   | 'term'
   /** Poison: not JSON, the wrong shape, or a subject this consumer does not read. */
   | 'invalid'
-  /** A retry was asked for on the last delivery: terminated, since nothing would redeliver it. */
+  /**
+   * A retry was asked for on the last delivery, or a delivery came past the limit (the last one was
+   * never answered: its replica died, or its handler was stuck): terminated.
+   */
   | 'exhausted'
   /** Handed back at shutdown (nak without delay) so another replica takes it now. */
   | 'returned';
@@ -47,6 +54,20 @@ export type Decision =
 /** Whether JetStream will not deliver this message again after `delivery` (1-based). */
 export function isLastDelivery(delivery: number, policy: Pick<RetryPolicy, 'maxDeliver'>): boolean {
   return policy.maxDeliver > 0 && delivery >= policy.maxDeliver;
+}
+
+/**
+ * A delivery past the limit: the last one ended without an answer (its replica died, or its
+ * handler was stuck and no longer kept alive). It is terminated before any handler sees it, so no
+ * message stays in a work queue that JetStream would not deliver again.
+ */
+export function pastLimit(delivery: number, policy: Pick<RetryPolicy, 'maxDeliver'>): Decision | undefined {
+  if (policy.maxDeliver <= 0 || delivery <= policy.maxDeliver) return undefined;
+  return {
+    action: 'term',
+    reason: `delivery ${delivery} is past the limit of ${policy.maxDeliver}: the last one was never answered`,
+    ending: 'exhausted',
+  };
 }
 
 /**

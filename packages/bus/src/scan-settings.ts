@@ -6,15 +6,19 @@ import { z } from 'zod';
  * trivy analyses in the image; the rest only changes how packages are matched,
  * so a change there is answered from the stored SBOM without pulling again.
  */
+// Limits: paths as long as Linux allows (PATH_MAX), files any hand-written policy fits in.
+const Paths = z.array(z.string().max(4096)).max(256);
+const MAX_SETTINGS_FILE = 64 * 1024;
+
 export const ScanSettingsSchema = z.object({
-  severities: z.array(SeveritySchema).optional(),
+  severities: z.array(SeveritySchema).max(8).optional(),
   ignoreUnfixed: z.boolean().optional(),
-  skipFiles: z.array(z.string()).optional(),
-  skipDirs: z.array(z.string()).optional(),
+  skipFiles: Paths.optional(),
+  skipDirs: Paths.optional(),
   /** Contents of a .trivyignore file. */
-  ignoreFile: z.string().optional(),
+  ignoreFile: z.string().max(MAX_SETTINGS_FILE).optional(),
   /** Contents of a Rego ignore policy (trivy --ignore-policy). */
-  ignorePolicy: z.string().optional(),
+  ignorePolicy: z.string().max(MAX_SETTINGS_FILE).optional(),
 });
 export type ScanSettings = z.infer<typeof ScanSettingsSchema>;
 

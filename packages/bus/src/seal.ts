@@ -21,11 +21,13 @@ import { z } from 'zod';
 export const SealedSchema = z.object({
   alg: z.literal('RSA-OAEP-256+A256GCM'),
   /** sha256 of the public key (SPKI DER), first 16 hex chars: which key to open it with. */
-  kid: z.string(),
-  key: z.string(),
-  iv: z.string(),
-  tag: z.string(),
-  data: z.string(),
+  kid: z.string().max(64),
+  /** The wrapped AES key: one RSA block, base64 (8192-bit keys: 1368 characters). */
+  key: z.string().max(2048),
+  iv: z.string().max(64),
+  tag: z.string().max(64),
+  /** `{username, password}` encrypted, base64: registry tokens run to a few KB (a GCR JSON key). */
+  data: z.string().max(64 * 1024),
 });
 export type Sealed = z.infer<typeof SealedSchema>;
 

@@ -6,6 +6,7 @@
  *   fleetscan.scan.config.<cluster>    config audit requests  (stream FLEETSCAN_SCAN)
  *   fleetscan.result.image.<cluster>   image scan results     (stream FLEETSCAN_RESULTS)
  *   fleetscan.result.config.<cluster>  config audit results   (stream FLEETSCAN_RESULTS)
+ *   fleetscan.dead.<consumer>          terminated messages    (stream FLEETSCAN_DEAD, dead-letters.ts)
  */
 export const PREFIX = 'fleetscan';
 
@@ -22,6 +23,9 @@ export const subjects = {
   allScanConfig: `${PREFIX}.scan.config.*`,
   /** Every result for one cluster (that cluster's writer's filter). */
   resultsFor: (cluster: string) => `${PREFIX}.result.*.${token(cluster)}`,
+  /** Messages a consumer terminated (consumer names are subject tokens: scan-image, writer-<cluster>). */
+  dead: (consumer: string) => `${PREFIX}.dead.${consumer.replace(/[^A-Za-z0-9_-]/g, '_')}`,
+  allDead: `${PREFIX}.dead.>`,
 } as const;
 
 /** The cluster a subject belongs to: its last token. */

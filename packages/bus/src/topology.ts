@@ -2,6 +2,7 @@ import {
   AckPolicy,
   type ConsumerConfig,
   DeliverPolicy,
+  DiscardPolicy,
   type JetStreamManager,
   RetentionPolicy,
   StorageType,
@@ -11,6 +12,8 @@ import { PREFIX, subjects } from './subjects.ts';
 
 export const STREAM_SCAN = 'FLEETSCAN_SCAN';
 export const STREAM_RESULTS = 'FLEETSCAN_RESULTS';
+/** Terminated messages (headers + a bounded prefix), kept for inspection: dead-letters.ts. */
+export const STREAM_DEAD = 'FLEETSCAN_DEAD';
 /** Object store bucket: image scan results by digest (the shared cache) and oversized payloads. */
 export const BLOB_BUCKET = 'fleetscan-blobs';
 
@@ -25,12 +28,27 @@ export const writerConsumer = (cluster: string) => `writer-${cluster}`;
 const NS = 1_000_000;
 const SEC = 1000 * NS;
 
+/** Deliveries of one message at most; the last one is told so (consume.ts). */
+export const MAX_DELIVERIES = 20;
+/**
+ * Consumer metadata holding the delivery limit consume() enforces. JetStream's own max_deliver is
+ * unlimited: with it, a message whose last delivery was never answered (its replica died) would
+ * stay in the work queue undelivered and uncounted; this way it comes back once more and consume()
+ * terminates it, with a reason, a counter, a log line and a dead letter.
+ */
+export const MAX_DELIVERIES_METADATA = 'fleetscan.io/max-deliveries';
+/** The scanners' default ack wait: a dead replica's work moves after this (in-progress acks keep live work). */
+export const DEFAULT_SCAN_ACK_WAIT_MS = 15_000;
+
 export interface TopologyOptions {
   /** JetStream drops a republished request with the same Nats-Msg-Id inside this window. */
   duplicateWindowMs?: number;
   /** How long a scanner may hold a message without an in-progress ack before redelivery. */
   scanAckWaitMs?: number;
   maxDeliver?: number;
+  /** How long, and how many bytes of, dead letters are kept. Default 7 days, 256 MiB. */
+  deadLetterMaxAgeMs?: number;
+  deadLetterMaxBytes?: number;
 }
 
 export function streamConfigs(o: TopologyOptions = {}): (Partial<StreamConfig> & { name: string })[] {
@@ -51,16 +69,35 @@ export function streamConfigs(o: TopologyOptions = {}): (Partial<StreamConfig> &
       storage: StorageType.File,
       duplicate_window: dup,
     },
+    {
+      name: STREAM_DEAD,
+      subjects: [subjects.allDead],
+      // Limits, not a work queue: letters are read by people, and go by age and size.
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      discard: DiscardPolicy.Old,
+      max_age: (o.deadLetterMaxAgeMs ?? 7 * 24 * 3600_000) * NS,
+      max_bytes: o.deadLetterMaxBytes ?? 256 * 1024 * 1024,
+      duplicate_window: dup,
+    },
   ];
+}
+
+/** What every fleetscan consumer shares: explicit acks, and the delivery limit kept in metadata. */
+function workConsumer(o: TopologyOptions): Partial<ConsumerConfig> {
+  return {
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    max_deliver: -1,
+    metadata: { [MAX_DELIVERIES_METADATA]: String(o.maxDeliver ?? MAX_DELIVERIES) },
+    max_ack_pending: 10_000,
+  };
 }
 
 export function scanConsumerConfigs(o: TopologyOptions = {}): Partial<ConsumerConfig>[] {
   const common: Partial<ConsumerConfig> = {
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    ack_wait: (o.scanAckWaitMs ?? 60_000) * NS,
-    max_deliver: o.maxDeliver ?? 20,
-    max_ack_pending: 10_000,
+    ...workConsumer(o),
+    ack_wait: (o.scanAckWaitMs ?? DEFAULT_SCAN_ACK_WAIT_MS) * NS,
   };
   return [
     { ...common, durable_name: CONSUMER_SCAN_IMAGE, filter_subject: subjects.allScanImage },
@@ -70,13 +107,10 @@ export function scanConsumerConfigs(o: TopologyOptions = {}): Partial<ConsumerCo
 
 export function writerConsumerConfig(cluster: string, o: TopologyOptions = {}): Partial<ConsumerConfig> {
   return {
+    ...workConsumer(o),
     durable_name: writerConsumer(cluster),
     filter_subject: subjects.resultsFor(cluster),
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
     ack_wait: 30 * SEC,
-    max_deliver: o.maxDeliver ?? 20,
-    max_ack_pending: 10_000,
   };
 }
 
@@ -94,6 +128,11 @@ export async function ensureStreams(jsm: JetStreamManager, o: TopologyOptions = 
   }
 }
 
+/**
+ * Creates or updates a durable consumer. An update changes a live consumer under replicas that
+ * read its config at start: consume() re-reads ack_wait and the delivery limit while it runs, so
+ * a shorter ack_wait set by a newer replica does not get older ones' held messages redelivered.
+ */
 export async function ensureConsumer(
   jsm: JetStreamManager,
   stream: string,

@@ -30,7 +30,7 @@ describe('reportDetailProjector', () => {
     os: true,
     vulnerabilities: true,
     secrets: true,
-    checks: true,
+    checks: ['ConfigAuditReport', 'RbacAssessmentReport', 'InfraAssessmentReport'] as const,
   };
 
   it('keeps the asked-for report labels in the asked order, and each finding with the fields the info metrics read', () => {
@@ -113,6 +113,16 @@ describe('reportDetailProjector', () => {
         success: false,
       },
     ]);
+    // The assessments' checks the same way, and shared with an equal config audit's.
+    const rbac = detail(
+      'RbacAssessmentReport',
+      {},
+      { checks: [{ checkID: 'KSV041', severity: 'CRITICAL' }] },
+    );
+    expect(rbac?.checks).toEqual([expect.objectContaining({ checkID: 'KSV041', severity: 'CRITICAL' })]);
+    const infra = detail('InfraAssessmentReport', {}, { checks: [{ checkID: 'KCV0001', severity: 'LOW' }] });
+    expect(infra?.checks?.[0]?.checkID).toBe('KCV0001');
+    expect(detail('ClusterRbacAssessmentReport', {}, { checks: [{ checkID: 'KSV041' }] })).toBeUndefined();
   });
 
   it('shares one copy of equal findings between reports, and drops repeats inside one', () => {
@@ -148,8 +158,9 @@ describe('reportDetailProjector', () => {
       expect.objectContaining({ vulnerabilityID: '', score: undefined, severity: '' }),
     ]);
     expect(detail('ConfigAuditReport', {}, { checks: 'none' })?.checks).toEqual([]);
-    const none = reportDetailProjector({ vulnerabilities: true });
-    expect(none('ConfigAuditReport', { team: 'a' }, { checks: [{ checkID: 'KSV001' }] })).toBeUndefined();
+    const none = reportDetailProjector({ vulnerabilities: true, checks: ['ConfigAuditReport'] });
+    expect(none('RbacAssessmentReport', { team: 'a' }, { checks: [{ checkID: 'KSV041' }] })).toBeUndefined();
+    expect(none('ExposedSecretReport', {}, { secrets: [{ ruleID: 'x' }] })).toBeUndefined();
     expect(none('VulnerabilityReport', {}, undefined)).toBeUndefined();
   });
 

@@ -4,7 +4,8 @@ import { createInterner, type Interner } from './interner.ts';
 /**
  * What a report says beyond its summary, kept only when asked for: the writer's opt-in
  * trivy-operator info metrics read it (trivy_vulnerability_id, trivy_image_info,
- * trivy_exposedsecrets_info, trivy_configaudits_info), and its k8s_label_* labels read the report
+ * trivy_exposedsecrets_info, trivy_configaudits_info, trivy_rbacassessments_info,
+ * trivy_infraassessments_info), and its k8s_label_* labels read the report
  * labels named here. Everything is kept once however many reports say it (interner.ts): reports
  * of one image in many namespaces share their findings.
  */
@@ -17,8 +18,11 @@ export interface ReportDetailOptions {
   readonly vulnerabilities?: boolean;
   /** ExposedSecretReport: each secret's fields (not its match). */
   readonly secrets?: boolean;
-  /** ConfigAuditReport: each check's fields (not its messages). */
-  readonly checks?: boolean;
+  /**
+   * The report kinds whose checks are kept, each check's fields but not its messages
+   * (ConfigAuditReport, RbacAssessmentReport, InfraAssessmentReport: an info family each).
+   */
+  readonly checks?: readonly OwnerReportKind[];
 }
 
 /** A vulnerability as trivy-operator's collector reads it for trivy_vulnerability_id. */
@@ -50,7 +54,7 @@ export interface SecretDetail {
   readonly severity: string;
 }
 
-/** A config audit check as trivy_configaudits_info reads it. */
+/** A check as trivy_configaudits_info (and the assessments' info families) read it. */
 export interface CheckDetail {
   readonly checkID: string;
   readonly title: string;
@@ -208,7 +212,7 @@ export function reportDetailProjector(opts: ReportDetailOptions) {
         if (opts.vulnerabilities) out.vulnerabilities = vulnerabilities(report);
       }
       if (kind === 'ExposedSecretReport' && opts.secrets) out.secrets = secrets(report);
-      if (kind === 'ConfigAuditReport' && opts.checks) out.checks = checks(report);
+      if (opts.checks?.includes(kind)) out.checks = checks(report);
     }
     return Object.keys(out).length > 0 ? out : undefined;
   };
@@ -220,6 +224,10 @@ export type ReportDetailProjector = ReturnType<typeof reportDetailProjector>;
 export function wantsDetail(opts: ReportDetailOptions | undefined): boolean {
   return (
     !!opts &&
-    ((opts.labels?.length ?? 0) > 0 || !!opts.os || !!opts.vulnerabilities || !!opts.secrets || !!opts.checks)
+    ((opts.labels?.length ?? 0) > 0 ||
+      !!opts.os ||
+      !!opts.vulnerabilities ||
+      !!opts.secrets ||
+      (opts.checks?.length ?? 0) > 0)
   );
 }

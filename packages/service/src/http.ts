@@ -6,13 +6,31 @@ import type { Registry } from 'prom-client';
 export interface HealthSource {
   /** Liveness: the process is not wedged. */
   healthy(): boolean;
-  /** Readiness: with reasons when not ready, so /readyz says why. */
-  ready(): { ok: boolean; reasons: string[] };
+  /** Readiness: with reasons when not ready, and every check by name, so /readyz says why. */
+  ready(): { ok: boolean; reasons: string[]; checks?: readonly ReadinessCheck[] };
+}
+
+export interface ReadinessCheck {
+  name: string;
+  ok: boolean;
+  /** Why not ready, or what is fine ("ok", "1 of 4 slots busy"). */
+  reason: string;
 }
 
 export interface OpsServer {
   readonly port: number;
   close(): Promise<void>;
+}
+
+/**
+ * /readyz's text: the verdict, then every check by name with its state, so a person sees what is
+ * fine as well as what is not (a stuck scan slot, a watch re-listing).
+ */
+export function readyzBody(r: ReturnType<HealthSource['ready']>): string {
+  const lines = r.checks?.length
+    ? r.checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.reason}`)
+    : r.reasons.map((x) => `FAIL ${x}`);
+  return `${r.ok ? 'ok' : 'not ready'}\n${lines.join('\n')}${lines.length ? '\n' : ''}`;
 }
 
 /** Serves /metrics, /healthz and /readyz on 127.0.0.1 (or `host`). */
@@ -55,7 +73,7 @@ export async function startOpsServer(opts: {
     if (path === '/readyz') {
       const r = opts.health.ready();
       res.writeHead(r.ok ? 200 : 503, { 'content-type': 'text/plain' });
-      res.end(r.ok ? 'ok\n' : `not ready:\n${r.reasons.map((x) => `- ${x}`).join('\n')}\n`);
+      res.end(readyzBody(r));
       return;
     }
     res.writeHead(404).end();

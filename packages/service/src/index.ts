@@ -10,7 +10,13 @@ export {
   generatedPart,
   replaceGeneratedPart,
 } from './env-docs.ts';
-export { type HealthSource, type OpsServer, startOpsServer } from './http.ts';
+export {
+  type HealthSource,
+  type OpsServer,
+  type ReadinessCheck,
+  readyzBody,
+  startOpsServer,
+} from './http.ts';
 export { createLogger, type Logger } from './logger.ts';
 export { runMain } from './main.ts';
 export { createReadiness, type Readiness } from './readiness.ts';

@@ -17,7 +17,11 @@ export function createReadiness(): Readiness {
     healthy: () => true,
     ready() {
       const reasons = [...checks].filter(([, c]) => !c.ok).map(([n, c]) => `${n}: ${c.reason}`);
-      return { ok: checks.size > 0 && reasons.length === 0, reasons: checks.size ? reasons : ['starting'] };
+      return {
+        ok: checks.size > 0 && reasons.length === 0,
+        reasons: checks.size ? reasons : ['starting'],
+        checks: [...checks].map(([name, c]) => ({ name, ok: c.ok, reason: c.reason })),
+      };
     },
   };
 }

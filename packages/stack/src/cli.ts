@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { killGroup } from './process.ts';
+import { recordedAlive, signalRecorded } from './identity.ts';
 import { type StackInfo, startStack } from './stack.ts';
 import { repoRoot } from './tools.ts';
 
@@ -100,9 +100,22 @@ async function down(dir: string): Promise<number> {
     process.stderr.write(`no stack state in ${dir}; nothing to stop\n`);
     return 0;
   }
-  for (const p of [...info.processes].reverse()) killGroup(p.pid, 'SIGTERM');
+  const skipped = new Set<string>();
+  const signal = (sig: NodeJS.Signals) => {
+    for (const p of [...info.processes].reverse()) {
+      // Recorded pids may have wrapped round to someone else's process: only ours are signalled.
+      const check = p.identity ? signalRecorded(p.identity, sig) : 'unrecorded';
+      if (check === 'replaced' || check === 'unrecorded') skipped.add(`${p.name} (pid ${p.pid}): ${check}`);
+    }
+  };
+  signal('SIGTERM');
   for (let i = 0; i < 50 && alive(info); i++) await sleep(100);
-  for (const p of info.processes) killGroup(p.pid, 'SIGKILL');
+  signal('SIGKILL');
+  for (const s of skipped) {
+    process.stderr.write(
+      `not signalled: ${s} ${s.endsWith('unrecorded') ? '(no identity recorded by the version that started it)' : '(its pid belongs to another process now)'}\n`,
+    );
+  }
   await rm(dir, { recursive: true, force: true });
   process.stdout.write(`stopped the stack in ${dir}\n`);
   return 0;
@@ -114,14 +127,7 @@ function readInfo(dir: string): StackInfo | undefined {
 }
 
 function alive(info: StackInfo): boolean {
-  return info.processes.some((p) => {
-    try {
-      process.kill(p.pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  return info.processes.some((p) => p.identity !== undefined && recordedAlive(p.identity));
 }
 
 function printInfo(info: StackInfo): void {

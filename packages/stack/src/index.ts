@@ -1,6 +1,16 @@
 export { loadStackConfig } from './config.ts';
 export { crdDir, installCrds, readCrds } from './crds.ts';
 export { isStackError, StackError, StackErrorCode } from './errors.ts';
+export {
+  checkIdentity,
+  compareIdentity,
+  type IdentityCheck,
+  type ProcessIdentity,
+  parseStartTime,
+  readIdentity,
+  recordedAlive,
+  signalRecorded,
+} from './identity.ts';
 export * from './images/index.ts';
 export { type Nats, startNats } from './nats.ts';
 export { mintOidcToken, type OidcIssuerInfo, type TokenClaims } from './oidc-issuer.ts';
@@ -20,5 +30,5 @@ export {
 } from './prometheus.ts';
 export { type Registry, startRegistry } from './registry.ts';
 export { type Stack, type StackInfo, type StackOptions, startStack } from './stack.ts';
-export { locateTools, repoRoot, type Tools } from './tools.ts';
+export { locateComposeConfig, locateTools, repoRoot, type Tools } from './tools.ts';
 export { buildTrivyDb, vulnDbFixture } from './trivydb.ts';

@@ -8,6 +8,7 @@ import { loadStackConfig } from './config.ts';
 import { startControllerManager } from './controller-manager.ts';
 import { installCrds } from './crds.ts';
 import { startEtcd } from './etcd.ts';
+import { type ProcessIdentity, readIdentity } from './identity.ts';
 import { pushTestImages } from './images/index.ts';
 import { buildKubeconfig } from './kubeconfig.ts';
 import { startNats } from './nats.ts';
@@ -39,7 +40,11 @@ export interface StackInfo {
   /** Prometheus and promtool binaries; tests start their own Prometheus (startPrometheus). */
   prometheus: { bin: string; promtool: string; version: string };
   images: { name: string; ref: string; digest: string }[];
-  processes: { name: string; pid: number; logFile: string }[];
+  /**
+   * `identity` (start time, command line, boot) is what `stack:down` checks before it signals a
+   * pid, which may belong to another process by then; a process recorded without one is left alone.
+   */
+  processes: { name: string; pid: number; logFile: string; identity?: ProcessIdentity }[];
   versions: Record<string, string>;
   /**
    * The CA kube-apiserver trusts for client certificates (user = CN, groups = O); issue one with
@@ -181,7 +186,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         version: tools.versions.PROMETHEUS_VERSION ?? '',
       },
       images,
-      processes: procs.map((p) => ({ name: p.name, pid: p.pid, logFile: p.logFile })),
+      // Read now that every process is ready: a child started through setpriv has exec'd by now.
+      processes: procs.map((p) => {
+        const identity = readIdentity(p.pid);
+        return { name: p.name, pid: p.pid, logFile: p.logFile, ...(identity && { identity }) };
+      }),
       versions: { ...tools.versions },
       clientCa,
       ...(issuer && {

@@ -62,7 +62,7 @@ export function locateTools(cacheDir: string): Tools {
     kubeControllerManager: bin(`kube-${v.KUBE_VERSION}`, 'kube-controller-manager'),
     natsServer: bin(`nats-server-${v.NATS_VERSION}`, 'nats-server'),
     trivy: bin(`trivy-${v.TRIVY_VERSION}`, 'trivy'),
-    dbfixture: bin(`dbfixture-${dbfixtureVersion()}`, 'dbfixture'),
+    dbfixture: bin(`dbfixture-${goSourceVersion('dbfixture')}`, 'dbfixture'),
     dockerRegistry,
     prometheus: bin(`prometheus-${v.PROMETHEUS_VERSION}`, 'prometheus'),
     promtool: bin(`prometheus-${v.PROMETHEUS_VERSION}`, 'promtool'),
@@ -70,8 +70,9 @@ export function locateTools(cacheDir: string): Tools {
   };
 }
 
-/** Mirrors .ci/bootstrap: the dbfixture build is keyed by a hash of its sources. */
-export function dbfixtureVersion(dir = join(repoRoot, 'packages', 'stack', 'go', 'dbfixture')): string {
+/** Mirrors .ci/bootstrap: our own Go programs (packages/stack/go/<name>) are keyed by a hash of their sources. */
+export function goSourceVersion(name: string): string {
+  const dir = join(repoRoot, 'packages', 'stack', 'go', name);
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.go') || f === 'go.mod' || f === 'go.sum')
     .map((f) => `./${f}`)
@@ -79,4 +80,20 @@ export function dbfixtureVersion(dir = join(repoRoot, 'packages', 'stack', 'go',
   const h = createHash('sha256');
   for (const f of files) h.update(readFileSync(join(dir, f)));
   return h.digest('hex').slice(0, 12);
+}
+
+/**
+ * compose-config (packages/stack/go/compose): compose-spec's reference loader, which checks and resolves
+ * docker-compose.yml without a Docker engine. Separate from locateTools: the stack does not need it.
+ */
+export function locateComposeConfig(cacheDir: string): string {
+  const p = join(cacheDir, 'bin', `compose-config-${goSourceVersion('compose')}`, 'compose-config');
+  if (!existsSync(p)) {
+    throw new StackError(
+      StackErrorCode.MissingBinary,
+      'compose-config',
+      `not found at ${p}; run \`bash .ci/bootstrap\` to build the pinned tools`,
+    );
+  }
+  return p;
 }

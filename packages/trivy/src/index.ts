@@ -62,6 +62,7 @@ export {
   TrivySbomReportSchema,
 } from './parse-sbom.ts';
 export { parseVersion, type TrivyVersion } from './parse-version.ts';
+export { type BoundedRun, type BoundedRunOptions, runBounded } from './process-run.ts';
 export {
   type ConfigAuditOptions,
   createTrivyRunner,

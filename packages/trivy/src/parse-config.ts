@@ -6,7 +6,9 @@
  * The check mapping follows trivy-operator (pkg/configauditreport/controller/resource.go
  * getCheck and helper.go evaluate): title = Title, description = Description,
  * messages = [Message], remediation = Resolution, category "Kubernetes Security Check",
- * success = PASS; infra checks (KCV*) are not config-audit checks.
+ * success = PASS. Infra checks (KCV*) are kept: which report they belong to (an
+ * InfraAssessmentReport, never a config audit) is decided where the owner is known
+ * (@fleetscan/reports partitionInfraChecks).
  */
 import type { Check } from '@fleetscan/reports';
 import { z } from 'zod';
@@ -97,8 +99,6 @@ export function toChecksByFile(
 /** One check, or undefined for what trivy-operator leaves out of config audits. */
 export function toCheck(m: TrivyMisconfiguration, opts: ConfigChecksOptions = {}): Check | undefined {
   const id = opts.checkIds === 'trivy' ? m.ID : (legacyId(m) ?? m.ID);
-  // Infra (control-plane) checks go to InfraAssessmentReports in trivy-operator, never here.
-  if (/^(AVD-)?KCV/.test(id) || /^(AVD-)?KCV/.test(m.ID)) return undefined;
   // An excepted finding was waived on purpose: neither a failure nor a pass to report.
   if (m.Status === 'EXCEPTION') return undefined;
   return {

@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrivyErrorCode } from './errors.ts';
 import { createTrivyRunner, type TrivyLogger, type TrivyRunnerOptions } from './runner.ts';
@@ -41,13 +43,20 @@ function runner(bin: string, over: Partial<TrivyRunnerOptions> = {}) {
   };
 }
 
+/** Running, as opposed to gone or a zombie nobody reaped yet (an orphan's parent may be slow to). */
 function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }
+}
+
+/** A signalled process takes a moment to die: looks a few times, bounded. */
+async function dies(pid: number): Promise<boolean> {
+  for (let i = 0; i < 50 && alive(pid); i++) await sleep(20);
+  return !alive(pid);
 }
 
 describe('createTrivyRunner', () => {
@@ -111,6 +120,53 @@ describe('createTrivyRunner', () => {
     expect(log.entries.at(-1)?.obj).toMatchObject({ code: 'TIMEOUT', forceKilled: true });
   });
 
+  it('at the timeout kills the whole process group: a child holding stdout open does not hold the run', async () => {
+    // trivy killed at the timeout while a child it started (ignoring SIGTERM) keeps the pipes open:
+    // the run used to wait for the child, holding the scan slot for as long as the child lived.
+    const childPid = join(dir, 'hung-child.pid');
+    const bin = await fakeTrivy(
+      'hung-child',
+      `(trap '' TERM; exec sleep 300) & echo $! > '${childPid}'\necho partial\nsleep 300`,
+    );
+    const { trivy, log } = runner(bin, { timeoutMs: 500, killGraceMs: 300 });
+    const err = await trivy.scanImage('reg/app:1', { scanners: ['vuln'] }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: TrivyErrorCode.Timeout });
+    const child = Number(await readFile(childPid, 'utf8'));
+    expect(await dies(log.pid())).toBe(true);
+    expect(await dies(child)).toBe(true);
+    expect(log.entries.at(-1)?.obj).toMatchObject({ code: 'TIMEOUT' });
+  });
+
+  it('a trivy that exits leaving a child on its pipes: its output is returned and the child killed', async () => {
+    const childPid = join(dir, 'leftover-child.pid');
+    const bin = await fakeTrivy(
+      'leftover-child',
+      `sleep 300 & echo $! > '${childPid}'\necho '{"ok":true}'\nexit 0`,
+    );
+    const { trivy, log } = runner(bin, { pipeGraceMs: 200 });
+    const { json } = await trivy.scanImage('reg/app:1', { scanners: ['vuln'] });
+    expect(json).toBe('{"ok":true}\n');
+    expect(await dies(Number(await readFile(childPid, 'utf8')))).toBe(true);
+    expect(log.entries.at(-1)).toMatchObject({ msg: 'trivy finished', obj: { pipesCut: true } });
+  });
+
+  it('stops reading pipes held by a child that left the process group, and returns', async () => {
+    // setsid: out of reach of the group kill; the run must still end once trivy is gone.
+    const childPid = join(dir, 'escaped-child.pid');
+    const bin = await fakeTrivy(
+      'escaped-child',
+      `setsid sh -c 'echo $$ > "${childPid}"; exec sleep 300' &\nsleep 300`,
+    );
+    const { trivy } = runner(bin, { timeoutMs: 500, killGraceMs: 300 });
+    try {
+      const err = await trivy.scanImage('reg/app:1', { scanners: ['vuln'] }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: TrivyErrorCode.Timeout });
+    } finally {
+      const pid = Number(await readFile(childPid, 'utf8').catch(() => '0'));
+      if (pid > 0 && alive(pid)) process.kill(pid, 'SIGKILL');
+    }
+  });
+
   it('an aborted signal kills trivy and rejects with ABORTED', async () => {
     // exec: trivy is one process, and a child left holding stdout would keep the run open.
     const bin = await fakeTrivy('slow', 'exec sleep 30');
@@ -120,6 +176,18 @@ describe('createTrivyRunner', () => {
     setTimeout(() => ac.abort(), 200);
     await expect(pending).rejects.toMatchObject({ code: TrivyErrorCode.Aborted });
     expect(alive(log.pid())).toBe(false);
+  });
+
+  it('logs a failure bounded, however much trivy printed', async () => {
+    const stderr = join(dir, 'huge-fatal.txt');
+    const ref = `reg/app:${'x'.repeat(900_000)}`;
+    await writeFile(stderr, `2026-01-01T00:00:00Z\tFATAL\tFatal error\timage scan error: ${ref}: ${ref}\n`);
+    const bin = await fakeTrivy('huge-fatal', `cat '${stderr}' >&2; exit 1`);
+    const { trivy, log } = runner(bin);
+    await expect(trivy.scanImage('reg/app:1', { scanners: ['vuln'] })).rejects.toMatchObject({
+      code: 'FAILED',
+    });
+    expect(JSON.stringify(log.entries.at(-1)).length).toBeLessThan(3_000);
   });
 
   it('refuses output past the limit', async () => {

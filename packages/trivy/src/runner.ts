@@ -1,5 +1,4 @@
 import type { ImageScanner, Severity } from '@fleetscan/reports';
-import { execa } from 'execa';
 import {
   type ConfigAuditArgsInput,
   configAuditArgs,
@@ -13,6 +12,7 @@ import {
 } from './args.ts';
 import { classifyFailure, TrivyError, TrivyErrorCode } from './errors.ts';
 import { parseVersion, type TrivyVersion } from './parse-version.ts';
+import { runBounded } from './process-run.ts';
 import { cleanStderr } from './stderr.ts';
 
 /** The part of a pino logger the runner uses; pino's Logger fits as is. */
@@ -26,15 +26,20 @@ export interface TrivyRunnerOptions {
   bin: string;
   /** Holds `db/` (the vulnerability DB); also the child's working directory. */
   cacheDir: string;
-  /** Per run; past it trivy gets SIGTERM, then SIGKILL after killGraceMs. */
+  /** Per run; past it trivy's process group gets SIGTERM, then SIGKILL after killGraceMs. */
   timeoutMs: number;
   logger: TrivyLogger;
   /** Added to the child's otherwise empty environment (proxy, CA bundle, HOME, ...). */
   extraEnv?: Readonly<Record<string, string>>;
   /** SIGTERM to SIGKILL. trivy answers SIGTERM with a "graceful shutdown" that can hang. Default 5 s. */
   killGraceMs?: number;
-  /** Refuse stdout beyond this many characters. Default 100 M (execa's default). */
+  /** Refuse stdout beyond this many characters. Default 100 M. */
   maxOutputChars?: number;
+  /**
+   * How long trivy's pipes may stay open after it exited (a child it left holding them) before they
+   * are cut. Default 2 s.
+   */
+  pipeGraceMs?: number;
   /** Monotonic milliseconds, for durationMs. Default performance.now. */
   now?: () => number;
 }
@@ -98,10 +103,12 @@ const DEFAULT_KILL_GRACE_MS = 5_000;
 const DEFAULT_MAX_OUTPUT_CHARS = 100_000_000;
 // stderr is logs, kept only as a tail; a limit here must never be what kills a scan.
 const MAX_STDERR_CHARS = 16_000_000;
+const MAX_LOGGED_MESSAGE = 2_000;
 
 /**
  * Runs trivy as a child process, offline, one run per call: no queue and no concurrency limit
- * (the caller owns both). Every run is bounded by timeoutMs and by the caller's AbortSignal.
+ * (the caller owns both). Every run is bounded by timeoutMs and by the caller's AbortSignal, and
+ * ends then even when a child trivy started keeps its pipes open (process-run.ts).
  */
 export function createTrivyRunner(options: TrivyRunnerOptions): TrivyRunner {
   const { bin, cacheDir, timeoutMs, logger } = options;
@@ -117,39 +124,43 @@ export function createTrivyRunner(options: TrivyRunnerOptions): TrivyRunner {
     signal: AbortSignal | undefined,
   ): Promise<TrivyRun> {
     const started = now();
-    const sub = execa(bin, args, {
+    let pid: number | undefined;
+    const res = await runBounded({
+      bin,
+      args,
       env,
-      extendEnv: false,
       // trivy reads trivy.yaml, .trivyignore and trivy-secret.yaml from its cwd by default.
       cwd: cacheDir,
-      stdin: 'ignore',
-      reject: false,
-      stripFinalNewline: false,
-      timeout: timeoutMs,
-      killSignal: 'SIGTERM',
-      forceKillAfterDelay: killGraceMs,
-      ...(signal && { cancelSignal: signal }),
-      maxBuffer: { stdout: maxOutputChars, stderr: MAX_STDERR_CHARS },
+      timeoutMs,
+      killGraceMs,
+      signal,
+      maxStdoutChars: maxOutputChars,
+      maxStderrChars: MAX_STDERR_CHARS,
+      ...(options.pipeGraceMs !== undefined && { pipeGraceMs: options.pipeGraceMs }),
+      onSpawn: (p) => {
+        pid = p;
+        // Args carry no secrets (credentials are in env), so they are safe to log.
+        logger.debug({ command, pid, args }, 'trivy started');
+      },
     });
-    // Args carry no secrets (credentials are in env), so they are safe to log.
-    logger.debug({ command, pid: sub.pid, args }, 'trivy started');
-    const res = await sub;
     const durationMs = Math.round(now() - started);
-    const stderr = cleanStderr(typeof res.stderr === 'string' ? res.stderr : '', secrets);
-    if (!res.failed) {
-      logger.debug({ command, pid: sub.pid, durationMs }, 'trivy finished');
+    const stderr = cleanStderr(res.stderr, secrets);
+    const failed =
+      res.spawnError !== undefined ||
+      res.timedOut ||
+      res.aborted ||
+      res.outputTooLarge ||
+      res.signal !== undefined ||
+      res.exitCode !== 0;
+    if (!failed) {
+      logger.debug({ command, pid, durationMs, pipesCut: res.pipesCut || undefined }, 'trivy finished');
       return { json: res.stdout, durationMs };
     }
-    const spawnFailed =
-      res.exitCode === undefined && res.signal === undefined && !res.timedOut && !res.isCanceled;
-    const err = spawnFailed
+    const err = res.spawnError
       ? new TrivyError(
           TrivyErrorCode.Failed,
-          `trivy ${command}: could not start ${bin} in ${cacheDir}: ${res.originalMessage ?? ''}`,
-          {
-            stderr,
-            cause: res.cause,
-          },
+          `trivy ${command}: could not start ${bin} in ${cacheDir}: ${res.spawnError.message}`,
+          { stderr, cause: res.spawnError },
         )
       : classifyFailure({
           command,
@@ -157,21 +168,25 @@ export function createTrivyRunner(options: TrivyRunnerOptions): TrivyRunner {
           ...(res.signal !== undefined && { signal: res.signal }),
           timedOut: res.timedOut,
           timeoutMs,
-          aborted: res.isCanceled,
-          outputTooLarge: res.isMaxBuffer,
+          aborted: res.aborted,
+          outputTooLarge: res.outputTooLarge,
           stderr,
         });
     logger.warn(
       {
         command,
-        pid: sub.pid,
+        pid,
         durationMs,
         code: err.code,
         exitCode: res.exitCode,
         signal: res.signal,
-        forceKilled: res.isForcefullyTerminated,
+        forceKilled: res.forceKilled,
+        pipesCut: res.pipesCut,
       },
-      err.message,
+      // trivy's FATAL line quotes what it was given and what the registry answered: bounded here.
+      err.message.length <= MAX_LOGGED_MESSAGE
+        ? err.message
+        : `${err.message.slice(0, MAX_LOGGED_MESSAGE)}… (${err.message.length - MAX_LOGGED_MESSAGE} more)`,
     );
     throw err;
   }

@@ -53,10 +53,13 @@ export function createAnalysisLocks(d: AnalysisLockDeps) {
   }
 
   return {
-    /** Takes the lock on `key`, or waits while a live holder has it until `done()` says its work landed. */
-    async acquire(key: string, done: () => Promise<boolean>): Promise<Acquired> {
+    /**
+     * Takes the lock on `key`, or waits while a live holder has it until `done()` says its work
+     * landed, or `signal` (the request's bound; the service's stop by default) ends the wait.
+     */
+    async acquire(key: string, done: () => Promise<boolean>, signal = d.signal): Promise<Acquired> {
       for (;;) {
-        if (d.signal.aborted) throw new ShuttingDownError('stopped while waiting for an analysis lock');
+        if (signal.aborted) throw new ShuttingDownError('stopped while waiting for an analysis lock');
         try {
           await d.kv.create(key, d.owner);
           return { state: 'acquired', lock: hold(key) };
@@ -73,7 +76,7 @@ export function createAnalysisLocks(d: AnalysisLockDeps) {
           }
         }
         if (await done()) return { state: 'done' };
-        await wait(pollMs, d.signal).catch(() => {});
+        await wait(pollMs, signal).catch(() => {});
       }
     },
   };

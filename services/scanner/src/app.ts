@@ -2,12 +2,15 @@ import {
   CONSUMER_SCAN_CONFIG,
   CONSUMER_SCAN_IMAGE,
   connectBus,
+  createDeadLetters,
   ensureConsumer,
   ensureStreams,
   openBlobStore,
+  pendingMessages,
   STATE_BUCKET,
   STREAM_SCAN,
   scanConsumerConfigs,
+  subjects,
 } from '@fleetscan/bus';
 import { type Clock, createReadiness, type Logger, startOpsServer, systemClock } from '@fleetscan/service';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -76,6 +79,8 @@ export async function startScanner(deps: ScannerDeps): Promise<RunningScanner> {
     metrics,
     logger,
     clock: deps.clock ?? systemClock,
+    requestTimeoutMs: config.requestTimeoutMs,
+    deadLetters: createDeadLetters({ js }),
   };
   const image = createImageWorker({
     ...common,
@@ -89,15 +94,49 @@ export async function startScanner(deps: ScannerDeps): Promise<RunningScanner> {
   });
   const cfg = createConfigWorker({
     ...common,
+    // Workload manifests (literal env values among them) are not kept for a week: the headers say
+    // which message it was and why it ended.
+    deadLetters: createDeadLetters({ js, maxBodyBytes: 0 }),
     batchSize: config.configBatch.size,
     batchWaitMs: config.configBatch.waitMs,
+    maxPayload: nc.info?.max_payload ?? 1024 * 1024,
   });
   await image.start();
   await cfg.start();
+  const workers = [
+    {
+      name: CONSUMER_SCAN_IMAGE,
+      filter: subjects.allScanImage,
+      worker: image,
+      slots: config.imageConcurrency,
+    },
+    {
+      name: CONSUMER_SCAN_CONFIG,
+      filter: subjects.allScanConfig,
+      worker: cfg,
+      slots: 2 * config.configBatch.size,
+    },
+  ];
+  // Each consumer's slots are a readiness check of their own: a handler stuck past its bound shows
+  // there by name, instead of /readyz saying ok while every slot is blocked.
+  const checkSlots = () => {
+    for (const w of workers) {
+      const h = w.worker.held();
+      readiness.set(
+        w.name,
+        h.stuck === 0,
+        h.stuck === 0
+          ? `${h.count} of ${w.slots} slots busy`
+          : `${h.stuck} of ${w.slots} slots stuck past the ${config.requestTimeoutMs / 1000} s bound (oldest held ${Math.round(h.oldestMs / 1000)} s)`,
+      );
+    }
+  };
+  checkSlots();
   const lag = setInterval(() => {
-    for (const name of [CONSUMER_SCAN_IMAGE, CONSUMER_SCAN_CONFIG]) {
-      jsm.consumers.info(STREAM_SCAN, name).then(
-        (i) => metrics.pending.set({ consumer: name }, i.num_pending + i.num_ack_pending),
+    checkSlots();
+    for (const w of workers) {
+      pendingMessages(jsm, STREAM_SCAN, w.filter).then(
+        (n) => metrics.pending.set({ consumer: w.name }, n),
         () => {},
       );
     }

@@ -1,8 +1,6 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   type BlobStore,
+  BusErrorCode,
   bounded,
   CONSUMER_SCAN_CONFIG,
   type ConfigAuditData,
@@ -13,8 +11,12 @@ import {
   ConfigAuditResultSchema,
   type Consumption,
   consume,
+  type DeadLetters,
   type Delivery,
   encode,
+  isBusError,
+  type Manifest,
+  ManifestSchema,
   type Outcome,
   STREAM_SCAN,
   subjects,
@@ -26,6 +28,8 @@ import { createBatcher } from './batcher.ts';
 import type { ScanEngine } from './engine.ts';
 import { classifyFailure } from './failure.ts';
 import type { ScannerMetrics } from './metrics.ts';
+import { withScratchDir } from './scratch.ts';
+import { untilAborted } from './until-aborted.ts';
 
 export interface ConfigWorkerDeps {
   js: JetStreamClient;
@@ -36,12 +40,17 @@ export interface ConfigWorkerDeps {
   clock: Clock;
   batchSize: number;
   batchWaitMs: number;
+  /** The most one request may take (waiting for its batch and the batch's run): see image-worker.ts. */
+  requestTimeoutMs: number;
+  /** The server's max_payload: a result that would not fit goes to the object store. */
+  maxPayload: number;
+  deadLetters?: DeadLetters;
 }
 
-/** Results above this go to the object store; NATS's default max_payload is 1 MiB. */
+/** Results above this go to the object store (NATS's default max_payload is 1 MiB). */
 const INLINE_LIMIT = 256 * 1024;
-
-type Manifest = ConfigAuditRequest['manifest'];
+/** Room left under max_payload for the headers (message id) that go with a result. */
+const HEADER_ROOM = 8 * 1024;
 
 /**
  * Config audits in batches: trivy loads hundreds of checks per start, so one process audits every
@@ -53,21 +62,26 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
   const abort = new AbortController();
   let consumption: Consumption | undefined;
 
-  /** One trivy run over a batch; counted and logged once per batch, whatever its size. */
+  /**
+   * One trivy run over a batch; counted and logged once per batch, whatever its size. The manifests
+   * sit in a private scratch directory (0700, files 0600) for the run; one a killed scanner left
+   * is removed by the next one's start-up sweep.
+   */
   async function audit(manifests: readonly Manifest[]): Promise<ConfigAuditData[]> {
-    const dir = await mkdtemp(join(tmpdir(), 'fleetscan-audit-'));
     const file = (i: number) => `${i}.yaml`;
     d.metrics.inFlight.inc({ type: 'config' });
     d.metrics.trivyRuns.inc({ type: 'config' });
     d.metrics.batchSize.observe(manifests.length);
     const end = d.metrics.duration.startTimer({ type: 'config' });
     try {
-      await Promise.all(manifests.map((m, i) => writeFile(join(dir, file(i)), stringify(m))));
-      const checks = await d.engine.auditConfigs(dir, { signal: abort.signal });
-      const scanner = await d.engine.scanner();
-      const scannedAt = d.clock.now().toISOString();
-      d.logger.info({ manifests: manifests.length }, 'config audit batch done');
-      return manifests.map((_m, i) => ({ scanner, checks: checks.get(file(i)) ?? [], scannedAt }));
+      return await withScratchDir(async (files) => {
+        await Promise.all(manifests.map((m, i) => files.write(file(i), stringify(m))));
+        const checks = await d.engine.auditConfigs(files.dir, { signal: abort.signal });
+        const scanner = await d.engine.scanner();
+        const scannedAt = d.clock.now().toISOString();
+        d.logger.info({ manifests: manifests.length }, 'config audit batch done');
+        return manifests.map((_m, i) => ({ scanner, checks: checks.get(file(i)) ?? [], scannedAt }));
+      }, 'audit');
     } catch (err) {
       if (!abort.signal.aborted) {
         const f = classifyFailure(err);
@@ -81,7 +95,6 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
     } finally {
       end();
       d.metrics.inFlight.dec({ type: 'config' });
-      await rm(dir, { recursive: true, force: true });
     }
   }
 
@@ -100,16 +113,14 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
 
   async function publishData(req: ConfigAuditRequest, at: Delivery, data: ConfigAuditData): Promise<void> {
     const base = {
-      v: 1 as const,
-      cluster: req.cluster,
-      owner: req.owner,
-      specHash: req.specHash,
-      pluginConfigHash: req.pluginConfigHash,
+      ...echo(req),
       status: 'ok' as const,
       finishedAt: d.clock.now().toISOString(),
     };
-    if (JSON.stringify(data).length <= INLINE_LIMIT) {
-      await publish(req, at, { ...base, data });
+    // Inline if the whole message fits both our limit and the server's: else the object store.
+    const inline = encode(ConfigAuditResultSchema, { ...base, data });
+    if (inline.length <= Math.min(INLINE_LIMIT, d.maxPayload - HEADER_ROOM)) {
+      await d.js.publish(subjects.resultConfig(req.cluster), inline, { msgID: `r.${at.id}.${at.delivery}` });
       return;
     }
     const key = `config/${req.owner.uid}/${req.specHash}/${req.pluginConfigHash}`;
@@ -117,24 +128,34 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
     await publish(req, at, { ...base, blob: key });
   }
 
+  /** A large manifest travels in the object store (see MAX_INLINE_MANIFEST_BYTES). */
+  const manifestOf = async (req: ConfigAuditRequest): Promise<Manifest> =>
+    req.manifest ?? d.blobs.get(ManifestSchema, req.manifestBlob ?? '');
+
   async function handle(req: ConfigAuditRequest, at: Delivery): Promise<Outcome> {
     let data: ConfigAuditData;
     try {
-      data = await audits.submit(req.manifest);
+      // The batch runs for everyone in it: this request stops waiting at its own bound.
+      data = await untilAborted(
+        manifestOf(req).then((m) => audits.submit(m)),
+        at.signal,
+      );
     } catch (err) {
       // Stopping: the message goes back to the stream for another replica.
-      if (at.signal.aborted) return { kind: 'retry', reason: 'stopping' };
-      const f = classifyFailure(err);
+      if (isBusError(at.signal.reason, BusErrorCode.Stopping)) return { kind: 'retry', reason: 'stopping' };
+      const f = isBusError(at.signal.reason, BusErrorCode.Deadline)
+        ? {
+            code: 'TIMEOUT',
+            message: `the config audit took longer than ${d.requestTimeoutMs / 1000} s`,
+            permanent: false,
+          }
+        : classifyFailure(err);
       if (!f.permanent && !at.lastDelivery) {
         d.metrics.requests.inc({ type: 'config', outcome: 'retried' });
         return { kind: 'retry', reason: f.message };
       }
       await publish(req, at, {
-        v: 1,
-        cluster: req.cluster,
-        owner: req.owner,
-        specHash: req.specHash,
-        pluginConfigHash: req.pluginConfigHash,
+        ...echo(req),
         status: 'error',
         error: f,
         finishedAt: d.clock.now().toISOString(),
@@ -160,6 +181,8 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
         metrics: d.metrics.consume,
         logger: d.logger,
         signal: abort.signal,
+        handlerTimeoutMs: d.requestTimeoutMs,
+        ...(d.deadLetters && { deadLetters: d.deadLetters }),
         onTerm: (t) => {
           if (t.ending !== 'invalid') return;
           d.metrics.requests.inc({ type: 'config', outcome: 'invalid' });
@@ -167,10 +190,24 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
         },
       });
     },
+    /** Messages held, and handlers stuck past their bound (for /readyz). */
+    held: () => consumption?.held() ?? { count: 0, oldestMs: 0, stuck: 0 },
     /** Stops pulling and kills a running trivy; held messages go back to the stream. */
     async stop(): Promise<void> {
       abort.abort();
       await consumption?.stop();
     },
+  };
+}
+
+/** What a result repeats of its request: whose audit it is, of what, for which reports. */
+function echo(req: ConfigAuditRequest) {
+  return {
+    v: 1 as const,
+    cluster: req.cluster,
+    owner: req.owner,
+    specHash: req.specHash,
+    pluginConfigHash: req.pluginConfigHash,
+    ...(req.reports && { reports: req.reports }),
   };
 }

@@ -20,7 +20,15 @@ const schema = z.object({
     .string()
     .min(1, "a directory holding trivy's DB (db/trivy.db)")
     .describe("trivy's cache directory holding db/trivy.db; never updated from the network"),
-  SCAN_TIMEOUT_SECONDS: int(300, 1).describe('kill trivy after this long'),
+  SCAN_TIMEOUT_SECONDS: int(300, 1).describe('kill trivy (its whole process group) after this long'),
+  REQUEST_TIMEOUT_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      'the most one request may take, all steps together: digest lookup, lock waits, every trivy run, stores; past it the request counts as a TIMEOUT, and a handler still running 30 s later is a stuck slot (/readyz, fleetscan_consumer_stuck_handlers); unset: 3 x SCAN_TIMEOUT_SECONDS + 60',
+    ),
   IMAGE_CONCURRENCY: int(1, 1).describe('image scans this replica runs at once'),
   CONFIG_BATCH_SIZE: int(500, 1).describe('manifests per trivy config run at most'),
   CONFIG_BATCH_WAIT_MS: int(250, 0).describe('how long to wait for a config batch to fill'),
@@ -28,8 +36,8 @@ const schema = z.object({
     .string()
     .default('')
     .describe('registries reached over plain HTTP besides loopback ones, comma-separated host:port'),
-  ACK_WAIT_SECONDS: int(60, 5).describe(
-    "redelivery timeout of a message without in-progress acks: how soon a dead replica's work moves",
+  ACK_WAIT_SECONDS: int(15, 5).describe(
+    "redelivery timeout of a message without in-progress acks, which are sent every third of it: how soon a dead replica's work moves",
   ),
   METRICS_HOST: z.string().default('127.0.0.1').describe('address of /metrics, /healthz and /readyz'),
   METRICS_PORT: int(8080).describe('port of /metrics, /healthz and /readyz'),
@@ -63,6 +71,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   return {
     nats: { url: c.NATS_URL, user: c.NATS_USER, pass: c.NATS_PASSWORD },
     trivy: { bin: c.TRIVY_BIN, cacheDir: c.TRIVY_CACHE_DIR, timeoutMs: c.SCAN_TIMEOUT_SECONDS * 1000 },
+    // An image request runs trivy up to three times (image, convert, sbom), besides lookups and locks.
+    requestTimeoutMs: (c.REQUEST_TIMEOUT_SECONDS ?? 3 * c.SCAN_TIMEOUT_SECONDS + 60) * 1000,
     imageConcurrency: c.IMAGE_CONCURRENCY,
     configBatch: { size: c.CONFIG_BATCH_SIZE, waitMs: c.CONFIG_BATCH_WAIT_MS },
     insecureRegistries: c.INSECURE_REGISTRIES.split(',')

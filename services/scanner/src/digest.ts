@@ -31,6 +31,8 @@ export async function resolveDigest(
     credentials?: RegistryCredentials;
     insecureRegistries?: readonly string[];
     timeoutMs?: number;
+    /** The request's bound: ends a lookup still waiting for the registry. */
+    signal?: AbortSignal;
   } = {},
 ): Promise<ResolvedImage> {
   let ref: ReturnType<typeof parseValidImageRef>;
@@ -58,6 +60,7 @@ export async function checkAccess(
     credentials?: RegistryCredentials;
     insecureRegistries?: readonly string[];
     timeoutMs?: number;
+    signal?: AbortSignal;
   } = {},
 ): Promise<void> {
   let ref: ReturnType<typeof parseValidImageRef>;
@@ -74,17 +77,27 @@ async function headManifest(
   image: string,
   ref: { registry: string; repository: string },
   reference: string,
-  opts: { credentials?: RegistryCredentials; insecureRegistries?: readonly string[]; timeoutMs?: number },
+  opts: {
+    credentials?: RegistryCredentials;
+    insecureRegistries?: readonly string[];
+    timeoutMs?: number;
+    signal?: AbortSignal;
+  },
 ): Promise<string> {
   const host = ref.registry === DOCKER_HUB ? 'registry-1.docker.io' : ref.registry;
   const scheme = isInsecureRegistry(ref.registry, opts.insecureRegistries) ? 'http' : 'https';
   const url = `${scheme}://${host}/v2/${ref.repository}/manifests/${reference}`;
   const timeoutMs = opts.timeoutMs ?? 15_000;
+  // Each call gets the lesser of its own timeout and what is left of the request's bound.
+  const bound = () =>
+    opts.signal
+      ? AbortSignal.any([AbortSignal.timeout(timeoutMs), opts.signal])
+      : AbortSignal.timeout(timeoutMs);
 
-  let res = await head(url, {}, timeoutMs);
+  let res = await head(url, {}, bound());
   if (res.status === 401) {
-    const auth = await authorize(res.headers.get('www-authenticate') ?? '', opts.credentials, timeoutMs);
-    if (auth) res = await head(url, { authorization: auth }, timeoutMs);
+    const auth = await authorize(res.headers.get('www-authenticate') ?? '', opts.credentials, bound);
+    if (auth) res = await head(url, { authorization: auth }, bound());
   }
   if (res.status === 401 || res.status === 403) {
     throw new RegistryLookupError(ScanErrorCode.Unauthorized, `unauthorized: ${image} (HTTP ${res.status})`, {
@@ -108,12 +121,12 @@ async function headManifest(
   return digest;
 }
 
-async function head(url: string, headers: Record<string, string>, timeoutMs: number): Promise<Response> {
+async function head(url: string, headers: Record<string, string>, signal: AbortSignal): Promise<Response> {
   try {
     return await fetch(url, {
       method: 'HEAD',
       headers: { accept: ACCEPT, ...headers },
-      signal: AbortSignal.timeout(timeoutMs),
+      signal,
     });
   } catch (cause) {
     throw new RegistryLookupError(ScanErrorCode.Transient, `registry unreachable: ${new URL(url).host}`, {
@@ -126,7 +139,7 @@ async function head(url: string, headers: Record<string, string>, timeoutMs: num
 async function authorize(
   challenge: string,
   creds: RegistryCredentials | undefined,
-  timeoutMs: number,
+  bound: () => AbortSignal,
 ): Promise<string | undefined> {
   const basic = creds
     ? `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`
@@ -142,7 +155,7 @@ async function authorize(
   try {
     res = await fetch(tokenUrl, {
       headers: basic ? { authorization: basic } : {},
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: bound(),
     });
   } catch (cause) {
     throw new RegistryLookupError(ScanErrorCode.Transient, `token service unreachable: ${tokenUrl.host}`, {

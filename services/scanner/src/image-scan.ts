@@ -24,6 +24,7 @@ import type { ImageFindings, ScanEngine } from './engine.ts';
 import type { ScannerMetrics } from './metrics.ts';
 import { type SbomEntry, SbomEntrySchema } from './sbom-entry.ts';
 import { filterSecrets } from './secrets.ts';
+import { untilAborted } from './until-aborted.ts';
 
 export interface ImageScanDeps {
   blobs: BlobStore;
@@ -48,6 +49,11 @@ export interface ScanInput {
   credentials?: RegistryCredentials;
   /** The registry already answered a HEAD for this digest as this requester (digest resolution). */
   accessChecked: boolean;
+  /**
+   * This request's bound (and the service's stop): ends its trivy runs and lock waits. Default:
+   * the service's stop only.
+   */
+  signal?: AbortSignal;
 }
 
 export interface ScanOutcome {
@@ -106,6 +112,7 @@ export function createImageScans(d: ImageScanDeps) {
 
   async function produce(input: ScanInput): Promise<ScanOutcome> {
     const { req, digest, db } = input;
+    const signal = input.signal ?? d.signal;
     const { analysis, match } = canonicalScanSettings(req.scanners, req.settings);
     const aHash = analysisHash(analysis);
     const resultKey = (a: Access) => imageCacheKey(digest, db, settingsHash(analysis, match), a);
@@ -152,9 +159,7 @@ export function createImageScans(d: ImageScanDeps) {
           );
       }
       const findings = wantsVulns
-        ? await timed('sbom', () =>
-            d.engine.matchSbom(entry.sbom, { image: req.image, match, signal: d.signal }),
-          )
+        ? await timed('sbom', () => d.engine.matchSbom(entry.sbom, { image: req.image, match, signal }))
         : { scanner: entry.scanner, ...referenceFields(req.image), os: entry.os, vulnerabilities: [] };
       const { data: _d, ...out } = await store(access, findings, entry.secrets);
       return out;
@@ -176,7 +181,7 @@ export function createImageScans(d: ImageScanDeps) {
     const analyse = async (trigger: 'miss' | 'stale'): Promise<ScanOutcome> => {
       const lockKey = analysisLockKey(digest, aHash);
       const done = async () => (await firstExisting(sbomKeyOf)) !== undefined;
-      const got = await locks.acquire(lockKey, done);
+      const got = await locks.acquire(lockKey, done, signal);
       if (got.state === 'done') {
         const other = await findSbom();
         if (other) return rematch(other.entry, other.access, trigger);
@@ -193,7 +198,7 @@ export function createImageScans(d: ImageScanDeps) {
           d.engine.analyseImage(req.image, {
             ...analysis,
             ...withCredentials(input.credentials),
-            signal: d.signal,
+            signal,
           }),
         );
         // trivy pulled it with this requester's credentials (or none): that proves access.
@@ -257,8 +262,10 @@ export function createImageScans(d: ImageScanDeps) {
     }
     let out: ScanOutcome;
     try {
-      out = { ...(await running), how: 'cached' };
-    } catch {
+      // Another request's work: waited for only as long as this request's own bound allows.
+      out = { ...(await untilAborted(running, signal)), how: 'cached' };
+    } catch (err) {
+      if (signal.aborted) throw err;
       return fresh(trigger);
     }
     await mayRead(out.access);

@@ -1,15 +1,18 @@
 import {
   type BlobStore,
+  BusErrorCode,
   bounded,
   CONSUMER_SCAN_IMAGE,
   type Consumption,
   consume,
+  type DeadLetters,
   type Delivery,
   encode,
   type ImageScanRequest,
   ImageScanRequestSchema,
   type ImageScanResult,
   ImageScanResultSchema,
+  isBusError,
   type Outcome,
   type RegistryCredentials,
   STREAM_SCAN,
@@ -41,6 +44,12 @@ export interface ImageWorkerDeps {
   replica: string;
   /** Opens requests' sealed registry credentials; without it such requests fail with CREDENTIALS. */
   privateKey?: ScannerPrivateKey | undefined;
+  /**
+   * The most one request may take, all steps together (digest lookup, lock waits, every trivy run,
+   * stores): past it the request's work is aborted and it counts as a TIMEOUT failure.
+   */
+  requestTimeoutMs: number;
+  deadLetters?: DeadLetters;
 }
 
 /**
@@ -97,6 +106,7 @@ export function createImageWorker(d: ImageWorkerDeps) {
         : await d.resolve(req.image, {
             insecureRegistries: d.insecureRegistries,
             ...(credentials && { credentials }),
+            signal: at.signal,
           });
       const db = await d.engine.dbUpdatedAt();
       const out = await scans.produce({
@@ -105,6 +115,7 @@ export function createImageWorker(d: ImageWorkerDeps) {
         db,
         ...(credentials && { credentials }),
         accessChecked: resolved.checked,
+        signal: at.signal,
       });
       await publish(at, {
         ...base,
@@ -129,8 +140,15 @@ export function createImageWorker(d: ImageWorkerDeps) {
       return { kind: 'ack' };
     } catch (err) {
       // Stopping (trivy was killed): the message goes back to the stream for another replica.
-      if (at.signal.aborted) return { kind: 'retry', reason: 'stopping' };
-      const f = classifyFailure(err, credentials ? [credentials.password] : []);
+      if (isBusError(at.signal.reason, BusErrorCode.Stopping)) return { kind: 'retry', reason: 'stopping' };
+      // Past the request's bound, whatever step it was in: a timeout, retried like one.
+      const f = isBusError(at.signal.reason, BusErrorCode.Deadline)
+        ? {
+            code: 'TIMEOUT',
+            message: `the scan took longer than ${d.requestTimeoutMs / 1000} s`,
+            permanent: false,
+          }
+        : classifyFailure(err, credentials ? [credentials.password] : []);
       d.metrics.failures.inc({ type: 'image', reason: f.code });
       if (!f.permanent && !at.lastDelivery) {
         log.warn({ err: bounded(f.message), code: f.code }, 'image scan failed; will retry');
@@ -168,6 +186,8 @@ export function createImageWorker(d: ImageWorkerDeps) {
         metrics: d.metrics.consume,
         logger: d.logger,
         signal: abort.signal,
+        handlerTimeoutMs: d.requestTimeoutMs,
+        ...(d.deadLetters && { deadLetters: d.deadLetters }),
         onTerm: (t) => {
           if (t.ending !== 'invalid') return;
           d.metrics.requests.inc({ type: 'image', outcome: 'invalid' });
@@ -175,6 +195,8 @@ export function createImageWorker(d: ImageWorkerDeps) {
         },
       });
     },
+    /** Messages held, and handlers stuck past their bound (for /readyz). */
+    held: () => consumption?.held() ?? { count: 0, oldestMs: 0, stuck: 0 },
     /** Stops pulling and kills running trivy processes; their messages go back to the stream. */
     async stop(): Promise<void> {
       abort.abort();

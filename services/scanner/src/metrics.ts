@@ -58,7 +58,7 @@ export function createScannerMetrics(registry: Registry) {
     }),
     pending: new Gauge({
       name: 'fleetscan_scanner_consumer_pending',
-      help: 'Requests waiting or unacknowledged in the shared scan consumers (stream lag, for autoscaling).',
+      help: "Requests in the shared scan stream for each consumer, whatever their state: waiting, being handled, waiting for a retry (stream lag, for autoscaling). Counted from the stream, not from the consumer's num_pending + num_ack_pending, which leave out a message JetStream stopped delivering.",
       labelNames: ['consumer'] as const,
       registers,
     }),

@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
-import { readFile, utimes } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sweepScratchDirs, withScratchDir } from './scratch.ts';
 
@@ -16,6 +18,15 @@ describe('withScratchDir', () => {
     ).rejects.toThrow('trivy failed');
     expect(seen).toMatch(/fleetscan-scan-/);
     expect(existsSync(seen)).toBe(false);
+  });
+
+  it("keeps a config audit batch's manifests readable by the scanner user only", async () => {
+    await withScratchDir(async (files) => {
+      expect(files.dir).toMatch(/fleetscan-audit-/);
+      const f = await files.write('0.yaml', 'kind: Pod\n');
+      expect((await stat(files.dir)).mode & 0o777).toBe(0o700);
+      expect((await stat(f)).mode & 0o777).toBe(0o600);
+    }, 'audit');
   });
 });
 
@@ -37,5 +48,19 @@ describe('sweepScratchDirs', () => {
     });
     expect(existsSync(old)).toBe(false);
     expect(existsSync(fresh)).toBe(false);
+  });
+
+  it('removes config audit batches a killed scanner left, with the workload manifests in them', async () => {
+    // As a scanner killed during a config audit leaves one.
+    const left = await mkdtemp(join(tmpdir(), 'fleetscan-audit-'));
+    try {
+      await writeFile(join(left, '0.yaml'), 'kind: Deployment\n');
+      const hourAgo = new Date(Date.now() - 3600_000);
+      await utimes(left, hourAgo, hourAgo);
+      expect(await sweepScratchDirs(600_000)).toContain(left);
+      expect(existsSync(left)).toBe(false);
+    } finally {
+      await rm(left, { recursive: true, force: true });
+    }
   });
 });

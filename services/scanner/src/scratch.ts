@@ -1,16 +1,25 @@
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const PREFIX = 'fleetscan-scan-';
+/**
+ * What the scanner keeps in temporary directories: `scan` the inputs of one trivy run (a saved
+ * report, an SBOM, an ignore file, a Rego policy), `audit` one config audit batch's workload
+ * manifests. Both can hold what others must not read, and both are left behind by a killed scanner.
+ */
+export const SCRATCH_PREFIXES = { scan: 'fleetscan-scan-', audit: 'fleetscan-audit-' } as const;
 
 /**
- * Runs `fn` with a private temporary directory (mode 0700, files 0600) for the inputs trivy
- * reads from files (a saved report, an SBOM, an ignore file, a Rego policy), removed afterwards
+ * Runs `fn` with a private temporary directory (mode 0700, files 0600), removed afterwards
  * whatever happens.
  */
-export async function withScratchDir<T>(fn: (files: ScratchFiles) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), PREFIX));
+export async function withScratchDir<T>(
+  fn: (files: ScratchFiles) => Promise<T>,
+  kind: keyof typeof SCRATCH_PREFIXES = 'scan',
+): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), SCRATCH_PREFIXES[kind]));
+  // mkdtemp makes it 0700; said again so a reader of this file knows it is meant.
+  await chmod(dir, 0o700);
   try {
     return await fn({
       dir,
@@ -32,14 +41,16 @@ export interface ScratchFiles {
 }
 
 /**
- * Removes scratch directories a killed scanner left behind (SIGKILL runs no `finally`). Only those
- * older than `olderThanMs`: every live one belongs to one trivy run, which the runner's timeout
- * bounds, so scanners sharing a /tmp never remove each other's. Returns what was removed.
+ * Removes scratch directories of either kind a killed scanner left behind (SIGKILL runs no
+ * `finally`). Only those older than `olderThanMs`: every live one belongs to one trivy run, which
+ * the runner's timeout bounds, so scanners sharing a /tmp never remove each other's. Returns what
+ * was removed.
  */
 export async function sweepScratchDirs(olderThanMs: number, now = Date.now()): Promise<string[]> {
   const removed: string[] = [];
+  const prefixes = Object.values(SCRATCH_PREFIXES);
   for (const name of await readdir(tmpdir())) {
-    if (!name.startsWith(PREFIX)) continue;
+    if (!prefixes.some((p) => name.startsWith(p))) continue;
     const dir = join(tmpdir(), name);
     try {
       if (now - (await stat(dir)).mtimeMs < olderThanMs) continue;

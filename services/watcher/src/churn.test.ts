@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { type Owner, ownerKey } from '@fleetscan/inventory';
+import { auditReports } from '@fleetscan/reports';
 import { describe, expect, it } from 'vitest';
 import { isUrgent, planOwner } from './plan.ts';
 import { testOwner } from './testing/fake-cluster.ts';
@@ -24,7 +26,9 @@ function simulate(h: Harness, random: () => number) {
   let db = 1;
   const digests = new Map<string, string>();
   const imageOf = () => `r/app${Math.floor(random() * 20)}:${1 + Math.floor(random() * 3)}`;
-  const digestOf = (image: string) => digests.get(image) ?? `sha256:${image}-0`;
+  // Digests as registries make them: request schemas refuse anything else.
+  const digest = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex')}`;
+  const digestOf = (image: string) => digests.get(image) ?? digest(`${image}-0`);
   const pick = <T>(xs: readonly T[]): T | undefined => xs[Math.floor(random() * xs.length)];
   const createdAt = new Map<string, number>();
 
@@ -124,13 +128,13 @@ function simulate(h: Harness, random: () => number) {
     repushTags() {
       for (let i = 0; i < 3; i++) {
         const image = imageOf();
-        digests.set(image, `sha256:${image}-${h.time.nowMs}`);
+        digests.set(image, digest(`${image}-${h.time.nowMs}`));
       }
     },
     /** Owners still lacking a current report (urgent work left undone). */
     waiting(): Owner[] {
       return h.cluster.index.owners().filter((o) => {
-        const plan = planOwner(o, o.containers, h.cluster.index.report, {
+        const plan = planOwner(o, o.containers, auditReports(o, { infra: true }), h.cluster.index.report, {
           hashes: h.hashes,
           nowMs: h.time.nowMs,
           secrets: false,

@@ -1,9 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { CLUSTER_NAME_PATTERN } from '@fleetscan/bus';
-import { OWNER_KINDS } from '@fleetscan/inventory';
+import { CLUSTER_NAME_PATTERN, ScanSettingsSchema } from '@fleetscan/bus';
+import {
+  AUDIT_KIND_NAMES,
+  DEFAULT_AUDIT_KINDS,
+  expandAuditKinds,
+  OWNER_KINDS,
+  RESOURCE_KINDS,
+  type ResourceKind,
+} from '@fleetscan/inventory';
 import { proxyEnvFrom } from '@fleetscan/kube';
-import { ImageScannerSchema, SEVERITIES } from '@fleetscan/reports';
-import { envVariables, parseEnv } from '@fleetscan/service';
+import { ImageScannerSchema, isRbacKind, SEVERITIES } from '@fleetscan/reports';
+import { ConfigError, envVariables, parseEnv } from '@fleetscan/service';
 import { z } from 'zod';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
@@ -75,8 +82,22 @@ const schema = z.object({
   TARGET_KINDS: list
     .pipe(z.array(z.enum(OWNER_KINDS as [string, ...string[]])))
     .default([...OWNER_KINDS])
-    .describe('owner kinds to report on; empty: all'),
-  SKIP_LABELS: list.describe('key or key=value: workloads carrying one of these labels are skipped'),
+    .describe(
+      'workload kinds to report on (their images and, when audited, their configuration); empty: all',
+    ),
+  SUPPORTED_CONFIG_AUDIT_KINDS: list
+    .pipe(z.array(z.enum(AUDIT_KIND_NAMES as [string, ...string[]])))
+    .default([...DEFAULT_AUDIT_KINDS])
+    .describe(
+      `kinds whose objects get a config audit (trivy-operator's trivy.supportedConfigAuditKinds): Workload (every workload kind), a workload kind, or ${RESOURCE_KINDS.join(', ')}; Roles and ClusterRoles get RBAC assessments, cluster-scoped kinds Cluster reports; empty: none`,
+    ),
+  RBAC_ASSESSMENT_SCANNER_ENABLED: bool(true).describe(
+    "RbacAssessmentReports for Roles and ClusterRbacAssessmentReports for ClusterRoles listed in SUPPORTED_CONFIG_AUDIT_KINDS (trivy-operator's OPERATOR_RBAC_ASSESSMENT_SCANNER_ENABLED): true or false",
+  ),
+  INFRA_ASSESSMENT_SCANNER_ENABLED: bool(true).describe(
+    "InfraAssessmentReports for control-plane components running as pods in kube-system (trivy-operator's OPERATOR_INFRA_ASSESSMENT_SCANNER_ENABLED): true or false",
+  ),
+  SKIP_LABELS: list.describe('key or key=value: objects carrying one of these labels are skipped'),
   EXCLUDE_IMAGES: list.describe(
     'image globs never scanned, matched against the image as written in the pod spec',
   ),
@@ -129,6 +150,14 @@ export function configVariables() {
 
 export type WatcherConfig = ReturnType<typeof loadConfig>;
 
+const SETTING_VARIABLES: Record<string, string> = {
+  severities: 'SEVERITIES',
+  skipFiles: 'SKIP_FILES',
+  skipDirs: 'SKIP_DIRS',
+  ignoreFile: 'IGNORE_FILE',
+  ignorePolicy: 'IGNORE_POLICY',
+};
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   const c = parseEnv(schema, env);
   const settings = {
@@ -139,6 +168,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     ...(c.IGNORE_FILE !== undefined ? { ignoreFile: c.IGNORE_FILE } : {}),
     ...(c.IGNORE_POLICY !== undefined ? { ignorePolicy: c.IGNORE_POLICY } : {}),
   };
+  // Settings travel in every image request: past the message limits no request could be sent.
+  const checked = ScanSettingsSchema.safeParse(settings);
+  if (!checked.success) {
+    throw new ConfigError(
+      checked.error.issues.map((i) => ({
+        variable: SETTING_VARIABLES[String(i.path[0])] ?? String(i.path[0]),
+        message: i.message,
+      })),
+    );
+  }
+  const workloadKinds = c.TARGET_KINDS.length ? c.TARGET_KINDS : [...OWNER_KINDS];
+  const audit = expandAuditKinds(c.SUPPORTED_CONFIG_AUDIT_KINDS);
+  // trivy-operator's rbacDisabled: with RBAC assessment off, Roles and ClusterRoles get no report at all.
+  const resourceKinds: ResourceKind[] = audit.resources.filter(
+    (k) => c.RBAC_ASSESSMENT_SCANNER_ENABLED || !isRbacKind(k),
+  );
   return {
     cluster: c.CLUSTER_NAME,
     kubeconfigPath: c.KUBECONFIG,
@@ -147,10 +192,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     nats: { url: c.NATS_URL, user: c.NATS_USER, pass: c.NATS_PASSWORD },
     scanners: c.SCANNERS,
     settings,
+    /** Kinds the inventory watches besides workloads: the audited ones. */
+    resourceKinds,
     scope: {
       namespacesInclude: c.NAMESPACES_INCLUDE,
       namespacesExclude: c.NAMESPACES_EXCLUDE,
-      kinds: c.TARGET_KINDS.length ? c.TARGET_KINDS : [...OWNER_KINDS],
+      kinds: [...workloadKinds, ...resourceKinds],
+      auditKinds: [...audit.workloads.filter((k) => workloadKinds.includes(k)), ...resourceKinds],
+      infra: c.INFRA_ASSESSMENT_SCANNER_ENABLED,
       skipLabels: c.SKIP_LABELS,
       excludeImages: c.EXCLUDE_IMAGES,
       initContainers: c.SCAN_INIT_CONTAINERS,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testOwner } from './testing/fake-cluster.ts';
 import { createHarness, type Harness, START } from './testing/harness.ts';
@@ -17,6 +18,9 @@ const counter = async (hh: Harness, name: string, labels: Record<string, string>
 };
 
 /** Writes the reports the writer would for `o`: current for this scan config, DB and time. */
+/** A digest as registries make them: request schemas refuse anything else. */
+const digestOf = (image: string) => `sha256:${createHash('sha256').update(image).digest('hex')}`;
+
 function answerOwner(hh: Harness, o: ReturnType<typeof testOwner>, extra: { dbUpdatedAt?: string } = {}) {
   hh.cluster.putReport(hh.cluster.configReport(o, hh.hashes.pluginConfigHash));
   for (const c of o.containers)
@@ -24,7 +28,7 @@ function answerOwner(hh: Harness, o: ReturnType<typeof testOwner>, extra: { dbUp
       hh.cluster.vulnReport(o, c.name, {
         scanConfigHash: hh.hashes.scanConfigHash,
         updatedAtMs: hh.time.nowMs,
-        artifact: { registry: 'r', repository: c.image, tag: '1', digest: `sha256:${c.image}` },
+        artifact: { registry: 'r', repository: c.image, tag: '1', digest: digestOf(c.image) },
         ...extra,
       }),
     );
@@ -162,7 +166,9 @@ describe('watcher scheduler', () => {
     h.scheduler.dbVersion('db2');
     await h.time.advance(10_000);
     // One refresh for the image in the namespace, however many owners share it.
-    expect(h.imageRequests().map((m) => m.body)).toMatchObject([{ image: 'r/x:1', digest: 'sha256:r/x:1' }]);
+    expect(h.imageRequests().map((m) => m.body)).toMatchObject([
+      { image: 'r/x:1', digest: digestOf('r/x:1') },
+    ]);
     h.scheduler.dbVersion('db2');
     await h.time.advance(10_000);
     expect(h.imageRequests()).toHaveLength(1);

@@ -4,17 +4,19 @@ import {
   type Consumption,
   connectBus,
   consume,
+  createDeadLetters,
   ensureConsumer,
   ensureStreams,
   type ImageScanResult,
   ImageScanResultSchema,
   openBlobStore,
+  pendingMessages,
   STREAM_RESULTS,
   subjects,
   writerConsumer,
   writerConsumerConfig,
 } from '@fleetscan/bus';
-import { createInventory } from '@fleetscan/inventory';
+import { createInventory, OWNER_KINDS } from '@fleetscan/inventory';
 import { type KubeConnection, loadKubeConfig } from '@fleetscan/kube';
 import {
   type Clock,
@@ -77,6 +79,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     logger,
     // Only what the report metrics that are on read: findings are kept once per distinct finding.
     reportDetail: reportDetailFor(config.reportMetrics),
+    resourceKinds: config.resourceKinds,
     events: {
       onOwner: (_key, owner, prev) => {
         if (!owner && prev && inventorySynced) void cleanup?.ownerGone(prev);
@@ -111,7 +114,13 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   await ensureConsumer(jsm, STREAM_RESULTS, writerConsumerConfig(config.cluster));
   const js = jetstream(nc);
   const api = createReportApi(kc);
-  cleanup = createCleanup({ inventory, api, metrics, logger });
+  cleanup = createCleanup({
+    inventory,
+    ownerKinds: new Set<string>([...OWNER_KINDS, ...config.resourceKinds]),
+    api,
+    metrics,
+    logger,
+  });
   const stopSweep = timers.every(config.cleanupIntervalMs, () => {
     if (inventorySynced) void cleanup?.sweep();
   });
@@ -136,9 +145,10 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     const h = inventory.health();
     readiness.set('watches', h.ok, h.reasons.join('; '));
   });
+  // Counted from the stream: the consumer's own counts leave out a message JetStream stopped delivering.
   const stopLag = timers.every(5000, () => {
-    jsm.consumers.info(STREAM_RESULTS, writerConsumer(config.cluster)).then(
-      (i) => metrics.lag.set(i.num_pending + i.num_ack_pending),
+    pendingMessages(jsm, STREAM_RESULTS, subjects.resultsFor(config.cluster)).then(
+      (n) => metrics.lag.set(n),
       () => {},
     );
   });
@@ -174,6 +184,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       logger,
       signal: abort.signal,
       clock,
+      deadLetters: createDeadLetters({ js }),
       onTerm: (t) => {
         if (t.ending === 'invalid') {
           metrics.results.inc({ type: t.subject.split('.')[2] ?? 'unknown', outcome: 'invalid' });

@@ -22,7 +22,14 @@ describe('writer config', () => {
     const c = loadConfig({ CLUSTER_NAME: 'a' });
     expect(c.reportMetrics).toEqual({
       enabled: true,
-      info: { vulnerabilityId: false, exposedSecretInfo: false, configAuditInfo: false, imageInfo: false },
+      info: {
+        vulnerabilityId: false,
+        exposedSecretInfo: false,
+        configAuditInfo: false,
+        imageInfo: false,
+        rbacAssessmentInfo: false,
+        infraAssessmentInfo: false,
+      },
       labelKeys: [],
       labelNames: [],
       maxInfoSeries: 100_000,
@@ -37,6 +44,7 @@ describe('writer config', () => {
       REPORT_ADDITIONAL_LABELS: 'env=prod, owner=platform',
       METRICS_VULN_ID_ENABLED: 'true',
       METRICS_IMAGE_INFO_ENABLED: '1',
+      METRICS_INFRA_ASSESSMENT_INFO_ENABLED: 'true',
     });
     expect(c.reportLabels).toEqual({
       resourceLabels: ['team', 'app.kubernetes.io/name'],
@@ -47,6 +55,8 @@ describe('writer config', () => {
       vulnerabilityId: true,
       imageInfo: true,
       configAuditInfo: false,
+      rbacAssessmentInfo: false,
+      infraAssessmentInfo: true,
     });
     expect(
       loadConfig({ CLUSTER_NAME: 'a', REPORT_RESOURCE_LABELS: 'team', METRICS_RESOURCE_LABELS_PREFIX: 'x_' })

@@ -1,4 +1,5 @@
 import { CLUSTER_NAME_PATTERN } from '@fleetscan/bus';
+import { AUDIT_KIND_NAMES, DEFAULT_AUDIT_KINDS, expandAuditKinds } from '@fleetscan/inventory';
 import { proxyEnvFrom } from '@fleetscan/kube';
 import { isQualifiedName, isValidLabelValue, parseGoDuration } from '@fleetscan/reports';
 import { envVariables, parseEnv } from '@fleetscan/service';
@@ -49,6 +50,15 @@ const labelPairs = z
     }
     return out;
   });
+const list = z
+  .string()
+  .default('')
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  );
 
 /**
  * Every variable the writer reads. Each one's `.describe()` is what `--help` and the README's table
@@ -82,6 +92,12 @@ const schema = z.object({
   NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222').describe('NATS server'),
   NATS_USER: z.string().optional().describe('NATS user, with NATS_PASSWORD'),
   NATS_PASSWORD: z.string().optional().describe('NATS password'),
+  SUPPORTED_CONFIG_AUDIT_KINDS: list
+    .pipe(z.array(z.enum(AUDIT_KIND_NAMES as [string, ...string[]])))
+    .default([...DEFAULT_AUDIT_KINDS])
+    .describe(
+      "the watcher's SUPPORTED_CONFIG_AUDIT_KINDS: the writer watches the same objects, to write their audit reports",
+    ),
   REPORT_TTL: z
     .string()
     .default('24h')
@@ -123,7 +139,7 @@ const schema = z.object({
   METRICS_PORT: int(8080).describe('port of /metrics, /healthz and /readyz'),
   METRICS_FINDINGS_ENABLED: bool(true)
     .describe(
-      "serve trivy-operator's report metrics (trivy_image_vulnerabilities, trivy_image_exposedsecrets, trivy_resource_configaudits and the info ones turned on below): true or false",
+      "serve trivy-operator's report metrics (trivy_image_vulnerabilities, trivy_image_exposedsecrets, trivy_resource_configaudits, trivy_role_rbacassessments, trivy_clusterrole_clusterrbacassessments, trivy_resource_infraassessments and the info ones turned on below): true or false",
     )
     .meta({ trivyOperator: '`OPERATOR_METRICS_FINDINGS_ENABLED` (Helm `operator.metricsFindingsEnabled`)' }),
   METRICS_VULN_ID_ENABLED: bool(false)
@@ -143,6 +159,22 @@ const schema = z.object({
     .describe('serve trivy_configaudits_info: a series per check of every ConfigAuditReport: true or false')
     .meta({
       trivyOperator: '`OPERATOR_METRICS_CONFIG_AUDIT_INFO_ENABLED` (Helm `operator.metricsConfigAuditInfo`)',
+    }),
+  METRICS_RBAC_ASSESSMENT_INFO_ENABLED: bool(false)
+    .describe(
+      'serve trivy_rbacassessments_info: a series per check of every RbacAssessmentReport (Roles; not ClusterRoles, as upstream): true or false',
+    )
+    .meta({
+      trivyOperator:
+        '`OPERATOR_METRICS_RBAC_ASSESSMENT_INFO_ENABLED` (Helm `operator.metricsRbacAssessmentInfo`)',
+    }),
+  METRICS_INFRA_ASSESSMENT_INFO_ENABLED: bool(false)
+    .describe(
+      'serve trivy_infraassessments_info: a series per check of every InfraAssessmentReport: true or false',
+    )
+    .meta({
+      trivyOperator:
+        '`OPERATOR_METRICS_INFRA_ASSESSMENT_INFO_ENABLED` (Helm `operator.metricsInfraAssessmentInfo`)',
     }),
   METRICS_IMAGE_INFO_ENABLED: bool(false)
     .describe('serve trivy_image_info: the OS of the image of every VulnerabilityReport: true or false')
@@ -187,6 +219,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     // HTTPS_PROXY, HTTP_PROXY, NO_PROXY (or lower case) for the API server, as client-go reads them.
     kubeProxy: proxyEnvFrom(env),
     nats: { url: c.NATS_URL, user: c.NATS_USER, pass: c.NATS_PASSWORD },
+    /** Kinds the inventory watches besides workloads: the audited ones. */
+    resourceKinds: expandAuditKinds(c.SUPPORTED_CONFIG_AUDIT_KINDS).resources,
     reportTtlSeconds: c.REPORT_TTL,
     writeConcurrency: c.WRITE_CONCURRENCY,
     maxReportBytes: c.MAX_REPORT_BYTES,
@@ -200,6 +234,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
         exposedSecretInfo: c.METRICS_EXPOSED_SECRET_INFO_ENABLED,
         configAuditInfo: c.METRICS_CONFIG_AUDIT_INFO_ENABLED,
         imageInfo: c.METRICS_IMAGE_INFO_ENABLED,
+        rbacAssessmentInfo: c.METRICS_RBAC_ASSESSMENT_INFO_ENABLED,
+        infraAssessmentInfo: c.METRICS_INFRA_ASSESSMENT_INFO_ENABLED,
       },
       labelKeys: c.REPORT_RESOURCE_LABELS,
       labelNames,

@@ -25,6 +25,24 @@ describe('fan-out', () => {
     expect(withSecrets.map((r) => r.kind)).toEqual([VULNERABILITY_REPORT.kind, EXPOSED_SECRET_REPORT.kind]);
   });
 
+  it("names the result's own image reference, not the one the cached scan of the digest was made for", () => {
+    // The scan of a digest is shared by every reference to it (another registry, a mirror, a tag).
+    const image = 'mirror.example:5000/team/app:2';
+    const mirrored = { ...result, image };
+    const reports = fanOutReports(
+      mirrored,
+      [owner('a', 'team-a', [image])],
+      { ...data, secrets: [] },
+      settings,
+    );
+    expect(reports).toHaveLength(2);
+    for (const r of reports) {
+      const body = (r.report as unknown as { report: { registry: unknown; artifact: unknown } }).report;
+      expect(body.registry).toEqual({ server: 'mirror.example:5000' });
+      expect(body.artifact).toEqual({ repository: 'team/app', tag: '2', digest: 'sha256:1' });
+    }
+  });
+
   it('a failed scan makes a VulnerabilityReport that says what failed', () => {
     const failed = {
       ...result,

@@ -6,6 +6,7 @@ import {
   buildErrorVulnerabilityReport,
   buildExposedSecretReport,
   buildVulnerabilityReport,
+  forReference,
 } from './build.ts';
 import type { WritableReport } from './write-queue.ts';
 
@@ -54,17 +55,18 @@ export function fanOutReports(
       owner,
     }));
   }
+  const named = forReference(data, r.image);
   return targets.flatMap(({ owner, container }) => [
     {
       kind: VULNERABILITY_REPORT.kind,
-      report: buildVulnerabilityReport(owner, container, data, r.scanConfigHash, settings),
+      report: buildVulnerabilityReport(owner, container, named, r.scanConfigHash, settings),
       owner,
     },
-    ...(data.secrets
+    ...(named.secrets
       ? [
           {
             kind: EXPOSED_SECRET_REPORT.kind,
-            report: buildExposedSecretReport(owner, container, data, settings),
+            report: buildExposedSecretReport(owner, container, named, settings),
             owner,
           },
         ]

@@ -39,6 +39,17 @@ const audit = (name: string, over: Partial<ReportRef> = {}): ReportRef => ({
   ...over,
 });
 
+const assessment = (kind: OwnerReportKind, name: string, over: Partial<ReportRef> = {}): ReportRef => ({
+  kind,
+  namespace: kind === 'ClusterRbacAssessmentReport' ? '' : 'ns',
+  name,
+  uid: name,
+  resourceKind: kind === 'ClusterRbacAssessmentReport' ? 'ClusterRole' : 'Role',
+  resourceName: name,
+  summary: { criticalCount: 2, highCount: 0, mediumCount: 0, lowCount: 9 },
+  ...over,
+});
+
 const source = (reports: ReportRef[]) => ({
   reportsOf: (kind: OwnerReportKind) => reports.filter((r) => r.kind === kind),
 });
@@ -52,7 +63,14 @@ const OFF: ReportMetricsOptions = {
 };
 const ALL_INFO: ReportMetricsOptions = {
   ...OFF,
-  info: { vulnerabilityId: true, exposedSecretInfo: true, configAuditInfo: true, imageInfo: true },
+  info: {
+    vulnerabilityId: true,
+    exposedSecretInfo: true,
+    configAuditInfo: true,
+    imageInfo: true,
+    rbacAssessmentInfo: true,
+    infraAssessmentInfo: true,
+  },
 };
 
 /** Every sample of a metric in the exposition: its labels (in the order written) and value. */
@@ -125,6 +143,34 @@ const TRIVY_OPERATOR_LABELS: Record<string, string[]> = {
     'severity',
   ],
   trivy_image_info: [...IMAGE, 'image_os_family', 'image_os_name', 'image_os_eosl'],
+  trivy_role_rbacassessments: ['namespace', 'name', 'resource_kind', 'resource_name', 'severity'],
+  trivy_rbacassessments_info: [
+    'namespace',
+    'name',
+    'resource_kind',
+    'resource_name',
+    'rbac_assessment_id',
+    'rbac_assessment_title',
+    'rbac_assessment_description',
+    'rbac_assessment_category',
+    'rbac_assessment_success',
+    'severity',
+  ],
+  // rbacAssessmentLabels[1:]: no namespace.
+  trivy_clusterrole_clusterrbacassessments: ['name', 'resource_kind', 'resource_name', 'severity'],
+  trivy_resource_infraassessments: ['namespace', 'name', 'resource_kind', 'resource_name', 'severity'],
+  trivy_infraassessments_info: [
+    'namespace',
+    'name',
+    'resource_kind',
+    'resource_name',
+    'infra_assessment_id',
+    'infra_assessment_title',
+    'infra_assessment_description',
+    'infra_assessment_category',
+    'infra_assessment_success',
+    'severity',
+  ],
 };
 
 describe("trivy-operator's report metric families", () => {
@@ -141,6 +187,11 @@ describe("trivy-operator's report metric families", () => {
       trivy_exposedsecrets_info: 'Number of container image exposed secrets group by secret rule id',
       trivy_resource_configaudits: 'Number of failing resource configuration auditing checks',
       trivy_configaudits_info: 'Number of failing resource configuration auditing checks Info',
+      trivy_role_rbacassessments: 'Number of rbac risky role assessment checks',
+      trivy_rbacassessments_info: 'Number of rbac risky role assessment checks Info',
+      trivy_clusterrole_clusterrbacassessments: 'Number of rbac risky cluster role assessment checks',
+      trivy_resource_infraassessments: 'Number of failing k8s infra assessment checks',
+      trivy_infraassessments_info: 'Number of failing k8s infra assessment checks Info',
     });
     // The opt-in ones, by trivy-operator's option.
     expect(families.filter((f) => f.info).map((f) => [f.name, f.info])).toEqual([
@@ -148,12 +199,26 @@ describe("trivy-operator's report metric families", () => {
       ['trivy_image_info', 'imageInfo'],
       ['trivy_exposedsecrets_info', 'exposedSecretInfo'],
       ['trivy_configaudits_info', 'configAuditInfo'],
+      ['trivy_rbacassessments_info', 'rbacAssessmentInfo'],
+      ['trivy_infraassessments_info', 'infraAssessmentInfo'],
     ]);
   });
 
   it('serve one series per report and severity for the summary families, Unknown only for vulnerabilities', async () => {
     const registry = new Registry();
-    registerReportMetrics(registry, source([vuln('a'), vuln('b'), secret('a'), audit('c')]), OFF);
+    registerReportMetrics(
+      registry,
+      source([
+        vuln('a'),
+        vuln('b'),
+        secret('a'),
+        audit('c'),
+        assessment('RbacAssessmentReport', 'role-deployer'),
+        assessment('ClusterRbacAssessmentReport', 'clusterrole-wide'),
+        assessment('InfraAssessmentReport', 'pod-etcd-n1', { namespace: 'kube-system', resourceKind: 'Pod' }),
+      ]),
+      OFF,
+    );
     const v = await samples(registry, 'trivy_image_vulnerabilities');
     expect(v).toHaveLength(2 * 5);
     expect(v[0]?.labels).toEqual([
@@ -179,12 +244,47 @@ describe("trivy-operator's report metric families", () => {
       ['Medium', 1],
       ['Low', 0],
     ]);
+    // The assessments: no Unknown either, and a ClusterRole's without a namespace label.
+    const role = await samples(registry, 'trivy_role_rbacassessments');
+    expect(role.map((x) => [asRecord(x).severity, x.value])).toEqual([
+      ['Critical', 2],
+      ['High', 0],
+      ['Medium', 0],
+      ['Low', 9],
+    ]);
+    expect(role[0]?.labels).toEqual([
+      ['namespace', 'ns'],
+      ['name', 'role-deployer'],
+      ['resource_kind', 'Role'],
+      ['resource_name', 'role-deployer'],
+      ['severity', 'Critical'],
+    ]);
+    const clusterRole = await samples(registry, 'trivy_clusterrole_clusterrbacassessments');
+    expect(clusterRole).toHaveLength(4);
+    expect(clusterRole[3]?.labels).toEqual([
+      ['name', 'clusterrole-wide'],
+      ['resource_kind', 'ClusterRole'],
+      ['resource_name', 'clusterrole-wide'],
+      ['severity', 'Low'],
+    ]);
+    expect(clusterRole[3]?.value).toBe(9);
+    const infra = await samples(registry, 'trivy_resource_infraassessments');
+    expect(
+      infra.map((x) => [asRecord(x).namespace, asRecord(x).resource_kind, asRecord(x).severity]),
+    ).toEqual([
+      ['kube-system', 'Pod', 'Critical'],
+      ['kube-system', 'Pod', 'High'],
+      ['kube-system', 'Pod', 'Medium'],
+      ['kube-system', 'Pod', 'Low'],
+    ]);
     // Info families are off unless asked for (trivy-operator's defaults).
     for (const f of [
       'trivy_vulnerability_id',
       'trivy_image_info',
       'trivy_exposedsecrets_info',
       'trivy_configaudits_info',
+      'trivy_rbacassessments_info',
+      'trivy_infraassessments_info',
     ]) {
       expect(registry.getSingleMetric(f), f).toBeUndefined();
     }
@@ -204,6 +304,9 @@ describe("trivy-operator's report metric families", () => {
         vuln('a', { detail: { ...labelled, os: { family: 'debian', name: '11.2', eosl: false } } }),
         vuln('b'),
         audit('c', { detail: { labels: { team: 'ops' } } }),
+        assessment('ClusterRbacAssessmentReport', 'clusterrole-wide', {
+          detail: { labels: { team: 'sec' } },
+        }),
       ]),
       opts,
     );
@@ -228,6 +331,16 @@ describe("trivy-operator's report metric families", () => {
       k8s_label_team: 'ops',
       k8s_label_app_kubernetes_io_name: '',
     });
+    // The ClusterRole family's report labels follow its own four, as upstream's getDynamicConfigLabels.
+    const cr = await samples(registry, 'trivy_clusterrole_clusterrbacassessments');
+    expect(cr[0]?.labels).toEqual([
+      ['name', 'clusterrole-wide'],
+      ['resource_kind', 'ClusterRole'],
+      ['resource_name', 'clusterrole-wide'],
+      ['severity', 'Critical'],
+      ['k8s_label_team', 'sec'],
+      ['k8s_label_app_kubernetes_io_name', ''],
+    ]);
     const info = await samples(registry, 'trivy_image_info');
     expect(names(info[0] as never)).toEqual([
       ...TRIVY_OPERATOR_LABELS.trivy_image_info!,
@@ -302,9 +415,83 @@ describe("trivy-operator's report metric families", () => {
             ],
           },
         }),
+        assessment('RbacAssessmentReport', 'role-deployer', {
+          detail: {
+            checks: [
+              {
+                checkID: 'KSV041',
+                title: 'Manage secrets',
+                description: 'Viewing secrets at the cluster-scope is akin to cluster-admin',
+                category: 'Kubernetes Security Check',
+                severity: 'CRITICAL',
+                success: false,
+              },
+            ],
+          },
+        }),
+        // A ClusterRole's checks: no info series, as upstream (RbacAssessmentReports only).
+        assessment('ClusterRbacAssessmentReport', 'clusterrole-wide', {
+          detail: {
+            checks: [
+              {
+                checkID: 'KSV041',
+                title: 'Manage secrets',
+                description: '',
+                category: '',
+                severity: 'CRITICAL',
+                success: false,
+              },
+            ],
+          },
+        }),
+        assessment('InfraAssessmentReport', 'pod-etcd-n1', {
+          namespace: 'kube-system',
+          resourceKind: 'Pod',
+          detail: {
+            checks: [
+              {
+                checkID: 'KCV0042',
+                title: 'Ensure that the --cert-file and --key-file arguments are set as appropriate',
+                description: 'Configure TLS encryption for the etcd service.',
+                category: 'Kubernetes Security Check',
+                severity: 'LOW',
+                success: false,
+              },
+            ],
+          },
+        }),
       ]),
       ALL_INFO,
     );
+    const rbac = await samples(registry, 'trivy_rbacassessments_info');
+    expect(rbac.map((x) => x.labels)).toEqual([
+      [
+        ['namespace', 'ns'],
+        ['name', 'role-deployer'],
+        ['resource_kind', 'Role'],
+        ['resource_name', 'role-deployer'],
+        ['rbac_assessment_id', 'KSV041'],
+        ['rbac_assessment_title', 'Manage secrets'],
+        ['rbac_assessment_description', 'Viewing secrets at the cluster-scope is akin to cluster-admin'],
+        ['rbac_assessment_category', 'Kubernetes Security Check'],
+        ['rbac_assessment_success', 'false'],
+        ['severity', 'Critical'],
+      ],
+    ]);
+    const infraChecks = await samples(registry, 'trivy_infraassessments_info');
+    expect(infraChecks.map((x) => [x.labels.slice(0, 5), asRecord(x).severity, x.value])).toEqual([
+      [
+        [
+          ['namespace', 'kube-system'],
+          ['name', 'pod-etcd-n1'],
+          ['resource_kind', 'Pod'],
+          ['resource_name', 'pod-etcd-n1'],
+          ['infra_assessment_id', 'KCV0042'],
+        ],
+        'Low',
+        1,
+      ],
+    ]);
     const ids = await samples(registry, 'trivy_vulnerability_id');
     // HIGH and High spell the same labels: one series.
     expect(ids).toHaveLength(2);
@@ -397,6 +584,8 @@ describe("trivy-operator's report metric families", () => {
       trivy_image_info: 0,
       trivy_exposedsecrets_info: 0,
       trivy_configaudits_info: 0,
+      trivy_rbacassessments_info: 0,
+      trivy_infraassessments_info: 0,
     });
   });
 
@@ -477,7 +666,8 @@ describe('/metrics in chunks (renderMetrics)', () => {
         .filter((l) => l && !l.startsWith('#'))
         .sort();
     expect(lines(streamed)).toEqual(lines(whole));
-    expect(lines(streamed).length).toBe(701 * 5 + 1 + 4 + 7 + 4);
+    // trivy_image_vulnerabilities, trivy_image_info, trivy_resource_configaudits, then a served gauge per family (12) and a dropped one per info family (6).
+    expect(lines(streamed).length).toBe(701 * 5 + 1 + 4 + 12 + 6);
     // trivy_image_vulnerabilities (3 505 series) came in chunks of at most 500 series.
     const family = chunks.filter((c) => c.includes('trivy_image_vulnerabilities{'));
     expect(family.length).toBeGreaterThanOrEqual(8);
@@ -495,7 +685,7 @@ describe('reportDetailFor', () => {
       os: false,
       vulnerabilities: false,
       secrets: false,
-      checks: false,
+      checks: [],
     });
     expect(
       reportDetailFor({ ...OFF, info: { vulnerabilityId: true, imageInfo: true }, labelKeys: ['team'] }),
@@ -504,8 +694,17 @@ describe('reportDetailFor', () => {
       os: true,
       vulnerabilities: true,
       secrets: false,
-      checks: false,
+      checks: [],
     });
+    // Checks only of the kinds whose info family is on.
+    expect(
+      reportDetailFor({ ...OFF, info: { rbacAssessmentInfo: true, infraAssessmentInfo: true } }).checks,
+    ).toEqual(['RbacAssessmentReport', 'InfraAssessmentReport']);
+    expect(reportDetailFor(ALL_INFO).checks).toEqual([
+      'ConfigAuditReport',
+      'RbacAssessmentReport',
+      'InfraAssessmentReport',
+    ]);
     expect(reportDetailFor({ ...ALL_INFO, enabled: false })).toEqual({});
   });
 });

@@ -4,6 +4,8 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { configAuditFamilies } from './report-metrics/config-audit.ts';
 import { exposedSecretFamilies } from './report-metrics/exposed-secret.ts';
 import { familyMetric, type InfoOption, type ReportFamily } from './report-metrics/family.ts';
+import { infraAssessmentFamilies } from './report-metrics/infra-assessment.ts';
+import { rbacAssessmentFamilies } from './report-metrics/rbac-assessment.ts';
 import type { ReportSource } from './report-metrics/source.ts';
 import { vulnerabilityFamilies } from './report-metrics/vulnerability.ts';
 
@@ -44,7 +46,13 @@ export type WriterMetrics = ReturnType<typeof createWriterMetrics>;
  * (report-metrics/). Another report kind adds its families here.
  */
 export function reportFamilies(source: ReportSource): ReportFamily[] {
-  return [...vulnerabilityFamilies(source), ...exposedSecretFamilies(source), ...configAuditFamilies(source)];
+  return [
+    ...vulnerabilityFamilies(source),
+    ...exposedSecretFamilies(source),
+    ...configAuditFamilies(source),
+    ...rbacAssessmentFamilies(source),
+    ...infraAssessmentFamilies(source),
+  ];
 }
 
 /** Every label name the families have: a report label must not give one of these. */
@@ -73,7 +81,11 @@ export function reportDetailFor(o: ReportMetricsOptions): ReportDetailOptions {
     os: !!o.info.imageInfo,
     vulnerabilities: !!o.info.vulnerabilityId,
     secrets: !!o.info.exposedSecretInfo,
-    checks: !!o.info.configAuditInfo,
+    checks: [
+      ...(o.info.configAuditInfo ? (['ConfigAuditReport'] as const) : []),
+      ...(o.info.rbacAssessmentInfo ? (['RbacAssessmentReport'] as const) : []),
+      ...(o.info.infraAssessmentInfo ? (['InfraAssessmentReport'] as const) : []),
+    ],
   };
 }
 

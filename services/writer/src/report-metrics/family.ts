@@ -8,8 +8,11 @@ import { escapeHelp, escapeLabelValue } from './exposition.ts';
  * the shared part here adds the report labels (`k8s_label_*`), bounds the opt-in families, writes
  * the text format in chunks and never lets a report fail a scrape.
  *
- * Adding a family: a file per report kind (vulnerability.ts, exposed-secret.ts, config-audit.ts)
- * exports a function returning its families; reportFamilies (metrics.ts) lists it.
+ * Adding a family: a file per report kind (vulnerability.ts, exposed-secret.ts, config-audit.ts,
+ * rbac-assessment.ts, infra-assessment.ts) exports a function returning its families;
+ * reportFamilies (metrics.ts) lists it. An info family names its option (InfoOption), which the
+ * writer's config turns on, and what the inventory must keep of each report for it
+ * (reportDetailFor, metrics.ts).
  */
 export interface ReportFamily {
   /** trivy-operator's metric name. */
