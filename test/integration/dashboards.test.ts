@@ -17,6 +17,12 @@ const stack = () => inject('stack');
 const run = Math.random().toString(36).slice(2, 7);
 const nsA = `dash-a-${run}`;
 const nsB = `dash-b-${run}`;
+/** A ClusterRole, and a fake node whose static-pod-like etcd in kube-system gets infra assessments. */
+const clusterRole = `dash-${run}-wide`;
+const node = `dash-${run}-node`;
+const etcdPod = `etcd-${node}`;
+/** The audited kinds of this test: workloads, and Roles and ClusterRoles for the RBAC assessments. */
+const AUDIT_KINDS = 'Workload,Role,ClusterRole';
 /** The namespace the fleetscan pods would run in: Prometheus gives their series this target label. */
 const FLEETSCAN_NS = 'fleetscan';
 const SCRAPE_SECONDS = 1;
@@ -83,7 +89,12 @@ beforeAll(async () => {
   svc = await startServices(stack(), `dash-${run}`, {
     watcher: {
       SCANNERS: 'vuln,secret',
-      NAMESPACES_INCLUDE: `${nsA},${nsB}`,
+      // kube-system for the control-plane pod's infra assessment; cluster-scoped ClusterRoles are
+      // audited whatever the namespaces, but not the ~60 bootstrap ones (not this test's).
+      NAMESPACES_INCLUDE: `${nsA},${nsB},kube-system`,
+      SUPPORTED_CONFIG_AUDIT_KINDS: AUDIT_KINDS,
+      SKIP_LABELS: 'kubernetes.io/bootstrapping',
+      EXCLUDE_IMAGES: '*/control-plane/*',
       RESYNC_SECONDS: '1',
       REFRESH_INTERVAL_SECONDS: '0.5',
     },
@@ -94,6 +105,9 @@ beforeAll(async () => {
       METRICS_IMAGE_INFO_ENABLED: 'true',
       METRICS_EXPOSED_SECRET_INFO_ENABLED: 'true',
       METRICS_CONFIG_AUDIT_INFO_ENABLED: 'true',
+      METRICS_RBAC_ASSESSMENT_INFO_ENABLED: 'true',
+      METRICS_INFRA_ASSESSMENT_INFO_ENABLED: 'true',
+      SUPPORTED_CONFIG_AUDIT_KINDS: AUDIT_KINDS,
       REPORT_RESOURCE_LABELS: 'team',
       REPORT_ADDITIONAL_LABELS: 'env=test',
     },
@@ -145,13 +159,40 @@ beforeAll(async () => {
     namespace: nsB,
     body: workload('web', nginx, { team: 'payments' }),
   });
-  // A Role, for the RBAC assessment families once the writer serves them (they are another
-  // branch's; then their 17813 panels must get data here too).
-  await k.kc.makeApiClient(RbacAuthorizationV1Api).createNamespacedRole({
+  // A Role and a ClusterRole that may do anything with secrets, for the RBAC assessment families
+  // (failing checks, so the info family's failing-check panel has rows).
+  const rbac = k.kc.makeApiClient(RbacAuthorizationV1Api);
+  const secretsAdmin = [{ apiGroups: [''], resources: ['secrets'], verbs: ['*'] }];
+  await rbac.createNamespacedRole({
     namespace: nsA,
+    body: { metadata: { name: 'secrets-admin', labels: { team: 'payments' } }, rules: secretsAdmin },
+  });
+  await rbac.createClusterRole({
+    body: { metadata: { name: clusterRole, labels: { team: 'payments' } }, rules: secretsAdmin },
+  });
+  // A static-pod-like etcd on a node object (as kubelet mirror pods are owned), for the infra
+  // assessment families; it never runs (no kubelet) and its image is not scanned (EXCLUDE_IMAGES).
+  const nodeObj = await k.core.createNode({ body: { metadata: { name: node } } });
+  await k.core.createNamespacedPod({
+    namespace: 'kube-system',
     body: {
-      metadata: { name: 'secret-reader', labels: { team: 'payments' } },
-      rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] }],
+      metadata: {
+        name: etcdPod,
+        labels: { component: 'etcd', tier: 'control-plane', team: 'platform' },
+        ownerReferences: [
+          { apiVersion: 'v1', kind: 'Node', name: node, uid: nodeObj.metadata?.uid ?? '', controller: true },
+        ],
+      },
+      spec: {
+        nodeName: node,
+        containers: [
+          {
+            name: 'etcd',
+            image: `${stack().registry.host}/control-plane/etcd:v1`,
+            command: ['etcd', '--client-cert-auth=false'],
+          },
+        ],
+      },
     },
   });
 
@@ -184,16 +225,18 @@ beforeAll(async () => {
     },
     150_000,
   );
-  // Every trivy_* family the writer serves has series in Prometheus, then a few more scrapes so the
-  // rate windows cover what just happened.
+  // Every trivy_* family the writer serves has series of this test's objects in Prometheus, then a
+  // few more scrapes so the rate windows cover what just happened.
   const served = servedFamilies();
   await waitFor(
-    'Prometheus to hold every family the writer serves',
+    "Prometheus to hold every family the writer serves, of this test's objects",
     async () => {
-      const have = await Promise.all(served.map(async (f) => (await prom.query(`count(${f})`)).length > 0));
+      const have = await Promise.all(
+        served.map(async (f) => (await prom.query(`count(${f}{${ofThisTest(f)}})`)).length > 0),
+      );
       return have.every(Boolean) ? true : undefined;
     },
-    60_000,
+    150_000,
   );
   await new Promise((r) => setTimeout(r, 6_000));
 }, 420_000);
@@ -202,6 +245,14 @@ afterAll(async () => {
   await prom?.stop();
   await svc?.stop();
   for (const name of [nsA, nsB]) await k.core.deleteNamespace({ name }).catch(() => {});
+  // Cluster-scoped and kube-system objects are shared by every test file: remove ours (their
+  // reports go with them, by the real garbage collector).
+  await k.kc
+    .makeApiClient(RbacAuthorizationV1Api)
+    .deleteClusterRole({ name: clusterRole })
+    .catch(() => {});
+  await k.core.deleteNamespacedPod({ namespace: 'kube-system', name: etcdPod }).catch(() => {});
+  await k.core.deleteNode({ name: node }).catch(() => {});
   if (promDir) await rm(promDir, { recursive: true, force: true });
 });
 
@@ -211,6 +262,16 @@ function servedFamilies(): string[] {
     .getMetricsAsArray()
     .map((m) => m.name)
     .filter((n) => n.startsWith('trivy_'));
+}
+
+/**
+ * A selector of a family's series of this test's objects: the report namespace, or for the
+ * families without one (ClusterRoles) and kube-system's, the object's name.
+ */
+function ofThisTest(family: string): string {
+  if (family === 'trivy_clusterrole_clusterrbacassessments') return `resource_name="${clusterRole}"`;
+  if (family.includes('infraassessments')) return `namespace="kube-system", resource_name="${etcdPod}"`;
+  return `namespace=~"${nsA}|${nsB}"`;
 }
 
 /** Grafana's interpolation of the variables these dashboards use. */
@@ -282,8 +343,8 @@ function checkTrivyOperatorDashboard(outcomes: Outcome[]) {
     if (NO_DATA_WITH_TRIVY_OPERATOR_EITHER[key]) {
       expect(o.samples, `${key}: ${NO_DATA_WITH_TRIVY_OPERATOR_EITHER[key]}`).toBe(0);
     } else if (unserved.length > 0) {
-      // A family of a report kind this writer does not write yet (RBAC assessments: another branch):
-      // no data, and said so. Once the writer serves it, the target must get data like the rest.
+      // A family of a report kind fleetscan does not write yet (none in these two dashboards now;
+      // compliance comes later): no data, and said so. Once served, it must get data like the rest.
       expect(o.samples, key).toBe(0);
       notServedYet.push(`${key} (${unserved.join(', ')})`);
     } else if (o.samples === 0) {
@@ -297,19 +358,14 @@ function checkTrivyOperatorDashboard(outcomes: Outcome[]) {
 describe('the trivy-operator dashboards, evaluated by a real Prometheus scraping fleetscan', () => {
   it('17813 (Trivy Operator Dashboard): every query of a family fleetscan serves gets data', async () => {
     const outcomes = await evaluateAll(trivyOperator17813, {});
-    const notServedYet = checkTrivyOperatorDashboard(outcomes);
-    // On this branch only the RBAC assessment families are not served (their report kinds are
-    // written by another branch); nothing else may be missing.
-    expect(
-      notServedYet.every((t) => /trivy_(role_rbacassessments|clusterrole_clusterrbacassessments)/.test(t)),
-    ).toBe(true);
-    // Each of its panels gets data, except the RBAC one while those kinds are not written.
+    // Every family it reads is served, RBAC assessments included.
+    expect(checkTrivyOperatorDashboard(outcomes)).toEqual([]);
+    // Each of its panels gets data.
     const panelsWithData = new Set(outcomes.filter((o) => o.samples > 0).map((o) => o.panel));
     const without = panelsOf(trivyOperator17813)
       .map((p) => p.title)
       .filter((t) => !panelsWithData.has(t));
-    const rbacServed = servedFamilies().includes('trivy_role_rbacassessments');
-    expect(without).toEqual(rbacServed ? [] : ['Severity Breakdown of RBAC Security Issues']);
+    expect(without).toEqual([]);
   });
 
   it('17214 (Trivy Operator / Image Vulnerability): every panel gets data, trivy_vulnerability_id included', async () => {
@@ -339,6 +395,16 @@ describe('the trivy-operator dashboards, evaluated by a real Prometheus scraping
 
   it("carries the owners' REPORT_RESOURCE_LABELS as k8s_label_* on every family, from the reports' labels", async () => {
     for (const f of servedFamilies()) {
+      if (f.includes('infraassessments')) {
+        const platform = await prom.query(`count(${f}{${ofThisTest(f)}, k8s_label_team="platform"})`);
+        expect(platform.length, f).toBe(1);
+        continue;
+      }
+      if (f === 'trivy_clusterrole_clusterrbacassessments') {
+        const payments = await prom.query(`count(${f}{${ofThisTest(f)}, k8s_label_team="payments"})`);
+        expect(payments.length, f).toBe(1);
+        continue;
+      }
       const payments = await prom.query(`count(${f}{namespace="${nsA}", k8s_label_team="payments"})`);
       const search = await prom.query(`count(${f}{namespace="${nsA}", k8s_label_team="search"})`);
       if (f === 'trivy_exposedsecrets_info') {
@@ -368,7 +434,7 @@ describe("fleetscan's own dashboard, on the same Prometheus", () => {
     const outcomes = await evaluateAll(ours, {
       ...vars,
       namespace: FLEETSCAN_NS,
-      report_namespace: `(${nsA}|${nsB})`,
+      report_namespace: `(${nsA}|${nsB}|kube-system)`,
     });
     const byPanel = new Map<string, number>();
     for (const o of outcomes) byPanel.set(o.panel, (byPanel.get(o.panel) ?? 0) + o.samples);
