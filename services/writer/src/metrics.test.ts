@@ -653,7 +653,13 @@ describe('/metrics in chunks (renderMetrics)', () => {
     const opts = { ...ALL_INFO, labelKeys: ['team'], labelNames: ['k8s_label_team'] };
     const build = () => {
       const registry = new Registry();
-      registerReportMetrics(registry, source([...many, odd, audit('c')]), opts);
+      // As the writer labels every series with its cluster; a family's own label stays its own.
+      registry.setDefaultLabels({ cluster: 'east "1"', namespace: 'not-this' });
+      registerReportMetrics(
+        registry,
+        source([...many, odd, audit('c'), assessment('ClusterRbacAssessmentReport', 'clusterrole-wide')]),
+        opts,
+      );
       return registry;
     };
     const chunks: string[] = [];
@@ -667,7 +673,13 @@ describe('/metrics in chunks (renderMetrics)', () => {
         .sort();
     expect(lines(streamed)).toEqual(lines(whole));
     // trivy_image_vulnerabilities, trivy_image_info, trivy_resource_configaudits, then a served gauge per family (12) and a dropped one per info family (6).
-    expect(lines(streamed).length).toBe(701 * 5 + 1 + 4 + 12 + 6);
+    expect(lines(streamed).length).toBe(701 * 5 + 1 + 4 + 4 + 12 + 6);
+    expect(streamed).toContain(
+      'trivy_clusterrole_clusterrbacassessments{name="clusterrole-wide",resource_kind="ClusterRole",resource_name="clusterrole-wide",severity="Critical",k8s_label_team="",cluster="east \\"1\\"",namespace="not-this"} 2',
+    );
+    expect(streamed).toMatch(
+      /trivy_image_vulnerabilities\{namespace="ns",name="r0",.*,cluster="east \\"1\\""\} 2/,
+    );
     // trivy_image_vulnerabilities (3 505 series) came in chunks of at most 500 series.
     const family = chunks.filter((c) => c.includes('trivy_image_vulnerabilities{'));
     expect(family.length).toBeGreaterThanOrEqual(8);

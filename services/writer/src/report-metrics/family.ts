@@ -65,8 +65,11 @@ export interface FamilyMetricOptions {
 /** A family as the registry holds it; `chunks` is what /metrics streams (exposition.ts). */
 export interface FamilyMetric {
   readonly name: string;
-  /** The family in the text format, a few hundred series per chunk. */
-  chunks(): Generator<string>;
+  /**
+   * The family in the text format, a few hundred series per chunk; `defaultLabels` (the registry's)
+   * follow each series' own labels, as prom-client writes them, unless the family has that label.
+   */
+  chunks(defaultLabels?: Readonly<Record<string, string>>): Generator<string>;
 }
 
 /** Series per chunk: small enough that a scrape never holds a family's whole text. */
@@ -134,12 +137,16 @@ export function familyMetric(family: ReportFamily, opts: FamilyMetricOptions): M
       }),
     }),
     reset: () => {},
-    *chunks() {
+    *chunks(defaultLabels: Readonly<Record<string, string>> = {}) {
       // Text of a part by position (a part always starts at the same label), and of report labels;
       // weak, so what this scrape made goes with it and what findings share stays while they do.
       const partText: WeakMap<readonly string[], string>[] = [];
       const labelsText = new WeakMap<object, string>();
       const noLabels = render(reportLabelValues(undefined), fixed);
+      let tail = '';
+      for (const [k, v] of Object.entries(defaultLabels)) {
+        if (!names.includes(k)) tail += `,${k}="${escapeLabelValue(v)}"`;
+      }
       let text = `# HELP ${family.name} ${escapeHelp(family.help)}\n# TYPE ${family.name} gauge\n`;
       let n = 0;
       for (const [parts, value, labels] of collect()) {
@@ -168,7 +175,7 @@ export function familyMetric(family: ReportFamily, opts: FamilyMetricOptions): M
             labelsText.set(labels, dyn);
           } else dyn = hit;
         }
-        text += `${family.name}{${line}${dyn}} ${finite(value)}\n`;
+        text += `${family.name}{${line}${dyn}${tail}} ${finite(value)}\n`;
         if (++n === CHUNK_SERIES) {
           yield text;
           text = '';
