@@ -4,6 +4,7 @@ import {
   CONSUMER_SCAN_CONFIG,
   CONSUMER_SCAN_IMAGE,
   DeadLetterHeader,
+  type Identity,
   pendingMessages,
   STREAM_DEAD,
   STREAM_RESULTS,
@@ -11,6 +12,7 @@ import {
   subjects,
   writerConsumer,
 } from '@fleetscan/bus';
+import { natsConnectOptions } from '@fleetscan/stack';
 import { type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -19,29 +21,38 @@ import { waitFor } from '../support/wait.ts';
 
 // Messages that can never succeed, published on every consumer's subject straight to the real
 // stack: each must end at its first delivery in a term with a reason, a counter, one bounded log
-// line and a dead letter, and leave nothing pending.
+// line and a dead letter, and leave nothing pending. Each is published by the identity whose
+// permissions allow that subject (a cluster's watcher for requests, the scanners for results):
+// the server lets it through, so the consumer's limits are what stops it.
 
 const stack = () => inject('stack');
 const run = Math.random().toString(36).slice(2, 7);
 const cluster = `hostile-${run}`;
 const enc = new TextEncoder();
 let svc: Services;
+/** admin: reads the streams. */
 let nc: NatsConnection;
 let jsm: JetStreamManager;
+let watcherNc: NatsConnection;
+let scannerNc: NatsConnection;
 
 beforeAll(async () => {
-  nc = await connect({ servers: stack().natsUrl });
+  nc = await connect(natsConnectOptions(stack()));
   jsm = await jetstreamManager(nc);
+  // startServices provisions the cluster's NATS users.
   svc = await startServices(stack(), cluster);
+  const as = (id: Identity) => connect(natsConnectOptions(stack(), id));
+  watcherNc = await as({ role: 'watcher', cluster });
+  scannerNc = await as({ role: 'scanner' });
 });
 
 afterAll(async () => {
   await svc?.stop();
-  await nc?.close();
+  await Promise.all([nc?.close(), watcherNc?.close(), scannerNc?.close()]);
 });
 
-const publish = (subject: string, body: unknown) =>
-  jetstream(nc).publish(subject, enc.encode(JSON.stringify(body)));
+const publish = (as: NatsConnection, subject: string, body: unknown) =>
+  jetstream(as).publish(subject, enc.encode(JSON.stringify(body)));
 
 /** The newest dead letter of `consumer` for a message published on `subject`. */
 async function deadLetter(consumer: string, subject: string) {
@@ -80,7 +91,7 @@ describe('hostile input ends at once', () => {
       });
     const before = await invalid();
     const image = `${stack().registry.host}/library/app:${'x'.repeat(900_000)}`;
-    const ack = await publish(subject, {
+    const ack = await publish(watcherNc, subject, {
       v: 1,
       cluster,
       namespace: 'hostile',
@@ -115,7 +126,7 @@ describe('hostile input ends at once', () => {
     if (!scanner) throw new Error('no scanner');
     const subject = subjects.scanConfig(cluster);
     const name = 'n'.repeat(300);
-    await publish(subject, {
+    await publish(watcherNc, subject, {
       v: 1,
       cluster,
       owner: { apiVersion: 'apps/v1', kind: 'ReplicaSet', namespace: 'hostile', name, uid: 'u1' },
@@ -145,7 +156,7 @@ describe('hostile input ends at once', () => {
   it('a result finished in the future is terminated by the writer at once, not retried as an owner not seen yet', async () => {
     const subject = subjects.resultImage(cluster);
     const consumer = writerConsumer(cluster);
-    await publish(subject, {
+    await publish(scannerNc, subject, {
       v: 1,
       cluster,
       image: `${stack().registry.host}/library/nginx:1.20`,

@@ -18,7 +18,7 @@ import {
   startScanner,
 } from '@fleetscan/scanner';
 import { createLogger } from '@fleetscan/service';
-import { testImages } from '@fleetscan/stack';
+import { natsConnectOptions, testImages } from '@fleetscan/stack';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -57,7 +57,7 @@ beforeAll(async () => {
     ].join('\n'),
   );
   await chmod(fake, 0o755);
-  nc = await connect({ servers: stack().natsUrl });
+  nc = await connect(natsConnectOptions(stack()));
   await ensureStreams(await jetstreamManager(nc));
   const config = scannerConfig(
     scannerEnv(stack(), {

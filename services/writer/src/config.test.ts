@@ -81,6 +81,14 @@ describe('writer config', () => {
         METRICS_RESOURCE_LABELS_PREFIX: '',
       }),
     ).toThrow(/REPORT_RESOURCE_LABELS: severity gives severity, a label the trivy_\* metrics already have/);
+    // Nor the cluster label every series of the writer carries.
+    expect(() =>
+      loadConfig({
+        CLUSTER_NAME: 'a',
+        REPORT_RESOURCE_LABELS: 'cluster',
+        METRICS_RESOURCE_LABELS_PREFIX: '',
+      }),
+    ).toThrow(/cluster gives cluster, a label the trivy_\* metrics already have/);
     expect(() => loadConfig({ CLUSTER_NAME: 'a', REPORT_RESOURCE_LABELS: 'a.b,a_b' })).toThrow(
       /a.b and a_b both give k8s_label_a_b/,
     );

@@ -57,7 +57,11 @@ export function reportFamilies(source: ReportSource): ReportFamily[] {
 
 /** Every label name the families have: a report label must not give one of these. */
 export function reportFamilyLabelNames(): Set<string> {
-  return new Set(reportFamilies({ reportsOf: () => [] }).flatMap((f) => f.labelNames));
+  return new Set([
+    ...reportFamilies({ reportsOf: () => [] }).flatMap((f) => f.labelNames),
+    // The writer labels every series with its cluster (app.ts, the registry's default labels).
+    'cluster',
+  ]);
 }
 
 /** What the report metrics serve (the writer's METRICS_* and REPORT_RESOURCE_LABELS settings). */
