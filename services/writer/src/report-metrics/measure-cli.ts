@@ -162,7 +162,14 @@ registerReportMetrics(
   {
     enabled: true,
     info: a.info
-      ? { vulnerabilityId: true, imageInfo: true, exposedSecretInfo: true, configAuditInfo: true }
+      ? {
+          vulnerabilityId: true,
+          imageInfo: true,
+          exposedSecretInfo: true,
+          configAuditInfo: true,
+          rbacAssessmentInfo: true,
+          infraAssessmentInfo: true,
+        }
       : {},
     labelKeys: ['app'],
     labelNames: ['k8s_label_app'],
