@@ -414,6 +414,12 @@ describe('the trivy-operator dashboards, evaluated by a real Prometheus scraping
         expect(payments.length + search.length, f).toBeGreaterThan(0);
       }
     }
+    // And every family, streamed, carries the writer's cluster as its other metrics do.
+    for (const f of servedFamilies()) {
+      const other = await prom.query(`count(${f}{${ofThisTest(f)}, cluster!="dash-${run}"})`);
+      const ours = await prom.query(`count(${f}{${ofThisTest(f)}, cluster="dash-${run}"})`);
+      expect([ours.length, other.length], f).toEqual([1, 0]);
+    }
     const [report] = await listReports(k, 'VulnerabilityReport', nsB);
     expect(report?.metadata.labels).toMatchObject({ team: 'payments', env: 'test' });
   });
