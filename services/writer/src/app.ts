@@ -36,8 +36,11 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
 import { createReportApi } from './apply.ts';
 import { createCleanup } from './cleanup.ts';
+import { createComplianceIo } from './compliance-io.ts';
+import { type ComplianceLoop, createComplianceLoop } from './compliance-loop.ts';
 import type { WriterConfig } from './config.ts';
 import { createWriterMetrics, registerReportMetrics, reportDetailFor } from './metrics.ts';
+import { createComplianceMetrics } from './metrics-compliance.ts';
 import { createReconciler } from './reconcile.ts';
 import { renderMetrics } from './report-metrics/exposition.ts';
 
@@ -109,6 +112,8 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       'a report metric family failed; served what it had',
     );
   });
+  let compliance: ComplianceLoop | undefined;
+  const complianceMetrics = createComplianceMetrics(registry, () => compliance?.reports() ?? []);
   inventory.start();
 
   const nc = await connectBus({
@@ -160,6 +165,19 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     clock,
     timers,
   });
+
+  if (config.compliance.enabled) {
+    compliance = createComplianceLoop({
+      io: createComplianceIo(kc),
+      clock,
+      timers,
+      logger,
+      metrics: complianceMetrics,
+      failEntriesLimit: config.compliance.failEntriesLimit,
+      checkIntervalMs: config.compliance.checkIntervalMs,
+    });
+    compliance.start();
+  }
 
   const abort = new AbortController();
   const stopHealth = timers.every(1000, () => {
@@ -244,6 +262,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       stopSweep();
       stopHealth();
       stopLag();
+      await compliance?.stop();
       await loop.catch(() => {});
       await results?.stop();
       await reconciler.stop();
