@@ -109,7 +109,9 @@ const schema = z.object({
       }
     })
     .describe('report-ttl annotation written on every report, a Go duration such as 24h or 90m'),
-  WRITE_CONCURRENCY: int(8, 1).describe('report writes in flight at once'),
+  WRITE_CONCURRENCY: int(8, 1).describe(
+    'results written at once in each lane (urgent: changes in the cluster; bulk: the backlog at start, refreshes)',
+  ),
   MAX_REPORT_BYTES: int(1_000_000, 10_000).describe(
     'largest report written; past it the most severe findings that fit are kept, with the full summary and fleetscan.io/omitted-findings',
   ),
