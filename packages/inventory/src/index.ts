@@ -5,6 +5,7 @@
  */
 
 export { createManifestSource, type ManifestSource } from './fetch-manifest.ts';
+export { createInterner, type Interner } from './interner.ts';
 export { createInventory, type Inventory, type InventoryEvents, OWNER_KINDS } from './inventory.ts';
 export { type AuditManifest, type Owner, ownerKey, ownerManifest, toOwner } from './owner.ts';
 export { isBuiltInController, isReportOwner, type OwnerContext, reportOwnerRef } from './owner-rules.ts';
@@ -16,6 +17,15 @@ export {
   projectWorkload,
   workloadProjector,
 } from './project-workload.ts';
+export {
+  type CheckDetail,
+  type OSDetail,
+  type ReportDetail,
+  type ReportDetailOptions,
+  reportDetailProjector,
+  type SecretDetail,
+  type VulnerabilityDetail,
+} from './report-detail.ts';
 export { type ReportRef, reportProjector } from './report-ref.ts';
 export {
   AUDIT_KIND_NAMES,

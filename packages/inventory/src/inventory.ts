@@ -16,6 +16,7 @@ import {
 } from '@fleetscan/reports';
 import { type Owner, ownerKey, ownerProjector } from './owner.ts';
 import { resourceProjector } from './project-resource.ts';
+import { type ReportDetailOptions, reportDetailProjector, wantsDetail } from './report-detail.ts';
 import { type ReportRef, reportProjector } from './report-ref.ts';
 import { RESOURCE_KIND_INFO, type ResourceKind } from './resource-kinds.ts';
 import { WORKLOAD_KINDS, WORKLOAD_RESOURCES, type WorkloadKind } from './workload.ts';
@@ -42,6 +43,8 @@ export interface Inventory {
   /** `namespace` is '' for the Cluster report kinds. */
   report(kind: OwnerReportKind, namespace: string, name: string): ReportRef | undefined;
   reports(): ReportRef[];
+  /** The reports of one kind (the writer's metrics read them at every scrape). */
+  reportsOf(kind: OwnerReportKind): ReportRef[];
   /** Watch health for /readyz, one line per unhealthy watch. */
   health(): { ok: boolean; reasons: string[] };
 }
@@ -72,8 +75,14 @@ export function createInventory(opts: {
    * findings are most of its bytes; at 22 000 reports a restarted watcher parsed them all.
    */
   reportsMetadataOnly?: boolean;
+  /**
+   * What to keep of each report beyond its summary (findings, OS, report labels), for the writer's
+   * info metrics; nothing by default. Needs full objects (not `reportsMetadataOnly`) for all but labels.
+   */
+  reportDetail?: ReportDetailOptions;
 }): Inventory {
   const kinds = opts.kinds ?? OWNER_KINDS;
+  const detail = wantsDetail(opts.reportDetail) ? reportDetailProjector(opts.reportDetail ?? {}) : undefined;
   const resourceKinds = opts.resourceKinds ?? [];
   const owners = new Map<string, Owner>();
   const byUid = new Map<string, string>();
@@ -137,7 +146,7 @@ export function createInventory(opts: {
           version: VERSION,
           plural: REPORT_RESOURCES[kind].plural,
         },
-        project: reportProjector(kind),
+        project: reportProjector(kind, detail),
         metadataOnly: opts.reportsMetadataOnly ?? false,
         logger: opts.logger,
         onEvent: (e) => opts.events?.onReport?.(e.type, e.obj),
@@ -170,6 +179,7 @@ export function createInventory(opts: {
     report: (kind, namespace, name) =>
       reportReflectors.get(kind)?.get(namespace ? `${namespace}/${name}` : name),
     reports: () => [...reportReflectors.values()].flatMap((r) => r.list()),
+    reportsOf: (kind) => reportReflectors.get(kind)?.list() ?? [],
     health: () => {
       const reasons: string[] = [];
       all.forEach((r, i) => {
