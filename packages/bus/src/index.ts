@@ -23,6 +23,7 @@ export {
   type RetryPolicy,
   retryDelay,
 } from './retry-policy.ts';
+export { type SbomEntry, SbomEntrySchema } from './sbom-entry.ts';
 export {
   type AnalysisSettings,
   type CanonicalScanSettings,

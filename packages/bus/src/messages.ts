@@ -182,6 +182,11 @@ export function messageSchemas(now: () => number = Date.now) {
     status: z.enum(['ok', 'error']),
     /** Object store key of the ImageScanData (status ok). */
     blob: BlobKey.optional(),
+    /**
+     * Object store key of the analysis (SbomEntry) the result was made from, whose SBOM a writer
+     * turns into SbomReports without another trivy run. Absent from scanners before SbomReports.
+     */
+    sbomBlob: BlobKey.optional(),
     /** Whether the scanner answered from its cache without running trivy. */
     cached: z.boolean(),
     /** The scan's time (ImageScanData.scannedAt): writers never replace a newer report with an older scan. */

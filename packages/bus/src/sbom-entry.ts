@@ -3,8 +3,9 @@ import { z } from 'zod';
 
 /**
  * One analysis of an image, stored once per (digest, analysis settings, access) under
- * `sbom/…` (cache-keys.ts): everything a re-match needs without the image. It holds no
- * credentials and nothing about who asked: only what trivy found in the image.
+ * `sbom/…` (the scanner's cache-keys.ts): everything a re-match needs without the image. It holds
+ * no credentials and nothing about who asked: only what trivy found in the image. The scanner
+ * writes it; a writer reads its SBOM for SbomReports (an image result's `sbomBlob`).
  */
 export const SbomEntrySchema = z.object({
   v: z.literal(1),
@@ -15,7 +16,7 @@ export const SbomEntrySchema = z.object({
   analysedAt: z.iso.datetime({ offset: true }),
   /**
    * When this entry was last written. The object store drops what is older than its TTL, so an
-   * entry still in use is written again now and then (see SBOM_REFRESH_MS in image-scan.ts).
+   * entry still in use is written again now and then (see SBOM_REFRESH_MS in the scanner's image-scan.ts).
    */
   storedAt: z.iso.datetime({ offset: true }),
   /** The trivy that analysed it. */

@@ -122,6 +122,7 @@ export function createImageWorker(d: ImageWorkerDeps) {
         digest: resolved.digest,
         status: 'ok',
         blob: out.key,
+        sbomBlob: out.sbomKey,
         cached: out.how === 'cached',
         scannedAt: out.scannedAt,
         finishedAt: d.clock.now().toISOString(),
