@@ -16,8 +16,9 @@ import {
   writerConsumer,
   writerConsumerConfig,
 } from '@fleetscan/bus';
-import { createInventory, OWNER_KINDS } from '@fleetscan/inventory';
+import { createInventory, DEFAULT_REPORT_KINDS, OWNER_KINDS } from '@fleetscan/inventory';
 import { type KubeConnection, loadKubeConfig } from '@fleetscan/kube';
+import { SBOM_REPORT } from '@fleetscan/reports';
 import {
   type Clock,
   createReadiness,
@@ -77,6 +78,8 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     kc,
     logger,
     resourceKinds: config.resourceKinds,
+    // SbomReports are watched only when written: their CRD need not exist otherwise.
+    reportKinds: config.sbomReports ? [...DEFAULT_REPORT_KINDS, SBOM_REPORT.kind] : DEFAULT_REPORT_KINDS,
     events: {
       onOwner: (_key, owner, prev) => {
         if (!owner && prev && inventorySynced) void cleanup?.ownerGone(prev);
@@ -119,6 +122,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     metrics,
     logger,
     settings: { ttlSeconds: config.reportTtlSeconds, maxReportBytes: config.maxReportBytes },
+    sbomReports: config.sbomReports,
     writeConcurrency: config.writeConcurrency,
     clock,
     timers,

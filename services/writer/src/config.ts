@@ -6,6 +6,11 @@ import { envVariables, parseEnv } from '@fleetscan/service';
 import { z } from 'zod';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const bool = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0'])
+    .default(def ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1');
 const list = z
   .string()
   .default('')
@@ -66,9 +71,14 @@ const schema = z.object({
       }
     })
     .describe('report-ttl annotation written on every report, a Go duration such as 24h or 90m'),
+  SBOM_GENERATION_ENABLED: bool(true)
+    .describe(
+      "write an SbomReport per owner and container, from the SBOM the scanner stored for the image (no trivy run of its own): true or false; trivy-operator's OPERATOR_SBOM_GENERATION_ENABLED",
+    )
+    .meta({ trivyOperator: 'OPERATOR_SBOM_GENERATION_ENABLED' }),
   WRITE_CONCURRENCY: int(8, 1).describe('report writes in flight at once'),
   MAX_REPORT_BYTES: int(1_000_000, 10_000).describe(
-    'largest report written; past it the most severe findings that fit are kept, with the full summary and fleetscan.io/omitted-findings',
+    'largest report written; past it the most severe findings that fit are kept, with the full summary and fleetscan.io/omitted-findings (an SbomReport keeps its first components that fit, fleetscan.io/omitted-components)',
   ),
   CLEANUP_INTERVAL_SECONDS: int(60, 1).describe('how often reports of former owners are swept'),
   METRICS_HOST: z
@@ -102,6 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     /** Kinds the inventory watches besides workloads: the audited ones. */
     resourceKinds: expandAuditKinds(c.SUPPORTED_CONFIG_AUDIT_KINDS).resources,
     reportTtlSeconds: c.REPORT_TTL,
+    sbomReports: c.SBOM_GENERATION_ENABLED,
     writeConcurrency: c.WRITE_CONCURRENCY,
     maxReportBytes: c.MAX_REPORT_BYTES,
     cleanupIntervalMs: c.CLEANUP_INTERVAL_SECONDS * 1000,
