@@ -9,7 +9,7 @@ import {
   RESOURCE_KIND_INFO,
   RESOURCE_KINDS,
 } from '@fleetscan/inventory';
-import { OWNER_REPORT_KINDS, REPORT_RESOURCES } from '@fleetscan/reports';
+import { OWNER_REPORT_KINDS, REPORT_RESOURCES, SBOM_REPORT } from '@fleetscan/reports';
 import { installCrds, repoRoot } from '@fleetscan/stack';
 import { createTrivyRunner, parseConfigReport, toChecksByFile } from '@fleetscan/trivy';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -82,6 +82,7 @@ const variants: Variant[] = [
         namespacesExclude: ['kube-system'],
         env: { TAG_RECHECK_SECONDS: 0 },
       },
+      writer: { sbomGenerationEnabled: false },
       registryCredentials: {
         enabled: true,
         publicKeySecret: 'fleetscan-scanner-public-key',
@@ -274,8 +275,12 @@ describe.each(variants)('the chart with $name', (v) => {
         expect(rule?.apiGroups, `${component} ${a.plural}`).toEqual([a.group]);
         expect(rule?.verbs.sort(), `${component} ${a.plural}`).toEqual([...read].sort());
       }
+      // SbomReports are the writer's alone, and only while it writes them (writer.sbomGenerationEnabled).
+      const sboms = (v.values.writer as { sbomGenerationEnabled?: boolean } | undefined)
+        ?.sbomGenerationEnabled;
       for (const rep of reports) {
-        const want = component === 'writer' ? [...read, 'create', 'patch', 'update', 'delete'] : read;
+        let want = component === 'writer' ? [...read, 'create', 'patch', 'update', 'delete'] : read;
+        if (rep === SBOM_REPORT.plural && (component !== 'writer' || sboms === false)) want = [];
         expect(granted(rep).sort(), `${component} ${rep}`).toEqual([...want].sort());
       }
       const credentials =
@@ -342,6 +347,8 @@ describe('the chart in detail', () => {
       name: 'NATS_PASSWORD',
       valueFrom: { secretKeyRef: { name: 'nats-credentials', key: 'password' } },
     });
+    // writer.sbomGenerationEnabled: false in these values.
+    expect(env).toContainEqual({ name: 'SBOM_GENERATION_ENABLED', value: 'false' });
   });
 
   it('alerts on scan failures, backlogs, stale reports and services not ready, from metrics that exist', () => {
