@@ -40,6 +40,13 @@ export interface BenchOptions {
   controlPlaneOnly: boolean;
   /** Give up waiting for reports after this long. */
   timeoutSec: number;
+  /**
+   * More than 1: the same fleet on one cluster, then split over this many clusters sharing one NATS
+   * and one scanner fleet (clusters.ts), instead of the single-cluster benchmark.
+   */
+  clusters: number;
+  /** nats-server nodes of the stack (3: streams with 3 replicas). */
+  natsNodes: number;
 }
 
 export const HELP = `Usage: npm run bench -- [options]
@@ -70,6 +77,10 @@ Options:
   --control-plane-only  no fleetscan: time the control plane alone until every report owner exists
                         (skips floor, baseline, second pass and throughput)
   --hold                keep the stack and its fleet up after the run until Ctrl-C (prints how to reach it)
+  --clusters K          compare: the same fleet on 1 cluster, then split over K clusters (own watcher,
+                        writer and NATS identities each) sharing one NATS and the S scanners; prints
+                        time to all reports, image runs ÷ unique digests, NATS messages per report
+  --nats-nodes M        nats-server nodes (default 1; 3 gives streams 3 replicas)
   -h, --help            show this help
 `;
 
@@ -98,6 +109,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
       timeout: { type: 'string', default: '900' },
       hold: { type: 'boolean', default: false },
       'control-plane-only': { type: 'boolean', default: false },
+      clusters: { type: 'string', default: '1' },
+      'nats-nodes': { type: 'string', default: '1' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -126,6 +139,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
     timeoutSec: int('timeout', values.timeout, 1),
     hold: values.hold,
     controlPlaneOnly: values['control-plane-only'],
+    clusters: int('clusters', values.clusters, 1),
+    natsNodes: int('nats-nodes', values['nats-nodes'], 1),
   };
   if (opts.controlPlaneOnly) {
     Object.assign(opts, { floor: false, baseline: false, secondPass: false, throughput: false });

@@ -28,3 +28,19 @@ export const SbomEntrySchema = z.object({
   secrets: z.array(ExposedSecretSchema).optional(),
 });
 export type SbomEntry = z.infer<typeof SbomEntrySchema>;
+
+/**
+ * The SBOM of one analysis as a cluster's writer reads it for SbomReports: a copy of the entry's
+ * SBOM, and who made it when, put into that cluster's results bucket (writers may not read the shared
+ * cache). Nothing else of the entry: its secrets are unfiltered, and a cluster gets only the secrets
+ * its own settings let through, in its result.
+ */
+export const ImageSbomSchema = z.object({
+  v: z.literal(1),
+  digest: z.string(),
+  analysedAt: z.iso.datetime({ offset: true }),
+  scanner: ScannerSchema,
+  /** CycloneDX JSON from `trivy convert`, without findings. */
+  sbom: z.string(),
+});
+export type ImageSbom = z.infer<typeof ImageSbomSchema>;

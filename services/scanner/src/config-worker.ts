@@ -10,10 +10,12 @@ import {
   type ConfigAuditResult,
   ConfigAuditResultSchema,
   type Consumption,
+  clusterOf,
   consume,
   type DeadLetters,
   type Delivery,
   encode,
+  forSubject,
   isBusError,
   type Manifest,
   ManifestSchema,
@@ -28,12 +30,16 @@ import { createBatcher } from './batcher.ts';
 import type { ScanEngine } from './engine.ts';
 import { classifyFailure } from './failure.ts';
 import type { ScannerMetrics } from './metrics.ts';
+import { carry } from './result-payload.ts';
 import { withScratchDir } from './scratch.ts';
 import { untilAborted } from './until-aborted.ts';
 
 export interface ConfigWorkerDeps {
   js: JetStreamClient;
-  blobs: BlobStore;
+  /** The results bucket of a cluster: where its audits too large for a message go. */
+  resultsBucket(cluster: string): Promise<BlobStore>;
+  /** The manifests bucket of a cluster: where its watcher put manifests too large for a request. */
+  manifests(cluster: string): Promise<Pick<BlobStore, 'get'>>;
   engine: ScanEngine;
   metrics: ScannerMetrics;
   logger: Logger;
@@ -42,15 +48,10 @@ export interface ConfigWorkerDeps {
   batchWaitMs: number;
   /** The most one request may take (waiting for its batch and the batch's run): see image-worker.ts. */
   requestTimeoutMs: number;
-  /** The server's max_payload: a result that would not fit goes to the object store. */
+  /** The server's max_payload: a result that would not fit goes to the cluster's results bucket. */
   maxPayload: number;
   deadLetters?: DeadLetters;
 }
-
-/** Results above this go to the object store (NATS's default max_payload is 1 MiB). */
-const INLINE_LIMIT = 256 * 1024;
-/** Room left under max_payload for the headers (message id) that go with a result. */
-const HEADER_ROOM = 8 * 1024;
 
 /**
  * Config audits in batches: trivy loads hundreds of checks per start, so one process audits every
@@ -70,7 +71,7 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
   async function audit(manifests: readonly Manifest[]): Promise<ConfigAuditData[]> {
     const file = (i: number) => `${i}.yaml`;
     d.metrics.inFlight.inc({ type: 'config' });
-    d.metrics.trivyRuns.inc({ type: 'config' });
+    d.metrics.trivyRuns.inc({ type: 'config', cluster: '' });
     d.metrics.batchSize.observe(manifests.length);
     const end = d.metrics.duration.startTimer({ type: 'config' });
     try {
@@ -85,7 +86,7 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
     } catch (err) {
       if (!abort.signal.aborted) {
         const f = classifyFailure(err);
-        d.metrics.failures.inc({ type: 'config', reason: f.code });
+        d.metrics.failures.inc({ type: 'config', reason: f.code, cluster: '' });
         d.logger.warn(
           { err: bounded(f.message), code: f.code, manifests: manifests.length },
           'config audit batch failed',
@@ -105,10 +106,8 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
     signal: abort.signal,
   });
 
-  async function publish(req: ConfigAuditRequest, at: Delivery, result: ConfigAuditResult): Promise<void> {
-    await d.js.publish(subjects.resultConfig(req.cluster), encode(ConfigAuditResultSchema, result), {
-      msgID: `r.${at.id}.${at.delivery}`,
-    });
+  async function publish(req: ConfigAuditRequest, at: Delivery, result: Uint8Array): Promise<void> {
+    await d.js.publish(subjects.resultConfig(req.cluster), result, { msgID: `r.${at.id}.${at.delivery}` });
   }
 
   async function publishData(req: ConfigAuditRequest, at: Delivery, data: ConfigAuditData): Promise<void> {
@@ -117,20 +116,23 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
       status: 'ok' as const,
       finishedAt: d.clock.now().toISOString(),
     };
-    // Inline if the whole message fits both our limit and the server's: else the object store.
-    const inline = encode(ConfigAuditResultSchema, { ...base, data });
-    if (inline.length <= Math.min(INLINE_LIMIT, d.maxPayload - HEADER_ROOM)) {
-      await d.js.publish(subjects.resultConfig(req.cluster), inline, { msgID: `r.${at.id}.${at.delivery}` });
-      return;
-    }
-    const key = `config/${req.owner.uid}/${req.specHash}/${req.pluginConfigHash}`;
-    await d.blobs.put(ConfigAuditDataSchema, key, data);
-    await publish(req, at, { ...base, blob: key });
+    const result = await carry({
+      schema: ConfigAuditDataSchema,
+      data,
+      key: `config/${req.owner.uid}/${req.specHash}/${req.pluginConfigHash}`,
+      bucket: () => d.resultsBucket(req.cluster),
+      message: (payload) => encode(ConfigAuditResultSchema, { ...base, ...payload }),
+      maxPayload: d.maxPayload,
+    });
+    await publish(req, at, result);
   }
 
-  /** A large manifest travels in the object store (see MAX_INLINE_MANIFEST_BYTES). */
+  /**
+   * A large manifest travels in its cluster's manifests bucket (see MAX_INLINE_MANIFEST_BYTES): the
+   * request's cluster is its subject's (forSubject), so one cluster's request cannot name another's.
+   */
   const manifestOf = async (req: ConfigAuditRequest): Promise<Manifest> =>
-    req.manifest ?? d.blobs.get(ManifestSchema, req.manifestBlob ?? '');
+    req.manifest ?? (await d.manifests(req.cluster)).get(ManifestSchema, req.manifestBlob ?? '');
 
   async function handle(req: ConfigAuditRequest, at: Delivery): Promise<Outcome> {
     let data: ConfigAuditData;
@@ -151,20 +153,21 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
           }
         : classifyFailure(err);
       if (!f.permanent && !at.lastDelivery) {
-        d.metrics.requests.inc({ type: 'config', outcome: 'retried' });
+        d.metrics.requests.inc({ type: 'config', outcome: 'retried', cluster: req.cluster });
         return { kind: 'retry', reason: f.message };
       }
-      await publish(req, at, {
+      const result: ConfigAuditResult = {
         ...echo(req),
         status: 'error',
         error: f,
         finishedAt: d.clock.now().toISOString(),
-      });
-      d.metrics.requests.inc({ type: 'config', outcome: 'error' });
+      };
+      await publish(req, at, encode(ConfigAuditResultSchema, result));
+      d.metrics.requests.inc({ type: 'config', outcome: 'error', cluster: req.cluster });
       return { kind: 'ack' };
     }
     await publishData(req, at, data);
-    d.metrics.requests.inc({ type: 'config', outcome: 'scanned' });
+    d.metrics.requests.inc({ type: 'config', outcome: 'scanned', cluster: req.cluster });
     return { kind: 'ack' };
   }
 
@@ -174,7 +177,7 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
         js: d.js,
         stream: STREAM_SCAN,
         consumer: CONSUMER_SCAN_CONFIG,
-        schemaFor: () => ConfigAuditRequestSchema,
+        schemaFor: (subject) => forSubject(ConfigAuditRequestSchema, subject),
         handle,
         // A full batch running and the next one gathering meanwhile.
         concurrency: 2 * d.batchSize,
@@ -185,8 +188,9 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
         ...(d.deadLetters && { deadLetters: d.deadLetters }),
         onTerm: (t) => {
           if (t.ending !== 'invalid') return;
-          d.metrics.requests.inc({ type: 'config', outcome: 'invalid' });
-          d.metrics.failures.inc({ type: 'config', reason: 'INVALID_MESSAGE' });
+          const cluster = clusterOf(t.subject);
+          d.metrics.requests.inc({ type: 'config', outcome: 'invalid', cluster });
+          d.metrics.failures.inc({ type: 'config', reason: 'INVALID_MESSAGE', cluster });
         },
       });
     },

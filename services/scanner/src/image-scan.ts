@@ -58,15 +58,17 @@ export interface ScanInput {
 }
 
 export interface ScanOutcome {
-  /** Object store key of the ImageScanData. */
+  /** Object store key of the ImageScanData (the shared cache). */
   key: string;
+  /** What is stored there: the result the requesting cluster gets. */
+  data: ImageScanData;
   scannedAt: string;
   access: Access;
   /** cached: served as stored; matched: re-matched from the stored SBOM; scanned: pulled and analysed. */
   how: 'cached' | 'matched' | 'scanned';
   /**
-   * Object store key of the analysis (SbomEntry) behind the result: the same digest, analysis
-   * settings and access, so whoever may read the result may read it.
+   * Object store key of the analysis (SbomEntry) behind the result, in the shared cache: the same
+   * digest, analysis settings and access, so whoever may have the result may have its SBOM.
    */
   sbomKey: string;
 }
@@ -104,9 +106,9 @@ export function createImageScans(d: ImageScanDeps) {
     return undefined;
   }
 
-  async function timed<T>(type: 'image' | 'sbom', fn: () => Promise<T>): Promise<T> {
+  async function timed<T>(type: 'image' | 'sbom', cluster: string, fn: () => Promise<T>): Promise<T> {
     d.metrics.inFlight.inc({ type });
-    d.metrics.trivyRuns.inc({ type });
+    d.metrics.trivyRuns.inc({ type, cluster });
     const end = d.metrics.duration.startTimer({ type });
     try {
       return await fn();
@@ -136,7 +138,7 @@ export function createImageScans(d: ImageScanDeps) {
       access: Access,
       findings: ImageFindings,
       secrets: SbomEntry['secrets'],
-    ): Promise<ScanOutcome & { data: ImageScanData }> => {
+    ): Promise<ScanOutcome> => {
       const now = d.clock.now();
       const data: ImageScanData = {
         ...findings,
@@ -155,7 +157,7 @@ export function createImageScans(d: ImageScanDeps) {
       access: Access,
       trigger: 'miss' | 'stale' | 'scan',
     ): Promise<ScanOutcome> => {
-      d.metrics.sbomMatches.inc({ trigger });
+      d.metrics.sbomMatches.inc({ trigger, cluster: req.cluster });
       const now = d.clock.now();
       if (now.getTime() - Date.parse(entry.storedAt) > SBOM_REFRESH_MS) {
         await d.blobs
@@ -165,10 +167,11 @@ export function createImageScans(d: ImageScanDeps) {
           );
       }
       const findings = wantsVulns
-        ? await timed('sbom', () => d.engine.matchSbom(entry.sbom, { image: req.image, match, signal }))
+        ? await timed('sbom', req.cluster, () =>
+            d.engine.matchSbom(entry.sbom, { image: req.image, match, signal }),
+          )
         : { scanner: entry.scanner, ...referenceFields(req.image), os: entry.os, vulnerabilities: [] };
-      const { data: _d, ...out } = await store(access, findings, entry.secrets);
-      return out;
+      return store(access, findings, entry.secrets);
     };
 
     const readableAnonymously = () =>
@@ -200,7 +203,7 @@ export function createImageScans(d: ImageScanDeps) {
         // Another replica may have finished between our look and the lock.
         const other = await findSbom();
         if (other) return await rematch(other.entry, other.access, trigger);
-        const a = await timed('image', () =>
+        const a = await timed('image', req.cluster, () =>
           d.engine.analyseImage(req.image, {
             ...analysis,
             ...withCredentials(input.credentials),
@@ -234,8 +237,7 @@ export function createImageScans(d: ImageScanDeps) {
         const out = await rematch(entry, access, 'scan');
         return { ...out, how: 'scanned' };
       }
-      const { data: _d, ...out } = await store(access, findings, entry.secrets);
-      return { ...out, how: 'scanned' };
+      return { ...(await store(access, findings, entry.secrets)), how: 'scanned' };
     };
 
     const fresh = async (trigger: 'miss' | 'stale'): Promise<ScanOutcome> => {
@@ -250,9 +252,10 @@ export function createImageScans(d: ImageScanDeps) {
       await mayRead(hit.access);
       const data = await d.blobs.get(ImageScanDataSchema, hit.key);
       if (!isStale(data.scannedAt, req.notBefore)) {
-        d.metrics.cache.inc({ result: 'hit' });
+        d.metrics.cache.inc({ result: 'hit', cluster: req.cluster });
         return {
           key: hit.key,
+          data,
           scannedAt: data.scannedAt,
           access: hit.access,
           how: 'cached',
@@ -261,7 +264,7 @@ export function createImageScans(d: ImageScanDeps) {
       }
       trigger = 'stale';
     }
-    d.metrics.cache.inc({ result: trigger });
+    d.metrics.cache.inc({ result: trigger, cluster: req.cluster });
 
     // 2./3. One producer per result on this replica; the others wait for it, then check that they
     // may read what it made. If it failed (its credentials, say), a waiter tries with its own.

@@ -6,11 +6,11 @@ import {
   ConfigAuditDataSchema,
   type ConfigAuditResult,
   type Delivery,
+  ImageSbomSchema,
   ImageScanDataSchema,
   type ImageScanResult,
   isBusError,
   type Outcome,
-  SbomEntrySchema,
 } from '@fleetscan/bus';
 import { type Inventory, type Owner, ownerKey } from '@fleetscan/inventory';
 import {
@@ -56,6 +56,7 @@ export interface Reconciler {
  */
 export function createReconciler(d: {
   inventory: Pick<Inventory, 'ownersUsingImage' | 'ownerByUid' | 'report'>;
+  /** This cluster's results bucket: results too large for a message. */
   blobs: Pick<BlobStore, 'get'>;
   api: Pick<ReportApi, 'apply'>;
   metrics: WriterMetrics;
@@ -94,7 +95,7 @@ export function createReconciler(d: {
     if (!d.sbomReports || !r.sbomBlob) return undefined;
     let why: string;
     try {
-      const entry = await d.blobs.get(SbomEntrySchema, r.sbomBlob);
+      const entry = await d.blobs.get(ImageSbomSchema, r.sbomBlob);
       try {
         return { entry, bom: bomFromCycloneDx(entry.sbom) };
       } catch (err) {
@@ -118,8 +119,9 @@ export function createReconciler(d: {
 
   /** Writes `r`'s reports for `owners`; `lateOwner` when it is a late owner written from memory. */
   async function fanOut(r: ImageScanResult, owners: Owner[], lateOwner?: Owner): Promise<Outcome> {
-    const failed = r.status === 'error' || !r.blob;
-    const data = failed || !r.blob ? undefined : await d.blobs.get(ImageScanDataSchema, r.blob);
+    // The data travels in the result, or (too large for a message) in this cluster's results bucket.
+    const failed = r.status === 'error' || (!r.data && !r.blob);
+    const data = failed ? undefined : (r.data ?? (await d.blobs.get(ImageScanDataSchema, r.blob ?? '')));
     const sbom = data ? await readSbom(r) : undefined;
     if (failed) {
       d.metrics.results.inc({ type: 'image', outcome: 'error_result' });
