@@ -49,13 +49,12 @@ interface SbomBody {
 beforeAll(async () => {
   k = kubeFor(stack().kubeconfigPath);
   for (const name of [nsOn, nsOff]) await k.core.createNamespace({ body: { metadata: { name } } });
-  [on, off] = await Promise.all([
-    startServices(stack(), `sbon-${run}`, { watcher: { NAMESPACES_INCLUDE: nsOn } }),
-    startServices(stack(), `sboff-${run}`, {
-      watcher: { NAMESPACES_INCLUDE: nsOff },
-      writer: { SBOM_GENERATION_ENABLED: 'false' },
-    }),
-  ]);
+  // One after the other: each provisions its cluster's NATS users in the stack's one identities file.
+  on = await startServices(stack(), `sbon-${run}`, { watcher: { NAMESPACES_INCLUDE: nsOn } });
+  off = await startServices(stack(), `sboff-${run}`, {
+    watcher: { NAMESPACES_INCLUDE: nsOff },
+    writer: { SBOM_GENERATION_ENABLED: 'false' },
+  });
 });
 
 afterAll(async () => {
