@@ -7,6 +7,7 @@ import {
   resultsBucket,
   STATE_BUCKET,
   STATE_KEY_TRIVY_DB,
+  STREAM_DEAD,
   STREAM_RESULTS,
   STREAM_SCAN,
   writerConsumer,
@@ -146,6 +147,8 @@ export function permissionsFor(id: Identity): Permissions {
             `$JS.ACK.${STREAM_RESULTS}.${durable}.>`,
             // The results its consumer terminated (consume() keeps them): its own dead letters only.
             subjects.dead(durable),
+            // Waits for the dead-letter stream too, so its first dead letter has somewhere to go.
+            `${API}.STREAM.INFO.${STREAM_DEAD}`,
             ...readBucket(resultsBucket(c)),
           ],
         },

@@ -14,6 +14,7 @@ import {
   openBlobStore,
   pendingMessages,
   resultsBucket,
+  STREAM_DEAD,
   STREAM_RESULTS,
   subjects,
   waitForStreams,
@@ -178,7 +179,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   const loop = (async () => {
     // The scanners own the topology: bind the stream once it exists, then create this writer's
     // own consumer (the one JetStream object its identity may create).
-    const ready = await waitForStreams(js, [STREAM_RESULTS], {
+    const ready = await waitForStreams(js, [STREAM_RESULTS, STREAM_DEAD], {
       signal: abort.signal,
       onWaiting: (reason) => readiness.set('topology', false, reason),
     });
