@@ -56,7 +56,15 @@ const variants: Variant[] = [
   {
     name: 'defaults (bundled NATS with auth, CRDs)',
     values: {},
-    has: ['CustomResourceDefinition', 'StatefulSet', 'NetworkPolicy', 'Secret', 'ClusterRole', 'Deployment'],
+    has: [
+      'CustomResourceDefinition',
+      'StatefulSet',
+      'NetworkPolicy',
+      'Secret',
+      'ClusterRole',
+      'Deployment',
+      'ClusterComplianceReport',
+    ],
     lacks: [
       'ServiceMonitor',
       'PrometheusRule',
@@ -113,7 +121,13 @@ const variants: Variant[] = [
       monitoring: { enabled: true },
     },
     has: ['HorizontalPodAutoscaler', 'StatefulSet', 'PodDisruptionBudget', 'ServiceMonitor', 'Secret'],
-    lacks: ['ClusterRole', 'ClusterRoleBinding', 'ScaledObject', 'CustomResourceDefinition'],
+    lacks: [
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'ScaledObject',
+      'CustomResourceDefinition',
+      'ClusterComplianceReport',
+    ],
   },
   {
     name: 'a spoke cluster (watcher and writer on the hub NATS, no scanners)',
@@ -293,12 +307,24 @@ describe.each(variants)('the chart with $name', (v) => {
         component === 'watcher' &&
         (v.values.registryCredentials as { enabled?: boolean } | undefined)?.enabled;
       expect(granted('secrets'), `${component} secrets`).toEqual(credentials ? ['get'] : []);
+      // ClusterComplianceReports: the writer reads them and the node reports they read, and writes their status.
+      const compliance =
+        component === 'writer' &&
+        (v.values.compliance as { enabled?: boolean } | undefined)?.enabled !== false;
+      for (const res of ['clustercompliancereports', 'clusterinfraassessmentreports'])
+        expect(granted(res).sort(), `${component} ${res}`).toEqual(compliance ? [...read].sort() : []);
+      expect(granted('clustercompliancereports/status'), `${component} status`).toEqual(
+        compliance ? ['update'] : [],
+      );
       const known = new Set([
         ...workloads,
         ...reports,
         ...audited.map((a) => a.plural),
         'secrets',
         'serviceaccounts',
+        'clustercompliancereports',
+        'clustercompliancereports/status',
+        'clusterinfraassessmentreports',
       ]);
       expect(rules.flatMap((r) => r.resources).filter((x) => !known.has(x))).toEqual([]);
     }

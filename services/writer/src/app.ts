@@ -37,9 +37,12 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
 import { createReportApi } from './apply.ts';
 import { createCleanup } from './cleanup.ts';
+import { createComplianceIo } from './compliance-io.ts';
+import { type ComplianceLoop, createComplianceLoop } from './compliance-loop.ts';
 import type { WriterConfig } from './config.ts';
 import { createWriterMetrics, registerReportMetrics } from './metrics.ts';
 import { registerAssessmentMetrics } from './metrics-assessments.ts';
+import { createComplianceMetrics } from './metrics-compliance.ts';
 import { createReconciler } from './reconcile.ts';
 
 export interface WriterDeps {
@@ -100,6 +103,8 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   });
   registerReportMetrics(registry, inventory);
   registerAssessmentMetrics(registry, inventory);
+  let compliance: ComplianceLoop | undefined;
+  const complianceMetrics = createComplianceMetrics(registry, () => compliance?.reports() ?? []);
   inventory.start();
 
   const nc = await connectBus({
@@ -148,6 +153,19 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     clock,
     timers,
   });
+
+  if (config.compliance.enabled) {
+    compliance = createComplianceLoop({
+      io: createComplianceIo(kc),
+      clock,
+      timers,
+      logger,
+      metrics: complianceMetrics,
+      failEntriesLimit: config.compliance.failEntriesLimit,
+      checkIntervalMs: config.compliance.checkIntervalMs,
+    });
+    compliance.start();
+  }
 
   const abort = new AbortController();
   const stopHealth = timers.every(1000, () => {
@@ -232,6 +250,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       stopSweep();
       stopHealth();
       stopLag();
+      await compliance?.stop();
       await loop.catch(() => {});
       await results?.stop();
       await reconciler.stop();

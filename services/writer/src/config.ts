@@ -79,6 +79,15 @@ const schema = z.object({
   MAX_REPORT_BYTES: int(1_000_000, 10_000).describe(
     'largest report written; past it the most severe findings that fit are kept, with the full summary and fleetscan.io/omitted-findings (an SbomReport keeps its first components that fit, fleetscan.io/omitted-components)',
   ),
+  CLUSTER_COMPLIANCE_ENABLED: bool(true).describe(
+    "keep the status of this cluster's ClusterComplianceReports current on their spec.cron (trivy-operator's OPERATOR_CLUSTER_COMPLIANCE_ENABLED): true or false",
+  ),
+  COMPLIANCE_FAIL_ENTRIES_LIMIT: int(10, 1).describe(
+    "failed checks kept per control in a ClusterComplianceReport's detail report (reportType all; trivy-operator's compliance.failEntriesLimit)",
+  ),
+  COMPLIANCE_CHECK_SECONDS: int(30, 1).describe(
+    'how often ClusterComplianceReports are read again to see new and changed ones; a status is computed only when its cron fires',
+  ),
   CLEANUP_INTERVAL_SECONDS: int(60, 1).describe('how often reports of former owners are swept'),
   METRICS_HOST: z
     .string()
@@ -115,6 +124,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     writeConcurrency: c.WRITE_CONCURRENCY,
     maxReportBytes: c.MAX_REPORT_BYTES,
     cleanupIntervalMs: c.CLEANUP_INTERVAL_SECONDS * 1000,
+    compliance: {
+      enabled: c.CLUSTER_COMPLIANCE_ENABLED,
+      failEntriesLimit: c.COMPLIANCE_FAIL_ENTRIES_LIMIT,
+      checkIntervalMs: c.COMPLIANCE_CHECK_SECONDS * 1000,
+    },
     metrics: { host: c.METRICS_HOST, port: c.METRICS_PORT },
     logLevel: c.LOG_LEVEL,
   };
