@@ -11,6 +11,8 @@ import {
   type ImageScanResult,
   ImageScanResultSchema,
   inboxPrefix,
+  LANES,
+  type Lane,
   openBlobStore,
   pendingMessages,
   resultsBucket,
@@ -174,44 +176,35 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   });
   // Counted from the stream: the consumer's own counts leave out a message JetStream stopped delivering.
   const stopLag = timers.every(5000, () => {
-    pendingMessages(jsm, STREAM_RESULTS, subjects.resultsFor(config.cluster)).then(
-      (n) => metrics.lag.set(n),
+    Promise.all(
+      LANES.map((l) => pendingMessages(jsm, STREAM_RESULTS, subjects.resultsFor(config.cluster, l))),
+    ).then(
+      (counts) => metrics.lag.set(counts.reduce((a, n) => a + n, 0)),
       () => {},
     );
   });
 
   // Results are independent (one report, or one image's fan-out): handle several at once so the API
-  // round trips overlap; a late result never replaces a newer report (write-queue.ts).
-  const imageSubject = subjects.resultImage(config.cluster);
-  const configSubject = subjects.resultConfig(config.cluster);
-  // A result naming another cluster than its subject's is poison (forSubject).
-  const ImageResult = forSubject(ImageScanResultSchema, imageSubject).transform((r) => ({
-    type: 'image' as const,
-    r,
-  }));
-  const ConfigResult = forSubject(ConfigAuditResultSchema, configSubject).transform((r) => ({
-    type: 'config' as const,
-    r,
-  }));
-  let results: Consumption | undefined;
-  const loop = (async () => {
-    // The scanners own the topology: bind the stream once it exists, then create this writer's
-    // own consumer (the one JetStream object its identity may create).
-    const ready = await waitForStreams(js, [STREAM_RESULTS, STREAM_DEAD], {
-      signal: abort.signal,
-      onWaiting: (reason) => readiness.set('topology', false, reason),
-    });
-    if (!ready) return;
-    await ensureConsumer(jsm, STREAM_RESULTS, writerConsumerConfig(config.cluster));
-    readiness.set('topology', true);
-    await inventory.synced;
-    inventorySynced = true;
-    readiness.set('watches', true);
-    if (abort.signal.aborted) return;
-    results = await consume<Result>({
+  // round trips overlap; a late result never replaces a newer report (write-queue.ts). Each lane has
+  // its own consumer and slots: an urgent result (a new workload's) is written at once even while a
+  // fleet-wide refresh or the install backlog fills the bulk lane.
+  const results: Consumption[] = [];
+  const consumeLane = (lane: Lane) => {
+    const imageSubject = subjects.resultImage(config.cluster, lane);
+    const configSubject = subjects.resultConfig(config.cluster, lane);
+    // A result naming another cluster than its subject's is poison (forSubject).
+    const ImageResult = forSubject(ImageScanResultSchema, imageSubject).transform((r) => ({
+      type: 'image' as const,
+      r,
+    }));
+    const ConfigResult = forSubject(ConfigAuditResultSchema, configSubject).transform((r) => ({
+      type: 'config' as const,
+      r,
+    }));
+    return consume<Result>({
       js,
       stream: STREAM_RESULTS,
-      consumer: writerConsumer(config.cluster),
+      consumer: writerConsumer(config.cluster, lane),
       schemaFor: (subject) =>
         subject === imageSubject ? ImageResult : subject === configSubject ? ConfigResult : undefined,
       handle: async (m, at) => {
@@ -230,10 +223,30 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       deadLetters: createDeadLetters({ js }),
       onTerm: (t) => {
         if (t.ending === 'invalid') {
-          metrics.results.inc({ type: t.subject.split('.')[2] ?? 'unknown', outcome: 'invalid' });
+          metrics.results.inc({ type: t.subject.split('.').at(-2) ?? 'unknown', outcome: 'invalid' });
         }
       },
     });
+  };
+  const loop = (async () => {
+    // The scanners own the topology: bind the stream once it exists, then create this writer's
+    // own consumers, one per lane (the only JetStream objects its identity may create).
+    const ready = await waitForStreams(js, [STREAM_RESULTS, STREAM_DEAD], {
+      signal: abort.signal,
+      onWaiting: (reason) => readiness.set('topology', false, reason),
+    });
+    if (!ready) return;
+    for (const lane of LANES) {
+      await ensureConsumer(jsm, STREAM_RESULTS, writerConsumerConfig(config.cluster, {}, lane));
+    }
+    readiness.set('topology', true);
+    await inventory.synced;
+    inventorySynced = true;
+    readiness.set('watches', true);
+    for (const lane of LANES) {
+      if (abort.signal.aborted) return;
+      results.push(await consumeLane(lane));
+    }
   })();
 
   loop.catch((err: unknown) => {
@@ -252,7 +265,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       stopLag();
       await compliance?.stop();
       await loop.catch(() => {});
-      await results?.stop();
+      await Promise.all(results.map((r) => r.stop()));
       await reconciler.stop();
       await inventory.stop();
       await nc.drain();

@@ -75,7 +75,9 @@ const schema = z.object({
       "write an SbomReport per owner and container, from the SBOM the scanner stored for the image (no trivy run of its own): true or false; trivy-operator's OPERATOR_SBOM_GENERATION_ENABLED",
     )
     .meta({ trivyOperator: 'OPERATOR_SBOM_GENERATION_ENABLED' }),
-  WRITE_CONCURRENCY: int(8, 1).describe('report writes in flight at once'),
+  WRITE_CONCURRENCY: int(8, 1).describe(
+    'results written at once in each lane (urgent: changes in the cluster; bulk: the backlog at start, refreshes)',
+  ),
   MAX_REPORT_BYTES: int(1_000_000, 10_000).describe(
     'largest report written; past it the most severe findings that fit are kept, with the full summary and fleetscan.io/omitted-findings (an SbomReport keeps its first components that fit, fleetscan.io/omitted-components)',
   ),
