@@ -6,7 +6,13 @@
 
 export { createManifestSource, type ManifestSource } from './fetch-manifest.ts';
 export { createInterner, type Interner } from './interner.ts';
-export { createInventory, type Inventory, type InventoryEvents, OWNER_KINDS } from './inventory.ts';
+export {
+  createInventory,
+  DEFAULT_REPORT_KINDS,
+  type Inventory,
+  type InventoryEvents,
+  OWNER_KINDS,
+} from './inventory.ts';
 export { type AuditManifest, type Owner, ownerKey, ownerManifest, toOwner } from './owner.ts';
 export { isBuiltInController, isReportOwner, type OwnerContext, reportOwnerRef } from './owner-rules.ts';
 export { auditManifest, projectResource, resourceProjector } from './project-resource.ts';

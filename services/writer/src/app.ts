@@ -23,8 +23,9 @@ import {
   writerConsumer,
   writerConsumerConfig,
 } from '@fleetscan/bus';
-import { createInventory, OWNER_KINDS } from '@fleetscan/inventory';
+import { createInventory, DEFAULT_REPORT_KINDS, OWNER_KINDS } from '@fleetscan/inventory';
 import { type KubeConnection, loadKubeConfig } from '@fleetscan/kube';
+import { SBOM_REPORT } from '@fleetscan/reports';
 import {
   type Clock,
   createReadiness,
@@ -93,6 +94,8 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     // Only what the report metrics that are on read: findings are kept once per distinct finding.
     reportDetail: reportDetailFor(config.reportMetrics),
     resourceKinds: config.resourceKinds,
+    // SbomReports are watched only when written: their CRD need not exist otherwise.
+    reportKinds: config.sbomReports ? [...DEFAULT_REPORT_KINDS, SBOM_REPORT.kind] : DEFAULT_REPORT_KINDS,
     events: {
       onOwner: (_key, owner, prev) => {
         if (!owner && prev && inventorySynced) void cleanup?.ownerGone(prev);
@@ -163,6 +166,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       maxReportBytes: config.maxReportBytes,
       ...config.reportLabels,
     },
+    sbomReports: config.sbomReports,
     writeConcurrency: config.writeConcurrency,
     clock,
     timers,

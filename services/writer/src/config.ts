@@ -111,11 +111,16 @@ const schema = z.object({
     })
     .describe('report-ttl annotation written on every report, a Go duration such as 24h or 90m')
     .meta({ trivyOperator: 'operator.scannerReportTTL' }),
+  SBOM_GENERATION_ENABLED: bool(true)
+    .describe(
+      "write an SbomReport per owner and container, from the SBOM the scanner stored for the image (no trivy run of its own): true or false; trivy-operator's OPERATOR_SBOM_GENERATION_ENABLED",
+    )
+    .meta({ trivyOperator: 'OPERATOR_SBOM_GENERATION_ENABLED' }),
   WRITE_CONCURRENCY: int(8, 1).describe(
     'results written at once in each lane (urgent: changes in the cluster; bulk: the backlog at start, refreshes)',
   ),
   MAX_REPORT_BYTES: int(1_000_000, 10_000).describe(
-    'largest report written; past it the most severe findings that fit are kept, with the full summary and fleetscan.io/omitted-findings',
+    'largest report written; past it the most severe findings that fit are kept, with the full summary and fleetscan.io/omitted-findings (an SbomReport keeps its first components that fit, fleetscan.io/omitted-components)',
   ),
   CLUSTER_COMPLIANCE_ENABLED: bool(true).describe(
     "keep the status of this cluster's ClusterComplianceReports current on their spec.cron (trivy-operator's OPERATOR_CLUSTER_COMPLIANCE_ENABLED): true or false",
@@ -234,6 +239,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     /** Kinds the inventory watches besides workloads: the audited ones. */
     resourceKinds: expandAuditKinds(c.SUPPORTED_CONFIG_AUDIT_KINDS).resources,
     reportTtlSeconds: c.REPORT_TTL,
+    sbomReports: c.SBOM_GENERATION_ENABLED,
     writeConcurrency: c.WRITE_CONCURRENCY,
     maxReportBytes: c.MAX_REPORT_BYTES,
     cleanupIntervalMs: c.CLEANUP_INTERVAL_SECONDS * 1000,

@@ -26,7 +26,7 @@ export function createWriterMetrics(registry: Registry) {
     }),
     failures: new Counter({
       name: 'fleetscan_writer_failures_total',
-      help: 'Failures by reason.',
+      help: 'Failures by reason: apply, delete, reconcile; sbom_missing or sbom_invalid, a stored SBOM gone or not CycloneDX (that result writes no SbomReports).',
       labelNames: ['reason'] as const,
       registers,
     }),
