@@ -19,8 +19,18 @@ export {
   type SubjectRules,
   userName,
 } from './identities.ts';
+export {
+  checkIgnoreYaml,
+  doublestarToRegExp,
+  IgnoreFileError,
+  type IgnoreRule,
+  isIgnored,
+  rulesFromText,
+  secretRulesFromYaml,
+} from './ignore-file.ts';
 export * from './messages.ts';
 export { type NatsSettings, natsEnv, natsSettings } from './nats-config.ts';
+export { type OwnerFilter, OwnerFilterSchema, ownerFilterKey, ownerFilterMatches } from './owner-filter.ts';
 export { pendingMessages } from './pending.ts';
 export { ensureTopology, type OwnedTopology, waitForStreams } from './provision.ts';
 export { ensureReplicas } from './replicas.ts';
@@ -36,11 +46,13 @@ export {
   type RetryPolicy,
   retryDelay,
 } from './retry-policy.ts';
+export { type ImageSbom, ImageSbomSchema, type SbomEntry, SbomEntrySchema } from './sbom-entry.ts';
 export {
   type AnalysisSettings,
   type CanonicalScanSettings,
   canonicalScanSettings,
   type MatchSettings,
+  type ReportSettings,
   type ScanSettings,
   ScanSettingsSchema,
   scanConfigHash,
@@ -55,11 +67,13 @@ export {
   SealedSchema,
   sealCredentials,
 } from './seal.ts';
-export { CLUSTER_NAME_PATTERN, clusterOf, PREFIX, subjects } from './subjects.ts';
+export { CLUSTER_NAME_PATTERN, clusterOf, LANES, type Lane, laneOf, PREFIX, subjects } from './subjects.ts';
 export {
   BLOB_BUCKET,
   CONSUMER_SCAN_CONFIG,
+  CONSUMER_SCAN_CONFIG_BULK,
   CONSUMER_SCAN_IMAGE,
+  CONSUMER_SCAN_IMAGE_BULK,
   DEFAULT_SCAN_ACK_WAIT_MS,
   ensureConsumer,
   ensureStreams,
@@ -73,6 +87,7 @@ export {
   STREAM_DEAD,
   STREAM_RESULTS,
   STREAM_SCAN,
+  scanConsumer,
   scanConsumerConfigs,
   streamConfigs,
   type TopologyOptions,

@@ -5,8 +5,10 @@ import {
   ImageScanDataSchema,
   type ImageScanRequest,
   type RegistryCredentials,
+  type SbomEntry,
+  SbomEntrySchema,
 } from '@fleetscan/bus';
-import { parseImageRef } from '@fleetscan/reports';
+import { reportImageRef } from '@fleetscan/reports';
 import type { Clock, Logger } from '@fleetscan/service';
 import { createAnalysisLocks, type LockBucket } from './analysis-lock.ts';
 import {
@@ -22,7 +24,6 @@ import {
 } from './cache-keys.ts';
 import type { ImageFindings, ScanEngine } from './engine.ts';
 import type { ScannerMetrics } from './metrics.ts';
-import { type SbomEntry, SbomEntrySchema } from './sbom-entry.ts';
 import { filterSecrets } from './secrets.ts';
 import { untilAborted } from './until-aborted.ts';
 
@@ -65,6 +66,11 @@ export interface ScanOutcome {
   access: Access;
   /** cached: served as stored; matched: re-matched from the stored SBOM; scanned: pulled and analysed. */
   how: 'cached' | 'matched' | 'scanned';
+  /**
+   * Object store key of the analysis (SbomEntry) behind the result, in the shared cache: the same
+   * digest, analysis settings and access, so whoever may have the result may have its SBOM.
+   */
+  sbomKey: string;
 }
 
 /**
@@ -131,19 +137,20 @@ export function createImageScans(d: ImageScanDeps) {
     const store = async (
       access: Access,
       findings: ImageFindings,
-      secrets: SbomEntry['secrets'],
+      entry: Pick<SbomEntry, 'secrets' | 'image'>,
     ): Promise<ScanOutcome> => {
       const now = d.clock.now();
+      const names = { analysedAs: entry.image, image: req.image };
       const data: ImageScanData = {
         ...findings,
         artifact: { ...findings.artifact, digest },
-        ...(wantsSecrets && { secrets: filterSecrets(secrets ?? [], match, now) }),
+        ...(wantsSecrets && { secrets: filterSecrets(entry.secrets ?? [], match, now, names) }),
         scannedAt: now.toISOString(),
         dbUpdatedAt: db,
       };
       const key = resultKey(access);
       await d.blobs.put(ImageScanDataSchema, key, data);
-      return { key, scannedAt: data.scannedAt, access, how: 'matched', data };
+      return { key, scannedAt: data.scannedAt, access, how: 'matched', sbomKey: sbomKeyOf(access), data };
     };
 
     const rematch = async (
@@ -165,7 +172,7 @@ export function createImageScans(d: ImageScanDeps) {
             d.engine.matchSbom(entry.sbom, { image: req.image, match, signal }),
           )
         : { scanner: entry.scanner, ...referenceFields(req.image), os: entry.os, vulnerabilities: [] };
-      return store(access, findings, entry.secrets);
+      return store(access, findings, entry);
     };
 
     const readableAnonymously = () =>
@@ -213,6 +220,7 @@ export function createImageScans(d: ImageScanDeps) {
         entry = {
           v: 1,
           digest,
+          image: req.image,
           ...analysis,
           analysedAt,
           storedAt: analysedAt,
@@ -231,7 +239,7 @@ export function createImageScans(d: ImageScanDeps) {
         const out = await rematch(entry, access, 'scan');
         return { ...out, how: 'scanned' };
       }
-      return { ...(await store(access, findings, entry.secrets)), how: 'scanned' };
+      return { ...(await store(access, findings, entry)), how: 'scanned' };
     };
 
     const fresh = async (trigger: 'miss' | 'stale'): Promise<ScanOutcome> => {
@@ -247,7 +255,14 @@ export function createImageScans(d: ImageScanDeps) {
       const data = await d.blobs.get(ImageScanDataSchema, hit.key);
       if (!isStale(data.scannedAt, req.notBefore)) {
         d.metrics.cache.inc({ result: 'hit', cluster: req.cluster });
-        return { key: hit.key, data, scannedAt: data.scannedAt, access: hit.access, how: 'cached' };
+        return {
+          key: hit.key,
+          data,
+          scannedAt: data.scannedAt,
+          access: hit.access,
+          how: 'cached',
+          sbomKey: sbomKeyOf(hit.access),
+        };
       }
       trigger = 'stale';
     }
@@ -285,9 +300,7 @@ function withCredentials(credentials: RegistryCredentials | undefined): {
 
 /** registry and artifact as trivy-operator derives them from the reference (toImageReportData). */
 function referenceFields(image: string): Pick<ImageFindings, 'registry' | 'artifact'> {
-  const ref = parseImageRef(image);
-  return {
-    registry: { server: ref.registry },
-    artifact: { repository: ref.repository, ...(ref.tag !== undefined && { tag: ref.tag }) },
-  };
+  const { registry, artifact } = reportImageRef(image);
+  const { digest: _digest, ...named } = artifact;
+  return { registry, artifact: named };
 }

@@ -21,9 +21,9 @@ import { createScope } from './filters.ts';
 import { followFleetDb } from './fleet-db.ts';
 import { createManifestsBucket } from './manifests-bucket.ts';
 import { createWatcherMetrics } from './metrics.ts';
+import { createOwnerSettings } from './owner-settings.ts';
 import { createRequestPublisher } from './requests.ts';
 import { createScheduler } from './scheduler.ts';
-import { settingsHashes } from './settings.ts';
 
 export interface WatcherDeps {
   config: WatcherConfig;
@@ -67,7 +67,11 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     onStatus: (ok, detail) => readiness.set('nats', ok, detail),
   });
   const js = jetstream(nc);
-  const hashes = settingsHashes(config.scanners, config.settings);
+  const settings = createOwnerSettings({
+    scanners: config.scanners,
+    settings: config.settings,
+    ignorePolicies: config.ignorePolicies,
+  });
   const scope = createScope(config.scope);
   const publisher = createRequestPublisher({
     js,
@@ -112,8 +116,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     timers,
     inventory,
     scope,
-    hashes,
-    secrets: config.scanners.includes('secret'),
+    settings,
     requests: publisher,
     asks: createAsks({
       publisher,
@@ -123,8 +126,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
       auditReports: (o) => scope.auditReports(o),
       cluster: config.cluster,
       scanners: config.scanners,
-      settings: config.settings,
-      hashes,
+      settings,
       metrics,
       logger,
     }),

@@ -11,6 +11,8 @@ import {
   type ImageScanResult,
   ImageScanResultSchema,
   inboxPrefix,
+  LANES,
+  type Lane,
   openBlobStore,
   pendingMessages,
   resultsBucket,
@@ -21,8 +23,9 @@ import {
   writerConsumer,
   writerConsumerConfig,
 } from '@fleetscan/bus';
-import { createInventory, OWNER_KINDS } from '@fleetscan/inventory';
+import { createInventory, DEFAULT_REPORT_KINDS, OWNER_KINDS } from '@fleetscan/inventory';
 import { type KubeConnection, loadKubeConfig } from '@fleetscan/kube';
+import { SBOM_REPORT } from '@fleetscan/reports';
 import {
   type Clock,
   createReadiness,
@@ -40,10 +43,10 @@ import { createCleanup } from './cleanup.ts';
 import { createComplianceIo } from './compliance-io.ts';
 import { type ComplianceLoop, createComplianceLoop } from './compliance-loop.ts';
 import type { WriterConfig } from './config.ts';
-import { createWriterMetrics, registerReportMetrics } from './metrics.ts';
-import { registerAssessmentMetrics } from './metrics-assessments.ts';
+import { createWriterMetrics, registerReportMetrics, reportDetailFor } from './metrics.ts';
 import { createComplianceMetrics } from './metrics-compliance.ts';
 import { createReconciler } from './reconcile.ts';
+import { renderMetrics } from './report-metrics/exposition.ts';
 
 export interface WriterDeps {
   config: WriterConfig;
@@ -75,7 +78,8 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   registry.setDefaultLabels({ cluster: config.cluster });
   const metrics = createWriterMetrics(registry);
   const readiness = createReadiness();
-  const ops = await startOpsServer({ ...config.metrics, registry, health: readiness });
+  // /metrics streams the report families (they can be hundreds of thousands of series).
+  const ops = await startOpsServer({ ...config.metrics, registry, health: readiness, render: renderMetrics });
   readiness.set('nats', false, 'connecting');
   readiness.set('watches', false, 'initial list');
   readiness.set('topology', false, `waiting for stream ${STREAM_RESULTS}`);
@@ -88,7 +92,11 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   const inventory = createInventory({
     kc,
     logger,
+    // Only what the report metrics that are on read: findings are kept once per distinct finding.
+    reportDetail: reportDetailFor(config.reportMetrics),
     resourceKinds: config.resourceKinds,
+    // SbomReports are watched only when written: their CRD need not exist otherwise.
+    reportKinds: config.sbomReports ? [...DEFAULT_REPORT_KINDS, SBOM_REPORT.kind] : DEFAULT_REPORT_KINDS,
     events: {
       onOwner: (_key, owner, prev) => {
         if (!owner && prev && inventorySynced) void cleanup?.ownerGone(prev);
@@ -99,8 +107,17 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       },
     },
   });
-  registerReportMetrics(registry, inventory);
-  registerAssessmentMetrics(registry, inventory);
+  const brokenFamilies = new Set<string>();
+  registerReportMetrics(registry, inventory, config.reportMetrics, (family, err) => {
+    metrics.failures.inc({ reason: 'report_metrics' });
+    // Once per family: a report that breaks a family breaks it at every scrape.
+    if (brokenFamilies.has(family)) return;
+    brokenFamilies.add(family);
+    logger.warn(
+      { family, err: String(err).slice(0, 500) },
+      'a report metric family failed; served what it had',
+    );
+  });
   let compliance: ComplianceLoop | undefined;
   const complianceMetrics = createComplianceMetrics(registry, () => compliance?.reports() ?? []);
   inventory.start();
@@ -145,7 +162,12 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     api,
     metrics,
     logger,
-    settings: { ttlSeconds: config.reportTtlSeconds, maxReportBytes: config.maxReportBytes },
+    settings: {
+      ttlSeconds: config.reportTtlSeconds,
+      maxReportBytes: config.maxReportBytes,
+      ...config.reportLabels,
+    },
+    sbomReports: config.sbomReports,
     writeConcurrency: config.writeConcurrency,
     clock,
     timers,
@@ -171,44 +193,35 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   });
   // Counted from the stream: the consumer's own counts leave out a message JetStream stopped delivering.
   const stopLag = timers.every(5000, () => {
-    pendingMessages(jsm, STREAM_RESULTS, subjects.resultsFor(config.cluster)).then(
-      (n) => metrics.lag.set(n),
+    Promise.all(
+      LANES.map((l) => pendingMessages(jsm, STREAM_RESULTS, subjects.resultsFor(config.cluster, l))),
+    ).then(
+      (counts) => metrics.lag.set(counts.reduce((a, n) => a + n, 0)),
       () => {},
     );
   });
 
   // Results are independent (one report, or one image's fan-out): handle several at once so the API
-  // round trips overlap; a late result never replaces a newer report (write-queue.ts).
-  const imageSubject = subjects.resultImage(config.cluster);
-  const configSubject = subjects.resultConfig(config.cluster);
-  // A result naming another cluster than its subject's is poison (forSubject).
-  const ImageResult = forSubject(ImageScanResultSchema, imageSubject).transform((r) => ({
-    type: 'image' as const,
-    r,
-  }));
-  const ConfigResult = forSubject(ConfigAuditResultSchema, configSubject).transform((r) => ({
-    type: 'config' as const,
-    r,
-  }));
-  let results: Consumption | undefined;
-  const loop = (async () => {
-    // The scanners own the topology: bind the stream once it exists, then create this writer's
-    // own consumer (the one JetStream object its identity may create).
-    const ready = await waitForStreams(js, [STREAM_RESULTS, STREAM_DEAD], {
-      signal: abort.signal,
-      onWaiting: (reason) => readiness.set('topology', false, reason),
-    });
-    if (!ready) return;
-    await ensureConsumer(jsm, STREAM_RESULTS, writerConsumerConfig(config.cluster));
-    readiness.set('topology', true);
-    await inventory.synced;
-    inventorySynced = true;
-    readiness.set('watches', true);
-    if (abort.signal.aborted) return;
-    results = await consume<Result>({
+  // round trips overlap; a late result never replaces a newer report (write-queue.ts). Each lane has
+  // its own consumer and slots: an urgent result (a new workload's) is written at once even while a
+  // fleet-wide refresh or the install backlog fills the bulk lane.
+  const results: Consumption[] = [];
+  const consumeLane = (lane: Lane) => {
+    const imageSubject = subjects.resultImage(config.cluster, lane);
+    const configSubject = subjects.resultConfig(config.cluster, lane);
+    // A result naming another cluster than its subject's is poison (forSubject).
+    const ImageResult = forSubject(ImageScanResultSchema, imageSubject).transform((r) => ({
+      type: 'image' as const,
+      r,
+    }));
+    const ConfigResult = forSubject(ConfigAuditResultSchema, configSubject).transform((r) => ({
+      type: 'config' as const,
+      r,
+    }));
+    return consume<Result>({
       js,
       stream: STREAM_RESULTS,
-      consumer: writerConsumer(config.cluster),
+      consumer: writerConsumer(config.cluster, lane),
       schemaFor: (subject) =>
         subject === imageSubject ? ImageResult : subject === configSubject ? ConfigResult : undefined,
       handle: async (m, at) => {
@@ -227,10 +240,30 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       deadLetters: createDeadLetters({ js }),
       onTerm: (t) => {
         if (t.ending === 'invalid') {
-          metrics.results.inc({ type: t.subject.split('.')[2] ?? 'unknown', outcome: 'invalid' });
+          metrics.results.inc({ type: t.subject.split('.').at(-2) ?? 'unknown', outcome: 'invalid' });
         }
       },
     });
+  };
+  const loop = (async () => {
+    // The scanners own the topology: bind the stream once it exists, then create this writer's
+    // own consumers, one per lane (the only JetStream objects its identity may create).
+    const ready = await waitForStreams(js, [STREAM_RESULTS, STREAM_DEAD], {
+      signal: abort.signal,
+      onWaiting: (reason) => readiness.set('topology', false, reason),
+    });
+    if (!ready) return;
+    for (const lane of LANES) {
+      await ensureConsumer(jsm, STREAM_RESULTS, writerConsumerConfig(config.cluster, {}, lane));
+    }
+    readiness.set('topology', true);
+    await inventory.synced;
+    inventorySynced = true;
+    readiness.set('watches', true);
+    for (const lane of LANES) {
+      if (abort.signal.aborted) return;
+      results.push(await consumeLane(lane));
+    }
   })();
 
   loop.catch((err: unknown) => {
@@ -249,7 +282,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       stopLag();
       await compliance?.stop();
       await loop.catch(() => {});
-      await results?.stop();
+      await Promise.all(results.map((r) => r.stop()));
       await reconciler.stop();
       await inventory.stop();
       await nc.drain();

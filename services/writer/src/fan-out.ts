@@ -1,6 +1,12 @@
-import type { ImageScanData, ImageScanResult } from '@fleetscan/bus';
+import { type ImageScanData, type ImageScanResult, ownerFilterMatches, type SbomEntry } from '@fleetscan/bus';
 import type { Owner } from '@fleetscan/inventory';
-import { EXPOSED_SECRET_REPORT, type OwnerReportKind, VULNERABILITY_REPORT } from '@fleetscan/reports';
+import {
+  type Bom,
+  EXPOSED_SECRET_REPORT,
+  type OwnerReportKind,
+  SBOM_REPORT,
+  VULNERABILITY_REPORT,
+} from '@fleetscan/reports';
 import {
   type BuildSettings,
   buildErrorVulnerabilityReport,
@@ -8,6 +14,7 @@ import {
   buildVulnerabilityReport,
   forReference,
 } from './build.ts';
+import { buildSbomReport } from './build-sbom.ts';
 import type { WritableReport } from './write-queue.ts';
 
 /** One report of a fan-out, and the owner it is written for. */
@@ -18,23 +25,36 @@ export interface FanOutReport {
 }
 
 /**
- * The owners an image result is written for: those in the result's namespace. Results are scoped to
- * the requesting namespace, so another tenant's pull secrets never produce (or fail) a report here.
+ * The owners an image result is written for: those in the result's namespace, and of those the ones
+ * its owner filter names. Results are scoped to the requesting namespace, so another tenant's pull
+ * secrets never produce (or fail) a report here; and to the owners its settings are for, so
+ * workloads with settings of their own (a per-workload ignore policy) get only results made with them.
  */
-export function fanOutOwners(r: Pick<ImageScanResult, 'namespace'>, usingImage: readonly Owner[]): Owner[] {
-  return usingImage.filter((o) => o.namespace === r.namespace);
+export function fanOutOwners(
+  r: Pick<ImageScanResult, 'namespace' | 'ownerFilter'>,
+  usingImage: readonly Owner[],
+): Owner[] {
+  return usingImage.filter((o) => o.namespace === r.namespace && ownerFilterMatches(r.ownerFilter, o.name));
+}
+
+/** The image's SBOM for SbomReports: the stored analysis and its BOM, read once per fan-out. */
+export interface FanOutSbom {
+  entry: Pick<SbomEntry, 'scanner' | 'analysedAt'>;
+  bom: Bom;
 }
 
 /**
  * The reports an image result makes for `owners`, per owner × container running the image: a
- * VulnerabilityReport and, when the scan looked for secrets, an ExposedSecretReport; for a failed
- * scan (`data` undefined) a VulnerabilityReport that says what failed, with no findings.
+ * VulnerabilityReport, when the scan looked for secrets an ExposedSecretReport, and when `sbom` is
+ * given (SBOM generation on) an SbomReport; for a failed scan (`data` undefined) a
+ * VulnerabilityReport that says what failed, with no findings.
  */
 export function fanOutReports(
   r: ImageScanResult,
   owners: readonly Owner[],
   data: ImageScanData | undefined,
   settings: BuildSettings,
+  sbom?: FanOutSbom,
 ): FanOutReport[] {
   const targets = owners.flatMap((owner) =>
     owner.containers.filter((c) => c.image === r.image).map((c) => ({ owner, container: c.name })),
@@ -59,7 +79,7 @@ export function fanOutReports(
   return targets.flatMap(({ owner, container }) => [
     {
       kind: VULNERABILITY_REPORT.kind,
-      report: buildVulnerabilityReport(owner, container, named, r.scanConfigHash, settings),
+      report: buildVulnerabilityReport(owner, container, named, r.scanConfigHash, settings, r.reportFields),
       owner,
     },
     ...(named.secrets
@@ -71,7 +91,13 @@ export function fanOutReports(
           },
         ]
       : []),
+    ...sbomReports(owner, container),
   ]);
+
+  function sbomReports(owner: Owner, container: string): FanOutReport[] {
+    const report = sbom && buildSbomReport(owner, container, named, sbom.entry, sbom.bom, settings);
+    return report ? [{ kind: SBOM_REPORT.kind, report, owner }] : [];
+  }
 }
 
 /**

@@ -255,6 +255,15 @@ accounts {
 }
 {{- end -}}
 
+{{/* A map of labels as key=value,key=value (REPORT_ADDITIONAL_LABELS), keys sorted. */}}
+{{- define "fleetscan.labelPairs" -}}
+{{- $pairs := list -}}
+{{- range $k, $v := . -}}
+{{- $pairs = append $pairs (printf "%s=%s" $k $v) -}}
+{{- end -}}
+{{- join "," $pairs -}}
+{{- end -}}
+
 {{/*
 The API resource of each kind configAudit.supportedKinds may name besides workloads (the watcher
 and writer read every workload kind anyway): "group/resource", "" for the core group. The same map
@@ -294,4 +303,20 @@ nothing on them). A list of "group/resource", one per line.
 {{- define "fleetscan.auditEnv" -}}
 - name: SUPPORTED_CONFIG_AUDIT_KINDS
   value: {{ join "," .Values.configAudit.supportedKinds | quote }}
+{{- end -}}
+
+{{/*
+The report kinds fleetscan writes, as resource names of aquasecurity.github.io: the one list every
+rule over reports is made from (the watcher's and writer's roles, the roles aggregated for namespace
+users). The same list as @fleetscan/reports' OWNER_REPORT_KINDS; test/integration/deploy.test.ts
+compares them. A new kind is one line here.
+*/}}
+{{- define "fleetscan.reportResources" -}}
+- vulnerabilityreports
+- configauditreports
+- exposedsecretreports
+- clusterconfigauditreports
+- rbacassessmentreports
+- clusterrbacassessmentreports
+- infraassessmentreports
 {{- end -}}
