@@ -5,6 +5,7 @@ import { type Convergence, checkFleet, describeCheck, readFleet, waitForFleet } 
  * After a fault: waits (bounded) until every report owner in `namespaces` has exactly one current
  * report per kind and container and no report is an orphan, twice in a row; logs how long it took
  * (recorded, never asserted: the machine is shared). The caller asserts `converged` and `problems`.
+ * `secrets` (default on, as SCANNERS is): an ExposedSecretReport per container is expected too.
  */
 export async function fleetConverges(
   transport: KubeTransport,
@@ -16,7 +17,7 @@ export async function fleetConverges(
   const c = await waitForFleet({
     check: async () => {
       const state = await readFleet(transport, namespaces, AbortSignal.timeout(30_000));
-      return checkFleet(state.owners, state.reports, { secrets: opts.secrets ?? false });
+      return checkFleet(state.owners, state.reports, { secrets: opts.secrets ?? true });
     },
     timeoutMs: opts.timeoutMs ?? 240_000,
     intervalMs: 1000,

@@ -71,7 +71,8 @@ export async function runSoak(opts: SoakOptions, io: SoakIo): Promise<SoakResult
 
     const check = async () => {
       const state = await readFleet(transport, namespaces);
-      return checkFleet(state.owners, state.reports);
+      // The services run with the default SCANNERS (vuln, secret): an ExposedSecretReport per container too.
+      return checkFleet(state.owners, state.reports, { secrets: true });
     };
     const idle = async () => {
       const p = await pendingWork(jsm);
