@@ -9,6 +9,7 @@ export {
   DeadLetterHeader,
   type DeadLetters,
 } from './dead-letters.ts';
+export * from './fleet-messages.ts';
 export {
   FLEETSCAN_ACCOUNT,
   type Identity,
@@ -55,7 +56,14 @@ export {
   SealedSchema,
   sealCredentials,
 } from './seal.ts';
-export { CLUSTER_NAME_PATTERN, clusterOf, PREFIX, subjects } from './subjects.ts';
+export {
+  CLUSTER_NAME_PATTERN,
+  clusterOf,
+  INVENTORY_SYNCED_TOKEN,
+  PREFIX,
+  subjects,
+  UID_TOKEN_PATTERN,
+} from './subjects.ts';
 export {
   BLOB_BUCKET,
   CONSUMER_SCAN_CONFIG,
@@ -63,6 +71,8 @@ export {
   DEFAULT_SCAN_ACK_WAIT_MS,
   ensureConsumer,
   ensureStreams,
+  INVENTORY_TOMBSTONE_TTL,
+  isNotFound,
   LOCK_BUCKET,
   MAX_DELIVERIES,
   MAX_DELIVERIES_METADATA,
@@ -71,6 +81,7 @@ export {
   STATE_BUCKET,
   STATE_KEY_TRIVY_DB,
   STREAM_DEAD,
+  STREAM_FLEET,
   STREAM_RESULTS,
   STREAM_SCAN,
   scanConsumerConfigs,
