@@ -71,6 +71,7 @@ export {
   DEFAULT_SCAN_ACK_WAIT_MS,
   ensureConsumer,
   ensureStreams,
+  FINDINGS_TTL,
   INVENTORY_TOMBSTONE_TTL,
   isNotFound,
   LOCK_BUCKET,

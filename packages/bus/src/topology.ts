@@ -21,6 +21,11 @@ export const STREAM_DEAD = 'FLEETSCAN_DEAD';
 export const STREAM_FLEET = 'FLEETSCAN_FLEET';
 /** An owner's deletion is kept this long (a tombstone with a per-message TTL), then forgotten. */
 export const INVENTORY_TOMBSTONE_TTL = '24h';
+/**
+ * An image's findings expire this long after they were last published: a running image is
+ * answered again at least every REPORT_TTL (24 h by default), one nobody runs any more goes.
+ */
+export const FINDINGS_TTL = '168h';
 /** Object store bucket: image scan results by digest (the shared cache) and oversized payloads. */
 export const BLOB_BUCKET = 'fleetscan-blobs';
 
@@ -77,8 +82,6 @@ export interface TopologyOptions {
   /** How long, and how many bytes of, dead letters are kept. Default 7 days, 256 MiB. */
   deadLetterMaxAgeMs?: number;
   deadLetterMaxBytes?: number;
-  /** The fleet stream's size bound (default 4 GiB; the oldest go first past it). */
-  fleetMaxBytes?: number;
 }
 
 export function streamConfigs(o: TopologyOptions = {}): (Partial<StreamConfig> & { name: string })[] {
@@ -126,7 +129,9 @@ export function streamConfigs(o: TopologyOptions = {}): (Partial<StreamConfig> &
       allow_msg_ttl: true,
       // The scanners read an image's previous findings (their first-seen times) with a direct get.
       allow_direct: true,
-      max_bytes: o.fleetMaxBytes ?? 4 * 1024 * 1024 * 1024,
+      // No byte limit (it would be reserved from the server's store, and discarding the oldest
+      // would drop live owners): one message per owner and per image in a namespace, and the
+      // findings of images nobody scans any more expire (FINDINGS_TTL).
       duplicate_window: dup,
       num_replicas: o.replicas ?? 1,
     },

@@ -62,8 +62,14 @@ export interface VulnerabilityFilter extends PageParams {
 export function whereVulnerability(db: DatabaseSync, f: VulnerabilityFilter): Page<VulnerabilityRow> {
   const where = ['f.id = ?'];
   const args: SQLInputValue[] = [f.id];
-  if (f.cluster) where.push('f.cluster = ?'), args.push(f.cluster);
-  if (f.namespace !== undefined) where.push('f.namespace = ?'), args.push(f.namespace);
+  if (f.cluster) {
+    where.push('f.cluster = ?');
+    args.push(f.cluster);
+  }
+  if (f.namespace !== undefined) {
+    where.push('f.namespace = ?');
+    args.push(f.namespace);
+  }
   if (f.severities?.length) {
     where.push(`f.severity IN (${f.severities.map(() => '?').join(', ')})`);
     args.push(...f.severities);
@@ -191,7 +197,10 @@ export function newSince(
 ): Page<NewRow> {
   const where = ['f.first_seen >= ?'];
   const args: SQLInputValue[] = [f.since];
-  if (f.cluster) where.push('f.cluster = ?'), args.push(f.cluster);
+  if (f.cluster) {
+    where.push('f.cluster = ?');
+    args.push(f.cluster);
+  }
   if (f.severities?.length) {
     where.push(`f.severity IN (${f.severities.map(() => '?').join(', ')})`);
     args.push(...f.severities);

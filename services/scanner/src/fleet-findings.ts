@@ -1,4 +1,5 @@
 import {
+  FINDINGS_TTL,
   type Finding,
   findingIdentity,
   findingsKey,
@@ -116,6 +117,7 @@ export function createFindingsPublisher(js: JetStreamClient, jsm: JetStreamManag
         const message = buildFindings(input, parsed?.success ? parsed.data : undefined);
         try {
           await js.publish(subject, JSON.stringify(ImageFindingsSchema.parse(message)), {
+            ttl: FINDINGS_TTL,
             ...(attempt < 2 && { expect: { lastSubjectSequence: last?.seq ?? 0 } }),
           });
           return;
