@@ -1,12 +1,14 @@
+import { execFileSync } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { STREAM_FLEET, subjects } from '@fleetscan/bus';
 import { loadConfig, type RunningFleetview, startFleetview } from '@fleetscan/fleetview';
 import { createLogger } from '@fleetscan/service';
-import { natsConnectOptions, natsEnv, type Stack, startStack } from '@fleetscan/stack';
+import { natsConnectOptions, natsEnv, repoRoot, type Stack, startStack } from '@fleetscan/stack';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import puppeteer from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployment, type Kube, kubeFor } from '../support/kube.ts';
 import { type Services, startServices } from '../support/services.ts';
@@ -150,6 +152,52 @@ describe('the fleet view on two clusters', () => {
     );
     expect(fresh.body.total).toBeGreaterThan(0);
   }, 300_000);
+
+  it('shows the workloads of a CVE searched on the page, in a real headless chromium', async () => {
+    // Debian's chromium (.ci/bootstrap installs it), driven over CDP by puppeteer-core.
+    const chromium = execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
+    const browser = await puppeteer.launch({
+      executablePath: chromium,
+      headless: true,
+      // Root in CI has no user namespace sandbox; the page is our own, served on loopback.
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--user-data-dir=' + join(stack.dir, 'chromium'),
+      ],
+      timeout: 60_000,
+    });
+    try {
+      const page = await browser.newPage();
+      page.setDefaultTimeout(30_000);
+      await page.goto(`http://127.0.0.1:${view.apiPort}/`);
+      await page.type('#token', TOKEN);
+      await page.type('#cve', CVE);
+      await page.click('#go');
+      // A string, evaluated in the page (the tests' TypeScript has no DOM types).
+      await page.waitForFunction(
+        `(document.querySelector('#workloads tbody')?.textContent ?? '').includes(${JSON.stringify(ns.a)}) &&
+         (document.querySelector('#workloads tbody')?.textContent ?? '').includes(${JSON.stringify(ns.b)})`,
+      );
+      const cells = await page.$$eval('#workloads tbody tr', (trs) =>
+        trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')),
+      );
+      const shown = new Set(
+        cells
+          .filter((c) => c[1] === ns.a || c[1] === ns.b)
+          .map((c) => `${c[0]}/${c[1]}/${c[3]?.replace(/-[a-z0-9]+$/, '')}`),
+      );
+      expect([...shown].sort()).toEqual([`a/${ns.a}/web`, `b/${ns.b}/web`, `b/${ns.b}/worker`]);
+      expect(await page.$eval('#error', (e) => e.textContent)).toBe('');
+      // Kept as the run's artifact (.stack/ is not committed).
+      const dir = join(repoRoot, '.stack', 'artifacts');
+      await mkdir(dir, { recursive: true });
+      await page.screenshot({ path: join(dir, 'fleetview-page.png'), fullPage: true });
+    } finally {
+      await browser.close();
+    }
+  }, 120_000);
 
   it('drops a deleted workload from the answer within seconds', async () => {
     await kube.b.apps.deleteNamespacedDeployment({
