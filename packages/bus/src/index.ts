@@ -20,8 +20,18 @@ export {
   type SubjectRules,
   userName,
 } from './identities.ts';
+export {
+  checkIgnoreYaml,
+  doublestarToRegExp,
+  IgnoreFileError,
+  type IgnoreRule,
+  isIgnored,
+  rulesFromText,
+  secretRulesFromYaml,
+} from './ignore-file.ts';
 export * from './messages.ts';
 export { type NatsSettings, natsEnv, natsSettings } from './nats-config.ts';
+export { type OwnerFilter, OwnerFilterSchema, ownerFilterKey, ownerFilterMatches } from './owner-filter.ts';
 export { pendingMessages } from './pending.ts';
 export { ensureTopology, type OwnedTopology, waitForStreams } from './provision.ts';
 export { ensureReplicas } from './replicas.ts';
@@ -42,6 +52,7 @@ export {
   type CanonicalScanSettings,
   canonicalScanSettings,
   type MatchSettings,
+  type ReportSettings,
   type ScanSettings,
   ScanSettingsSchema,
   scanConfigHash,
@@ -60,6 +71,9 @@ export {
   CLUSTER_NAME_PATTERN,
   clusterOf,
   INVENTORY_SYNCED_TOKEN,
+  LANES,
+  type Lane,
+  laneOf,
   PREFIX,
   subjects,
   UID_TOKEN_PATTERN,
@@ -67,7 +81,9 @@ export {
 export {
   BLOB_BUCKET,
   CONSUMER_SCAN_CONFIG,
+  CONSUMER_SCAN_CONFIG_BULK,
   CONSUMER_SCAN_IMAGE,
+  CONSUMER_SCAN_IMAGE_BULK,
   DEFAULT_SCAN_ACK_WAIT_MS,
   ensureConsumer,
   ensureStreams,
@@ -85,6 +101,7 @@ export {
   STREAM_FLEET,
   STREAM_RESULTS,
   STREAM_SCAN,
+  scanConsumer,
   scanConsumerConfigs,
   streamConfigs,
   type TopologyOptions,

@@ -38,7 +38,6 @@ export {
   toChecksByFile,
 } from './parse-config.ts';
 export {
-  DEFAULT_VULNERABILITY_FIELDS,
   type ImageReportData,
   type ImageReportDataOptions,
   parseImageReport,
@@ -52,7 +51,6 @@ export {
   toImageReportData,
   toOS,
   toVulnerabilities,
-  type VulnerabilityFields,
 } from './parse-image.ts';
 export {
   parseSbomReport,

@@ -28,7 +28,9 @@ const schema = z.object({
     .string()
     .min(1, "a directory holding trivy's DB (db/trivy.db)")
     .describe("trivy's cache directory holding db/trivy.db; never updated from the network"),
-  SCAN_TIMEOUT_SECONDS: int(300, 1).describe('kill trivy (its whole process group) after this long'),
+  SCAN_TIMEOUT_SECONDS: int(300, 1)
+    .describe('kill trivy (its whole process group) after this long')
+    .meta({ trivyOperator: 'trivy.timeout' }),
   REQUEST_TIMEOUT_SECONDS: z.coerce
     .number()
     .int()
@@ -37,13 +39,16 @@ const schema = z.object({
     .describe(
       'the most one request may take, all steps together: digest lookup, lock waits, every trivy run, stores; past it the request counts as a TIMEOUT, and a handler still running 30 s later is a stuck slot (/readyz, fleetscan_consumer_stuck_handlers); unset: 3 x SCAN_TIMEOUT_SECONDS + 60',
     ),
-  IMAGE_CONCURRENCY: int(1, 1).describe('image scans this replica runs at once'),
+  IMAGE_CONCURRENCY: int(1, 1).describe(
+    'image scans this replica runs at once in each lane (urgent: changes in the cluster; bulk: the backlog at start, refreshes)',
+  ),
   CONFIG_BATCH_SIZE: int(500, 1).describe('manifests per trivy config run at most'),
   CONFIG_BATCH_WAIT_MS: int(250, 0).describe('how long to wait for a config batch to fill'),
   INSECURE_REGISTRIES: z
     .string()
     .default('')
-    .describe('registries reached over plain HTTP besides loopback ones, comma-separated host:port'),
+    .describe('registries reached over plain HTTP besides loopback ones, comma-separated host:port')
+    .meta({ trivyOperator: 'trivy.nonSslRegistries' }),
   ACK_WAIT_SECONDS: int(15, 5).describe(
     "redelivery timeout of a message without in-progress acks, which are sent every third of it: how soon a dead replica's work moves",
   ),

@@ -28,9 +28,9 @@ import { followFleetDb } from './fleet-db.ts';
 import { createInventoryFeed } from './inventory-feed.ts';
 import { createManifestsBucket } from './manifests-bucket.ts';
 import { createWatcherMetrics } from './metrics.ts';
+import { createOwnerSettings } from './owner-settings.ts';
 import { createRequestPublisher } from './requests.ts';
 import { createScheduler } from './scheduler.ts';
-import { settingsHashes } from './settings.ts';
 
 export interface WatcherDeps {
   config: WatcherConfig;
@@ -74,7 +74,11 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     onStatus: (ok, detail) => readiness.set('nats', ok, detail),
   });
   const js = jetstream(nc);
-  const hashes = settingsHashes(config.scanners, config.settings);
+  const settings = createOwnerSettings({
+    scanners: config.scanners,
+    settings: config.settings,
+    ignorePolicies: config.ignorePolicies,
+  });
   const scope = createScope(config.scope);
   const publisher = createRequestPublisher({
     js,
@@ -132,8 +136,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     timers,
     inventory,
     scope,
-    hashes,
-    secrets: config.scanners.includes('secret'),
+    settings,
     requests: publisher,
     asks: createAsks({
       publisher,
@@ -143,8 +146,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
       auditReports: (o) => scope.auditReports(o),
       cluster: config.cluster,
       scanners: config.scanners,
-      settings: config.settings,
-      hashes,
+      settings,
       metrics,
       logger,
     }),

@@ -1,24 +1,25 @@
 import {
   type BlobStore,
   bounded,
+  type Lane,
   MAX_INLINE_MANIFEST_BYTES,
   type Manifest,
   ManifestSchema,
-  type ScanSettings,
 } from '@fleetscan/bus';
 import { type ManifestSource, type Owner, ownerKey } from '@fleetscan/inventory';
 import type { AuditReportKind, ImageScanner } from '@fleetscan/reports';
 import type { Logger } from '@fleetscan/service';
 import type { CredentialSource } from './credentials.ts';
 import type { WatcherMetrics } from './metrics.ts';
+import type { OwnerSettings } from './owner-settings.ts';
 import type { ImageNeed } from './plan.ts';
 import type { ManifestPart, RequestPublisher } from './requests.ts';
 import type { Asks } from './scheduler.ts';
-import type { SettingsHashes } from './settings.ts';
 
 /**
  * The scheduler's asks as request messages: an owner's config audit with its manifest and the
- * reports it is for, an image scan with this watcher's settings and the owner's sealed pull
+ * reports it is for, an image scan with the owner's settings (those of its namespace and workload)
+ * and its sealed pull
  * credentials; each outcome counted.
  */
 export function createAsks(deps: {
@@ -32,13 +33,12 @@ export function createAsks(deps: {
   auditReports(owner: Owner): { kind: AuditReportKind }[];
   cluster: string;
   scanners: ImageScanner[];
-  settings: ScanSettings;
-  hashes: SettingsHashes;
+  settings: Pick<OwnerSettings, 'of' | 'pluginConfigHash'>;
   metrics: Pick<WatcherMetrics, 'requests' | 'refreshes'>;
   /** Told of requests that can never be sent (a field past the message limits). */
   logger?: Pick<Logger, 'warn'>;
 }): Asks {
-  const { publisher, metrics, hashes } = deps;
+  const { publisher, metrics, settings } = deps;
   const countRefresh = (type: 'image' | 'config', purpose: string) => {
     if (purpose) metrics.refreshes.inc({ type, reason: purpose.split(':')[0] ?? purpose });
   };
@@ -52,7 +52,7 @@ export function createAsks(deps: {
     return { manifestBlob: key };
   };
   return {
-    async config(owner: Owner, purpose: string) {
+    async config(owner: Owner, purpose: string, lane: Lane) {
       const reports = deps.auditReports(owner).map((r) => r.kind);
       if (reports.length === 0) return;
       const outcome = await publisher.config(
@@ -65,12 +65,13 @@ export function createAsks(deps: {
             uid: owner.uid,
           },
           specHash: owner.specHash,
-          pluginConfigHash: hashes.pluginConfigHash,
+          pluginConfigHash: settings.pluginConfigHash,
           reports,
         },
         () => manifestPart(owner),
+        lane,
       );
-      metrics.requests.inc({ type: 'config', outcome });
+      metrics.requests.inc({ type: 'config', outcome, lane });
       if (outcome === 'invalid') {
         deps.logger?.warn(
           { owner: bounded(ownerKey(owner)) },
@@ -79,22 +80,25 @@ export function createAsks(deps: {
       }
       countRefresh('config', purpose);
     },
-    async image(owner: Owner, need: ImageNeed, purpose: string) {
+    async image(owner: Owner, need: ImageNeed, purpose: string, lane: Lane) {
       const sealed = await deps.credentials.sealedFor(owner, need.image, deps.cluster);
+      const scan = settings.of(owner);
       const outcome = await publisher.image(
         {
           namespace: owner.namespace,
+          ...(scan.ownerFilter && { ownerFilter: scan.ownerFilter }),
           image: need.image,
           scanners: deps.scanners,
-          settings: deps.settings,
-          scanConfigHash: hashes.scanConfigHash,
+          settings: scan.settings,
+          scanConfigHash: scan.scanConfigHash,
           ...(need.digest ? { digest: need.digest } : {}),
           ...(need.notBefore ? { notBefore: need.notBefore } : {}),
           ...(sealed ? { credentials: sealed } : {}),
         },
         purpose,
+        lane,
       );
-      metrics.requests.inc({ type: 'image', outcome });
+      metrics.requests.inc({ type: 'image', outcome, lane });
       if (outcome === 'invalid') {
         deps.logger?.warn(
           { owner: bounded(ownerKey(owner)), image: bounded(need.image, 200) },

@@ -7,9 +7,12 @@ import {
   type ImageScanRequest,
   ImageScanRequestSchema,
   isBusError,
+  type Lane,
   type Manifest,
+  ownerFilterKey,
   subjects,
 } from '@fleetscan/bus';
+import { computeSpecHash } from '@fleetscan/reports';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { z } from 'zod';
 import { createRequestMemory, type EvictionReason } from './request-memory.ts';
@@ -45,10 +48,14 @@ export type ManifestPart = { manifest: Manifest } | { manifestBlob: string };
  * purpose (a deleted report, a request that got no answer).
  */
 export interface RequestPublisher {
-  /** `purpose` separates refreshes (a DB version, a TTL expiry) from the first request for an image. */
+  /**
+   * `purpose` separates refreshes (a DB version, a TTL expiry) from the first request for an image;
+   * `lane` is the subject it goes on (urgent by default).
+   */
   image(
     req: Omit<ImageScanRequest, 'v' | 'cluster' | 'requestedAt'>,
     purpose?: string,
+    lane?: Lane,
   ): Promise<PublishOutcome>;
   /**
    * `manifest` is called only when the request is not pending (reading it may cost a GET and a put
@@ -57,6 +64,7 @@ export interface RequestPublisher {
   config(
     req: Omit<ConfigAuditRequest, 'v' | 'cluster' | 'requestedAt' | 'manifest' | 'manifestBlob'>,
     manifest: () => Promise<ManifestPart | undefined>,
+    lane?: Lane,
   ): Promise<PublishOutcome>;
   /** The key's request was answered (a report appeared) or must be asked again: the next need publishes, with a new id. */
   retry(key: string): void;
@@ -66,7 +74,8 @@ export interface RequestPublisher {
   ownerGone(uid: string): void;
   /** Forgets requests that no longer matter; call it periodically. */
   sweep(): void;
-  imageKey(namespace: string, image: string, scanConfigHash: string, purpose?: string): string;
+  /** `variant`: OwnerScan.variant, the settings hash and which of the namespace's owners it is for. */
+  imageKey(namespace: string, image: string, variant: string, purpose?: string): string;
   configKey(ownerUid: string, specHash: string, pluginConfigHash: string): string;
   /** Requests remembered, and of those the ones asked and not yet answered. */
   readonly remembered: { readonly size: number; readonly pending: number };
@@ -99,8 +108,9 @@ export function createRequestPublisher(opts: {
     subject: string,
     body: () => Promise<Uint8Array | 'invalid' | 'skipped'>,
     freshMs: number,
+    lane: Lane,
   ): Promise<PublishOutcome> => {
-    const ask = memory.ask(key, group, freshMs, nowMs());
+    const ask = memory.ask(key, group, freshMs, nowMs(), lane);
     if ('pending' in ask) return 'pending';
     const message = await body().catch((err: unknown) => {
       memory.failed(key);
@@ -123,15 +133,15 @@ export function createRequestPublisher(opts: {
   // Every key of an image in a namespace starts with its group, whatever the settings and purpose.
   const imageGroup = (namespace: string, image: string) =>
     `img.${opts.cluster}.${digestOf(`${namespace}/${image}`)}`;
-  const imageKey = (namespace: string, image: string, hash: string, purpose = '') =>
-    `${imageGroup(namespace, image)}.${hash}${purpose ? `.${digestOf(purpose)}` : ''}`;
+  const imageKey = (namespace: string, image: string, variant: string, purpose = '') =>
+    `${imageGroup(namespace, image)}.${variant}${purpose ? `.${digestOf(purpose)}` : ''}`;
   const ownerGroup = (uid: string) => `cfg.${opts.cluster}.${uid}`;
   const configKey = (uid: string, spec: string, plugin: string) => `${ownerGroup(uid)}.${spec}.${plugin}`;
 
   return {
     imageKey,
     configKey,
-    image: (r, purpose) => {
+    image: (r, purpose, lane = 'urgent') => {
       const req: ImageScanRequest = {
         v: 1,
         cluster: opts.cluster,
@@ -141,14 +151,15 @@ export function createRequestPublisher(opts: {
       const body = encodeValid(ImageScanRequestSchema, req);
       if (!body) return Promise.resolve('invalid' as const);
       return send(
-        imageKey(r.namespace, r.image, r.scanConfigHash, purpose),
+        imageKey(r.namespace, r.image, requestVariant(r), purpose),
         imageGroup(r.namespace, r.image),
-        subjects.scanImage(opts.cluster),
+        subjects.scanImage(opts.cluster, lane),
         async () => body,
         opts.shareWindowMs ?? SHARE_WINDOW_MS,
+        lane,
       );
     },
-    config: (r, manifest) => {
+    config: (r, manifest, lane = 'urgent') => {
       const request = (part: ManifestPart): ConfigAuditRequest => ({
         v: 1,
         cluster: opts.cluster,
@@ -164,13 +175,14 @@ export function createRequestPublisher(opts: {
       return send(
         configKey(r.owner.uid, r.specHash, r.pluginConfigHash),
         ownerGroup(r.owner.uid),
-        subjects.scanConfig(opts.cluster),
+        subjects.scanConfig(opts.cluster, lane),
         async () => {
           const part = await manifest();
           if (!part) return 'skipped';
           return encodeValid(ConfigAuditRequestSchema, request(part)) ?? 'invalid';
         },
         opts.retryAfterMs,
+        lane,
       );
     },
     retry: (key) => memory.retry(key),
@@ -179,6 +191,13 @@ export function createRequestPublisher(opts: {
     sweep: () => void memory.sweep(nowMs()),
     remembered: memory,
   };
+}
+
+/** OwnerScan.variant, from the request it made. */
+export function requestVariant(r: Pick<ImageScanRequest, 'scanConfigHash' | 'ownerFilter'>): string {
+  return r.ownerFilter
+    ? `${r.scanConfigHash}-${computeSpecHash(ownerFilterKey(r.ownerFilter))}`
+    : r.scanConfigHash;
 }
 
 /**

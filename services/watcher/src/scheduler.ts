@@ -1,3 +1,4 @@
+import type { Lane } from '@fleetscan/bus';
 import { type Inventory, type Owner, ownerKey, type ReportRef } from '@fleetscan/inventory';
 import { isAuditReportKind, VULNERABILITY_REPORT } from '@fleetscan/reports';
 import type { Clock, Logger, Timers } from '@fleetscan/service';
@@ -5,19 +6,23 @@ import { createEvaluationPasses } from './evaluation-passes.ts';
 import { createFanoutRecheck } from './fanout-recheck.ts';
 import type { Scope } from './filters.ts';
 import type { WatcherMetrics } from './metrics.ts';
+import type { OwnerSettings } from './owner-settings.ts';
 import { type ImageNeed, isUrgent, type OwnerPlan, planOwner } from './plan.ts';
 import { createRefreshQueue } from './refresh.ts';
 import type { RequestPublisher } from './requests.ts';
-import type { SettingsHashes } from './settings.ts';
 
 /** What the scheduler reads of the cluster: the inventory's owners and reports. */
 export type OwnerIndex = Pick<Inventory, 'owners' | 'owner' | 'ownerByUid' | 'ownersUsingImage' | 'report'>;
 
 /** Turns a decision into a request message (credentials, the message itself, counting): the wiring's part. */
 export interface Asks {
-  /** `purpose` is empty for urgent work (no current report), else the refresh it is for. */
-  image(owner: Owner, need: ImageNeed, purpose: string): Promise<void>;
-  config(owner: Owner, purpose: string): Promise<void>;
+  /**
+   * `purpose` is empty for work that cannot wait for the refresh queue (no current report), else
+   * the refresh it is for; `lane` is the subject's (urgent: asked because of a change seen while
+   * watching; bulk: found by the watcher on its own).
+   */
+  image(owner: Owner, need: ImageNeed, purpose: string, lane: Lane): Promise<void>;
+  config(owner: Owner, purpose: string, lane: Lane): Promise<void>;
 }
 
 export interface SchedulerTiming {
@@ -66,8 +71,11 @@ type Refresh =
 /**
  * When the watcher asks for what. The inventory's events mark owners dirty; passes
  * (`evaluation-passes.ts`) evaluate each against its reports (`plan.ts`) and ask for what is
- * missing — urgent work (no current report) at once, refreshes (settings, TTL, DB, tag re-checks)
- * through the batched refresh queue (`refresh.ts`). Around that: the resync, the tag re-check
+ * missing — what has no current report at once, refreshes (settings, TTL, DB, tag re-checks)
+ * through the batched refresh queue (`refresh.ts`). Each ask has a lane: owners that changed after
+ * the first list, and reports deleted, are urgent (evaluated first, asked on the urgent subjects);
+ * the first list's backlog, resyncs and refreshes are bulk, so a new workload never queues behind
+ * them. Around that: the resync, the tag re-check
  * epochs, a new DB version marking everything dirty, a retry after a failed publish, the re-check
  * of an image's other owners after a fan-out (`fanout-recheck.ts`), and forgetting the requests of
  * what is gone. The request memory (`requests.ts`) decides whether an ask is sent or still
@@ -80,16 +88,15 @@ export function createScheduler(deps: {
   timers: Timers;
   inventory: OwnerIndex;
   scope: Pick<Scope, 'ownerInScope' | 'containers' | 'auditReports'>;
-  hashes: SettingsHashes;
-  /** Secret scanning on: an ExposedSecretReport is expected per container too. */
-  secrets: boolean;
+  /** The settings each owner is scanned with (they differ by namespace and workload). */
+  settings: OwnerSettings;
   requests: Pick<RequestPublisher, 'retry' | 'imageGone' | 'ownerGone' | 'sweep' | 'imageKey' | 'configKey'>;
   asks: Asks;
   timing: SchedulerTiming;
   logger: Pick<Logger, 'info' | 'warn'>;
   metrics: Pick<WatcherMetrics, 'evaluations' | 'failures'>;
 }): Scheduler {
-  const { clock, timers, inventory, scope, hashes, requests, asks, logger, metrics } = deps;
+  const { clock, timers, inventory, scope, settings, requests, asks, logger, metrics } = deps;
   const t = {
     flushDelayMs: 50,
     publishRetryMs: 2000,
@@ -102,9 +109,12 @@ export function createScheduler(deps: {
 
   const planFor = (owner: Owner): OwnerPlan =>
     planOwner(owner, scope.containers(owner), scope.auditReports(owner), inventory.report, {
-      hashes,
+      hashes: {
+        scanConfigHash: settings.of(owner).scanConfigHash,
+        pluginConfigHash: settings.pluginConfigHash,
+      },
       nowMs: clock.now().getTime(),
-      secrets: deps.secrets,
+      secrets: settings.secrets,
       ...(dbUpdatedAt ? { dbUpdatedAt } : {}),
     });
 
@@ -112,14 +122,15 @@ export function createScheduler(deps: {
     timers,
     delayMs: t.flushDelayMs,
     retryAfterMs: t.publishRetryMs,
-    evaluate: async (key) => {
+    evaluate: async (key, lane) => {
       const owner = inventory.owner(key);
-      if (owner && scope.ownerInScope(owner)) await evaluate(owner);
+      if (owner && scope.ownerInScope(owner)) await evaluate(owner, lane);
     },
   });
   const markAllDirty = () => {
-    for (const o of inventory.owners()) passes.mark(ownerKey(o));
+    for (const o of inventory.owners()) passes.mark(ownerKey(o), 'bulk');
   };
+  let synced = false;
 
   const refresh = createRefreshQueue<Refresh>({
     batchSize: t.refresh.batchSize,
@@ -129,8 +140,8 @@ export function createScheduler(deps: {
       // The owner may have changed or gone while queued: publish only for what exists now.
       const owner = inventory.owner(ownerKey(item.owner));
       if (!owner || owner.uid !== item.owner.uid) return;
-      if (item.kind === 'config') await asks.config(owner, item.purpose);
-      else await asks.image(owner, item.need, item.purpose);
+      if (item.kind === 'config') await asks.config(owner, item.purpose, 'bulk');
+      else await asks.image(owner, item.need, item.purpose, 'bulk');
     },
     onError: (err) => {
       metrics.failures.inc({ reason: 'publish' });
@@ -138,11 +149,11 @@ export function createScheduler(deps: {
     },
   });
 
-  async function evaluate(owner: Owner): Promise<void> {
+  async function evaluate(owner: Owner, lane: Lane): Promise<void> {
     metrics.evaluations.inc();
     const plan = planFor(owner);
     try {
-      if (plan.config && isUrgent(plan.config)) await asks.config(owner, '');
+      if (plan.config && isUrgent(plan.config)) await asks.config(owner, '', lane);
       else if (plan.config) {
         const purpose = `${plan.config}:${owner.uid}`;
         refresh.add(`cfg/${owner.uid}/${plan.config}`, { kind: 'config', owner, purpose });
@@ -152,12 +163,13 @@ export function createScheduler(deps: {
         if (isUrgent(need.reason)) {
           if (seen.has(need.image)) continue;
           seen.add(need.image);
-          await asks.image(owner, need, '');
+          await asks.image(owner, need, '', lane);
           continue;
         }
-        // One refresh per image and trigger in a namespace, however many owners share it.
+        // One refresh per image and trigger in a namespace (and settings variant), however many
+        // owners share it.
         const purpose = `${need.reason}:${need.digest ?? ''}:${need.notBefore ?? ''}:${need.reason === 'db' ? dbUpdatedAt : ''}`;
-        refresh.add(`img/${owner.namespace}/${need.image}/${purpose}`, {
+        refresh.add(`img/${owner.namespace}/${settings.of(owner).variant}/${need.image}/${purpose}`, {
           kind: 'image',
           owner,
           need,
@@ -170,7 +182,7 @@ export function createScheduler(deps: {
         { owner: ownerKey(owner), err: String(err) },
         'publishing scan requests failed; will retry',
       );
-      passes.retryLater(ownerKey(owner));
+      passes.retryLater(ownerKey(owner), lane);
     }
   }
 
@@ -190,17 +202,22 @@ export function createScheduler(deps: {
         .map(ownerKey),
     // The last answer missed them: ask again with a new request id.
     onWaiting: (namespace, image, owners) => {
-      requests.retry(requests.imageKey(namespace, image, hashes.scanConfigHash));
-      for (const key of owners) passes.mark(key);
+      const variants = new Set<string>();
+      for (const key of owners) {
+        const owner = inventory.owner(key);
+        if (owner) variants.add(settings.of(owner).variant);
+        passes.mark(key, 'urgent');
+      }
+      for (const variant of variants) requests.retry(requests.imageKey(namespace, image, variant));
     },
   });
 
   /** The request keys a report answers. */
   const requestKeys = (owner: Owner, r: ReportRef): string[] => {
     if (isAuditReportKind(r.kind))
-      return [requests.configKey(owner.uid, owner.specHash, hashes.pluginConfigHash)];
+      return [requests.configKey(owner.uid, owner.specHash, settings.pluginConfigHash)];
     const image = owner.containers.find((c) => c.name === r.container)?.image;
-    return image ? [requests.imageKey(owner.namespace, image, hashes.scanConfigHash)] : [];
+    return image ? [requests.imageKey(owner.namespace, image, settings.of(owner).variant)] : [];
   };
 
   /** Forget the requests of what an owner no longer needs: its config audits, images no one else in the namespace runs. */
@@ -225,7 +242,7 @@ export function createScheduler(deps: {
     for (const owner of inventory.owners()) {
       if (!scope.ownerInScope(owner)) continue;
       for (const c of scope.containers(owner)) {
-        const key = `${owner.namespace}/${c.image}`;
+        const key = `${owner.namespace}/${settings.of(owner).variant}/${c.image}`;
         if (seen.has(key)) continue;
         seen.add(key);
         // Keyed without the epoch: a re-check still queued from the last epoch is not queued twice.
@@ -246,14 +263,15 @@ export function createScheduler(deps: {
   return {
     ownerChanged(key, owner, previous) {
       if (previous) forget(owner, previous);
-      if (owner) passes.mark(key);
+      // Before the first list is complete every owner is the backlog synced() marks anyway.
+      if (owner) passes.mark(key, synced ? 'urgent' : 'bulk');
     },
     reportChanged(type, r) {
       const owner = r.ownerUid ? inventory.ownerByUid(r.ownerUid) : undefined;
       if (!owner) return;
       // A report that appears answers its request; one deleted asks for a new one (trivy-operator's rescan).
       for (const key of requestKeys(owner, r)) requests.retry(key);
-      if (type === 'DELETED') passes.mark(ownerKey(owner));
+      if (type === 'DELETED') passes.mark(ownerKey(owner), 'urgent');
       else if (type === 'ADDED' && r.kind === VULNERABILITY_REPORT.kind) {
         const image = owner.containers.find((c) => c.name === r.container)?.image;
         if (image) fanout.reportLanded(owner.namespace, image);
@@ -269,6 +287,7 @@ export function createScheduler(deps: {
       markAllDirty();
     },
     synced() {
+      synced = true;
       markAllDirty();
       logger.info({ owners: passes.dirty }, 'initial list complete; evaluating owners');
       passes.start();

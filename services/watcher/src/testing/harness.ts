@@ -1,3 +1,4 @@
+import { type Lane, laneOf } from '@fleetscan/bus';
 import { OWNER_KINDS, ownerManifest } from '@fleetscan/inventory';
 import { auditReports } from '@fleetscan/reports';
 import { createLogger } from '@fleetscan/service';
@@ -5,6 +6,7 @@ import { Registry } from 'prom-client';
 import { createAsks } from '../asks.ts';
 import { createScope } from '../filters.ts';
 import { createWatcherMetrics } from '../metrics.ts';
+import type { OwnerSettings } from '../owner-settings.ts';
 import { createRequestPublisher } from '../requests.ts';
 import { createScheduler, type SchedulerTiming } from '../scheduler.ts';
 import { createFakeCluster } from './fake-cluster.ts';
@@ -18,13 +20,21 @@ export const START = Date.parse('2026-01-01T00:00:00Z');
  * publisher and its memory, the asks and their metrics — over an in-memory cluster (the inventory's
  * view, set by the test), a fake clock, and a fake JetStream that dedupes ids like the stream does.
  */
-export function createHarness(opts: { timing?: Partial<SchedulerTiming>; retryAfterMs?: number } = {}) {
+export function createHarness(
+  opts: { timing?: Partial<SchedulerTiming>; retryAfterMs?: number; settings?: OwnerSettings } = {},
+) {
   const time = createFakeTime(START);
   const cluster = createFakeCluster();
   const jet = fakeJetStream({ now: () => time.nowMs });
   const registry = new Registry();
   const metrics = createWatcherMetrics(registry);
   const hashes = { scanConfigHash: 'scan1', pluginConfigHash: 'plug1' };
+  // Every owner alike unless a test brings real per-owner settings.
+  const settings: OwnerSettings = opts.settings ?? {
+    of: () => ({ settings: {}, scanConfigHash: hashes.scanConfigHash, variant: hashes.scanConfigHash }),
+    pluginConfigHash: hashes.pluginConfigHash,
+    secrets: false,
+  };
   const publisher = createRequestPublisher({
     js: jet.js,
     cluster: 'c1',
@@ -47,8 +57,7 @@ export function createHarness(opts: { timing?: Partial<SchedulerTiming>; retryAf
       initContainers: true,
       ephemeralContainers: true,
     }),
-    hashes,
-    secrets: false,
+    settings,
     requests: publisher,
     asks: createAsks({
       publisher,
@@ -58,8 +67,7 @@ export function createHarness(opts: { timing?: Partial<SchedulerTiming>; retryAf
       auditReports: (o) => auditReports(o, { infra: true }),
       cluster: 'c1',
       scanners: ['vuln'],
-      settings: {},
-      hashes,
+      settings,
       metrics,
     }),
     timing: {
@@ -72,7 +80,11 @@ export function createHarness(opts: { timing?: Partial<SchedulerTiming>; retryAf
     metrics,
   });
   cluster.connect(scheduler);
-  const sentTo = (type: 'image' | 'config') => jet.sent.filter((m) => m.subject.includes(`.scan.${type}.`));
+  // `fleetscan.scan[.bulk].<type>.<cluster>`: the type is the next to last token, in either lane.
+  const sentTo = (type: 'image' | 'config', lane?: Lane) =>
+    jet.sent.filter(
+      (m) => m.subject.split('.').at(-2) === type && (lane === undefined || laneOf(m.subject) === lane),
+    );
   return {
     time,
     cluster,
@@ -82,8 +94,8 @@ export function createHarness(opts: { timing?: Partial<SchedulerTiming>; retryAf
     metrics,
     registry,
     hashes,
-    imageRequests: () => sentTo('image'),
-    configRequests: () => sentTo('config'),
+    imageRequests: (lane?: Lane) => sentTo('image', lane),
+    configRequests: (lane?: Lane) => sentTo('config', lane),
   };
 }
 export type Harness = ReturnType<typeof createHarness>;
