@@ -64,6 +64,8 @@ export interface StackInfo {
   /** A second registry that requires htpasswd auth, for private-registry tests. */
   authRegistry: { url: string; host: string; username: string; password: string };
   trivy: { bin: string; cacheDir: string; version: string };
+  /** Prometheus and promtool binaries; tests start their own Prometheus (startPrometheus). */
+  prometheus: { bin: string; promtool: string; version: string };
   images: { name: string; ref: string; digest: string }[];
   /**
    * `identity` (start time, command line, boot) is what `stack:down` checks before it signals a
@@ -284,6 +286,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       registry: { url: registry.url, host: registry.host },
       authRegistry: { url: authRegistry.url, host: authRegistry.host, ...auth },
       trivy: { bin: tools.trivy, cacheDir: trivyCache, version: tools.versions.TRIVY_VERSION ?? '' },
+      prometheus: {
+        bin: tools.prometheus,
+        promtool: tools.promtool,
+        version: tools.versions.PROMETHEUS_VERSION ?? '',
+      },
       images,
       // Read now that every process is ready: a child started through setpriv has exec'd by now.
       processes: procs.map((p) => {

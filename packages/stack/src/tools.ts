@@ -15,6 +15,9 @@ export interface Tools {
   trivy: string;
   dbfixture: string;
   dockerRegistry: string;
+  /** Debian's prometheus and promtool, unpacked by .ci/bootstrap (dashboard and alert-rule tests). */
+  prometheus: string;
+  promtool: string;
   versions: Readonly<Record<string, string>>;
 }
 
@@ -61,6 +64,8 @@ export function locateTools(cacheDir: string): Tools {
     trivy: bin(`trivy-${v.TRIVY_VERSION}`, 'trivy'),
     dbfixture: bin(`dbfixture-${goSourceVersion('dbfixture')}`, 'dbfixture'),
     dockerRegistry,
+    prometheus: bin(`prometheus-${v.PROMETHEUS_VERSION}`, 'prometheus'),
+    promtool: bin(`prometheus-${v.PROMETHEUS_VERSION}`, 'promtool'),
     versions: v,
   };
 }
