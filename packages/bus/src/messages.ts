@@ -6,6 +6,7 @@ import {
   VulnerabilityReportDataSchema,
 } from '@fleetscan/reports';
 import { z } from 'zod';
+import { ConfigAuditSettingsSchema } from './config-audit-settings.ts';
 import { ScanSettingsSchema } from './scan-settings.ts';
 import { SealedSchema } from './seal.ts';
 import { CLUSTER_NAME_PATTERN } from './subjects.ts';
@@ -123,8 +124,11 @@ export function messageSchemas(now: () => number = Date.now) {
     cluster: Cluster,
     owner: OwnerRefSchema,
     specHash: Hash,
+    /** pluginConfigHash (config-audit-settings.ts) of the settings, echoed in the result. */
     pluginConfigHash: Hash,
     manifest: ManifestSchema,
+    /** How the checks are reported; absent in requests of watchers older than this field. */
+    settings: ConfigAuditSettingsSchema.default({}),
     requestedAt: Timestamp,
   });
 

@@ -60,7 +60,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
   });
   await ensureStreams(await jetstreamManager(nc));
   const js = jetstream(nc);
-  const hashes = settingsHashes(config.scanners, config.settings);
+  const hashes = settingsHashes(config.scanners, config.settings, config.configAudit);
   const scope = createScope(config.scope);
   const publisher = createRequestPublisher({
     js,
@@ -112,6 +112,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
       cluster: config.cluster,
       scanners: config.scanners,
       settings: config.settings,
+      configAudit: config.configAudit,
       hashes,
       metrics,
       logger,

@@ -1,4 +1,4 @@
-import { bounded, type ScanSettings } from '@fleetscan/bus';
+import { bounded, type ConfigAuditSettings, type ScanSettings } from '@fleetscan/bus';
 import { type Owner, ownerKey, ownerManifest } from '@fleetscan/inventory';
 import type { ImageScanner } from '@fleetscan/reports';
 import type { Logger } from '@fleetscan/service';
@@ -19,6 +19,8 @@ export function createAsks(deps: {
   cluster: string;
   scanners: ImageScanner[];
   settings: ScanSettings;
+  /** How config audits are reported (check ID format, severities): sent with each audit. */
+  configAudit: ConfigAuditSettings;
   hashes: SettingsHashes;
   metrics: Pick<WatcherMetrics, 'requests' | 'refreshes'>;
   /** Told of requests that can never be sent (a field past the message limits). */
@@ -41,6 +43,7 @@ export function createAsks(deps: {
         specHash: owner.specHash,
         pluginConfigHash: hashes.pluginConfigHash,
         manifest: ownerManifest(owner),
+        settings: deps.configAudit,
       });
       metrics.requests.inc({ type: 'config', outcome });
       if (outcome === 'invalid') {

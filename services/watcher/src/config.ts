@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CLUSTER_NAME_PATTERN, ScanSettingsSchema } from '@fleetscan/bus';
+import { CHECK_ID_FORMATS, CLUSTER_NAME_PATTERN, ScanSettingsSchema } from '@fleetscan/bus';
 import { OWNER_KINDS } from '@fleetscan/inventory';
 import { proxyEnvFrom } from '@fleetscan/kube';
 import { ImageScannerSchema, SEVERITIES } from '@fleetscan/reports';
@@ -88,7 +88,9 @@ const schema = z.object({
     .describe('image scanners: vuln, or vuln,secret to add ExposedSecretReports'),
   SEVERITIES: list
     .pipe(z.array(z.enum(SEVERITIES)))
-    .describe(`severities reported, of ${SEVERITIES.join(',')}; empty: all`),
+    .describe(
+      `severities reported, of ${SEVERITIES.join(',')}, in vulnerability and config audit reports (trivy-operator's trivy.severity); empty: all`,
+    ),
   IGNORE_UNFIXED: bool(false).describe('leave out vulnerabilities without a fix: true or false'),
   SKIP_FILES: list.describe("trivy's --skip-files"),
   SKIP_DIRS: list.describe("trivy's --skip-dirs"),
@@ -96,6 +98,12 @@ const schema = z.object({
   IGNORE_POLICY: fileContents.describe(
     'path of a Rego ignore policy whose contents are sent with each request',
   ),
+  CONFIG_CHECK_IDS: z
+    .enum(CHECK_ID_FORMATS)
+    .default('short')
+    .describe(
+      "how ConfigAuditReports name checks: short (KSV003, KSV110) or trivy-operator (AVD-KSV-0003: the check's first alias, as trivy-operator v0.32 writes); a change refreshes every ConfigAuditReport",
+    ),
   RESYNC_SECONDS: int(300, 1).describe('re-check every owner this often'),
   REQUEST_RETRY_SECONDS: int(600, 1).describe('ask again when a request got no report within this time'),
   REFRESH_BATCH_SIZE: int(100, 1).describe(
@@ -157,6 +165,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       })),
     );
   }
+  // trivy-operator's trivy.severity filters config audit checks as it filters vulnerabilities.
+  const configAudit = {
+    checkIds: c.CONFIG_CHECK_IDS,
+    ...(c.SEVERITIES.length ? { severities: c.SEVERITIES } : {}),
+  };
   return {
     cluster: c.CLUSTER_NAME,
     kubeconfigPath: c.KUBECONFIG,
@@ -165,6 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     nats: { url: c.NATS_URL, user: c.NATS_USER, pass: c.NATS_PASSWORD },
     scanners: c.SCANNERS,
     settings,
+    configAudit,
     scope: {
       namespacesInclude: c.NAMESPACES_INCLUDE,
       namespacesExclude: c.NAMESPACES_EXCLUDE,

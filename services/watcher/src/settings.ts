@@ -1,5 +1,12 @@
-import { canonicalScanSettings, type ScanSettings, scanConfigHash } from '@fleetscan/bus';
-import { computeSpecHash, type ImageScanner } from '@fleetscan/reports';
+import {
+  type ConfigAuditSettings,
+  canonicalConfigAuditSettings,
+  canonicalScanSettings,
+  pluginConfigHash,
+  type ScanSettings,
+  scanConfigHash,
+} from '@fleetscan/bus';
+import type { ImageScanner } from '@fleetscan/reports';
 
 export interface SettingsHashes {
   /** Image scans: scanners + settings; part of the scanner's cache key and of each VulnerabilityReport. */
@@ -12,9 +19,13 @@ export interface SettingsHashes {
  * The hashes that decide whether a report was produced with today's settings:
  * a change to any of them refreshes exactly the reports it affects.
  */
-export function settingsHashes(scanners: readonly ImageScanner[], settings: ScanSettings): SettingsHashes {
+export function settingsHashes(
+  scanners: readonly ImageScanner[],
+  settings: ScanSettings,
+  configAudit: ConfigAuditSettings,
+): SettingsHashes {
   return {
     scanConfigHash: scanConfigHash(canonicalScanSettings(scanners, settings)),
-    pluginConfigHash: computeSpecHash({ audit: 'trivy-config', checks: 'embedded' }),
+    pluginConfigHash: pluginConfigHash(canonicalConfigAuditSettings(configAudit)),
   };
 }
