@@ -69,6 +69,7 @@ export async function startServiceProcesses(
       await start(`scanner-${i}`, 'scanner', {
         TRIVY_BIN: stack.trivy.bin,
         TRIVY_CACHE_DIR: stack.trivy.cacheDir,
+        AUDITOR_BIN: stack.trivy.auditor,
         REPLICA_NAME: `scanner-${i}`,
       }),
     );

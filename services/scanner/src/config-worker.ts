@@ -16,17 +16,17 @@ import {
   encode,
   isBusError,
   type Outcome,
+  type ScanError,
   STREAM_SCAN,
   subjects,
 } from '@fleetscan/bus';
 import type { Clock, Logger } from '@fleetscan/service';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { stringify } from 'yaml';
 import { createBatcher } from './batcher.ts';
+import { type AuditItem, type AuditOutput, auditOutputs } from './config-outputs.ts';
 import type { ScanEngine } from './engine.ts';
 import { classifyFailure } from './failure.ts';
 import type { ScannerMetrics } from './metrics.ts';
-import { withScratchDir } from './scratch.ts';
 import { untilAborted } from './until-aborted.ts';
 
 export interface ConfigWorkerDeps {
@@ -50,44 +50,37 @@ const INLINE_LIMIT = 256 * 1024;
 /** Room left under max_payload for the headers (message id) that go with a result. */
 const HEADER_ROOM = 8 * 1024;
 
-type Manifest = ConfigAuditRequest['manifest'];
-
 /**
- * Config audits in batches: trivy loads hundreds of checks per start, so one process audits every
- * manifest held (batcher.ts: one run at a time, arrivals during a run form the next), and the
- * checks are split back per owner by file name. Each message's handler submits its manifest,
- * awaits its checks, and publishes its own result.
+ * Config audits in batches: one request to the audit worker carries every manifest held
+ * (batcher.ts: one run at a time, arrivals during a run form the next), each audited on its own
+ * (no file, no directory), and each request's checks are made with its cluster's settings. Each
+ * message's handler submits its manifest, awaits its checks, and publishes its own result.
  */
 export function createConfigWorker(d: ConfigWorkerDeps) {
   const abort = new AbortController();
   let consumption: Consumption | undefined;
 
-  /**
-   * One trivy run over a batch; counted and logged once per batch, whatever its size. The manifests
-   * sit in a private scratch directory (0700, files 0600) for the run; one a killed scanner left
-   * is removed by the next one's start-up sweep.
-   */
-  async function audit(manifests: readonly Manifest[]): Promise<ConfigAuditData[]> {
-    const file = (i: number) => `${i}.yaml`;
+  /** One worker request over a batch; counted and logged once per batch, whatever its size. */
+  async function audit(items: readonly AuditItem[]): Promise<AuditOutput[]> {
     d.metrics.inFlight.inc({ type: 'config' });
     d.metrics.trivyRuns.inc({ type: 'config' });
-    d.metrics.batchSize.observe(manifests.length);
+    d.metrics.batchSize.observe(items.length);
     const end = d.metrics.duration.startTimer({ type: 'config' });
     try {
-      return await withScratchDir(async (files) => {
-        await Promise.all(manifests.map((m, i) => files.write(file(i), stringify(m))));
-        const checks = await d.engine.auditConfigs(files.dir, { signal: abort.signal });
-        const scanner = await d.engine.scanner();
-        const scannedAt = d.clock.now().toISOString();
-        d.logger.info({ manifests: manifests.length }, 'config audit batch done');
-        return manifests.map((_m, i) => ({ scanner, checks: checks.get(file(i)) ?? [], scannedAt }));
-      }, 'audit');
+      const outcomes = await d.engine.auditManifests(
+        items.map((i) => i.manifest),
+        { signal: abort.signal },
+      );
+      const scanner = await d.engine.scanner();
+      const scannedAt = d.clock.now().toISOString();
+      d.logger.info({ manifests: items.length }, 'config audit batch done');
+      return auditOutputs(items, outcomes, scanner, scannedAt);
     } catch (err) {
       if (!abort.signal.aborted) {
         const f = classifyFailure(err);
         d.metrics.failures.inc({ type: 'config', reason: f.code });
         d.logger.warn(
-          { err: bounded(f.message), code: f.code, manifests: manifests.length },
+          { err: bounded(f.message), code: f.code, manifests: items.length },
           'config audit batch failed',
         );
       }
@@ -132,11 +125,26 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
     await publish(req, at, { ...base, blob: key });
   }
 
+  async function publishError(req: ConfigAuditRequest, at: Delivery, error: ScanError): Promise<Outcome> {
+    await publish(req, at, {
+      v: 1,
+      cluster: req.cluster,
+      owner: req.owner,
+      specHash: req.specHash,
+      pluginConfigHash: req.pluginConfigHash,
+      status: 'error',
+      error,
+      finishedAt: d.clock.now().toISOString(),
+    });
+    d.metrics.requests.inc({ type: 'config', outcome: 'error' });
+    return { kind: 'ack' };
+  }
+
   async function handle(req: ConfigAuditRequest, at: Delivery): Promise<Outcome> {
-    let data: ConfigAuditData;
+    let out: AuditOutput;
     try {
       // The batch runs for everyone in it: this request stops waiting at its own bound.
-      data = await untilAborted(audits.submit(req.manifest), at.signal);
+      out = await untilAborted(audits.submit({ manifest: req.manifest, settings: req.settings }), at.signal);
     } catch (err) {
       // Stopping: the message goes back to the stream for another replica.
       if (isBusError(at.signal.reason, BusErrorCode.Stopping)) return { kind: 'retry', reason: 'stopping' };
@@ -151,20 +159,13 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
         d.metrics.requests.inc({ type: 'config', outcome: 'retried' });
         return { kind: 'retry', reason: f.message };
       }
-      await publish(req, at, {
-        v: 1,
-        cluster: req.cluster,
-        owner: req.owner,
-        specHash: req.specHash,
-        pluginConfigHash: req.pluginConfigHash,
-        status: 'error',
-        error: f,
-        finishedAt: d.clock.now().toISOString(),
-      });
-      d.metrics.requests.inc({ type: 'config', outcome: 'error' });
-      return { kind: 'ack' };
+      return publishError(req, at, f);
     }
-    await publishData(req, at, data);
+    if ('error' in out) {
+      d.metrics.failures.inc({ type: 'config', reason: out.error.code });
+      return publishError(req, at, out.error);
+    }
+    await publishData(req, at, out.data);
     d.metrics.requests.inc({ type: 'config', outcome: 'scanned' });
     return { kind: 'ack' };
   }
@@ -193,7 +194,7 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
     },
     /** Messages held, and handlers stuck past their bound (for /readyz). */
     held: () => consumption?.held() ?? { count: 0, oldestMs: 0, stuck: 0 },
-    /** Stops pulling and kills a running trivy; held messages go back to the stream. */
+    /** Stops pulling and kills a running audit; held messages go back to the stream. */
     async stop(): Promise<void> {
       abort.abort();
       await consumption?.stop();

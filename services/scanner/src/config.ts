@@ -20,7 +20,9 @@ const schema = z.object({
     .string()
     .min(1, "a directory holding trivy's DB (db/trivy.db)")
     .describe("trivy's cache directory holding db/trivy.db; never updated from the network"),
-  SCAN_TIMEOUT_SECONDS: int(300, 1).describe('kill trivy (its whole process group) after this long'),
+  SCAN_TIMEOUT_SECONDS: int(300, 1).describe(
+    'kill trivy (its whole process group) after this long, and the audit worker when a config audit batch takes longer',
+  ),
   REQUEST_TIMEOUT_SECONDS: z.coerce
     .number()
     .int()
@@ -30,8 +32,19 @@ const schema = z.object({
       'the most one request may take, all steps together: digest lookup, lock waits, every trivy run, stores; past it the request counts as a TIMEOUT, and a handler still running 30 s later is a stuck slot (/readyz, fleetscan_consumer_stuck_handlers); unset: 3 x SCAN_TIMEOUT_SECONDS + 60',
     ),
   IMAGE_CONCURRENCY: int(1, 1).describe('image scans this replica runs at once'),
-  CONFIG_BATCH_SIZE: int(500, 1).describe('manifests per trivy config run at most'),
+  CONFIG_BATCH_SIZE: int(500, 1).describe('manifests per config audit batch (one audit worker request) at most'),
   CONFIG_BATCH_WAIT_MS: int(250, 0).describe('how long to wait for a config batch to fill'),
+  AUDITOR_BIN: z
+    .string()
+    .min(1)
+    .default('fleetscan-auditor')
+    .describe(
+      "the config audit worker (trivy's checks linked as a library, compiled once at its start), found on PATH unless a path",
+    ),
+  AUDITOR_CONCURRENCY: int(1, 1).describe('manifests of a batch the audit worker evaluates at once (threads)'),
+  AUDITOR_GC_PERCENT: int(200, 25).describe(
+    "the audit worker's Go GOGC: higher spends memory (about 55 MB per 100) to spend less CPU collecting garbage",
+  ),
   INSECURE_REGISTRIES: z
     .string()
     .default('')
@@ -70,7 +83,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   const c = parseEnv(schema, env);
   return {
     nats: { url: c.NATS_URL, user: c.NATS_USER, pass: c.NATS_PASSWORD },
-    trivy: { bin: c.TRIVY_BIN, cacheDir: c.TRIVY_CACHE_DIR, timeoutMs: c.SCAN_TIMEOUT_SECONDS * 1000 },
+    trivy: {
+      bin: c.TRIVY_BIN,
+      cacheDir: c.TRIVY_CACHE_DIR,
+      timeoutMs: c.SCAN_TIMEOUT_SECONDS * 1000,
+      auditor: { bin: c.AUDITOR_BIN, concurrency: c.AUDITOR_CONCURRENCY, gcPercent: c.AUDITOR_GC_PERCENT },
+    },
     // An image request runs trivy up to three times (image, convert, sbom), besides lookups and locks.
     requestTimeoutMs: (c.REQUEST_TIMEOUT_SECONDS ?? 3 * c.SCAN_TIMEOUT_SECONDS + 60) * 1000,
     imageConcurrency: c.IMAGE_CONCURRENCY,
