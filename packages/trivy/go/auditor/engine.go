@@ -84,6 +84,13 @@ func NewEngine(ctx context.Context, opts Options, logger *slog.Logger) (*Engine,
 // TrivyVersion is the trivy these checks come with (set at build time as for trivy itself).
 func (e *Engine) TrivyVersion() string { return app.Version() }
 
+// InputPath is the name a manifest is audited under. Some checks print the whole input, its
+// source location included, in their message (KSV-0120 prints the container with its
+// __defsec_metadata): trivy-operator writes each resource as JSON to inputs/file_0.yaml for
+// trivy, so the worker does the same, and `trivy config` over a directory holding that one file
+// says the same.
+const InputPath = "inputs/file_0.yaml"
+
 // ErrNotKubernetes: trivy would not audit this document as a Kubernetes manifest.
 var ErrNotKubernetes = fmt.Errorf("not a Kubernetes manifest (apiVersion, kind and metadata are required)")
 
@@ -91,7 +98,7 @@ var ErrNotKubernetes = fmt.Errorf("not a Kubernetes manifest (apiVersion, kind a
 // that apply are chosen by this manifest's kind only, whatever else is in the batch. Failures
 // come first, then passes if asked for, each in trivy's order.
 func (e *Engine) Audit(ctx context.Context, manifest []byte, includePassed bool) ([]Finding, error) {
-	const name = "manifest.json"
+	const name = InputPath
 	if !detection.IsType(name, bytes.NewReader(manifest), detection.FileTypeKubernetes) {
 		return nil, ErrNotKubernetes
 	}

@@ -65,13 +65,13 @@ func parityManifests(t *testing.T) []manifest {
 // none of this worker's evaluation.
 func trivyFindings(t *testing.T, m manifest) []Finding {
 	t.Helper()
-	docs, err := parser.Parse(context.Background(), bytes.NewReader(m.json), "manifest.json")
+	docs, err := parser.Parse(context.Background(), bytes.NewReader(m.json), InputPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var inputs []rego.Input
 	for _, d := range docs {
-		inputs = append(inputs, rego.Input{Path: "manifest.json", Contents: d.ToRego()})
+		inputs = append(inputs, rego.Input{Path: InputPath, Contents: d.ToRego()})
 	}
 	results, err := engine.scanner.ScanInput(context.Background(), iacTypes.SourceKubernetes, inputs...)
 	if err != nil {
@@ -101,11 +101,11 @@ func TestAuditEqualsTrivysScanInputForEveryKind(t *testing.T) {
 func TestRuleByRuleEqualsTogether(t *testing.T) {
 	ctx := context.Background()
 	for _, m := range parityManifests(t) {
-		docs, err := parser.Parse(ctx, bytes.NewReader(m.json), "manifest.json")
+		docs, err := parser.Parse(ctx, bytes.NewReader(m.json), InputPath)
 		if err != nil {
 			t.Fatal(err)
 		}
-		raw := []rego.Input{{Path: "manifest.json", Contents: docs[0].ToRego()}}
+		raw := []rego.Input{{Path: InputPath, Contents: docs[0].ToRego()}}
 		together, err := engine.eval.scan(ctx, raw)
 		if err != nil {
 			t.Fatal(err)
@@ -117,7 +117,7 @@ func TestRuleByRuleEqualsTogether(t *testing.T) {
 		var rules []rule
 		for path, module := range engine.eval.c.policies {
 			meta := engine.eval.c.moduleMetadata[path]
-			in := []input{{path: "manifest.json", contents: raw[0].Contents, parsed: parsed}}
+			in := []input{{path: InputPath, contents: raw[0].Contents, parsed: parsed}}
 			if meta == nil || !isPolicyApplicable(iacTypes.SourceKubernetes, meta, in) {
 				continue
 			}
@@ -127,7 +127,7 @@ func TestRuleByRuleEqualsTogether(t *testing.T) {
 				}
 			}
 		}
-		oneByOne, err := engine.eval.scanRuleByRule(ctx, rules, []input{{path: "manifest.json", contents: raw[0].Contents, parsed: parsed}})
+		oneByOne, err := engine.eval.scanRuleByRule(ctx, rules, []input{{path: InputPath, contents: raw[0].Contents, parsed: parsed}})
 		if err != nil {
 			t.Fatal(err)
 		}
