@@ -1,6 +1,7 @@
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Check } from '@fleetscan/reports';
 import {
   type ConfigFinding,
   createConfigAuditor,
@@ -10,7 +11,6 @@ import {
   toConfigChecks,
   toConfigFinding,
 } from '@fleetscan/trivy';
-import type { Check } from '@fleetscan/reports';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
@@ -165,7 +165,8 @@ describe('the audit worker against trivy config', () => {
     await mkdir(batch);
     for (const f of files) await cp(new URL(f, PARITY), join(batch, f));
     const byFile = toChecksByFile(await trivyConfig(batch, false));
-    const ids = (checks: Check[] | undefined) => (checks ?? []).filter((c) => !c.success).map((c) => c.checkID);
+    const ids = (checks: Check[] | undefined) =>
+      (checks ?? []).filter((c) => !c.success).map((c) => c.checkID);
     // What one trivy run over the batch directory (the scanner's former engine) reports.
     expect(ids(byFile.get('replicaset.yaml'))).toEqual(expect.arrayContaining(['KSV039', 'KSV040']));
     expect(ids(byFile.get('service.yaml'))).toEqual(expect.arrayContaining(['KSV039', 'KSV040']));

@@ -32,7 +32,9 @@ const schema = z.object({
       'the most one request may take, all steps together: digest lookup, lock waits, every trivy run, stores; past it the request counts as a TIMEOUT, and a handler still running 30 s later is a stuck slot (/readyz, fleetscan_consumer_stuck_handlers); unset: 3 x SCAN_TIMEOUT_SECONDS + 60',
     ),
   IMAGE_CONCURRENCY: int(1, 1).describe('image scans this replica runs at once'),
-  CONFIG_BATCH_SIZE: int(500, 1).describe('manifests per config audit batch (one audit worker request) at most'),
+  CONFIG_BATCH_SIZE: int(500, 1).describe(
+    'manifests per config audit batch (one audit worker request) at most',
+  ),
   CONFIG_BATCH_WAIT_MS: int(250, 0).describe('how long to wait for a config batch to fill'),
   AUDITOR_BIN: z
     .string()
@@ -41,7 +43,9 @@ const schema = z.object({
     .describe(
       "the config audit worker (trivy's checks linked as a library, compiled once at its start), found on PATH unless a path",
     ),
-  AUDITOR_CONCURRENCY: int(1, 1).describe('manifests of a batch the audit worker evaluates at once (threads)'),
+  AUDITOR_CONCURRENCY: int(1, 1).describe(
+    'manifests of a batch the audit worker evaluates at once (threads)',
+  ),
   AUDITOR_GC_PERCENT: int(200, 25).describe(
     "the audit worker's Go GOGC: higher spends memory (about 55 MB per 100) to spend less CPU collecting garbage",
   ),

@@ -53,6 +53,7 @@ export function createHarness(opts: { timing?: Partial<SchedulerTiming>; retryAf
       cluster: 'c1',
       scanners: ['vuln'],
       settings: {},
+      configAudit: { checkIds: 'short' },
       hashes,
       metrics,
     }),
