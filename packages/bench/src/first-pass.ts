@@ -34,15 +34,20 @@ export async function runFirstPass(
     uniqueDigests: number;
     /** The machine's cores. */
     nproc: number;
+    /**
+     * `--existing`: the fleet was created before fleetscan started at `since`; the pass is timed
+     * from then, and its CPU counted from `cpuBefore` (the services' start-up included).
+     */
+    existing?: { since: number; cpuBefore: ReturnType<typeof cpuSnapshot> };
   },
 ): Promise<{ figures: NonNullable<BenchResult['firstPass']>; timedOut: boolean; error?: string }> {
   const { io, stack, kc, fleet, opts } = ctx;
   const t = o.tracker;
-  const cpu0 = cpuSnapshot(ctx.monitor, ctx.started, ctx.stackPids);
+  const cpu0 = o.existing?.cpuBefore ?? cpuSnapshot(ctx.monitor, ctx.started, ctx.stackPids);
   const nats0 = await natsTraffic(stack.natsMonitorUrl);
   const api0 = await apiserverRequests(kc);
 
-  io.say(`creating ${fleet.length} workloads`);
+  if (!o.existing) io.say(`creating ${fleet.length} workloads`);
   const goProf = o.profDir
     ? profileGoServers(
         [apiserverTarget(kc), ...(stack.natsProfUrl ? [plainTarget('nats-server', stack.natsProfUrl)] : [])],
@@ -50,13 +55,15 @@ export async function runFirstPass(
       )
     : undefined;
   const stopProgress = progressLoop((l) => io.progress(l), t, o.services, opts.owners, now);
-  let createdAt = 0;
-  const creating = createFleet(kc, fleet, ctx.run, {
-    concurrency: 8,
-    onCreated: (w, at) => t.created(w, at),
-  }).then(() => {
-    createdAt = now();
-  });
+  let createdAt = o.existing?.since ?? 0;
+  const creating = o.existing
+    ? Promise.resolve()
+    : createFleet(kc, fleet, ctx.run, {
+        concurrency: 8,
+        onCreated: (w, at) => t.created(w, at),
+      }).then(() => {
+        createdAt = now();
+      });
   let timedOut = false;
   let error: string | undefined;
   try {
@@ -69,7 +76,7 @@ export async function runFirstPass(
   } finally {
     stopProgress();
   }
-  const t0 = t.firstCreatedAt() ?? 0;
+  const t0 = o.existing?.since ?? t.firstCreatedAt() ?? 0;
   const timeToAll = timeToAllReportsMs({ t0, now: now(), lastReportAt: t.lastReportAt(), timedOut });
   // Work still queued after the last report is waste: count it in this pass, and start the
   // second pass from a quiet pipeline.

@@ -40,6 +40,13 @@ export interface BenchOptions {
   controlPlaneOnly: boolean;
   /** Give up waiting for reports after this long. */
   timeoutSec: number;
+  /**
+   * ConfigAuditReports only (trivy-operator's config audits, the job it does in-process): the
+   * watcher excludes every image (EXCLUDE_IMAGES=*), the floor has no image scans.
+   */
+  configOnly: boolean;
+  /** Create the fleet and wait for every report owner first, then start fleetscan: a cold start. */
+  existing: boolean;
 }
 
 export const HELP = `Usage: npm run bench -- [options]
@@ -69,6 +76,9 @@ Options:
   --timeout SEC         give up waiting for reports after SEC (default 900)
   --control-plane-only  no fleetscan: time the control plane alone until every report owner exists
                         (skips floor, baseline, second pass and throughput)
+  --config-only         ConfigAuditReports only: the watcher asks for no image scan (EXCLUDE_IMAGES=*)
+  --existing            create the fleet and wait for every report owner first, then start fleetscan;
+                        times from the services' start
   --hold                keep the stack and its fleet up after the run until Ctrl-C (prints how to reach it)
   -h, --help            show this help
 `;
@@ -98,6 +108,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
       timeout: { type: 'string', default: '900' },
       hold: { type: 'boolean', default: false },
       'control-plane-only': { type: 'boolean', default: false },
+      'config-only': { type: 'boolean', default: false },
+      existing: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -126,7 +138,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
     timeoutSec: int('timeout', values.timeout, 1),
     hold: values.hold,
     controlPlaneOnly: values['control-plane-only'],
+    configOnly: values['config-only'],
+    existing: values.existing,
   };
+  if (opts.configOnly) opts.serviceEnv = { EXCLUDE_IMAGES: '*', ...opts.serviceEnv };
   if (opts.controlPlaneOnly) {
     Object.assign(opts, { floor: false, baseline: false, secondPass: false, throughput: false });
   }

@@ -4,8 +4,9 @@ import { startServiceProcesses, waitServicesReady } from '@fleetscan/demo';
 import { type KubeConnection, type KubeLogger, loadKubeConfig } from '@fleetscan/kube';
 import { repoRoot, type Stack, startStack } from '@fleetscan/stack';
 import { createTrivyRunner, type TrivyRunner } from '@fleetscan/trivy';
-import type { BenchContext, BenchIo, StartedService } from './context.ts';
+import { type BenchContext, type BenchIo, now, type StartedService } from './context.ts';
 import { timeControlPlane } from './control-plane.ts';
+import { createFleet } from './create.ts';
 import {
   baselineFigures,
   fleetSummary,
@@ -19,6 +20,7 @@ import { pushVariants } from './images.ts';
 import { gitInfo, machine } from './machine.ts';
 import { createMonitor, type Monitor } from './monitor.ts';
 import type { BenchOptions } from './options.ts';
+import { cpuSnapshot } from './pass-io.ts';
 import { planAfterFirstPass, planBench } from './plan.ts';
 import { summarizeProfiles } from './profile-files.ts';
 import type { BenchResult } from './result.ts';
@@ -77,7 +79,7 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
       containers: opts.containers,
       perNamespace: opts.perNamespace,
     });
-    result.fleet = fleetSummary(fleet);
+    result.fleet = fleetSummary(fleet, opts.configOnly);
     const manifests = fleet.map((w) => ownerAuditManifest(w, run));
     const plan = planBench(opts, fleet.length);
 
@@ -89,7 +91,14 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
     });
     let floorMs = Number.NaN;
     if (plan.floor) {
-      result.floor = await floorPhase(io, runner, images, manifests, result.concurrency.total);
+      result.floor = await floorPhase(
+        io,
+        runner,
+        up.trivy.auditor,
+        opts.configOnly ? [] : images,
+        manifests,
+        result.concurrency.total,
+      );
       floorMs = result.floor.floorMs;
     }
     if (plan.baselineOwners !== undefined) {
@@ -110,20 +119,23 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
     };
     kube = loadKubeConfig({ kubeconfigPath: up.kubeconfigPath });
     if (plan.controlPlaneOnly) {
-      tracker = createTracker({ kube, fleet, run, logger: quiet });
+      tracker = createTracker({ kube, fleet, run, logger: quiet, configOnly: opts.configOnly });
       tracker.start();
       await tracker.synced;
       result.controlPlane = await timeControlPlane(ctx, tracker);
       result.complete = true;
       return result;
     }
+    tracker = createTracker({ kube, fleet, run, logger: quiet, configOnly: opts.configOnly });
+    tracker.start();
+    await tracker.synced;
+    // A cold start: the fleet is there before fleetscan is, which is timed from its start.
+    const existing = opts.existing ? await createExisting(ctx, tracker) : undefined;
     io.say(`starting watcher, writer and ${opts.scanners} scanner(s) as processes`);
     const first = await ctx.startServices({ scanners: opts.scanners, generation: 1 });
     await waitServicesReady(first);
-    tracker = createTracker({ kube, fleet, run, logger: quiet });
-    tracker.start();
-    await tracker.synced;
     const p1 = await runFirstPass(ctx, {
+      ...(existing && { existing }),
       services: first,
       tracker,
       profDir,
@@ -182,10 +194,27 @@ function serviceStarter(
   };
 }
 
+/**
+ * `--existing`: creates the fleet with no fleetscan service running and waits for every report
+ * owner. Returns the moment fleetscan starts and the CPU of every process then, from which the
+ * first pass counts (the services' start-up included).
+ */
+async function createExisting(ctx: BenchContext, tracker: Tracker) {
+  ctx.io.say(`creating ${ctx.fleet.length} workloads before fleetscan starts`);
+  await createFleet(ctx.kc, ctx.fleet, ctx.run, {
+    concurrency: 8,
+    onCreated: (w, at) => tracker.created(w, at),
+  });
+  await tracker.allOwnersSeen(ctx.opts.timeoutSec * 1000);
+  ctx.io.say('every report owner exists');
+  return { since: now(), cpuBefore: cpuSnapshot(ctx.monitor, ctx.started, ctx.stackPids) };
+}
+
 /** trivy alone: every image scanned back to back, and one config audit of every owner. */
 async function floorPhase(
   io: BenchIo,
   runner: TrivyRunner,
+  auditorBin: string,
   images: readonly { ref: string }[],
   manifests: readonly Record<string, unknown>[],
   concurrency: number,
@@ -193,6 +222,7 @@ async function floorPhase(
   io.say(`floor: ${images.length} image scans back to back, one config audit of ${manifests.length} owners`);
   const floor = await measureFloor(
     runner,
+    auditorBin,
     images.map((i) => i.ref),
     manifests,
   );
