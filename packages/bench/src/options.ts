@@ -47,6 +47,8 @@ export interface BenchOptions {
   configOnly: boolean;
   /** Create the fleet and wait for every report owner first, then start fleetscan: a cold start. */
   existing: boolean;
+  /** The former config audit engine (one `trivy config` per batch, cli-auditor.ts) instead of the audit worker. */
+  cliAudits: boolean;
 }
 
 export const HELP = `Usage: npm run bench -- [options]
@@ -79,6 +81,7 @@ Options:
   --config-only         ConfigAuditReports only: the watcher asks for no image scan (EXCLUDE_IMAGES=*)
   --existing            create the fleet and wait for every report owner first, then start fleetscan;
                         times from the services' start
+  --cli-audits          config audits with the former engine, one trivy config per batch (for before/after)
   --hold                keep the stack and its fleet up after the run until Ctrl-C (prints how to reach it)
   -h, --help            show this help
 `;
@@ -110,6 +113,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
       'control-plane-only': { type: 'boolean', default: false },
       'config-only': { type: 'boolean', default: false },
       existing: { type: 'boolean', default: false },
+      'cli-audits': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -140,6 +144,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
     controlPlaneOnly: values['control-plane-only'],
     configOnly: values['config-only'],
     existing: values.existing,
+    cliAudits: values['cli-audits'],
   };
   if (opts.configOnly) opts.serviceEnv = { EXCLUDE_IMAGES: '*', ...opts.serviceEnv };
   if (opts.controlPlaneOnly) {

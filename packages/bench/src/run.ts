@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startServiceProcesses, waitServicesReady } from '@fleetscan/demo';
 import { type KubeConnection, type KubeLogger, loadKubeConfig } from '@fleetscan/kube';
@@ -68,6 +68,8 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
       profiling: opts.cpuProf,
     });
     stack = up;
+    const auditorBin = opts.cliAudits ? await writeCliAuditor(up) : up.trivy.auditor;
+    if (opts.cliAudits) env.AUDITOR_BIN = auditorBin;
     const stackPids = up.processes.map((p) => ({ name: p.name, pid: p.pid }));
 
     io.say(`building and pushing ${opts.images} images`);
@@ -94,7 +96,7 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
       result.floor = await floorPhase(
         io,
         runner,
-        up.trivy.auditor,
+        auditorBin,
         opts.configOnly ? [] : images,
         manifests,
         result.concurrency.total,
@@ -192,6 +194,22 @@ function serviceStarter(
     }
     return svcs;
   };
+}
+
+/**
+ * `--cli-audits`: a launcher for cli-auditor.ts (the former engine behind the worker's protocol).
+ * The scanner starts its audit worker with an empty environment, so what it needs is written in.
+ */
+async function writeCliAuditor(stack: Stack): Promise<string> {
+  const file = join(stack.dir, 'cli-auditor');
+  const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+  const script = join(repoRoot, 'packages', 'bench', 'src', 'cli-auditor.ts');
+  await writeFile(
+    file,
+    `#!/bin/sh\nexec env TRIVY_FOR_CLI_AUDITOR=${q(stack.trivy.bin)} TRIVY_CACHE_FOR_CLI_AUDITOR=${q(stack.trivy.cacheDir)} ${q(process.execPath)} ${q(script)}\n`,
+    { mode: 0o755 },
+  );
+  return file;
 }
 
 /**

@@ -26,8 +26,8 @@ export interface TrivyEngineConfig {
  * The real engine: @fleetscan/trivy runs the process, its parsers shape the output. Settings
  * that trivy reads from files (ignore file, ignore policy) and the SBOM are written to a
  * private temporary directory for the run and removed after it. Config audits go to one
- * long-lived audit worker (trivy's checks linked as a library, compiled once), started at the
- * first batch and restarted with backoff when it dies.
+ * long-lived audit worker (trivy's checks linked as a library, compiled once), started with the
+ * engine and restarted with backoff when it dies.
  */
 export function createTrivyEngine(cfg: TrivyEngineConfig, logger: Logger): ScanEngine {
   const runner = createTrivyRunner({
@@ -43,6 +43,12 @@ export function createTrivyEngine(cfg: TrivyEngineConfig, logger: Logger): ScanE
     gcPercent: cfg.auditor.gcPercent,
     logger,
   });
+  // Compile the checks now, while the consumers connect, rather than in the first batch's time.
+  auditor.version().then(
+    (version) => logger.info({ trivy: version }, 'config audit worker ready'),
+    (err: unknown) =>
+      logger.warn({ err: String(err) }, 'config audit worker did not start; retried at the first batch'),
+  );
   // Leftovers of a killed predecessor: far older than any run can be (timeout + kill grace).
   void sweepScratchDirs(2 * cfg.timeoutMs + 60_000).then(
     (removed) => {
