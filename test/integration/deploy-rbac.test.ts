@@ -54,6 +54,7 @@ const applied: K8sObject[] = [];
 const processes: ManagedProcess[] = [];
 const services: RunningService[] = [];
 const tokens: Record<string, string> = {};
+const clusterRoles: string[] = [];
 let natsUrl = '';
 let natsMonitor = '';
 
@@ -103,6 +104,8 @@ afterAll(async () => {
   for (const o of applied.filter((x) => x.kind.startsWith('Cluster'))) {
     await deleteObject(admin, resolve, o).catch(() => {});
   }
+  for (const name of clusterRoles)
+    await admin.call('DELETE', `/apis/rbac.authorization.k8s.io/v1/clusterroles/${name}`).catch(() => {});
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -155,6 +158,48 @@ describe('RBAC applied for real, with tokens from the TokenRequest API', () => {
     );
     expectStatus(await as('writer').call('GET', '/api/v1/configmaps'), 403, 'writer reads configmaps');
     expectStatus(await as('scanner').call('GET', '/api/v1/pods?limit=1'), 403, 'scanner lists pods');
+  });
+
+  it('lets watcher and writer read the kinds audited by default, and only those', async () => {
+    const as = (c: string) => rawApi(cluster, tokens[c] ?? '');
+    const audited = [
+      '/api/v1/services',
+      '/api/v1/persistentvolumes',
+      '/api/v1/persistentvolumeclaims',
+      '/api/v1/limitranges',
+      '/api/v1/resourcequotas',
+      '/apis/rbac.authorization.k8s.io/v1/roles',
+      '/apis/rbac.authorization.k8s.io/v1/clusterroles',
+      '/apis/networking.k8s.io/v1/networkpolicies',
+      '/apis/networking.k8s.io/v1/ingresses',
+      '/apis/aquasecurity.github.io/v1alpha1/clusterrbacassessmentreports',
+      '/apis/aquasecurity.github.io/v1alpha1/infraassessmentreports',
+    ];
+    for (const c of ['watcher', 'writer'])
+      for (const path of audited)
+        expectStatus(await as(c).call('GET', `${path}?limit=1`), 200, `${c} lists ${path}`);
+    // Not in the default supportedConfigAuditKinds: no read.
+    for (const path of [
+      '/api/v1/configmaps',
+      '/apis/rbac.authorization.k8s.io/v1/rolebindings',
+      '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
+    ])
+      expectStatus(await as('watcher').call('GET', `${path}?limit=1`), 403, `watcher lists ${path}`);
+    // Cluster-scoped reports: the writer writes and deletes them, the watcher does not.
+    const path = '/apis/aquasecurity.github.io/v1alpha1/clusterrbacassessmentreports';
+    const report = {
+      apiVersion: 'aquasecurity.github.io/v1alpha1',
+      kind: 'ClusterRbacAssessmentReport',
+      metadata: { name: `rbac-probe-${run}` },
+      report: {
+        scanner: { name: 'Trivy', vendor: 'Aqua Security', version: '0' },
+        summary: { criticalCount: 0, highCount: 0, mediumCount: 0, lowCount: 0 },
+        checks: [],
+      },
+    };
+    expectStatus(await as('watcher').call('POST', path, report), 403, 'watcher writes a cluster report');
+    expectStatus(await as('writer').call('POST', path, report), 201, 'writer creates a cluster report');
+    expectStatus(await as('writer').call('DELETE', `${path}/rbac-probe-${run}`), 200, 'writer deletes it');
   });
 });
 
@@ -319,6 +364,51 @@ describe('the main scenario with the chart as deployed', () => {
     }
     const vulns = (vuln.report as { vulnerabilities: { vulnerabilityID: string }[] }).vulnerabilities;
     expect(vulns.map((x) => x.vulnerabilityID)).toContain('CVE-2021-22945');
+  });
+
+  it("writes a Role's RbacAssessmentReport and a ClusterRole's ClusterRbacAssessmentReport", async () => {
+    const role = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: 'deployer', namespace: appNs },
+      rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }],
+    };
+    const clusterRole = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: `${ns}-secrets` },
+      rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list'] }],
+    };
+    expectStatus(
+      await admin.call('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${appNs}/roles`, role),
+      201,
+      'create role',
+    );
+    expectStatus(
+      await admin.call('POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', clusterRole),
+      201,
+      'create clusterrole',
+    );
+    clusterRoles.push(clusterRole.metadata.name);
+    const get = (path: string) =>
+      waitFor(
+        path,
+        async () => {
+          const r = await admin.call('GET', path);
+          return r.status === 200
+            ? (r.json() as { metadata: { ownerReferences: { kind: string }[] } })
+            : undefined;
+        },
+        120_000,
+      );
+    const [rbac, clusterRbac] = await Promise.all([
+      get(`/apis/aquasecurity.github.io/v1alpha1/namespaces/${appNs}/rbacassessmentreports/role-deployer`),
+      get(`/apis/aquasecurity.github.io/v1alpha1/clusterrbacassessmentreports/clusterrole-${ns}-secrets`),
+    ]);
+    expect(rbac.metadata.ownerReferences.map((o) => o.kind)).toEqual(['Role']);
+    expect(clusterRbac.metadata.ownerReferences.map((o) => o.kind)).toEqual(['ClusterRole']);
+    // Every watch the chart's defaults start is allowed by the chart's RBAC: the services stay ready.
+    for (const s of services) expect((await fetch(`${s.url}/readyz`)).ok, s.name).toBe(true);
   });
 
   it('serves the JetStream stream and consumers the KEDA scaler is configured for', async () => {

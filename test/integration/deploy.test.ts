@@ -3,6 +3,13 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONSUMER_SCAN_CONFIG, CONSUMER_SCAN_IMAGE, STREAM_SCAN } from '@fleetscan/bus';
+import {
+  DEFAULT_AUDIT_KINDS,
+  expandAuditKinds,
+  RESOURCE_KIND_INFO,
+  RESOURCE_KINDS,
+} from '@fleetscan/inventory';
+import { OWNER_REPORT_KINDS, REPORT_RESOURCES } from '@fleetscan/reports';
 import { installCrds, repoRoot } from '@fleetscan/stack';
 import { createTrivyRunner, parseConfigReport, toChecksByFile } from '@fleetscan/trivy';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -81,6 +88,11 @@ const variants: Variant[] = [
         privateKeySecret: 'fleetscan-scanner-private-key',
       },
       image: { pullSecrets: ['registry-credentials'], tag: '0.1.0-rc.1' },
+      configAudit: {
+        supportedKinds: ['Workload', 'ConfigMap', 'CustomResourceDefinition', 'Role'],
+        rbacAssessment: false,
+        infraAssessment: false,
+      },
     },
     has: ['ScaledObject', 'ServiceMonitor', 'PrometheusRule', 'ConfigMap', 'PodDisruptionBudget'],
     lacks: ['CustomResourceDefinition', 'StatefulSet', 'HorizontalPodAutoscaler', 'Secret'],
@@ -107,6 +119,12 @@ const variants: Variant[] = [
     values: {
       scanner: { enabled: false },
       nats: { bundled: { enabled: false }, url: 'nats://hub.example:4222', auth: { enabled: false } },
+      // Every kind: the chart's kind-to-resource map is checked entry by entry against the inventory's.
+      configAudit: {
+        supportedKinds: ['Workload', ...RESOURCE_KINDS],
+        rbacAssessment: true,
+        infraAssessment: true,
+      },
     },
     has: ['ClusterRole', 'ClusterRoleBinding', 'Deployment'],
     lacks: ['StatefulSet', 'Secret', 'ScaledObject', 'HorizontalPodAutoscaler', 'PodDisruptionBudget'],
@@ -226,7 +244,12 @@ describe.each(variants)('the chart with $name', (v) => {
   it('grants least privilege: reads for the watcher, report writes only for the writer', () => {
     type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
     const read = ['get', 'list', 'watch'];
-    const reports = ['vulnerabilityreports', 'configauditreports', 'exposedsecretreports'];
+    const reports = OWNER_REPORT_KINDS.map((k) => REPORT_RESOURCES[k].plural);
+    // The audited kinds configured, each read in its API group (RESOURCE_KIND_INFO, the watcher's own map).
+    const audit = (v.values.configAudit ?? {}) as { supportedKinds?: string[]; rbacAssessment?: boolean };
+    const audited = expandAuditKinds(audit.supportedKinds ?? DEFAULT_AUDIT_KINDS)
+      .resources.filter((k) => audit.rbacAssessment !== false || (k !== 'Role' && k !== 'ClusterRole'))
+      .map((k) => RESOURCE_KIND_INFO[k].resource);
     const workloads = [
       'pods',
       'replicationcontrollers',
@@ -246,6 +269,11 @@ describe.each(variants)('the chart with $name', (v) => {
         expect(r.apiGroups, role.metadata.name).not.toContain('*');
       }
       for (const w of workloads) expect(granted(w).sort(), `${component} ${w}`).toEqual([...read].sort());
+      for (const a of audited) {
+        const rule = rules.find((r) => r.resources.includes(a.plural));
+        expect(rule?.apiGroups, `${component} ${a.plural}`).toEqual([a.group]);
+        expect(rule?.verbs.sort(), `${component} ${a.plural}`).toEqual([...read].sort());
+      }
       for (const rep of reports) {
         const want = component === 'writer' ? [...read, 'create', 'patch', 'update', 'delete'] : read;
         expect(granted(rep).sort(), `${component} ${rep}`).toEqual([...want].sort());
@@ -254,7 +282,13 @@ describe.each(variants)('the chart with $name', (v) => {
         component === 'watcher' &&
         (v.values.registryCredentials as { enabled?: boolean } | undefined)?.enabled;
       expect(granted('secrets'), `${component} secrets`).toEqual(credentials ? ['get'] : []);
-      const known = new Set([...workloads, ...reports, 'secrets', 'serviceaccounts']);
+      const known = new Set([
+        ...workloads,
+        ...reports,
+        ...audited.map((a) => a.plural),
+        'secrets',
+        'serviceaccounts',
+      ]);
       expect(rules.flatMap((r) => r.resources).filter((x) => !known.has(x))).toEqual([]);
     }
   });

@@ -55,7 +55,9 @@ describe('NATS JetStream is real', () => {
       })();
       await server.process.stop();
       server = await start();
-      const consumer = await jetstream(nc).consumers.get('RESTART', 'worker');
+      // On a busy machine the client may take seconds to come back: wait for it, then allow a slow first answer.
+      for (let i = 0; i < 300 && !reconnected; i++) await new Promise((r) => setTimeout(r, 100));
+      const consumer = await jetstream(nc, { timeout: 30_000 }).consumers.get('RESTART', 'worker');
       const msg = await consumer.next({ expires: 10_000 });
       expect(msg?.string()).toBe('before');
       msg?.ack();

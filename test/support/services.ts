@@ -64,6 +64,11 @@ export async function startServices(
     KUBECONFIG: stack.kubeconfigPath,
     NATS_URL: stack.natsUrl,
     METRICS_PORT: '0',
+    // Every test file shares one cluster, and cluster-scoped objects (the ~70 bootstrap ClusterRoles,
+    // the CRDs) are in no test's namespace: audited by default, every file's services would audit
+    // them all again. Workloads only, unless a test asks for more (kinds.test.ts audits every kind;
+    // the deploy tests run with the chart's default).
+    SUPPORTED_CONFIG_AUDIT_KINDS: 'Workload',
   };
   const scanners: RunningScanner[] = [];
   const addScanner = async (extra: Record<string, string> = {}) => {

@@ -1,4 +1,5 @@
 import {
+  AUDIT_REPORT_KINDS,
   CheckSchema,
   ExposedSecretSchema,
   ImageScannerSchema,
@@ -60,6 +61,14 @@ const Digest = z
   .max(MAX_DIGEST_LENGTH)
   .regex(/^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/, 'an OCI digest');
 const BlobKey = z.string().min(1).max(1024);
+/** The reports a config audit is for (@fleetscan/reports auditReports), echoed in its result. */
+const AuditReportKinds = z.array(z.enum(AUDIT_REPORT_KINDS)).min(1).max(AUDIT_REPORT_KINDS.length);
+
+/**
+ * A config request's manifest larger than this goes to the object store and the request names it
+ * (`manifestBlob`): a ConfigMap or a CRD can hold up to 1 MiB, NATS's default max_payload.
+ */
+export const MAX_INLINE_MANIFEST_BYTES = 256 * 1024;
 const Timestamp = z.iso.datetime({ offset: true }).max(64);
 
 /**
@@ -109,7 +118,10 @@ export function messageSchemas(now: () => number = Date.now) {
     requestedAt: Timestamp,
   });
 
-  /** A workload manifest reduced to what a config audit reads (its size is bounded by the message's). */
+  /**
+   * A manifest reduced to what a config audit reads (its size is bounded by the message's, or by
+   * MAX_INLINE_MANIFEST_BYTES before it goes to the object store).
+   */
   const ManifestSchema = z.looseObject({
     apiVersion: z.string().max(MAX_NAME_LENGTH + 1 + 63),
     kind: z.string().max(63),
@@ -119,18 +131,27 @@ export function messageSchemas(now: () => number = Date.now) {
     }),
   });
 
-  const ConfigAuditRequestSchema = z.object({
-    v: z.literal(1),
-    cluster: Cluster,
-    owner: OwnerRefSchema,
-    specHash: Hash,
-    /** pluginConfigHash (config-audit-settings.ts) of the settings, echoed in the result. */
-    pluginConfigHash: Hash,
-    manifest: ManifestSchema,
-    /** How the checks are reported; absent in requests of watchers older than this field. */
-    settings: ConfigAuditSettingsSchema.default({}),
-    requestedAt: Timestamp,
-  });
+  const ConfigAuditRequestSchema = z
+    .object({
+      v: z.literal(1),
+      cluster: Cluster,
+      /** namespace '' for a cluster-scoped object. */
+      owner: OwnerRefSchema,
+      specHash: Hash,
+      /** pluginConfigHash (config-audit-settings.ts) of the settings, echoed in the result. */
+      pluginConfigHash: Hash,
+      /** The manifest to audit, inline; or `manifestBlob`, its object store key, when it is large. */
+      manifest: ManifestSchema.optional(),
+      manifestBlob: BlobKey.optional(),
+      /** Which reports the checks are for; absent: a ConfigAuditReport (the only kind before there were others). */
+      reports: AuditReportKinds.optional(),
+      /** How the checks are reported; absent in requests of watchers older than this field. */
+      settings: ConfigAuditSettingsSchema.default({}),
+      requestedAt: Timestamp,
+    })
+    .refine((r) => (r.manifest === undefined) !== (r.manifestBlob === undefined), {
+      message: 'exactly one of manifest and manifestBlob',
+    });
 
   const ScanErrorSchema = z.object({
     code: z.string().max(64),
@@ -185,6 +206,8 @@ export function messageSchemas(now: () => number = Date.now) {
     owner: OwnerRefSchema,
     specHash: Hash,
     pluginConfigHash: Hash,
+    /** The request's `reports`: which reports the checks are written into. */
+    reports: AuditReportKinds.optional(),
     status: z.enum(['ok', 'error']),
     /** Inline when small; otherwise `blob` names an object store key holding ConfigAuditData. */
     data: ConfigAuditDataSchema.optional(),
@@ -213,6 +236,7 @@ export type OwnerRef = z.infer<typeof OwnerRefSchema>;
 export const ImageScanRequestSchema = schemas.ImageScanRequestSchema;
 export type ImageScanRequest = z.infer<typeof ImageScanRequestSchema>;
 export const ManifestSchema = schemas.ManifestSchema;
+export type Manifest = z.infer<typeof ManifestSchema>;
 export const ConfigAuditRequestSchema = schemas.ConfigAuditRequestSchema;
 export type ConfigAuditRequest = z.infer<typeof ConfigAuditRequestSchema>;
 export const ScanErrorSchema = schemas.ScanErrorSchema;

@@ -1,9 +1,11 @@
+import type { KubeObject } from '@fleetscan/kube';
 import {
   createReflector,
   equalIgnoringResourceVersion,
   type KubeConnection,
   type KubeLogger,
   type Reflector,
+  type ResourceRef,
 } from '@fleetscan/kube';
 import {
   GROUP,
@@ -13,7 +15,9 @@ import {
   VERSION,
 } from '@fleetscan/reports';
 import { type Owner, ownerKey, ownerProjector } from './owner.ts';
+import { resourceProjector } from './project-resource.ts';
 import { type ReportRef, reportProjector } from './report-ref.ts';
+import { RESOURCE_KIND_INFO, type ResourceKind } from './resource-kinds.ts';
 import { WORKLOAD_KINDS, WORKLOAD_RESOURCES, type WorkloadKind } from './workload.ts';
 
 /** The kinds that can own reports (Deployments only matter through their ReplicaSets). */
@@ -35,15 +39,23 @@ export interface Inventory {
   ownerByUid(uid: string): Owner | undefined;
   /** Owners with a container running `image` (as written in the pod spec). */
   ownersUsingImage(image: string): Owner[];
+  /** `namespace` is '' for the Cluster report kinds. */
   report(kind: OwnerReportKind, namespace: string, name: string): ReportRef | undefined;
   reports(): ReportRef[];
   /** Watch health for /readyz, one line per unhealthy watch. */
   health(): { ok: boolean; reasons: string[] };
 }
 
+/** An owner changes only with its projection: status-only writes change neither. */
+function sameOwner(a: Owner, b: Owner): boolean {
+  if (a.workload || b.workload) return equalIgnoringResourceVersion(a.workload, b.workload);
+  // An audited object's hash covers its labels, annotations and configuration.
+  return a.specHash === b.specHash;
+}
+
 /**
- * Watches a cluster's workloads and fleetscan's reports, keeping small
- * projections and indexes by owner uid and by image. Owner rules are
+ * Watches a cluster's report owners — workloads, and the other objects audited — and fleetscan's
+ * reports, keeping small projections and indexes by owner uid and by image. Owner rules are
  * trivy-operator's (owner-rules.ts).
  */
 export function createInventory(opts: {
@@ -52,6 +64,8 @@ export function createInventory(opts: {
   logger: KubeLogger;
   events?: InventoryEvents;
   kinds?: readonly WorkloadKind[];
+  /** Other kinds whose objects own audit reports (resource-kinds.ts); none by default. */
+  resourceKinds?: readonly ResourceKind[];
   /**
    * List and watch reports as metadata only (PartialObjectMetadata): a ReportRef then has no
    * summary, and its time and image digest come from fleetscan's annotations. Each report's
@@ -60,6 +74,7 @@ export function createInventory(opts: {
   reportsMetadataOnly?: boolean;
 }): Inventory {
   const kinds = opts.kinds ?? OWNER_KINDS;
+  const resourceKinds = opts.resourceKinds ?? [];
   const owners = new Map<string, Owner>();
   const byUid = new Map<string, string>();
   const byImage = new Map<string, Set<string>>();
@@ -94,20 +109,24 @@ export function createInventory(opts: {
 
   // The stores keep owners only: the Pods of controllers, old ReplicaSets and CronJobs' Jobs
   // outnumber owners several times and nothing here reads them.
-  const workloadReflectors: Reflector<Owner>[] = kinds.map((kind) =>
+  const ownerReflector = (resource: ResourceRef, project: (obj: KubeObject) => Owner | undefined) =>
     createReflector<Owner>({
       kc: opts.kc,
-      resource: WORKLOAD_RESOURCES[kind],
-      project: ownerProjector(kind),
-      // An owner is a function of its workload projection; status-only writes change neither.
-      equal: (a, b) => equalIgnoringResourceVersion(a.workload, b.workload),
+      resource,
+      project,
+      equal: sameOwner,
       logger: opts.logger,
       onEvent: (e) => {
         const key = ownerKey(e.obj);
         onOwnerEvent(key, e.type === 'DELETED' ? undefined : e.obj, e.type === 'ADDED' ? undefined : e.old);
       },
-    }),
-  );
+    });
+  const workloadReflectors: Reflector<Owner>[] = [
+    ...kinds.map((kind) => ownerReflector(WORKLOAD_RESOURCES[kind], ownerProjector(kind))),
+    ...resourceKinds.map((kind) =>
+      ownerReflector(RESOURCE_KIND_INFO[kind].resource, resourceProjector(kind)),
+    ),
+  ];
   const reportReflectors = new Map<OwnerReportKind, Reflector<ReportRef>>(
     OWNER_REPORT_KINDS.map((kind) => [
       kind,
@@ -126,7 +145,7 @@ export function createInventory(opts: {
     ]),
   );
   const all = [...workloadReflectors, ...reportReflectors.values()];
-  const names = [...kinds, ...OWNER_REPORT_KINDS];
+  const names = [...kinds, ...resourceKinds, ...OWNER_REPORT_KINDS];
   const synced = Promise.all(all.map((r) => r.synced)).then(() => undefined);
   // Stopping before the first list rejects `synced`; that is not a crash for whoever never awaited it.
   synced.catch(() => {});
@@ -147,7 +166,9 @@ export function createInventory(opts: {
     },
     ownersUsingImage: (image) =>
       [...(byImage.get(image) ?? [])].map((k) => owners.get(k)).filter((o): o is Owner => o !== undefined),
-    report: (kind, namespace, name) => reportReflectors.get(kind)?.get(`${namespace}/${name}`),
+    // The reflector's keys: `namespace/name`, or the name alone for cluster-scoped objects.
+    report: (kind, namespace, name) =>
+      reportReflectors.get(kind)?.get(namespace ? `${namespace}/${name}` : name),
     reports: () => [...reportReflectors.values()].flatMap((r) => r.list()),
     health: () => {
       const reasons: string[] = [];

@@ -2,12 +2,32 @@ import { apiVersionOf, type KubeObject } from '@fleetscan/kube';
 import { computeSpecHash } from '@fleetscan/reports';
 import { isReportOwner } from './owner-rules.ts';
 import { projectWorkload } from './project-workload.ts';
+import type { OwnerKind } from './resource-kinds.ts';
 import { type ContainerRef, WORKLOAD_RESOURCES, type Workload, type WorkloadKind } from './workload.ts';
 
-/** A report owner as both services see it: identity, pod spec hash and containers. */
-export interface Owner {
-  kind: Workload['kind'];
+/** A Kubernetes object as a config audit reads it (one file of a `trivy config` run). */
+export interface AuditManifest {
   apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Readonly<Record<string, string>>;
+    annotations?: Readonly<Record<string, string>>;
+  };
+  [field: string]: unknown;
+}
+
+/**
+ * A report owner as both services see it: identity, the hash of what its audit reads, and the
+ * containers whose images are scanned. A workload (`workload` set) hashes and audits its pod spec;
+ * any other audited object (project-resource.ts) has no containers, hashes its manifest, and keeps
+ * that manifest unless its kind is read again when audited (ConfigMap, CustomResourceDefinition).
+ */
+export interface Owner {
+  kind: OwnerKind;
+  apiVersion: string;
+  /** '' for cluster-scoped objects (ClusterRole, PersistentVolume, …). */
   namespace: string;
   name: string;
   uid: string;
@@ -16,8 +36,10 @@ export interface Owner {
   containers: readonly ContainerRef[];
   /** container name → digest reported by the kubelet, when any pod of the owner has one. */
   imageIDs?: Readonly<Record<string, string>>;
-  /** The workload as a minimal manifest, for config audits. */
-  workload: Workload;
+  /** Workloads: what the owner rules decided on; its pod spec is what is audited. */
+  workload?: Workload;
+  /** Other audited objects: the manifest to audit, when kept (see ResourceKindInfo.fetchedWhenAudited). */
+  manifest?: AuditManifest;
 }
 
 export const ownerKey = (o: { kind: string; namespace: string; name: string }) =>
@@ -54,15 +76,13 @@ export function ownerProjector(kind: WorkloadKind): (obj: KubeObject) => Owner |
 }
 
 /**
- * A minimal manifest of the owner for `trivy config`: what the checks read
- * (kind, namespace, labels, the pod template) and nothing the cluster added.
+ * The manifest `trivy config` audits for the owner, when the inventory holds it: a workload's is
+ * built minimal (kind, namespace, labels, the pod template; nothing the cluster added), another
+ * object's is the one kept at projection. Undefined for kinds read again when audited
+ * (fetch-manifest.ts).
  */
-export function ownerManifest(o: Owner): {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace: string; labels?: Record<string, string> };
-  spec: Record<string, unknown>;
-} {
+export function ownerManifest(o: Owner): AuditManifest | undefined {
+  if (!o.workload) return o.manifest;
   const spec = o.workload.podSpec ?? {};
   const metadata = {
     name: o.name,

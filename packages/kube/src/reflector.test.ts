@@ -87,6 +87,8 @@ describe('reflector: list then watch', () => {
     expect(r.health().ok).toBe(false);
     await r.synced;
     await until('watch open', () => server.openWatches() === 1);
+    // The server counts the watch when it gets the request; the reflector knows once it gets the answer.
+    await until('reflector watching', () => r.health().ok);
 
     expect(server.listRequests()).toEqual([
       { limit: '2' },

@@ -5,8 +5,12 @@ import { z } from 'zod';
 import { API_VERSION, crdName, GROUP, REPORT_RESOURCES, type ReportKind, VERSION } from './resources.ts';
 import {
   type ClusterConfigAuditReport,
+  type ClusterInfraAssessmentReport,
+  type ClusterRbacAssessmentReport,
   type ConfigAuditReport,
   type ExposedSecretReport,
+  type InfraAssessmentReport,
+  type RbacAssessmentReport,
   REPORT_SCHEMAS,
   type VulnerabilityReport,
   VulnerabilityReportDataSchema,
@@ -93,6 +97,25 @@ const EXPECTED_COLUMNS: Record<ReportKind, PrinterColumn[]> = {
   ExposedSecretReport: [...image, scanner, age, ...counts('Critical', 'High', 'Medium', 'Low')],
   ConfigAuditReport: [scanner, age, ...counts('Critical', 'High', 'Medium', 'Low')],
   ClusterConfigAuditReport: [scanner, age, ...counts('Critical', 'High', 'Medium', 'Low')],
+  RbacAssessmentReport: [scanner, age, ...counts('Critical', 'High', 'Medium', 'Low')],
+  ClusterRbacAssessmentReport: [scanner, age, ...counts('Critical', 'High', 'Medium', 'Low')],
+  InfraAssessmentReport: [scanner, age, ...counts('Critical', 'High', 'Medium', 'Low')],
+  ClusterInfraAssessmentReport: [scanner, age, ...counts('Critical', 'High', 'Medium', 'Low')],
+};
+
+/**
+ * Whether the CRD keeps unknown top-level fields (x-kubernetes-preserve-unknown-fields at the root):
+ * upstream sets it on every report CRD but InfraAssessmentReport's (its deploy/static/trivy-operator.yaml).
+ */
+const PRESERVES_UNKNOWN_ROOT: Record<ReportKind, boolean> = {
+  VulnerabilityReport: true,
+  ExposedSecretReport: true,
+  ConfigAuditReport: true,
+  ClusterConfigAuditReport: true,
+  RbacAssessmentReport: true,
+  ClusterRbacAssessmentReport: true,
+  InfraAssessmentReport: false,
+  ClusterInfraAssessmentReport: true,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -117,6 +140,23 @@ const clusterMeta = (name: string) => ({
 });
 const meta = (name: string, namespace: string) => ({ ...clusterMeta(name), namespace });
 const scannerValue = { name: 'Trivy', vendor: 'Aqua Security', version: '0.58.0' };
+const fullCheck = {
+  checkID: 'KSV041',
+  title: 'Manage secrets',
+  description: 'Viewing secrets at the cluster-scope is akin to cluster-admin.',
+  severity: 'CRITICAL' as const,
+  category: 'Kubernetes Security Check',
+  messages: ["ClusterRole 'wide' shouldn't have access to manage resource 'secrets'"],
+  remediation: 'Manage secrets are not allowed.',
+  success: false,
+  scope: { type: 'JSONPath', value: '.rules[0]' },
+};
+const { scope: _scope, ...unscopedCheck } = fullCheck;
+const assessment = {
+  scanner: scannerValue,
+  summary: { criticalCount: 1, highCount: 0, mediumCount: 0, lowCount: 0 },
+  checks: [fullCheck],
+};
 const artifact = {
   repository: 'library/nginx',
   tag: '1.27',
@@ -227,6 +267,30 @@ const SAMPLES: Record<ReportKind, unknown> = {
       ],
     },
   } satisfies ExposedSecretReport,
+  RbacAssessmentReport: {
+    apiVersion: API_VERSION,
+    kind: 'RbacAssessmentReport',
+    metadata: meta('role-deployer', 'shop'),
+    report: assessment,
+  } satisfies RbacAssessmentReport,
+  ClusterRbacAssessmentReport: {
+    apiVersion: API_VERSION,
+    kind: 'ClusterRbacAssessmentReport',
+    metadata: clusterMeta('clusterrole-wide'),
+    report: assessment,
+  } satisfies ClusterRbacAssessmentReport,
+  InfraAssessmentReport: {
+    apiVersion: API_VERSION,
+    kind: 'InfraAssessmentReport',
+    metadata: meta('pod-kube-apiserver-node1', 'kube-system'),
+    report: { ...assessment, checks: [{ ...unscopedCheck, checkID: 'KCV0001' }] },
+  } satisfies InfraAssessmentReport,
+  ClusterInfraAssessmentReport: {
+    apiVersion: API_VERSION,
+    kind: 'ClusterInfraAssessmentReport',
+    metadata: clusterMeta('node-node1'),
+    report: assessment,
+  } satisfies ClusterInfraAssessmentReport,
 };
 
 /** Walks a zod schema along a printer-column jsonPath like `.report.summary.lowCount`. */
@@ -265,7 +329,9 @@ describe('deploy/crds', () => {
       expect(crd.spec.versions).toHaveLength(1);
       const [v] = crd.spec.versions;
       expect(v).toMatchObject({ name: VERSION, served: true, storage: true });
-      expect(v?.schema.openAPIV3Schema['x-kubernetes-preserve-unknown-fields']).toBe(true);
+      expect(v?.schema.openAPIV3Schema['x-kubernetes-preserve-unknown-fields'] ?? false).toBe(
+        PRESERVES_UNKNOWN_ROOT[kind],
+      );
       expect(v?.schema.openAPIV3Schema.required).toEqual(['report']);
     });
 

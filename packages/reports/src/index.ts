@@ -9,6 +9,7 @@ export { formatGoDuration, parseGoDuration } from './duration.ts';
 // Only the hashes: the go-spew and FNV pieces they are made of are tested in place.
 export { computeHash, computePluginConfigHash, computeSpecHash } from './hash.ts';
 export * from './image-ref.ts';
+export * from './infra-checks.ts';
 export * from './naming.ts';
 export * from './owner-reports.ts';
 export * from './resources.ts';

@@ -20,9 +20,13 @@ import {
   configAuditReportName,
   containerReportName,
   exposedSecretReportMetadata,
+  infraAssessmentReportMetadata,
+  infraAssessmentReportName,
   isDNS1123Label,
   isQualifiedName,
   isValidLabelValue,
+  rbacAssessmentReportMetadata,
+  rbacAssessmentReportName,
   resourceIdentity,
   vulnerabilityReportMetadata,
   vulnerabilityReportName,
@@ -180,6 +184,25 @@ describe('report names', () => {
     const long = 'n'.repeat(60);
     expect(configAuditReportName('Deployment', long)).toBe(`deployment-${computeHash(long)}`);
   });
+
+  // pkg/rbacassessment/builder.go: the config audit's rule.
+  it('RBAC assessment reports: as config audits', () => {
+    expect(rbacAssessmentReportName('Role', 'deployer')).toBe('role-deployer');
+    expect(rbacAssessmentReportName('ClusterRole', 'system:controller:node-controller')).toBe(
+      'clusterrole-6f69bb5b79',
+    );
+  });
+
+  // pkg/infraassessment/builder.go: IsValidLabelValue, not IsDNS1123Label.
+  it('infra assessment reports: <kind>-<name>, hashed only when not a valid label value', () => {
+    expect(infraAssessmentReportName('Pod', 'kube-apiserver-node1')).toBe('pod-kube-apiserver-node1');
+    // A node's FQDN in a static Pod's name: a label value, so kept (a config audit would hash it).
+    const fqdn = 'etcd-cp-1.example.internal';
+    expect(infraAssessmentReportName('Pod', fqdn)).toBe(`pod-${fqdn}`);
+    expect(configAuditReportName('Pod', fqdn)).toBe(`pod-${computeHash(fqdn)}`);
+    const long = 'kube-scheduler-'.padEnd(60, 'x');
+    expect(infraAssessmentReportName('Pod', long)).toBe(`pod-${computeHash(long)}`);
+  });
 });
 
 describe('labels and metadata', () => {
@@ -321,6 +344,58 @@ describe('labels and metadata', () => {
       annotations: { 'trivy-operator.resource.name': 'system:controller:node-controller' },
     });
     expect(ObjectMetaSchema.parse(cluster)).toEqual(cluster);
+  });
+
+  it('RBAC and infra assessment metadata: the config audit labels, TTL only when namespaced', () => {
+    const role = rbacAssessmentReportMetadata({
+      owner: {
+        kind: 'Role',
+        name: 'deployer',
+        namespace: 'shop',
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        uid: 'u1',
+      },
+      resourceSpecHash: 'xyz',
+      pluginConfigHash: 'nop',
+      ttlSeconds: 86400,
+    });
+    expect(role).toEqual({
+      name: 'role-deployer',
+      namespace: 'shop',
+      labels: {
+        'resource-spec-hash': 'xyz',
+        'plugin-config-hash': 'nop',
+        'trivy-operator.resource.kind': 'Role',
+        'trivy-operator.resource.namespace': 'shop',
+        'trivy-operator.resource.name': 'deployer',
+        'app.kubernetes.io/managed-by': 'fleetscan',
+      },
+      annotations: { [ANNOTATION_REPORT_TTL]: '24h0m0s' },
+      ownerReferences: [
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'Role',
+          name: 'deployer',
+          uid: 'u1',
+          controller: true,
+          blockOwnerDeletion: false,
+        },
+      ],
+    });
+    const clusterRole = rbacAssessmentReportMetadata({
+      owner: { kind: 'ClusterRole', name: 'wide', namespace: '' },
+      ttlSeconds: 86400,
+    });
+    expect(clusterRole.namespace).toBeUndefined();
+    expect(clusterRole.annotations).toBeUndefined();
+    expect(clusterRole.labels['trivy-operator.resource.namespace']).toBe('');
+
+    const infra = infraAssessmentReportMetadata({
+      owner: { kind: 'Pod', name: 'etcd-cp-1.example.internal', namespace: 'kube-system' },
+      ttlSeconds: 60,
+    });
+    expect(infra.name).toBe('pod-etcd-cp-1.example.internal');
+    expect(infra.annotations).toEqual({ [ANNOTATION_REPORT_TTL]: '1m0s' });
   });
 
   it('keeps managed-by even if additional labels try to override it, and rejects invalid labels', () => {

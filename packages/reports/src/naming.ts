@@ -4,6 +4,7 @@
  * Sources (aquasecurity/trivy-operator):
  *  - pkg/vulnerabilityreport/builder.go, pkg/exposedsecretreport/builder.go: ReportBuilder.reportName
  *  - pkg/configauditreport/builder.go: ReportBuilder.reportName, GetReport, GetClusterReport
+ *  - pkg/rbacassessment/builder.go, pkg/infraassessment/builder.go: the same, per kind
  *  - pkg/kube/object.go: ObjectToObjectMeta (resource labels, name-hash fallback)
  *  - pkg/kube/labels.go: AppendResourceLabels, AppendCustomLabels
  *  - pkg/trivyoperator/constants.go: label names
@@ -95,6 +96,21 @@ export function configAuditReportName(ownerKind: string, ownerName: string): str
   const kind = ownerKind.toLowerCase();
   const name = `${kind}-${ownerName}`;
   if (isDNS1123Label(name)) return name;
+  return `${kind}-${computeHash(ownerName)}`;
+}
+
+/** Name of a (Cluster)RbacAssessmentReport: the config audit rule (rbacassessment/builder.go). */
+export const rbacAssessmentReportName = configAuditReportName;
+
+/**
+ * Name of an InfraAssessmentReport: `<kind lowercased>-<name>`, but unlike the other audit reports
+ * trivy-operator's infraassessment builder falls back to `<kind lowercased>-<ComputeHash(name)>`
+ * only when the name is not a valid label value (dots and upper case are kept, as in a label).
+ */
+export function infraAssessmentReportName(ownerKind: string, ownerName: string): string {
+  const kind = ownerKind.toLowerCase();
+  const name = `${kind}-${ownerName}`;
+  if (isValidLabelValue(name)) return name;
   return `${kind}-${computeHash(ownerName)}`;
 }
 
@@ -272,11 +288,29 @@ export const exposedSecretReportMetadata = containerReportMetadata;
  * identity. trivy-operator adds the TTL annotation only to namespaced config audit reports.
  */
 export function configAuditReportMetadata(opts: ConfigAuditReportMetadataOptions): ReportMetadata {
+  return auditMetadata(configAuditReportName(opts.owner.kind, opts.owner.name), opts);
+}
+
+/**
+ * metadata for a RbacAssessmentReport or, when the owner has no namespace (a ClusterRole), a
+ * ClusterRbacAssessmentReport: the config audit's labels, order and TTL rule (namespaced only).
+ */
+export function rbacAssessmentReportMetadata(opts: ConfigAuditReportMetadataOptions): ReportMetadata {
+  return auditMetadata(rbacAssessmentReportName(opts.owner.kind, opts.owner.name), opts);
+}
+
+/** metadata for an InfraAssessmentReport: the config audit's labels and TTL, the infra report's name. */
+export function infraAssessmentReportMetadata(opts: ConfigAuditReportMetadataOptions): ReportMetadata {
+  return auditMetadata(infraAssessmentReportName(opts.owner.kind, opts.owner.name), opts);
+}
+
+/** The three audit builders' shared order: owner labels, additional labels, hashes, then identity. */
+function auditMetadata(name: string, opts: ConfigAuditReportMetadataOptions): ReportMetadata {
   const labels: Record<string, string> = {};
   appendResourceLabels(labels, opts.resourceLabelsToInclude, opts.owner.labels);
   Object.assign(labels, opts.additionalLabels);
   if (opts.resourceSpecHash) labels[LABEL_RESOURCE_SPEC_HASH] = opts.resourceSpecHash;
   if (opts.pluginConfigHash) labels[LABEL_PLUGIN_CONFIG_HASH] = opts.pluginConfigHash;
   const ttl = opts.owner.namespace ? opts.ttlSeconds : undefined;
-  return finish(configAuditReportName(opts.owner.kind, opts.owner.name), opts.owner, labels, {}, ttl);
+  return finish(name, opts.owner, labels, {}, ttl);
 }

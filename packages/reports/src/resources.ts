@@ -55,12 +55,57 @@ export const EXPOSED_SECRET_REPORT = {
   scope: 'Namespaced',
 } as const satisfies ReportResource;
 
+export const RBAC_ASSESSMENT_REPORT = {
+  kind: 'RbacAssessmentReport',
+  listKind: 'RbacAssessmentReportList',
+  plural: 'rbacassessmentreports',
+  singular: 'rbacassessmentreport',
+  shortNames: ['rbacassessment', 'rbacassessments'],
+  scope: 'Namespaced',
+} as const satisfies ReportResource;
+
+export const CLUSTER_RBAC_ASSESSMENT_REPORT = {
+  kind: 'ClusterRbacAssessmentReport',
+  listKind: 'ClusterRbacAssessmentReportList',
+  plural: 'clusterrbacassessmentreports',
+  singular: 'clusterrbacassessmentreport',
+  shortNames: ['clusterrbacassessmentreport'],
+  scope: 'Cluster',
+} as const satisfies ReportResource;
+
+export const INFRA_ASSESSMENT_REPORT = {
+  kind: 'InfraAssessmentReport',
+  listKind: 'InfraAssessmentReportList',
+  plural: 'infraassessmentreports',
+  singular: 'infraassessmentreport',
+  shortNames: ['infraassessment', 'infraassessments'],
+  scope: 'Namespaced',
+} as const satisfies ReportResource;
+
+/**
+ * Written by trivy-operator for Nodes from node-collector's output (a Job on each node reading
+ * the kubelet's files). fleetscan ships the CRD and writes none yet: see docs/ARCHITECTURE.md
+ * (Infra assessment) for why and where a node collector would plug in.
+ */
+export const CLUSTER_INFRA_ASSESSMENT_REPORT = {
+  kind: 'ClusterInfraAssessmentReport',
+  listKind: 'ClusterInfraAssessmentReportList',
+  plural: 'clusterinfraassessmentreports',
+  singular: 'clusterinfraassessmentreport',
+  shortNames: ['clusterinfraassessment'],
+  scope: 'Cluster',
+} as const satisfies ReportResource;
+
 /** Every report kind with a CRD in deploy/crds, keyed by kind. */
 export const REPORT_RESOURCES = {
   VulnerabilityReport: VULNERABILITY_REPORT,
   ConfigAuditReport: CONFIG_AUDIT_REPORT,
   ClusterConfigAuditReport: CLUSTER_CONFIG_AUDIT_REPORT,
   ExposedSecretReport: EXPOSED_SECRET_REPORT,
+  RbacAssessmentReport: RBAC_ASSESSMENT_REPORT,
+  ClusterRbacAssessmentReport: CLUSTER_RBAC_ASSESSMENT_REPORT,
+  InfraAssessmentReport: INFRA_ASSESSMENT_REPORT,
+  ClusterInfraAssessmentReport: CLUSTER_INFRA_ASSESSMENT_REPORT,
 } as const;
 
 export type ReportKind = keyof typeof REPORT_RESOURCES;

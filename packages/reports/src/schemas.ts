@@ -3,7 +3,8 @@
  * the trivy-operator CRDs.
  *
  * Field names and JSON tags follow trivy-operator's Go types in
- * pkg/apis/aquasecurity/v1alpha1/{common,vulnerability,config_audit,exposed_secrets}_types.go.
+ * pkg/apis/aquasecurity/v1alpha1/{common,vulnerability,config_audit,exposed_secrets,rbac_assessment,
+ * infra_assessment}_types.go.
  * Required-ness follows what trivy-operator serialises: a Go field without `omitempty` is always
  * written, so it is required here (this is a superset of the CRD's `required` lists, which
  * crd.test.ts checks); `omitempty` and pointer fields are optional.
@@ -14,8 +15,12 @@ import { z } from 'zod';
 import {
   API_VERSION,
   CLUSTER_CONFIG_AUDIT_REPORT,
+  CLUSTER_INFRA_ASSESSMENT_REPORT,
+  CLUSTER_RBAC_ASSESSMENT_REPORT,
   CONFIG_AUDIT_REPORT,
   EXPOSED_SECRET_REPORT,
+  INFRA_ASSESSMENT_REPORT,
+  RBAC_ASSESSMENT_REPORT,
   VULNERABILITY_REPORT,
 } from './resources.ts';
 
@@ -224,6 +229,55 @@ export const ClusterConfigAuditReportSchema = z.object({
 export type ClusterConfigAuditReport = z.infer<typeof ClusterConfigAuditReportSchema>;
 
 // ---------------------------------------------------------------------------------------------
+// RbacAssessmentReport / ClusterRbacAssessmentReport (rbac_assessment_types.go) and
+// InfraAssessmentReport / ClusterInfraAssessmentReport (infra_assessment_types.go): the same checks
+// as a config audit, counted the same way, but the Go types have no updateTimestamp (the CRDs
+// would prune one), so the time of the scan is only in fleetscan's updated-at annotation. Unlike
+// ConfigAuditReportData, scanner and summary are not optional there: the CRDs require them.
+
+export const AssessmentSummarySchema = ConfigAuditSummarySchema;
+export type AssessmentSummary = ConfigAuditSummary;
+
+export const AssessmentReportDataSchema = z.object({
+  scanner: ScannerSchema,
+  summary: AssessmentSummarySchema,
+  checks: z.array(CheckSchema),
+});
+export type AssessmentReportData = z.infer<typeof AssessmentReportDataSchema>;
+
+export const RbacAssessmentReportSchema = z.object({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal(RBAC_ASSESSMENT_REPORT.kind),
+  metadata: NamespacedObjectMetaSchema,
+  report: AssessmentReportDataSchema,
+});
+export type RbacAssessmentReport = z.infer<typeof RbacAssessmentReportSchema>;
+
+export const ClusterRbacAssessmentReportSchema = z.object({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal(CLUSTER_RBAC_ASSESSMENT_REPORT.kind),
+  metadata: ObjectMetaSchema,
+  report: AssessmentReportDataSchema,
+});
+export type ClusterRbacAssessmentReport = z.infer<typeof ClusterRbacAssessmentReportSchema>;
+
+export const InfraAssessmentReportSchema = z.object({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal(INFRA_ASSESSMENT_REPORT.kind),
+  metadata: NamespacedObjectMetaSchema,
+  report: AssessmentReportDataSchema,
+});
+export type InfraAssessmentReport = z.infer<typeof InfraAssessmentReportSchema>;
+
+export const ClusterInfraAssessmentReportSchema = z.object({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal(CLUSTER_INFRA_ASSESSMENT_REPORT.kind),
+  metadata: ObjectMetaSchema,
+  report: AssessmentReportDataSchema,
+});
+export type ClusterInfraAssessmentReport = z.infer<typeof ClusterInfraAssessmentReportSchema>;
+
+// ---------------------------------------------------------------------------------------------
 // ExposedSecretReport (exposed_secrets_types.go)
 
 export const ExposedSecretSummarySchema = z.object({
@@ -270,10 +324,18 @@ export const REPORT_SCHEMAS = {
   ConfigAuditReport: ConfigAuditReportSchema,
   ClusterConfigAuditReport: ClusterConfigAuditReportSchema,
   ExposedSecretReport: ExposedSecretReportSchema,
+  RbacAssessmentReport: RbacAssessmentReportSchema,
+  ClusterRbacAssessmentReport: ClusterRbacAssessmentReportSchema,
+  InfraAssessmentReport: InfraAssessmentReportSchema,
+  ClusterInfraAssessmentReport: ClusterInfraAssessmentReportSchema,
 } as const;
 
 export type AnyReport =
   | VulnerabilityReport
   | ConfigAuditReport
   | ClusterConfigAuditReport
-  | ExposedSecretReport;
+  | ExposedSecretReport
+  | RbacAssessmentReport
+  | ClusterRbacAssessmentReport
+  | InfraAssessmentReport
+  | ClusterInfraAssessmentReport;

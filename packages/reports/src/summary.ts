@@ -4,7 +4,9 @@
  *    counted by name, every other severity counts as unknown; noneCount is left 0.
  *  - exposed secrets: pkg/plugins/trivy/plugin.go secretSummary: CRITICAL/HIGH/MEDIUM/LOW.
  *  - config audit: pkg/apis/aquasecurity/v1alpha1/config_audit_types.go ConfigAuditSummaryFromChecks:
- *    successful checks are skipped, failed ones counted by severity (others ignored).
+ *    successful checks are skipped, failed ones counted by severity (others ignored). RBAC and
+ *    infra assessments count the same way (RbacAssessmentSummaryFromChecks,
+ *    InfraAssessmentSummaryFromChecks).
  */
 import type { ConfigAuditSummary, ExposedSecretSummary, VulnerabilitySummary } from './schemas.ts';
 
@@ -72,3 +74,6 @@ export function configAuditSummary(
   for (const c of checks) if (!c.success) failed.push(c);
   return countFour(failed);
 }
+
+/** RbacAssessmentSummaryFromChecks and InfraAssessmentSummaryFromChecks: the config audit's rule. */
+export const assessmentSummary = configAuditSummary;

@@ -96,6 +96,8 @@ describe('service entry points', () => {
         urls.filter((u) => u.endsWith(LAZY.module) || u.includes(`/node_modules/${LAZY.loads}/`)),
       ).toEqual([]);
     },
+    // Starts a node process per service: seconds on a busy machine, not vitest's 5 s default.
+    60_000,
   );
 
   it('allows one lazy module, reached only through import(), loading openid-client and not client-node', async () => {

@@ -104,14 +104,24 @@ describe('toConfigChecks', () => {
     ]);
   });
 
-  it('leaves out infra (KCV) checks and excepted findings, and maps an unknown severity to UNKNOWN', () => {
-    expect(
-      toConfigChecks([
-        { id: 'KCV-0001', aliases: ['AVD-KCV-0001'], severity: 'LOW', status: 'FAIL', message: 'm' },
-        { id: 'KSV-0001', severity: 'LOW', status: 'EXCEPTION', message: 'm' },
-        { id: 'USR-7', severity: 'BOGUS', status: 'FAIL', message: 'm' },
-      ]),
-    ).toEqual([
+  it('keeps infra (KCV) checks for the infra report, leaves out excepted findings, and maps an unknown severity to UNKNOWN', () => {
+    const findings: ConfigFinding[] = [
+      { id: 'KCV-0001', aliases: ['AVD-KCV-0001'], severity: 'LOW', status: 'FAIL', message: 'm' },
+      { id: 'KSV-0001', severity: 'LOW', status: 'EXCEPTION', message: 'm' },
+      { id: 'USR-7', severity: 'BOGUS', status: 'FAIL', message: 'm' },
+    ];
+    expect(toConfigChecks(findings, { checkIds: 'trivy-operator' }).map((c) => c.checkID)).toEqual([
+      'AVD-KCV-0001',
+      'USR-7',
+    ]);
+    expect(toConfigChecks(findings)).toEqual([
+      {
+        checkID: 'KCV001',
+        severity: 'LOW',
+        category: 'Kubernetes Security Check',
+        messages: ['m'],
+        success: false,
+      },
       {
         checkID: 'USR-7',
         severity: 'UNKNOWN',

@@ -3,7 +3,9 @@
  * them (pkg/configauditreport/controller: filter and getCheck; pkg/policy: GetResultID and
  * HasSeverity): title = the rule's title, description = its description, messages = [the
  * finding's message], remediation = its resolution, category "Kubernetes Security Check",
- * success = passed; infra checks (KCV*) belong to InfraAssessmentReports, not here.
+ * success = passed. Infra checks (KCV*) are kept: which report they belong to (an
+ * InfraAssessmentReport, never a config audit) is decided where the owner is known
+ * (@fleetscan/reports partitionInfraChecks).
  */
 import type { Check, Severity } from '@fleetscan/reports';
 import { toSeverity } from './severity.ts';
@@ -51,8 +53,6 @@ export function checkIdOf(f: Pick<ConfigFinding, 'id' | 'aliases'>, format: Chec
   return shortCheckId(f.id) ?? f.id;
 }
 
-const INFRA = /^(AVD-)?KCV/;
-
 /** The report's checks for one manifest's findings, in the findings' order. */
 export function toConfigChecks(findings: readonly ConfigFinding[], opts: ConfigCheckOptions = {}): Check[] {
   const severities = opts.severities && opts.severities.length > 0 ? new Set(opts.severities) : undefined;
@@ -72,7 +72,6 @@ function toConfigCheck(
   const severity = toSeverity(f.severity);
   if (severities && !severities.has(severity)) return undefined;
   const id = checkIdOf(f, format);
-  if (INFRA.test(id) || INFRA.test(f.id)) return undefined;
   // An excepted finding was waived on purpose: neither a failure nor a pass to report.
   if (f.status === 'EXCEPTION') return undefined;
   const success = f.status === 'PASS';

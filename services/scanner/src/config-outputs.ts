@@ -1,11 +1,11 @@
-import type { ConfigAuditData, ConfigAuditRequest, ConfigAuditSettings, ScanError } from '@fleetscan/bus';
+import type { ConfigAuditData, ConfigAuditSettings, Manifest, ScanError } from '@fleetscan/bus';
 import type { Scanner } from '@fleetscan/reports';
 import { type AuditOutcome, toConfigChecks } from '@fleetscan/trivy';
 import { classifyFailure } from './failure.ts';
 
 /** One request in a config audit batch: the manifest and how its cluster wants the checks reported. */
 export interface AuditItem {
-  manifest: ConfigAuditRequest['manifest'];
+  manifest: Manifest;
   settings: ConfigAuditSettings;
 }
 

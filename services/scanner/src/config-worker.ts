@@ -15,6 +15,8 @@ import {
   type Delivery,
   encode,
   isBusError,
+  type Manifest,
+  ManifestSchema,
   type Outcome,
   type ScanError,
   STREAM_SCAN,
@@ -106,11 +108,7 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
 
   async function publishData(req: ConfigAuditRequest, at: Delivery, data: ConfigAuditData): Promise<void> {
     const base = {
-      v: 1 as const,
-      cluster: req.cluster,
-      owner: req.owner,
-      specHash: req.specHash,
-      pluginConfigHash: req.pluginConfigHash,
+      ...echo(req),
       status: 'ok' as const,
       finishedAt: d.clock.now().toISOString(),
     };
@@ -125,13 +123,13 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
     await publish(req, at, { ...base, blob: key });
   }
 
+  /** A large manifest travels in the object store (see MAX_INLINE_MANIFEST_BYTES). */
+  const manifestOf = async (req: ConfigAuditRequest): Promise<Manifest> =>
+    req.manifest ?? d.blobs.get(ManifestSchema, req.manifestBlob ?? '');
+
   async function publishError(req: ConfigAuditRequest, at: Delivery, error: ScanError): Promise<Outcome> {
     await publish(req, at, {
-      v: 1,
-      cluster: req.cluster,
-      owner: req.owner,
-      specHash: req.specHash,
-      pluginConfigHash: req.pluginConfigHash,
+      ...echo(req),
       status: 'error',
       error,
       finishedAt: d.clock.now().toISOString(),
@@ -144,7 +142,10 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
     let out: AuditOutput;
     try {
       // The batch runs for everyone in it: this request stops waiting at its own bound.
-      out = await untilAborted(audits.submit({ manifest: req.manifest, settings: req.settings }), at.signal);
+      out = await untilAborted(
+        manifestOf(req).then((manifest) => audits.submit({ manifest, settings: req.settings })),
+        at.signal,
+      );
     } catch (err) {
       // Stopping: the message goes back to the stream for another replica.
       if (isBusError(at.signal.reason, BusErrorCode.Stopping)) return { kind: 'retry', reason: 'stopping' };
@@ -199,5 +200,17 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
       abort.abort();
       await consumption?.stop();
     },
+  };
+}
+
+/** What a result repeats of its request: whose audit it is, of what, for which reports. */
+function echo(req: ConfigAuditRequest) {
+  return {
+    v: 1 as const,
+    cluster: req.cluster,
+    owner: req.owner,
+    specHash: req.specHash,
+    pluginConfigHash: req.pluginConfigHash,
+    ...(req.reports && { reports: req.reports }),
   };
 }

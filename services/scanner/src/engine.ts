@@ -1,7 +1,7 @@
 import type {
   AnalysisSettings,
-  ConfigAuditRequest,
   ImageScanData,
+  Manifest,
   MatchSettings,
   RegistryCredentials,
 } from '@fleetscan/bus';
@@ -41,10 +41,7 @@ export interface ScanEngine {
    * per manifest (its findings, or a permanent error for that manifest), in order. Rejects when
    * the batch as a whole could not run.
    */
-  auditManifests(
-    manifests: readonly ConfigAuditRequest['manifest'][],
-    opts: { signal: AbortSignal },
-  ): Promise<AuditOutcome[]>;
+  auditManifests(manifests: readonly Manifest[], opts: { signal: AbortSignal }): Promise<AuditOutcome[]>;
   scanner(): Promise<Scanner>;
   /** trivy DB version (metadata UpdatedAt): part of every image cache key. */
   dbUpdatedAt(): Promise<string>;

@@ -1,5 +1,5 @@
-import { connectBus, ensureStreams, STATE_BUCKET, STATE_KEY_TRIVY_DB } from '@fleetscan/bus';
-import { createInventory } from '@fleetscan/inventory';
+import { connectBus, ensureStreams, openBlobStore, STATE_BUCKET, STATE_KEY_TRIVY_DB } from '@fleetscan/bus';
+import { createInventory, createManifestSource } from '@fleetscan/inventory';
 import { createTransport, type KubeConnection, loadKubeConfig } from '@fleetscan/kube';
 import {
   type Clock,
@@ -74,8 +74,9 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     deps.kubeConnection ?? loadKubeConfig({ kubeconfigPath: config.kubeconfigPath, proxy: config.kubeProxy });
   if (kc.proxy)
     logger.info({ server: kc.server, proxy: kc.proxy }, 'reaching the API server through a proxy');
+  const kube = createTransport(kc);
   const credentials = createCredentialSource({
-    kube: createTransport(kc),
+    kube,
     ...(config.scannerPublicKey ? { publicKeyPem: config.scannerPublicKey } : {}),
   });
   if (!config.scannerPublicKey) {
@@ -85,6 +86,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
   const inventory = createInventory({
     kc,
     logger,
+    resourceKinds: config.resourceKinds,
     // The plan reads labels and annotations only; findings are most of a report's bytes.
     reportsMetadataOnly: true,
     events: {
@@ -109,6 +111,9 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     asks: createAsks({
       publisher,
       credentials,
+      manifests: createManifestSource(kube),
+      blobs: await openBlobStore(js),
+      auditReports: (o) => scope.auditReports(o),
       cluster: config.cluster,
       scanners: config.scanners,
       settings: config.settings,

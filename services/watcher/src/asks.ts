@@ -1,21 +1,36 @@
-import { bounded, type ConfigAuditSettings, type ScanSettings } from '@fleetscan/bus';
-import { type Owner, ownerKey, ownerManifest } from '@fleetscan/inventory';
-import type { ImageScanner } from '@fleetscan/reports';
+import {
+  type BlobStore,
+  bounded,
+  type ConfigAuditSettings,
+  MAX_INLINE_MANIFEST_BYTES,
+  type Manifest,
+  ManifestSchema,
+  type ScanSettings,
+} from '@fleetscan/bus';
+import { type ManifestSource, type Owner, ownerKey } from '@fleetscan/inventory';
+import type { AuditReportKind, ImageScanner } from '@fleetscan/reports';
 import type { Logger } from '@fleetscan/service';
 import type { CredentialSource } from './credentials.ts';
 import type { WatcherMetrics } from './metrics.ts';
 import type { ImageNeed } from './plan.ts';
-import type { RequestPublisher } from './requests.ts';
+import type { ManifestPart, RequestPublisher } from './requests.ts';
 import type { Asks } from './scheduler.ts';
 import type { SettingsHashes } from './settings.ts';
 
 /**
- * The scheduler's asks as request messages: an owner's config audit with its manifest, an image
- * scan with this watcher's settings and the owner's sealed pull credentials; each outcome counted.
+ * The scheduler's asks as request messages: an owner's config audit with its manifest and the
+ * reports it is for, an image scan with this watcher's settings and the owner's sealed pull
+ * credentials; each outcome counted.
  */
 export function createAsks(deps: {
   publisher: Pick<RequestPublisher, 'image' | 'config'>;
   credentials: CredentialSource;
+  /** The manifest to audit: kept by the inventory, or read again for large kinds. */
+  manifests: ManifestSource;
+  /** Where a manifest too large for a message goes (MAX_INLINE_MANIFEST_BYTES). */
+  blobs: Pick<BlobStore, 'put'>;
+  /** The audit reports an owner should have (filters.ts). */
+  auditReports(owner: Owner): { kind: AuditReportKind }[];
   cluster: string;
   scanners: ImageScanner[];
   settings: ScanSettings;
@@ -30,21 +45,35 @@ export function createAsks(deps: {
   const countRefresh = (type: 'image' | 'config', purpose: string) => {
     if (purpose) metrics.refreshes.inc({ type, reason: purpose.split(':')[0] ?? purpose });
   };
+  const manifestPart = async (owner: Owner): Promise<ManifestPart | undefined> => {
+    const manifest: Manifest | undefined = await deps.manifests(owner);
+    if (!manifest) return undefined;
+    if (Buffer.byteLength(JSON.stringify(manifest)) <= MAX_INLINE_MANIFEST_BYTES) return { manifest };
+    // Keyed by what it is, so a repeated ask overwrites the same object.
+    const key = `manifest/${deps.cluster}/${owner.uid}/${owner.specHash}`;
+    await deps.blobs.put(ManifestSchema, key, manifest);
+    return { manifestBlob: key };
+  };
   return {
     async config(owner: Owner, purpose: string) {
-      const outcome = await publisher.config({
-        owner: {
-          apiVersion: owner.apiVersion,
-          kind: owner.kind,
-          namespace: owner.namespace,
-          name: owner.name,
-          uid: owner.uid,
+      const reports = deps.auditReports(owner).map((r) => r.kind);
+      if (reports.length === 0) return;
+      const outcome = await publisher.config(
+        {
+          owner: {
+            apiVersion: owner.apiVersion,
+            kind: owner.kind,
+            namespace: owner.namespace,
+            name: owner.name,
+            uid: owner.uid,
+          },
+          specHash: owner.specHash,
+          pluginConfigHash: hashes.pluginConfigHash,
+          reports,
+          settings: deps.configAudit,
         },
-        specHash: owner.specHash,
-        pluginConfigHash: hashes.pluginConfigHash,
-        manifest: ownerManifest(owner),
-        settings: deps.configAudit,
-      });
+        () => manifestPart(owner),
+      );
       metrics.requests.inc({ type: 'config', outcome });
       if (outcome === 'invalid') {
         deps.logger?.warn(

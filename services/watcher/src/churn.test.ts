@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type Owner, ownerKey } from '@fleetscan/inventory';
+import { auditReports } from '@fleetscan/reports';
 import { describe, expect, it } from 'vitest';
 import { isUrgent, planOwner } from './plan.ts';
 import { testOwner } from './testing/fake-cluster.ts';
@@ -133,7 +134,7 @@ function simulate(h: Harness, random: () => number) {
     /** Owners still lacking a current report (urgent work left undone). */
     waiting(): Owner[] {
       return h.cluster.index.owners().filter((o) => {
-        const plan = planOwner(o, o.containers, h.cluster.index.report, {
+        const plan = planOwner(o, o.containers, auditReports(o, { infra: true }), h.cluster.index.report, {
           hashes: h.hashes,
           nowMs: h.time.nowMs,
           secrets: false,

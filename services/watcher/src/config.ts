@@ -1,8 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { CHECK_ID_FORMATS, CLUSTER_NAME_PATTERN, ScanSettingsSchema } from '@fleetscan/bus';
-import { OWNER_KINDS } from '@fleetscan/inventory';
+import {
+  AUDIT_KIND_NAMES,
+  DEFAULT_AUDIT_KINDS,
+  expandAuditKinds,
+  OWNER_KINDS,
+  RESOURCE_KINDS,
+  type ResourceKind,
+} from '@fleetscan/inventory';
 import { proxyEnvFrom } from '@fleetscan/kube';
-import { ImageScannerSchema, SEVERITIES } from '@fleetscan/reports';
+import { ImageScannerSchema, isRbacKind, SEVERITIES } from '@fleetscan/reports';
 import { ConfigError, envVariables, parseEnv } from '@fleetscan/service';
 import { z } from 'zod';
 
@@ -75,8 +82,22 @@ const schema = z.object({
   TARGET_KINDS: list
     .pipe(z.array(z.enum(OWNER_KINDS as [string, ...string[]])))
     .default([...OWNER_KINDS])
-    .describe('owner kinds to report on; empty: all'),
-  SKIP_LABELS: list.describe('key or key=value: workloads carrying one of these labels are skipped'),
+    .describe(
+      'workload kinds to report on (their images and, when audited, their configuration); empty: all',
+    ),
+  SUPPORTED_CONFIG_AUDIT_KINDS: list
+    .pipe(z.array(z.enum(AUDIT_KIND_NAMES as [string, ...string[]])))
+    .default([...DEFAULT_AUDIT_KINDS])
+    .describe(
+      `kinds whose objects get a config audit (trivy-operator's trivy.supportedConfigAuditKinds): Workload (every workload kind), a workload kind, or ${RESOURCE_KINDS.join(', ')}; Roles and ClusterRoles get RBAC assessments, cluster-scoped kinds Cluster reports; empty: none`,
+    ),
+  RBAC_ASSESSMENT_SCANNER_ENABLED: bool(true).describe(
+    "RbacAssessmentReports for Roles and ClusterRbacAssessmentReports for ClusterRoles listed in SUPPORTED_CONFIG_AUDIT_KINDS (trivy-operator's OPERATOR_RBAC_ASSESSMENT_SCANNER_ENABLED): true or false",
+  ),
+  INFRA_ASSESSMENT_SCANNER_ENABLED: bool(true).describe(
+    "InfraAssessmentReports for control-plane components running as pods in kube-system (trivy-operator's OPERATOR_INFRA_ASSESSMENT_SCANNER_ENABLED): true or false",
+  ),
+  SKIP_LABELS: list.describe('key or key=value: objects carrying one of these labels are skipped'),
   EXCLUDE_IMAGES: list.describe(
     'image globs never scanned, matched against the image as written in the pod spec',
   ),
@@ -170,6 +191,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     checkIds: c.CONFIG_CHECK_IDS,
     ...(c.SEVERITIES.length ? { severities: c.SEVERITIES } : {}),
   };
+  const workloadKinds = c.TARGET_KINDS.length ? c.TARGET_KINDS : [...OWNER_KINDS];
+  const audit = expandAuditKinds(c.SUPPORTED_CONFIG_AUDIT_KINDS);
+  // trivy-operator's rbacDisabled: with RBAC assessment off, Roles and ClusterRoles get no report at all.
+  const resourceKinds: ResourceKind[] = audit.resources.filter(
+    (k) => c.RBAC_ASSESSMENT_SCANNER_ENABLED || !isRbacKind(k),
+  );
   return {
     cluster: c.CLUSTER_NAME,
     kubeconfigPath: c.KUBECONFIG,
@@ -179,10 +206,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     scanners: c.SCANNERS,
     settings,
     configAudit,
+    /** Kinds the inventory watches besides workloads: the audited ones. */
+    resourceKinds,
     scope: {
       namespacesInclude: c.NAMESPACES_INCLUDE,
       namespacesExclude: c.NAMESPACES_EXCLUDE,
-      kinds: c.TARGET_KINDS.length ? c.TARGET_KINDS : [...OWNER_KINDS],
+      kinds: [...workloadKinds, ...resourceKinds],
+      auditKinds: [...audit.workloads.filter((k) => workloadKinds.includes(k)), ...resourceKinds],
+      infra: c.INFRA_ASSESSMENT_SCANNER_ENABLED,
       skipLabels: c.SKIP_LABELS,
       excludeImages: c.EXCLUDE_IMAGES,
       initContainers: c.SCAN_INIT_CONTAINERS,

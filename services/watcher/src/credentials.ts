@@ -63,7 +63,7 @@ export function createCredentialSource(opts: {
     return value as Promise<T>;
   };
   const secretNames = async (owner: Owner): Promise<string[]> => {
-    const spec = owner.workload.podSpec ?? {};
+    const spec = owner.workload?.podSpec ?? {};
     const own = ((spec.imagePullSecrets as { name?: string }[] | undefined) ?? []).map((s) => s.name ?? '');
     const saName = (spec.serviceAccountName as string | undefined) || 'default';
     const sa = await cached(`sa/${owner.namespace}/${saName}`, () =>

@@ -4,7 +4,9 @@ import { createScope, globToRegExp } from './filters.ts';
 const base = {
   namespacesInclude: [],
   namespacesExclude: [],
-  kinds: ['ReplicaSet', 'Pod'],
+  kinds: ['ReplicaSet', 'Pod', 'ClusterRole', 'Service'],
+  auditKinds: ['ReplicaSet', 'Pod', 'ClusterRole'],
+  infra: true,
   skipLabels: [],
   excludeImages: [],
   initContainers: true,
@@ -38,6 +40,23 @@ describe('scope', () => {
     expect(s.ownerInScope(o('default', { 'fleetscan.io/skip': '' }))).toBe(false);
     expect(s.ownerInScope(o('default', { tier: 'test' }))).toBe(false);
     expect(s.ownerInScope(o('default', { tier: 'prod' }))).toBe(true);
+    // Cluster-scoped objects are in no namespace: the namespace filters leave them in.
+    expect(s.ownerInScope(o('', {}, 'ClusterRole'))).toBe(true);
+    expect(s.ownerInScope(o('', { tier: 'test' }, 'ClusterRole'))).toBe(false);
+  });
+
+  it('tells which audit reports an owner gets: none for a kind not audited', () => {
+    const s = createScope(base);
+    expect(s.auditReports({ kind: 'ClusterRole', name: 'wide', namespace: '' })).toEqual([
+      { kind: 'ClusterRbacAssessmentReport', name: 'clusterrole-wide' },
+    ]);
+    expect(s.auditReports({ kind: 'Service', name: 'web', namespace: 'shop' })).toEqual([]);
+    const apiserver = { kind: 'Pod', name: 'kube-apiserver-n1', namespace: 'kube-system' };
+    expect(s.auditReports(apiserver).map((r) => r.kind)).toEqual([
+      'ConfigAuditReport',
+      'InfraAssessmentReport',
+    ]);
+    expect(createScope({ ...base, infra: false }).auditReports(apiserver)).toHaveLength(1);
   });
 
   it('filters containers by kind and image glob', () => {

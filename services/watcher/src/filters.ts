@@ -1,12 +1,17 @@
 import type { ContainerRef, Owner } from '@fleetscan/inventory';
+import { type AuditReportKind, auditReports, type ReportSubject } from '@fleetscan/reports';
 
 /** What to scan, from configuration (documented in the README). */
 export interface ScopeConfig {
-  /** Namespace globs to include; empty means all. */
+  /** Namespace globs to include; empty means all. Cluster-scoped objects are not in a namespace. */
   namespacesInclude: readonly string[];
   namespacesExclude: readonly string[];
-  /** Owner kinds to report on. */
+  /** Owner kinds to report on: workload kinds (their images) and every kind audited. */
   kinds: readonly string[];
+  /** Kinds whose objects get audit reports (supportedConfigAuditKinds, `Workload` expanded). */
+  auditKinds: readonly string[];
+  /** InfraAssessmentReports for control-plane components (infraAssessmentScannerEnabled). */
+  infra: boolean;
   /** `key` or `key=value`: owners carrying any of these labels are skipped. */
   skipLabels: readonly string[];
   /** Image globs never scanned (matched against the image as written in the pod spec). */
@@ -29,6 +34,7 @@ export function createScope(cfg: ScopeConfig) {
   const exc = cfg.namespacesExclude.map(globToRegExp);
   const images = cfg.excludeImages.map(globToRegExp);
   const kinds = new Set(cfg.kinds);
+  const audited = new Set(cfg.auditKinds);
   const labels = cfg.skipLabels.map((l) => {
     const i = l.indexOf('=');
     return i < 0 ? { key: l, value: undefined } : { key: l.slice(0, i), value: l.slice(i + 1) };
@@ -37,12 +43,19 @@ export function createScope(cfg: ScopeConfig) {
     (inc.length === 0 || inc.some((r) => r.test(ns))) && !exc.some((r) => r.test(ns));
   return {
     namespaceInScope,
-    /** Whether the owner is reported on at all. */
+    /**
+     * Whether the owner is reported on at all. Namespace filters do not apply to cluster-scoped
+     * objects (trivy-operator's install-mode predicate is not applied to them either).
+     */
     ownerInScope(o: { kind: string; namespace: string; labels: Readonly<Record<string, string>> }): boolean {
-      if (!kinds.has(o.kind) || !namespaceInScope(o.namespace)) return false;
+      if (!kinds.has(o.kind) || (o.namespace !== '' && !namespaceInScope(o.namespace))) return false;
       return !labels.some(
         ({ key, value }) => key in o.labels && (value === undefined || o.labels[key] === value),
       );
+    },
+    /** The audit reports the owner should have: none when its kind is not audited. */
+    auditReports(o: ReportSubject): { kind: AuditReportKind; name: string }[] {
+      return audited.has(o.kind) ? auditReports(o, { infra: cfg.infra }) : [];
     },
     /** The containers whose images are scanned. */
     containers(o: Pick<Owner, 'containers'>): ContainerRef[] {

@@ -16,7 +16,7 @@ export function createWatcherMetrics(registry: Registry) {
     }),
     requests: new Counter({
       name: 'fleetscan_watcher_requests_total',
-      help: 'Scan requests by type and outcome: published, pending (already asked), duplicate (dropped by JetStream), invalid (past the message limits, e.g. a huge image reference: never sent).',
+      help: 'Scan requests by type and outcome: published, pending (already asked), duplicate (dropped by JetStream), invalid (past the message limits, e.g. a huge image reference: never sent), skipped (the object to audit changed or went before it was read again).',
       labelNames: ['type', 'outcome'] as const,
       registers,
     }),

@@ -1,5 +1,5 @@
 import type { Owner, ReportRef } from '@fleetscan/inventory';
-import type { OwnerReportKind } from '@fleetscan/reports';
+import { auditReports, type OwnerReportKind } from '@fleetscan/reports';
 import { describe, expect, it } from 'vitest';
 import { type PlanContext, planOwner } from './plan.ts';
 
@@ -11,7 +11,7 @@ const ctx = (over: Partial<PlanContext> = {}): PlanContext => ({
   ...over,
 });
 const plan = (o: Owner, reports: ReportRef[], c: PlanContext = ctx()) =>
-  planOwner(o, o.containers, lookupOf(reports), c);
+  planOwner(o, o.containers, auditReports(o, { infra: true }), lookupOf(reports), c);
 const owner = (over: Partial<Owner> = {}): Owner =>
   ({
     kind: 'ReplicaSet',

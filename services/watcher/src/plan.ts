@@ -1,6 +1,6 @@
 import type { ContainerRef, Owner, ReportRef } from '@fleetscan/inventory';
 import {
-  CONFIG_AUDIT_REPORT,
+  type AuditReportKind,
   EXPOSED_SECRET_REPORT,
   type OwnerReportKind,
   ownerReportNames,
@@ -44,26 +44,40 @@ export interface PlanContext {
 const expired = (r: ReportRef, nowMs: number) =>
   r.ttlSeconds !== undefined && r.updatedAtMs !== undefined && nowMs >= r.updatedAtMs + r.ttlSeconds * 1000;
 
+/** Why an audit report must be produced again, if it must; the checks of `planOwner` in order. */
+function auditNeed(r: ReportRef | undefined, owner: Owner, ctx: PlanContext): Reason | undefined {
+  if (!r || r.ownerUid !== owner.uid) return 'missing';
+  if (r.specHash !== owner.specHash) return 'spec';
+  if (r.pluginConfigHash !== ctx.hashes.pluginConfigHash) return 'settings';
+  if (expired(r, ctx.nowMs)) return 'ttl';
+  return undefined;
+}
+
+const URGENCY: readonly Reason[] = ['missing', 'spec', 'settings', 'ttl'];
+
 /**
  * What an owner lacks, by trivy-operator's rules plus fleetscan's refresh
  * triggers: a report is current when it exists for this owner (uid) with its
- * pod spec hash and current settings, has not outlived its TTL, and (for
+ * spec hash and current settings, has not outlived its TTL, and (for
  * vulnerabilities) was matched against the current DB. A report holding a
  * permanent scan error counts as current until its TTL: no retry loop.
+ * `audits` are the audit reports the owner should have (a config audit, an
+ * RBAC or infra assessment): one audit produces them all, so the most urgent
+ * reason among them is the config need.
  */
 export function planOwner(
   owner: Owner,
   containers: readonly ContainerRef[],
+  audits: readonly { kind: AuditReportKind; name: string }[],
   lookup: ReportLookup,
   ctx: PlanContext,
 ): OwnerPlan {
   const plan: OwnerPlan = { images: [] };
   const names = ownerReportNames(owner, containers);
-  const cfg = lookup(CONFIG_AUDIT_REPORT.kind, owner.namespace, names.configAudit);
-  if (!cfg || cfg.ownerUid !== owner.uid) plan.config = 'missing';
-  else if (cfg.specHash !== owner.specHash) plan.config = 'spec';
-  else if (cfg.pluginConfigHash !== ctx.hashes.pluginConfigHash) plan.config = 'settings';
-  else if (expired(cfg, ctx.nowMs)) plan.config = 'ttl';
+  for (const a of audits) {
+    const need = auditNeed(lookup(a.kind, owner.namespace, a.name), owner, ctx);
+    if (need && (!plan.config || URGENCY.indexOf(need) < URGENCY.indexOf(plan.config))) plan.config = need;
+  }
 
   for (const { container: c, name } of names.containers) {
     const vuln = lookup(VULNERABILITY_REPORT.kind, owner.namespace, name);

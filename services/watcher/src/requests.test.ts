@@ -14,13 +14,15 @@ const config = {
   specHash: 's1',
   pluginConfigHash: 'p',
   settings: {},
+};
+const manifest = async () => ({
   manifest: {
     apiVersion: 'apps/v1',
     kind: 'ReplicaSet',
     metadata: { name: 'web', namespace: 'ns' },
     spec: {},
   },
-};
+});
 
 describe('request publisher', () => {
   it('publishes one request per image while it is pending, then asks again past the share window', async () => {
@@ -54,7 +56,7 @@ describe('request publisher', () => {
     expect(await p.image({ ...image, image: huge })).toBe('invalid');
     expect(await p.image({ ...image, image: huge })).toBe('invalid');
     const longName = { ...config, owner: { ...config.owner, name: 'n'.repeat(254) } };
-    expect(await p.config(longName)).toBe('invalid');
+    expect(await p.config(longName, manifest)).toBe('invalid');
     expect(sent).toEqual([]);
     expect(p.remembered.size).toBe(0);
   });
@@ -98,8 +100,8 @@ describe('request publisher', () => {
       shareWindowMs: 30_000,
     });
     failNext();
-    await expect(p.config(config)).rejects.toThrow('TIMEOUT');
-    expect(await p.config(config)).toBe('published');
+    await expect(p.config(config, manifest)).rejects.toThrow('TIMEOUT');
+    expect(await p.config(config, manifest)).toBe('published');
     expect(sent.map((s) => s.msgID)).toEqual([`${p.configKey('u1', 's1', 'p')}#0`]);
   });
 
@@ -116,7 +118,7 @@ describe('request publisher', () => {
     await p.image(image);
     await p.image(image, 'db:sha256:1::2026-01-01');
     await p.image(image, 'recheck:1');
-    await p.config(config);
+    await p.config(config, manifest);
     expect(p.remembered).toMatchObject({ size: 4, pending: 4 });
     p.retry(p.imageKey('ns', 'r/app:1', 'h'));
     p.ownerGone('u1');
@@ -131,17 +133,34 @@ describe('request publisher', () => {
     expect(sent.at(-1)?.msgID).toBe(`${p.imageKey('ns', 'r/app:1', 'h')}#0`);
   });
 
+  it('reads the manifest only when it publishes, and skips an audit whose object is gone', async () => {
+    const { js, sent } = fakeJetStream();
+    const p = createRequestPublisher({ js, cluster: 'c1', now: () => new Date(0), retryAfterMs: 600_000 });
+    let reads = 0;
+    const counted = async () => {
+      reads++;
+      return manifest();
+    };
+    expect(await p.config(config, async () => undefined)).toBe('skipped');
+    expect(sent).toHaveLength(0);
+    // Nothing went out: the next ask publishes at once, with the id the skipped one had.
+    expect(await p.config(config, counted)).toBe('published');
+    expect(await p.config(config, counted)).toBe('pending');
+    expect(reads).toBe(1);
+    expect(sent.map((s) => s.msgID)).toEqual([`${p.configKey('u1', 's1', 'p')}#0`]);
+  });
+
   it('keeps a config audit pending for REQUEST_RETRY_SECONDS, however often it is swept', async () => {
     let t = 0;
     const { js, sent } = fakeJetStream({ now: () => t });
     const p = createRequestPublisher({ js, cluster: 'c1', now: () => new Date(t), retryAfterMs: 600_000 });
-    await p.config(config);
+    await p.config(config, manifest);
     for (t = 0; t < 600_000; t += 60_000) {
       p.sweep();
-      expect(await p.config(config)).toBe('pending');
+      expect(await p.config(config, manifest)).toBe('pending');
     }
     t = 600_000;
-    expect(await p.config(config)).toBe('published');
+    expect(await p.config(config, manifest)).toBe('published');
     expect(sent).toHaveLength(2);
   });
 });

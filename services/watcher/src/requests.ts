@@ -7,6 +7,7 @@ import {
   type ImageScanRequest,
   ImageScanRequestSchema,
   isBusError,
+  type Manifest,
   subjects,
 } from '@fleetscan/bus';
 import type { JetStreamClient } from '@nats-io/jetstream';
@@ -26,8 +27,15 @@ export const SHARE_WINDOW_MS = 30_000;
  */
 export const MAX_REMEMBERED_REQUESTS = 100_000;
 
-/** invalid: the request cannot be sent at all (a field past its limit, a 900 KB image name): not retried. */
-export type PublishOutcome = 'published' | 'pending' | 'duplicate' | 'invalid';
+/**
+ * invalid: the request cannot be sent at all (a field past its limit, a 900 KB image name): not
+ * retried. skipped: nothing to publish after all (the object to audit changed or went since it
+ * was seen; its watch event asks again).
+ */
+export type PublishOutcome = 'published' | 'pending' | 'duplicate' | 'invalid' | 'skipped';
+
+/** Where a config request's manifest travels: inline, or as an object store key when large. */
+export type ManifestPart = { manifest: Manifest } | { manifestBlob: string };
 
 /**
  * Publishes requests with stable message ids and remembers what is pending,
@@ -42,7 +50,14 @@ export interface RequestPublisher {
     req: Omit<ImageScanRequest, 'v' | 'cluster' | 'requestedAt'>,
     purpose?: string,
   ): Promise<PublishOutcome>;
-  config(req: Omit<ConfigAuditRequest, 'v' | 'cluster' | 'requestedAt'>): Promise<PublishOutcome>;
+  /**
+   * `manifest` is called only when the request is not pending (reading it may cost a GET and a put
+   * to the object store); undefined means there is nothing to audit any more.
+   */
+  config(
+    req: Omit<ConfigAuditRequest, 'v' | 'cluster' | 'requestedAt' | 'manifest' | 'manifestBlob'>,
+    manifest: () => Promise<ManifestPart | undefined>,
+  ): Promise<PublishOutcome>;
   /** The key's request was answered (a report appeared) or must be asked again: the next need publishes, with a new id. */
   retry(key: string): void;
   /** No owner in `namespace` uses `image` any more: its requests are forgotten once out of the duplicate window. */
@@ -77,17 +92,27 @@ export function createRequestPublisher(opts: {
   });
   const nowMs = () => opts.now().getTime();
 
+  /** `body` is built only for an ask that is not pending; an outcome instead of bytes publishes nothing. */
   const send = async (
     key: string,
     group: string,
     subject: string,
-    body: Uint8Array,
+    body: () => Promise<Uint8Array | 'invalid' | 'skipped'>,
     freshMs: number,
   ): Promise<PublishOutcome> => {
     const ask = memory.ask(key, group, freshMs, nowMs());
     if ('pending' in ask) return 'pending';
+    const message = await body().catch((err: unknown) => {
+      memory.failed(key);
+      throw err;
+    });
+    if (typeof message === 'string') {
+      // Nothing went out: the next ask of this key publishes at once, with the same id.
+      memory.failed(key);
+      return message;
+    }
     const started = performance.now();
-    const ack = await opts.js.publish(subject, body, { msgID: ask.msgID }).catch((err: unknown) => {
+    const ack = await opts.js.publish(subject, message, { msgID: ask.msgID }).catch((err: unknown) => {
       memory.failed(key);
       throw err;
     });
@@ -119,24 +144,32 @@ export function createRequestPublisher(opts: {
         imageKey(r.namespace, r.image, r.scanConfigHash, purpose),
         imageGroup(r.namespace, r.image),
         subjects.scanImage(opts.cluster),
-        body,
+        async () => body,
         opts.shareWindowMs ?? SHARE_WINDOW_MS,
       );
     },
-    config: (r) => {
-      const req: ConfigAuditRequest = {
+    config: (r, manifest) => {
+      const request = (part: ManifestPart): ConfigAuditRequest => ({
         v: 1,
         cluster: opts.cluster,
         requestedAt: opts.now().toISOString(),
         ...r,
-      };
-      const body = encodeValid(ConfigAuditRequestSchema, req);
-      if (!body) return Promise.resolve('invalid' as const);
+        ...part,
+      });
+      // Past the limits whatever its manifest (an owner's name, say): neither sent nor remembered.
+      const { apiVersion, kind, name, namespace } = r.owner;
+      const stub = { apiVersion, kind, metadata: { name, ...(namespace && { namespace }) } };
+      if (!encodeValid(ConfigAuditRequestSchema, request({ manifest: stub })))
+        return Promise.resolve('invalid' as const);
       return send(
         configKey(r.owner.uid, r.specHash, r.pluginConfigHash),
         ownerGroup(r.owner.uid),
         subjects.scanConfig(opts.cluster),
-        body,
+        async () => {
+          const part = await manifest();
+          if (!part) return 'skipped';
+          return encodeValid(ConfigAuditRequestSchema, request(part)) ?? 'invalid';
+        },
         opts.retryAfterMs,
       );
     },

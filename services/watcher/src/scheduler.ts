@@ -1,5 +1,5 @@
 import { type Inventory, type Owner, ownerKey, type ReportRef } from '@fleetscan/inventory';
-import { CONFIG_AUDIT_REPORT, VULNERABILITY_REPORT } from '@fleetscan/reports';
+import { isAuditReportKind, VULNERABILITY_REPORT } from '@fleetscan/reports';
 import type { Clock, Logger, Timers } from '@fleetscan/service';
 import { createEvaluationPasses } from './evaluation-passes.ts';
 import { createFanoutRecheck } from './fanout-recheck.ts';
@@ -79,7 +79,7 @@ export function createScheduler(deps: {
   clock: Clock;
   timers: Timers;
   inventory: OwnerIndex;
-  scope: Pick<Scope, 'ownerInScope' | 'containers'>;
+  scope: Pick<Scope, 'ownerInScope' | 'containers' | 'auditReports'>;
   hashes: SettingsHashes;
   /** Secret scanning on: an ExposedSecretReport is expected per container too. */
   secrets: boolean;
@@ -101,7 +101,7 @@ export function createScheduler(deps: {
   let dbUpdatedAt: string | undefined;
 
   const planFor = (owner: Owner): OwnerPlan =>
-    planOwner(owner, scope.containers(owner), inventory.report, {
+    planOwner(owner, scope.containers(owner), scope.auditReports(owner), inventory.report, {
       hashes,
       nowMs: clock.now().getTime(),
       secrets: deps.secrets,
@@ -197,7 +197,7 @@ export function createScheduler(deps: {
 
   /** The request keys a report answers. */
   const requestKeys = (owner: Owner, r: ReportRef): string[] => {
-    if (r.kind === CONFIG_AUDIT_REPORT.kind)
+    if (isAuditReportKind(r.kind))
       return [requests.configKey(owner.uid, owner.specHash, hashes.pluginConfigHash)];
     const image = owner.containers.find((c) => c.name === r.container)?.image;
     return image ? [requests.imageKey(owner.namespace, image, hashes.scanConfigHash)] : [];

@@ -16,7 +16,7 @@ import {
   writerConsumer,
   writerConsumerConfig,
 } from '@fleetscan/bus';
-import { createInventory } from '@fleetscan/inventory';
+import { createInventory, OWNER_KINDS } from '@fleetscan/inventory';
 import { type KubeConnection, loadKubeConfig } from '@fleetscan/kube';
 import {
   type Clock,
@@ -33,6 +33,7 @@ import { createReportApi } from './apply.ts';
 import { createCleanup } from './cleanup.ts';
 import type { WriterConfig } from './config.ts';
 import { createWriterMetrics, registerReportMetrics } from './metrics.ts';
+import { registerAssessmentMetrics } from './metrics-assessments.ts';
 import { createReconciler } from './reconcile.ts';
 
 export interface WriterDeps {
@@ -75,6 +76,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   const inventory = createInventory({
     kc,
     logger,
+    resourceKinds: config.resourceKinds,
     events: {
       onOwner: (_key, owner, prev) => {
         if (!owner && prev && inventorySynced) void cleanup?.ownerGone(prev);
@@ -86,6 +88,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     },
   });
   registerReportMetrics(registry, inventory);
+  registerAssessmentMetrics(registry, inventory);
   inventory.start();
 
   const nc = await connectBus({
@@ -99,7 +102,13 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   await ensureConsumer(jsm, STREAM_RESULTS, writerConsumerConfig(config.cluster));
   const js = jetstream(nc);
   const api = createReportApi(kc);
-  cleanup = createCleanup({ inventory, api, metrics, logger });
+  cleanup = createCleanup({
+    inventory,
+    ownerKinds: new Set<string>([...OWNER_KINDS, ...config.resourceKinds]),
+    api,
+    metrics,
+    logger,
+  });
   const stopSweep = timers.every(config.cleanupIntervalMs, () => {
     if (inventorySynced) void cleanup?.sweep();
   });

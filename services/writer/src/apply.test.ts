@@ -77,6 +77,19 @@ describe('report API', () => {
     expect(connections).toBe(1);
   });
 
+  it('addresses cluster-scoped reports without a namespace', async () => {
+    const api = createReportApi(conn);
+    await api.apply('clusterrbacassessmentreports', {
+      kind: 'ClusterRbacAssessmentReport',
+      metadata: { name: 'clusterrole-wide' },
+    });
+    await api.delete('clusterconfigauditreports', '', 'persistentvolume-pv1');
+    expect(seen.map((s) => `${s.method} ${s.url.split('?')[0]}`)).toEqual([
+      'PATCH /apis/aquasecurity.github.io/v1alpha1/clusterrbacassessmentreports/clusterrole-wide',
+      'DELETE /apis/aquasecurity.github.io/v1alpha1/clusterconfigauditreports/persistentvolume-pv1',
+    ]);
+  });
+
   it('deletes, taking a report already gone as done, and passes other failures on classified', async () => {
     const api = createReportApi(conn);
     answer = (_req, res) => status(res, 404, 'NotFound');

@@ -11,7 +11,7 @@ export interface ReportObject {
 export interface ReportApi {
   /** Server-side apply under fleetscan's field manager (force: fleetscan owns these fields). */
   apply(plural: string, obj: ReportObject): Promise<void>;
-  /** Deletes a report; one already gone is not an error. */
+  /** Deletes a report (namespace '' for a cluster-scoped one); one already gone is not an error. */
   delete(plural: string, namespace: string, name: string): Promise<void>;
 }
 
@@ -24,8 +24,11 @@ const WRITE_TIMEOUT_MS = 60_000;
  */
 export function createReportApi(kc: KubeConnection): ReportApi {
   const kube = createTransport(kc);
+  // Cluster-scoped report kinds (ClusterConfigAuditReport, …) are written with namespace ''.
   const path = (namespace: string, plural: string, name: string) =>
-    `/apis/${GROUP}/${VERSION}/namespaces/${enc(namespace)}/${plural}/${enc(name)}`;
+    namespace
+      ? `/apis/${GROUP}/${VERSION}/namespaces/${enc(namespace)}/${plural}/${enc(name)}`
+      : `/apis/${GROUP}/${VERSION}/${plural}/${enc(name)}`;
   return {
     async apply(plural, obj) {
       await kube.request(

@@ -40,7 +40,7 @@ export interface BuildSettings {
   maxReportBytes: number;
 }
 
-const ownerOf = (o: Owner) => ({
+export const ownerOf = (o: Owner) => ({
   apiVersion: o.apiVersion,
   kind: o.kind,
   name: o.name,
@@ -121,7 +121,7 @@ export function buildVulnerabilityReport(
   const obj: VulnerabilityReport = {
     apiVersion: API_VERSION,
     kind: VULNERABILITY_REPORT.kind,
-    metadata: stamp(meta, owner.namespace, report, annotations),
+    metadata: { ...stamp(meta, report, data.scannedAt, annotations), namespace: owner.namespace },
     report,
   };
   return fit(
@@ -174,7 +174,7 @@ export function buildErrorVulnerabilityReport(
   return {
     apiVersion: API_VERSION,
     kind: VULNERABILITY_REPORT.kind,
-    metadata: stamp(meta, owner.namespace, report, annotations),
+    metadata: { ...stamp(meta, report, finishedAt, annotations), namespace: owner.namespace },
     report,
   };
 }
@@ -202,7 +202,7 @@ export function buildExposedSecretReport(
   const obj: ExposedSecretReport = {
     apiVersion: API_VERSION,
     kind: EXPOSED_SECRET_REPORT.kind,
-    metadata: stamp(meta, owner.namespace, report),
+    metadata: { ...stamp(meta, report, data.scannedAt), namespace: owner.namespace },
     report,
   };
   return fit(obj, secrets, (kept) => ({ ...obj, report: { ...report, secrets: kept } }), s.maxReportBytes);
@@ -229,14 +229,14 @@ export function buildConfigAuditReport(
   const obj: ConfigAuditReport = {
     apiVersion: API_VERSION,
     kind: CONFIG_AUDIT_REPORT.kind,
-    metadata: stamp(meta, owner.namespace, report),
+    metadata: { ...stamp(meta, report, data.scannedAt), namespace: owner.namespace },
     report,
   };
   return fit(obj, data.checks, (kept) => ({ ...obj, report: { ...report, checks: kept } }), s.maxReportBytes);
 }
 
 /** Shrinks a report's finding list to fit `maxBytes`, recording how many were left out. */
-function fit<
+export function fit<
   R extends { metadata: { annotations?: Record<string, string> } },
   T extends { severity: string },
 >(obj: R, items: readonly T[], withItems: (kept: T[]) => R, maxBytes: number): R {
@@ -253,26 +253,26 @@ function fit<
 }
 
 /**
- * The report's metadata with its namespace and content hash. The hash covers the findings (not
- * the time), the labels and, when given, fleetscan's annotations of the report.
+ * The report's metadata with its content hash and scan time. The hash covers the findings (not
+ * the time), the labels and, when given, fleetscan's annotations of the report. The time is also
+ * where the report kinds without an updateTimestamp (RBAC and infra assessments) keep it.
  */
-function stamp<M extends { labels: Record<string, string>; annotations?: Record<string, string> }>(
+export function stamp<M extends { labels: Record<string, string>; annotations?: Record<string, string> }>(
   meta: M,
-  namespace: string,
-  report: { updateTimestamp: string },
+  report: object,
+  scannedAt: string,
   annotations?: Record<string, string>,
-): M & { namespace: string; annotations: Record<string, string> } {
+): M & { annotations: Record<string, string> } {
   const body = { ...report, updateTimestamp: undefined };
   const contentHash = annotations ? hashOf(body, meta.labels, annotations) : hashOf(body, meta.labels);
   const digest = (report as { artifact?: { digest?: string } }).artifact?.digest;
   return {
     ...meta,
-    namespace,
     annotations: {
       ...(annotations ?? meta.annotations),
       [ANNOTATION_CONTENT_HASH]: contentHash,
       // For watchers that read reports metadata-only (not part of the hash: the time is not content).
-      [ANNOTATION_UPDATED_AT]: report.updateTimestamp,
+      [ANNOTATION_UPDATED_AT]: scannedAt,
       ...(digest && { [ANNOTATION_IMAGE_DIGEST]: digest }),
     },
   };

@@ -13,7 +13,12 @@ import type { WriterMetrics } from './metrics.ts';
  */
 export function createCleanup(d: {
   inventory: Pick<Inventory, 'report' | 'reports' | 'ownerByUid'>;
-  api: ReportApi;
+  /**
+   * The owner kinds the inventory watches. A report of another kind (a ClusterRole's, when
+   * ClusterRoles are not audited here) has an owner this writer cannot see: the sweep leaves it.
+   */
+  ownerKinds: ReadonlySet<string>;
+  api: Pick<ReportApi, 'delete'>;
   metrics: WriterMetrics;
   logger: Logger;
 }) {
@@ -51,6 +56,7 @@ export function createCleanup(d: {
       for (const r of d.inventory.reports()) {
         if (r.managedBy !== MANAGED_BY_FLEETSCAN || !r.ownerUid || d.inventory.ownerByUid(r.ownerUid))
           continue;
+        if (!d.ownerKinds.has(r.resourceKind ?? '')) continue;
         orphans.add(r.uid);
         if (suspects.has(r.uid)) await remove(r, 'owner not a report owner on two sweeps');
       }

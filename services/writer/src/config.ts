@@ -1,10 +1,20 @@
 import { CLUSTER_NAME_PATTERN } from '@fleetscan/bus';
+import { AUDIT_KIND_NAMES, DEFAULT_AUDIT_KINDS, expandAuditKinds } from '@fleetscan/inventory';
 import { proxyEnvFrom } from '@fleetscan/kube';
 import { parseGoDuration } from '@fleetscan/reports';
 import { envVariables, parseEnv } from '@fleetscan/service';
 import { z } from 'zod';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const list = z
+  .string()
+  .default('')
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  );
 
 /**
  * Every variable the writer reads. Each one's `.describe()` is what `--help` and the README's table
@@ -38,6 +48,12 @@ const schema = z.object({
   NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222').describe('NATS server'),
   NATS_USER: z.string().optional().describe('NATS user, with NATS_PASSWORD'),
   NATS_PASSWORD: z.string().optional().describe('NATS password'),
+  SUPPORTED_CONFIG_AUDIT_KINDS: list
+    .pipe(z.array(z.enum(AUDIT_KIND_NAMES as [string, ...string[]])))
+    .default([...DEFAULT_AUDIT_KINDS])
+    .describe(
+      "the watcher's SUPPORTED_CONFIG_AUDIT_KINDS: the writer watches the same objects, to write their audit reports",
+    ),
   REPORT_TTL: z
     .string()
     .default('24h')
@@ -83,6 +99,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     // HTTPS_PROXY, HTTP_PROXY, NO_PROXY (or lower case) for the API server, as client-go reads them.
     kubeProxy: proxyEnvFrom(env),
     nats: { url: c.NATS_URL, user: c.NATS_USER, pass: c.NATS_PASSWORD },
+    /** Kinds the inventory watches besides workloads: the audited ones. */
+    resourceKinds: expandAuditKinds(c.SUPPORTED_CONFIG_AUDIT_KINDS).resources,
     reportTtlSeconds: c.REPORT_TTL,
     writeConcurrency: c.WRITE_CONCURRENCY,
     maxReportBytes: c.MAX_REPORT_BYTES,

@@ -165,4 +165,20 @@ describe('reconciler: what it asks consume() to do', () => {
     expect(await count('results', 'dropped_stale')).toBe(1);
     expect(api.applied).toHaveLength(1);
   });
+
+  it("writes every report a config result is for: a control-plane Pod's config audit and infra assessment", async () => {
+    const { owners, api, reconciler } = setup();
+    const pod = { ...owner('kube-apiserver-n1', 'kube-system'), kind: 'Pod' as const, apiVersion: 'v1' };
+    owners.push(pod);
+    const r: ConfigAuditResult = {
+      ...configResult(pod.uid),
+      owner: { apiVersion: 'v1', kind: 'Pod', namespace: 'kube-system', name: pod.name, uid: pod.uid },
+      reports: ['ConfigAuditReport', 'InfraAssessmentReport'],
+    };
+    expect(await reconciler.config(r, at)).toEqual({ kind: 'ack' });
+    expect(api.objects.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`).sort()).toEqual([
+      'ConfigAuditReport kube-system/pod-kube-apiserver-n1',
+      'InfraAssessmentReport kube-system/pod-kube-apiserver-n1',
+    ]);
+  });
 });

@@ -10,10 +10,16 @@ import {
   type Outcome,
 } from '@fleetscan/bus';
 import { type Inventory, type Owner, ownerKey } from '@fleetscan/inventory';
-import { CONFIG_AUDIT_REPORT, type OwnerReportKind } from '@fleetscan/reports';
+import {
+  type AuditReportKind,
+  auditReports,
+  CONFIG_AUDIT_REPORT,
+  type OwnerReportKind,
+} from '@fleetscan/reports';
 import type { Clock, Logger, Timers } from '@fleetscan/service';
 import type { ReportApi } from './apply.ts';
-import { type BuildSettings, buildConfigAuditReport } from './build.ts';
+import type { BuildSettings } from './build.ts';
+import { buildAuditReports } from './build-audit.ts';
 import { fanOutOwners, fanOutReports, inPool } from './fan-out.ts';
 import { createFanoutMemory } from './fanout-memory.ts';
 import { createLateOwners } from './late-owners.ts';
@@ -25,7 +31,10 @@ import { createWriteQueue } from './write-queue.ts';
 export interface Reconciler {
   /** An image result: its reports for every owner in its namespace running the image. */
   image(r: ImageScanResult, at: Pick<Delivery, 'storedAt'>): Promise<Outcome>;
-  /** A config audit result: its owner's ConfigAuditReport, if that owner still runs the audited spec. */
+  /**
+   * A config audit result: its owner's audit reports (the result's `reports`: a config audit, an
+   * RBAC or infra assessment), if that owner is still what was audited (same spec hash).
+   */
   config(r: ConfigAuditResult, at: Pick<Delivery, 'storedAt'>): Promise<Outcome>;
   /** An owner the writer's watches just saw (late-owners.ts). */
   ownerAppeared(owner: Owner): void;
@@ -149,9 +158,17 @@ export function createReconciler(d: {
         d.metrics.results.inc({ type: 'config', outcome: 'invalid' });
         return { kind: 'ack' };
       }
-      const report = buildConfigAuditReport(owner, data, r.pluginConfigHash, d.settings);
+      const reports = buildAuditReports(
+        owner,
+        data,
+        kindsFor(owner, r.reports),
+        r.pluginConfigHash,
+        d.settings,
+      );
       try {
-        await writes.write(CONFIG_AUDIT_REPORT.kind, report, owner.uid);
+        await inPool(reports, d.writeConcurrency, async (w) => {
+          await writes.write(w.kind, w.report, owner.uid);
+        });
       } catch (err) {
         return applyFailed(err);
       }
@@ -163,4 +180,14 @@ export function createReconciler(d: {
     reportDeleted: (kind, namespace, name) => writes.forget(kind, namespace, name),
     stop: () => lateOwners.stop(),
   };
+}
+
+/**
+ * The audit reports a result is written into: those it names (a result without any is from before
+ * there were other kinds: a ConfigAuditReport), kept to the kinds this owner can have, so a
+ * malformed result cannot put a cluster-scoped report kind on a namespaced owner or the reverse.
+ */
+export function kindsFor(owner: Owner, asked: readonly AuditReportKind[] | undefined): AuditReportKind[] {
+  const possible = new Set(auditReports(owner, { infra: true }).map((a) => a.kind));
+  return (asked ?? [CONFIG_AUDIT_REPORT.kind]).filter((k) => possible.has(k));
 }

@@ -1,6 +1,11 @@
 import type { Inventory } from '@fleetscan/inventory';
 import { isKubeError, KubeErrorCode } from '@fleetscan/kube';
-import { ANNOTATION_CONTENT_HASH, type OwnerReportKind, REPORT_RESOURCES } from '@fleetscan/reports';
+import {
+  ANNOTATION_CONTENT_HASH,
+  ANNOTATION_UPDATED_AT,
+  type OwnerReportKind,
+  REPORT_RESOURCES,
+} from '@fleetscan/reports';
 import type { Clock } from '@fleetscan/service';
 import type { ReportApi, ReportObject } from './apply.ts';
 import type { WriterMetrics } from './metrics.ts';
@@ -15,17 +20,25 @@ export const RECENT_WRITE_TRUST_MS = 60_000;
 /** Reports whose last write is remembered at most (oldest first out). */
 export const RECENT_WRITES_MAX = 20_000;
 
-/** A built report, with what the write decision reads from it. */
+/**
+ * A built report, with what the write decision reads from it: the scan time is report.updateTimestamp,
+ * or for the kinds without one (RBAC and infra assessments) fleetscan's updated-at annotation.
+ */
 export type WritableReport = ReportObject & {
   metadata: { annotations?: Record<string, string> };
-  report: { updateTimestamp: string };
+  report: { updateTimestamp?: string; [field: string]: unknown };
 };
+
+/** When the scan a report holds was made, in ms. */
+export function scanTimeOf(r: WritableReport): number {
+  return Date.parse(r.report.updateTimestamp ?? r.metadata.annotations?.[ANNOTATION_UPDATED_AT] ?? '');
+}
 
 /** What the write decision needs of a report: whose it is, its content, the scan time it holds. */
 export interface ReportState {
   ownerUid?: string | undefined;
   contentHash?: string | undefined;
-  /** report.updateTimestamp in ms. */
+  /** The scan time in ms (scanTimeOf). */
   updatedAtMs?: number | undefined;
 }
 
@@ -118,7 +131,7 @@ export function createWriteQueue(d: {
     const incoming = {
       ownerUid,
       contentHash: report.metadata.annotations?.[ANNOTATION_CONTENT_HASH],
-      updatedAtMs: Date.parse(report.report.updateTimestamp),
+      updatedAtMs: scanTimeOf(report),
     };
     const decision = decideWrite(existing, incoming);
     if (decision !== 'write') {

@@ -197,3 +197,44 @@ authorization {
 }
 {{- end }}
 {{- end -}}
+
+{{/*
+The API resource of each kind configAudit.supportedKinds may name besides workloads (the watcher
+and writer read every workload kind anyway): "group/resource", "" for the core group. The same map
+as @fleetscan/inventory's RESOURCE_KIND_INFO; test/integration/deploy.test.ts compares them.
+*/}}
+{{- define "fleetscan.auditedResources" -}}
+Service: /services
+ConfigMap: /configmaps
+Role: rbac.authorization.k8s.io/roles
+RoleBinding: rbac.authorization.k8s.io/rolebindings
+NetworkPolicy: networking.k8s.io/networkpolicies
+Ingress: networking.k8s.io/ingresses
+ResourceQuota: /resourcequotas
+LimitRange: /limitranges
+PersistentVolumeClaim: /persistentvolumeclaims
+ClusterRole: rbac.authorization.k8s.io/clusterroles
+ClusterRoleBinding: rbac.authorization.k8s.io/clusterrolebindings
+CustomResourceDefinition: apiextensions.k8s.io/customresourcedefinitions
+PersistentVolume: /persistentvolumes
+{{- end -}}
+
+{{/*
+The audited kinds the watcher and writer read: configAudit.supportedKinds without the workload
+kinds, and without Role and ClusterRole when RBAC assessment is off (the watcher then reports
+nothing on them). A list of "group/resource", one per line.
+*/}}
+{{- define "fleetscan.auditedResourceList" -}}
+{{- $map := include "fleetscan.auditedResources" . | fromYaml }}
+{{- range .Values.configAudit.supportedKinds }}
+{{- if and (hasKey $map .) (or $.Values.configAudit.rbacAssessment (not (has . (list "Role" "ClusterRole")))) }}
+{{ get $map . }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* The config audit settings, for the watcher (all three) and the writer (the kinds). */}}
+{{- define "fleetscan.auditEnv" -}}
+- name: SUPPORTED_CONFIG_AUDIT_KINDS
+  value: {{ join "," .Values.configAudit.supportedKinds | quote }}
+{{- end -}}

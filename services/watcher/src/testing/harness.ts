@@ -1,4 +1,5 @@
-import { OWNER_KINDS } from '@fleetscan/inventory';
+import { OWNER_KINDS, ownerManifest } from '@fleetscan/inventory';
+import { auditReports } from '@fleetscan/reports';
 import { createLogger } from '@fleetscan/service';
 import { Registry } from 'prom-client';
 import { createAsks } from '../asks.ts';
@@ -39,6 +40,8 @@ export function createHarness(opts: { timing?: Partial<SchedulerTiming>; retryAf
       namespacesInclude: [],
       namespacesExclude: [],
       kinds: OWNER_KINDS,
+      auditKinds: OWNER_KINDS,
+      infra: true,
       skipLabels: [],
       excludeImages: [],
       initContainers: true,
@@ -50,6 +53,9 @@ export function createHarness(opts: { timing?: Partial<SchedulerTiming>; retryAf
     asks: createAsks({
       publisher,
       credentials: { sealedFor: async () => undefined },
+      manifests: async (o) => ownerManifest(o),
+      blobs: { put: async () => {} },
+      auditReports: (o) => auditReports(o, { infra: true }),
       cluster: 'c1',
       scanners: ['vuln'],
       settings: {},
