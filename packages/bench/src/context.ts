@@ -33,7 +33,13 @@ export interface BenchContext {
   started: readonly StartedService[];
   stackPids: readonly StackProc[];
   /** Starts service processes for the bench cluster and tracks them as `<name>#<generation>`. */
-  startServices(o: { scanners: number; only?: 'scanner'; generation: number }): Promise<ServiceProcess[]>;
+  startServices(o: {
+    scanners: number;
+    only?: 'scanner';
+    generation: number;
+    /** Environment on top of the run's (`--env`). */
+    env?: Record<string, string>;
+  }): Promise<ServiceProcess[]>;
 }
 
 /** The benchmark's clock, milliseconds: the tracker's timestamps are on it. */

@@ -39,7 +39,11 @@ describe('parseBenchArgs', () => {
   it('runs config audits only with every image excluded at the watcher, and a cold start on request', () => {
     const o = parseBenchArgs(['--config-only', '--existing', '--env', 'AUDITOR_CONCURRENCY=2']);
     expect(o).toMatchObject({ configOnly: true, existing: true });
-    expect(o !== 'help' && o.serviceEnv).toEqual({ EXCLUDE_IMAGES: '*', AUDITOR_CONCURRENCY: '2' });
+    expect(o !== 'help' && o.serviceEnv).toEqual({
+      EXCLUDE_IMAGES: '*',
+      SUPPORTED_CONFIG_AUDIT_KINDS: 'Workload',
+      AUDITOR_CONCURRENCY: '2',
+    });
     expect(parseBenchArgs([])).toMatchObject({ configOnly: false, existing: false, serviceEnv: {} });
   });
 

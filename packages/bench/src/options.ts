@@ -47,7 +47,10 @@ export interface BenchOptions {
   configOnly: boolean;
   /** Create the fleet and wait for every report owner first, then start fleetscan: a cold start. */
   existing: boolean;
-  /** The former config audit engine (one `trivy config` per batch, cli-auditor.ts) instead of the audit worker. */
+  /**
+   * After the first pass, the same fleet's config audits again with the former engine (one `trivy
+   * config` per batch, cli-auditor.ts), side by side with the audit worker's (cli-pass.ts).
+   */
   cliAudits: boolean;
 }
 
@@ -79,9 +82,11 @@ Options:
   --control-plane-only  no fleetscan: time the control plane alone until every report owner exists
                         (skips floor, baseline, second pass and throughput)
   --config-only         ConfigAuditReports only: the watcher asks for no image scan (EXCLUDE_IMAGES=*)
+                        and audits the fleet's workloads only (SUPPORTED_CONFIG_AUDIT_KINDS=Workload)
   --existing            create the fleet and wait for every report owner first, then start fleetscan;
                         times from the services' start
-  --cli-audits          config audits with the former engine, one trivy config per batch (for before/after)
+  --cli-audits          then, in the same run, delete the fleet's ConfigAuditReports and make them again
+                        with the former engine (one trivy config per batch), timed the same way
   --hold                keep the stack and its fleet up after the run until Ctrl-C (prints how to reach it)
   -h, --help            show this help
 `;
@@ -146,7 +151,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
     existing: values.existing,
     cliAudits: values['cli-audits'],
   };
-  if (opts.configOnly) opts.serviceEnv = { EXCLUDE_IMAGES: '*', ...opts.serviceEnv };
+  // The fleet's owners only: the cluster's own ClusterRoles and bindings would be audited too.
+  if (opts.configOnly) {
+    opts.serviceEnv = { EXCLUDE_IMAGES: '*', SUPPORTED_CONFIG_AUDIT_KINDS: 'Workload', ...opts.serviceEnv };
+  }
   if (opts.controlPlaneOnly) {
     Object.assign(opts, { floor: false, baseline: false, secondPass: false, throughput: false });
   }

@@ -111,6 +111,25 @@ export function formatResult(r: BenchResult): string {
     );
     row('peak RSS scanner', mb(p.peakRss.scanners));
   }
+  const c = r.cliPass;
+  if (c) {
+    section('former config audit engine, same fleet (reports deleted, services restarted)');
+    row(r.complete ? 'time to all reports' : 'time until the run gave up', s(c.timeToAllReportsMs));
+    row('time to 99% of owners reported', s(c.timeTo99PctMs));
+    row('all CPU of the pass ÷ cores', s(c.cpuBoundMs));
+    row('reports', `${c.reports} of ${r.fleet.expectedReports}`);
+    row('requests published', `image ${c.requestsPublished.image}, config ${c.requestsPublished.config}`);
+    cpuRows(row, c.cpu, c.reports);
+    row('peak RSS scanner', mb(c.peakRss.scanners));
+    if (p) {
+      const cpuOf = (f: typeof c) => f.cpu.watcherSec + f.cpu.writerSec + f.cpu.scannerSec + f.cpu.trivySec;
+      row(
+        'fleetscan CPU per report, worker / former',
+        `${ms((cpuOf(p) * 1000) / Math.max(p.reports, 1))} / ${ms((cpuOf(c) * 1000) / Math.max(c.reports, 1))}`,
+      );
+      row('time to all reports, former ÷ worker', x(c.timeToAllReportsMs / p.timeToAllReportsMs));
+    }
+  }
   const q = r.secondPass;
   if (q) {
     section('second pass (watcher + writer restarted, all reported)');

@@ -4,6 +4,7 @@ import { startServiceProcesses, waitServicesReady } from '@fleetscan/demo';
 import { type KubeConnection, type KubeLogger, loadKubeConfig } from '@fleetscan/kube';
 import { repoRoot, type Stack, startStack } from '@fleetscan/stack';
 import { createTrivyRunner, type TrivyRunner } from '@fleetscan/trivy';
+import { runCliAuditPass } from './cli-pass.ts';
 import { type BenchContext, type BenchIo, now, type StartedService } from './context.ts';
 import { timeControlPlane } from './control-plane.ts';
 import { createFleet } from './create.ts';
@@ -68,8 +69,6 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
       profiling: opts.cpuProf,
     });
     stack = up;
-    const auditorBin = opts.cliAudits ? await writeCliAuditor(up) : up.trivy.auditor;
-    if (opts.cliAudits) env.AUDITOR_BIN = auditorBin;
     const stackPids = up.processes.map((p) => ({ name: p.name, pid: p.pid }));
 
     io.say(`building and pushing ${opts.images} images`);
@@ -96,7 +95,7 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
       result.floor = await floorPhase(
         io,
         runner,
-        auditorBin,
+        up.trivy.auditor,
         opts.configOnly ? [] : images,
         manifests,
         result.concurrency.total,
@@ -156,7 +155,23 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
     const later = planAfterFirstPass(opts, fleet.length, p1.timedOut);
     if (later.secondPass) result.secondPass = await runSecondPass(ctx, { first, tracker });
     if (later.throughput) await runThroughput(ctx, later.throughput, manifests, result.throughput);
-    result.complete = !p1.timedOut;
+    let cliTimedOut = false;
+    if (opts.cliAudits && !p1.timedOut) {
+      await tracker.stop();
+      const cli = await runCliAuditPass(ctx, {
+        running: started.map((s) => s.svc),
+        kube,
+        logger: quiet,
+        cliAuditorBin: await writeCliAuditor(up),
+        floorMs,
+        uniqueDigests: result.images.uniqueDigests,
+        nproc: result.machine.nproc,
+      });
+      result.cliPass = cli.figures;
+      cliTimedOut = cli.timedOut;
+      if (cli.error !== undefined) result.error = cli.error;
+    }
+    result.complete = !p1.timedOut && !cliTimedOut;
     if (opts.hold) await hold(io, up, started);
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
@@ -184,7 +199,7 @@ function serviceStarter(
     const svcs = await startServiceProcesses(stack, {
       cluster: CLUSTER,
       scanners: o.scanners,
-      env,
+      env: { ...env, ...o.env },
       ...(o.only ? { only: o.only } : {}),
     });
     for (const svc of svcs) {
