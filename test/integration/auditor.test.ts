@@ -18,7 +18,8 @@ import { parse } from 'yaml';
 // The audit worker against the trivy CLI it replaces, both real, on a manifest of every kind the
 // scanner may get (packages/trivy/testdata/parity): the 7 workload kinds, Deployment, and
 // Service, ConfigMap, Ingress, NetworkPolicy, ResourceQuota, LimitRange, PersistentVolumeClaim,
-// Role, ClusterRole, RoleBinding, PersistentVolume, CustomResourceDefinition.
+// Role, ClusterRole, RoleBinding, ClusterRoleBinding, PersistentVolume, CustomResourceDefinition, and
+// control-plane Pods in kube-system, whose infra (KCV) checks make InfraAssessmentReports.
 //
 // Each manifest reaches trivy as trivy-operator hands a resource to trivy: as JSON in
 // inputs/file_0.yaml. It matters: a few checks print the whole input, its source location
@@ -127,6 +128,7 @@ describe('the audit worker against trivy config', () => {
         'Role',
         'ClusterRole',
         'RoleBinding',
+        'ClusterRoleBinding',
         'PersistentVolume',
         'CustomResourceDefinition',
       ].sort(),
@@ -144,6 +146,27 @@ describe('the audit worker against trivy config', () => {
     }
     const failures = worker.flat().filter((x) => x.status === 'FAIL').length;
     expect(failures).toBeGreaterThan(100);
+  });
+
+  it('finds the infra (KCV) checks of control-plane Pods as trivy config does, and the RBAC checks of Roles and ClusterRoles', () => {
+    const failed = (f: string, prefix: string) =>
+      toConfigChecks(worker[files.indexOf(f)] ?? [])
+        .filter((c) => !c.success && c.checkID.startsWith(prefix))
+        .map((c) => c.checkID);
+    const failedByCli = (f: string, prefix: string) =>
+      (toChecksByFile(alone.get(f) as TrivyConfigReport).get(INPUT) ?? [])
+        .filter((c) => !c.success && c.checkID.startsWith(prefix))
+        .map((c) => c.checkID);
+    for (const f of ['pod-kube-apiserver.yaml', 'pod-etcd.yaml']) {
+      expect(failed(f, 'KCV').length, f).toBeGreaterThan(0);
+      expect(failed(f, 'KCV'), f).toEqual(failedByCli(f, 'KCV'));
+    }
+    // A workload outside the control plane gets no failed infra check.
+    expect(failed('deployment.yaml', 'KCV')).toEqual([]);
+    for (const f of ['role.yaml', 'clusterrole.yaml']) {
+      expect(failed(f, 'KSV').length, f).toBeGreaterThan(0);
+      expect(failed(f, 'KSV'), f).toEqual(failedByCli(f, 'KSV'));
+    }
   });
 
   it("gives the same report checks as trivy's JSON, the worker's findings carrying the aliases trivy's JSON lacks", () => {
