@@ -54,7 +54,7 @@ beforeAll(async () => {
   const tools = locateTools(loadStackConfig().cacheDir);
   dir = await mkdtemp(join(tmpdir(), 'fleetscan-consume-'));
   nats = await startNats({ bin: tools.natsServer, dir, dieWithParent: true });
-  nc = await connect({ servers: nats.url });
+  nc = await connect(nats.connectOptions());
   js = jetstream(nc);
   jsm = await jetstreamManager(nc);
   // fleetscan's streams, for FLEETSCAN_DEAD: this server is the test's own.

@@ -8,6 +8,7 @@ import { loadStackConfig, locateComposeConfig, repoRoot } from '@fleetscan/stack
 import { execa } from 'execa';
 import { describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
+import { COMPOSE_CLUSTER, chartPermissions, composeNatsConf } from '../support/chart-permissions.ts';
 import { chartDir } from '../support/deploy-helm.ts';
 import { definedMetrics, metricsIn, SERVICES } from '../support/deploy-metrics.ts';
 import { DOCKERFILE, entrypointOf, readStages, stageNamed } from '../support/dockerfile.ts';
@@ -55,6 +56,7 @@ describe('docker-compose.yml', () => {
         ports?: string[];
         volumes?: string[];
         environment?: Record<string, string>;
+        command?: string[];
         entrypoint?: string[];
         depends_on?: Record<string, unknown>;
       }
@@ -105,7 +107,10 @@ describe('docker-compose.yml', () => {
     for (const [name, s] of Object.entries(compose.services)) {
       for (const v of s.volumes ?? []) {
         const source = v.replace(/:(ro|rw)$/, '').replace(/:[^:]+$/, '');
-        if (source.startsWith('${')) {
+        if (source.startsWith('./')) {
+          expect(existsSync(join(repoRoot, source)), `${name} mounts ${source}`).toBe(true);
+          expect(v, name).toMatch(/:ro$/);
+        } else if (source.startsWith('${')) {
           expect(v, name).toMatch(
             /^\$\{KUBECONFIG_FILE:-\$\{HOME\}\/\.kube\/config\}:\/etc\/fleetscan\/kubeconfig:ro$/,
           );
@@ -114,6 +119,21 @@ describe('docker-compose.yml', () => {
           expect(Object.keys(compose.volumes), `${name} volume ${source}`).toContain(source);
         }
       }
+    }
+  });
+
+  it('runs NATS with authentication: its users and permissions are identities.ts, each service logs in as its own', () => {
+    expect(read('deploy', 'compose', 'nats.conf')).toBe(composeNatsConf());
+    expect(compose.services.nats?.command).toEqual(['nats-server', '--config', '/etc/nats/nats.conf']);
+    const env = (s: string) => compose.services[s]?.environment ?? {};
+    expect(env('scanner').NATS_USER).toBe('scanner');
+    for (const s of ['watcher', 'writer']) {
+      expect(env(s).CLUSTER_NAME, s).toBe(COMPOSE_CLUSTER);
+      expect(env(s).NATS_USER, s).toBe(`${s}-${COMPOSE_CLUSTER}`);
+    }
+    for (const s of SERVICES) {
+      const pw = `NATS_${s.toUpperCase()}_PASSWORD`;
+      expect(env(s).NATS_PASSWORD, s).toBe(env('nats')[pw]);
     }
   });
 
@@ -133,9 +153,11 @@ describe('docker-compose.yml', () => {
       const source =
         name === 'trivy-db'
           ? read('deploy', 'images', 'scanner', 'trivy-db.sh')
-          : (SERVICES as readonly string[]).includes(name)
-            ? read('services', name, 'src', 'config.ts')
-            : '';
+          : name === 'nats'
+            ? read('deploy', 'compose', 'nats.conf')
+            : (SERVICES as readonly string[]).includes(name)
+              ? read('services', name, 'src', 'config.ts') + read('packages', 'bus', 'src', 'nats-config.ts')
+              : '';
       for (const key of Object.keys(s.environment ?? {}))
         expect(source, `${name} ${key}`).toMatch(new RegExp(`\\b${key}\\b`));
     }
@@ -297,6 +319,12 @@ describe('the chart and its dashboards', () => {
       properties: { clusterName: { pattern: string } };
     };
     expect(schema.properties.clusterName.pattern).toBe(CLUSTER_NAME_PATTERN.source);
+  });
+
+  it("gives the chart's NATS users the permissions of identities.ts", () => {
+    expect(JSON.parse(read('deploy', 'chart', 'fleetscan', 'files', 'nats-permissions.json'))).toEqual(
+      chartPermissions(),
+    );
   });
 
   it('pins the NATS image at the version the stack tests with', () => {

@@ -210,8 +210,10 @@ describe('the main scenario with the chart as deployed', () => {
     const sts = findObject(objects, 'StatefulSet', `${full}-nats`);
     const natsC = containerOf(sts, 'nats');
     const conf = (
-      findObject(objects, 'ConfigMap', `${full}-nats`) as K8sObject & { data: Record<string, string> }
-    ).data['nats.conf'];
+      findObject(objects, 'Secret', `${full}-nats-config`) as K8sObject & {
+        stringData: Record<string, string>;
+      }
+    ).stringData['nats.conf'];
     await writeFile(join(dir, 'nats.conf'), conf ?? '');
     const [port, monitor] = [await freePort(), await freePort()];
     const paths: Record<string, string> = {
@@ -286,7 +288,11 @@ describe('the main scenario with the chart as deployed', () => {
       const env = resolveEnv(main, objects, { name: `${full}-${c}-0`, namespace: ns });
       expect(env.METRICS_HOST, `${c} binds /metrics on the pod's interfaces`).toBe('0.0.0.0');
       expect(env.NATS_URL).toBe(`nats://${full}-nats.${ns}.svc:4222`);
-      expect(env.NATS_PASSWORD, `${c} gets the NATS password from the Secret`).toBe(natsEnv.NATS_PASSWORD);
+      // Its own NATS user, whose password the chart's NATS reads from the same Secret.
+      const pwVar =
+        c === 'scanner' ? 'NATS_PW_SCANNER' : `NATS_PW_${c.toUpperCase()}_RBAC_${run.toUpperCase()}`;
+      expect(env.NATS_USER).toBe(c === 'scanner' ? 'scanner' : `${c}-rbac-${run}`);
+      expect(env.NATS_PASSWORD, `${c} gets its NATS password from the Secret`).toBe(natsEnv[pwVar]);
       const overrides: Record<string, string> =
         c === 'scanner'
           ? {

@@ -98,12 +98,12 @@ const variants: Variant[] = [
     lacks: ['CustomResourceDefinition', 'StatefulSet', 'HorizontalPodAutoscaler', 'Secret'],
   },
   {
-    name: 'a scanner fleet with the HPA (no watcher or writer, NATS without auth)',
+    name: "a fleet's hub: 3 NATS pods serving two more clusters, scanners with the HPA, no watcher or writer",
     values: {
       crds: { install: false },
       watcher: { enabled: false },
       writer: { enabled: false },
-      nats: { auth: { enabled: false }, bundled: { storage: { storageClassName: 'fast' } } },
+      nats: { bundled: { replicas: 3, clusters: ['east', 'west'], storage: { storageClassName: 'fast' } } },
       scanner: {
         autoscaling: { hpa: { enabled: true, maxReplicas: 6, pendingPerReplica: 20 } },
         insecureRegistries: ['registry.local:5000'],
@@ -111,14 +111,20 @@ const variants: Variant[] = [
       },
       monitoring: { enabled: true },
     },
-    has: ['HorizontalPodAutoscaler', 'StatefulSet', 'PodDisruptionBudget', 'ServiceMonitor'],
-    lacks: ['ClusterRole', 'ClusterRoleBinding', 'ScaledObject', 'Secret', 'CustomResourceDefinition'],
+    has: ['HorizontalPodAutoscaler', 'StatefulSet', 'PodDisruptionBudget', 'ServiceMonitor', 'Secret'],
+    lacks: ['ClusterRole', 'ClusterRoleBinding', 'ScaledObject', 'CustomResourceDefinition'],
   },
   {
     name: 'a spoke cluster (watcher and writer on the hub NATS, no scanners)',
     values: {
       scanner: { enabled: false },
-      nats: { bundled: { enabled: false }, url: 'nats://hub.example:4222', auth: { enabled: false } },
+      nats: {
+        bundled: { enabled: false },
+        url: 'nats://hub-1.example:4222,nats://hub-2.example:4222',
+        streamReplicas: 3,
+        auth: { existingSecret: 'fleetscan-nats-spoke' },
+        tls: { caSecret: 'hub-nats-ca' },
+      },
       // Every kind: the chart's kind-to-resource map is checked entry by entry against the inventory's.
       configAudit: {
         supportedKinds: ['Workload', ...RESOURCE_KINDS],
@@ -326,7 +332,7 @@ describe('the chart in detail', () => {
     ]);
     expect(spec.triggers[0]?.metadata).toMatchObject({
       natsServerMonitoringEndpoint: 'nats.nats.svc:8222',
-      account: '$G',
+      account: 'FLEETSCAN',
       lagThreshold: '5',
     });
     // The autoscaler owns the replica count.
@@ -334,14 +340,21 @@ describe('the chart in detail', () => {
     expect((scanner.spec as { replicas?: number }).replicas).toBeUndefined();
   });
 
-  it('takes an external NATS URL and its credentials from a Secret', () => {
-    const writer = keda().find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith('-writer'));
-    const env = (writer ? podSpecOf(writer).containers[0]?.env : []) ?? [];
-    expect(env).toContainEqual({ name: 'NATS_URL', value: 'nats://nats.nats.svc:4222' });
-    expect(env).toContainEqual({
-      name: 'NATS_PASSWORD',
-      valueFrom: { secretKeyRef: { name: 'nats-credentials', key: 'password' } },
-    });
+  it('takes an external NATS URL and each service its own user and password from a Secret', () => {
+    for (const [service, user] of [
+      ['writer', `writer-deploy-${run}-1`],
+      ['watcher', `watcher-deploy-${run}-1`],
+      ['scanner', 'scanner'],
+    ] as const) {
+      const d = keda().find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith(`-${service}`));
+      const env = (d ? podSpecOf(d).containers.find((c) => c.name === service)?.env : []) ?? [];
+      expect(env).toContainEqual({ name: 'NATS_URL', value: 'nats://nats.nats.svc:4222' });
+      expect(env).toContainEqual({ name: 'NATS_USER', value: user });
+      expect(env).toContainEqual({
+        name: 'NATS_PASSWORD',
+        valueFrom: { secretKeyRef: { name: 'nats-credentials', key: `${service}-password` } },
+      });
+    }
   });
 
   it('alerts on scan failures, backlogs, stale reports and services not ready, from metrics that exist', () => {
@@ -373,7 +386,10 @@ describe('the chart in detail', () => {
         const pod = podSpecOf(d);
         const main = pod.containers[0] as Container;
         const service = main.name;
-        const config = readFileSync(join(repoRoot, 'services', service, 'src', 'config.ts'), 'utf8');
+        // A service's own variables, and the NATS ones every service reads (natsEnv, spread into each).
+        const config =
+          readFileSync(join(repoRoot, 'services', service, 'src', 'config.ts'), 'utf8') +
+          readFileSync(join(repoRoot, 'packages', 'bus', 'src', 'nats-config.ts'), 'utf8');
         for (const key of (main.env ?? []).map((e) => e.name))
           expect(config, `${service} ${key}`).toMatch(new RegExp(`\\b${key}\\b`));
       }

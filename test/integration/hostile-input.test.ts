@@ -4,6 +4,7 @@ import {
   CONSUMER_SCAN_CONFIG,
   CONSUMER_SCAN_IMAGE,
   DeadLetterHeader,
+  type Identity,
   pendingMessages,
   STREAM_DEAD,
   STREAM_RESULTS,
@@ -11,6 +12,7 @@ import {
   subjects,
   writerConsumer,
 } from '@fleetscan/bus';
+import { natsConnectOptions } from '@fleetscan/stack';
 import { type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -19,29 +21,38 @@ import { waitFor } from '../support/wait.ts';
 
 // Messages that can never succeed, published on every consumer's subject straight to the real
 // stack: each must end at its first delivery in a term with a reason, a counter, one bounded log
-// line and a dead letter, and leave nothing pending.
+// line and a dead letter, and leave nothing pending. Each is published by the identity whose
+// permissions allow that subject (a cluster's watcher for requests, the scanners for results):
+// the server lets it through, so the consumer's limits are what stops it.
 
 const stack = () => inject('stack');
 const run = Math.random().toString(36).slice(2, 7);
 const cluster = `hostile-${run}`;
 const enc = new TextEncoder();
 let svc: Services;
+/** admin: reads the streams. */
 let nc: NatsConnection;
 let jsm: JetStreamManager;
+let watcherNc: NatsConnection;
+let scannerNc: NatsConnection;
 
 beforeAll(async () => {
-  nc = await connect({ servers: stack().natsUrl });
+  nc = await connect(natsConnectOptions(stack()));
   jsm = await jetstreamManager(nc);
+  // startServices provisions the cluster's NATS users.
   svc = await startServices(stack(), cluster);
+  const as = (id: Identity) => connect(natsConnectOptions(stack(), id));
+  watcherNc = await as({ role: 'watcher', cluster });
+  scannerNc = await as({ role: 'scanner' });
 });
 
 afterAll(async () => {
   await svc?.stop();
-  await nc?.close();
+  await Promise.all([nc?.close(), watcherNc?.close(), scannerNc?.close()]);
 });
 
-const publish = (subject: string, body: unknown) =>
-  jetstream(nc).publish(subject, enc.encode(JSON.stringify(body)));
+const publish = (as: NatsConnection, subject: string, body: unknown) =>
+  jetstream(as).publish(subject, enc.encode(JSON.stringify(body)));
 
 /** The newest dead letter of `consumer` for a message published on `subject`. */
 async function deadLetter(consumer: string, subject: string) {
@@ -80,7 +91,7 @@ describe('hostile input ends at once', () => {
       });
     const before = await invalid();
     const image = `${stack().registry.host}/library/app:${'x'.repeat(900_000)}`;
-    const ack = await publish(subject, {
+    const ack = await publish(watcherNc, subject, {
       v: 1,
       cluster,
       namespace: 'hostile',
@@ -101,7 +112,9 @@ describe('hostile input ends at once', () => {
     expect(letter).toMatchObject({ ending: 'invalid', deliveries: '1', body: 16 * 1024 });
     expect(letter.reason).toMatch(/^invalid message: image: Too big/);
     expect(letter.size).toBeGreaterThan(900_000);
-    expect(await pendingMessages(jsm, STREAM_SCAN, subject)).toBe(0);
+    await waitFor('the request to leave the stream', async () =>
+      (await pendingMessages(jsm, STREAM_SCAN, subject)) === 0 ? true : undefined,
+    );
     const lines = await logLines(`scanner-${cluster}-0`);
     const terms = lines.filter((l) => l.includes('message terminated') && l.includes(`"seq":${ack.seq}`));
     expect(terms).toHaveLength(1);
@@ -113,7 +126,7 @@ describe('hostile input ends at once', () => {
     if (!scanner) throw new Error('no scanner');
     const subject = subjects.scanConfig(cluster);
     const name = 'n'.repeat(300);
-    await publish(subject, {
+    await publish(watcherNc, subject, {
       v: 1,
       cluster,
       owner: { apiVersion: 'apps/v1', kind: 'ReplicaSet', namespace: 'hostile', name, uid: 'u1' },
@@ -134,13 +147,16 @@ describe('hostile input ends at once', () => {
     // Headers only: a workload manifest is not kept.
     expect(letter).toMatchObject({ ending: 'invalid', deliveries: '1', body: 0 });
     expect(letter.reason).toMatch(/^invalid message: owner\.name: Too big/);
-    expect(await pendingMessages(jsm, STREAM_SCAN, subject)).toBe(0);
+    // The term and the dead letter travel separately: the letter may be stored before the term is applied.
+    await waitFor('the request to leave the stream', async () =>
+      (await pendingMessages(jsm, STREAM_SCAN, subject)) === 0 ? true : undefined,
+    );
   });
 
   it('a result finished in the future is terminated by the writer at once, not retried as an owner not seen yet', async () => {
     const subject = subjects.resultImage(cluster);
     const consumer = writerConsumer(cluster);
-    await publish(subject, {
+    await publish(scannerNc, subject, {
       v: 1,
       cluster,
       image: `${stack().registry.host}/library/nginx:1.20`,
@@ -166,7 +182,9 @@ describe('hostile input ends at once', () => {
     const letter = await waitFor('the dead letter', () => deadLetter(consumer, subject));
     expect(letter).toMatchObject({ ending: 'invalid', deliveries: '1' });
     expect(letter.reason).toContain('finishedAt: in the future');
-    expect(await pendingMessages(jsm, STREAM_RESULTS, subject)).toBe(0);
+    await waitFor('the result to leave the stream', async () =>
+      (await pendingMessages(jsm, STREAM_RESULTS, subject)) === 0 ? true : undefined,
+    );
     const lines = await logLines(`writer-${cluster}`);
     expect(lines.filter((l) => l.includes('message terminated'))).toHaveLength(1);
   });

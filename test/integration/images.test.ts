@@ -1,8 +1,15 @@
-import { chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chown, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { SERVICE_NODE_FLAGS } from '@fleetscan/demo';
-import { freePort, loadStackConfig, locateComposeConfig, repoRoot } from '@fleetscan/stack';
+import {
+  freePort,
+  loadStackConfig,
+  locateComposeConfig,
+  natsEnv,
+  provisionCluster,
+  repoRoot,
+} from '@fleetscan/stack';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { findObject, type K8sObject, locateHelm, renderChart } from '../support/deploy-helm.ts';
@@ -116,7 +123,6 @@ describe.skipIf(!manifestPath)('the images, built by .ci/images (run `bash .ci/i
         values: {
           clusterName: `images-${run}`,
           image: { prefix: stack.registry.host, tag: run },
-          nats: { auth: { enabled: false } },
         },
       })
     ).objects;
@@ -164,21 +170,42 @@ describe.skipIf(!manifestPath)('the images, built by .ci/images (run `bash .ci/i
     await writeFile(kubeconfig, tokenKubeconfig(cluster, adminToken, 'images'), { mode: 0o600 });
     await chown(kubeconfig, IMAGE_USER, IMAGE_USER);
 
+    // The stack's NATS knows its users by nkey, not the chart's generated passwords: each container
+    // logs in as its own user with a seed file readable by the image's user only.
+    const clusterName = `images-${run}`;
+    await provisionCluster(stack, clusterName);
     for (const service of SERVICES) {
       const d = findObject(objects, 'Deployment', `${full}-${service}`);
       const c = containerOf(d, service);
       const port = await freePort();
+      const identity =
+        service === 'scanner' ? { role: 'scanner' as const } : { role: service, cluster: clusterName };
+      const seed = join(dir, `${service}.nk`);
+      await copyFile(natsEnv(stack, identity).NATS_NKEY_FILE ?? '', seed);
+      await chown(seed, IMAGE_USER, IMAGE_USER);
+      const {
+        NATS_USER: _u,
+        NATS_PASSWORD: _p,
+        ...chartEnv
+      } = resolveEnv(c, objects, {
+        name: `${full}-${service}-0`,
+        namespace: ns,
+      });
       const env = {
-        ...resolveEnv(c, objects, { name: `${full}-${service}-0`, namespace: ns }),
+        ...chartEnv,
+        NATS_NKEY_FILE: '/etc/fleetscan/nats.nk',
         NATS_URL: stack.natsUrl,
         METRICS_HOST: '127.0.0.1',
         METRICS_PORT: String(port),
         ...(service === 'scanner' ? {} : { KUBECONFIG: '/etc/fleetscan/kubeconfig' }),
       };
-      const mounts =
-        service === 'scanner'
+      const mounts = [
+        '-v',
+        `${seed}:/etc/fleetscan/nats.nk:ro`,
+        ...(service === 'scanner'
           ? ['-v', `${dbRoot}:/var/cache/trivy:ro`]
-          : ['-v', `${kubeconfig}:/etc/fleetscan/kubeconfig:ro`];
+          : ['-v', `${kubeconfig}:/etc/fleetscan/kubeconfig:ro`]),
+      ];
       const name = `fleetscan-${service}-${run}`;
       await podman.ok([
         'run',

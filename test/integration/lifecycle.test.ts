@@ -2,12 +2,10 @@ import {
   ConfigAuditResultSchema,
   encode,
   type ImageScanData,
-  ImageScanDataSchema,
   ImageScanResultSchema,
-  openBlobStore,
   subjects,
 } from '@fleetscan/bus';
-import { buildImage, pushImage, testImages } from '@fleetscan/stack';
+import { buildImage, natsConnectOptions, pushImage, testImages } from '@fleetscan/stack';
 import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -148,9 +146,8 @@ describe('ordering', () => {
     const name = `replicaset-${rs.metadata?.name}-nginx`;
     const current = await waitReport(k, 'VulnerabilityReport', ns, name);
 
-    const nc = await connect({ servers: stack().natsUrl });
+    const nc = await connect(natsConnectOptions(stack()));
     const js = jetstream(nc);
-    const blobs = await openBlobStore(js);
     const stale: ImageScanData = {
       scanner: { name: 'Trivy', vendor: 'Aqua Security', version: '0.0.1' },
       registry: { server: stack().registry.host },
@@ -160,7 +157,6 @@ describe('ordering', () => {
       scannedAt: '2020-01-01T00:00:00Z',
       dbUpdatedAt: '2020-01-01T00:00:00Z',
     };
-    await blobs.put(ImageScanDataSchema, `test/${run}/stale`, stale);
     const olderBefore = await metricValue(svc.writer.registry, 'fleetscan_writer_reports_total', {
       outcome: 'older',
     });
@@ -173,7 +169,7 @@ describe('ordering', () => {
         image: img('nginx:1.20'),
         scanConfigHash: 'whatever',
         status: 'ok',
-        blob: `test/${run}/stale`,
+        data: stale,
         cached: true,
         finishedAt: new Date().toISOString(),
       }),

@@ -1,7 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, loadStackConfig, locateTools, type Nats, startNats } from '@fleetscan/stack';
+import {
+  freePort,
+  loadStackConfig,
+  locateTools,
+  type Nats,
+  natsConnectOptions,
+  startNats,
+} from '@fleetscan/stack';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -12,7 +19,7 @@ describe('NATS JetStream is real', () => {
   it('a stream accepts a publish and a durable consumer receives it on a new connection', async () => {
     const stream = `T_${uniq()}`;
     const subject = `test.${stream}`;
-    let nc = await connect({ servers: inject('stack').natsUrl });
+    let nc = await connect(natsConnectOptions(inject('stack')));
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({ name: stream, subjects: [subject] });
     await jsm.consumers.add(stream, { durable_name: 'worker', ack_policy: AckPolicy.Explicit });
@@ -20,7 +27,7 @@ describe('NATS JetStream is real', () => {
     expect(ack.stream).toBe(stream);
     await nc.close();
 
-    nc = await connect({ servers: inject('stack').natsUrl });
+    nc = await connect(natsConnectOptions(inject('stack')));
     const consumer = await jetstream(nc).consumers.get(stream, 'worker');
     const msg = await consumer.next({ expires: 5000 });
     expect(msg?.string()).toBe('hello');
@@ -43,7 +50,11 @@ describe('NATS JetStream is real', () => {
       const [port, monitorPort] = [await freePort(), await freePort()];
       const start = () => startNats({ bin: tools.natsServer, dir, dieWithParent: true, port, monitorPort });
       server = await start();
-      const nc = await connect({ servers: server.url, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
+      const nc = await connect({
+        ...server.connectOptions(),
+        reconnectTimeWait: 100,
+        maxReconnectAttempts: -1,
+      });
       const jsm = await jetstreamManager(nc);
       await jsm.streams.add({ name: 'RESTART', subjects: ['restart.>'] });
       await jsm.consumers.add('RESTART', { durable_name: 'worker', ack_policy: AckPolicy.Explicit });

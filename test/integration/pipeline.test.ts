@@ -1,5 +1,5 @@
 import { subjects } from '@fleetscan/bus';
-import { testImages } from '@fleetscan/stack';
+import { natsConnectOptions, testImages } from '@fleetscan/stack';
 import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -313,7 +313,7 @@ describe('robustness', () => {
         ),
       );
     const before = (await count()).reduce((a, b) => a + b, 0);
-    const nc = await connect({ servers: stack().natsUrl });
+    const nc = await connect(natsConnectOptions(stack()));
     const js = jetstream(nc);
     await js.publish(subjects.scanImage(svc.cluster), new TextEncoder().encode('{not json'));
     await js.publish(

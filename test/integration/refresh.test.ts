@@ -1,7 +1,14 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { STATE_BUCKET, STATE_KEY_TRIVY_DB } from '@fleetscan/bus';
-import { buildImage, pushImage, type Registry, startRegistry, testImages } from '@fleetscan/stack';
+import {
+  buildImage,
+  natsConnectOptions,
+  pushImage,
+  type Registry,
+  startRegistry,
+  testImages,
+} from '@fleetscan/stack';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
@@ -28,7 +35,7 @@ const imageRuns = () =>
 
 /** The fleet's DB version only moves forward: put back the stack's, or later files see this file's newer one. */
 async function fleetDb(put?: string): Promise<string | undefined> {
-  const nc = await connect({ servers: stack().natsUrl });
+  const nc = await connect(natsConnectOptions(stack()));
   try {
     const state = await new Kvm(jetstream(nc)).create(STATE_BUCKET);
     if (put) await state.put(STATE_KEY_TRIVY_DB, put);

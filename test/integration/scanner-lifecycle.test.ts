@@ -15,6 +15,7 @@ import {
   ImageScanRequestSchema,
   type ImageScanResult,
   ImageScanResultSchema,
+  resultsBucket,
   STATE_BUCKET,
   STATE_KEY_TRIVY_DB,
   STREAM_RESULTS,
@@ -34,6 +35,7 @@ import {
   buildImage,
   loadStackConfig,
   locateTools,
+  natsConnectOptions,
   pushImage,
   type Registry,
   startRegistry,
@@ -82,7 +84,7 @@ beforeAll(async () => {
   });
   await writeFile(join(dir, 'fleet.key'), fleetKey.privateKey, { mode: 0o600 });
 
-  nc = await connect({ servers: stack().natsUrl });
+  nc = await connect(natsConnectOptions(stack()));
   const jsm = await jetstreamManager(nc);
   await ensureStreams(jsm);
   await ensureConsumer(jsm, STREAM_RESULTS, writerConsumerConfig(cluster));
@@ -164,7 +166,9 @@ async function drainResults(): Promise<void> {
 
 async function dataOf(r: ImageScanResult): Promise<ImageScanData> {
   expect(r, JSON.stringify(r.error)).toMatchObject({ status: 'ok' });
-  const os = await new Objm(jetstream(nc)).open(BLOB_BUCKET);
+  // Small results travel in the message; larger ones in the cluster's own results bucket.
+  if (r.data) return r.data;
+  const os = await new Objm(jetstream(nc)).open(resultsBucket(cluster));
   const bytes = await os.getBlob(r.blob ?? '');
   return ImageScanDataSchema.parse(JSON.parse(new TextDecoder().decode(bytes ?? new Uint8Array())));
 }

@@ -11,8 +11,7 @@ declare module 'vitest' {
 export default async function setup(project: TestProject) {
   // The OIDC issuer is served from this process, which lives as long as the stack.
   const stack = await startStack({ oidcIssuer: true, onProgress: (m) => console.log(`[stack] ${m}`) });
-  const { kubeConfig: _k, stop: _s, ...info } = stack;
-  project.provide('stack', info);
+  project.provide('stack', stack.info());
   return async () => {
     await stack.stop();
   };

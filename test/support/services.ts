@@ -7,7 +7,7 @@ import {
   startScanner,
 } from '@fleetscan/scanner';
 import { createLogger } from '@fleetscan/service';
-import type { StackInfo } from '@fleetscan/stack';
+import { natsEnv, provisionCluster, type StackInfo } from '@fleetscan/stack';
 import { type RunningWatcher, startWatcher, loadConfig as watcherConfig } from '@fleetscan/watcher';
 import { type RunningWriter, startWriter, loadConfig as writerConfig } from '@fleetscan/writer';
 
@@ -43,7 +43,8 @@ const logTo = (stack: StackInfo, name: string) =>
 
 export function scannerEnv(stack: StackInfo, extra: Record<string, string> = {}): Record<string, string> {
   return {
-    NATS_URL: stack.natsUrl,
+    ...natsEnv(stack, { role: 'scanner' }),
+    NATS_REPLICAS: String(stack.nats.replicas),
     TRIVY_BIN: stack.trivy.bin,
     TRIVY_CACHE_DIR: stack.trivy.cacheDir,
     AUDITOR_BIN: stack.trivy.auditor,
@@ -58,11 +59,15 @@ export async function startServices(
   stack: StackInfo,
   cluster: string,
   env: ServiceEnv = {},
+  /** Scanner replicas started with the cluster's services (0: the fleet's scanners run elsewhere). */
+  opts: { scanners?: number } = {},
 ): Promise<Services> {
+  // Each cluster has its own NATS users (watcher-<cluster>, writer-<cluster>).
+  await provisionCluster(stack, cluster);
+  const kubeconfig = stack.clusters.find((c) => c.name === cluster)?.kubeconfigPath ?? stack.kubeconfigPath;
   const common = {
     CLUSTER_NAME: cluster,
-    KUBECONFIG: stack.kubeconfigPath,
-    NATS_URL: stack.natsUrl,
+    KUBECONFIG: kubeconfig,
     METRICS_PORT: '0',
     // Every test file shares one cluster, and cluster-scoped objects (the ~70 bootstrap ClusterRoles,
     // the CRDs) are in no test's namespace: audited by default, every file's services would audit
@@ -82,13 +87,13 @@ export async function startServices(
   };
   const newWriter = () =>
     startWriter({
-      config: writerConfig({ ...common, ...env.writer }),
+      config: writerConfig({ ...common, ...natsEnv(stack, { role: 'writer', cluster }), ...env.writer }),
       logger: logTo(stack, `writer-${cluster}`),
     });
-  let watcherEnv = { ...common, ...env.watcher };
+  let watcherEnv = { ...common, ...natsEnv(stack, { role: 'watcher', cluster }), ...env.watcher };
   const newWatcher = () =>
     startWatcher({ config: watcherConfig(watcherEnv), logger: logTo(stack, `watcher-${cluster}`) });
-  await addScanner();
+  for (let i = 0; i < (opts.scanners ?? 1); i++) await addScanner();
   let writer = await newWriter();
   let watcher = await newWatcher();
   return {

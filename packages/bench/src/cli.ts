@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { writeFile } from 'node:fs/promises';
+import { formatComparison, runClusterComparison } from './clusters.ts';
 import { HELP, parseBenchArgs } from './options.ts';
 import { formatResult } from './report.ts';
 import { runBench } from './run.ts';
@@ -9,6 +10,12 @@ async function main(argv: string[]): Promise<number> {
   if (opts === 'help') {
     process.stdout.write(HELP);
     return 0;
+  }
+  if (opts.clusters > 1) {
+    const c = await runClusterComparison(opts, { say: (m) => process.stderr.write(`[bench] ${m}\n`) });
+    process.stdout.write(formatComparison(c));
+    if (opts.json) await writeFile(opts.json, `${JSON.stringify(c, null, 2)}\n`);
+    return c.passes.every((p) => !p.timedOut) ? 0 : 1;
   }
   const tty = process.stderr.isTTY;
   let lastPrinted = 0;

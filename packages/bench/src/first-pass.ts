@@ -82,7 +82,7 @@ export async function runFirstPass(
   // second pass from a quiet pipeline.
   if (!timedOut) io.say('all reports seen; waiting for the pipeline to drain');
   await sleep(WRITES_SETTLE_MS);
-  const drained = timedOut ? false : await waitDrained(stack.natsUrl, CLUSTER, DRAIN_TIMEOUT_MS);
+  const drained = timedOut ? false : await waitDrained(stack, [CLUSTER], DRAIN_TIMEOUT_MS);
   if (goProf) {
     const files = await goProf.stop();
     for (const name of ['kube-apiserver', 'nats-server']) {

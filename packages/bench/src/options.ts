@@ -52,6 +52,13 @@ export interface BenchOptions {
    * config` per batch, cli-auditor.ts), side by side with the audit worker's (cli-pass.ts).
    */
   cliAudits: boolean;
+  /**
+   * More than 1: the same fleet on one cluster, then split over this many clusters sharing one NATS
+   * and one scanner fleet (clusters.ts), instead of the single-cluster benchmark.
+   */
+  clusters: number;
+  /** nats-server nodes of the stack (3: streams with 3 replicas). */
+  natsNodes: number;
 }
 
 export const HELP = `Usage: npm run bench -- [options]
@@ -88,6 +95,10 @@ Options:
   --cli-audits          then, in the same run, delete the fleet's ConfigAuditReports and make them again
                         with the former engine (one trivy config per batch), timed the same way
   --hold                keep the stack and its fleet up after the run until Ctrl-C (prints how to reach it)
+  --clusters K          compare: the same fleet on 1 cluster, then split over K clusters (own watcher,
+                        writer and NATS identities each) sharing one NATS and the S scanners; prints
+                        time to all reports, image runs ÷ unique digests, NATS messages per report
+  --nats-nodes M        nats-server nodes (default 1; 3 gives streams 3 replicas)
   -h, --help            show this help
 `;
 
@@ -119,6 +130,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
       'config-only': { type: 'boolean', default: false },
       existing: { type: 'boolean', default: false },
       'cli-audits': { type: 'boolean', default: false },
+      clusters: { type: 'string', default: '1' },
+      'nats-nodes': { type: 'string', default: '1' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -150,6 +163,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
     configOnly: values['config-only'],
     existing: values.existing,
     cliAudits: values['cli-audits'],
+    clusters: int('clusters', values.clusters, 1),
+    natsNodes: int('nats-nodes', values['nats-nodes'], 1),
   };
   // The fleet's owners only: the cluster's own ClusterRoles and bindings would be audited too.
   if (opts.configOnly) {

@@ -28,7 +28,7 @@ export async function runThroughput(
     await waitServicesReady(scs);
     out.push(
       await measureThroughput({
-        natsUrl: stack.natsUrl,
+        stack,
         cluster: `tp-${n}`,
         scannerMetricsUrls: scs.map((s) => s.metricsUrl),
         images: fresh.map((i) => i.ref),

@@ -6,6 +6,7 @@ import {
   ImageScanRequestSchema,
   subjects,
 } from '@fleetscan/bus';
+import { natsConnectOptions, type StackInfo } from '@fleetscan/stack';
 import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { scrape, sumOf } from './prom.ts';
@@ -28,14 +29,15 @@ export interface ThroughputResult {
  * consumes, then the time until the scanners have handled them all.
  */
 export async function measureThroughput(opts: {
-  natsUrl: string;
+  /** The stack's NATS: requests are published as its admin user (no watcher of `cluster` runs). */
+  stack: Pick<StackInfo, 'natsUrl' | 'nats'>;
   cluster: string;
   scannerMetricsUrls: readonly string[];
   images: readonly string[];
   manifests: readonly Record<string, unknown>[];
   timeoutMs: number;
 }): Promise<ThroughputResult> {
-  const nc = await connect({ servers: opts.natsUrl });
+  const nc = await connect(natsConnectOptions(opts.stack));
   try {
     const js = jetstream(nc);
     const handled = async () => {

@@ -1,4 +1,4 @@
-export { type BlobStore, openBlobStore } from './blobs.ts';
+export { type BlobStore, type BlobStoreOptions, objectDigest, openBlobStore } from './blobs.ts';
 export { BusError, BusErrorCode, decode, encode, isBusError } from './codec.ts';
 export {
   type CanonicalConfigAuditSettings,
@@ -10,7 +10,7 @@ export {
   canonicalConfigAuditSettings,
   pluginConfigHash,
 } from './config-audit-settings.ts';
-export { type ConnectOptions, connectBus } from './connect.ts';
+export { authenticator, type ConnectOptions, connectBus, type NatsAuth, type NatsTls } from './connect.ts';
 export { type ConsumeOptions, type Consumption, consume, type Delivery, deliveryLimit } from './consume.ts';
 export { type ConsumeMetrics, createConsumeMetrics } from './consume-metrics.ts';
 export {
@@ -19,8 +19,21 @@ export {
   DeadLetterHeader,
   type DeadLetters,
 } from './dead-letters.ts';
+export {
+  FLEETSCAN_ACCOUNT,
+  type Identity,
+  inboxPrefix,
+  type Permissions,
+  permissionsFor,
+  type Role,
+  type SubjectRules,
+  userName,
+} from './identities.ts';
 export * from './messages.ts';
+export { type NatsSettings, natsEnv, natsSettings } from './nats-config.ts';
 export { pendingMessages } from './pending.ts';
+export { ensureTopology, type OwnedTopology, waitForStreams } from './provision.ts';
+export { ensureReplicas } from './replicas.ts';
 export {
   bounded,
   DEFAULT_RETRY,
@@ -60,8 +73,11 @@ export {
   DEFAULT_SCAN_ACK_WAIT_MS,
   ensureConsumer,
   ensureStreams,
+  LOCK_BUCKET,
   MAX_DELIVERIES,
   MAX_DELIVERIES_METADATA,
+  manifestsBucket,
+  resultsBucket,
   STATE_BUCKET,
   STATE_KEY_TRIVY_DB,
   STREAM_DEAD,

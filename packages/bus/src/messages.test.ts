@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BusErrorCode, decode, encode } from './codec.ts';
 import {
+  forSubject,
   type ImageScanRequest,
   ImageScanRequestSchema,
   type ImageScanResult,
@@ -8,6 +9,7 @@ import {
   MAX_IMAGE_REF_LENGTH,
   messageSchemas,
 } from './messages.ts';
+import { subjects } from './subjects.ts';
 
 const enc = new TextEncoder();
 const NOW = Date.parse('2026-11-30T12:00:00Z');
@@ -102,5 +104,50 @@ describe('message limits', () => {
   it('an error message past its limit cannot be sent', () => {
     const long = { ...result, error: { code: 'FAILED', message: 'x'.repeat(5000), permanent: false } };
     expect(() => encode(pinned.ImageScanResultSchema, long)).toThrow(/^cannot send: error\.message: /);
+  });
+
+  it('inline result data is held to the same limits as the message', () => {
+    const data = {
+      artifact: { repository: 'r/app', tag: '1' },
+      registry: { server: 'r' },
+      os: { family: 'debian' },
+      scanner: { name: 'Trivy', vendor: 'Aqua Security', version: '0.1' },
+      vulnerabilities: [],
+      scannedAt: '2026-11-30T11:59:00Z',
+      dbUpdatedAt: '2026-11-30T00:00:00Z',
+    };
+    const ok = { ...result, status: 'ok', error: undefined, digest: 'sha256:abc', data };
+    expect(pinned.ImageScanResultSchema.safeParse(ok).success).toBe(true);
+    const future = new Date(NOW + 3600_000).toISOString();
+    expect(
+      rejection(pinned.ImageScanResultSchema, { ...ok, data: { ...data, scannedAt: future } }),
+    ).toContain('data.scannedAt');
+  });
+});
+
+describe('forSubject', () => {
+  const request = (cluster: string) => ({
+    v: 1,
+    cluster,
+    image: 'reg.example/app:1',
+    namespace: 'team',
+    scanners: ['vuln'],
+    scanConfigHash: 'h',
+    requestedAt: '2026-01-01T00:00:00Z',
+  });
+
+  it("accepts a message naming its subject's cluster and refuses one naming another", () => {
+    const schema = forSubject(ImageScanRequestSchema, subjects.scanImage('a'));
+    expect(schema.safeParse(request('a')).success).toBe(true);
+    const other = schema.safeParse(request('b'));
+    expect(other.success).toBe(false);
+    expect(other.error?.issues[0]?.path).toEqual(['cluster']);
+  });
+
+  it('keeps the limits of the schema it wraps', () => {
+    const schema = forSubject(ImageScanRequestSchema, subjects.scanImage('a'));
+    expect(rejection(schema, { ...request('a'), image: `r/app:${'x'.repeat(900_000)}` })).toMatch(
+      /^invalid message: image: /,
+    );
   });
 });

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { ConfigAuditSettingsSchema } from './config-audit-settings.ts';
 import { ScanSettingsSchema } from './scan-settings.ts';
 import { SealedSchema } from './seal.ts';
-import { CLUSTER_NAME_PATTERN } from './subjects.ts';
+import { CLUSTER_NAME_PATTERN, clusterOf } from './subjects.ts';
 
 /**
  * The messages on fleetscan's subjects. Every message is JSON with a schema
@@ -184,7 +184,11 @@ export function messageSchemas(now: () => number = Date.now) {
     scanConfigHash: Hash,
     digest: Digest.optional(),
     status: z.enum(['ok', 'error']),
-    /** Object store key of the ImageScanData (status ok). */
+    /**
+     * The ImageScanData (status ok), inline when small; otherwise `blob` names its key in the
+     * cluster's own results bucket (resultsBucket), which only that cluster's writer may read.
+     */
+    data: ImageScanDataSchema.optional(),
     blob: BlobKey.optional(),
     /** Whether the scanner answered from its cache without running trivy. */
     cached: z.boolean(),
@@ -209,7 +213,7 @@ export function messageSchemas(now: () => number = Date.now) {
     /** The request's `reports`: which reports the checks are written into. */
     reports: AuditReportKinds.optional(),
     status: z.enum(['ok', 'error']),
-    /** Inline when small; otherwise `blob` names an object store key holding ConfigAuditData. */
+    /** Inline when small; otherwise `blob` names a key of the cluster's results bucket holding ConfigAuditData. */
     data: ConfigAuditDataSchema.optional(),
     blob: BlobKey.optional(),
     error: ScanErrorSchema.optional(),
@@ -249,3 +253,19 @@ export const ConfigAuditDataSchema = schemas.ConfigAuditDataSchema;
 export type ConfigAuditData = z.infer<typeof ConfigAuditDataSchema>;
 export const ConfigAuditResultSchema = schemas.ConfigAuditResultSchema;
 export type ConfigAuditResult = z.infer<typeof ConfigAuditResultSchema>;
+
+/**
+ * `schema`, for messages read from `subject`: the cluster a message names must be the subject's,
+ * the token the sender's permissions allow. A watcher of A publishing, on its own subject, a
+ * request naming B would otherwise make a scanner publish a result that B's writer applies.
+ */
+export function forSubject<T extends { cluster: string }>(
+  schema: z.ZodType<T>,
+  subject: string,
+): z.ZodType<T> {
+  const cluster = clusterOf(subject);
+  return schema.refine((m) => m.cluster === cluster, {
+    message: `names another cluster than its subject's (${cluster})`,
+    path: ['cluster'],
+  });
+}

@@ -20,6 +20,22 @@ export const BLOB_BUCKET = 'fleetscan-blobs';
 /** KV bucket for fleet-wide state; key `trivy-db` holds the scanners' current DB version (UpdatedAt). */
 export const STATE_BUCKET = 'fleetscan-state';
 export const STATE_KEY_TRIVY_DB = 'trivy-db';
+/** KV bucket of the scanners' analysis locks (one per digest and analysis settings). */
+export const LOCK_BUCKET = 'fleetscan-scan-locks';
+
+/**
+ * Object store bucket of one cluster's results too large for a message (image results and config
+ * audits above the inline limit). Only that cluster's writer may read it; only scanners write it.
+ */
+export const resultsBucket = (cluster: string) => `fleetscan-results-${cluster}`;
+
+/**
+ * Object store bucket of one cluster's manifests too large for a config request
+ * (MAX_INLINE_MANIFEST_BYTES). Only that cluster's watcher writes it (creating it when it first
+ * needs it, with the scan stream's replicas); the scanners read it. Per cluster, as the results
+ * bucket: a shared one would let a cluster's watcher replace another cluster's manifests.
+ */
+export const manifestsBucket = (cluster: string) => `fleetscan-manifests-${cluster}`;
 
 export const CONSUMER_SCAN_IMAGE = 'scan-image';
 export const CONSUMER_SCAN_CONFIG = 'scan-config';
@@ -41,6 +57,11 @@ export const MAX_DELIVERIES_METADATA = 'fleetscan.io/max-deliveries';
 export const DEFAULT_SCAN_ACK_WAIT_MS = 15_000;
 
 export interface TopologyOptions {
+  /**
+   * Replicas of every stream, KV bucket and object store the scanners create: 3 on a 3-node NATS
+   * cluster (one node may fail), 1 on a single server. Consumers follow their stream's.
+   */
+  replicas?: number;
   /** JetStream drops a republished request with the same Nats-Msg-Id inside this window. */
   duplicateWindowMs?: number;
   /** How long a scanner may hold a message without an in-progress ack before redelivery. */
@@ -61,6 +82,7 @@ export function streamConfigs(o: TopologyOptions = {}): (Partial<StreamConfig> &
       retention: RetentionPolicy.Workqueue,
       storage: StorageType.File,
       duplicate_window: dup,
+      num_replicas: o.replicas ?? 1,
     },
     {
       name: STREAM_RESULTS,
@@ -68,6 +90,7 @@ export function streamConfigs(o: TopologyOptions = {}): (Partial<StreamConfig> &
       retention: RetentionPolicy.Workqueue,
       storage: StorageType.File,
       duplicate_window: dup,
+      num_replicas: o.replicas ?? 1,
     },
     {
       name: STREAM_DEAD,
@@ -79,6 +102,7 @@ export function streamConfigs(o: TopologyOptions = {}): (Partial<StreamConfig> &
       max_age: (o.deadLetterMaxAgeMs ?? 7 * 24 * 3600_000) * NS,
       max_bytes: o.deadLetterMaxBytes ?? 256 * 1024 * 1024,
       duplicate_window: dup,
+      num_replicas: o.replicas ?? 1,
     },
   ];
 }
@@ -114,7 +138,7 @@ export function writerConsumerConfig(cluster: string, o: TopologyOptions = {}): 
   };
 }
 
-/** Creates or updates the streams (idempotent; every service calls it at start). */
+/** Creates or updates the streams (idempotent; the scanners call it at start, see ensureTopology). */
 export async function ensureStreams(jsm: JetStreamManager, o: TopologyOptions = {}): Promise<void> {
   for (const cfg of streamConfigs(o)) {
     const name = cfg.name ?? '';
@@ -148,7 +172,7 @@ export async function ensureConsumer(
   }
 }
 
-function isNotFound(err: unknown): boolean {
+export function isNotFound(err: unknown): boolean {
   const e = err as { code?: unknown; message?: string; api_error?: { code?: number } };
   return e.api_error?.code === 404 || /not found/i.test(e.message ?? '');
 }

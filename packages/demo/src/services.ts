@@ -1,5 +1,12 @@
 import { join } from 'node:path';
-import { freePort, type ManagedProcess, repoRoot, type StackInfo, startProcess } from '@fleetscan/stack';
+import {
+  freePort,
+  type ManagedProcess,
+  natsEnv,
+  repoRoot,
+  type StackInfo,
+  startProcess,
+} from '@fleetscan/stack';
 
 /**
  * Node flags each service runs with, here and in its image's ENTRYPOINT (a test keeps them equal).
@@ -32,14 +39,15 @@ export async function startServiceProcesses(
     scanners?: number;
     env?: Record<string, string>;
     dieWithParent?: boolean;
-    /** Start only the scanners (tests that bring their own watcher and writer). */
-    only?: 'scanner';
+    /** Start only the scanners (tests that bring their own watcher and writer), or none. */
+    only?: 'scanner' | 'cluster';
+    /** Names the processes `<prefix>writer`, … (several clusters in one stack). */
+    prefix?: string;
   },
 ): Promise<ServiceProcess[]> {
   const base = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
-    NATS_URL: stack.natsUrl,
     LOG_LEVEL: 'info',
   };
   const start = async (
@@ -59,18 +67,33 @@ export async function startServiceProcesses(
     });
     return { name, metricsUrl: `http://127.0.0.1:${port}`, process: proc };
   };
-  const cluster = { CLUSTER_NAME: opts.cluster, KUBECONFIG: stack.kubeconfigPath };
+  const kubeconfig =
+    stack.clusters.find((c) => c.name === opts.cluster)?.kubeconfigPath ?? stack.kubeconfigPath;
+  const cluster = { CLUSTER_NAME: opts.cluster, KUBECONFIG: kubeconfig };
+  const prefix = opts.prefix ?? '';
   const out: ServiceProcess[] = [];
   if (opts.only !== 'scanner') {
-    out.push(await start('writer', 'writer', cluster), await start('watcher', 'watcher', cluster));
-  }
-  for (let i = 0; i < (opts.scanners ?? 1); i++) {
+    // Each with its own NATS identity: the cluster's watcher and writer users.
     out.push(
-      await start(`scanner-${i}`, 'scanner', {
+      await start(`${prefix}writer`, 'writer', {
+        ...cluster,
+        ...natsEnv(stack, { role: 'writer', cluster: opts.cluster }),
+      }),
+      await start(`${prefix}watcher`, 'watcher', {
+        ...cluster,
+        ...natsEnv(stack, { role: 'watcher', cluster: opts.cluster }),
+      }),
+    );
+  }
+  for (let i = 0; opts.only !== 'cluster' && i < (opts.scanners ?? 1); i++) {
+    out.push(
+      await start(`${prefix}scanner-${i}`, 'scanner', {
+        ...natsEnv(stack, { role: 'scanner' }),
+        NATS_REPLICAS: String(stack.nats.replicas),
         TRIVY_BIN: stack.trivy.bin,
         TRIVY_CACHE_DIR: stack.trivy.cacheDir,
         AUDITOR_BIN: stack.trivy.auditor,
-        REPLICA_NAME: `scanner-${i}`,
+        REPLICA_NAME: `${prefix}scanner-${i}`,
       }),
     );
   }

@@ -19,6 +19,8 @@ export async function startApiServer(opts: {
   bin: string;
   dir: string;
   etcdUrl: string;
+  /** Key prefix in etcd: several API servers (clusters) share one etcd, each under its own. */
+  etcdPrefix?: string;
   dieWithParent: boolean;
   /** Serve /debug/pprof (admin token only) for CPU profiles of the API server. */
   profiling?: boolean | undefined;
@@ -47,6 +49,7 @@ export async function startApiServer(opts: {
     dieWithParent: opts.dieWithParent,
     args: [
       `--etcd-servers=${opts.etcdUrl}`,
+      ...(opts.etcdPrefix ? [`--etcd-prefix=${opts.etcdPrefix}`] : []),
       '--bind-address=127.0.0.1',
       '--advertise-address=127.0.0.1',
       `--secure-port=${port}`,

@@ -23,8 +23,17 @@ Commands:
   status        print the endpoints of the running stack
 
 Options:
-  --dir DIR     state directory (default: <repo>/.stack)
-  -h, --help    show this help
+  --dir DIR          state directory (default: <repo>/.stack)
+  --clusters N       Kubernetes clusters (own kube-apiserver on an etcd prefix, own
+                     kube-controller-manager), named a, b, …; default 1 (named local)
+  --nats-nodes N     nats-server processes in one JetStream cluster (routes on loopback);
+                     3 gives streams, KV and object stores 3 replicas; default 1
+  --nats-tls         require TLS on NATS client connections (a CA made for this run)
+  -h, --help         show this help
+
+NATS always requires authentication: every identity (admin, scanner, and per cluster
+watcher-<name> and writer-<name>) is an nkey user with its own subject permissions; the
+seed files printed below are what NATS_NKEY_FILE takes.
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -34,6 +43,9 @@ async function main(argv: string[]): Promise<number> {
     options: {
       dir: { type: 'string' },
       foreground: { type: 'boolean', default: false },
+      clusters: { type: 'string', default: '1' },
+      'nats-nodes': { type: 'string', default: '1' },
+      'nats-tls': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -44,8 +56,15 @@ async function main(argv: string[]): Promise<number> {
   }
   const dir = values.dir ?? join(repoRoot, '.stack');
   switch (cmd) {
-    case 'up':
-      return await up(dir, values.foreground);
+    case 'up': {
+      const clusters = Number(values.clusters);
+      const natsNodes = Number(values['nats-nodes']);
+      if (!Number.isInteger(clusters) || clusters < 1)
+        throw new Error('--clusters must be a positive integer');
+      if (!Number.isInteger(natsNodes) || natsNodes < 1)
+        throw new Error('--nats-nodes must be a positive integer');
+      return await up(dir, values.foreground, { clusters, natsNodes, natsTls: values['nats-tls'] });
+    }
     case 'down':
       return await down(dir);
     case 'status': {
@@ -63,7 +82,11 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function up(dir: string, foreground: boolean): Promise<number> {
+async function up(
+  dir: string,
+  foreground: boolean,
+  shape: { clusters: number; natsNodes: number; natsTls: boolean },
+): Promise<number> {
   const existing = readInfo(dir);
   if (existing && alive(existing)) {
     process.stderr.write(`a stack is already running in ${dir} (stop it with \`npm run stack:down\`)\n`);
@@ -74,6 +97,7 @@ async function up(dir: string, foreground: boolean): Promise<number> {
   const started = Date.now();
   const stack = await startStack({
     dir,
+    ...shape,
     dieWithParent: foreground,
     keepDir: !foreground,
     onProgress: (m) => process.stderr.write(`[stack] ${m}\n`),
@@ -131,16 +155,26 @@ function alive(info: StackInfo): boolean {
 }
 
 function printInfo(info: StackInfo): void {
+  const creds = info.nats.credentials;
+  const tls = info.nats.tls ? `  NATS_TLS_CA_FILE=${info.nats.tls.caFile}` : '';
   const lines = [
-    `kubeconfig:    ${info.kubeconfigPath}   (export KUBECONFIG=${info.kubeconfigPath})`,
-    `kube-apiserver ${info.apiserverUrl}  (Kubernetes ${info.versions.KUBE_VERSION})`,
-    `NATS:          ${info.natsUrl}  (monitoring ${info.natsMonitorUrl})`,
+    ...info.clusters.flatMap((c) => [
+      `cluster ${c.name}:`,
+      `  kubeconfig:  ${c.kubeconfigPath}   (export KUBECONFIG=${c.kubeconfigPath})`,
+      `  apiserver:   ${c.apiserverUrl}  (Kubernetes ${info.versions.KUBE_VERSION})`,
+      `  watcher:     NATS_NKEY_FILE=${creds[`watcher-${c.name}`] ?? '?'}`,
+      `  writer:      NATS_NKEY_FILE=${creds[`writer-${c.name}`] ?? '?'}`,
+    ]),
+    `NATS:          NATS_URL=${info.natsUrl}${tls}`,
+    `  ${info.nats.nodes.length} node(s), replicas ${info.nats.replicas}; monitoring ${info.nats.nodes.map((n) => n.monitorUrl).join(' ')}`,
+    `  scanner:     NATS_NKEY_FILE=${creds.scanner ?? '?'}   (NATS_REPLICAS=${info.nats.replicas})`,
+    `  admin:       NATS_NKEY_FILE=${creds.admin ?? '?'}   (nats CLI: --nkey ${creds.admin ?? '?'})`,
     `registry:      ${info.registry.host}`,
     `auth registry: ${info.authRegistry.host}  (user ${info.authRegistry.username})`,
     `trivy:         ${info.trivy.bin} --cache-dir ${info.trivy.cacheDir} --skip-db-update --offline-scan`,
     'images:',
     ...info.images.map((i) => `  ${i.ref}@${i.digest}`),
-    `logs:          ${info.dir}/*.log`,
+    `logs:          ${info.dir}/**/*.log`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }

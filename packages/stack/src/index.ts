@@ -12,7 +12,9 @@ export {
   signalRecorded,
 } from './identity.ts';
 export * from './images/index.ts';
-export { type Nats, startNats } from './nats.ts';
+export { type Nats, type NatsNode, type NatsOptions, provisionIdentities, startNats } from './nats.ts';
+export { natsConnectOptions, natsEnv, provisionCluster } from './nats-access.ts';
+export { addUsers, type NatsUser, readUsers, renderAuthConf } from './nats-auth.ts';
 export { mintOidcToken, type OidcIssuerInfo, type TokenClaims } from './oidc-issuer.ts';
 export {
   type CertificateAuthority,
@@ -23,6 +25,16 @@ export {
 export { freePort } from './ports.ts';
 export { killGroup, type ManagedProcess, startProcess, waitReady } from './process.ts';
 export { type Registry, startRegistry } from './registry.ts';
-export { type Stack, type StackInfo, type StackOptions, startStack } from './stack.ts';
+export {
+  type ClusterInfo,
+  clusterIdentities,
+  clusterNames,
+  type NatsInfo,
+  type Stack,
+  type StackInfo,
+  type StackOptions,
+  startStack,
+} from './stack.ts';
+export { createTestTls, type TestTls } from './tls.ts';
 export { locateComposeConfig, locateTools, repoRoot, type Tools } from './tools.ts';
 export { buildTrivyDb, vulnDbFixture } from './trivydb.ts';

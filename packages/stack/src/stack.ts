@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Identity } from '@fleetscan/bus';
 import { KubeConfig } from '@kubernetes/client-node';
 import { startApiServer } from './apiserver.ts';
 import { loadStackConfig } from './config.ts';
@@ -11,7 +12,7 @@ import { startEtcd } from './etcd.ts';
 import { type ProcessIdentity, readIdentity } from './identity.ts';
 import { pushTestImages } from './images/index.ts';
 import { buildKubeconfig } from './kubeconfig.ts';
-import { startNats } from './nats.ts';
+import { type Nats, startNats } from './nats.ts';
 import {
   authenticationConfig,
   type OidcIssuer,
@@ -24,13 +25,39 @@ import { startRegistry } from './registry.ts';
 import { locateTools } from './tools.ts';
 import { buildTrivyDb } from './trivydb.ts';
 
+/** One Kubernetes cluster of the stack: its own API server (and etcd prefix) and controller manager. */
+export interface ClusterInfo {
+  /** Its name in NATS subjects (CLUSTER_NAME of its watcher and writer). */
+  name: string;
+  kubeconfigPath: string;
+  apiserverUrl: string;
+}
+
+/** The stack's NATS: every node, the replicas streams get, TLS, and the users' credentials files. */
+export interface NatsInfo {
+  urls: string[];
+  nodes: { name: string; url: string; monitorUrl: string; pid: number; logFile: string }[];
+  /** Where auth state lives (provisionCluster adds users there). */
+  dir: string;
+  replicas: number;
+  /** Set when clients must use TLS: the CA that signed the servers' certificates. */
+  tls?: { caFile: string };
+  /** nkey seed files (NATS_NKEY_FILE) by user: admin, scanner, watcher-<cluster>, writer-<cluster>. */
+  credentials: Record<string, string>;
+}
+
 /** Everything a test, the demo or a person needs to reach the stack; JSON-serialisable. */
 export interface StackInfo {
   dir: string;
+  /** The first cluster's (the only one's, by default). */
   kubeconfigPath: string;
   apiserverUrl: string;
+  clusters: ClusterInfo[];
+  /** Every node's client URL, comma-separated (what NATS_URL takes). */
   natsUrl: string;
+  /** The first node's monitoring endpoint. */
   natsMonitorUrl: string;
+  nats: NatsInfo;
   /** nats-server's Go pprof, when the stack was started with `profiling`. */
   natsProfUrl?: string;
   registry: { url: string; host: string };
@@ -55,7 +82,13 @@ export interface StackInfo {
 }
 
 export interface Stack extends StackInfo {
+  /** What the stack is now, as plain data (NATS nodes restarted since have new pids). */
+  info(): StackInfo;
+  /** The first cluster's. */
   kubeConfig(): KubeConfig;
+  kubeConfigOf(cluster: string): KubeConfig;
+  /** The live NATS cluster: kill and restart nodes, add identities. */
+  natsCluster: Nats;
   /** Stops every process and removes the directory (unless keepDir, here or at start). */
   stop(opts?: { keepDir?: boolean }): Promise<void>;
 }
@@ -63,6 +96,15 @@ export interface Stack extends StackInfo {
 export interface StackOptions {
   /** Where state and logs go; a fresh temp dir by default. */
   dir?: string;
+  /**
+   * Kubernetes clusters: a count (named a, b, c, …; one is named `local`) or names. Each has its
+   * own kube-apiserver (on its own prefix of the one etcd) and kube-controller-manager. Default 1.
+   */
+  clusters?: number | readonly string[];
+  /** nats-server processes in one JetStream cluster; streams get 3 replicas from 3 nodes on. Default 1. */
+  natsNodes?: number;
+  /** Require TLS on NATS client connections (a CA made for this run). */
+  natsTls?: boolean;
   /** Kill children if this process dies (tests, foreground demo). Default true. */
   dieWithParent?: boolean;
   /** Keep the directory (logs) after stop(). */
@@ -87,11 +129,27 @@ export interface StackOptions {
   oidcIssuer?: boolean;
 }
 
+export function clusterNames(clusters: StackOptions['clusters']): string[] {
+  if (Array.isArray(clusters)) return [...clusters];
+  const n = typeof clusters === 'number' ? clusters : 1;
+  if (n < 1 || n > 26) throw new Error(`clusters: 1 to 26, got ${n}`);
+  return n === 1 ? ['local'] : Array.from({ length: n }, (_, i) => String.fromCharCode(97 + i));
+}
+
+/** The watcher and writer identities of these clusters. */
+export function clusterIdentities(clusters: readonly string[]): Identity[] {
+  return clusters.flatMap((cluster): Identity[] => [
+    { role: 'watcher', cluster },
+    { role: 'writer', cluster },
+  ]);
+}
+
 /**
- * Starts the real local stack: etcd, kube-apiserver, kube-controller-manager,
- * nats-server with JetStream, two OCI registries (open and htpasswd) with the
- * test images pushed, and trivy's fixture DB; installs the CRDs. On any
- * failure everything already started is stopped and the logs are kept.
+ * Starts the real local stack: etcd, per cluster a kube-apiserver and kube-controller-manager,
+ * nats-server with JetStream (one, or a cluster of nodes) with authentication on, two OCI
+ * registries (open and htpasswd) with the test images pushed, and trivy's fixture DB; installs
+ * the CRDs in every cluster. On any failure everything already started is stopped and the logs are
+ * kept.
  */
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const cfg = loadStackConfig(opts.env);
@@ -112,9 +170,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     if (!keepDir) rmSync(dir, { recursive: true, force: true });
   };
   try {
+    const names = clusterNames(opts.clusters);
+    const single = names.length === 1;
     progress('starting etcd');
     const etcd = await startEtcd({ bin: tools.etcd, dir, dieWithParent });
     procs.push(etcd.process);
+    // One client CA (and OIDC issuer) for every cluster's API server.
     const pki = join(dir, 'pki');
     const clientCa = await createCertificateAuthority(pki);
     let authenticationConfigFile: string | undefined;
@@ -126,55 +187,100 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         authenticationConfig(issuer, await readFile(clientCa.certFile, 'utf8')),
       );
     }
-    progress('starting kube-apiserver');
-    const api = await startApiServer({
-      bin: tools.kubeApiserver,
-      dir,
-      etcdUrl: etcd.url,
-      dieWithParent,
-      profiling: opts.profiling,
-      clientCaFile: clientCa.certFile,
-      authenticationConfigFile,
-    });
-    procs.push(api.process);
-    const kubeconfigPath = join(dir, 'kubeconfig');
-    const kubeconfig = buildKubeconfig({ server: api.url, caPem: api.caPem, token: api.adminToken });
-    await writeFile(kubeconfigPath, kubeconfig, { mode: 0o600 });
 
-    progress('starting kube-controller-manager, nats-server and registries');
+    // Every cluster's API server and controller manager; one etcd, a key prefix per cluster.
+    progress(`starting ${names.length} kube-apiserver(s), nats-server(s) and registries`);
     const auth = { username: 'fleetscan', password: 'fleetscan-test-password' };
-    const [kcm, nats, registry, authRegistry] = await Promise.all([
-      startControllerManager({
+    const startCluster = async (name: string) => {
+      const cdir = single ? dir : join(dir, name);
+      await mkdir(cdir, { recursive: true });
+      const api = await startApiServer({
+        bin: tools.kubeApiserver,
+        dir: cdir,
+        etcdUrl: etcd.url,
+        ...(single ? {} : { etcdPrefix: `/fleetscan-${name}` }),
+        dieWithParent,
+        profiling: opts.profiling,
+        clientCaFile: clientCa.certFile,
+        authenticationConfigFile,
+      });
+      procs.push(api.process);
+      const kubeconfigPath = join(cdir, 'kubeconfig');
+      const kubeconfig = buildKubeconfig({
+        server: api.url,
+        caPem: api.caPem,
+        token: api.adminToken,
+        name: single ? 'fleetscan-local' : `fleetscan-${name}`,
+      });
+      await writeFile(kubeconfigPath, kubeconfig, { mode: 0o600 });
+      const kcm = await startControllerManager({
         bin: tools.kubeControllerManager,
-        dir,
+        dir: cdir,
         kubeconfigPath,
         serviceAccountKeyFile: api.serviceAccountKeyFile,
         dieWithParent,
         apiQps: opts.controllerManagerQps,
+      });
+      procs.push(kcm.process);
+      return { name, kubeconfigPath, apiserverUrl: api.url, kubeconfig };
+    };
+    const [clusters, nats, registry, authRegistry] = await Promise.all([
+      Promise.all(names.map(startCluster)),
+      startNats({
+        bin: tools.natsServer,
+        dir,
+        dieWithParent,
+        profiling: opts.profiling,
+        nodes: opts.natsNodes ?? 1,
+        identities: clusterIdentities(names),
+        tls: opts.natsTls ?? false,
       }),
-      startNats({ bin: tools.natsServer, dir, dieWithParent, profiling: opts.profiling }),
       startRegistry({ dir: join(dir, 'registry'), dieWithParent }),
       startRegistry({ dir: join(dir, 'registry-auth'), htpasswd: auth, dieWithParent }),
     ]);
-    procs.push(kcm.process, nats.process, registry.process, authRegistry.process);
+    procs.push(...nats.nodes.map((n) => ({ ...n.process, stop: () => nats.stop() })));
+    procs.push(registry.process, authRegistry.process);
+    const first = clusters[0];
+    if (!first) throw new Error('no cluster');
+    const kubeConfigOf = (name: string) => {
+      const c = clusters.find((x) => x.name === name);
+      if (!c) throw new Error(`no cluster ${name} in this stack`);
+      const k = new KubeConfig();
+      k.loadFromString(c.kubeconfig);
+      return k;
+    };
 
-    const kc = new KubeConfig();
-    kc.loadFromString(kubeconfig);
     progress('installing CRDs, pushing test images, building the trivy DB fixture');
     const trivyCache = join(dir, 'trivy-cache');
     const [, images] = await Promise.all([
-      installCrds(kc),
+      Promise.all(names.map((n) => installCrds(kubeConfigOf(n)))),
       pushTestImages(registry),
       pushTestImages(authRegistry, auth),
       buildTrivyDb({ dbfixture: tools.dbfixture, cacheDir: trivyCache }),
     ]);
 
+    const natsInfo = (): NatsInfo => ({
+      urls: nats.urls,
+      nodes: nats.nodes.map((n) => ({
+        name: n.name,
+        url: n.url,
+        monitorUrl: n.monitorUrl,
+        pid: n.process.pid,
+        logFile: n.process.logFile,
+      })),
+      dir: nats.dir,
+      replicas: nats.replicas,
+      ...(nats.tls && { tls: { caFile: nats.tls.caFile } }),
+      credentials: nats.credentials(),
+    });
     const info: StackInfo = {
       dir,
-      kubeconfigPath,
-      apiserverUrl: api.url,
-      natsUrl: nats.url,
+      kubeconfigPath: first.kubeconfigPath,
+      apiserverUrl: first.apiserverUrl,
+      clusters: clusters.map(({ kubeconfig: _k, ...c }) => c),
+      natsUrl: nats.urls.join(','),
       natsMonitorUrl: nats.monitorUrl,
+      nats: natsInfo(),
       ...(nats.profUrl && { natsProfUrl: nats.profUrl }),
       registry: { url: registry.url, host: registry.host },
       authRegistry: { url: authRegistry.url, host: authRegistry.host, ...auth },
@@ -207,11 +313,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     process.once('exit', onExit);
     return {
       ...info,
-      kubeConfig: () => {
-        const k = new KubeConfig();
-        k.loadFromString(kubeconfig);
-        return k;
-      },
+      info: () => ({ ...info, nats: natsInfo() }),
+      natsCluster: nats,
+      kubeConfig: () => kubeConfigOf(first.name),
+      kubeConfigOf,
       stop: async (o = {}) => {
         process.off('exit', onExit);
         await stopAll();

@@ -3,18 +3,14 @@ import {
   CONSUMER_SCAN_IMAGE,
   connectBus,
   createDeadLetters,
-  ensureConsumer,
-  ensureStreams,
-  openBlobStore,
+  ensureTopology,
+  inboxPrefix,
   pendingMessages,
-  STATE_BUCKET,
   STREAM_SCAN,
-  scanConsumerConfigs,
   subjects,
 } from '@fleetscan/bus';
 import { type Clock, createReadiness, type Logger, startOpsServer, systemClock } from '@fleetscan/service';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
 import { Registry } from 'prom-client';
 import type { ScannerConfig } from './config.ts';
 import { createConfigWorker } from './config-worker.ts';
@@ -22,9 +18,8 @@ import { startDbVersionPublisher } from './db-version.ts';
 import { checkAccess, resolveDigest } from './digest.ts';
 import type { ScanEngine } from './engine.ts';
 import { createImageWorker } from './image-worker.ts';
+import { createManifestBuckets } from './manifests.ts';
 import { createScannerMetrics } from './metrics.ts';
-
-export const LOCK_BUCKET = 'fleetscan-scan-locks';
 
 export interface ScannerDeps {
   config: ScannerConfig;
@@ -41,7 +36,7 @@ export interface RunningScanner {
   stop(): Promise<void>;
 }
 
-/** Wires the scanner: NATS topology, the two workers, metrics and health. */
+/** Wires the scanner: the NATS topology (the scanners own it), the two workers, metrics and health. */
 export async function startScanner(deps: ScannerDeps): Promise<RunningScanner> {
   const { config, logger } = deps;
   const registry = deps.registry ?? new Registry();
@@ -50,22 +45,22 @@ export async function startScanner(deps: ScannerDeps): Promise<RunningScanner> {
   const ops = await startOpsServer({ ...config.metrics, registry, health: readiness });
   readiness.set('nats', false, 'connecting');
   const nc = await connectBus({
-    url: config.nats.url,
+    servers: config.nats.servers,
     name: `fleetscan-scanner-${config.replica}`,
-    ...(config.nats.user ? { user: config.nats.user, pass: config.nats.pass } : {}),
+    ...(config.nats.auth && { auth: config.nats.auth }),
+    ...(config.nats.tls && { tls: config.nats.tls }),
+    inboxPrefix: inboxPrefix({ role: 'scanner' }),
     onStatus: (ok, detail) => readiness.set('nats', ok, detail),
   });
   const jsm = await jetstreamManager(nc);
-  const topo = { scanAckWaitMs: config.ackWaitMs };
-  await ensureStreams(jsm, topo);
-  for (const c of scanConsumerConfigs(topo)) await ensureConsumer(jsm, STREAM_SCAN, c);
   const js = jetstream(nc);
-  const blobs = await openBlobStore(js);
-  // Locks are refreshed by their holder; the bucket TTL only sweeps what nobody released.
-  const kvm = new Kvm(js);
-  const locks = await kvm.create(LOCK_BUCKET, { ttl: 15 * 60_000 });
+  const topology = await ensureTopology(js, {
+    scanAckWaitMs: config.ackWaitMs,
+    replicas: config.nats.replicas,
+  });
+  const { blobs, locks } = topology;
   const dbVersion = await startDbVersionPublisher({
-    kv: await kvm.create(STATE_BUCKET),
+    kv: topology.state,
     dbUpdatedAt: () => deps.engine.dbUpdatedAt(),
     intervalMs: config.dbCheckMs,
     logger,
@@ -74,16 +69,18 @@ export async function startScanner(deps: ScannerDeps): Promise<RunningScanner> {
   });
   const common = {
     js,
-    blobs,
+    resultsBucket: (cluster: string) => topology.resultsBucket(cluster),
     engine: deps.engine,
     metrics,
     logger,
     clock: deps.clock ?? systemClock,
     requestTimeoutMs: config.requestTimeoutMs,
+    maxPayload: nc.info?.max_payload ?? 1024 * 1024,
     deadLetters: createDeadLetters({ js }),
   };
   const image = createImageWorker({
     ...common,
+    blobs,
     locks,
     resolve: resolveDigest,
     checkAccess,
@@ -94,12 +91,12 @@ export async function startScanner(deps: ScannerDeps): Promise<RunningScanner> {
   });
   const cfg = createConfigWorker({
     ...common,
+    manifests: createManifestBuckets(js),
     // Workload manifests (literal env values among them) are not kept for a week: the headers say
     // which message it was and why it ended.
     deadLetters: createDeadLetters({ js, maxBodyBytes: 0 }),
     batchSize: config.configBatch.size,
     batchWaitMs: config.configBatch.waitMs,
-    maxPayload: nc.info?.max_payload ?? 1024 * 1024,
   });
   await image.start();
   await cfg.start();

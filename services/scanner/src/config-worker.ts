@@ -10,10 +10,12 @@ import {
   type ConfigAuditResult,
   ConfigAuditResultSchema,
   type Consumption,
+  clusterOf,
   consume,
   type DeadLetters,
   type Delivery,
   encode,
+  forSubject,
   isBusError,
   type Manifest,
   ManifestSchema,
@@ -29,11 +31,15 @@ import { type AuditItem, type AuditOutput, auditOutputs } from './config-outputs
 import type { ScanEngine } from './engine.ts';
 import { classifyFailure } from './failure.ts';
 import type { ScannerMetrics } from './metrics.ts';
+import { carry } from './result-payload.ts';
 import { untilAborted } from './until-aborted.ts';
 
 export interface ConfigWorkerDeps {
   js: JetStreamClient;
-  blobs: BlobStore;
+  /** The results bucket of a cluster: where its audits too large for a message go. */
+  resultsBucket(cluster: string): Promise<BlobStore>;
+  /** The manifests bucket of a cluster: where its watcher put manifests too large for a request. */
+  manifests(cluster: string): Promise<Pick<BlobStore, 'get'>>;
   engine: ScanEngine;
   metrics: ScannerMetrics;
   logger: Logger;
@@ -42,15 +48,10 @@ export interface ConfigWorkerDeps {
   batchWaitMs: number;
   /** The most one request may take (waiting for its batch and the batch's run): see image-worker.ts. */
   requestTimeoutMs: number;
-  /** The server's max_payload: a result that would not fit goes to the object store. */
+  /** The server's max_payload: a result that would not fit goes to the cluster's results bucket. */
   maxPayload: number;
   deadLetters?: DeadLetters;
 }
-
-/** Results above this go to the object store (NATS's default max_payload is 1 MiB). */
-const INLINE_LIMIT = 256 * 1024;
-/** Room left under max_payload for the headers (message id) that go with a result. */
-const HEADER_ROOM = 8 * 1024;
 
 /**
  * Config audits in batches: one request to the audit worker carries every manifest held
@@ -65,7 +66,7 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
   /** One worker request over a batch; counted and logged once per batch, whatever its size. */
   async function audit(items: readonly AuditItem[]): Promise<AuditOutput[]> {
     d.metrics.inFlight.inc({ type: 'config' });
-    d.metrics.trivyRuns.inc({ type: 'config' });
+    d.metrics.trivyRuns.inc({ type: 'config', cluster: '' });
     d.metrics.batchSize.observe(items.length);
     const end = d.metrics.duration.startTimer({ type: 'config' });
     try {
@@ -80,7 +81,7 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
     } catch (err) {
       if (!abort.signal.aborted) {
         const f = classifyFailure(err);
-        d.metrics.failures.inc({ type: 'config', reason: f.code });
+        d.metrics.failures.inc({ type: 'config', reason: f.code, cluster: '' });
         d.logger.warn(
           { err: bounded(f.message), code: f.code, manifests: items.length },
           'config audit batch failed',
@@ -100,10 +101,8 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
     signal: abort.signal,
   });
 
-  async function publish(req: ConfigAuditRequest, at: Delivery, result: ConfigAuditResult): Promise<void> {
-    await d.js.publish(subjects.resultConfig(req.cluster), encode(ConfigAuditResultSchema, result), {
-      msgID: `r.${at.id}.${at.delivery}`,
-    });
+  async function publish(req: ConfigAuditRequest, at: Delivery, result: Uint8Array): Promise<void> {
+    await d.js.publish(subjects.resultConfig(req.cluster), result, { msgID: `r.${at.id}.${at.delivery}` });
   }
 
   async function publishData(req: ConfigAuditRequest, at: Delivery, data: ConfigAuditData): Promise<void> {
@@ -112,29 +111,33 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
       status: 'ok' as const,
       finishedAt: d.clock.now().toISOString(),
     };
-    // Inline if the whole message fits both our limit and the server's: else the object store.
-    const inline = encode(ConfigAuditResultSchema, { ...base, data });
-    if (inline.length <= Math.min(INLINE_LIMIT, d.maxPayload - HEADER_ROOM)) {
-      await d.js.publish(subjects.resultConfig(req.cluster), inline, { msgID: `r.${at.id}.${at.delivery}` });
-      return;
-    }
-    const key = `config/${req.owner.uid}/${req.specHash}/${req.pluginConfigHash}`;
-    await d.blobs.put(ConfigAuditDataSchema, key, data);
-    await publish(req, at, { ...base, blob: key });
+    const result = await carry({
+      schema: ConfigAuditDataSchema,
+      data,
+      key: `config/${req.owner.uid}/${req.specHash}/${req.pluginConfigHash}`,
+      bucket: () => d.resultsBucket(req.cluster),
+      message: (payload) => encode(ConfigAuditResultSchema, { ...base, ...payload }),
+      maxPayload: d.maxPayload,
+    });
+    await publish(req, at, result);
   }
 
-  /** A large manifest travels in the object store (see MAX_INLINE_MANIFEST_BYTES). */
+  /**
+   * A large manifest travels in its cluster's manifests bucket (see MAX_INLINE_MANIFEST_BYTES): the
+   * request's cluster is its subject's (forSubject), so one cluster's request cannot name another's.
+   */
   const manifestOf = async (req: ConfigAuditRequest): Promise<Manifest> =>
-    req.manifest ?? d.blobs.get(ManifestSchema, req.manifestBlob ?? '');
+    req.manifest ?? (await d.manifests(req.cluster)).get(ManifestSchema, req.manifestBlob ?? '');
 
   async function publishError(req: ConfigAuditRequest, at: Delivery, error: ScanError): Promise<Outcome> {
-    await publish(req, at, {
+    const result: ConfigAuditResult = {
       ...echo(req),
       status: 'error',
       error,
       finishedAt: d.clock.now().toISOString(),
-    });
-    d.metrics.requests.inc({ type: 'config', outcome: 'error' });
+    };
+    await publish(req, at, encode(ConfigAuditResultSchema, result));
+    d.metrics.requests.inc({ type: 'config', outcome: 'error', cluster: req.cluster });
     return { kind: 'ack' };
   }
 
@@ -157,17 +160,17 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
           }
         : classifyFailure(err);
       if (!f.permanent && !at.lastDelivery) {
-        d.metrics.requests.inc({ type: 'config', outcome: 'retried' });
+        d.metrics.requests.inc({ type: 'config', outcome: 'retried', cluster: req.cluster });
         return { kind: 'retry', reason: f.message };
       }
       return publishError(req, at, f);
     }
     if ('error' in out) {
-      d.metrics.failures.inc({ type: 'config', reason: out.error.code });
+      d.metrics.failures.inc({ type: 'config', reason: out.error.code, cluster: req.cluster });
       return publishError(req, at, out.error);
     }
     await publishData(req, at, out.data);
-    d.metrics.requests.inc({ type: 'config', outcome: 'scanned' });
+    d.metrics.requests.inc({ type: 'config', outcome: 'scanned', cluster: req.cluster });
     return { kind: 'ack' };
   }
 
@@ -177,7 +180,7 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
         js: d.js,
         stream: STREAM_SCAN,
         consumer: CONSUMER_SCAN_CONFIG,
-        schemaFor: () => ConfigAuditRequestSchema,
+        schemaFor: (subject) => forSubject(ConfigAuditRequestSchema, subject),
         handle,
         // A full batch running and the next one gathering meanwhile.
         concurrency: 2 * d.batchSize,
@@ -188,8 +191,9 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
         ...(d.deadLetters && { deadLetters: d.deadLetters }),
         onTerm: (t) => {
           if (t.ending !== 'invalid') return;
-          d.metrics.requests.inc({ type: 'config', outcome: 'invalid' });
-          d.metrics.failures.inc({ type: 'config', reason: 'INVALID_MESSAGE' });
+          const cluster = clusterOf(t.subject);
+          d.metrics.requests.inc({ type: 'config', outcome: 'invalid', cluster });
+          d.metrics.failures.inc({ type: 'config', reason: 'INVALID_MESSAGE', cluster });
         },
       });
     },

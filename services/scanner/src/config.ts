@@ -1,7 +1,7 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { keyId } from '@fleetscan/bus';
+import { keyId, natsEnv, natsSettings } from '@fleetscan/bus';
 import { ConfigError, envVariables, parseEnv } from '@fleetscan/service';
 import { z } from 'zod';
 
@@ -12,9 +12,17 @@ const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(d
  * say about it (`npm run docs`); its default is the one they show.
  */
 const schema = z.object({
-  NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222').describe('NATS server'),
-  NATS_USER: z.string().optional().describe('NATS user, with NATS_PASSWORD'),
-  NATS_PASSWORD: z.string().optional().describe('NATS password'),
+  // NATS_URL, this service's NATS credentials (a file) and TLS: packages/bus/src/nats-config.ts.
+  ...natsEnv,
+  NATS_REPLICAS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(5)
+    .default(1)
+    .describe(
+      'replicas of the streams, KV buckets and object stores the scanners create (they own the topology): 3 on a 3-node NATS cluster',
+    ),
   TRIVY_BIN: z.string().min(1).default('trivy').describe('trivy binary, found on PATH unless a path'),
   TRIVY_CACHE_DIR: z
     .string()
@@ -86,7 +94,7 @@ export type ScannerConfig = ReturnType<typeof loadConfig>;
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   const c = parseEnv(schema, env);
   return {
-    nats: { url: c.NATS_URL, user: c.NATS_USER, pass: c.NATS_PASSWORD },
+    nats: { ...natsSettings(c), replicas: c.NATS_REPLICAS },
     trivy: {
       bin: c.TRIVY_BIN,
       cacheDir: c.TRIVY_CACHE_DIR,

@@ -19,6 +19,7 @@ const CREDS: RegistryCredentials = { username: 'robot', password: 's3cret-pass' 
 function memoryBlobs(): BlobStore & { keys(): string[] } {
   const m = new Map<string, unknown>();
   return {
+    bucket: 'memory',
     async put(schema, key, value) {
       m.set(key, JSON.parse(JSON.stringify(schema.parse(value))));
     },

@@ -57,8 +57,10 @@ export interface ScanInput {
 }
 
 export interface ScanOutcome {
-  /** Object store key of the ImageScanData. */
+  /** Object store key of the ImageScanData (the shared cache). */
   key: string;
+  /** What is stored there: the result the requesting cluster gets. */
+  data: ImageScanData;
   scannedAt: string;
   access: Access;
   /** cached: served as stored; matched: re-matched from the stored SBOM; scanned: pulled and analysed. */
@@ -98,9 +100,9 @@ export function createImageScans(d: ImageScanDeps) {
     return undefined;
   }
 
-  async function timed<T>(type: 'image' | 'sbom', fn: () => Promise<T>): Promise<T> {
+  async function timed<T>(type: 'image' | 'sbom', cluster: string, fn: () => Promise<T>): Promise<T> {
     d.metrics.inFlight.inc({ type });
-    d.metrics.trivyRuns.inc({ type });
+    d.metrics.trivyRuns.inc({ type, cluster });
     const end = d.metrics.duration.startTimer({ type });
     try {
       return await fn();
@@ -130,7 +132,7 @@ export function createImageScans(d: ImageScanDeps) {
       access: Access,
       findings: ImageFindings,
       secrets: SbomEntry['secrets'],
-    ): Promise<ScanOutcome & { data: ImageScanData }> => {
+    ): Promise<ScanOutcome> => {
       const now = d.clock.now();
       const data: ImageScanData = {
         ...findings,
@@ -149,7 +151,7 @@ export function createImageScans(d: ImageScanDeps) {
       access: Access,
       trigger: 'miss' | 'stale' | 'scan',
     ): Promise<ScanOutcome> => {
-      d.metrics.sbomMatches.inc({ trigger });
+      d.metrics.sbomMatches.inc({ trigger, cluster: req.cluster });
       const now = d.clock.now();
       if (now.getTime() - Date.parse(entry.storedAt) > SBOM_REFRESH_MS) {
         await d.blobs
@@ -159,10 +161,11 @@ export function createImageScans(d: ImageScanDeps) {
           );
       }
       const findings = wantsVulns
-        ? await timed('sbom', () => d.engine.matchSbom(entry.sbom, { image: req.image, match, signal }))
+        ? await timed('sbom', req.cluster, () =>
+            d.engine.matchSbom(entry.sbom, { image: req.image, match, signal }),
+          )
         : { scanner: entry.scanner, ...referenceFields(req.image), os: entry.os, vulnerabilities: [] };
-      const { data: _d, ...out } = await store(access, findings, entry.secrets);
-      return out;
+      return store(access, findings, entry.secrets);
     };
 
     const readableAnonymously = () =>
@@ -194,7 +197,7 @@ export function createImageScans(d: ImageScanDeps) {
         // Another replica may have finished between our look and the lock.
         const other = await findSbom();
         if (other) return await rematch(other.entry, other.access, trigger);
-        const a = await timed('image', () =>
+        const a = await timed('image', req.cluster, () =>
           d.engine.analyseImage(req.image, {
             ...analysis,
             ...withCredentials(input.credentials),
@@ -228,8 +231,7 @@ export function createImageScans(d: ImageScanDeps) {
         const out = await rematch(entry, access, 'scan');
         return { ...out, how: 'scanned' };
       }
-      const { data: _d, ...out } = await store(access, findings, entry.secrets);
-      return { ...out, how: 'scanned' };
+      return { ...(await store(access, findings, entry.secrets)), how: 'scanned' };
     };
 
     const fresh = async (trigger: 'miss' | 'stale'): Promise<ScanOutcome> => {
@@ -244,12 +246,12 @@ export function createImageScans(d: ImageScanDeps) {
       await mayRead(hit.access);
       const data = await d.blobs.get(ImageScanDataSchema, hit.key);
       if (!isStale(data.scannedAt, req.notBefore)) {
-        d.metrics.cache.inc({ result: 'hit' });
-        return { key: hit.key, scannedAt: data.scannedAt, access: hit.access, how: 'cached' };
+        d.metrics.cache.inc({ result: 'hit', cluster: req.cluster });
+        return { key: hit.key, data, scannedAt: data.scannedAt, access: hit.access, how: 'cached' };
       }
       trigger = 'stale';
     }
-    d.metrics.cache.inc({ result: trigger });
+    d.metrics.cache.inc({ result: trigger, cluster: req.cluster });
 
     // 2./3. One producer per result on this replica; the others wait for it, then check that they
     // may read what it made. If it failed (its credentials, say), a waiter tries with its own.

@@ -4,10 +4,13 @@ import {
   bounded,
   CONSUMER_SCAN_IMAGE,
   type Consumption,
+  clusterOf,
   consume,
   type DeadLetters,
   type Delivery,
   encode,
+  forSubject,
+  ImageScanDataSchema,
   type ImageScanRequest,
   ImageScanRequestSchema,
   type ImageScanResult,
@@ -28,10 +31,13 @@ import type { ScanEngine } from './engine.ts';
 import { classifyFailure } from './failure.ts';
 import { createImageScans } from './image-scan.ts';
 import type { ScannerMetrics } from './metrics.ts';
+import { carry } from './result-payload.ts';
 
 export interface ImageWorkerDeps {
   js: JetStreamClient;
   blobs: BlobStore;
+  /** The results bucket of a cluster: where its results too large for a message go. */
+  resultsBucket(cluster: string): Promise<BlobStore>;
   locks: KV;
   engine: ScanEngine;
   resolve: typeof resolveDigest;
@@ -49,6 +55,8 @@ export interface ImageWorkerDeps {
    * stores): past it the request's work is aborted and it counts as a TIMEOUT failure.
    */
   requestTimeoutMs: number;
+  /** The server's max_payload: a result that would not fit goes to the cluster's results bucket. */
+  maxPayload: number;
   deadLetters?: DeadLetters;
 }
 
@@ -77,10 +85,8 @@ export function createImageWorker(d: ImageWorkerDeps) {
     signal: abort.signal,
   });
 
-  async function publish(at: Delivery, result: ImageScanResult): Promise<void> {
-    await d.js.publish(subjects.resultImage(result.cluster), encode(ImageScanResultSchema, result), {
-      msgID: `r.${at.id}.${at.delivery}`,
-    });
+  async function publish(req: ImageScanRequest, at: Delivery, result: Uint8Array): Promise<void> {
+    await d.js.publish(subjects.resultImage(req.cluster), result, { msgID: `r.${at.id}.${at.delivery}` });
   }
 
   async function handle(req: ImageScanRequest, at: Delivery): Promise<Outcome> {
@@ -117,16 +123,24 @@ export function createImageWorker(d: ImageWorkerDeps) {
         accessChecked: resolved.checked,
         signal: at.signal,
       });
-      await publish(at, {
+      const ok = {
         ...base,
         digest: resolved.digest,
-        status: 'ok',
-        blob: out.key,
+        status: 'ok' as const,
         cached: out.how === 'cached',
         scannedAt: out.scannedAt,
         finishedAt: d.clock.now().toISOString(),
+      };
+      const result = await carry({
+        schema: ImageScanDataSchema,
+        data: out.data,
+        key: out.key,
+        bucket: () => d.resultsBucket(req.cluster),
+        message: (payload) => encode(ImageScanResultSchema, { ...ok, ...payload }),
+        maxPayload: d.maxPayload,
       });
-      d.metrics.requests.inc({ type: 'image', outcome: out.how });
+      await publish(req, at, result);
+      d.metrics.requests.inc({ type: 'image', outcome: out.how, cluster: req.cluster });
       log.info(
         {
           digest: resolved.digest,
@@ -149,25 +163,26 @@ export function createImageWorker(d: ImageWorkerDeps) {
             permanent: false,
           }
         : classifyFailure(err, credentials ? [credentials.password] : []);
-      d.metrics.failures.inc({ type: 'image', reason: f.code });
+      d.metrics.failures.inc({ type: 'image', reason: f.code, cluster: req.cluster });
       if (!f.permanent && !at.lastDelivery) {
         log.warn({ err: bounded(f.message), code: f.code }, 'image scan failed; will retry');
-        d.metrics.requests.inc({ type: 'image', outcome: 'retried' });
+        d.metrics.requests.inc({ type: 'image', outcome: 'retried', cluster: req.cluster });
         return { kind: 'retry', reason: f.message };
       }
       log.warn(
         { err: bounded(f.message), code: f.code },
         'image scan failed permanently; publishing error result',
       );
-      await publish(at, {
+      const result: ImageScanResult = {
         ...base,
         ...(req.digest && { digest: req.digest }),
         status: 'error',
         cached: false,
         error: f,
         finishedAt: d.clock.now().toISOString(),
-      });
-      d.metrics.requests.inc({ type: 'image', outcome: 'error' });
+      };
+      await publish(req, at, encode(ImageScanResultSchema, result));
+      d.metrics.requests.inc({ type: 'image', outcome: 'error', cluster: req.cluster });
       return { kind: 'ack' };
     } finally {
       credentials = undefined;
@@ -180,7 +195,7 @@ export function createImageWorker(d: ImageWorkerDeps) {
         js: d.js,
         stream: STREAM_SCAN,
         consumer: CONSUMER_SCAN_IMAGE,
-        schemaFor: () => ImageScanRequestSchema,
+        schemaFor: (subject) => forSubject(ImageScanRequestSchema, subject),
         handle,
         concurrency: d.concurrency,
         metrics: d.metrics.consume,
@@ -190,8 +205,9 @@ export function createImageWorker(d: ImageWorkerDeps) {
         ...(d.deadLetters && { deadLetters: d.deadLetters }),
         onTerm: (t) => {
           if (t.ending !== 'invalid') return;
-          d.metrics.requests.inc({ type: 'image', outcome: 'invalid' });
-          d.metrics.failures.inc({ type: 'image', reason: 'INVALID_MESSAGE' });
+          const cluster = clusterOf(t.subject);
+          d.metrics.requests.inc({ type: 'image', outcome: 'invalid', cluster });
+          d.metrics.failures.inc({ type: 'image', reason: 'INVALID_MESSAGE', cluster });
         },
       });
     },

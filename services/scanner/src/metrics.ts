@@ -10,8 +10,8 @@ export function createScannerMetrics(registry: Registry) {
   return {
     requests: new Counter({
       name: 'fleetscan_scanner_requests_total',
-      help: 'Scan requests handled, by type and outcome (scanned, matched, cached, error, invalid, retried); how each delivery ended is in fleetscan_consumer_messages_total.',
-      labelNames: ['type', 'outcome'] as const,
+      help: 'Scan requests handled, by type, outcome (scanned, matched, cached, error, invalid, retried) and the requesting cluster; how each delivery ended is in fleetscan_consumer_messages_total.',
+      labelNames: ['type', 'outcome', 'cluster'] as const,
       registers,
     }),
     inFlight: new Gauge({
@@ -29,20 +29,20 @@ export function createScannerMetrics(registry: Registry) {
     }),
     cache: new Counter({
       name: 'fleetscan_scanner_cache_total',
-      help: "Image result cache lookups by result (hit; miss: none for this digest, DB and settings; stale: older than the request's notBefore).",
-      labelNames: ['result'] as const,
+      help: "Image result cache lookups by result (hit; miss: none for this digest, DB and settings; stale: older than the request's notBefore) and the requesting cluster.",
+      labelNames: ['result', 'cluster'] as const,
       registers,
     }),
     trivyRuns: new Counter({
       name: 'fleetscan_scanner_trivy_runs_total',
-      help: 'trivy runs started, by type (image: pull + analysis, sbom: re-match, config); image runs divided by unique digests is scan amplification.',
-      labelNames: ['type'] as const,
+      help: 'trivy runs started, by type (image: pull + analysis, sbom: re-match, config) and the cluster whose request started it (empty for config: a batch mixes clusters); image runs divided by unique digests is scan amplification.',
+      labelNames: ['type', 'cluster'] as const,
       registers,
     }),
     sbomMatches: new Counter({
       name: 'fleetscan_scanner_sbom_matches_total',
-      help: 'Results made by re-matching a stored SBOM instead of pulling, by trigger (miss: new DB or settings; stale: notBefore; scan: match settings right after an analysis).',
-      labelNames: ['trigger'] as const,
+      help: 'Results made by re-matching a stored SBOM instead of pulling, by trigger (miss: new DB or settings; stale: notBefore; scan: match settings right after an analysis) and requesting cluster.',
+      labelNames: ['trigger', 'cluster'] as const,
       registers,
     }),
     dbUpdated: new Gauge({
@@ -52,8 +52,8 @@ export function createScannerMetrics(registry: Registry) {
     }),
     failures: new Counter({
       name: 'fleetscan_scanner_failures_total',
-      help: 'Failures by type and reason (error code).',
-      labelNames: ['type', 'reason'] as const,
+      help: 'Failures by type, reason (error code) and requesting cluster (empty for a failed config batch).',
+      labelNames: ['type', 'reason', 'cluster'] as const,
       registers,
     }),
     pending: new Gauge({

@@ -1,4 +1,4 @@
-import { connectBus, ensureStreams, openBlobStore, STATE_BUCKET, STATE_KEY_TRIVY_DB } from '@fleetscan/bus';
+import { connectBus, inboxPrefix, STATE_BUCKET, STREAM_SCAN, waitForStreams } from '@fleetscan/bus';
 import { createInventory, createManifestSource } from '@fleetscan/inventory';
 import { createTransport, type KubeConnection, loadKubeConfig } from '@fleetscan/kube';
 import {
@@ -10,13 +10,15 @@ import {
   systemTimers,
   type Timers,
 } from '@fleetscan/service';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { Registry } from 'prom-client';
 import { createAsks } from './asks.ts';
 import type { WatcherConfig } from './config.ts';
 import { createCredentialSource } from './credentials.ts';
 import { createScope } from './filters.ts';
+import { followFleetDb } from './fleet-db.ts';
+import { createManifestsBucket } from './manifests-bucket.ts';
 import { createWatcherMetrics } from './metrics.ts';
 import { createRequestPublisher } from './requests.ts';
 import { createScheduler } from './scheduler.ts';
@@ -47,18 +49,22 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
   const clock = deps.clock ?? systemClock;
   const timers = deps.timers ?? systemTimers;
   const registry = deps.registry ?? new Registry();
+  // One watcher per cluster: every series it serves is that cluster's.
+  registry.setDefaultLabels({ cluster: config.cluster });
   const metrics = createWatcherMetrics(registry);
   const readiness = createReadiness();
   const ops = await startOpsServer({ ...config.metrics, registry, health: readiness });
   readiness.set('nats', false, 'connecting');
   readiness.set('watches', false, 'initial list');
+  readiness.set('topology', false, `waiting for stream ${STREAM_SCAN}`);
   const nc = await connectBus({
-    url: config.nats.url,
+    servers: config.nats.servers,
     name: `fleetscan-watcher-${config.cluster}`,
-    ...(config.nats.user ? { user: config.nats.user, pass: config.nats.pass } : {}),
+    ...(config.nats.auth && { auth: config.nats.auth }),
+    ...(config.nats.tls && { tls: config.nats.tls }),
+    inboxPrefix: inboxPrefix({ role: 'watcher', cluster: config.cluster }),
     onStatus: (ok, detail) => readiness.set('nats', ok, detail),
   });
-  await ensureStreams(await jetstreamManager(nc));
   const js = jetstream(nc);
   const hashes = settingsHashes(config.scanners, config.settings, config.configAudit);
   const scope = createScope(config.scope);
@@ -112,7 +118,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
       publisher,
       credentials,
       manifests: createManifestSource(kube),
-      blobs: await openBlobStore(js),
+      blobs: createManifestsBucket(js, config.cluster),
       auditReports: (o) => scope.auditReports(o),
       cluster: config.cluster,
       scanners: config.scanners,
@@ -131,12 +137,32 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     metrics,
   });
 
-  // The scanner fleet's DB version: reports matched against an older one are refreshed.
-  const state = await new Kvm(js).create(STATE_BUCKET);
-  const dbWatch = await state.watch({ key: STATE_KEY_TRIVY_DB });
-  void (async () => {
-    for await (const e of dbWatch) if (e.operation === 'PUT') scheduler.dbVersion(e.string());
+  // The scanners own the topology: requests are asked for once their stream (and the fleet state
+  // bucket) exist; until then /readyz says what is missing.
+  const abort = new AbortController();
+  let dbFollow: { stop(): Promise<void> } | undefined;
+  const topology = (async () => {
+    const ready = await waitForStreams(js, [STREAM_SCAN, `KV_${STATE_BUCKET}`], {
+      signal: abort.signal,
+      onWaiting: (reason) => readiness.set('topology', false, reason),
+    });
+    if (!ready) return false;
+    // The scanner fleet's DB version: reports matched against an older one are refreshed.
+    const state = await new Kvm(js).open(STATE_BUCKET);
+    if (abort.signal.aborted) return false;
+    dbFollow = followFleetDb({
+      kv: state,
+      logger,
+      onVersion: (v) => scheduler.dbVersion(v),
+      onFailure: () => metrics.failures.inc({ reason: 'fleet_db_watch' }),
+    });
+    readiness.set('topology', true);
+    return true;
   })();
+  topology.catch((err: unknown) => {
+    readiness.set('topology', false, `cannot open the fleet state: ${(err as Error).message}`);
+    logger.error({ err: (err as Error).message }, 'cannot open the fleet state bucket');
+  });
 
   inventory.start();
   const stopHealth = timers.every(1000, () => {
@@ -148,9 +174,9 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     metrics.requestMemory.set({ state: 'pending' }, publisher.remembered.pending);
   });
   void inventory.synced.then(
-    () => {
+    async () => {
       readiness.set('watches', true);
-      scheduler.synced();
+      if (await topology.catch(() => false)) scheduler.synced();
     },
     // Stopped before the first list: nothing to evaluate.
     () => {},
@@ -162,7 +188,8 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     registry,
     async stop() {
       stopHealth();
-      dbWatch.stop();
+      abort.abort();
+      await dbFollow?.stop();
       await inventory.stop();
       await scheduler.stop();
       await nc.drain();

@@ -1,5 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { CHECK_ID_FORMATS, CLUSTER_NAME_PATTERN, ScanSettingsSchema } from '@fleetscan/bus';
+import {
+  CHECK_ID_FORMATS,
+  CLUSTER_NAME_PATTERN,
+  natsEnv,
+  natsSettings,
+  ScanSettingsSchema,
+} from '@fleetscan/bus';
 import {
   AUDIT_KIND_NAMES,
   DEFAULT_AUDIT_KINDS,
@@ -71,9 +77,8 @@ const schema = z.object({
     .describe(
       'hosts reached without the proxy (or no_proxy), as Go reads it: names, .domains, IPs, CIDRs, ports, *',
     ),
-  NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222').describe('NATS server'),
-  NATS_USER: z.string().optional().describe('NATS user, with NATS_PASSWORD'),
-  NATS_PASSWORD: z.string().optional().describe('NATS password'),
+  // NATS_URL, this service's NATS credentials (a file) and TLS: packages/bus/src/nats-config.ts.
+  ...natsEnv,
   SCANNER_PUBLIC_KEY_FILE: fileContents.describe(
     "the scanner fleet's RSA public key (PEM): registry credentials from pull secrets are sealed with it (see docs/ARCHITECTURE.md); unset: images are scanned without them",
   ),
@@ -202,7 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     kubeconfigPath: c.KUBECONFIG,
     // HTTPS_PROXY, HTTP_PROXY, NO_PROXY (or lower case) for the API server, as client-go reads them.
     kubeProxy: proxyEnvFrom(env),
-    nats: { url: c.NATS_URL, user: c.NATS_USER, pass: c.NATS_PASSWORD },
+    nats: natsSettings(c),
     scanners: c.SCANNERS,
     settings,
     configAudit,

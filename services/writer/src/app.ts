@@ -1,4 +1,5 @@
 import {
+  type BlobStore,
   type ConfigAuditResult,
   ConfigAuditResultSchema,
   type Consumption,
@@ -6,13 +7,16 @@ import {
   consume,
   createDeadLetters,
   ensureConsumer,
-  ensureStreams,
+  forSubject,
   type ImageScanResult,
   ImageScanResultSchema,
+  inboxPrefix,
   openBlobStore,
   pendingMessages,
+  resultsBucket,
   STREAM_RESULTS,
   subjects,
+  waitForStreams,
   writerConsumer,
   writerConsumerConfig,
 } from '@fleetscan/bus';
@@ -62,11 +66,14 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   const clock = deps.clock ?? systemClock;
   const timers = deps.timers ?? systemTimers;
   const registry = deps.registry ?? new Registry();
+  // One writer per cluster: every series it serves is that cluster's.
+  registry.setDefaultLabels({ cluster: config.cluster });
   const metrics = createWriterMetrics(registry);
   const readiness = createReadiness();
   const ops = await startOpsServer({ ...config.metrics, registry, health: readiness });
   readiness.set('nats', false, 'connecting');
   readiness.set('watches', false, 'initial list');
+  readiness.set('topology', false, `waiting for stream ${STREAM_RESULTS}`);
   const kc =
     deps.kubeConnection ?? loadKubeConfig({ kubeconfigPath: config.kubeconfigPath, proxy: config.kubeProxy });
   if (kc.proxy)
@@ -92,15 +99,28 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   inventory.start();
 
   const nc = await connectBus({
-    url: config.nats.url,
+    servers: config.nats.servers,
     name: `fleetscan-writer-${config.cluster}`,
-    ...(config.nats.user ? { user: config.nats.user, pass: config.nats.pass } : {}),
+    ...(config.nats.auth && { auth: config.nats.auth }),
+    ...(config.nats.tls && { tls: config.nats.tls }),
+    inboxPrefix: inboxPrefix({ role: 'writer', cluster: config.cluster }),
     onStatus: (ok, detail) => readiness.set('nats', ok, detail),
   });
-  const jsm = await jetstreamManager(nc);
-  await ensureStreams(jsm);
-  await ensureConsumer(jsm, STREAM_RESULTS, writerConsumerConfig(config.cluster));
+  const jsm = await jetstreamManager(nc, { checkAPI: false });
   const js = jetstream(nc);
+  // This cluster's results bucket, opened when a result first names it (scanners create it with the
+  // first result too large for a message); the only one this writer may read.
+  let bucket: Promise<BlobStore> | undefined;
+  const blobs: Pick<BlobStore, 'get'> = {
+    async get(schema, key) {
+      bucket ??= openBlobStore(js, { bucket: resultsBucket(config.cluster) });
+      const b = await bucket.catch((err: unknown) => {
+        bucket = undefined;
+        throw err;
+      });
+      return b.get(schema, key);
+    },
+  };
   const api = createReportApi(kc);
   cleanup = createCleanup({
     inventory,
@@ -114,7 +134,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   });
   const reconciler = createReconciler({
     inventory,
-    blobs: await openBlobStore(js),
+    blobs,
     api,
     metrics,
     logger,
@@ -141,10 +161,26 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   // round trips overlap; a late result never replaces a newer report (write-queue.ts).
   const imageSubject = subjects.resultImage(config.cluster);
   const configSubject = subjects.resultConfig(config.cluster);
-  const ImageResult = ImageScanResultSchema.transform((r) => ({ type: 'image' as const, r }));
-  const ConfigResult = ConfigAuditResultSchema.transform((r) => ({ type: 'config' as const, r }));
+  // A result naming another cluster than its subject's is poison (forSubject).
+  const ImageResult = forSubject(ImageScanResultSchema, imageSubject).transform((r) => ({
+    type: 'image' as const,
+    r,
+  }));
+  const ConfigResult = forSubject(ConfigAuditResultSchema, configSubject).transform((r) => ({
+    type: 'config' as const,
+    r,
+  }));
   let results: Consumption | undefined;
   const loop = (async () => {
+    // The scanners own the topology: bind the stream once it exists, then create this writer's
+    // own consumer (the one JetStream object its identity may create).
+    const ready = await waitForStreams(js, [STREAM_RESULTS], {
+      signal: abort.signal,
+      onWaiting: (reason) => readiness.set('topology', false, reason),
+    });
+    if (!ready) return;
+    await ensureConsumer(jsm, STREAM_RESULTS, writerConsumerConfig(config.cluster));
+    readiness.set('topology', true);
     await inventory.synced;
     inventorySynced = true;
     readiness.set('watches', true);
@@ -176,6 +212,11 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       },
     });
   })();
+
+  loop.catch((err: unknown) => {
+    readiness.set('topology', false, `cannot bind the results consumer: ${(err as Error).message}`);
+    logger.error({ err: (err as Error).message }, 'results consumer failed to start');
+  });
 
   logger.info({ cluster: config.cluster, metricsPort: ops.port }, 'writer started');
   return {

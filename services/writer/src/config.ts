@@ -1,4 +1,4 @@
-import { CLUSTER_NAME_PATTERN } from '@fleetscan/bus';
+import { CLUSTER_NAME_PATTERN, natsEnv, natsSettings } from '@fleetscan/bus';
 import { AUDIT_KIND_NAMES, DEFAULT_AUDIT_KINDS, expandAuditKinds } from '@fleetscan/inventory';
 import { proxyEnvFrom } from '@fleetscan/kube';
 import { parseGoDuration } from '@fleetscan/reports';
@@ -45,9 +45,8 @@ const schema = z.object({
     .describe(
       'hosts reached without the proxy (or no_proxy), as Go reads it: names, .domains, IPs, CIDRs, ports, *',
     ),
-  NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222').describe('NATS server'),
-  NATS_USER: z.string().optional().describe('NATS user, with NATS_PASSWORD'),
-  NATS_PASSWORD: z.string().optional().describe('NATS password'),
+  // NATS_URL, this service's NATS credentials (a file) and TLS: packages/bus/src/nats-config.ts.
+  ...natsEnv,
   SUPPORTED_CONFIG_AUDIT_KINDS: list
     .pipe(z.array(z.enum(AUDIT_KIND_NAMES as [string, ...string[]])))
     .default([...DEFAULT_AUDIT_KINDS])
@@ -98,7 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     kubeconfigPath: c.KUBECONFIG,
     // HTTPS_PROXY, HTTP_PROXY, NO_PROXY (or lower case) for the API server, as client-go reads them.
     kubeProxy: proxyEnvFrom(env),
-    nats: { url: c.NATS_URL, user: c.NATS_USER, pass: c.NATS_PASSWORD },
+    nats: natsSettings(c),
     /** Kinds the inventory watches besides workloads: the audited ones. */
     resourceKinds: expandAuditKinds(c.SUPPORTED_CONFIG_AUDIT_KINDS).resources,
     reportTtlSeconds: c.REPORT_TTL,

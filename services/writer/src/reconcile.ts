@@ -52,6 +52,7 @@ export interface Reconciler {
  */
 export function createReconciler(d: {
   inventory: Pick<Inventory, 'ownersUsingImage' | 'ownerByUid' | 'report'>;
+  /** This cluster's results bucket: results too large for a message. */
   blobs: Pick<BlobStore, 'get'>;
   api: Pick<ReportApi, 'apply'>;
   metrics: WriterMetrics;
@@ -80,8 +81,9 @@ export function createReconciler(d: {
 
   /** Writes `r`'s reports for `owners`; `lateOwner` when it is a late owner written from memory. */
   async function fanOut(r: ImageScanResult, owners: Owner[], lateOwner?: Owner): Promise<Outcome> {
-    const failed = r.status === 'error' || !r.blob;
-    const data = failed || !r.blob ? undefined : await d.blobs.get(ImageScanDataSchema, r.blob);
+    // The data travels in the result, or (too large for a message) in this cluster's results bucket.
+    const failed = r.status === 'error' || (!r.data && !r.blob);
+    const data = failed ? undefined : (r.data ?? (await d.blobs.get(ImageScanDataSchema, r.blob ?? '')));
     if (failed) {
       d.metrics.results.inc({ type: 'image', outcome: 'error_result' });
       d.logger.warn(

@@ -76,27 +76,45 @@ app.kubernetes.io/component: {{ .component }}
 {{- if .Values.nats.auth.existingSecret -}}
 {{- .Values.nats.auth.existingSecret -}}
 {{- else if .Values.nats.bundled.enabled -}}
-{{- printf "%s-auth" (include "fleetscan.natsName" .) -}}
+{{- printf "%s-credentials" (include "fleetscan.natsName" .) -}}
 {{- else -}}
-{{- fail "nats.auth.existingSecret is required: an external NATS's credentials come from a Secret (or set nats.auth.enabled=false)" -}}
+{{- fail "nats.auth.existingSecret is required: with an external NATS, this cluster's own NATS passwords come from a Secret (see deploy/README.md, adding a cluster)" -}}
 {{- end -}}
 {{- end -}}
 
-{{/* NATS_URL and, with auth, NATS_USER / NATS_PASSWORD from the Secret. */}}
+{{/* The NATS user of a service (call with dict "ctx" $ "role" "watcher"): scanner, watcher-<cluster>, writer-<cluster>. */}}
+{{- define "fleetscan.natsUser" -}}
+{{- if eq .role "scanner" -}}
+scanner
+{{- else -}}
+{{- printf "%s-%s" .role (include "fleetscan.clusterName" .ctx) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Replicas of the streams, buckets and object stores the scanners create. */}}
+{{- define "fleetscan.streamReplicas" -}}
+{{- if .Values.nats.bundled.enabled -}}
+{{- if ge (int .Values.nats.bundled.replicas) 3 }}3{{ else }}1{{ end -}}
+{{- else -}}
+{{- .Values.nats.streamReplicas -}}
+{{- end -}}
+{{- end -}}
+
+{{/* NATS_URL, this service's own user and its password from the Secret (call with dict "ctx" $ "role" "watcher"). */}}
 {{- define "fleetscan.natsEnv" -}}
+{{- $v := .ctx.Values }}
 - name: NATS_URL
-  value: {{ include "fleetscan.natsUrl" . | quote }}
-{{- if .Values.nats.auth.enabled }}
+  value: {{ include "fleetscan.natsUrl" .ctx | quote }}
 - name: NATS_USER
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "fleetscan.natsAuthSecret" . }}
-      key: {{ .Values.nats.auth.userKey }}
+  value: {{ include "fleetscan.natsUser" . | quote }}
 - name: NATS_PASSWORD
   valueFrom:
     secretKeyRef:
-      name: {{ include "fleetscan.natsAuthSecret" . }}
-      key: {{ .Values.nats.auth.passwordKey }}
+      name: {{ include "fleetscan.natsAuthSecret" .ctx }}
+      key: {{ index $v.nats.auth (printf "%sPasswordKey" .role) }}
+{{- if $v.nats.tls.caSecret }}
+- name: NATS_TLS_CA_FILE
+  value: /etc/fleetscan/nats-ca/ca.crt
 {{- end }}
 {{- end -}}
 
@@ -175,8 +193,23 @@ readinessProbe:
 {{- end -}}
 {{- end -}}
 
+{{/* The bundled nats-server's users: this release's scanner, watcher and writer, and a watcher and writer per cluster in nats.bundled.clusters. */}}
+{{- define "fleetscan.natsUsers" -}}
+{{- $users := list (dict "user" "scanner" "role" "scanner" "env" "NATS_PW_SCANNER" "key" .Values.nats.auth.scannerPasswordKey) -}}
+{{- $own := include "fleetscan.clusterName" . -}}
+{{- range $c := prepend .Values.nats.bundled.clusters $own -}}
+{{- range $role := list "watcher" "writer" -}}
+{{- $key := ternary (printf "%sPasswordKey" $role | index $.Values.nats.auth) (printf "%s-%s-password" $role $c) (eq $c $own) -}}
+{{- $users = append $users (dict "user" (printf "%s-%s" $role $c) "role" $role "cluster" $c "env" (printf "NATS_PW_%s_%s" ($role | upper) ($c | upper | replace "-" "_")) "key" $key) -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $users -}}
+{{- end -}}
+
 {{/* The bundled nats-server's configuration. */}}
 {{- define "fleetscan.natsConf" -}}
+{{- $n := .Values.nats.bundled }}
+{{- $perms := .Files.Get "files/nats-permissions.json" }}
 # Hosts are not set: nats-server listens on every interface of the pod.
 server_name: $POD_NAME
 port: 4222
@@ -185,17 +218,41 @@ lame_duck_duration: 30s
 lame_duck_grace_period: 10s
 # The store directory is given on the command line (--store_dir), next to the volume it lives on.
 jetstream {
-  max_file_store: {{ .Values.nats.bundled.jetstream.maxFileStore }}
-  max_memory_store: {{ .Values.nats.bundled.jetstream.maxMemoryStore }}
+  max_file_store: {{ $n.jetstream.maxFileStore }}
+  max_memory_store: {{ $n.jetstream.maxMemoryStore }}
 }
-{{- if .Values.nats.auth.enabled }}
-# The credentials come from the environment (the auth Secret) and are never written here. Key and
-# value are separated by a space, which NATS allows, so the value is not read as a literal password.
-authorization {
-  user $NATS_USER
-  password $NATS_PASSWORD
+{{- if gt (int $n.replicas) 1 }}
+# A JetStream cluster of {{ $n.replicas }} pods. Only the NATS pods may reach the route port (the
+# NetworkPolicy); clients never use it.
+cluster {
+  name: {{ include "fleetscan.natsName" . }}
+  port: 6222
+  routes: [
+    {{- range $i := until (int $n.replicas) }}
+    "nats-route://{{ include "fleetscan.natsName" $ }}-{{ $i }}.{{ include "fleetscan.natsName" $ }}-headless.{{ $.Release.Namespace }}.svc:6222"
+    {{- end }}
+  ]
 }
 {{- end }}
+{{- if .Values.nats.tls.serverSecret }}
+tls {
+  cert_file: /etc/nats/tls/tls.crt
+  key_file: /etc/nats/tls/tls.key
+}
+{{- end }}
+# One user per service and cluster in the FLEETSCAN account, with the subject permissions of
+# packages/bus/src/identities.ts (files/nats-permissions.json). Passwords come from the environment
+# (the credentials Secret) and are never written here.
+accounts {
+  FLEETSCAN {
+    jetstream: enabled
+    users: [
+      {{- range $u := include "fleetscan.natsUsers" . | fromJsonArray }}
+      { user: {{ $u.user | quote }}, password: ${{ $u.env }}, permissions: {{ get ($perms | replace "CLUSTER_NAME" (default "" $u.cluster) | fromJson) $u.role | toJson | replace "\\u003e" ">" }} }
+      {{- end }}
+    ]
+  }
+}
 {{- end -}}
 
 {{/*

@@ -1,0 +1,170 @@
+import { describe, expect, it } from 'vitest';
+import { type Identity, inboxPrefix, permissionsFor, userName } from './identities.ts';
+
+/** NATS subject matching: `*` is one token, `>` the rest (one or more tokens). */
+function matches(pattern: string, subject: string): boolean {
+  const p = pattern.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === '>') return s.length > i;
+    if (i >= s.length) return false;
+    if (p[i] !== '*' && p[i] !== s[i]) return false;
+  }
+  return p.length === s.length;
+}
+
+const may = (id: Identity, verb: 'publish' | 'subscribe', subject: string) => {
+  const rules = permissionsFor(id)[verb];
+  return rules.allow.some((a) => matches(a, subject)) && !(rules.deny ?? []).some((d) => matches(d, subject));
+};
+
+const watcherA: Identity = { role: 'watcher', cluster: 'a' };
+const writerA: Identity = { role: 'writer', cluster: 'a' };
+
+/** What belongs to cluster b, or to the fleet: nothing of cluster a may publish to any of it. */
+const notA = [
+  'fleetscan.scan.image.b',
+  'fleetscan.scan.config.b',
+  'fleetscan.result.image.b',
+  'fleetscan.result.config.b',
+  'fleetscan.result.image.a',
+  '$JS.API.CONSUMER.INFO.FLEETSCAN_RESULTS.writer-b',
+  '$JS.API.CONSUMER.MSG.NEXT.FLEETSCAN_RESULTS.writer-b',
+  '$JS.API.CONSUMER.CREATE.FLEETSCAN_RESULTS.writer-b.fleetscan.result.*.b',
+  '$JS.API.CONSUMER.CREATE.FLEETSCAN_RESULTS.writer-a.fleetscan.result.*.b',
+  '$JS.API.CONSUMER.CREATE.FLEETSCAN_RESULTS.writer-a.fleetscan.result.>',
+  '$JS.API.CONSUMER.CREATE.FLEETSCAN_RESULTS.writer-a',
+  '$JS.API.CONSUMER.DURABLE.CREATE.FLEETSCAN_RESULTS.writer-a',
+  '$JS.API.CONSUMER.CREATE.FLEETSCAN_RESULTS.x.fleetscan.result.*.a',
+  '$JS.ACK.FLEETSCAN_RESULTS.writer-b.1.1.1.1.0',
+  '$JS.API.STREAM.MSG.GET.FLEETSCAN_RESULTS',
+  '$JS.API.STREAM.MSG.GET.OBJ_fleetscan-results-b',
+  '$JS.API.STREAM.MSG.GET.OBJ_fleetscan-blobs',
+  '$JS.API.DIRECT.GET.OBJ_fleetscan-blobs.$O.fleetscan-blobs.M.eA==',
+  '$JS.API.CONSUMER.CREATE.OBJ_fleetscan-blobs.x.$O.fleetscan-blobs.C.n',
+  '$O.fleetscan-blobs.C.n',
+  '$O.fleetscan-results-a.C.n',
+  '$KV.fleetscan-state.trivy-db',
+  '$KV.fleetscan-scan-locks.k',
+  '$JS.API.STREAM.CREATE.FLEETSCAN_SCAN',
+  '$JS.API.STREAM.UPDATE.FLEETSCAN_RESULTS',
+  '$JS.API.STREAM.DELETE.FLEETSCAN_RESULTS',
+  '$JS.API.STREAM.PURGE.FLEETSCAN_RESULTS',
+  '$JS.API.CONSUMER.DELETE.FLEETSCAN_RESULTS.writer-b',
+  '$JS.API.DIRECT.GET.KV_fleetscan-state',
+  '$JS.API.DIRECT.GET.OBJ_fleetscan-results-b',
+  '$JS.API.DIRECT.GET.OBJ_fleetscan-blobs',
+  '$JS.API.CONSUMER.CREATE.OBJ_fleetscan-results-a.x.$O.fleetscan-results-a.C.n',
+  'fleetscan.dead.writer-b',
+  'fleetscan.dead.scan-image',
+  'fleetscan.dead.>',
+  '$JS.API.STREAM.CREATE.FLEETSCAN_DEAD',
+  '$JS.API.STREAM.UPDATE.FLEETSCAN_DEAD',
+  '$JS.API.STREAM.PURGE.FLEETSCAN_DEAD',
+  '$O.fleetscan-manifests-b.C.n',
+  '$O.fleetscan-manifests-b.M.eA==',
+  '$JS.API.STREAM.CREATE.OBJ_fleetscan-manifests-b',
+  '$JS.API.STREAM.PURGE.OBJ_fleetscan-manifests-b',
+  '$JS.API.STREAM.DELETE.OBJ_fleetscan-manifests-a',
+];
+
+describe('permissions of the fleet identities', () => {
+  it('keep every subject of another cluster, and the fleet-wide stores, from a cluster’s services', () => {
+    for (const id of [watcherA, writerA]) {
+      for (const s of notA) expect(may(id, 'publish', s), `${userName(id)} publish ${s}`).toBe(false);
+      for (const s of [
+        'fleetscan.result.>',
+        'fleetscan.result.image.b',
+        '_INBOX.>',
+        '_INBOX.writer-b.x',
+        '>',
+      ]) {
+        expect(may(id, 'subscribe', s), `${userName(id)} subscribe ${s}`).toBe(false);
+      }
+    }
+  });
+
+  it('let a watcher publish its own cluster’s requests and read the fleet DB version, nothing else', () => {
+    expect(may(watcherA, 'publish', 'fleetscan.scan.image.a')).toBe(true);
+    expect(may(watcherA, 'publish', 'fleetscan.scan.config.a')).toBe(true);
+    expect(
+      may(watcherA, 'publish', '$JS.API.CONSUMER.CREATE.KV_fleetscan-state.w1.$KV.fleetscan-state.trivy-db'),
+    ).toBe(true);
+    expect(
+      may(watcherA, 'publish', '$JS.API.CONSUMER.CREATE.KV_fleetscan-state.w1.$KV.fleetscan-state.>'),
+    ).toBe(false);
+    expect(may(watcherA, 'publish', '$JS.API.CONSUMER.CREATE.KV_fleetscan-state.w1')).toBe(false);
+    expect(may(watcherA, 'publish', '$JS.API.CONSUMER.MSG.NEXT.FLEETSCAN_RESULTS.writer-a')).toBe(false);
+    expect(may(watcherA, 'subscribe', `${inboxPrefix(watcherA)}.abc.1`)).toBe(true);
+  });
+
+  it('let a watcher create and write its own manifests bucket, and only the watcher of its cluster', () => {
+    for (const s of [
+      '$JS.API.STREAM.CREATE.OBJ_fleetscan-manifests-a',
+      '$JS.API.STREAM.UPDATE.OBJ_fleetscan-manifests-a',
+      '$JS.API.STREAM.INFO.OBJ_fleetscan-manifests-a',
+      '$JS.API.STREAM.MSG.GET.OBJ_fleetscan-manifests-a',
+      '$JS.API.STREAM.PURGE.OBJ_fleetscan-manifests-a',
+      '$O.fleetscan-manifests-a.C.n',
+      '$O.fleetscan-manifests-a.M.eA==',
+    ]) {
+      expect(may(watcherA, 'publish', s), s).toBe(true);
+      expect(may(writerA, 'publish', s), s).toBe(false);
+    }
+    // The scanners read every cluster's manifests.
+    const scanner: Identity = { role: 'scanner' };
+    expect(may(scanner, 'publish', '$JS.API.STREAM.INFO.OBJ_fleetscan-manifests-a')).toBe(true);
+    expect(may(scanner, 'publish', '$JS.API.DIRECT.GET.OBJ_fleetscan-manifests-a')).toBe(true);
+  });
+
+  it('let a writer create, bind and ack only its own consumer with its own filter, and read its own bucket', () => {
+    expect(
+      may(writerA, 'publish', '$JS.API.CONSUMER.CREATE.FLEETSCAN_RESULTS.writer-a.fleetscan.result.*.a'),
+    ).toBe(true);
+    expect(may(writerA, 'publish', '$JS.API.CONSUMER.MSG.NEXT.FLEETSCAN_RESULTS.writer-a')).toBe(true);
+    expect(may(writerA, 'publish', '$JS.ACK.FLEETSCAN_RESULTS.writer-a.1.10.10.1700000000.0')).toBe(true);
+    expect(may(writerA, 'publish', '$JS.API.STREAM.MSG.GET.OBJ_fleetscan-results-a')).toBe(true);
+    expect(may(writerA, 'publish', 'fleetscan.scan.image.a')).toBe(false);
+  });
+
+  it('let a writer read its bucket’s chunks with direct gets (no consumer) and keep its own dead letters', () => {
+    expect(may(writerA, 'publish', '$JS.API.DIRECT.GET.OBJ_fleetscan-results-a')).toBe(true);
+    expect(may(writerA, 'publish', '$JS.API.CONSUMER.CREATE.OBJ_fleetscan-results-a.x.>')).toBe(false);
+    expect(may(writerA, 'publish', '$JS.API.STREAM.INFO.FLEETSCAN_RESULTS')).toBe(true);
+    expect(may(writerA, 'publish', '$JS.API.CONSUMER.INFO.FLEETSCAN_RESULTS.writer-a')).toBe(true);
+    expect(may(writerA, 'publish', 'fleetscan.dead.writer-a')).toBe(true);
+    expect(may(watcherA, 'publish', 'fleetscan.dead.writer-a')).toBe(false);
+  });
+
+  it('let the scanners consume every cluster’s requests and publish every cluster’s results, but delete no stream', () => {
+    const scanner: Identity = { role: 'scanner' };
+    for (const c of ['a', 'b']) {
+      expect(may(scanner, 'publish', `fleetscan.result.image.${c}`)).toBe(true);
+      expect(may(scanner, 'publish', `$O.fleetscan-results-${c}.C.n`)).toBe(true);
+      expect(may(scanner, 'publish', `$JS.API.STREAM.CREATE.OBJ_fleetscan-results-${c}`)).toBe(true);
+    }
+    expect(may(scanner, 'publish', '$JS.API.CONSUMER.MSG.NEXT.FLEETSCAN_SCAN.scan-image')).toBe(true);
+    expect(may(scanner, 'publish', '$JS.API.CONSUMER.MSG.NEXT.FLEETSCAN_RESULTS.writer-a')).toBe(false);
+    expect(may(scanner, 'publish', 'fleetscan.scan.image.a')).toBe(false);
+    expect(may(scanner, 'publish', '$JS.API.STREAM.DELETE.FLEETSCAN_SCAN')).toBe(false);
+  });
+
+  it('let the scanners own the dead-letter stream and keep their consumers’ dead letters, not a writer’s', () => {
+    const scanner: Identity = { role: 'scanner' };
+    for (const verb of ['CREATE', 'UPDATE', 'INFO']) {
+      expect(may(scanner, 'publish', `$JS.API.STREAM.${verb}.FLEETSCAN_DEAD`)).toBe(true);
+    }
+    expect(may(scanner, 'publish', 'fleetscan.dead.scan-image')).toBe(true);
+    expect(may(scanner, 'publish', 'fleetscan.dead.scan-config')).toBe(true);
+    expect(may(scanner, 'publish', 'fleetscan.dead.writer-a')).toBe(false);
+    expect(may(scanner, 'publish', '$JS.API.STREAM.DELETE.FLEETSCAN_DEAD')).toBe(false);
+    expect(may(scanner, 'publish', '$JS.API.DIRECT.GET.OBJ_fleetscan-blobs')).toBe(true);
+  });
+
+  it('name users and inboxes per cluster, and refuse a cluster name that is not a subject token', () => {
+    expect(userName(watcherA)).toBe('watcher-a');
+    expect(inboxPrefix(writerA)).toBe('_INBOX.writer-a');
+    expect(() => userName({ role: 'writer', cluster: 'a.b' })).toThrow(/invalid cluster name/);
+    expect(() => userName({ role: 'writer' })).toThrow(/needs a cluster/);
+  });
+});

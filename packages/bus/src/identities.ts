@@ -1,0 +1,187 @@
+import { PREFIX, subjects } from './subjects.ts';
+import {
+  CONSUMER_SCAN_CONFIG,
+  CONSUMER_SCAN_IMAGE,
+  LOCK_BUCKET,
+  manifestsBucket,
+  resultsBucket,
+  STATE_BUCKET,
+  STATE_KEY_TRIVY_DB,
+  STREAM_RESULTS,
+  STREAM_SCAN,
+  writerConsumer,
+} from './topology.ts';
+
+/**
+ * Who connects to the fleet's NATS, and what each may do. Every service of every cluster has its
+ * own user in one account (FLEETSCAN_ACCOUNT: the streams must be shared), with subject permissions
+ * that include the JetStream API, so the server — not the services' good behaviour — keeps one
+ * cluster from reading or writing another's work:
+ *
+ * - `scanner` (the shared fleet; one user for every replica): owns the topology (streams, the dead
+ *   letters' among them, the scan consumers, the object stores and KV buckets, each cluster's
+ *   results bucket), consumes every cluster's requests, publishes results and keeps its consumers'
+ *   dead letters. It sees every cluster's data by design.
+ * - `watcher-<cluster>`: publishes that cluster's scan requests; reads the fleet's DB version;
+ *   creates and writes its own manifests bucket (manifests too large for a request).
+ * - `writer-<cluster>`: creates and consumes its own durable consumer (the create subject names the
+ *   consumer and its filter, so the server checks both), reads its own results bucket, keeps its
+ *   own dead letters.
+ * - `admin`: everything in the account (the local stack, tests, benchmarks, an operator's CLI).
+ *
+ * Replies (JetStream API responses, pulled messages, object chunks) come to each user's own inbox
+ * prefix, `_INBOX.<user>`: nobody may subscribe to another's, where pulled results would be visible.
+ */
+export const FLEETSCAN_ACCOUNT = 'FLEETSCAN';
+
+export type Role = 'admin' | 'scanner' | 'watcher' | 'writer';
+
+export interface Identity {
+  role: Role;
+  /** The cluster of a watcher or writer. */
+  cluster?: string;
+}
+
+/** The NATS user name of an identity: `scanner`, `admin`, `watcher-<cluster>`, `writer-<cluster>`. */
+export function userName(id: Identity): string {
+  if (id.role === 'watcher' || id.role === 'writer') {
+    if (!id.cluster) throw new Error(`a ${id.role} identity needs a cluster`);
+    // subjects.* validates the cluster name (it becomes a subject token).
+    subjects.scanImage(id.cluster);
+    return `${id.role}-${id.cluster}`;
+  }
+  return id.role;
+}
+
+/** The inbox prefix an identity's connection must use: the only inbox it may subscribe to. */
+export function inboxPrefix(id: Identity): string {
+  return `_INBOX.${userName(id)}`;
+}
+
+export interface SubjectRules {
+  allow: string[];
+  deny?: string[];
+}
+
+/** nats-server's `permissions` block of a user (the same shape in a config file and in a user JWT). */
+export interface Permissions {
+  publish: SubjectRules;
+  subscribe: SubjectRules;
+}
+
+const API = '$JS.API';
+
+/**
+ * Read access to an object store bucket: opening it (stream info), an object's metadata (message
+ * get) and its chunks (batched direct gets on the stream, blobs.ts). No consumer: reads leave
+ * nothing behind on the server, so an identity needs no right to create one.
+ */
+function readBucket(bucket: string): string[] {
+  const stream = `OBJ_${bucket}`;
+  return [`${API}.STREAM.INFO.${stream}`, `${API}.STREAM.MSG.GET.${stream}`, `${API}.DIRECT.GET.${stream}`];
+}
+
+/**
+ * Write access to an object store bucket its writer creates: the stream (created, brought to the
+ * topology's replicas, read), objects put (chunks and metadata under `$O.<bucket>`), the previous
+ * copy's metadata read and its chunks purged when an object is replaced.
+ */
+function writeBucket(bucket: string): string[] {
+  const stream = `OBJ_${bucket}`;
+  return [
+    `${API}.STREAM.CREATE.${stream}`,
+    `${API}.STREAM.UPDATE.${stream}`,
+    `${API}.STREAM.INFO.${stream}`,
+    `${API}.STREAM.MSG.GET.${stream}`,
+    `${API}.STREAM.PURGE.${stream}`,
+    `$O.${bucket}.>`,
+  ];
+}
+
+/** The permissions of an identity. Pure: the stack, the chart's file and the tests use the same. */
+export function permissionsFor(id: Identity): Permissions {
+  const inbox = { allow: [`${inboxPrefix(id)}.>`] };
+  switch (id.role) {
+    case 'admin':
+      return { publish: { allow: ['>'] }, subscribe: { allow: ['>'] } };
+    case 'watcher': {
+      const c = id.cluster ?? '';
+      const state = `KV_${STATE_BUCKET}`;
+      return {
+        publish: {
+          allow: [
+            subjects.scanImage(c),
+            subjects.scanConfig(c),
+            `${API}.INFO`,
+            // Waits for the stream the scanners create; watches the fleet's DB version: an ordered
+            // consumer whose filter can only be that one key (the server checks the create subject's
+            // filter against the request). Its name is random and consumers cannot be listed.
+            `${API}.STREAM.INFO.${STREAM_SCAN}`,
+            `${API}.STREAM.INFO.${state}`,
+            `${API}.CONSUMER.CREATE.${state}.*.$KV.${STATE_BUCKET}.${STATE_KEY_TRIVY_DB}`,
+            `${API}.CONSUMER.INFO.${state}.*`,
+            `${API}.CONSUMER.DELETE.${state}.*`,
+            `$JS.FC.${state}.>`,
+            // Manifests too large for a request (a big ConfigMap or CRD): its own cluster's bucket only.
+            ...writeBucket(manifestsBucket(c)),
+          ],
+        },
+        subscribe: inbox,
+      };
+    }
+    case 'writer': {
+      const c = id.cluster ?? '';
+      const durable = writerConsumer(c);
+      return {
+        publish: {
+          allow: [
+            `${API}.INFO`,
+            // Waits for the stream; counts its pending results (stream info with its filter: the
+            // request's filter is not checked, so per-subject counts of other clusters are visible).
+            `${API}.STREAM.INFO.${STREAM_RESULTS}`,
+            // Only this consumer, only with this filter: the server matches both against the request.
+            `${API}.CONSUMER.CREATE.${STREAM_RESULTS}.${durable}.${subjects.resultsFor(c)}`,
+            `${API}.CONSUMER.INFO.${STREAM_RESULTS}.${durable}`,
+            `${API}.CONSUMER.MSG.NEXT.${STREAM_RESULTS}.${durable}`,
+            `$JS.ACK.${STREAM_RESULTS}.${durable}.>`,
+            // The results its consumer terminated (consume() keeps them): its own dead letters only.
+            subjects.dead(durable),
+            ...readBucket(resultsBucket(c)),
+          ],
+        },
+        subscribe: inbox,
+      };
+    }
+    case 'scanner':
+      return {
+        publish: {
+          allow: [
+            `${PREFIX}.result.>`,
+            // The requests its consumers terminated (consume() keeps them).
+            subjects.dead(CONSUMER_SCAN_IMAGE),
+            subjects.dead(CONSUMER_SCAN_CONFIG),
+            `${API}.INFO`,
+            // The topology (the dead-letter stream too), including each cluster's results bucket
+            // (named per cluster, so a wildcard stream token): created, updated, read and its
+            // replaced chunks purged.
+            `${API}.STREAM.CREATE.*`,
+            `${API}.STREAM.UPDATE.*`,
+            `${API}.STREAM.INFO.*`,
+            `${API}.STREAM.MSG.GET.*`,
+            `${API}.STREAM.PURGE.*`,
+            `${API}.DIRECT.GET.>`,
+            `${API}.CONSUMER.CREATE.${STREAM_SCAN}.${CONSUMER_SCAN_IMAGE}.${subjects.allScanImage}`,
+            `${API}.CONSUMER.CREATE.${STREAM_SCAN}.${CONSUMER_SCAN_CONFIG}.${subjects.allScanConfig}`,
+            `${API}.CONSUMER.INFO.${STREAM_SCAN}.*`,
+            `${API}.CONSUMER.MSG.NEXT.${STREAM_SCAN}.*`,
+            `$JS.ACK.${STREAM_SCAN}.>`,
+            '$O.>',
+            `$KV.${LOCK_BUCKET}.>`,
+            `$KV.${STATE_BUCKET}.>`,
+          ],
+          deny: [`${API}.STREAM.DELETE.>`, `${API}.CONSUMER.DELETE.${STREAM_SCAN}.>`],
+        },
+        subscribe: inbox,
+      };
+  }
+}

@@ -1,0 +1,336 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  BLOB_BUCKET,
+  encode,
+  type Identity,
+  type ImageScanRequest,
+  ImageScanRequestSchema,
+  ImageScanResultSchema,
+  resultsBucket,
+  STATE_BUCKET,
+  STREAM_DEAD,
+  STREAM_RESULTS,
+  STREAM_SCAN,
+  subjects,
+  writerConsumer,
+} from '@fleetscan/bus';
+import { natsConnectOptions, type Stack, startStack, testImages } from '@fleetscan/stack';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Objm } from '@nats-io/obj';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pushUniqueImage } from '../support/images.ts';
+import {
+  type AnyReport,
+  currentReplicaSet,
+  deployment,
+  type Kube,
+  kubeFor,
+  listReports,
+  waitReport,
+} from '../support/kube.ts';
+import { metricValue, type Services, startServices } from '../support/services.ts';
+import { waitFor } from '../support/wait.ts';
+
+// Two clusters on one 3-node NATS JetStream cluster (replicas 3) and one scanner fleet, each
+// service with its own NATS identity: the fleet's own stack, started here.
+
+const run = Math.random().toString(36).slice(2, 7);
+let stack: Stack;
+const kube: Record<'a' | 'b', Kube> = {} as Record<'a' | 'b', Kube>;
+const svc: Record<'a' | 'b', Services> = {} as Record<'a' | 'b', Services>;
+const ns = { a: `fleet-a-${run}`, b: `fleet-b-${run}` };
+let admin: NatsConnection;
+const opened: NatsConnection[] = [];
+
+let shared = '';
+let onlyA = '';
+let onlyB = '';
+
+const unique = (repo: string, tag: string) => pushUniqueImage(stack, testImages.clean, repo, tag, run);
+const scanners = () => [...svc.a.scanners, ...svc.b.scanners];
+const scannerSum = async (name: string, labels: Record<string, string> = {}) =>
+  (await Promise.all(scanners().map((s) => metricValue(s.registry, name, labels)))).reduce(
+    (a, b) => a + b,
+    0,
+  );
+
+async function vulnReportOf(c: 'a' | 'b', name: string): Promise<AnyReport> {
+  const rs = await currentReplicaSet(kube[c], ns[c], name);
+  return waitReport(kube[c], 'VulnerabilityReport', ns[c], `replicaset-${rs.metadata?.name}-nginx`, 120_000);
+}
+
+const repoOf = (r: AnyReport) => (r.report.artifact as { repository?: string } | undefined)?.repository;
+
+async function as(identity: Identity): Promise<NatsConnection> {
+  const nc = await connect({ ...natsConnectOptions(stack, identity), reconnect: false });
+  opened.push(nc);
+  return nc;
+}
+
+beforeAll(async () => {
+  stack = await startStack({ clusters: 2, natsNodes: 3 });
+  for (const c of ['a', 'b'] as const) {
+    const info = stack.clusters.find((x) => x.name === c);
+    if (!info) throw new Error(`no cluster ${c}`);
+    kube[c] = kubeFor(info.kubeconfigPath);
+    await kube[c].core.createNamespace({ body: { metadata: { name: ns[c] } } });
+  }
+  admin = await connect(natsConnectOptions(stack));
+  [shared, onlyA, onlyB] = await Promise.all([
+    unique('library/shared', 'v1'),
+    unique('team-a/app', 'v1'),
+    unique('team-b/app', 'v1'),
+  ]);
+  // One scanner fleet of two replicas (started with a's services), serving both clusters.
+  const info = stack.info();
+  svc.a = await startServices(info, 'a', {}, { scanners: 2 });
+  svc.b = await startServices(info, 'b', {}, { scanners: 0 });
+}, 400_000);
+
+afterAll(async () => {
+  for (const nc of opened) await nc.close().catch(() => {});
+  await admin?.close();
+  await svc.a?.stop();
+  await svc.b?.stop();
+  await stack?.stop();
+}, 120_000);
+
+describe('two clusters, one scanner fleet, a 3-node NATS', () => {
+  it('gives every stream, bucket and object store 3 replicas', async () => {
+    const jsm = await jetstreamManager(admin);
+    for (const s of [STREAM_SCAN, STREAM_RESULTS, STREAM_DEAD, `OBJ_${BLOB_BUCKET}`, `KV_${STATE_BUCKET}`]) {
+      expect((await jsm.streams.info(s)).config.num_replicas, s).toBe(3);
+    }
+  });
+
+  it('analyses the shared digest once for both clusters, and writes every owner its reports', async () => {
+    await Promise.all([
+      kube.a.apps.createNamespacedDeployment({ namespace: ns.a, body: deployment('shared', shared) }),
+      kube.b.apps.createNamespacedDeployment({ namespace: ns.b, body: deployment('shared', shared) }),
+      kube.a.apps.createNamespacedDeployment({ namespace: ns.a, body: deployment('own', onlyA) }),
+      kube.b.apps.createNamespacedDeployment({ namespace: ns.b, body: deployment('own', onlyB) }),
+    ]);
+    const reports = await Promise.all([
+      vulnReportOf('a', 'shared'),
+      vulnReportOf('b', 'shared'),
+      vulnReportOf('a', 'own'),
+      vulnReportOf('b', 'own'),
+    ]);
+    expect(reports.map((r) => repoOf(r))).toEqual([
+      'library/shared',
+      'library/shared',
+      'team-a/app',
+      'team-b/app',
+    ]);
+    // Three digests, three analyses: the shared one once for both clusters.
+    expect(await scannerSum('fleetscan_scanner_trivy_runs_total', { type: 'image' })).toBe(3);
+    for (const c of ['a', 'b']) {
+      expect(
+        await scannerSum('fleetscan_scanner_requests_total', { type: 'image', cluster: c }),
+        `image requests of ${c}`,
+      ).toBeGreaterThanOrEqual(2);
+    }
+    for (const c of ['a', 'b'] as const) {
+      await waitFor(`config audit reports in ${c}`, async () =>
+        (await listReports(kube[c], 'ConfigAuditReport', ns[c])).length >= 2 ? true : undefined,
+      );
+      // Its watcher follows the fleet's DB version with its own identity.
+      const watcher = svc[c].watcher.registry;
+      expect(
+        await metricValue(watcher, 'fleetscan_watcher_failures_total', { reason: 'fleet_db_watch' }),
+      ).toBe(0);
+    }
+  });
+
+  it('shows nothing of cluster a in b: reports, results, log lines', async () => {
+    const inB = JSON.stringify([
+      ...(await listReports(kube.b, 'VulnerabilityReport', ns.b)),
+      ...(await listReports(kube.b, 'ConfigAuditReport', ns.b)),
+    ]);
+    const logs = await Promise.all(
+      ['watcher-b', 'writer-b'].map((f) => readFile(join(stack.dir, `${f}.log`), 'utf8')),
+    );
+    for (const text of [inB, ...logs]) {
+      expect(text).not.toContain(ns.a);
+      expect(text).not.toContain('team-a/app');
+    }
+    // Every result b's writer consumed was b's.
+    const writerB = svc.b.writer.registry;
+    expect(await metricValue(writerB, 'fleetscan_writer_results_total', { outcome: 'invalid' })).toBe(0);
+  });
+});
+
+describe('isolation: the server refuses what a cluster may not do', () => {
+  const refused = async (what: string, p: Promise<unknown>) => {
+    const err = await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err, `${what} was allowed`).toBeInstanceOf(Error);
+    expect(String((err as Error).message), what).toMatch(/permissions violation/i);
+  };
+
+  it("refuses a's watcher and writer b's subjects, b's consumer, the blob store and the KV buckets", async () => {
+    const watcherA = await as({ role: 'watcher', cluster: 'a' });
+    const writerA = await as({ role: 'writer', cluster: 'a' });
+    const now = new Date().toISOString();
+    const body = encode(ImageScanResultSchema, {
+      v: 1,
+      cluster: 'b',
+      image: onlyB,
+      namespace: ns.b,
+      scanConfigHash: 'x',
+      status: 'ok',
+      cached: false,
+      finishedAt: now,
+    });
+    for (const [who, nc] of [
+      ['watcher-a', watcherA],
+      ['writer-a', writerA],
+    ] as const) {
+      const js = jetstream(nc);
+      await refused(`${who} publishes b's scan request`, js.publish(subjects.scanImage('b'), body));
+      await refused(`${who} publishes a result for b`, js.publish(subjects.resultImage('b'), body));
+      await refused(`${who} publishes a result for a`, js.publish(subjects.resultImage('a'), body));
+      await refused(
+        `${who} binds b's writer consumer`,
+        js.consumers.get(STREAM_RESULTS, writerConsumer('b')),
+      );
+      await refused(`${who} writes the blob store`, js.publish(`$O.${BLOB_BUCKET}.C.forged`, body));
+      await refused(`${who} opens the blob store`, new Objm(js).open(BLOB_BUCKET));
+      await refused(`${who} writes the fleet state`, js.publish(`$KV.${STATE_BUCKET}.trivy-db`, body));
+      await refused(`${who} takes a scan lock`, js.publish('$KV.fleetscan-scan-locks.x', body));
+      await refused(`${who} keeps b's dead letters`, js.publish(subjects.dead(writerConsumer('b')), body));
+      await refused(`${who} keeps the scanners' dead letters`, js.publish(subjects.dead('scan-image'), body));
+      await refused(
+        `${who} reads b's results bucket with a direct get`,
+        nc.request(`$JS.API.DIRECT.GET.OBJ_${resultsBucket('b')}`, JSON.stringify({ seq: 1 })),
+      );
+      const sub = nc.subscribe(subjects.resultsFor('b'));
+      const closed = await Promise.race([
+        sub.closed,
+        new Promise((r) => setTimeout(() => r('still open'), 10_000)),
+      ]);
+      expect(String(closed), `${who} subscribes to b's results`).toMatch(/permissions violation/i);
+    }
+  });
+
+  it('a forged result or request from a cannot make a report appear, or change, in b', async () => {
+    const jsm = await jetstreamManager(admin);
+    const before = await jsm.consumers.info(STREAM_RESULTS, writerConsumer('b'));
+    const invalidBefore = await scannerSum('fleetscan_scanner_requests_total', {
+      type: 'image',
+      outcome: 'invalid',
+      cluster: 'a',
+    });
+    // a's watcher may publish on its own subject only; a request naming b there is poison to the
+    // scanners, which would otherwise publish its result to b (with a digest a chose).
+    const forged: ImageScanRequest = {
+      v: 1,
+      cluster: 'b',
+      image: onlyB,
+      namespace: ns.b,
+      digest: stack.images[0]?.digest ?? 'sha256:0',
+      scanners: ['vuln'],
+      settings: {},
+      scanConfigHash: 'forged',
+      requestedAt: new Date().toISOString(),
+    };
+    const watcherA = await as({ role: 'watcher', cluster: 'a' });
+    await jetstream(watcherA).publish(subjects.scanImage('a'), encode(ImageScanRequestSchema, forged));
+    await waitFor('the scanners to reject the forged request', async () =>
+      (await scannerSum('fleetscan_scanner_requests_total', {
+        type: 'image',
+        outcome: 'invalid',
+        cluster: 'a',
+      })) > invalidBefore
+        ? true
+        : undefined,
+    );
+    const after = await jsm.consumers.info(STREAM_RESULTS, writerConsumer('b'));
+    expect(after.delivered.stream_seq).toBe(before.delivered.stream_seq);
+    expect(after.num_pending).toBe(0);
+    const report = await vulnReportOf('b', 'own');
+    expect(report.metadata.annotations?.['fleetscan.io/scan-config-hash']).not.toBe('forged');
+  });
+});
+
+describe('one writer stopped for a while', () => {
+  it("keeps b's results in JetStream until b's writer is back; a is unaffected", async () => {
+    const jsm = await jetstreamManager(admin);
+    const [imgA, imgB] = await Promise.all([unique('team-a/late', 'v1'), unique('team-b/late', 'v1')]);
+    await svc.b.restartWriter({
+      pauseWhile: async () => {
+        await kube.b.apps.createNamespacedDeployment({ namespace: ns.b, body: deployment('late', imgB) });
+        await kube.a.apps.createNamespacedDeployment({ namespace: ns.a, body: deployment('late', imgA) });
+        await vulnReportOf('a', 'late');
+        await waitFor("b's results waiting in its consumer", async () => {
+          const i = await jsm.consumers.info(STREAM_RESULTS, writerConsumer('b'));
+          return i.num_pending >= 2 ? i.num_pending : undefined;
+        });
+      },
+    });
+    const report = await vulnReportOf('b', 'late');
+    expect(repoOf(report)).toBe('team-b/late');
+  });
+});
+
+describe('losing a NATS node', () => {
+  it('SIGKILL of the streams leader while scans and writes are in flight: every report arrives once', async () => {
+    const jsm = await jetstreamManager(admin);
+    const leader = (await jsm.streams.info(STREAM_SCAN)).cluster?.leader;
+    const victim = stack.natsCluster.nodes.find((n) => n.name === leader);
+    if (!victim) throw new Error(`no node named ${leader}`);
+    const images = await Promise.all(
+      ['n1', 'n2', 'n3'].flatMap((t) => [unique('team-a/loss', t), unique('team-b/loss', t)]),
+    );
+    const work = (['a', 'b'] as const).flatMap((c, ci) =>
+      [0, 1, 2].map((i) => ({ c, name: `loss-${i}`, image: images[i * 2 + ci] ?? '' })),
+    );
+    for (const w of work) {
+      await kube[w.c].apps.createNamespacedDeployment({
+        namespace: ns[w.c],
+        body: deployment(w.name, w.image),
+      });
+    }
+    // Some requests are on the bus, none answered yet: the leader goes.
+    await waitFor('requests on the bus', async () =>
+      (await jsm.streams.info(STREAM_SCAN)).state.messages > 0 ? true : undefined,
+    );
+    process.kill(victim.process.pid, 'SIGKILL');
+    await victim.process.exited;
+    const reports = await Promise.all(work.map((w) => vulnReportOf(w.c, w.name)));
+    expect(reports.map((r) => repoOf(r))).toEqual(
+      work.map((w) => (w.c === 'a' ? 'team-a/loss' : 'team-b/loss')),
+    );
+    // Restarted, the node catches up with the streams' state.
+    const back = await stack.natsCluster.restartNode(victim.name);
+    const lastSeq = async (monitorUrl: string, stream: string) => {
+      const jsz = (await (await fetch(`${monitorUrl}/jsz?acc=FLEETSCAN&streams=true`)).json()) as {
+        account_details?: { stream_detail?: { name: string; state: { last_seq: number } }[] }[];
+      };
+      return jsz.account_details?.[0]?.stream_detail?.find((s) => s.name === stream)?.state.last_seq;
+    };
+    for (const s of [STREAM_SCAN, STREAM_RESULTS]) {
+      const want = (await jsm.streams.info(s)).state.last_seq;
+      // Work goes on meanwhile: caught up is holding at least what the leader held a moment ago.
+      await waitFor(`${victim.name} to catch up on ${s}`, async () =>
+        ((await lastSeq(back.monitorUrl, s)) ?? -1) >= want ? true : undefined,
+      );
+    }
+    // None duplicated: one VulnerabilityReport per owner and container, in each cluster.
+    for (const c of ['a', 'b'] as const) {
+      const all = await listReports(kube[c], 'VulnerabilityReport', ns[c]);
+      const owners = all.map((r) => `${r.metadata.labels?.['trivy-operator.resource.name']}`);
+      expect(new Set(owners).size, `one report per owner in ${c}`).toBe(owners.length);
+    }
+    // The services came back by themselves.
+    for (const s of [svc.a.watcher, svc.a.writer, svc.b.watcher, svc.b.writer, ...scanners()]) {
+      await waitFor('a service ready again', async () =>
+        (await fetch(`http://127.0.0.1:${s.metricsPort}/readyz`)).ok ? true : undefined,
+      );
+    }
+  });
+});
