@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseBenchArgs } from './options.ts';
-import { planAfterFirstPass, planBench } from './plan.ts';
+import { planAfterFirstPass, planBench, stackOptionsFor } from './plan.ts';
 
 const opts = (...argv: string[]) => {
   const o = parseBenchArgs(argv);
@@ -46,5 +46,19 @@ describe('what a run measures', () => {
 
   it('runs nothing more after a first pass that gave up waiting', () => {
     expect(planAfterFirstPass(opts(), 1000, true)).toEqual({ secondPass: false, throughput: undefined });
+  });
+});
+
+describe('the stack of a single-cluster run', () => {
+  it("is named for the services' cluster, whose NATS users it then provisions", () => {
+    expect(stackOptionsFor(opts(), 'bench')).toEqual({
+      clusters: ['bench'],
+      controllerManagerQps: 300,
+      profiling: false,
+    });
+    expect(stackOptionsFor(opts('--kcm-qps', '0', '--cpu-prof'), 'bench')).toEqual({
+      clusters: ['bench'],
+      profiling: true,
+    });
   });
 });

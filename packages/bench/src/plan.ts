@@ -46,3 +46,19 @@ export function planAfterFirstPass(opts: BenchOptions, owners: number, timedOut:
         : undefined,
   };
 }
+
+/**
+ * The stack a single-cluster run starts. Its one cluster is named for the services the run starts
+ * (`cluster`): NATS users are per cluster, and a stack's default cluster (`local`) would leave the
+ * services without theirs.
+ */
+export function stackOptionsFor(
+  opts: BenchOptions,
+  cluster: string,
+): { clusters: string[]; controllerManagerQps?: number; profiling: boolean } {
+  return {
+    clusters: [cluster],
+    ...(opts.kcmQps > 0 && { controllerManagerQps: opts.kcmQps }),
+    profiling: opts.cpuProf,
+  };
+}

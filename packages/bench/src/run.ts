@@ -22,7 +22,7 @@ import { gitInfo, machine } from './machine.ts';
 import { createMonitor, type Monitor } from './monitor.ts';
 import type { BenchOptions } from './options.ts';
 import { cpuSnapshot } from './pass-io.ts';
-import { planAfterFirstPass, planBench } from './plan.ts';
+import { planAfterFirstPass, planBench, stackOptionsFor } from './plan.ts';
 import { summarizeProfiles } from './profile-files.ts';
 import type { BenchResult } from './result.ts';
 import { runSecondPass } from './second-pass.ts';
@@ -65,8 +65,7 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
     io.say('starting the local stack');
     const up = await startStack({
       onProgress: (m) => io.say(`stack: ${m}`),
-      ...(opts.kcmQps > 0 && { controllerManagerQps: opts.kcmQps }),
-      profiling: opts.cpuProf,
+      ...stackOptionsFor(opts, CLUSTER),
     });
     stack = up;
     const stackPids = up.processes.map((p) => ({ name: p.name, pid: p.pid }));
