@@ -201,6 +201,63 @@ describe('RBAC applied for real, with tokens from the TokenRequest API', () => {
     expectStatus(await as('writer').call('POST', path, report), 201, 'writer creates a cluster report');
     expectStatus(await as('writer').call('DELETE', `${path}/rbac-probe-${run}`), 200, 'writer deletes it');
   });
+
+  it('lets the writer read ClusterComplianceReports and write their status only; the watcher neither', async () => {
+    const as = (c: string) => rawApi(cluster, tokens[c] ?? '');
+    const path = '/apis/aquasecurity.github.io/v1alpha1/clustercompliancereports';
+    const name = `rbac-probe-${run}`;
+    const compliance = {
+      id: name,
+      title: 'probe',
+      description: 'probe',
+      version: '0',
+      relatedResources: [],
+      platform: 'k8s',
+      type: 'probe',
+      controls: [{ id: '1', name: 'Privileged', severity: 'HIGH', checks: [{ id: 'KSV-0017' }] }],
+    };
+    const cr = {
+      apiVersion: 'aquasecurity.github.io/v1alpha1',
+      kind: 'ClusterComplianceReport',
+      metadata: { name },
+      spec: { cron: '0 */6 * * *', reportType: 'summary', compliance },
+    };
+    expectStatus(await admin.call('POST', path, cr), 201, 'admin creates a ClusterComplianceReport');
+    try {
+      expectStatus(await as('watcher').call('GET', `${path}?limit=1`), 403, 'watcher lists them');
+      expectStatus(await as('writer').call('GET', `${path}?limit=1`), 200, 'writer lists them');
+      expectStatus(
+        await as('writer').call(
+          'GET',
+          '/apis/aquasecurity.github.io/v1alpha1/clusterinfraassessmentreports?limit=1',
+        ),
+        200,
+        'writer lists node reports',
+      );
+      const cur = (await as('writer').call('GET', `${path}/${name}`)).json() as Record<string, unknown>;
+      const status = { updateTimestamp: '2026-01-01T00:00:00Z', summary: { passCount: 1 } };
+      expectStatus(
+        await as('watcher').call('PUT', `${path}/${name}/status`, { ...cur, status }),
+        403,
+        'watcher',
+      );
+      expectStatus(
+        await as('writer').call('PUT', `${path}/${name}/status`, { ...cur, status }),
+        200,
+        'writer status',
+      );
+      // Not their spec, not creating or deleting them: that is the chart's (or the user's).
+      expectStatus(await as('writer').call('PUT', `${path}/${name}`, cur), 403, 'writer updates the spec');
+      expectStatus(
+        await as('writer').call('POST', path, { ...cr, metadata: { name: `${name}-2` } }),
+        403,
+        'create',
+      );
+      expectStatus(await as('writer').call('DELETE', `${path}/${name}`), 403, 'writer deletes one');
+    } finally {
+      await admin.call('DELETE', `${path}/${name}`);
+    }
+  });
 });
 
 describe('the main scenario with the chart as deployed', () => {

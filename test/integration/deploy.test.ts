@@ -2,7 +2,14 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONSUMER_SCAN_CONFIG, CONSUMER_SCAN_IMAGE, STREAM_SCAN } from '@fleetscan/bus';
+import {
+  CONSUMER_SCAN_CONFIG,
+  CONSUMER_SCAN_CONFIG_BULK,
+  CONSUMER_SCAN_IMAGE,
+  CONSUMER_SCAN_IMAGE_BULK,
+  STREAM_SCAN,
+  scanConsumerConfigs,
+} from '@fleetscan/bus';
 import {
   DEFAULT_AUDIT_KINDS,
   expandAuditKinds,
@@ -56,7 +63,15 @@ const variants: Variant[] = [
   {
     name: 'defaults (bundled NATS with auth, CRDs)',
     values: {},
-    has: ['CustomResourceDefinition', 'StatefulSet', 'NetworkPolicy', 'Secret', 'ClusterRole', 'Deployment'],
+    has: [
+      'CustomResourceDefinition',
+      'StatefulSet',
+      'NetworkPolicy',
+      'Secret',
+      'ClusterRole',
+      'Deployment',
+      'ClusterComplianceReport',
+    ],
     lacks: [
       'ServiceMonitor',
       'PrometheusRule',
@@ -112,7 +127,13 @@ const variants: Variant[] = [
       monitoring: { enabled: true },
     },
     has: ['HorizontalPodAutoscaler', 'StatefulSet', 'PodDisruptionBudget', 'ServiceMonitor', 'Secret'],
-    lacks: ['ClusterRole', 'ClusterRoleBinding', 'ScaledObject', 'CustomResourceDefinition'],
+    lacks: [
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'ScaledObject',
+      'CustomResourceDefinition',
+      'ClusterComplianceReport',
+    ],
   },
   {
     name: 'a spoke cluster (watcher and writer on the hub NATS, no scanners)',
@@ -288,12 +309,24 @@ describe.each(variants)('the chart with $name', (v) => {
         component === 'watcher' &&
         (v.values.registryCredentials as { enabled?: boolean } | undefined)?.enabled;
       expect(granted('secrets'), `${component} secrets`).toEqual(credentials ? ['get'] : []);
+      // ClusterComplianceReports: the writer reads them and the node reports they read, and writes their status.
+      const compliance =
+        component === 'writer' &&
+        (v.values.compliance as { enabled?: boolean } | undefined)?.enabled !== false;
+      for (const res of ['clustercompliancereports', 'clusterinfraassessmentreports'])
+        expect(granted(res).sort(), `${component} ${res}`).toEqual(compliance ? [...read].sort() : []);
+      expect(granted('clustercompliancereports/status'), `${component} status`).toEqual(
+        compliance ? ['update'] : [],
+      );
       const known = new Set([
         ...workloads,
         ...reports,
         ...audited.map((a) => a.plural),
         'secrets',
         'serviceaccounts',
+        'clustercompliancereports',
+        'clustercompliancereports/status',
+        'clusterinfraassessmentreports',
       ]);
       expect(rules.flatMap((r) => r.resources).filter((x) => !known.has(x))).toEqual([]);
     }
@@ -326,15 +359,26 @@ describe('the chart in detail', () => {
     expect(spec.scaleTargetRef.name).toBe(
       keda().find((o) => o.metadata.name.endsWith('-scanner') && o.kind === 'Deployment')?.metadata.name,
     );
-    expect(spec.triggers.map((t) => [t.type, t.metadata.stream, t.metadata.consumer])).toEqual([
-      ['nats-jetstream', STREAM_SCAN, CONSUMER_SCAN_IMAGE],
-      ['nats-jetstream', STREAM_SCAN, CONSUMER_SCAN_CONFIG],
+    // Both lanes of each kind, each consumer with its kind's threshold.
+    expect(
+      spec.triggers.map((t) => [t.type, t.metadata.stream, t.metadata.consumer, t.metadata.lagThreshold]),
+    ).toEqual([
+      ['nats-jetstream', STREAM_SCAN, CONSUMER_SCAN_IMAGE, '5'],
+      ['nats-jetstream', STREAM_SCAN, CONSUMER_SCAN_IMAGE_BULK, '5'],
+      ['nats-jetstream', STREAM_SCAN, CONSUMER_SCAN_CONFIG, '100'],
+      ['nats-jetstream', STREAM_SCAN, CONSUMER_SCAN_CONFIG_BULK, '100'],
     ]);
     expect(spec.triggers[0]?.metadata).toMatchObject({
       natsServerMonitoringEndpoint: 'nats.nats.svc:8222',
       account: 'FLEETSCAN',
       lagThreshold: '5',
     });
+    // Every consumer the scanners create is scaled on, and nothing else.
+    expect(spec.triggers.map((t) => t.metadata.consumer).sort()).toEqual(
+      scanConsumerConfigs()
+        .map((c) => c.durable_name)
+        .sort(),
+    );
     // The autoscaler owns the replica count.
     const scanner = findObject(keda(), 'Deployment', 'fs1-fleetscan-scanner');
     expect((scanner.spec as { replicas?: number }).replicas).toBeUndefined();

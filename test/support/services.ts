@@ -87,7 +87,13 @@ export async function startServices(
   };
   const newWriter = () =>
     startWriter({
-      config: writerConfig({ ...common, ...natsEnv(stack, { role: 'writer', cluster }), ...env.writer }),
+      // ClusterComplianceReports are cluster-wide: only the test about them (compliance.test.ts) keeps them.
+      config: writerConfig({
+        ...common,
+        ...natsEnv(stack, { role: 'writer', cluster }),
+        CLUSTER_COMPLIANCE_ENABLED: 'false',
+        ...env.writer,
+      }),
       logger: logTo(stack, `writer-${cluster}`),
     });
   let watcherEnv = { ...common, ...natsEnv(stack, { role: 'watcher', cluster }), ...env.watcher };

@@ -53,9 +53,9 @@ export async function runCliAuditPass(
     await tracker.allOwnersSeen(ctx.opts.timeoutSec * 1000);
     const left = tracker.counts().reports;
     if (left > 0) throw new Error(`${left} reports still there after deleting them`);
-    const since = now();
-    for (const w of fleet) tracker.created(w, since);
-    const cpuBefore = cpuSnapshot(ctx.monitor, ctx.started, ctx.stackPids);
+    const startedAt = now();
+    for (const w of fleet) tracker.created(w, startedAt);
+    const cpu0 = cpuSnapshot(ctx.monitor, ctx.started, ctx.stackPids);
     io.say('former engine: starting the services with one trivy config per batch');
     const services = await ctx.startServices({
       scanners: ctx.opts.scanners,
@@ -66,7 +66,7 @@ export async function runCliAuditPass(
     });
     await waitServicesReady(services);
     const pass = await runFirstPass(ctx, {
-      existing: { since, cpuBefore },
+      existing: { startedAt, readyAt: now(), cpu0 },
       services,
       tracker,
       profDir: undefined,

@@ -1,11 +1,17 @@
 #!/usr/bin/env node
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { formatComparison, runClusterComparison } from './clusters.ts';
 import { HELP, parseBenchArgs } from './options.ts';
 import { formatResult } from './report.ts';
+import type { BenchResult } from './result.ts';
 import { runBench } from './run.ts';
 
 async function main(argv: string[]): Promise<number> {
+  // `--print FILE`: the tables of a result written with --json (by this version's report).
+  if (argv[0] === '--print' && argv[1]) {
+    process.stdout.write(formatResult(JSON.parse(await readFile(argv[1], 'utf8')) as BenchResult));
+    return 0;
+  }
   const opts = parseBenchArgs(argv);
   if (opts === 'help') {
     process.stdout.write(HELP);

@@ -37,7 +37,7 @@ export interface BenchContext {
     scanners: number;
     only?: 'scanner';
     generation: number;
-    /** Environment on top of the run's (`--env`). */
+    /** Over the run's service environment. */
     env?: Record<string, string>;
   }): Promise<ServiceProcess[]>;
 }

@@ -1,4 +1,4 @@
-import { pendingMessages, STREAM_RESULTS, STREAM_SCAN, subjects } from '@fleetscan/bus';
+import { LANES, pendingMessages, STREAM_RESULTS, STREAM_SCAN, subjects } from '@fleetscan/bus';
 import { natsConnectOptions, type StackInfo } from '@fleetscan/stack';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -13,12 +13,15 @@ export async function pendingWork(stack: NatsOf, clusters: readonly string[]): P
   const nc = await connect(natsConnectOptions(stack));
   try {
     const jsm = await jetstreamManager(nc);
+    // Both lanes' requests and results (a message of either keeps the pipeline busy).
     const counts = await Promise.all(
-      clusters.flatMap((c) => [
-        pendingMessages(jsm, STREAM_SCAN, subjects.scanImage(c)),
-        pendingMessages(jsm, STREAM_SCAN, subjects.scanConfig(c)),
-        pendingMessages(jsm, STREAM_RESULTS, subjects.resultsFor(c)),
-      ]),
+      clusters.flatMap((c) =>
+        LANES.flatMap((lane) => [
+          pendingMessages(jsm, STREAM_SCAN, subjects.scanImage(c, lane)),
+          pendingMessages(jsm, STREAM_SCAN, subjects.scanConfig(c, lane)),
+          pendingMessages(jsm, STREAM_RESULTS, subjects.resultsFor(c, lane)),
+        ]),
+      ),
     );
     return counts.reduce((a, n) => a + n, 0);
   } finally {

@@ -7,6 +7,7 @@ import { waitDrained } from './drain.ts';
 import { drainMs, firstPassFigures, timeToAllReportsMs } from './figures.ts';
 import { profileGoServers } from './go-prof.ts';
 import { natsTraffic, trafficDelta } from './nats-stats.ts';
+import type { CpuSnapshot } from './pass-figures.ts';
 import { cpuSnapshot, measurePass } from './pass-io.ts';
 import { progressLoop } from './progress.ts';
 import { scrape } from './prom.ts';
@@ -20,8 +21,9 @@ const WRITES_SETTLE_MS = 1500;
 const DRAIN_TIMEOUT_MS = 300_000;
 
 /**
- * The first pass: creates the fleet with the services running, waits for every report, lets the
- * pipeline drain, and reads the figures. A run that gives up waiting still measures what was done.
+ * The first pass: creates the fleet with the services running (or, with `existing`, finds it there:
+ * fleetscan's cold start), waits for every report, lets the pipeline drain, and reads the figures.
+ * A run that gives up waiting still measures what was done.
  */
 export async function runFirstPass(
   ctx: BenchContext,
@@ -35,19 +37,25 @@ export async function runFirstPass(
     /** The machine's cores. */
     nproc: number;
     /**
-     * `--existing`: the fleet was created before fleetscan started at `since`; the pass is timed
-     * from then, and its CPU counted from `cpuBefore` (the services' start-up included).
+     * The fleet exists already: nothing is created, and times count from `startedAt` (the services'
+     * start; CPU counts from `cpu0`, read then).
      */
-    existing?: { since: number; cpuBefore: ReturnType<typeof cpuSnapshot> };
+    existing?: { startedAt: number; readyAt: number; cpu0: CpuSnapshot };
+    /** Runs alongside until every report is in (the probes). */
+    during?: { start(): void; stop(): Promise<void> };
   },
 ): Promise<{ figures: NonNullable<BenchResult['firstPass']>; timedOut: boolean; error?: string }> {
   const { io, stack, kc, fleet, opts } = ctx;
   const t = o.tracker;
-  const cpu0 = o.existing?.cpuBefore ?? cpuSnapshot(ctx.monitor, ctx.started, ctx.stackPids);
+  const cpu0 = o.existing?.cpu0 ?? cpuSnapshot(ctx.monitor, ctx.started, ctx.stackPids);
   const nats0 = await natsTraffic(stack.natsMonitorUrl);
   const api0 = await apiserverRequests(kc);
 
-  if (!o.existing) io.say(`creating ${fleet.length} workloads`);
+  io.say(
+    o.existing
+      ? `fleetscan's cold start on ${fleet.length} existing owners`
+      : `creating ${fleet.length} workloads`,
+  );
   const goProf = o.profDir
     ? profileGoServers(
         [apiserverTarget(kc), ...(stack.natsProfUrl ? [plainTarget('nats-server', stack.natsProfUrl)] : [])],
@@ -55,7 +63,7 @@ export async function runFirstPass(
       )
     : undefined;
   const stopProgress = progressLoop((l) => io.progress(l), t, o.services, opts.owners, now);
-  let createdAt = o.existing?.since ?? 0;
+  let createdAt = o.existing?.startedAt ?? 0;
   const creating = o.existing
     ? Promise.resolve()
     : createFleet(kc, fleet, ctx.run, {
@@ -64,6 +72,7 @@ export async function runFirstPass(
       }).then(() => {
         createdAt = now();
       });
+  o.during?.start();
   let timedOut = false;
   let error: string | undefined;
   try {
@@ -75,8 +84,9 @@ export async function runFirstPass(
     io.say(`${error}; measuring what was done`);
   } finally {
     stopProgress();
+    await o.during?.stop();
   }
-  const t0 = o.existing?.since ?? t.firstCreatedAt() ?? 0;
+  const t0 = o.existing?.startedAt ?? t.firstCreatedAt() ?? 0;
   const timeToAll = timeToAllReportsMs({ t0, now: now(), lastReportAt: t.lastReportAt(), timedOut });
   // Work still queued after the last report is waste: count it in this pass, and start the
   // second pass from a quiet pipeline.
@@ -98,10 +108,12 @@ export async function runFirstPass(
     svcs: o.services,
     before: cpu0,
     reports: t.counts().reports,
+    probeReports: t.probeReports(),
   });
   const nats = trafficDelta(nats0, await natsTraffic(stack.natsMonitorUrl));
   const apiRequests = requestDelta(api0, await apiserverRequests(kc));
-  const latencies = t.latencies();
+  // An existing fleet's owners were all there at the start: each one's latency runs from it.
+  const latencies = o.existing ? { ownerMs: [], reportsMs: t.doneTimes().map((d) => d - t0) } : t.latencies();
   const samples = (await Promise.all(o.services.map((s) => scrape(s.metricsUrl)))).flat();
   const figures = firstPassFigures({
     pass,
@@ -112,7 +124,7 @@ export async function runFirstPass(
     drainMs: drain,
     nats,
     apiRequests,
-    lastOwnerSeenAt: t.lastOwnerSeenAt(),
+    lastOwnerSeenAt: o.existing ? t0 : t.lastOwnerSeenAt(),
     latencies,
     doneTimes: t.doneTimes(),
     floorMs: o.floorMs,
@@ -121,5 +133,6 @@ export async function runFirstPass(
     nproc: o.nproc,
     samples,
   });
-  return { figures, timedOut, ...(error !== undefined && { error }) };
+  const withExisting = o.existing ? { ...figures, existing: { readyMs: o.existing.readyAt - t0 } } : figures;
+  return { figures: withExisting, timedOut, ...(error !== undefined && { error }) };
 }

@@ -45,13 +45,30 @@ export interface BenchOptions {
    * watcher excludes every image (EXCLUDE_IMAGES=*), the floor has no image scans.
    */
   configOnly: boolean;
-  /** Create the fleet and wait for every report owner first, then start fleetscan: a cold start. */
-  existing: boolean;
   /**
-   * After the first pass, the same fleet's config audits again with the former engine (one `trivy
-   * config` per batch, cli-auditor.ts), side by side with the audit worker's (cli-pass.ts).
+   * After the first pass (or cold start), the same fleet's config audits again with the former
+   * engine (one `trivy config` per batch, cli-auditor.ts), side by side with the audit worker's
+   * (cli-pass.ts).
    */
   cliAudits: boolean;
+  /**
+   * Cold start on an existing fleet: the fleet is created (and timed as the control plane) before
+   * any fleetscan service starts; the first pass is then fleetscan's install into it.
+   */
+  existing: boolean;
+  /**
+   * New workloads under load: this many Deployments created one at a time while a load phase runs
+   * (the cold start of --existing, the refresh of --db-update), and as many on the idle fleet.
+   */
+  probes: number;
+  /** Seconds between two probes under load; 0: the phase's expected length ÷ probes. */
+  probeIntervalSec: number;
+  /** After the first pass, a new trivy DB version: every VulnerabilityReport is refreshed. */
+  dbUpdate: boolean;
+  /** Scanner scale-out on pull-bound images over a shaped link, instead of the fleet run. */
+  scaleOut: ScaleOutOptions | undefined;
+  /** API server cost per report: this many reports written each way (0: not measured). */
+  apiCost: number;
   /**
    * More than 1: the same fleet on one cluster, then split over this many clusters sharing one NATS
    * and one scanner fleet (clusters.ts), instead of the single-cluster benchmark.
@@ -59,6 +76,26 @@ export interface BenchOptions {
   clusters: number;
   /** nats-server nodes of the stack (3: streams with 3 replicas). */
   natsNodes: number;
+}
+
+/** `--scale-out`: big images of random data pulled through a shaped loopback link (a simulation). */
+export interface ScaleOutOptions {
+  /** Images to push. */
+  images: number;
+  /** Sizes spread evenly from min to max, MB. */
+  minMb: number;
+  maxMb: number;
+  /** Scanner replica counts to time, each with every IMAGE_CONCURRENCY of `concurrency`. */
+  replicas: readonly number[];
+  concurrency: readonly number[];
+  /** The link: bandwidth of each connection, of all together (MB/s), and the added round trip (ms). */
+  connMbps: number;
+  totalMbps: number;
+  rttMs: number;
+  /** trivy-operator's model: jobs run (each a DB download and one image's scan), 10 at once. */
+  baselineJobs: number;
+  /** The DB each of those jobs downloads, MB. */
+  dbMb: number;
 }
 
 export const HELP = `Usage: npm run bench -- [options]
@@ -90,11 +127,36 @@ Options:
                         (skips floor, baseline, second pass and throughput)
   --config-only         ConfigAuditReports only: the watcher asks for no image scan (EXCLUDE_IMAGES=*)
                         and audits the fleet's workloads only (SUPPORTED_CONFIG_AUDIT_KINDS=Workload)
-  --existing            create the fleet and wait for every report owner first, then start fleetscan;
-                        times from the services' start
   --cli-audits          then, in the same run, delete the fleet's ConfigAuditReports and make them again
                         with the former engine (one trivy config per batch), timed the same way
+                        (services restarted into the fleet: a cold start, whatever the first pass was)
   --hold                keep the stack and its fleet up after the run until Ctrl-C (prints how to reach it)
+
+Cold start, load and latency (issue 13):
+  --existing            create the fleet first (timed as the control plane), then start fleetscan
+                        into it: time to all reports, CPU per report by process, API requests, RSS
+  --db-update           after the first pass, a new trivy DB version: every VulnerabilityReport refreshes
+  --probes K            K new Deployments created one at a time under load (the cold start of
+                        --existing, or --db-update's refresh) and K on the idle fleet: p50/p99 time
+                        until their reports exist, against the idle fleet's, and trivy-operator's
+                        10-job limit modelled on the same arrivals
+  --probe-interval SEC  seconds between probes under load (default: the phase's expected length ÷ K)
+  --api-cost N          after the run, N new reports written with server-side apply and N with
+                        create (POST), then updated with apply: kube-apiserver and etcd CPU per write
+
+Scanner scale-out on pull-bound images (replaces the fleet run):
+  --scale-out           images of random data behind a shaped loopback link (a SIMULATION of a
+                        remote registry), scanned by S replicas; and trivy-operator's per-job model
+  --big-images U        images (default 6)
+  --big-mb MIN-MAX      image sizes spread over MIN..MAX MB (default 50-500)
+  --scale-replicas L    replica counts, comma-separated (default 1,2,4)
+  --scale-concurrency L IMAGE_CONCURRENCY values, comma-separated (default 1)
+  --link-mbps C         each connection's bandwidth, MB/s (default 20)
+  --link-total-mbps T   the whole link's bandwidth, MB/s (default 200)
+  --link-rtt-ms R       round trip added to every connection (default 40)
+  --baseline-jobs J     trivy-operator model: jobs run, 10 at once (default 10)
+  --db-mb M             DB each of those jobs downloads first, MB (default 60)
+  --print FILE          print the tables of a result saved with --json, and exit
   --clusters K          compare: the same fleet on 1 cluster, then split over K clusters (own watcher,
                         writer and NATS identities each) sharing one NATS and the S scanners; prints
                         time to all reports, image runs ÷ unique digests, NATS messages per report
@@ -128,8 +190,22 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
       hold: { type: 'boolean', default: false },
       'control-plane-only': { type: 'boolean', default: false },
       'config-only': { type: 'boolean', default: false },
-      existing: { type: 'boolean', default: false },
       'cli-audits': { type: 'boolean', default: false },
+      existing: { type: 'boolean', default: false },
+      probes: { type: 'string', default: '0' },
+      'probe-interval': { type: 'string', default: '0' },
+      'db-update': { type: 'boolean', default: false },
+      'api-cost': { type: 'string', default: '0' },
+      'scale-out': { type: 'boolean', default: false },
+      'big-images': { type: 'string', default: '6' },
+      'big-mb': { type: 'string', default: '50-500' },
+      'scale-replicas': { type: 'string', default: '1,2,4' },
+      'scale-concurrency': { type: 'string', default: '1' },
+      'link-mbps': { type: 'string', default: '20' },
+      'link-total-mbps': { type: 'string', default: '200' },
+      'link-rtt-ms': { type: 'string', default: '40' },
+      'baseline-jobs': { type: 'string', default: '10' },
+      'db-mb': { type: 'string', default: '60' },
       clusters: { type: 'string', default: '1' },
       'nats-nodes': { type: 'string', default: '1' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -161,8 +237,13 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
     hold: values.hold,
     controlPlaneOnly: values['control-plane-only'],
     configOnly: values['config-only'],
-    existing: values.existing,
     cliAudits: values['cli-audits'],
+    existing: values.existing,
+    probes: int('probes', values.probes, 0),
+    probeIntervalSec: int('probe-interval', values['probe-interval'], 0),
+    dbUpdate: values['db-update'],
+    apiCost: int('api-cost', values['api-cost'], 0),
+    scaleOut: values['scale-out'] ? scaleOutOptions(values, int) : undefined,
     clusters: int('clusters', values.clusters, 1),
     natsNodes: int('nats-nodes', values['nats-nodes'], 1),
   };
@@ -170,13 +251,53 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
   if (opts.configOnly) {
     opts.serviceEnv = { EXCLUDE_IMAGES: '*', SUPPORTED_CONFIG_AUDIT_KINDS: 'Workload', ...opts.serviceEnv };
   }
-  if (opts.controlPlaneOnly) {
-    Object.assign(opts, { floor: false, baseline: false, secondPass: false, throughput: false });
+  if (opts.controlPlaneOnly || opts.scaleOut) {
+    Object.assign(opts, {
+      floor: false,
+      baseline: false,
+      secondPass: false,
+      throughput: false,
+      existing: false,
+      dbUpdate: false,
+      probes: 0,
+      apiCost: 0,
+      cliAudits: false,
+    });
+  }
+  if (opts.probes > 0 && !opts.existing && !opts.dbUpdate) {
+    throw new Error('--probes needs a load to run under: --existing (the cold start) or --db-update');
   }
   if (opts.containers > opts.images) {
     throw new Error(`--containers (${opts.containers}) cannot exceed --images (${opts.images})`);
   }
   return opts;
+}
+
+function scaleOutOptions(
+  values: Record<string, string | boolean | string[] | undefined>,
+  int: (name: string, v: string, min: number) => number,
+): ScaleOutOptions {
+  const str = (name: string) => String(values[name]);
+  const list = (name: string) =>
+    str(name)
+      .split(',')
+      .map((v) => int(name, v.trim(), 1));
+  const range = /^(\d+)-(\d+)$/.exec(str('big-mb'));
+  if (!range) throw new Error(`--big-mb expects MIN-MAX in MB, got ${str('big-mb')}`);
+  const minMb = int('big-mb', range[1] as string, 1);
+  const maxMb = int('big-mb', range[2] as string, minMb);
+  return {
+    images: int('big-images', str('big-images'), 1),
+    minMb,
+    maxMb,
+    replicas: list('scale-replicas'),
+    concurrency: list('scale-concurrency'),
+    connMbps: int('link-mbps', str('link-mbps'), 1),
+    totalMbps: int('link-total-mbps', str('link-total-mbps'), 1),
+    rttMs: int('link-rtt-ms', str('link-rtt-ms'), 0),
+    baselineJobs: int('baseline-jobs', str('baseline-jobs'), 1),
+    dbMb: int('db-mb', str('db-mb'), 0),
+  };
 }
 
 function parseEnvPairs(pairs: readonly string[]): Record<string, string> {

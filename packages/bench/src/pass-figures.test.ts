@@ -98,6 +98,35 @@ fleetscan_watcher_requests_total{type="config",outcome="published"} 1000
     });
   });
 
+  it('counts the reports of new workloads created during the pass (probes) as writes’ reports too', () => {
+    const f = passFigures({
+      reports: 2160,
+      probeReports: 40,
+      samples,
+      scannersBefore: [],
+      cpu: noCpu,
+      peakRss: [],
+    });
+    expect(f).toMatchObject({ reports: 2160, probeReports: 40, writes: 2200, writesPerReport: 1 });
+  });
+
+  it('keeps writes of the cluster’s own audited objects (ClusterRoles…) apart from the fleet’s', () => {
+    const f = passFigures({
+      reports: 2200,
+      samples: parsePrometheus(`
+fleetscan_writer_reports_total{kind="VulnerabilityReport",outcome="written"} 1200
+fleetscan_writer_reports_total{kind="ConfigAuditReport",outcome="written"} 1000
+fleetscan_writer_reports_total{kind="ClusterRbacAssessmentReport",outcome="written"} 69
+fleetscan_writer_reports_total{kind="RbacAssessmentReport",outcome="unchanged"} 3
+`),
+      scannersBefore: [],
+      cpu: noCpu,
+      peakRss: [],
+    });
+    expect(f).toMatchObject({ writes: 2200, otherKindWrites: 69, writesPerReport: 1 });
+    expect(f.writerOutcomes).toEqual({ written: 2200 });
+  });
+
   it('subtracts what kept scanners had run before the pass, and has no writes per report without reports', () => {
     const f = passFigures({ reports: 0, samples, scannersBefore: samples, cpu: noCpu, peakRss: [] });
     expect(f.trivyImageRuns).toBe(0);

@@ -42,6 +42,7 @@ export async function measurePass(o: {
   svcs: readonly ServiceProcess[];
   before: CpuSnapshot;
   reports: number;
+  probeReports?: number;
   extraScanners?: readonly ServiceProcess[];
   scannersBefore?: readonly Sample[];
 }): Promise<PassFigures> {
@@ -52,6 +53,7 @@ export async function measurePass(o: {
   const procs: PassProc[] = all.map((s) => ({ service: s.name, key: names.get(s) ?? '' }));
   return passFigures({
     reports: o.reports,
+    ...(o.probeReports ? { probeReports: o.probeReports } : {}),
     samples,
     scannersBefore: o.scannersBefore ?? [],
     cpu: cpuFigures({ before: o.before, after, procs, stack: o.stackPids }),

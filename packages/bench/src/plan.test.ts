@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseBenchArgs } from './options.ts';
-import { planAfterFirstPass, planBench, stackOptionsFor } from './plan.ts';
+import { phaseRuns, planBench, throughputPlan } from './plan.ts';
 
 const opts = (...argv: string[]) => {
   const o = parseBenchArgs(argv);
@@ -9,13 +9,15 @@ const opts = (...argv: string[]) => {
 };
 
 describe('what a run measures', () => {
-  it('runs the floor and no baseline by default', () => {
+  it('runs the floor, the first pass, the second pass and throughput by default, no baseline', () => {
     expect(planBench(opts(), 400)).toEqual({
-      floor: true,
       baselineOwners: undefined,
-      controlPlaneOnly: false,
+      fleet: true,
+      phases: ['floor', 'first-pass', 'second-pass', 'throughput'],
     });
-    expect(planBench(opts('--no-floor'), 400).floor).toBe(false);
+    expect(planBench(opts('--no-floor', '--no-second-pass', '--no-throughput'), 400).phases).toEqual([
+      'first-pass',
+    ]);
   });
 
   it('runs the baseline on its sample, at most the fleet, and on the whole fleet for a sample of 0', () => {
@@ -25,40 +27,71 @@ describe('what a run measures', () => {
   });
 
   it('measures only the control plane with --control-plane-only', () => {
-    expect(planBench(opts('--control-plane-only', '--baseline'), 100)).toEqual({
-      floor: false,
+    expect(planBench(opts('--control-plane-only', '--baseline', '--existing'), 100)).toEqual({
       baselineOwners: undefined,
-      controlPlaneOnly: true,
+      fleet: true,
+      phases: ['control-plane'],
     });
   });
 
-  it('runs the second pass and throughput (1 then 2 replicas, at most 200 audits) after a complete first pass', () => {
-    expect(planAfterFirstPass(opts(), 1000, false)).toEqual({
-      secondPass: true,
-      throughput: { replicas: [1, 2], audits: 200 },
-    });
-    expect(planAfterFirstPass(opts(), 40, false).throughput?.audits).toBe(40);
-    expect(planAfterFirstPass(opts('--no-second-pass', '--no-throughput'), 40, false)).toEqual({
-      secondPass: false,
-      throughput: undefined,
+  // It used to return right after the control plane's figures, before holding.
+  it('holds last in every mode, --control-plane-only included', () => {
+    for (const mode of [[], ['--control-plane-only'], ['--existing'], ['--scale-out'], ['--db-update']]) {
+      const phases = planBench(opts(...mode, '--hold'), 100).phases;
+      expect(phases.at(-1)).toBe('hold');
+      expect(phases.filter((p) => p === 'hold')).toHaveLength(1);
+    }
+    expect(planBench(opts('--control-plane-only', '--hold'), 100).phases).toEqual(['control-plane', 'hold']);
+    expect(planBench(opts('--control-plane-only'), 100).phases).not.toContain('hold');
+  });
+
+  it('creates the fleet before fleetscan starts with --existing, and probes the idle fleet after the cold start', () => {
+    expect(planBench(opts('--existing', '--probes', '20', '--no-floor'), 1000).phases).toEqual([
+      'control-plane',
+      'cold-start',
+      'idle-probes',
+      'second-pass',
+      'throughput',
+    ]);
+  });
+
+  it('probes the idle fleet before a DB update refreshes it, and measures API cost last', () => {
+    expect(
+      planBench(opts('--db-update', '--probes', '5', '--no-second-pass', '--api-cost', '100'), 100).phases,
+    ).toEqual(['floor', 'first-pass', 'idle-probes', 'db-update', 'throughput', 'api-cost']);
+  });
+
+  it('runs the former config audit engine after the cold start and throughput, before API cost', () => {
+    expect(
+      planBench(
+        opts('--config-only', '--existing', '--cli-audits', '--no-second-pass', '--api-cost', '10'),
+        200,
+      ).phases,
+    ).toEqual(['floor', 'control-plane', 'cold-start', 'throughput', 'cli-audits', 'api-cost']);
+    expect(planBench(opts('--cli-audits', '--scale-out'), 100).phases).toEqual(['scale-out']);
+  });
+
+  it('runs only the scale-out phase with --scale-out: no fleet, floor or baseline', () => {
+    expect(planBench(opts('--scale-out', '--baseline', '--existing'), 100)).toEqual({
+      baselineOwners: undefined,
+      fleet: false,
+      phases: ['scale-out'],
     });
   });
 
-  it('runs nothing more after a first pass that gave up waiting', () => {
-    expect(planAfterFirstPass(opts(), 1000, true)).toEqual({ secondPass: false, throughput: undefined });
+  it('runs nothing but hold after a first pass that gave up waiting', () => {
+    expect(phaseRuns('second-pass', true)).toBe(false);
+    expect(phaseRuns('idle-probes', true)).toBe(false);
+    expect(phaseRuns('hold', true)).toBe(true);
+    expect(phaseRuns('second-pass', false)).toBe(true);
   });
-});
 
-describe('the stack of a single-cluster run', () => {
-  it("is named for the services' cluster, whose NATS users it then provisions", () => {
-    expect(stackOptionsFor(opts(), 'bench')).toEqual({
-      clusters: ['bench'],
-      controllerManagerQps: 300,
-      profiling: false,
-    });
-    expect(stackOptionsFor(opts('--kcm-qps', '0', '--cpu-prof'), 'bench')).toEqual({
-      clusters: ['bench'],
-      profiling: true,
-    });
+  it('times throughput with 1 then 2 replicas, on at most 200 audits', () => {
+    expect(throughputPlan(1000)).toEqual({ replicas: [1, 2], audits: 200 });
+    expect(throughputPlan(40).audits).toBe(40);
+  });
+
+  it('refuses probes with no load to run under', () => {
+    expect(() => opts('--probes', '5')).toThrow(/--existing|--db-update/);
   });
 });

@@ -1,4 +1,7 @@
+import { goals } from './goals.ts';
+import { LATENCY_GOAL_RATIO, latencyRatios, type ProbeFigures } from './probe-plan.ts';
 import type { BenchResult } from './result.ts';
+import { linkUse, scaleGoal, speedups } from './scale-out-figures.ts';
 
 const s = (ms: number | undefined) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`);
 const ms = (v: number | undefined) => (v === undefined ? '-' : `${v.toFixed(v < 10 ? 2 : 0)} ms`);
@@ -64,9 +67,12 @@ export function formatResult(r: BenchResult): string {
   }
   const p = r.firstPass;
   if (p) {
-    section('first pass (fleetscan)');
+    section(p.existing ? 'cold start (fleetscan started into the existing fleet)' : 'first pass (fleetscan)');
+    if (p.existing) row('time to ready (/readyz, every service)', s(p.existing.readyMs));
     row(
-      r.complete ? 'time to all reports' : 'time until the run gave up',
+      r.complete
+        ? `time to all reports${p.existing ? ' (from the services’ start)' : ''}`
+        : 'time until the run gave up',
       s(p.timeToAllReportsMs),
       // Issue 13: all ConfigAuditReports of 1 000 existing owners.
       o.configOnly && o.existing && o.owners === 1000 ? '≤ 20 s' : undefined,
@@ -80,20 +86,26 @@ export function formatResult(r: BenchResult): string {
       'all CPU of the pass ÷ cores',
       `${s(p.cpuBoundMs)} (the box was busy ${((p.cpuBoundMs / p.timeToAllReportsMs) * 100).toFixed(0)}% of the time)`,
     );
-    row('  creating workloads (API)', s(p.creationMs));
-    row('  last report owner appeared', s(p.lastOwnerMs));
+    if (!p.existing) {
+      row('  creating workloads (API)', s(p.creationMs));
+      row('  last report owner appeared', s(p.lastOwnerMs));
+    }
     row('  last report → pipeline idle', p.drained ? s(p.drainMs) : `not idle after ${s(p.drainMs)}`);
     row(
-      'per owner, created → all reports',
+      p.existing ? 'per owner, start → all reports' : 'per owner, created → all reports',
       `p50 ${s(p.perOwnerMs.p50)}  p99 ${s(p.perOwnerMs.p99)}  max ${s(p.perOwnerMs.max)}`,
     );
-    row('per owner, created → owner exists', `p50 ${s(p.ownerAppearMs.p50)}  p99 ${s(p.ownerAppearMs.p99)}`);
+    if (!p.existing)
+      row(
+        'per owner, created → owner exists',
+        `p50 ${s(p.ownerAppearMs.p50)}  p99 ${s(p.ownerAppearMs.p99)}`,
+      );
     row('reports', `${p.reports} of ${r.fleet.expectedReports}`);
     row('trivy image runs ÷ unique digests', `${x(p.amplification)} (${p.trivyImageRuns} runs)`, '1.00×');
     row('trivy config runs ÷ owners', `${n(p.configRunsPerOwner)} (${p.trivyConfigRuns} runs)`, '≪ 1');
     row(
       'API writes ÷ report',
-      `${n(p.writesPerReport)} (${p.writes} writes; ${outcomes(p.writerOutcomes)})`,
+      `${n(p.writesPerReport)} (${p.writes} writes; ${outcomes(p.writerOutcomes)})${p.otherKindWrites ? `; besides, ${p.otherKindWrites} reports of the cluster's own objects` : ''}`,
       '1.0',
     );
     row('requests published', `image ${p.requestsPublished.image}, config ${p.requestsPublished.config}`);
@@ -109,6 +121,7 @@ export function formatResult(r: BenchResult): string {
       `p50 ${ms(p.publishAck.p50Ms)}  p99 ${ms(p.publishAck.p99Ms)}  (${p.publishAck.count} publishes)`,
     );
     cpuRows(row, p.cpu, p.reports);
+    row('CPU per report, all fleetscan services', ms(p.cpuPerReportMs));
     if (o.configOnly) {
       // Issue 13's figure for config audits: everything fleetscan runs, per owner audited.
       row('fleetscan CPU per owner (watcher, writer, scanner, trivy)', ms(fleetscanCpuMs(p)), '≤ 20 ms');
@@ -163,6 +176,60 @@ export function formatResult(r: BenchResult): string {
     row('amplification base / fleetscan', `${x(b.amplification)} / ${x(r.firstPass?.amplification)}`);
     row('trivy CPU of the sample', `${b.trivyCpuSec.toFixed(1)} s`);
   }
+  probeRows(r, row, section);
+  const d = r.dbUpdate;
+  if (d) {
+    section('DB update (a new trivy DB version: every VulnerabilityReport re-matched)');
+    row(
+      d.complete ? 'time until every report carries it' : 'time until the run gave up',
+      `${s(d.refreshMs)} (${d.refreshed} of ${d.reports} reports, from the new version in place)`,
+    );
+    row('  last report → pipeline idle', d.drained ? 'idle' : 'not idle');
+    row(
+      'trivy runs',
+      `image ${d.work.trivyRuns.image}, sbom re-match ${d.work.trivyRuns.sbom}, config ${d.work.trivyRuns.config}`,
+    );
+    row(
+      'API writes',
+      `${d.work.writes} (${n(d.work.writes / Math.max(1, d.refreshed))} per refreshed report)`,
+    );
+    row('requests published', `image ${d.work.published.image}, config ${d.work.published.config}`);
+    row('API requests (all clients, top 8)', topRequests(d.apiRequests));
+    cpuRows(row, d.cpu, d.refreshed);
+  }
+  const a = r.apiCost;
+  if (a) {
+    section(
+      `API server cost per report write (${a.reportsPerWay} each way, ${a.concurrency} at once, ${a.rounds} rounds, copies of ${a.templates} real reports of ${Math.round(a.meanBodyBytes)} bytes)`,
+    );
+    row(
+      'idle CPU (taken out below)',
+      `kube-apiserver ${(a.idle.apiserverPerSec * 1000).toFixed(0)} ms/s, etcd ${(a.idle.etcdPerSec * 1000).toFixed(0)} ms/s`,
+    );
+    for (const c of a.costs) {
+      row(
+        c.way,
+        `kube-apiserver ${ms(c.apiserverMs)}, etcd ${ms(c.etcdMs)} per write; ${c.writesPerSec.toFixed(0)} writes/s${c.failures ? `; ${c.failures} failed` : ''}`,
+      );
+    }
+    const cost = (way: string) => a.costs.find((c) => c.way === way);
+    const ac = cost('apply-create');
+    const pc = cost('post-create');
+    const pm = cost('post-create-migrated');
+    if (ac && pc && ac.apiserverMs > 0) {
+      row('create by POST ÷ by apply (kube-apiserver CPU)', x(pc.apiserverMs / ac.apiserverMs));
+    }
+    if (ac && pm && ac.apiserverMs > 0) {
+      row('create by POST + ownership patch ÷ by apply', x(pm.apiserverMs / ac.apiserverMs));
+    }
+    for (const sem of a.semantics) {
+      row(
+        `created by ${sem.created}, then applied without a field`,
+        `${sem.droppedFieldRemoved ? 'field removed' : 'FIELD STAYS'}; managers ${sem.managersAfterCreate.join(', ')} → ${sem.managersAfterApply.join(', ')}`,
+      );
+    }
+  }
+  scaleOutRows(r, row, section);
   if (r.throughput.length) {
     section('scanner throughput (fresh images + config audits published directly)');
     for (const t of r.throughput) {
@@ -173,6 +240,11 @@ export function formatResult(r: BenchResult): string {
     }
     const [one, two] = r.throughput;
     if (one && two) row('S=2 ÷ S=1 speed-up', x(one.wallMs / two.wallMs));
+  }
+  const met = goals(r);
+  if (met.length > 0) {
+    section(`goals: ${met.filter((g) => g.met).length} of ${met.length} met`);
+    for (const g of met) row(g.goal, `${g.met ? 'met' : 'MISSED'} (${g.got})`);
   }
   if (r.error) row('ERROR', r.error);
   if (!r.complete) row('INCOMPLETE', 'the run did not finish; figures above are partial');
@@ -214,6 +286,90 @@ function cpuRows(
 function fleetscanCpuMs(p: NonNullable<BenchResult['firstPass']>): number {
   const c = p.cpu;
   return ((c.watcherSec + c.writerSec + c.scannerSec + c.trivySec) * 1000) / Math.max(p.reports, 1);
+}
+
+function probeRows(
+  r: BenchResult,
+  row: (k: string, v: string, goal?: string) => void,
+  section: (title: string) => void,
+): void {
+  const pr = r.probes;
+  if (!pr) return;
+  section('new workloads under load (one Deployment at a time: created → all its reports)');
+  const line = (f: ProbeFigures) =>
+    `p50 ${s(f.p50Ms)}  p99 ${s(f.p99Ms)}  max ${s(f.maxMs)}  (${f.reported} of ${f.created} reported)`;
+  const parts = (f: ProbeFigures) =>
+    row(
+      '  of which control plane / fleetscan',
+      `created → ReplicaSet p50 ${s(f.ownerP50Ms)} p99 ${s(f.ownerP99Ms)}; ReplicaSet → reports p50 ${s(f.fleetscanP50Ms)} p99 ${s(f.fleetscanP99Ms)}`,
+    );
+  if (pr.idle) {
+    row('idle fleet', line(pr.idle));
+    parts(pr.idle);
+  }
+  const load = [
+    ['during the cold start', pr.coldStart],
+    ['during the DB update', pr.dbUpdate],
+  ] as const;
+  for (const [what, f] of load) {
+    if (!f) continue;
+    row(`${what} (one every ${s(f.intervalMs)})`, line(f));
+    parts(f);
+    if (pr.idle) {
+      const q = latencyRatios(f, pr.idle);
+      row(
+        '  ÷ idle fleet',
+        `p50 ${x(q.p50)}  p99 ${x(q.p99)}  ${q.met ? 'met' : 'MISSED'}`,
+        `≤ ${LATENCY_GOAL_RATIO}× (p50 and p99)`,
+      );
+    }
+    for (const m of f.operator) {
+      row(
+        `  trivy-operator MODEL, job ${s(m.jobMs)}`,
+        `p50 ${s(m.p50Ms)}  p99 ${s(m.p99Ms)}  max ${s(m.maxMs)}; its backlog of ${m.backlog} done after ${s(m.backlogDoneMs)}`,
+      );
+    }
+  }
+}
+
+function scaleOutRows(
+  r: BenchResult,
+  row: (k: string, v: string, goal?: string) => void,
+  section: (title: string) => void,
+): void {
+  const so = r.scaleOut;
+  if (!so) return;
+  section(
+    `scanner scale-out, pull-bound (SIMULATION: registry behind a shaped loopback link, ${so.link.connMbps} MB/s per connection, ${so.link.totalMbps} MB/s in all, ${so.link.rttMs} ms round trip)`,
+  );
+  row(
+    'images',
+    `${so.images.sizesMb.length} of ${so.images.sizesMb.join(', ')} MB random data (${so.images.totalMb} MB), pushed in ${s(so.images.pushMs)}`,
+  );
+  const up = speedups(so.runs);
+  for (const [i, run] of so.runs.entries()) {
+    const goal = scaleGoal(run);
+    const sp = up[i];
+    row(
+      `S = ${run.scanners}, IMAGE_CONCURRENCY ${run.imageConcurrency}`,
+      `${run.imagesPerSec.toFixed(3)} images/s (${s(run.wallMs)}, ${run.trivyRuns} trivy runs, link ${(linkUse(run, so.link) * 100).toFixed(0)}% used, trivy CPU ${run.trivyCpuSec.toFixed(1)} s); ${x(sp)}${goal !== undefined && sp !== undefined ? (sp >= goal ? ' met' : ' MISSED') : ''}`,
+      goal !== undefined ? `≥ ${goal}×` : undefined,
+    );
+  }
+  const b = so.baseline;
+  if (b) {
+    row(
+      `trivy-operator's model: ${b.jobs} jobs, ${b.concurrency} at once`,
+      `${((b.jobs / b.wallMs) * 1000).toFixed(3)} jobs/s (${s(b.wallMs)}; a job ${s(b.meanJobMs)} of which the ${b.dbMb} MB DB ${s(b.meanDbMs)}; ${b.failures} failed)`,
+    );
+  }
+  const f = so.fleet;
+  if (f) {
+    row(
+      `a fleet of ${f.owners} owners over these images`,
+      `fleetscan ${s(f.fleetscanMs)} (each digest once, best rate above), per-owner model ${s(f.baselineMs)} (EXTRAPOLATED): ${x(f.ratio)}`,
+    );
+  }
 }
 
 function outcomes(o: Record<string, number>): string {

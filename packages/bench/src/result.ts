@@ -1,7 +1,12 @@
+import type { ApiCostResult } from './api-cost.ts';
 import type { RequestCounts } from './apiserver-requests.ts';
+import type { WorkCounters } from './load-figures.ts';
 import type { NatsTraffic } from './nats-stats.ts';
+import type { OperatorModelRow } from './operator-model.ts';
 import type { BenchOptions } from './options.ts';
+import type { ProbeFigures } from './probe-plan.ts';
 import type { HotSpot } from './profile.ts';
+import type { ScaleOutResult } from './scale-out.ts';
 import type { ThroughputResult } from './throughput.ts';
 import type { BaselineResult, FloorResult } from './trivy-phases.ts';
 
@@ -22,7 +27,12 @@ export interface CpuFigures {
 
 export interface PassFigures {
   reports: number;
+  /** Reports of probes written in the pass, besides the fleet's (writes per report counts both). */
+  probeReports?: number;
+  /** Writes of the fleet's report kinds. */
   writes: number;
+  /** Writes of other kinds' reports: the cluster's own audited objects (ClusterRoles, Roles…). */
+  otherKindWrites?: number;
   writesPerReport: number;
   writerOutcomes: Record<string, number>;
   trivyImageRuns: number;
@@ -51,7 +61,12 @@ export interface BenchResult {
   concurrency: { scanners: number; imageConcurrencyPerScanner: number; total: number };
   floor: FloorResult & { floorMs: number };
   firstPass?: PassFigures & {
-    /** First workload create request → last report seen by the benchmark's watch. */
+    /**
+     * With --existing: the fleet was there before fleetscan started, and times count from the
+     * start of its processes (`readyMs` later every service answered /readyz).
+     */
+    existing?: { readyMs: number };
+    /** First workload create request (--existing: the services' start) → last report seen by the benchmark's watch. */
     timeToAllReportsMs: number;
     /** First create → last create answered. */
     creationMs: number;
@@ -106,6 +121,30 @@ export interface BenchResult {
     amplification: number;
     ratioToFleetscan?: number;
   };
+  /** New workloads under load (--probes): on the idle fleet, during the cold start, during the DB update. */
+  probes?: {
+    idle?: ProbeFigures;
+    coldStart?: ProbeFigures & { intervalMs: number; operator: OperatorModelRow[] };
+    dbUpdate?: ProbeFigures & { intervalMs: number; operator: OperatorModelRow[] };
+  };
+  /** --db-update: every VulnerabilityReport re-matched against a new DB version. */
+  dbUpdate?: {
+    version: string;
+    /** VulnerabilityReports on an old version when it began, and of those refreshed. */
+    reports: number;
+    refreshed: number;
+    /** Reports of the probes created during it (new, not refreshed: written too). */
+    probeReports: number;
+    complete: boolean;
+    /** New version in place → the last report moved to it. */
+    refreshMs: number;
+    drained: boolean;
+    work: WorkCounters;
+    cpu: CpuFigures;
+    apiRequests: RequestCounts;
+  };
+  apiCost?: ApiCostResult;
+  scaleOut?: ScaleOutResult;
   throughput: ThroughputResult[];
   profiles: { service: string; file: string; totalMs: number; functions: HotSpot[]; packages: HotSpot[] }[];
 }

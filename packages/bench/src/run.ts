@@ -1,13 +1,14 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startServiceProcesses, waitServicesReady } from '@fleetscan/demo';
+import { type ServiceProcess, startServiceProcesses, waitServicesReady } from '@fleetscan/demo';
 import { type KubeConnection, type KubeLogger, loadKubeConfig } from '@fleetscan/kube';
-import { repoRoot, type Stack, startStack } from '@fleetscan/stack';
+import { provisionCluster, repoRoot, type Stack, startStack } from '@fleetscan/stack';
 import { createTrivyRunner, type TrivyRunner } from '@fleetscan/trivy';
+import { runApiCost } from './api-cost.ts';
 import { runCliAuditPass } from './cli-pass.ts';
 import { type BenchContext, type BenchIo, now, type StartedService } from './context.ts';
 import { timeControlPlane } from './control-plane.ts';
-import { createFleet } from './create.ts';
+import { runDbUpdate } from './db-update.ts';
 import {
   baselineFigures,
   fleetSummary,
@@ -17,23 +18,38 @@ import {
 } from './figures.ts';
 import { CLUSTER, runFirstPass } from './first-pass.ts';
 import { type FleetWorkload, ownerAuditManifest, planFleet } from './fleet.ts';
-import { pushVariants } from './images.ts';
+import { type BenchImage, pushVariants } from './images.ts';
 import { gitInfo, machine } from './machine.ts';
 import { createMonitor, type Monitor } from './monitor.ts';
+import { operatorRows } from './operator-model.ts';
 import type { BenchOptions } from './options.ts';
 import { cpuSnapshot } from './pass-io.ts';
-import { planAfterFirstPass, planBench, stackOptionsFor } from './plan.ts';
+import { phaseRuns, planBench, throughputPlan } from './plan.ts';
+import {
+  expectedLoadMs,
+  imageNamespacePairs,
+  type ProbeFigures,
+  probeIntervalMs,
+  probeWorkloads,
+} from './probe-plan.ts';
+import { runIdleProbes, startLoadProbes } from './probes.ts';
 import { summarizeProfiles } from './profile-files.ts';
 import type { BenchResult } from './result.ts';
+import { runScaleOut } from './scale-out.ts';
 import { runSecondPass } from './second-pass.ts';
 import { runThroughput } from './throughput-phase.ts';
 import { createTracker, type Tracker } from './tracker.ts';
 import { measureFloor, runBaseline } from './trivy-phases.ts';
 
+/** Probes on the idle fleet get this long each. */
+const IDLE_PROBE_TIMEOUT_MS = 120_000;
+/** The watcher's refresh pacing by default (its config.ts), for spreading probes over a DB update. */
+const REFRESH_DEFAULTS = { batchSize: 100, intervalSec: 10 };
+
 /**
- * Runs the whole benchmark; always stops what it started. This is the wiring: the order of the
- * phases and what each starts and stops. What is measured is decided in plan.ts, when a pass is done
- * in settled.ts, and how figures are derived in figures.ts and pass-figures.ts.
+ * Runs the whole benchmark; always stops what it started. This is the wiring: each phase of the plan
+ * (plan.ts) in order, and what each starts and stops. When a pass is done is decided in settled.ts,
+ * and figures are derived in figures.ts, pass-figures.ts, load-figures.ts and probe-plan.ts.
  */
 export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchResult> {
   const run = Date.now().toString(36);
@@ -57,7 +73,7 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
   let kube: KubeConnection | undefined;
   let stack: Stack | undefined;
   const profDir = opts.cpuProf ? join(repoRoot, 'bench-results', 'profiles', run) : undefined;
-  const env: Record<string, string> = { ...opts.serviceEnv };
+  const env = serviceEnv(opts);
   if (profDir) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profDir}`.trim();
 
   try {
@@ -65,46 +81,37 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
     io.say('starting the local stack');
     const up = await startStack({
       onProgress: (m) => io.say(`stack: ${m}`),
-      ...stackOptionsFor(opts, CLUSTER),
+      ...(opts.kcmQps > 0 && { controllerManagerQps: opts.kcmQps }),
+      profiling: opts.cpuProf,
     });
     stack = up;
+    // The benchmark's cluster has its own watcher and writer NATS users, as every cluster does: the
+    // stack makes those of its own clusters only.
+    await provisionCluster(up, CLUSTER);
     const stackPids = up.processes.map((p) => ({ name: p.name, pid: p.pid }));
+    const plan = planBench(opts, opts.owners);
 
-    io.say(`building and pushing ${opts.images} images`);
-    const images = await pushVariants(up.registry, opts.images);
-    result.images = { count: images.length, uniqueDigests: new Set(images.map((i) => i.digest)).size };
-    const fleet = planFleet({
-      owners: opts.owners,
-      images: images.map((i) => i.ref),
-      containers: opts.containers,
-      perNamespace: opts.perNamespace,
-    });
-    result.fleet = fleetSummary(fleet, opts.configOnly);
+    let images: BenchImage[] = [];
+    let fleet: FleetWorkload[] = [];
+    if (plan.fleet) {
+      io.say(`building and pushing ${opts.images} images`);
+      images = await pushVariants(up.registry, opts.images);
+      result.images = { count: images.length, uniqueDigests: new Set(images.map((i) => i.digest)).size };
+      fleet = planFleet({
+        owners: opts.owners,
+        images: images.map((i) => i.ref),
+        containers: opts.containers,
+        perNamespace: opts.perNamespace,
+      });
+      result.fleet = fleetSummary(fleet, opts.configOnly);
+    }
     const manifests = fleet.map((w) => ownerAuditManifest(w, run));
-    const plan = planBench(opts, fleet.length);
-
     const runner = createTrivyRunner({
       bin: up.trivy.bin,
       cacheDir: up.trivy.cacheDir,
       timeoutMs: 900_000,
       logger: quiet,
     });
-    let floorMs = Number.NaN;
-    if (plan.floor) {
-      result.floor = await floorPhase(
-        io,
-        runner,
-        up.trivy.auditor,
-        opts.configOnly ? [] : images,
-        manifests,
-        result.concurrency.total,
-      );
-      floorMs = result.floor.floorMs;
-    }
-    if (plan.baselineOwners !== undefined) {
-      result.baseline = await baselinePhase(io, runner, opts, fleet, run, plan.baselineOwners, result);
-    }
-
     const ctx: BenchContext = {
       opts,
       io,
@@ -118,60 +125,190 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
       startServices: serviceStarter(up, env, started, monitor),
     };
     kube = loadKubeConfig({ kubeconfigPath: up.kubeconfigPath });
-    if (plan.controlPlaneOnly) {
-      tracker = createTracker({ kube, fleet, run, logger: quiet, configOnly: opts.configOnly });
+    const conn = kube;
+    const follow = async (): Promise<Tracker> => {
+      if (tracker) return tracker;
+      tracker = createTracker({ kube: conn, fleet, run, logger: quiet, configOnly: opts.configOnly });
       tracker.start();
       await tracker.synced;
-      result.controlPlane = await timeControlPlane(ctx, tracker);
-      result.complete = true;
-      return result;
-    }
-    tracker = createTracker({ kube, fleet, run, logger: quiet, configOnly: opts.configOnly });
-    tracker.start();
-    await tracker.synced;
-    // A cold start: the fleet is there before fleetscan is, which is timed from its start.
-    const existing = opts.existing ? await createExisting(ctx, tracker) : undefined;
-    io.say(`starting watcher, writer and ${opts.scanners} scanner(s) as processes`);
-    const first = await ctx.startServices({ scanners: opts.scanners, generation: 1 });
-    await waitServicesReady(first);
-    const p1 = await runFirstPass(ctx, {
-      ...(existing && { existing }),
-      services: first,
-      tracker,
-      profDir,
-      floorMs,
-      uniqueDigests: result.images.uniqueDigests,
-      nproc: result.machine.nproc,
-    });
-    if (p1.error !== undefined) result.error = p1.error;
-    result.firstPass = p1.figures;
-    if (result.baseline) result.baseline = withFleetscanTime(result.baseline, p1.figures.timeToAllReportsMs);
-    const counts = tracker.counts();
-    io.say(
-      `${counts.reports} of ${counts.expectedReports} reports in ${(p1.figures.timeToAllReportsMs / 1000).toFixed(1)} s`,
-    );
-
-    const later = planAfterFirstPass(opts, fleet.length, p1.timedOut);
-    if (later.secondPass) result.secondPass = await runSecondPass(ctx, { first, tracker });
-    if (later.throughput) await runThroughput(ctx, later.throughput, manifests, result.throughput);
-    let cliTimedOut = false;
-    if (opts.cliAudits && !p1.timedOut) {
-      await tracker.stop();
-      const cli = await runCliAuditPass(ctx, {
-        running: started.map((s) => s.svc),
-        kube,
-        logger: quiet,
-        cliAuditorBin: await writeCliAuditor(up),
-        floorMs,
-        uniqueDigests: result.images.uniqueDigests,
-        nproc: result.machine.nproc,
+      return tracker;
+    };
+    const probeImages = images.map((i) => i.ref);
+    const probes = (phase: string) => probeWorkloads({ phase, count: opts.probes, images: probeImages });
+    const loadProbes = (t: Tracker, phase: 'cold' | 'db', expectedMs: number, backlog: number) => {
+      const intervalMs = probeIntervalMs({
+        askedSec: opts.probeIntervalSec,
+        expectedMs,
+        probes: opts.probes,
       });
-      result.cliPass = cli.figures;
-      cliTimedOut = cli.timedOut;
-      if (cli.error !== undefined) result.error = cli.error;
+      let running: ReturnType<typeof startLoadProbes> | undefined;
+      let figures:
+        | (ProbeFigures & { intervalMs: number; operator: ReturnType<typeof operatorRows> })
+        | undefined;
+      return {
+        start: () => {
+          running = startLoadProbes(ctx, t, probes(phase), {
+            intervalMs,
+            timeoutMs: opts.timeoutSec * 1000,
+          });
+        },
+        stop: async () => {
+          const f = await running?.stop();
+          if (f) figures = { ...f, intervalMs, operator: operatorRows(backlog, f.arrivalsMs) };
+        },
+        figures: () => figures,
+      };
+    };
+
+    let floorMs = Number.NaN;
+    let services: ServiceProcess[] = [];
+    let gaveUp = false;
+    for (const phase of plan.phases) {
+      if (!phaseRuns(phase, gaveUp)) continue;
+      switch (phase) {
+        case 'floor':
+          result.floor = await floorPhase(
+            io,
+            runner,
+            up.trivy.auditor,
+            opts.configOnly ? [] : images,
+            manifests,
+            result.concurrency.total,
+          );
+          floorMs = result.floor.floorMs;
+          break;
+        case 'baseline':
+          result.baseline = await baselinePhase(
+            io,
+            runner,
+            opts,
+            fleet,
+            run,
+            plan.baselineOwners ?? 0,
+            result,
+          );
+          break;
+        case 'control-plane':
+          result.controlPlane = await timeControlPlane(ctx, await follow());
+          break;
+        case 'first-pass':
+        case 'cold-start': {
+          const existing = phase === 'cold-start';
+          const t = existing ? await follow() : undefined;
+          io.say(`starting watcher, writer and ${opts.scanners} scanner(s) as processes`);
+          const startedAt = now();
+          const cpu0 = cpuSnapshot(monitor, started, stackPids);
+          services = await ctx.startServices({ scanners: opts.scanners, generation: 1 });
+          await waitServicesReady(services);
+          const readyAt = now();
+          const tr = t ?? (await follow());
+          const probing =
+            existing && opts.probes > 0
+              ? loadProbes(
+                  tr,
+                  'cold',
+                  expectedLoadMs({ load: 'cold-start', owners: fleet.length }),
+                  fleet.length,
+                )
+              : undefined;
+          const p1 = await runFirstPass(ctx, {
+            services,
+            tracker: tr,
+            profDir,
+            floorMs,
+            uniqueDigests: result.images.uniqueDigests,
+            nproc: result.machine.nproc,
+            ...(existing && { existing: { startedAt, readyAt, cpu0 } }),
+            ...(probing && { during: probing }),
+          });
+          if (p1.error !== undefined) result.error = p1.error;
+          gaveUp = p1.timedOut;
+          result.firstPass = p1.figures;
+          const coldStart = probing?.figures();
+          if (coldStart) result.probes = { ...result.probes, coldStart };
+          if (result.baseline)
+            result.baseline = withFleetscanTime(result.baseline, p1.figures.timeToAllReportsMs);
+          const counts = tr.counts();
+          io.say(
+            `${counts.reports} of ${counts.expectedReports} reports in ${(p1.figures.timeToAllReportsMs / 1000).toFixed(1)} s`,
+          );
+          break;
+        }
+        case 'idle-probes':
+          result.probes = {
+            ...result.probes,
+            idle: await runIdleProbes(ctx, await follow(), probes('idle'), IDLE_PROBE_TIMEOUT_MS),
+          };
+          break;
+        case 'db-update': {
+          const t = await follow();
+          const pairs = imageNamespacePairs(fleet);
+          const probing =
+            opts.probes > 0
+              ? loadProbes(
+                  t,
+                  'db',
+                  expectedLoadMs({
+                    load: 'db-update',
+                    imageNamespacePairs: pairs,
+                    batchSize: Number(env.REFRESH_BATCH_SIZE ?? REFRESH_DEFAULTS.batchSize),
+                    intervalSec: Number(env.REFRESH_INTERVAL_SECONDS ?? REFRESH_DEFAULTS.intervalSec),
+                  }),
+                  // trivy-operator does not rescan on a new DB; its like is every report's TTL running out at once.
+                  fleet.length,
+                )
+              : undefined;
+          result.dbUpdate = await runDbUpdate(ctx, {
+            services,
+            tracker: t,
+            timeoutMs: opts.timeoutSec * 1000,
+            ...(probing && { during: probing }),
+          });
+          const dbProbes = probing?.figures();
+          if (dbProbes) result.probes = { ...result.probes, dbUpdate: dbProbes };
+          if (!result.dbUpdate.complete) gaveUp = true;
+          break;
+        }
+        case 'second-pass':
+          result.secondPass = await runSecondPass(ctx, { first: services, tracker: await follow() });
+          break;
+        case 'throughput':
+          await runThroughput(ctx, throughputPlan(fleet.length), manifests, result.throughput);
+          break;
+        case 'cli-audits': {
+          // A tracker of its own: the former engine's pass starts with no ConfigAuditReport.
+          await tracker?.stop();
+          tracker = undefined;
+          const cli = await runCliAuditPass(ctx, {
+            running: services,
+            kube: conn,
+            logger: quiet,
+            cliAuditorBin: await writeCliAuditor(up),
+            floorMs,
+            uniqueDigests: result.images.uniqueDigests,
+            nproc: result.machine.nproc,
+          });
+          result.cliPass = cli.figures;
+          if (cli.error !== undefined) result.error = cli.error;
+          if (cli.timedOut) gaveUp = true;
+          break;
+        }
+        case 'api-cost':
+          // The services are stopped first: the API server's CPU is then the writes' alone.
+          for (const s of started) await s.svc.process.stop();
+          await tracker?.stop();
+          tracker = undefined;
+          result.apiCost = await runApiCost(ctx, { reports: opts.apiCost, kube: conn });
+          break;
+        case 'scale-out':
+          result.scaleOut = await runScaleOut(ctx, opts.scaleOut);
+          break;
+        case 'hold':
+          await hold(io, up, started);
+          break;
+      }
     }
-    result.complete = !p1.timedOut && !cliTimedOut;
-    if (opts.hold) await hold(io, up, started);
+    result.complete = !gaveUp;
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
     io.say(`failed: ${result.error}`);
@@ -185,6 +322,14 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
   }
   if (profDir) result.profiles = summarizeProfiles(profDir, started);
   return result;
+}
+
+/**
+ * The services' environment: the options' pairs, and for --db-update a DB check every 2 s (the
+ * scanners' default is 30 s: the refresh would begin up to 30 s after the bump) unless given.
+ */
+function serviceEnv(opts: BenchOptions): Record<string, string> {
+  return { ...(opts.dbUpdate && { DB_CHECK_SECONDS: '2' }), ...opts.serviceEnv };
 }
 
 /** Starts service processes for the bench cluster, each tracked as `<name>#<generation>`. */
@@ -224,22 +369,6 @@ async function writeCliAuditor(stack: Stack): Promise<string> {
     { mode: 0o755 },
   );
   return file;
-}
-
-/**
- * `--existing`: creates the fleet with no fleetscan service running and waits for every report
- * owner. Returns the moment fleetscan starts and the CPU of every process then, from which the
- * first pass counts (the services' start-up included).
- */
-async function createExisting(ctx: BenchContext, tracker: Tracker) {
-  ctx.io.say(`creating ${ctx.fleet.length} workloads before fleetscan starts`);
-  await createFleet(ctx.kc, ctx.fleet, ctx.run, {
-    concurrency: 8,
-    onCreated: (w, at) => tracker.created(w, at),
-  });
-  await tracker.allOwnersSeen(ctx.opts.timeoutSec * 1000);
-  ctx.io.say('every report owner exists');
-  return { since: now(), cpuBefore: cpuSnapshot(ctx.monitor, ctx.started, ctx.stackPids) };
 }
 
 /** trivy alone: every image scanned back to back, and one config audit of every owner. */
@@ -294,7 +423,7 @@ async function baselinePhase(
   return figures;
 }
 
-/** `--hold`: the services stopped, the stack and its fleet kept up until Ctrl-C. */
+/** `--hold`: the services stopped, the stack (and its fleet, if any) kept up until Ctrl-C. */
 async function hold(io: BenchIo, stack: Stack, started: readonly StartedService[]): Promise<void> {
   for (const s of started) await s.svc.process.stop();
   io.say(

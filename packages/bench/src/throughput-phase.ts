@@ -1,7 +1,7 @@
 import { waitServicesReady } from '@fleetscan/demo';
 import type { BenchContext } from './context.ts';
 import { pushVariants } from './images.ts';
-import type { LaterPhases } from './plan.ts';
+import type { ThroughputPlan } from './plan.ts';
 import { measureThroughput, type ThroughputResult } from './throughput.ts';
 
 const THROUGHPUT_TIMEOUT_MS = 600_000;
@@ -13,7 +13,7 @@ const THROUGHPUT_TIMEOUT_MS = 600_000;
  */
 export async function runThroughput(
   ctx: BenchContext,
-  plan: NonNullable<LaterPhases['throughput']>,
+  plan: ThroughputPlan,
   manifests: readonly Record<string, unknown>[],
   out: ThroughputResult[],
 ): Promise<void> {

@@ -36,6 +36,8 @@ export async function measureThroughput(opts: {
   images: readonly string[];
   manifests: readonly Record<string, unknown>[];
   timeoutMs: number;
+  /** Scan settings of the image requests (a new skip dir makes every digest a new analysis). */
+  settings?: ImageScanRequest['settings'];
 }): Promise<ThroughputResult> {
   const nc = await connect(natsConnectOptions(opts.stack));
   try {
@@ -66,7 +68,7 @@ export async function measureThroughput(opts: {
         image,
         namespace: 'throughput',
         scanners: ['vuln'],
-        settings: {},
+        settings: opts.settings ?? {},
         scanConfigHash: 'throughput',
         requestedAt: now,
       };

@@ -1,6 +1,12 @@
 import { WORKLOAD_RESOURCES } from '@fleetscan/inventory';
 import { createReflector, type KubeConnection, type KubeLogger, type Reflector } from '@fleetscan/kube';
-import { CONFIG_AUDIT_REPORT, GROUP, VERSION, VULNERABILITY_REPORT } from '@fleetscan/reports';
+import {
+  ANNOTATION_DB_UPDATED_AT,
+  CONFIG_AUDIT_REPORT,
+  GROUP,
+  VERSION,
+  VULNERABILITY_REPORT,
+} from '@fleetscan/reports';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { BENCH_LABEL, expectedReports, type FleetWorkload } from './fleet.ts';
 
@@ -18,6 +24,8 @@ interface OwnerView {
 
 interface Entry {
   expected: number;
+  /** A probe (a workload created under load): not counted with the fleet. */
+  probe?: boolean;
   createdAt?: number;
   ownerUid?: string;
   ownerSeenAt?: number;
@@ -59,6 +67,16 @@ export interface Tracker {
   lastReportAt(): number | undefined;
   /** Reports seen in total (any owner), for the second pass. */
   reportEvents(): { added: number; modified: number; deleted: number };
+  /** Follows a probe, a workload created apart from the fleet; its reports do not count with it. */
+  addProbe(w: FleetWorkload, createdAt: number): void;
+  /** Resolves with when the probe had all its reports; undefined if it did not within timeoutMs. */
+  probeDone(w: FleetWorkload, timeoutMs: number): Promise<number | undefined>;
+  /** When the probe's report owner (a Deployment's ReplicaSet) was first seen. */
+  probeOwnerSeenAt(w: FleetWorkload): number | undefined;
+  /** Reports of every probe so far. */
+  probeReports(): number;
+  /** VulnerabilityReports by the trivy DB version they were matched against (any owner). */
+  vulnReportsByDb(): Map<string, number>;
 }
 
 export const workloadKey = (kind: string, namespace: string, name: string) => `${kind}/${namespace}/${name}`;
@@ -93,11 +111,24 @@ export function createTracker(opts: {
   let lastReport: number | undefined;
   const events = { added: 0, modified: 0, deleted: 0 };
   let onProgress: (() => void) | undefined;
+  const probes = new Map<string, Entry>();
+  const probeWaiters = new Map<string, (at: number) => void>();
+  /** DB version of each VulnerabilityReport, by report key. */
+  const vulnDb = new Map<string, string>();
+
+  const entryOf = (key: string) => entries.get(key) ?? probes.get(key);
 
   const attach = (key: string, reportKey: string, at: number) => {
-    const e = entries.get(key);
+    const e = entryOf(key);
     if (!e || e.reports.has(reportKey)) return;
     e.reports.add(reportKey);
+    if (e.probe) {
+      if (e.doneAt === undefined && e.reports.size >= e.expected) {
+        e.doneAt = at;
+        probeWaiters.get(key)?.(at);
+      }
+      return;
+    }
     reportCount++;
     lastReport = Math.max(lastReport ?? 0, at);
     if (e.doneAt === undefined && e.reports.size >= e.expected) {
@@ -108,16 +139,18 @@ export function createTracker(opts: {
   };
 
   const ownerSeen = (o: OwnerView) => {
-    const e = entries.get(o.workload);
+    const e = entryOf(o.workload);
     if (!e || e.ownerUid === o.uid) return;
     // A new owner (a re-created ReplicaSet) starts over.
     if (e.ownerUid) byOwnerUid.delete(e.ownerUid);
     e.ownerUid = o.uid;
     if (e.ownerSeenAt === undefined) {
-      ownersSeen++;
       e.ownerSeenAt = now();
-      lastOwner = e.ownerSeenAt;
-      onProgress?.();
+      if (!e.probe) {
+        ownersSeen++;
+        lastOwner = e.ownerSeenAt;
+        onProgress?.();
+      }
     }
     byOwnerUid.set(o.uid, o.workload);
     const early = orphans.get(o.uid);
@@ -168,7 +201,7 @@ export function createTracker(opts: {
     }),
   );
   const reportReflectors = REPORTS.map((resource) =>
-    createReflector<{ key: string; ownerUid: string; version: string }>({
+    createReflector<{ key: string; ownerUid: string; version: string; db?: string }>({
       kc: opts.kube,
       resource,
       // Names and owners are all it needs: the findings would cost the API server and this process.
@@ -178,17 +211,21 @@ export function createTracker(opts: {
         const m = obj.metadata;
         const owner = m?.ownerReferences?.find((r) => r.controller);
         if (!m?.name || !owner) return undefined;
+        const db = m.annotations?.[ANNOTATION_DB_UPDATED_AT];
         // `version` (not `resourceVersion`, which the default equality ignores) makes every write a MODIFIED.
         return {
           key: `${resource.plural}/${m.namespace}/${m.name}`,
           ownerUid: owner.uid,
           version: m.resourceVersion ?? '',
+          ...(resource.plural === VULNERABILITY_REPORT.plural && db !== undefined && { db }),
         };
       },
       onEvent: (e) => {
         if (e.type === 'ADDED') events.added++;
         else if (e.type === 'MODIFIED') events.modified++;
         else events.deleted++;
+        if (e.type === 'DELETED') vulnDb.delete(e.obj.key);
+        else if (e.obj.db !== undefined) vulnDb.set(e.obj.key, e.obj.db);
         if (e.type !== 'ADDED') return;
         const at = now();
         const w = byOwnerUid.get(e.obj.ownerUid);
@@ -250,5 +287,34 @@ export function createTracker(opts: {
     lastOwnerSeenAt: () => lastOwner,
     lastReportAt: () => lastReport,
     reportEvents: () => ({ ...events }),
+    addProbe(w, createdAt) {
+      const key = workloadKey(w.kind, w.namespace, w.name);
+      if (entries.has(key) || probes.has(key)) throw new Error(`probe ${key} is already followed`);
+      probes.set(key, { expected: expectedReports(w), probe: true, createdAt, reports: new Set() });
+    },
+    probeDone(w, timeoutMs) {
+      const key = workloadKey(w.kind, w.namespace, w.name);
+      const e = probes.get(key);
+      if (!e) return Promise.reject(new Error(`probe ${key} is not followed`));
+      if (e.doneAt !== undefined) return Promise.resolve(e.doneAt);
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          probeWaiters.delete(key);
+          resolve(undefined);
+        }, timeoutMs);
+        probeWaiters.set(key, (at) => {
+          clearTimeout(timer);
+          probeWaiters.delete(key);
+          resolve(at);
+        });
+      });
+    },
+    probeReports: () => [...probes.values()].reduce((a, e) => a + e.reports.size, 0),
+    probeOwnerSeenAt: (w) => probes.get(workloadKey(w.kind, w.namespace, w.name))?.ownerSeenAt,
+    vulnReportsByDb() {
+      const out = new Map<string, number>();
+      for (const db of vulnDb.values()) out.set(db, (out.get(db) ?? 0) + 1);
+      return out;
+    },
   };
 }

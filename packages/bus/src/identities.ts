@@ -1,14 +1,14 @@
-import { PREFIX, subjects } from './subjects.ts';
+import { LANES, PREFIX, subjects } from './subjects.ts';
 import {
-  CONSUMER_SCAN_CONFIG,
-  CONSUMER_SCAN_IMAGE,
   LOCK_BUCKET,
   manifestsBucket,
   resultsBucket,
   STATE_BUCKET,
   STATE_KEY_TRIVY_DB,
+  STREAM_DEAD,
   STREAM_RESULTS,
   STREAM_SCAN,
+  scanConsumer,
   writerConsumer,
 } from './topology.ts';
 
@@ -98,6 +98,12 @@ function writeBucket(bucket: string): string[] {
   ];
 }
 
+/** The scanner fleet's consumers, both lanes of each kind, with their filters. */
+const SCAN_CONSUMERS = LANES.flatMap((lane) => [
+  { name: scanConsumer('image', lane), filter: subjects.allScanImage(lane) },
+  { name: scanConsumer('config', lane), filter: subjects.allScanConfig(lane) },
+]);
+
 /** The permissions of an identity. Pure: the stack, the chart's file and the tests use the same. */
 export function permissionsFor(id: Identity): Permissions {
   const inbox = { allow: [`${inboxPrefix(id)}.>`] };
@@ -110,8 +116,8 @@ export function permissionsFor(id: Identity): Permissions {
       return {
         publish: {
           allow: [
-            subjects.scanImage(c),
-            subjects.scanConfig(c),
+            // Both lanes' requests (subjects.ts): its own cluster's only.
+            ...LANES.flatMap((lane) => [subjects.scanImage(c, lane), subjects.scanConfig(c, lane)]),
             `${API}.INFO`,
             // Waits for the stream the scanners create; watches the fleet's DB version: an ordered
             // consumer whose filter can only be that one key (the server checks the create subject's
@@ -131,7 +137,6 @@ export function permissionsFor(id: Identity): Permissions {
     }
     case 'writer': {
       const c = id.cluster ?? '';
-      const durable = writerConsumer(c);
       return {
         publish: {
           allow: [
@@ -139,13 +144,21 @@ export function permissionsFor(id: Identity): Permissions {
             // Waits for the stream; counts its pending results (stream info with its filter: the
             // request's filter is not checked, so per-subject counts of other clusters are visible).
             `${API}.STREAM.INFO.${STREAM_RESULTS}`,
-            // Only this consumer, only with this filter: the server matches both against the request.
-            `${API}.CONSUMER.CREATE.${STREAM_RESULTS}.${durable}.${subjects.resultsFor(c)}`,
-            `${API}.CONSUMER.INFO.${STREAM_RESULTS}.${durable}`,
-            `${API}.CONSUMER.MSG.NEXT.${STREAM_RESULTS}.${durable}`,
-            `$JS.ACK.${STREAM_RESULTS}.${durable}.>`,
-            // The results its consumer terminated (consume() keeps them): its own dead letters only.
-            subjects.dead(durable),
+            // Its consumer of each lane, only with that lane's filter: the server matches both
+            // against the request.
+            ...LANES.flatMap((lane) => {
+              const durable = writerConsumer(c, lane);
+              return [
+                `${API}.CONSUMER.CREATE.${STREAM_RESULTS}.${durable}.${subjects.resultsFor(c, lane)}`,
+                `${API}.CONSUMER.INFO.${STREAM_RESULTS}.${durable}`,
+                `${API}.CONSUMER.MSG.NEXT.${STREAM_RESULTS}.${durable}`,
+                `$JS.ACK.${STREAM_RESULTS}.${durable}.>`,
+                // The results its consumers terminated (consume() keeps them): its own dead letters only.
+                subjects.dead(durable),
+              ];
+            }),
+            // Waits for the dead-letter stream too, so its first dead letter has somewhere to go.
+            `${API}.STREAM.INFO.${STREAM_DEAD}`,
             ...readBucket(resultsBucket(c)),
           ],
         },
@@ -158,8 +171,7 @@ export function permissionsFor(id: Identity): Permissions {
           allow: [
             `${PREFIX}.result.>`,
             // The requests its consumers terminated (consume() keeps them).
-            subjects.dead(CONSUMER_SCAN_IMAGE),
-            subjects.dead(CONSUMER_SCAN_CONFIG),
+            ...SCAN_CONSUMERS.map((c) => subjects.dead(c.name)),
             `${API}.INFO`,
             // The topology (the dead-letter stream too), including each cluster's results bucket
             // (named per cluster, so a wildcard stream token): created, updated, read and its
@@ -170,8 +182,7 @@ export function permissionsFor(id: Identity): Permissions {
             `${API}.STREAM.MSG.GET.*`,
             `${API}.STREAM.PURGE.*`,
             `${API}.DIRECT.GET.>`,
-            `${API}.CONSUMER.CREATE.${STREAM_SCAN}.${CONSUMER_SCAN_IMAGE}.${subjects.allScanImage}`,
-            `${API}.CONSUMER.CREATE.${STREAM_SCAN}.${CONSUMER_SCAN_CONFIG}.${subjects.allScanConfig}`,
+            ...SCAN_CONSUMERS.map((c) => `${API}.CONSUMER.CREATE.${STREAM_SCAN}.${c.name}.${c.filter}`),
             `${API}.CONSUMER.INFO.${STREAM_SCAN}.*`,
             `${API}.CONSUMER.MSG.NEXT.${STREAM_SCAN}.*`,
             `$JS.ACK.${STREAM_SCAN}.>`,

@@ -65,11 +65,13 @@ export {
   SealedSchema,
   sealCredentials,
 } from './seal.ts';
-export { CLUSTER_NAME_PATTERN, clusterOf, PREFIX, subjects } from './subjects.ts';
+export { CLUSTER_NAME_PATTERN, clusterOf, LANES, type Lane, laneOf, PREFIX, subjects } from './subjects.ts';
 export {
   BLOB_BUCKET,
   CONSUMER_SCAN_CONFIG,
+  CONSUMER_SCAN_CONFIG_BULK,
   CONSUMER_SCAN_IMAGE,
+  CONSUMER_SCAN_IMAGE_BULK,
   DEFAULT_SCAN_ACK_WAIT_MS,
   ensureConsumer,
   ensureStreams,
@@ -83,6 +85,7 @@ export {
   STREAM_DEAD,
   STREAM_RESULTS,
   STREAM_SCAN,
+  scanConsumer,
   scanConsumerConfigs,
   streamConfigs,
   type TopologyOptions,

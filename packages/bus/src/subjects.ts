@@ -2,28 +2,47 @@
  * Subject scheme. Every subject ends in the cluster name so many clusters can
  * share one NATS and one scanner fleet while each writer only sees its own:
  *
- *   fleetscan.scan.image.<cluster>     image scan requests    (stream FLEETSCAN_SCAN)
- *   fleetscan.scan.config.<cluster>    config audit requests  (stream FLEETSCAN_SCAN)
- *   fleetscan.result.image.<cluster>   image scan results     (stream FLEETSCAN_RESULTS)
- *   fleetscan.result.config.<cluster>  config audit results   (stream FLEETSCAN_RESULTS)
- *   fleetscan.dead.<consumer>          terminated messages    (stream FLEETSCAN_DEAD, dead-letters.ts)
+ *   fleetscan.scan.image.<cluster>            image scan requests, urgent lane   (stream FLEETSCAN_SCAN)
+ *   fleetscan.scan.bulk.image.<cluster>       image scan requests, bulk lane     (stream FLEETSCAN_SCAN)
+ *   fleetscan.scan.config.<cluster>           config audit requests, urgent      (stream FLEETSCAN_SCAN)
+ *   fleetscan.scan.bulk.config.<cluster>      config audit requests, bulk        (stream FLEETSCAN_SCAN)
+ *   fleetscan.result.image.<cluster>          image scan results, urgent         (stream FLEETSCAN_RESULTS)
+ *   fleetscan.result.bulk.image.<cluster>     image scan results, bulk           (stream FLEETSCAN_RESULTS)
+ *   fleetscan.result.config.<cluster>         config audit results, urgent      (stream FLEETSCAN_RESULTS)
+ *   fleetscan.result.bulk.config.<cluster>    config audit results, bulk        (stream FLEETSCAN_RESULTS)
+ *   fleetscan.dead.<consumer>                 terminated messages               (stream FLEETSCAN_DEAD, dead-letters.ts)
+ *
+ * Requests travel in two lanes, each with its own consumers from the watcher through the scanners
+ * (whose results stay in the request's lane) to the writer, so work a person waits for is never
+ * queued behind bulk work: `urgent` for what changed in the cluster while the watcher ran (a new
+ * or changed workload, a deleted report), `bulk` for what it finds on its own (the backlog of its
+ * first list, the resync, refreshes for settings, TTL, a new DB, re-pushed tags). The bulk lane's
+ * extra token keeps the urgent filters (`fleetscan.scan.image.*`, `fleetscan.result.*.<cluster>`)
+ * from matching it, so they are the same as before lanes existed.
  */
 export const PREFIX = 'fleetscan';
+
+export const LANES = ['urgent', 'bulk'] as const;
+export type Lane = (typeof LANES)[number];
+
+const inLane = (l: Lane) => (l === 'bulk' ? 'bulk.' : '');
 
 /** Cluster names become subject tokens and consumer names: keep them to DNS-label characters. */
 export const CLUSTER_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 export const subjects = {
-  scanImage: (cluster: string) => `${PREFIX}.scan.image.${token(cluster)}`,
-  scanConfig: (cluster: string) => `${PREFIX}.scan.config.${token(cluster)}`,
-  resultImage: (cluster: string) => `${PREFIX}.result.image.${token(cluster)}`,
-  resultConfig: (cluster: string) => `${PREFIX}.result.config.${token(cluster)}`,
-  /** Every image scan request, of every cluster (the scanner fleet's filter). */
-  allScanImage: `${PREFIX}.scan.image.*`,
-  allScanConfig: `${PREFIX}.scan.config.*`,
-  /** Every result for one cluster (that cluster's writer's filter). */
-  resultsFor: (cluster: string) => `${PREFIX}.result.*.${token(cluster)}`,
-  /** Messages a consumer terminated (consumer names are subject tokens: scan-image, writer-<cluster>). */
+  scanImage: (cluster: string, l: Lane = 'urgent') => `${PREFIX}.scan.${inLane(l)}image.${token(cluster)}`,
+  scanConfig: (cluster: string, l: Lane = 'urgent') => `${PREFIX}.scan.${inLane(l)}config.${token(cluster)}`,
+  resultImage: (cluster: string, l: Lane = 'urgent') =>
+    `${PREFIX}.result.${inLane(l)}image.${token(cluster)}`,
+  resultConfig: (cluster: string, l: Lane = 'urgent') =>
+    `${PREFIX}.result.${inLane(l)}config.${token(cluster)}`,
+  /** Every image scan request of a lane, of every cluster (the scanner fleet's filters). */
+  allScanImage: (l: Lane = 'urgent') => `${PREFIX}.scan.${inLane(l)}image.*`,
+  allScanConfig: (l: Lane = 'urgent') => `${PREFIX}.scan.${inLane(l)}config.*`,
+  /** Every result of a lane for one cluster (that cluster's writer's filters). */
+  resultsFor: (cluster: string, l: Lane = 'urgent') => `${PREFIX}.result.${inLane(l)}*.${token(cluster)}`,
+  /** Messages a consumer terminated (consumer names are subject tokens: scan-image, writer-<cluster>_bulk). */
   dead: (consumer: string) => `${PREFIX}.dead.${consumer.replace(/[^A-Za-z0-9_-]/g, '_')}`,
   allDead: `${PREFIX}.dead.>`,
 } as const;
@@ -31,6 +50,11 @@ export const subjects = {
 /** The cluster a subject belongs to: its last token. */
 export function clusterOf(subject: string): string {
   return subject.slice(subject.lastIndexOf('.') + 1);
+}
+
+/** The lane of a request or result subject. */
+export function laneOf(subject: string): Lane {
+  return subject.split('.')[2] === 'bulk' ? 'bulk' : 'urgent';
 }
 
 function token(cluster: string): string {

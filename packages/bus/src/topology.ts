@@ -8,7 +8,7 @@ import {
   StorageType,
   type StreamConfig,
 } from '@nats-io/jetstream';
-import { PREFIX, subjects } from './subjects.ts';
+import { LANES, type Lane, PREFIX, subjects } from './subjects.ts';
 
 export const STREAM_SCAN = 'FLEETSCAN_SCAN';
 export const STREAM_RESULTS = 'FLEETSCAN_RESULTS';
@@ -39,7 +39,21 @@ export const manifestsBucket = (cluster: string) => `fleetscan-manifests-${clust
 
 export const CONSUMER_SCAN_IMAGE = 'scan-image';
 export const CONSUMER_SCAN_CONFIG = 'scan-config';
-export const writerConsumer = (cluster: string) => `writer-${cluster}`;
+export const CONSUMER_SCAN_IMAGE_BULK = 'scan-image-bulk';
+export const CONSUMER_SCAN_CONFIG_BULK = 'scan-config-bulk';
+
+/** The scanner fleet's consumer of a kind of request in a lane. */
+export function scanConsumer(kind: 'image' | 'config', lane: Lane): string {
+  if (kind === 'image') return lane === 'bulk' ? CONSUMER_SCAN_IMAGE_BULK : CONSUMER_SCAN_IMAGE;
+  return lane === 'bulk' ? CONSUMER_SCAN_CONFIG_BULK : CONSUMER_SCAN_CONFIG;
+}
+/**
+ * A cluster's writer's consumer of a lane's results. The bulk one ends in `_bulk`: a cluster name
+ * (a DNS label) has no `_`, so no cluster's consumer is another's (`-bulk` made prod's bulk consumer
+ * prod-bulk's urgent one).
+ */
+export const writerConsumer = (cluster: string, lane: Lane = 'urgent') =>
+  lane === 'bulk' ? `writer-${cluster}_bulk` : `writer-${cluster}`;
 
 const NS = 1_000_000;
 const SEC = 1000 * NS;
@@ -123,17 +137,21 @@ export function scanConsumerConfigs(o: TopologyOptions = {}): Partial<ConsumerCo
     ...workConsumer(o),
     ack_wait: (o.scanAckWaitMs ?? DEFAULT_SCAN_ACK_WAIT_MS) * NS,
   };
-  return [
-    { ...common, durable_name: CONSUMER_SCAN_IMAGE, filter_subject: subjects.allScanImage },
-    { ...common, durable_name: CONSUMER_SCAN_CONFIG, filter_subject: subjects.allScanConfig },
-  ];
+  return LANES.flatMap((lane) => [
+    { ...common, durable_name: scanConsumer('image', lane), filter_subject: subjects.allScanImage(lane) },
+    { ...common, durable_name: scanConsumer('config', lane), filter_subject: subjects.allScanConfig(lane) },
+  ]);
 }
 
-export function writerConsumerConfig(cluster: string, o: TopologyOptions = {}): Partial<ConsumerConfig> {
+export function writerConsumerConfig(
+  cluster: string,
+  o: TopologyOptions = {},
+  lane: Lane = 'urgent',
+): Partial<ConsumerConfig> {
   return {
     ...workConsumer(o),
-    durable_name: writerConsumer(cluster),
-    filter_subject: subjects.resultsFor(cluster),
+    durable_name: writerConsumer(cluster, lane),
+    filter_subject: subjects.resultsFor(cluster, lane),
     ack_wait: 30 * SEC,
   };
 }

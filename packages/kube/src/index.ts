@@ -19,6 +19,7 @@ export {
 } from './errors.ts';
 export { type LoadKubeConfigOptions, loadKubeConfig, SERVICE_ACCOUNT_DIR } from './kubeconfig.ts';
 export type { Auth, ConnectionSpec, ExecConfig, Material } from './kubeconfig-file.ts';
+export { listAll } from './list-all.ts';
 export type { KubeLogger } from './logger.ts';
 export type { KubeObject, ObjectMeta, OwnerReference } from './object.ts';
 export { type ProxyEnv, proxyEnvFrom } from './proxy.ts';

@@ -1,12 +1,12 @@
 import {
-  CONSUMER_SCAN_CONFIG,
-  CONSUMER_SCAN_IMAGE,
   connectBus,
   createDeadLetters,
   ensureTopology,
   inboxPrefix,
+  LANES,
   pendingMessages,
   STREAM_SCAN,
+  scanConsumer,
   subjects,
 } from '@fleetscan/bus';
 import { type Clock, createReadiness, type Logger, startOpsServer, systemClock } from '@fleetscan/service';
@@ -100,25 +100,25 @@ export async function startScanner(deps: ScannerDeps): Promise<RunningScanner> {
   });
   await image.start();
   await cfg.start();
-  const workers = [
+  const workers = LANES.flatMap((lane) => [
     {
-      name: CONSUMER_SCAN_IMAGE,
-      filter: subjects.allScanImage,
-      worker: image,
+      name: scanConsumer('image', lane),
+      filter: subjects.allScanImage(lane),
+      held: () => image.held(lane),
       slots: config.imageConcurrency,
     },
     {
-      name: CONSUMER_SCAN_CONFIG,
-      filter: subjects.allScanConfig,
-      worker: cfg,
+      name: scanConsumer('config', lane),
+      filter: subjects.allScanConfig(lane),
+      held: () => cfg.held(lane),
       slots: 2 * config.configBatch.size,
     },
-  ];
+  ]);
   // Each consumer's slots are a readiness check of their own: a handler stuck past its bound shows
   // there by name, instead of /readyz saying ok while every slot is blocked.
   const checkSlots = () => {
     for (const w of workers) {
-      const h = w.worker.held();
+      const h = w.held();
       readiness.set(
         w.name,
         h.stuck === 0,

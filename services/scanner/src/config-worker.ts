@@ -2,7 +2,6 @@ import {
   type BlobStore,
   BusErrorCode,
   bounded,
-  CONSUMER_SCAN_CONFIG,
   type ConfigAuditData,
   ConfigAuditDataSchema,
   type ConfigAuditRequest,
@@ -17,16 +16,20 @@ import {
   encode,
   forSubject,
   isBusError,
+  LANES,
+  type Lane,
+  laneOf,
   type Manifest,
   ManifestSchema,
   type Outcome,
   type ScanError,
   STREAM_SCAN,
+  scanConsumer,
   subjects,
 } from '@fleetscan/bus';
 import type { Clock, Logger } from '@fleetscan/service';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { createBatcher } from './batcher.ts';
+import { type Batcher, createBatcher } from './batcher.ts';
 import { type AuditItem, type AuditOutput, auditOutputs } from './config-outputs.ts';
 import type { ScanEngine } from './engine.ts';
 import { classifyFailure } from './failure.ts';
@@ -58,10 +61,14 @@ export interface ConfigWorkerDeps {
  * (batcher.ts: one run at a time, arrivals during a run form the next), each audited on its own
  * (no file, no directory), and each request's checks are made with its cluster's settings. Each
  * message's handler submits its manifest, awaits its checks, and publishes its own result.
+ *
+ * Each lane has its own consumer and batcher: an urgent audit does not wait for hundreds of
+ * manifests gathering ahead of it. The one audit worker answers one request at a time, so an urgent
+ * batch waits at most for the bulk request it is running (~10 ms a manifest).
  */
 export function createConfigWorker(d: ConfigWorkerDeps) {
   const abort = new AbortController();
-  let consumption: Consumption | undefined;
+  const consumptions = new Map<Lane, Consumption>();
 
   /** One worker request over a batch; counted and logged once per batch, whatever its size. */
   async function audit(items: readonly AuditItem[]): Promise<AuditOutput[]> {
@@ -94,15 +101,15 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
     }
   }
 
-  const audits = createBatcher({
-    maxSize: d.batchSize,
-    waitMs: d.batchWaitMs,
-    run: audit,
-    signal: abort.signal,
-  });
+  const batcher = () =>
+    createBatcher({ maxSize: d.batchSize, waitMs: d.batchWaitMs, run: audit, signal: abort.signal });
+  const batchers: Record<Lane, Batcher<AuditItem, AuditOutput>> = { urgent: batcher(), bulk: batcher() };
 
+  /** The result goes out in the lane its request came in. */
   async function publish(req: ConfigAuditRequest, at: Delivery, result: Uint8Array): Promise<void> {
-    await d.js.publish(subjects.resultConfig(req.cluster), result, { msgID: `r.${at.id}.${at.delivery}` });
+    await d.js.publish(subjects.resultConfig(req.cluster, laneOf(at.subject)), result, {
+      msgID: `r.${at.id}.${at.delivery}`,
+    });
   }
 
   async function publishData(req: ConfigAuditRequest, at: Delivery, data: ConfigAuditData): Promise<void> {
@@ -141,12 +148,12 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
     return { kind: 'ack' };
   }
 
-  async function handle(req: ConfigAuditRequest, at: Delivery): Promise<Outcome> {
+  async function handle(lane: Lane, req: ConfigAuditRequest, at: Delivery): Promise<Outcome> {
     let out: AuditOutput;
     try {
       // The batch runs for everyone in it: this request stops waiting at its own bound.
       out = await untilAborted(
-        manifestOf(req).then((manifest) => audits.submit({ manifest, settings: req.settings })),
+        manifestOf(req).then((manifest) => batchers[lane].submit({ manifest, settings: req.settings })),
         at.signal,
       );
     } catch (err) {
@@ -174,35 +181,39 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
     return { kind: 'ack' };
   }
 
+  function consumeLane(lane: Lane): Promise<Consumption> {
+    return consume({
+      js: d.js,
+      stream: STREAM_SCAN,
+      consumer: scanConsumer('config', lane),
+      schemaFor: (subject) => forSubject(ConfigAuditRequestSchema, subject),
+      handle: (req, at) => handle(lane, req, at),
+      // A full batch running and the next one gathering meanwhile.
+      concurrency: 2 * d.batchSize,
+      metrics: d.metrics.consume,
+      logger: d.logger,
+      signal: abort.signal,
+      handlerTimeoutMs: d.requestTimeoutMs,
+      ...(d.deadLetters && { deadLetters: d.deadLetters }),
+      onTerm: (t) => {
+        if (t.ending !== 'invalid') return;
+        const cluster = clusterOf(t.subject);
+        d.metrics.requests.inc({ type: 'config', outcome: 'invalid', cluster });
+        d.metrics.failures.inc({ type: 'config', reason: 'INVALID_MESSAGE', cluster });
+      },
+    });
+  }
+
   return {
     async start(): Promise<void> {
-      consumption = await consume({
-        js: d.js,
-        stream: STREAM_SCAN,
-        consumer: CONSUMER_SCAN_CONFIG,
-        schemaFor: (subject) => forSubject(ConfigAuditRequestSchema, subject),
-        handle,
-        // A full batch running and the next one gathering meanwhile.
-        concurrency: 2 * d.batchSize,
-        metrics: d.metrics.consume,
-        logger: d.logger,
-        signal: abort.signal,
-        handlerTimeoutMs: d.requestTimeoutMs,
-        ...(d.deadLetters && { deadLetters: d.deadLetters }),
-        onTerm: (t) => {
-          if (t.ending !== 'invalid') return;
-          const cluster = clusterOf(t.subject);
-          d.metrics.requests.inc({ type: 'config', outcome: 'invalid', cluster });
-          d.metrics.failures.inc({ type: 'config', reason: 'INVALID_MESSAGE', cluster });
-        },
-      });
+      for (const lane of LANES) consumptions.set(lane, await consumeLane(lane));
     },
-    /** Messages held, and handlers stuck past their bound (for /readyz). */
-    held: () => consumption?.held() ?? { count: 0, oldestMs: 0, stuck: 0 },
+    /** A lane's messages held, and its handlers stuck past their bound (for /readyz). */
+    held: (lane: Lane) => consumptions.get(lane)?.held() ?? { count: 0, oldestMs: 0, stuck: 0 },
     /** Stops pulling and kills a running audit; held messages go back to the stream. */
     async stop(): Promise<void> {
       abort.abort();
-      await consumption?.stop();
+      await Promise.all([...consumptions.values()].map((c) => c.stop()));
     },
   };
 }

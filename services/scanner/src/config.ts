@@ -39,9 +39,11 @@ const schema = z.object({
     .describe(
       'the most one request may take, all steps together: digest lookup, lock waits, every trivy run, stores; past it the request counts as a TIMEOUT, and a handler still running 30 s later is a stuck slot (/readyz, fleetscan_consumer_stuck_handlers); unset: 3 x SCAN_TIMEOUT_SECONDS + 60',
     ),
-  IMAGE_CONCURRENCY: int(1, 1).describe('image scans this replica runs at once'),
+  IMAGE_CONCURRENCY: int(1, 1).describe(
+    'image scans this replica runs at once in each lane (urgent: changes in the cluster; bulk: the backlog at start, refreshes)',
+  ),
   CONFIG_BATCH_SIZE: int(500, 1).describe(
-    'manifests per config audit batch (one audit worker request) at most',
+    'manifests per config audit batch (one audit worker request) at most, in each lane',
   ),
   CONFIG_BATCH_WAIT_MS: int(250, 0).describe('how long to wait for a config batch to fill'),
   AUDITOR_BIN: z

@@ -2,7 +2,6 @@ import {
   type BlobStore,
   BusErrorCode,
   bounded,
-  CONSUMER_SCAN_IMAGE,
   type Consumption,
   clusterOf,
   consume,
@@ -16,9 +15,13 @@ import {
   type ImageScanResult,
   ImageScanResultSchema,
   isBusError,
+  LANES,
+  type Lane,
+  laneOf,
   type Outcome,
   type RegistryCredentials,
   STREAM_SCAN,
+  scanConsumer,
   subjects,
 } from '@fleetscan/bus';
 import type { Clock, Logger } from '@fleetscan/service';
@@ -45,6 +48,7 @@ export interface ImageWorkerDeps {
   metrics: ScannerMetrics;
   logger: Logger;
   clock: Clock;
+  /** Scans at once in each lane (urgent and bulk have their own). */
   concurrency: number;
   insecureRegistries: readonly string[];
   replica: string;
@@ -65,10 +69,13 @@ export interface ImageWorkerDeps {
  * produce the result, publish it. A transient failure is retried (consume() decides when); a
  * permanent one, or any on the last delivery, is published as an error result. Credentials live
  * in the handler's scope only.
+ *
+ * Each lane has its own consumer and its own `concurrency` slots: an urgent request never waits
+ * for bulk work (a refresh of the whole fleet) to end, and bulk work goes on meanwhile.
  */
 export function createImageWorker(d: ImageWorkerDeps) {
   const abort = new AbortController();
-  let consumption: Consumption | undefined;
+  const consumptions = new Map<Lane, Consumption>();
   const scans = createImageScans({
     blobs: d.blobs,
     locks: d.locks,
@@ -85,8 +92,11 @@ export function createImageWorker(d: ImageWorkerDeps) {
     signal: abort.signal,
   });
 
+  /** The result goes out in the lane its request came in. */
   async function publish(req: ImageScanRequest, at: Delivery, result: Uint8Array): Promise<void> {
-    await d.js.publish(subjects.resultImage(req.cluster), result, { msgID: `r.${at.id}.${at.delivery}` });
+    await d.js.publish(subjects.resultImage(req.cluster, laneOf(at.subject)), result, {
+      msgID: `r.${at.id}.${at.delivery}`,
+    });
   }
 
   async function handle(req: ImageScanRequest, at: Delivery): Promise<Outcome> {
@@ -189,34 +199,38 @@ export function createImageWorker(d: ImageWorkerDeps) {
     }
   }
 
+  function consumeLane(lane: Lane): Promise<Consumption> {
+    return consume({
+      js: d.js,
+      stream: STREAM_SCAN,
+      consumer: scanConsumer('image', lane),
+      schemaFor: (subject) => forSubject(ImageScanRequestSchema, subject),
+      handle,
+      concurrency: d.concurrency,
+      metrics: d.metrics.consume,
+      logger: d.logger,
+      signal: abort.signal,
+      handlerTimeoutMs: d.requestTimeoutMs,
+      ...(d.deadLetters && { deadLetters: d.deadLetters }),
+      onTerm: (t) => {
+        if (t.ending !== 'invalid') return;
+        const cluster = clusterOf(t.subject);
+        d.metrics.requests.inc({ type: 'image', outcome: 'invalid', cluster });
+        d.metrics.failures.inc({ type: 'image', reason: 'INVALID_MESSAGE', cluster });
+      },
+    });
+  }
+
   return {
     async start(): Promise<void> {
-      consumption = await consume({
-        js: d.js,
-        stream: STREAM_SCAN,
-        consumer: CONSUMER_SCAN_IMAGE,
-        schemaFor: (subject) => forSubject(ImageScanRequestSchema, subject),
-        handle,
-        concurrency: d.concurrency,
-        metrics: d.metrics.consume,
-        logger: d.logger,
-        signal: abort.signal,
-        handlerTimeoutMs: d.requestTimeoutMs,
-        ...(d.deadLetters && { deadLetters: d.deadLetters }),
-        onTerm: (t) => {
-          if (t.ending !== 'invalid') return;
-          const cluster = clusterOf(t.subject);
-          d.metrics.requests.inc({ type: 'image', outcome: 'invalid', cluster });
-          d.metrics.failures.inc({ type: 'image', reason: 'INVALID_MESSAGE', cluster });
-        },
-      });
+      for (const lane of LANES) consumptions.set(lane, await consumeLane(lane));
     },
-    /** Messages held, and handlers stuck past their bound (for /readyz). */
-    held: () => consumption?.held() ?? { count: 0, oldestMs: 0, stuck: 0 },
+    /** A lane's messages held, and its handlers stuck past their bound (for /readyz). */
+    held: (lane: Lane) => consumptions.get(lane)?.held() ?? { count: 0, oldestMs: 0, stuck: 0 },
     /** Stops pulling and kills running trivy processes; their messages go back to the stream. */
     async stop(): Promise<void> {
       abort.abort();
-      await consumption?.stop();
+      await Promise.all([...consumptions.values()].map((c) => c.stop()));
     },
   };
 }

@@ -2,6 +2,7 @@ import {
   type BlobStore,
   bounded,
   type ConfigAuditSettings,
+  type Lane,
   MAX_INLINE_MANIFEST_BYTES,
   type Manifest,
   ManifestSchema,
@@ -55,7 +56,7 @@ export function createAsks(deps: {
     return { manifestBlob: key };
   };
   return {
-    async config(owner: Owner, purpose: string) {
+    async config(owner: Owner, purpose: string, lane: Lane) {
       const reports = deps.auditReports(owner).map((r) => r.kind);
       if (reports.length === 0) return;
       const outcome = await publisher.config(
@@ -73,8 +74,9 @@ export function createAsks(deps: {
           settings: deps.configAudit,
         },
         () => manifestPart(owner),
+        lane,
       );
-      metrics.requests.inc({ type: 'config', outcome });
+      metrics.requests.inc({ type: 'config', outcome, lane });
       if (outcome === 'invalid') {
         deps.logger?.warn(
           { owner: bounded(ownerKey(owner)) },
@@ -83,7 +85,7 @@ export function createAsks(deps: {
       }
       countRefresh('config', purpose);
     },
-    async image(owner: Owner, need: ImageNeed, purpose: string) {
+    async image(owner: Owner, need: ImageNeed, purpose: string, lane: Lane) {
       const sealed = await deps.credentials.sealedFor(owner, need.image, deps.cluster);
       const outcome = await publisher.image(
         {
@@ -97,8 +99,9 @@ export function createAsks(deps: {
           ...(sealed ? { credentials: sealed } : {}),
         },
         purpose,
+        lane,
       );
-      metrics.requests.inc({ type: 'image', outcome });
+      metrics.requests.inc({ type: 'image', outcome, lane });
       if (outcome === 'invalid') {
         deps.logger?.warn(
           { owner: bounded(ownerKey(owner)), image: bounded(need.image, 200) },

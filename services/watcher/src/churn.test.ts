@@ -75,7 +75,7 @@ function simulate(h: Harness, random: () => number) {
     if (random() < lossRate) return;
     const body = m.body as Record<string, unknown>;
     const now = h.time.nowMs;
-    if (m.subject.includes('.scan.config.')) {
+    if (m.subject.split('.').at(-2) === 'config') {
       const uid = (body.owner as { uid: string }).uid;
       const o = h.cluster.index.ownerByUid(uid);
       if (!o || o.specHash !== body.specHash) return;

@@ -35,20 +35,50 @@ describe('evaluation passes', () => {
     expect(p.dirty).toBe(0);
   });
 
-  it('an owner marked during a pass is evaluated by that pass, after the others', async () => {
+  it('an owner marked during a pass is evaluated by that pass, after the others; once if not reached yet', async () => {
     let marked = false;
     const { time, p, evaluated } = setup(async () => {
       if (marked) return;
       marked = true;
       p.mark('late');
       p.mark('b');
+      p.mark('a');
     });
     p.start();
     p.mark('a');
     p.mark('b');
     await time.advance(50);
-    expect(evaluated).toEqual(['a', 'b', 'late', 'b']);
+    // `a` was marked again after its evaluation began: evaluated again; `b` had not been reached.
+    expect(evaluated).toEqual(['a', 'b', 'late', 'a']);
     expect(time.timers).toBe(0);
+  });
+
+  it('evaluates urgent marks before the bulk ones still waiting, in the lane they were marked in', async () => {
+    const lanes: string[] = [];
+    const time = createFakeTime();
+    let first = true;
+    const p = createEvaluationPasses({
+      timers: time,
+      delayMs: 50,
+      retryAfterMs: 2000,
+      evaluate: async (key, lane) => {
+        lanes.push(`${key}:${lane}`);
+        if (!first) return;
+        first = false;
+        // A workload created while the first list's backlog is being evaluated.
+        p.mark('new', 'urgent');
+        // Marked both ways: urgent wins; marked bulk after urgent: still urgent.
+        p.mark('b3', 'urgent');
+        p.mark('new', 'bulk');
+      },
+    });
+    for (const k of ['b1', 'b2', 'b3', 'b4']) p.mark(k, 'bulk');
+    p.start();
+    await time.advance(50);
+    expect(lanes).toEqual(['b1:bulk', 'new:urgent', 'b3:urgent', 'b2:bulk', 'b4:bulk']);
+    p.retryLater('x', 'urgent');
+    await time.advance(2050);
+    expect(lanes.at(-1)).toBe('x:urgent');
   });
 
   it('marks an owner again after the retry delay, once however often it failed', async () => {

@@ -1,14 +1,19 @@
+import type { Lane } from '@fleetscan/bus';
 import type { Timers } from '@fleetscan/service';
 
 /**
  * Owners marked dirty are evaluated in passes: one pass at a time, starting a moment after the
  * first mark so a burst of events (a re-list, a rollout) collapses into one pass; owners marked
  * during a pass are taken by the same pass. An evaluation that failed is marked again later.
+ *
+ * A mark has a lane (`@fleetscan/bus`): an owner marked `urgent` (it changed while we watched) is
+ * evaluated before every `bulk` one still waiting (the first list's ten thousand owners, a resync),
+ * and asks in the urgent lane; marked both ways, it is urgent.
  */
 export interface EvaluationPasses {
-  mark(key: string): void;
+  mark(key: string, lane?: Lane): void;
   /** Marks `key` again after the retry delay (once, however often it fails meanwhile). */
-  retryLater(key: string): void;
+  retryLater(key: string, lane?: Lane): void;
   /** Passes run from now on (before, marks only accumulate: the first list is not complete). */
   start(): void;
   readonly dirty: number;
@@ -22,9 +27,11 @@ export function createEvaluationPasses(opts: {
   /** How long a pass waits for more marks before it starts. */
   delayMs: number;
   retryAfterMs: number;
-  evaluate: (key: string) => Promise<void>;
+  evaluate: (key: string, lane: Lane) => Promise<void>;
 }): EvaluationPasses {
-  const dirty = new Set<string>();
+  // In marking order; a key is in one of them at most.
+  const urgent = new Set<string>();
+  const bulk = new Set<string>();
   const retries = new Map<string, () => void>();
   let started = false;
   let stopped = false;
@@ -33,7 +40,7 @@ export function createEvaluationPasses(opts: {
   let running: Promise<void> | undefined;
 
   const schedule = () => {
-    if (!started || stopped || due || running || dirty.size === 0) return;
+    if (!started || stopped || due || running || urgent.size + bulk.size === 0) return;
     due = opts.timers.after(opts.delayMs, () => {
       due = undefined;
       // Started a microtask later, so `running` is set before the first evaluation can mark anything.
@@ -46,31 +53,40 @@ export function createEvaluationPasses(opts: {
         });
     });
   };
-  const pass = async () => {
-    while (dirty.size > 0 && !stopped) {
-      const keys = [...dirty];
-      dirty.clear();
-      for (const key of keys) {
-        if (stopped) return;
-        await opts.evaluate(key);
-      }
+  /** The next owner: the first urgent one, else the first bulk one. */
+  const next = (): [string, Lane] | undefined => {
+    for (const [set, lane] of [
+      [urgent, 'urgent'],
+      [bulk, 'bulk'],
+    ] as const) {
+      const first = set.values().next();
+      if (first.done) continue;
+      set.delete(first.value);
+      return [first.value, lane];
     }
+    return undefined;
+  };
+  const pass = async () => {
+    for (let n = next(); n && !stopped; n = next()) await opts.evaluate(...n);
   };
 
-  const mark = (key: string) => {
-    dirty.add(key);
+  const mark = (key: string, lane: Lane = 'bulk') => {
+    if (lane === 'urgent') {
+      bulk.delete(key);
+      urgent.add(key);
+    } else if (!urgent.has(key)) bulk.add(key);
     schedule();
   };
 
   return {
     mark,
-    retryLater(key) {
+    retryLater(key, lane) {
       if (stopped || retries.has(key)) return;
       retries.set(
         key,
         opts.timers.after(opts.retryAfterMs, () => {
           retries.delete(key);
-          mark(key);
+          mark(key, lane);
         }),
       );
     },
@@ -79,7 +95,7 @@ export function createEvaluationPasses(opts: {
       schedule();
     },
     get dirty() {
-      return dirty.size;
+      return urgent.size + bulk.size;
     },
     get retries() {
       return retries.size;

@@ -16,8 +16,8 @@ export function createWatcherMetrics(registry: Registry) {
     }),
     requests: new Counter({
       name: 'fleetscan_watcher_requests_total',
-      help: 'Scan requests by type and outcome: published, pending (already asked), duplicate (dropped by JetStream), invalid (past the message limits, e.g. a huge image reference: never sent), skipped (the object to audit changed or went before it was read again).',
-      labelNames: ['type', 'outcome'] as const,
+      help: 'Scan requests by type, outcome (published, pending: already asked, duplicate: dropped by JetStream, invalid: past the message limits, e.g. a huge image reference: never sent, skipped: the object to audit changed or went before it was read again) and lane (urgent: a change seen while watching; bulk: the first list, resyncs, refreshes).',
+      labelNames: ['type', 'outcome', 'lane'] as const,
       registers,
     }),
     publishLatency: new Histogram({

@@ -27,6 +27,19 @@ describe('request memory', () => {
     expect(m.ask('k', 'g', SHARE, 40_000)).toEqual({ pending: true });
   });
 
+  it('lets an urgent ask overtake a pending bulk one, with the next id; not the other way round', () => {
+    const { m } = memory();
+    expect(m.ask('k', 'g', SHARE, 0, 'bulk')).toEqual({ msgID: 'k#0' });
+    expect(m.ask('k', 'g', SHARE, 1000, 'bulk')).toEqual({ pending: true });
+    expect(m.ask('k', 'g', SHARE, 2000, 'urgent')).toEqual({ msgID: 'k#1' });
+    expect(m.ask('k', 'g', SHARE, 3000, 'urgent')).toEqual({ pending: true });
+    expect(m.ask('k', 'g', SHARE, 4000, 'bulk')).toEqual({ pending: true });
+    expect(m.pending).toBe(1);
+    // Urgent is the default.
+    expect(m.ask('j', 'g', SHARE, 0)).toEqual({ msgID: 'j#0' });
+    expect(m.ask('j', 'g', SHARE, 1, 'urgent')).toEqual({ pending: true });
+  });
+
   it('after a retry (an answer, a deleted report) the next ask publishes at once with a new id', () => {
     const { m } = memory();
     m.ask('k', 'g', RETRY, 0);

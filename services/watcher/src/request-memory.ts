@@ -1,3 +1,5 @@
+import type { Lane } from '@fleetscan/bus';
+
 /**
  * What the watcher remembers about the requests it sent, and the message id each ask gets.
  *
@@ -15,18 +17,28 @@
  * - pending: when the last publish is older than both the time it stays pending and the duplicate
  *   window — the next ask would publish again anyway.
  * A key asked again after it left starts over at `#0`, which JetStream accepts: no id of that key was
- * published within the window. A hard cap drops the oldest entries as a last line, counted; the
+ * published within the window.
+ *
+ * A key pending in the bulk lane and asked for urgently is asked again at once, in the urgent lane,
+ * with the next id: a new workload does not wait for the bulk queue its image is already in. A hard cap drops the oldest entries as a last line, counted; the
  * cost of such an eviction is at most one repeated request.
  *
  * Pure: time comes in as arguments, so the rules are unit-tested without a clock.
  */
 export interface RequestMemory {
   /**
-   * An ask for `key`: `pending` while an unanswered ask is younger than `freshMs`, else the message id
-   * to publish with (the ask is recorded at `nowMs`). `group` is what the key is for — an image in a
-   * namespace, an owner — so `gone(group)` reaches every key of it.
+   * An ask for `key`: `pending` while an unanswered ask is younger than `freshMs` (and, for an urgent
+   * ask, was urgent too), else the message id to publish with (the ask is recorded at `nowMs`).
+   * `group` is what the key is for — an image in a namespace, an owner — so `gone(group)` reaches
+   * every key of it.
    */
-  ask(key: string, group: string, freshMs: number, nowMs: number): { pending: true } | { msgID: string };
+  ask(
+    key: string,
+    group: string,
+    freshMs: number,
+    nowMs: number,
+    lane?: Lane,
+  ): { pending: true } | { msgID: string };
   /** The key's request was answered, or must be asked again: the next ask publishes at once, with a new id. */
   retry(key: string): void;
   /**
@@ -56,6 +68,8 @@ interface Entry {
   /** Asked and not answered (a retry or an answer closes it). */
   open: boolean;
   gone: boolean;
+  /** The lane of the last ask. */
+  lane: Lane;
 }
 
 export function createRequestMemory(opts: {
@@ -90,15 +104,16 @@ export function createRequestMemory(opts: {
   };
 
   return {
-    ask(key, group, freshMs, nowMs) {
+    ask(key, group, freshMs, nowMs, lane = 'urgent') {
       const e = entries.get(key);
-      if (e?.open && nowMs - e.at < freshMs) {
+      const overtakes = lane === 'urgent' && e?.lane === 'bulk';
+      if (e?.open && nowMs - e.at < freshMs && !overtakes) {
         e.gone = false;
         return { pending: true };
       }
       const gen = e ? e.gen + 1 : 0;
       if (e) remove(key, e);
-      entries.set(key, { group, gen, at: nowMs, freshMs, open: true, gone: false });
+      entries.set(key, { group, gen, at: nowMs, freshMs, open: true, gone: false, lane });
       open++;
       const keys = groups.get(group) ?? new Set();
       keys.add(key);

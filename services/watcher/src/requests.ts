@@ -7,6 +7,7 @@ import {
   type ImageScanRequest,
   ImageScanRequestSchema,
   isBusError,
+  type Lane,
   type Manifest,
   subjects,
 } from '@fleetscan/bus';
@@ -45,10 +46,14 @@ export type ManifestPart = { manifest: Manifest } | { manifestBlob: string };
  * purpose (a deleted report, a request that got no answer).
  */
 export interface RequestPublisher {
-  /** `purpose` separates refreshes (a DB version, a TTL expiry) from the first request for an image. */
+  /**
+   * `purpose` separates refreshes (a DB version, a TTL expiry) from the first request for an image;
+   * `lane` is the subject it goes on (urgent by default).
+   */
   image(
     req: Omit<ImageScanRequest, 'v' | 'cluster' | 'requestedAt'>,
     purpose?: string,
+    lane?: Lane,
   ): Promise<PublishOutcome>;
   /**
    * `manifest` is called only when the request is not pending (reading it may cost a GET and a put
@@ -57,6 +62,7 @@ export interface RequestPublisher {
   config(
     req: Omit<ConfigAuditRequest, 'v' | 'cluster' | 'requestedAt' | 'manifest' | 'manifestBlob'>,
     manifest: () => Promise<ManifestPart | undefined>,
+    lane?: Lane,
   ): Promise<PublishOutcome>;
   /** The key's request was answered (a report appeared) or must be asked again: the next need publishes, with a new id. */
   retry(key: string): void;
@@ -99,8 +105,9 @@ export function createRequestPublisher(opts: {
     subject: string,
     body: () => Promise<Uint8Array | 'invalid' | 'skipped'>,
     freshMs: number,
+    lane: Lane,
   ): Promise<PublishOutcome> => {
-    const ask = memory.ask(key, group, freshMs, nowMs());
+    const ask = memory.ask(key, group, freshMs, nowMs(), lane);
     if ('pending' in ask) return 'pending';
     const message = await body().catch((err: unknown) => {
       memory.failed(key);
@@ -131,7 +138,7 @@ export function createRequestPublisher(opts: {
   return {
     imageKey,
     configKey,
-    image: (r, purpose) => {
+    image: (r, purpose, lane = 'urgent') => {
       const req: ImageScanRequest = {
         v: 1,
         cluster: opts.cluster,
@@ -143,12 +150,13 @@ export function createRequestPublisher(opts: {
       return send(
         imageKey(r.namespace, r.image, r.scanConfigHash, purpose),
         imageGroup(r.namespace, r.image),
-        subjects.scanImage(opts.cluster),
+        subjects.scanImage(opts.cluster, lane),
         async () => body,
         opts.shareWindowMs ?? SHARE_WINDOW_MS,
+        lane,
       );
     },
-    config: (r, manifest) => {
+    config: (r, manifest, lane = 'urgent') => {
       const request = (part: ManifestPart): ConfigAuditRequest => ({
         v: 1,
         cluster: opts.cluster,
@@ -164,13 +172,14 @@ export function createRequestPublisher(opts: {
       return send(
         configKey(r.owner.uid, r.specHash, r.pluginConfigHash),
         ownerGroup(r.owner.uid),
-        subjects.scanConfig(opts.cluster),
+        subjects.scanConfig(opts.cluster, lane),
         async () => {
           const part = await manifest();
           if (!part) return 'skipped';
           return encodeValid(ConfigAuditRequestSchema, request(part)) ?? 'invalid';
         },
         opts.retryAfterMs,
+        lane,
       );
     },
     retry: (key) => memory.retry(key),

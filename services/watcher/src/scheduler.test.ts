@@ -56,6 +56,57 @@ describe('watcher scheduler', () => {
     );
   });
 
+  it('asks for the first list’s backlog in the bulk lane, for what changes after it in the urgent lane', async () => {
+    h = createHarness();
+    const old = testOwner({ namespace: 'ns', name: 'old', uid: 'u-old', images: ['r/x:1'] });
+    h.cluster.putOwner(old);
+    h.scheduler.synced();
+    await h.time.advance(50);
+    expect(h.configRequests('bulk').map((m) => m.subject)).toEqual(['fleetscan.scan.bulk.config.c1']);
+    expect(h.imageRequests('bulk').map((m) => m.subject)).toEqual(['fleetscan.scan.bulk.image.c1']);
+    expect(h.jet.sent.filter((m) => !m.subject.includes('.bulk.'))).toHaveLength(0);
+    // Created while the watcher runs: urgent, for its config audit and its other image.
+    const created = testOwner({ namespace: 'ns', name: 'new', uid: 'u-new', images: ['r/y:1'] });
+    h.cluster.putOwner(created);
+    await h.time.advance(50);
+    expect(h.configRequests('urgent').map((m) => (m.body.owner as { uid: string }).uid)).toEqual(['u-new']);
+    expect(h.imageRequests('urgent').map((m) => m.body.image)).toEqual(['r/y:1']);
+    // A report deleted by hand: asked again, urgently.
+    answerOwner(h, old);
+    const report = h.cluster.vulnReport(old, 'c0', { scanConfigHash: h.hashes.scanConfigHash });
+    h.cluster.deleteReport(report.kind, report.namespace, report.name);
+    await h.time.advance(50);
+    expect(h.imageRequests('urgent').map((m) => m.body.image)).toEqual(['r/y:1', 'r/x:1']);
+    expect(
+      await counter(h, 'fleetscan_watcher_requests_total', {
+        type: 'config',
+        outcome: 'published',
+        lane: 'bulk',
+      }),
+    ).toBe(1);
+  });
+
+  it('asks again urgently for an image a new owner shares with a backlog request still queued', async () => {
+    h = createHarness();
+    const backlog = testOwner({ namespace: 'ns', name: 'old', uid: 'u-old', images: ['r/x:1'] });
+    h.cluster.putOwner(backlog);
+    h.scheduler.synced();
+    await h.time.advance(50);
+    const [bulk] = h.imageRequests('bulk');
+    // Seconds later, within the share window: without the urgent lane it would wait for the bulk one.
+    await h.time.advance(5000);
+    h.cluster.putOwner(testOwner({ namespace: 'ns', name: 'new', uid: 'u-new', images: ['r/x:1'] }));
+    await h.time.advance(50);
+    const [urgent] = h.imageRequests('urgent');
+    expect(urgent?.body).toMatchObject({ namespace: 'ns', image: 'r/x:1' });
+    // A new id: JetStream would drop the same one as a duplicate.
+    expect(urgent?.msgID).not.toBe(bulk?.msgID);
+    // A third owner meanwhile shares the urgent one.
+    h.cluster.putOwner(testOwner({ namespace: 'ns', name: 'new2', uid: 'u-new2', images: ['r/x:1'] }));
+    await h.time.advance(50);
+    expect(h.imageRequests('urgent')).toHaveLength(1);
+  });
+
   it('sends refreshes of existing reports in batches of REFRESH_BATCH_SIZE per interval', async () => {
     h = createHarness({ timing: { refresh: { batchSize: 2, intervalMs: 10_000 } } });
     const owners = [0, 1, 2, 3, 4].map((i) =>
@@ -83,8 +134,9 @@ describe('watcher scheduler', () => {
     expect(h.imageRequests()).toHaveLength(4);
     await h.time.advance(10_000);
     expect(h.imageRequests()).toHaveLength(5);
-    // A settings refresh re-matches the report's digest: no pull.
+    // A settings refresh re-matches the report's digest: no pull. Refreshes are bulk.
     expect(h.imageRequests()[0]?.body).toMatchObject({ digest: 'sha256:d-u0' });
+    expect(h.imageRequests('bulk')).toHaveLength(5);
     expect(await counter(h, 'fleetscan_watcher_refreshes_total', { type: 'image', reason: 'settings' })).toBe(
       5,
     );

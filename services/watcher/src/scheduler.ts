@@ -1,3 +1,4 @@
+import type { Lane } from '@fleetscan/bus';
 import { type Inventory, type Owner, ownerKey, type ReportRef } from '@fleetscan/inventory';
 import { isAuditReportKind, VULNERABILITY_REPORT } from '@fleetscan/reports';
 import type { Clock, Logger, Timers } from '@fleetscan/service';
@@ -15,9 +16,13 @@ export type OwnerIndex = Pick<Inventory, 'owners' | 'owner' | 'ownerByUid' | 'ow
 
 /** Turns a decision into a request message (credentials, the message itself, counting): the wiring's part. */
 export interface Asks {
-  /** `purpose` is empty for urgent work (no current report), else the refresh it is for. */
-  image(owner: Owner, need: ImageNeed, purpose: string): Promise<void>;
-  config(owner: Owner, purpose: string): Promise<void>;
+  /**
+   * `purpose` is empty for work that cannot wait for the refresh queue (no current report), else
+   * the refresh it is for; `lane` is the subject's (urgent: asked because of a change seen while
+   * watching; bulk: found by the watcher on its own).
+   */
+  image(owner: Owner, need: ImageNeed, purpose: string, lane: Lane): Promise<void>;
+  config(owner: Owner, purpose: string, lane: Lane): Promise<void>;
 }
 
 export interface SchedulerTiming {
@@ -66,8 +71,11 @@ type Refresh =
 /**
  * When the watcher asks for what. The inventory's events mark owners dirty; passes
  * (`evaluation-passes.ts`) evaluate each against its reports (`plan.ts`) and ask for what is
- * missing — urgent work (no current report) at once, refreshes (settings, TTL, DB, tag re-checks)
- * through the batched refresh queue (`refresh.ts`). Around that: the resync, the tag re-check
+ * missing — what has no current report at once, refreshes (settings, TTL, DB, tag re-checks)
+ * through the batched refresh queue (`refresh.ts`). Each ask has a lane: owners that changed after
+ * the first list, and reports deleted, are urgent (evaluated first, asked on the urgent subjects);
+ * the first list's backlog, resyncs and refreshes are bulk, so a new workload never queues behind
+ * them. Around that: the resync, the tag re-check
  * epochs, a new DB version marking everything dirty, a retry after a failed publish, the re-check
  * of an image's other owners after a fan-out (`fanout-recheck.ts`), and forgetting the requests of
  * what is gone. The request memory (`requests.ts`) decides whether an ask is sent or still
@@ -112,14 +120,15 @@ export function createScheduler(deps: {
     timers,
     delayMs: t.flushDelayMs,
     retryAfterMs: t.publishRetryMs,
-    evaluate: async (key) => {
+    evaluate: async (key, lane) => {
       const owner = inventory.owner(key);
-      if (owner && scope.ownerInScope(owner)) await evaluate(owner);
+      if (owner && scope.ownerInScope(owner)) await evaluate(owner, lane);
     },
   });
   const markAllDirty = () => {
-    for (const o of inventory.owners()) passes.mark(ownerKey(o));
+    for (const o of inventory.owners()) passes.mark(ownerKey(o), 'bulk');
   };
+  let synced = false;
 
   const refresh = createRefreshQueue<Refresh>({
     batchSize: t.refresh.batchSize,
@@ -129,8 +138,8 @@ export function createScheduler(deps: {
       // The owner may have changed or gone while queued: publish only for what exists now.
       const owner = inventory.owner(ownerKey(item.owner));
       if (!owner || owner.uid !== item.owner.uid) return;
-      if (item.kind === 'config') await asks.config(owner, item.purpose);
-      else await asks.image(owner, item.need, item.purpose);
+      if (item.kind === 'config') await asks.config(owner, item.purpose, 'bulk');
+      else await asks.image(owner, item.need, item.purpose, 'bulk');
     },
     onError: (err) => {
       metrics.failures.inc({ reason: 'publish' });
@@ -138,11 +147,11 @@ export function createScheduler(deps: {
     },
   });
 
-  async function evaluate(owner: Owner): Promise<void> {
+  async function evaluate(owner: Owner, lane: Lane): Promise<void> {
     metrics.evaluations.inc();
     const plan = planFor(owner);
     try {
-      if (plan.config && isUrgent(plan.config)) await asks.config(owner, '');
+      if (plan.config && isUrgent(plan.config)) await asks.config(owner, '', lane);
       else if (plan.config) {
         const purpose = `${plan.config}:${owner.uid}`;
         refresh.add(`cfg/${owner.uid}/${plan.config}`, { kind: 'config', owner, purpose });
@@ -152,7 +161,7 @@ export function createScheduler(deps: {
         if (isUrgent(need.reason)) {
           if (seen.has(need.image)) continue;
           seen.add(need.image);
-          await asks.image(owner, need, '');
+          await asks.image(owner, need, '', lane);
           continue;
         }
         // One refresh per image and trigger in a namespace, however many owners share it.
@@ -170,7 +179,7 @@ export function createScheduler(deps: {
         { owner: ownerKey(owner), err: String(err) },
         'publishing scan requests failed; will retry',
       );
-      passes.retryLater(ownerKey(owner));
+      passes.retryLater(ownerKey(owner), lane);
     }
   }
 
@@ -191,7 +200,7 @@ export function createScheduler(deps: {
     // The last answer missed them: ask again with a new request id.
     onWaiting: (namespace, image, owners) => {
       requests.retry(requests.imageKey(namespace, image, hashes.scanConfigHash));
-      for (const key of owners) passes.mark(key);
+      for (const key of owners) passes.mark(key, 'urgent');
     },
   });
 
@@ -246,14 +255,15 @@ export function createScheduler(deps: {
   return {
     ownerChanged(key, owner, previous) {
       if (previous) forget(owner, previous);
-      if (owner) passes.mark(key);
+      // Before the first list is complete every owner is the backlog synced() marks anyway.
+      if (owner) passes.mark(key, synced ? 'urgent' : 'bulk');
     },
     reportChanged(type, r) {
       const owner = r.ownerUid ? inventory.ownerByUid(r.ownerUid) : undefined;
       if (!owner) return;
       // A report that appears answers its request; one deleted asks for a new one (trivy-operator's rescan).
       for (const key of requestKeys(owner, r)) requests.retry(key);
-      if (type === 'DELETED') passes.mark(ownerKey(owner));
+      if (type === 'DELETED') passes.mark(ownerKey(owner), 'urgent');
       else if (type === 'ADDED' && r.kind === VULNERABILITY_REPORT.kind) {
         const image = owner.containers.find((c) => c.name === r.container)?.image;
         if (image) fanout.reportLanded(owner.namespace, image);
@@ -269,6 +279,7 @@ export function createScheduler(deps: {
       markAllDirty();
     },
     synced() {
+      synced = true;
       markAllDirty();
       logger.info({ owners: passes.dirty }, 'initial list complete; evaluating owners');
       passes.start();

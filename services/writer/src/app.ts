@@ -11,9 +11,12 @@ import {
   type ImageScanResult,
   ImageScanResultSchema,
   inboxPrefix,
+  LANES,
+  type Lane,
   openBlobStore,
   pendingMessages,
   resultsBucket,
+  STREAM_DEAD,
   STREAM_RESULTS,
   subjects,
   waitForStreams,
@@ -35,9 +38,12 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
 import { createReportApi } from './apply.ts';
 import { createCleanup } from './cleanup.ts';
+import { createComplianceIo } from './compliance-io.ts';
+import { type ComplianceLoop, createComplianceLoop } from './compliance-loop.ts';
 import type { WriterConfig } from './config.ts';
 import { createWriterMetrics, registerReportMetrics } from './metrics.ts';
 import { registerAssessmentMetrics } from './metrics-assessments.ts';
+import { createComplianceMetrics } from './metrics-compliance.ts';
 import { createReconciler } from './reconcile.ts';
 
 export interface WriterDeps {
@@ -96,6 +102,8 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   });
   registerReportMetrics(registry, inventory);
   registerAssessmentMetrics(registry, inventory);
+  let compliance: ComplianceLoop | undefined;
+  const complianceMetrics = createComplianceMetrics(registry, () => compliance?.reports() ?? []);
   inventory.start();
 
   const nc = await connectBus({
@@ -144,6 +152,19 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     timers,
   });
 
+  if (config.compliance.enabled) {
+    compliance = createComplianceLoop({
+      io: createComplianceIo(kc),
+      clock,
+      timers,
+      logger,
+      metrics: complianceMetrics,
+      failEntriesLimit: config.compliance.failEntriesLimit,
+      checkIntervalMs: config.compliance.checkIntervalMs,
+    });
+    compliance.start();
+  }
+
   const abort = new AbortController();
   const stopHealth = timers.every(1000, () => {
     const h = inventory.health();
@@ -151,44 +172,35 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   });
   // Counted from the stream: the consumer's own counts leave out a message JetStream stopped delivering.
   const stopLag = timers.every(5000, () => {
-    pendingMessages(jsm, STREAM_RESULTS, subjects.resultsFor(config.cluster)).then(
-      (n) => metrics.lag.set(n),
+    Promise.all(
+      LANES.map((l) => pendingMessages(jsm, STREAM_RESULTS, subjects.resultsFor(config.cluster, l))),
+    ).then(
+      (counts) => metrics.lag.set(counts.reduce((a, n) => a + n, 0)),
       () => {},
     );
   });
 
   // Results are independent (one report, or one image's fan-out): handle several at once so the API
-  // round trips overlap; a late result never replaces a newer report (write-queue.ts).
-  const imageSubject = subjects.resultImage(config.cluster);
-  const configSubject = subjects.resultConfig(config.cluster);
-  // A result naming another cluster than its subject's is poison (forSubject).
-  const ImageResult = forSubject(ImageScanResultSchema, imageSubject).transform((r) => ({
-    type: 'image' as const,
-    r,
-  }));
-  const ConfigResult = forSubject(ConfigAuditResultSchema, configSubject).transform((r) => ({
-    type: 'config' as const,
-    r,
-  }));
-  let results: Consumption | undefined;
-  const loop = (async () => {
-    // The scanners own the topology: bind the stream once it exists, then create this writer's
-    // own consumer (the one JetStream object its identity may create).
-    const ready = await waitForStreams(js, [STREAM_RESULTS], {
-      signal: abort.signal,
-      onWaiting: (reason) => readiness.set('topology', false, reason),
-    });
-    if (!ready) return;
-    await ensureConsumer(jsm, STREAM_RESULTS, writerConsumerConfig(config.cluster));
-    readiness.set('topology', true);
-    await inventory.synced;
-    inventorySynced = true;
-    readiness.set('watches', true);
-    if (abort.signal.aborted) return;
-    results = await consume<Result>({
+  // round trips overlap; a late result never replaces a newer report (write-queue.ts). Each lane has
+  // its own consumer and slots: an urgent result (a new workload's) is written at once even while a
+  // fleet-wide refresh or the install backlog fills the bulk lane.
+  const results: Consumption[] = [];
+  const consumeLane = (lane: Lane) => {
+    const imageSubject = subjects.resultImage(config.cluster, lane);
+    const configSubject = subjects.resultConfig(config.cluster, lane);
+    // A result naming another cluster than its subject's is poison (forSubject).
+    const ImageResult = forSubject(ImageScanResultSchema, imageSubject).transform((r) => ({
+      type: 'image' as const,
+      r,
+    }));
+    const ConfigResult = forSubject(ConfigAuditResultSchema, configSubject).transform((r) => ({
+      type: 'config' as const,
+      r,
+    }));
+    return consume<Result>({
       js,
       stream: STREAM_RESULTS,
-      consumer: writerConsumer(config.cluster),
+      consumer: writerConsumer(config.cluster, lane),
       schemaFor: (subject) =>
         subject === imageSubject ? ImageResult : subject === configSubject ? ConfigResult : undefined,
       handle: async (m, at) => {
@@ -207,10 +219,30 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       deadLetters: createDeadLetters({ js }),
       onTerm: (t) => {
         if (t.ending === 'invalid') {
-          metrics.results.inc({ type: t.subject.split('.')[2] ?? 'unknown', outcome: 'invalid' });
+          metrics.results.inc({ type: t.subject.split('.').at(-2) ?? 'unknown', outcome: 'invalid' });
         }
       },
     });
+  };
+  const loop = (async () => {
+    // The scanners own the topology: bind the stream once it exists, then create this writer's
+    // own consumers, one per lane (the only JetStream objects its identity may create).
+    const ready = await waitForStreams(js, [STREAM_RESULTS, STREAM_DEAD], {
+      signal: abort.signal,
+      onWaiting: (reason) => readiness.set('topology', false, reason),
+    });
+    if (!ready) return;
+    for (const lane of LANES) {
+      await ensureConsumer(jsm, STREAM_RESULTS, writerConsumerConfig(config.cluster, {}, lane));
+    }
+    readiness.set('topology', true);
+    await inventory.synced;
+    inventorySynced = true;
+    readiness.set('watches', true);
+    for (const lane of LANES) {
+      if (abort.signal.aborted) return;
+      results.push(await consumeLane(lane));
+    }
   })();
 
   loop.catch((err: unknown) => {
@@ -227,8 +259,9 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       stopSweep();
       stopHealth();
       stopLag();
+      await compliance?.stop();
       await loop.catch(() => {});
-      await results?.stop();
+      await Promise.all(results.map((r) => r.stop()));
       await reconciler.stop();
       await inventory.stop();
       await nc.drain();

@@ -6,6 +6,11 @@ import { envVariables, parseEnv } from '@fleetscan/service';
 import { z } from 'zod';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const bool = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0'])
+    .default(def ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1');
 const list = z
   .string()
   .default('')
@@ -65,9 +70,20 @@ const schema = z.object({
       }
     })
     .describe('report-ttl annotation written on every report, a Go duration such as 24h or 90m'),
-  WRITE_CONCURRENCY: int(8, 1).describe('report writes in flight at once'),
+  WRITE_CONCURRENCY: int(8, 1).describe(
+    'results written at once in each lane (urgent: changes in the cluster; bulk: the backlog at start, refreshes)',
+  ),
   MAX_REPORT_BYTES: int(1_000_000, 10_000).describe(
     'largest report written; past it the most severe findings that fit are kept, with the full summary and fleetscan.io/omitted-findings',
+  ),
+  CLUSTER_COMPLIANCE_ENABLED: bool(true).describe(
+    "keep the status of this cluster's ClusterComplianceReports current on their spec.cron (trivy-operator's OPERATOR_CLUSTER_COMPLIANCE_ENABLED): true or false",
+  ),
+  COMPLIANCE_FAIL_ENTRIES_LIMIT: int(10, 1).describe(
+    "failed checks kept per control in a ClusterComplianceReport's detail report (reportType all; trivy-operator's compliance.failEntriesLimit)",
+  ),
+  COMPLIANCE_CHECK_SECONDS: int(30, 1).describe(
+    'how often ClusterComplianceReports are read again to see new and changed ones; a status is computed only when its cron fires',
   ),
   CLEANUP_INTERVAL_SECONDS: int(60, 1).describe('how often reports of former owners are swept'),
   METRICS_HOST: z
@@ -104,6 +120,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     writeConcurrency: c.WRITE_CONCURRENCY,
     maxReportBytes: c.MAX_REPORT_BYTES,
     cleanupIntervalMs: c.CLEANUP_INTERVAL_SECONDS * 1000,
+    compliance: {
+      enabled: c.CLUSTER_COMPLIANCE_ENABLED,
+      failEntriesLimit: c.COMPLIANCE_FAIL_ENTRIES_LIMIT,
+      checkIntervalMs: c.COMPLIANCE_CHECK_SECONDS * 1000,
+    },
     metrics: { host: c.METRICS_HOST, port: c.METRICS_PORT },
     logLevel: c.LOG_LEVEL,
   };

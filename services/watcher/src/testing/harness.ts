@@ -1,3 +1,4 @@
+import { type Lane, laneOf } from '@fleetscan/bus';
 import { OWNER_KINDS, ownerManifest } from '@fleetscan/inventory';
 import { auditReports } from '@fleetscan/reports';
 import { createLogger } from '@fleetscan/service';
@@ -73,7 +74,11 @@ export function createHarness(opts: { timing?: Partial<SchedulerTiming>; retryAf
     metrics,
   });
   cluster.connect(scheduler);
-  const sentTo = (type: 'image' | 'config') => jet.sent.filter((m) => m.subject.includes(`.scan.${type}.`));
+  // `fleetscan.scan[.bulk].<type>.<cluster>`: the type is the next to last token, in either lane.
+  const sentTo = (type: 'image' | 'config', lane?: Lane) =>
+    jet.sent.filter(
+      (m) => m.subject.split('.').at(-2) === type && (lane === undefined || laneOf(m.subject) === lane),
+    );
   return {
     time,
     cluster,
@@ -83,8 +88,8 @@ export function createHarness(opts: { timing?: Partial<SchedulerTiming>; retryAf
     metrics,
     registry,
     hashes,
-    imageRequests: () => sentTo('image'),
-    configRequests: () => sentTo('config'),
+    imageRequests: (lane?: Lane) => sentTo('image', lane),
+    configRequests: (lane?: Lane) => sentTo('config', lane),
   };
 }
 export type Harness = ReturnType<typeof createHarness>;
