@@ -1,4 +1,4 @@
-import { goals } from './goals.ts';
+import { fleetscanCpuMs, goals } from './goals.ts';
 import { LATENCY_GOAL_RATIO, latencyRatios, type ProbeFigures } from './probe-plan.ts';
 import type { BenchResult } from './result.ts';
 import { linkUse, scaleGoal, speedups } from './scale-out-figures.ts';
@@ -280,12 +280,6 @@ function cpuRows(
     `${c.stackSec.toFixed(1)} s (${perProcess(c.stackByProcess)})`,
   );
   row('CPU benchmark process', `${c.benchSec.toFixed(1)} s`);
-}
-
-/** CPU of fleetscan's processes (watcher, writer, scanners and what they run) per report. */
-function fleetscanCpuMs(p: NonNullable<BenchResult['firstPass']>): number {
-  const c = p.cpu;
-  return ((c.watcherSec + c.writerSec + c.scannerSec + c.trivySec) * 1000) / Math.max(p.reports, 1);
 }
 
 function probeRows(
