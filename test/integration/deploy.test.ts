@@ -16,7 +16,7 @@ import {
   RESOURCE_KIND_INFO,
   RESOURCE_KINDS,
 } from '@fleetscan/inventory';
-import { OWNER_REPORT_KINDS, REPORT_RESOURCES } from '@fleetscan/reports';
+import { CLUSTER_COMPLIANCE_REPORT, OWNER_REPORT_KINDS, REPORT_RESOURCES } from '@fleetscan/reports';
 import { installCrds, repoRoot } from '@fleetscan/stack';
 import { createTrivyRunner, parseConfigReport, toChecksByFile } from '@fleetscan/trivy';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -93,9 +93,16 @@ const variants: Variant[] = [
       monitoring: { enabled: true, labels: { release: 'prometheus' }, grafanaDashboard: { enabled: true } },
       scanner: { autoscaling: { keda: { enabled: true, maxReplicas: 20 } } },
       watcher: {
-        scanners: ['vuln', 'secret'],
+        scanners: ['vuln'],
         namespacesExclude: ['kube-system'],
         env: { TAG_RECHECK_SECONDS: 0 },
+        additionalVulnerabilityReportFields: ['Description', 'CVSS'],
+        ignoreFile: 'vulnerabilities:\n  - id: CVE-2021-22945\n',
+        ignoreFileName: '.trivyignore.yaml',
+        ignorePolicies: {
+          'trivy.ignorePolicy': 'package trivy\ndefault ignore = false\n',
+          'trivy.ignorePolicy.kube-system': 'package trivy\ndefault ignore = true\n',
+        },
       },
       registryCredentials: {
         enabled: true,
@@ -286,7 +293,11 @@ describe.each(variants)('the chart with $name', (v) => {
       'jobs',
       'cronjobs',
     ];
-    for (const role of objects().filter((o) => o.kind === 'ClusterRole')) {
+    // The services' roles; the aggregated roles for namespace users have their own test below.
+    const services = objects().filter(
+      (o) => o.kind === 'ClusterRole' && o.metadata.labels?.['app.kubernetes.io/component'] !== undefined,
+    );
+    for (const role of services) {
       const rules = role.rules as Rule[];
       const component = role.metadata.labels?.['app.kubernetes.io/component'];
       const granted = (res: string) => rules.filter((r) => r.resources.includes(res)).flatMap((r) => r.verbs);
@@ -440,6 +451,85 @@ describe('the chart in detail', () => {
     }
   });
 
+  it("aggregates read access to every report kind into view, edit and admin, and writes into edit and admin, as trivy-operator's chart does", async () => {
+    type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
+    const aggregated = defaults().filter(
+      (o) => o.kind === 'ClusterRole' && o.metadata.name.includes('-aggregate-'),
+    );
+    // Every report kind fleetscan writes, and the ClusterComplianceReports (compliance.enabled by default).
+    const reports = [
+      ...OWNER_REPORT_KINDS.map((k) => REPORT_RESOURCES[k].plural),
+      CLUSTER_COMPLIANCE_REPORT.plural,
+    ];
+    const to = (o: K8sObject) =>
+      Object.keys(o.metadata.labels ?? {})
+        .filter((l) => l.startsWith('rbac.authorization.k8s.io/aggregate-to-'))
+        .map((l) => l.slice('rbac.authorization.k8s.io/aggregate-to-'.length))
+        .sort();
+    for (const r of reports) {
+      const view = findObject(aggregated, 'ClusterRole', `fs0-fleetscan-aggregate-${r}-view`);
+      expect(to(view), r).toEqual(['admin', 'cluster-reader', 'edit', 'view']);
+      expect(view.rules).toEqual([
+        { apiGroups: ['aquasecurity.github.io'], resources: [r], verbs: ['get', 'list', 'watch'] },
+      ]);
+    }
+    const edit = findObject(aggregated, 'ClusterRole', 'fs0-fleetscan-aggregate-reports-edit');
+    expect(to(edit)).toEqual(['admin', 'edit']);
+    expect([...((edit.rules as Rule[])[0]?.resources ?? [])].sort()).toEqual([...reports].sort());
+    expect((edit.rules as Rule[])[0]?.verbs.sort()).toEqual([
+      'create',
+      'delete',
+      'deletecollection',
+      'patch',
+      'update',
+    ]);
+    expect(aggregated).toHaveLength(reports.length + 1);
+    // The same list as the services' roles: the one in _helpers.tpl.
+    const writer = findObject(defaults(), 'ClusterRole', 'fs0-fleetscan-writer');
+    expect(
+      (writer.rules as Rule[]).find((x) => x.apiGroups.includes('aquasecurity.github.io'))?.resources,
+    ).toEqual(OWNER_REPORT_KINDS.map((k) => REPORT_RESOURCES[k].plural));
+    const off = await renderChart(helm, {
+      release: 'fs0',
+      namespace: 'x',
+      values: { clusterName: 'c1', rbac: { aggregateClusterRoles: false } },
+    });
+    expect(off.objects.filter((o) => o.metadata.name.includes('-aggregate-'))).toEqual([]);
+  });
+
+  it('hands the watcher its report fields, ignore file and ignore policies, from a ConfigMap it rolls with', () => {
+    const d = findObject(keda(), 'Deployment', 'fs1-fleetscan-watcher');
+    const pod = podSpecOf(d);
+    const main = pod.containers[0] as Container;
+    const env = Object.fromEntries((main.env ?? []).map((e) => [e.name, e.value]));
+    expect(env).toMatchObject({
+      ADDITIONAL_VULNERABILITY_REPORT_FIELDS: 'Description,CVSS',
+      IGNORE_FILE: '/etc/fleetscan/settings/.trivyignore.yaml',
+      IGNORE_POLICY_DIR: '/etc/fleetscan/settings',
+    });
+    const cm = findObject(keda(), 'ConfigMap', 'fs1-fleetscan-watcher-settings') as K8sObject & {
+      data: Record<string, string>;
+    };
+    expect(Object.keys(cm.data).sort()).toEqual([
+      '.trivyignore.yaml',
+      'trivy.ignorePolicy',
+      'trivy.ignorePolicy.kube-system',
+    ]);
+    expect(main.volumeMounts).toContainEqual({
+      name: 'settings',
+      mountPath: '/etc/fleetscan/settings',
+      readOnly: true,
+    });
+    expect(
+      (d.spec as { template: { metadata: { annotations: Record<string, string> } } }).template.metadata
+        .annotations,
+    ).toHaveProperty('checksum/settings');
+    // Without them, nothing of the kind.
+    const plain = podSpecOf(findObject(defaults(), 'Deployment', 'fs0-fleetscan-watcher'))
+      .containers[0] as Container;
+    expect((plain.env ?? []).map((e) => e.name)).not.toContain('IGNORE_POLICY_DIR');
+  });
+
   it('wires registry credentials: the public key to the watcher, the private key to the scanners only', () => {
     const key = (name: string) => {
       const pod = podSpecOf(findObject(keda(), 'Deployment', name));
@@ -477,6 +567,21 @@ describe('the chart in detail', () => {
     expect(await fails({ ...base, nats: { bundled: { enabled: false }, url: 'nats://n:4222' } })).toMatch(
       /nats.auth.existingSecret is required/,
     );
+    expect(await fails({ ...base, watcher: { ignorePolicies: { 'shop.web': 'package trivy' } } })).toMatch(
+      /'shop\.web' does not match pattern/,
+    );
+    expect(
+      await fails({
+        ...base,
+        watcher: {
+          ignorePolicies: { 'trivy.ignorePolicy': 'x' },
+          ignorePoliciesConfigMap: 'trivy-operator-trivy-config',
+        },
+      }),
+    ).toMatch(/ignorePolicies or watcher.ignorePoliciesConfigMap, not both/);
+    expect(
+      await fails({ ...base, watcher: { additionalVulnerabilityReportFields: ['description'] } }),
+    ).toMatch(/additionalVulnerabilityReportFields/);
   });
 
   it('is checked strictly: an unknown field is rejected, in a built-in kind and in a CRD', async () => {

@@ -29,8 +29,18 @@ export {
   type SubjectRules,
   userName,
 } from './identities.ts';
+export {
+  checkIgnoreYaml,
+  doublestarToRegExp,
+  IgnoreFileError,
+  type IgnoreRule,
+  isIgnored,
+  rulesFromText,
+  secretRulesFromYaml,
+} from './ignore-file.ts';
 export * from './messages.ts';
 export { type NatsSettings, natsEnv, natsSettings } from './nats-config.ts';
+export { type OwnerFilter, OwnerFilterSchema, ownerFilterKey, ownerFilterMatches } from './owner-filter.ts';
 export { pendingMessages } from './pending.ts';
 export { ensureTopology, type OwnedTopology, waitForStreams } from './provision.ts';
 export { ensureReplicas } from './replicas.ts';
@@ -51,6 +61,7 @@ export {
   type CanonicalScanSettings,
   canonicalScanSettings,
   type MatchSettings,
+  type ReportSettings,
   type ScanSettings,
   ScanSettingsSchema,
   scanConfigHash,

@@ -1,4 +1,5 @@
 import {
+  AdditionalVulnerabilityFieldSchema,
   AUDIT_REPORT_KINDS,
   CheckSchema,
   ExposedSecretSchema,
@@ -8,6 +9,7 @@ import {
 } from '@fleetscan/reports';
 import { z } from 'zod';
 import { ConfigAuditSettingsSchema } from './config-audit-settings.ts';
+import { OwnerFilterSchema } from './owner-filter.ts';
 import { ScanSettingsSchema } from './scan-settings.ts';
 import { SealedSchema } from './seal.ts';
 import { CLUSTER_NAME_PATTERN, clusterOf } from './subjects.ts';
@@ -105,6 +107,8 @@ export function messageSchemas(now: () => number = Date.now) {
      * tenant never receives a report produced with another tenant's pull secrets (or their absence).
      */
     namespace: Namespace,
+    /** Absent: for every owner in the namespace; else those it names (settings that differ per workload). */
+    ownerFilter: OwnerFilterSchema.optional(),
     /** `sha256:…` when known (pod status imageID, or the digest of the report being refreshed): no registry lookup. */
     digest: Digest.optional(),
     scanners: z.array(ImageScannerSchema).min(1).max(8),
@@ -181,7 +185,11 @@ export function messageSchemas(now: () => number = Date.now) {
     image: Image,
     /** Echo of the request's namespace: the writer applies the result to owners there only. */
     namespace: Namespace,
+    /** Echo of the request's owner filter: the writer applies the result to those owners only. */
+    ownerFilter: OwnerFilterSchema.optional(),
     scanConfigHash: Hash,
+    /** Echo of the request's report settings (canonical): which additional fields reports show. */
+    reportFields: z.array(AdditionalVulnerabilityFieldSchema).max(16).optional(),
     digest: Digest.optional(),
     status: z.enum(['ok', 'error']),
     /**

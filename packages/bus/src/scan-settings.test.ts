@@ -18,7 +18,9 @@ const SAMPLES: Required<ScanSettings> = {
   skipFiles: ['/x'],
   skipDirs: ['/d'],
   ignoreFile: 'CVE-1\n',
+  ignoreFileYaml: 'vulnerabilities:\n  - id: CVE-1\n',
   ignorePolicy: 'package trivy',
+  reportFields: ['Description'],
 };
 
 const hashOf = (scanners: ImageScanner[], s: ScanSettings) =>
@@ -29,11 +31,11 @@ describe('canonicalScanSettings', () => {
     const value = SAMPLES[key as keyof ScanSettings];
     expect(value, `SAMPLES lacks ${key}`).toBeDefined();
     const c = canonicalScanSettings(['vuln'], { [key]: value });
-    expect([key in c.analysis, key in c.match].filter(Boolean)).toHaveLength(1);
+    expect([key in c.analysis, key in c.match, key in c.report].filter(Boolean)).toHaveLength(1);
     expect(scanConfigHash(c)).not.toBe(hashOf(['vuln'], {}));
   });
 
-  it('puts what trivy reads from the image on one side and match-time filters on the other', () => {
+  it('puts what trivy reads from the image, match-time filters and report fields on three sides', () => {
     expect(
       canonicalScanSettings(['secret', 'vuln', 'vuln'], {
         severities: ['HIGH', 'CRITICAL', 'HIGH'],
@@ -41,16 +43,26 @@ describe('canonicalScanSettings', () => {
         skipFiles: ['/b', '/a'],
         skipDirs: ['/d'],
         ignoreFile: 'CVE-1\n',
+        ignoreFileYaml: 'secrets:\n  - id: jwt-token\n',
         ignorePolicy: 'package trivy',
+        reportFields: ['Links', 'CVSS', 'Links'],
       }),
     ).toEqual({
-      analysis: { scanners: ['secret', 'vuln'], skipFiles: ['/a', '/b'], skipDirs: ['/d'] },
+      analysis: {
+        scanners: ['secret', 'vuln'],
+        // The secret scanner looks at the image config too, as trivy-operator's does.
+        imageConfigScanners: ['secret'],
+        skipFiles: ['/a', '/b'],
+        skipDirs: ['/d'],
+      },
       match: {
         severities: ['CRITICAL', 'HIGH'],
         ignoreUnfixed: true,
         ignoreFile: 'CVE-1\n',
+        ignoreFileYaml: 'secrets:\n  - id: jwt-token\n',
         ignorePolicy: 'package trivy',
       },
+      report: { reportFields: ['CVSS', 'Links'] },
     });
   });
 
@@ -61,6 +73,7 @@ describe('canonicalScanSettings', () => {
         skipFiles: [],
         ignoreUnfixed: false,
         ignoreFile: '',
+        reportFields: [],
       }),
     ).toEqual(canonicalScanSettings(['vuln'], {}));
     expect(hashOf(['secret', 'vuln', 'vuln'], { severities: ['LOW', 'HIGH', 'LOW'] })).toBe(
@@ -71,11 +84,13 @@ describe('canonicalScanSettings', () => {
 
 describe('scanConfigHash', () => {
   // Values the watcher computed before the canonical form was shared (its own settings.ts): the
-  // hash reports carry. Changing them refreshes every report of every cluster at upgrade.
+  // hash reports carry. Changing them refreshes every report of every cluster at upgrade. Those
+  // with the secret scanner did change once, on purpose, when it started to read the image config
+  // (their reports lacked those secrets): they were 6c8ff74db5, 79c67c5 and 855d4f6b7b.
   it.each([
     [['vuln'], {}, 'c78bc8497'],
-    [['vuln', 'secret'], {}, '6c8ff74db5'],
-    [['secret', 'vuln'], { severities: ['HIGH', 'CRITICAL'] }, '79c67c5'],
+    [['vuln', 'secret'], {}, '5bcc95f787'],
+    [['secret', 'vuln'], { severities: ['HIGH', 'CRITICAL'] }, '565bd8d669'],
     [['vuln'], { severities: ['CRITICAL', 'HIGH'], ignoreUnfixed: true }, '8469dc847d'],
     [
       ['vuln', 'secret'],
@@ -87,7 +102,7 @@ describe('scanConfigHash', () => {
         ignoreFile: 'CVE-1\n',
         ignorePolicy: 'package trivy',
       },
-      '855d4f6b7b',
+      '56ff44bfdd',
     ],
   ] as [ImageScanner[], ScanSettings, string][])('is unchanged for %j %j', (scanners, settings, pinned) => {
     expect(hashOf(scanners, settings)).toBe(pinned);

@@ -19,3 +19,4 @@ export * from './resources.ts';
 export * from './scanners.ts';
 export * from './schemas.ts';
 export * from './summary.ts';
+export * from './vulnerability-fields.ts';

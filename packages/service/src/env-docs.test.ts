@@ -82,19 +82,29 @@ describe('formatEnvTable', () => {
       formatEnvTable([
         { name: 'A', text: 'globs (*, ?) of <dir>|x', default: 'a,b', required: false, section: 'S' },
         { name: 'B', text: 'b', required: true },
-        { name: 'C', text: 'c', required: false },
+        { name: 'C', text: 'c', required: false, trivyOperator: 'trivy.severity' },
       ]),
     ).toBe(
       [
-        '| variable | default | meaning |',
-        '|---|---|---|',
-        '| **S** | | |',
-        '| `A` | `a,b` | globs (\\*, ?) of &lt;dir>\\|x |',
-        '| `B` | required | b |',
-        '| `C` |  | c |',
+        '| variable | default | meaning | trivy-operator |',
+        '|---|---|---|---|',
+        '| **S** | | | |',
+        '| `A` | `a,b` | globs (\\*, ?) of &lt;dir>\\|x |  |',
+        '| `B` | required | b |  |',
+        '| `C` |  | c | `trivy.severity` |',
         '',
       ].join('\n'),
     );
+  });
+
+  it("reads trivy-operator's name from the variable's meta, and --help shows it", () => {
+    const [v] = envVariables(
+      z.object({
+        SEVERITIES: z.string().default('').describe('severities').meta({ trivyOperator: 'trivy.severity' }),
+      }),
+    );
+    expect(v?.trivyOperator).toBe('trivy.severity');
+    expect(formatEnvHelp(v ? [v] : [])).toContain('severities [trivy-operator: trivy.severity]');
   });
 });
 

@@ -15,6 +15,11 @@ export interface EnvVariable {
   required: boolean;
   /** Heading of the group of variables that starts here. */
   section?: string;
+  /**
+   * trivy-operator's name for the same setting (its Helm chart value), for users who come from it;
+   * from the variable's `.meta({ trivyOperator })`.
+   */
+  trivyOperator?: string;
 }
 
 /** Headings that group the variables, each placed before the variable it names. */
@@ -36,12 +41,14 @@ export function envVariables<S extends z.ZodObject>(schema: S, sections: EnvSect
       field instanceof z.ZodDefault ? field.def.defaultValue : json.properties?.[name]?.default,
     );
     const section = headings[name];
+    const trivyOperator = (field as z.ZodType).meta()?.trivyOperator;
     return {
       name,
       text: (field as z.ZodType).description ?? '',
       ...(def !== undefined && { default: def }),
       required: required.has(name),
       ...(section !== undefined && { section }),
+      ...(typeof trivyOperator === 'string' && { trivyOperator }),
     };
   });
 }
@@ -81,18 +88,23 @@ function wrap(text: string, first: string, indent: number, width: number): strin
 }
 
 function helpText(v: EnvVariable): string {
-  if (v.required) return `${v.text} (required)`;
-  return v.default === undefined ? v.text : `${v.text} (default ${v.default})`;
+  const text = v.trivyOperator ? `${v.text} [trivy-operator: ${v.trivyOperator}]` : v.text;
+  if (v.required) return `${text} (required)`;
+  return v.default === undefined ? text : `${text} (default ${v.default})`;
 }
 
-/** The README's Markdown table; a section becomes a row of its own. */
+/**
+ * The README's Markdown table; a section becomes a row of its own. The last column names
+ * trivy-operator's setting (chart value) where one does the same.
+ */
 export function formatEnvTable(vars: readonly EnvVariable[]): string {
   const cell = (s: string) => s.replace(/[\\|*]/g, (c) => `\\${c}`).replace(/</g, '&lt;');
-  const rows = ['| variable | default | meaning |', '|---|---|---|'];
+  const rows = ['| variable | default | meaning | trivy-operator |', '|---|---|---|---|'];
   for (const v of vars) {
-    if (v.section) rows.push(`| **${cell(v.section)}** | | |`);
+    if (v.section) rows.push(`| **${cell(v.section)}** | | | |`);
     const def = v.required ? 'required' : v.default === undefined ? '' : `\`${v.default}\``;
-    rows.push(`| \`${v.name}\` | ${def} | ${cell(v.text)} |`);
+    const upstream = v.trivyOperator ? `\`${v.trivyOperator}\`` : '';
+    rows.push(`| \`${v.name}\` | ${def} | ${cell(v.text)} | ${upstream} |`);
   }
   return `${rows.join('\n')}\n`;
 }

@@ -10,6 +10,7 @@ export {
   generatedPart,
   replaceGeneratedPart,
 } from './env-docs.ts';
+export { globToRegExp } from './glob.ts';
 export {
   type HealthSource,
   type OpsServer,

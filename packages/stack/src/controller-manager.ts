@@ -18,6 +18,8 @@ export const CONTROLLERS = [
   'replicationcontroller-controller',
   'namespace-controller',
   'serviceaccount-controller',
+  // The chart's report roles reach namespace users through aggregation into view, edit and admin.
+  'clusterrole-aggregation-controller',
 ] as const;
 
 export interface ControllerManager {

@@ -75,7 +75,11 @@ async function main(): Promise<void> {
     ['image-secret.json', `${reg}/library/secret:1.0`],
   ];
   for (const [file, ref] of scans) {
-    const { json } = await runner.scanImage(ref, { scanners: ['vuln', 'secret'] });
+    // The scanner's defaults: both scanners, and secrets in the image config too.
+    const { json } = await runner.scanImage(ref, {
+      scanners: ['vuln', 'secret'],
+      imageConfigScanners: ['secret'],
+    });
     await writeFile(join(testdata, file), json);
     console.log(`wrote ${file}`);
   }

@@ -47,6 +47,7 @@ describe('imageScanArgs', () => {
       cacheDir: '/c',
       timeoutMs: 1,
       scanners: ['vuln', 'secret', 'vuln'],
+      imageConfigScanners: ['secret'],
       severities: ['HIGH', 'CRITICAL', 'HIGH'],
       ignoreUnfixed: true,
       skipFiles: ['/etc/a', '/etc/b'],
@@ -57,6 +58,8 @@ describe('imageScanArgs', () => {
     expect(args.slice(args.indexOf('--scanners'))).toEqual([
       '--scanners',
       'vuln,secret',
+      '--image-config-scanners',
+      'secret',
       '--skip-files',
       '/etc/a',
       '--skip-files',

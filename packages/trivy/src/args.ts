@@ -3,7 +3,7 @@
  * Checked against trivy v0.74 (`trivy image|sbom|convert|config --help`, and strace showing no
  * connection but the registry's for `image`, none at all for `sbom` and `convert`).
  */
-import type { ImageScanner, Severity } from '@fleetscan/reports';
+import type { ImageConfigScanner, ImageScanner, Severity } from '@fleetscan/reports';
 
 /**
  * Registry login for TRIVY_USERNAME/TRIVY_PASSWORD. The same shape as @fleetscan/bus'
@@ -51,6 +51,8 @@ export interface ImageScanArgsInput {
   cacheDir: string;
   timeoutMs: number;
   scanners: readonly ImageScanner[];
+  /** `--image-config-scanners`: what to look for in the image config (Env, labels, history). */
+  imageConfigScanners?: readonly ImageConfigScanner[] | undefined;
   severities?: readonly Severity[] | undefined;
   ignoreUnfixed?: boolean | undefined;
   skipFiles?: readonly string[] | undefined;
@@ -79,6 +81,9 @@ export function imageScanArgs(input: ImageScanArgsInput): string[] {
     '--list-all-pkgs',
     '--scanners',
     [...new Set(input.scanners)].join(','),
+    ...(input.imageConfigScanners && input.imageConfigScanners.length > 0
+      ? ['--image-config-scanners', [...new Set(input.imageConfigScanners)].join(',')]
+      : []),
     ...repeated('--skip-files', input.skipFiles),
     ...repeated('--skip-dirs', input.skipDirs),
     ...matchArgs(input),
@@ -92,7 +97,10 @@ export function imageScanArgs(input: ImageScanArgsInput): string[] {
 export interface MatchArgsInput {
   severities?: readonly Severity[] | undefined;
   ignoreUnfixed?: boolean | undefined;
-  /** Path of a .trivyignore file. */
+  /**
+   * Path of an ignore file: `.trivyignore` (one ID per line) or, when the name ends in `.yaml` or
+   * `.yml`, trivy's `.trivyignore.yaml` (IDs with paths, PURLs and expiry per finding type).
+   */
   ignoreFile?: string | undefined;
   /** Path of a Rego ignore policy. */
   ignorePolicy?: string | undefined;

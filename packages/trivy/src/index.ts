@@ -55,7 +55,6 @@ export {
   toConfigFinding,
 } from './parse-config.ts';
 export {
-  DEFAULT_VULNERABILITY_FIELDS,
   type ImageReportData,
   type ImageReportDataOptions,
   parseImageReport,
@@ -69,7 +68,6 @@ export {
   toImageReportData,
   toOS,
   toVulnerabilities,
-  type VulnerabilityFields,
 } from './parse-image.ts';
 export {
   parseSbomReport,

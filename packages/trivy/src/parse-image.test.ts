@@ -40,7 +40,7 @@ describe('nginx:1.20 (Debian 11 with the vulnerable curl)', () => {
     expect(data.os).toEqual({ family: 'debian', name: '11.3', eosl: true });
   });
 
-  it('maps CVE-2021-22945 on curl field by field', () => {
+  it('maps CVE-2021-22945 on curl field by field, every additional field and the PURL included', () => {
     expect(data.vulnerabilities).toHaveLength(12);
     const curl = data.vulnerabilities.find(
       (v) => v.vulnerabilityID === 'CVE-2021-22945' && v.resource === 'curl',
@@ -63,8 +63,11 @@ describe('nginx:1.20 (Debian 11 with the vulnerable curl)', () => {
       ],
       score: 9.1,
       target: `${registry}/library/nginx:1.20 (debian 11.3)`,
+      cvss: { nvd: { V3Vector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:H', V3Score: 9.1 } },
       class: 'os-pkgs',
       packageType: 'debian',
+      // PkgIdentifier.PURL, trivy-operator's source of packagePURL.
+      packagePURL: 'pkg:deb/debian/curl@7.74.0-1.3%2Bdeb11u1?arch=amd64&distro=debian-11.3',
     });
   });
 
@@ -74,33 +77,25 @@ describe('nginx:1.20 (Debian 11 with the vulnerable curl)', () => {
     expect(v).not.toHaveProperty('score');
   });
 
-  it('leaves out the additional fields that are switched off', () => {
-    const bare = toImageReportData(parseImageReport(json), {
-      fields: { description: false, links: false, target: false, class: false, packageType: false },
-    });
-    const v = bare.vulnerabilities[0];
-    expect(v).toMatchObject({ links: [], target: '' });
-    expect(v).not.toHaveProperty('description');
-    expect(v).not.toHaveProperty('class');
-    expect(v).not.toHaveProperty('packageType');
-    expect(v).toHaveProperty('primaryLink');
+  it("takes the severity from trivy's Severity (its SeveritySource's rating), not from a CVSS score", () => {
+    const raw = parseImageReport(json).Results?.[0]?.Vulnerabilities?.find(
+      (x) => x.VulnerabilityID === 'CVE-2010-4756',
+    );
+    // NVD rates it 4.0 (v2, MEDIUM); Debian, whose rating trivy reports, LOW.
+    expect(raw).toMatchObject({ SeveritySource: 'debian', Severity: 'LOW', CVSS: { nvd: { V2Score: 4 } } });
+    expect(data.vulnerabilities.find((x) => x.vulnerabilityID === 'CVE-2010-4756')?.severity).toBe('LOW');
   });
 
-  it('adds CVSS and PURL on request', () => {
-    const full = toImageReportData(parseImageReport(json), { fields: { cvss: true, packagePURL: true } });
-    const curl = full.vulnerabilities.find((v) => v.vulnerabilityID === 'CVE-2021-22945');
-    expect(curl?.cvss).toEqual({
-      nvd: { V3Vector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:H', V3Score: 9.1 },
-    });
-    expect(curl?.packagePURL).toBe('pkg:deb/debian/curl@7.74.0-1.3%2Bdeb11u1?arch=amd64&distro=debian-11.3');
-  });
-
-  it('uses the scanned reference when given (digest references keep their digest)', () => {
+  it('uses the scanned reference when given (digest references keep their digest, and a tag next to it)', () => {
     const digest = `sha256:${'c'.repeat(64)}`;
     const pinned = toImageReportData(parseImageReport(json), {
       imageRef: `${registry}/library/nginx@${digest}`,
     });
     expect(pinned.artifact).toEqual({ repository: 'library/nginx', digest });
+    const both = toImageReportData(parseImageReport(json), {
+      imageRef: `${registry}/library/nginx:1.20@${digest}`,
+    });
+    expect(both.artifact).toEqual({ repository: 'library/nginx', tag: '1.20', digest });
   });
 });
 
@@ -125,8 +120,9 @@ describe('alpine:3.18, clean:1.0 and the planted secret', () => {
     expect(data.artifact).toMatchObject({ repository: 'library/clean', tag: '1.0' });
   });
 
-  it('secret: the redacted AWS key pair in /app/credentials', () => {
-    const data = toImageReportData(parseImageReport(fixture('image-secret.json')));
+  it('secret: the redacted AWS key pair in /app/credentials, and the token in the image config', () => {
+    const json = fixture('image-secret.json');
+    const data = toImageReportData(parseImageReport(json));
     expect(data.secrets).toEqual([
       {
         target: '/app/credentials',
@@ -143,6 +139,15 @@ describe('alpine:3.18, clean:1.0 and the planted secret', () => {
         category: 'AWS',
         severity: 'CRITICAL',
         match: 'aws_secret_access_key = ****************************************',
+      },
+      // --image-config-scanners secret: trivy names the image itself as the target.
+      {
+        target: `${registryOf(json)}/library/secret:1.0`,
+        ruleID: 'jwt-token',
+        title: 'JWT token',
+        category: 'JWT',
+        severity: 'MEDIUM',
+        match: expect.stringMatching(/^ {2}"API_TOKEN=\*+"$/),
       },
     ]);
     expect(data.vulnerabilities).toHaveLength(4);
@@ -180,7 +185,7 @@ describe('parseImageReport', () => {
   });
 });
 
-describe('scoreOf (trivy-operator GetScoreFromCVSS, made deterministic)', () => {
+describe('scoreOf (trivy-operator v0.32 GetScoreFromCVSS, made deterministic)', () => {
   const vuln = (cvss: TrivyDetectedVulnerability['CVSS'], source?: string): TrivyDetectedVulnerability => ({
     VulnerabilityID: 'CVE-1',
     PkgName: 'p',
@@ -189,7 +194,7 @@ describe('scoreOf (trivy-operator GetScoreFromCVSS, made deterministic)', () => 
     ...(source && { SeveritySource: source }),
     ...(cvss && { CVSS: cvss }),
   });
-  it('prefers NVD, then the severity source, then vendors by name; 0 means no score', () => {
+  it('prefers NVD as upstream does, then the severity source, then vendors by name; 0 means no score', () => {
     expect(scoreOf(vuln({ redhat: { V3Score: 7 }, nvd: { V3Score: 9 } }))).toBe(9);
     expect(
       scoreOf(vuln({ nvd: { V3Score: 0 }, redhat: { V3Score: 7 }, ghsa: { V3Score: 5 } }, 'redhat')),

@@ -1,9 +1,10 @@
 /**
  * trivy's image report (JSON, SchemaVersion 2) -> trivy-operator VulnerabilityReport and
- * ExposedSecretReport data, mapped as trivy-operator's pkg/plugins/trivy/plugin.go does
- * (ParseReportData, getVulnerabilitiesFromScanResult, getExposedSecretsFromScanResult,
- * parseImageRef, parseOSRef, GetScoreFromCVSS). Field names are those of
- * @fleetscan/reports' schemas. updateTimestamp, scanner and summary are the report builder's.
+ * ExposedSecretReport data, mapped as trivy-operator v0.32's pkg/plugins/trivy does
+ * (ParseReportData, GetVulnerabilitiesFromScanResult, getExposedSecretsFromScanResult,
+ * ParseImageRef — reportImageRef in @fleetscan/reports —, parseOSRef, GetScoreFromCVSS). Field
+ * names are those of @fleetscan/reports' schemas. updateTimestamp, scanner and summary are the
+ * report builder's; which of the additional fields a report shows is too (withVulnerabilityFields).
  */
 
 import {
@@ -12,6 +13,7 @@ import {
   type ExposedSecret,
   type OS,
   parseImageRef,
+  reportImageRef,
   type Vulnerability,
   type VulnerabilityReportData,
 } from '@fleetscan/reports';
@@ -105,38 +107,9 @@ export type ImageReportData = Pick<
   manifestDigest?: string;
 };
 
-/**
- * trivy-operator's `trivy.additionalVulnerabilityReportFields` (Description, Links, CVSS,
- * Target, Class, PackageType, PackagePath). Off, a field is left out (links: [], target: '').
- */
-export interface VulnerabilityFields {
-  description: boolean;
-  links: boolean;
-  cvss: boolean;
-  target: boolean;
-  class: boolean;
-  packageType: boolean;
-  packagePath: boolean;
-  /** packagePURL, from PkgIdentifier.PURL; newer CRD field trivy-operator's plugin does not fill. */
-  packagePURL: boolean;
-}
-
-/** Everything fleetscan's reports show; CVSS and PURL are off to keep reports under etcd's size limit. */
-export const DEFAULT_VULNERABILITY_FIELDS: Readonly<VulnerabilityFields> = {
-  description: true,
-  links: true,
-  cvss: false,
-  target: true,
-  class: true,
-  packageType: true,
-  packagePath: true,
-  packagePURL: false,
-};
-
 export interface ImageReportDataOptions {
   /** The reference that was scanned; defaults to the report's ArtifactName (what trivy was given). */
   imageRef?: string;
-  fields?: Partial<VulnerabilityFields>;
 }
 
 export function toImageReportData(
@@ -144,21 +117,16 @@ export function toImageReportData(
   opts: ImageReportDataOptions = {},
 ): ImageReportData {
   const imageRef = opts.imageRef ?? report.ArtifactName;
-  const fields = { ...DEFAULT_VULNERABILITY_FIELDS, ...opts.fields };
-  const ref = parseImageRef(imageRef);
+  const ref = reportImageRef(imageRef);
   const results = report.Results ?? [];
-  const manifestDigest = repoDigest(report, `${ref.registry}/${ref.repository}`);
+  const manifestDigest = repoDigest(report, `${ref.registry.server}/${ref.artifact.repository}`);
   // trivy-operator falls back to Metadata.ImageID (the config digest) for tag references.
-  const digest = ref.digest ?? report.Metadata.ImageID;
+  const digest = ref.artifact.digest ?? report.Metadata.ImageID;
   return {
-    registry: { server: ref.registry },
-    artifact: {
-      repository: ref.repository,
-      ...(ref.tag !== undefined && { tag: ref.tag }),
-      ...(digest && { digest }),
-    },
+    registry: ref.registry,
+    artifact: { ...ref.artifact, ...(digest && { digest }) },
     os: toOS(report),
-    vulnerabilities: results.flatMap((r) => toVulnerabilities(r, fields)),
+    vulnerabilities: results.flatMap(toVulnerabilities),
     secrets: results.flatMap(toExposedSecrets),
     ...(manifestDigest !== undefined && { manifestDigest }),
   };
@@ -175,7 +143,11 @@ export function toOS(report: TrivyReportBody): OS {
   };
 }
 
-export function toVulnerabilities(result: TrivyImageResult, fields: VulnerabilityFields): Vulnerability[] {
+/**
+ * Every field trivy-operator can write, additional ones included: what a report shows of them is
+ * the writer's choice (withVulnerabilityFields in @fleetscan/reports), so the stored scan keeps all.
+ */
+export function toVulnerabilities(result: TrivyImageResult): Vulnerability[] {
   return (result.Vulnerabilities ?? []).map((v) => {
     const score = scoreOf(v);
     const purl = v.PkgIdentifier?.PURL;
@@ -186,18 +158,19 @@ export function toVulnerabilities(result: TrivyImageResult, fields: Vulnerabilit
       fixedVersion: v.FixedVersion ?? '',
       publishedDate: v.PublishedDate ? rfc3339(v.PublishedDate) : '',
       lastModifiedDate: v.LastModifiedDate ? rfc3339(v.LastModifiedDate) : '',
+      // trivy's own choice (its SeveritySource's rating), as trivy-operator copies it; not a CVSS band.
       severity: toSeverity(v.Severity),
       title: v.Title ?? '',
-      ...(fields.description && v.Description && { description: v.Description }),
+      ...(v.Description && { description: v.Description }),
       ...(v.PrimaryURL && { primaryLink: v.PrimaryURL }),
-      links: fields.links && v.References ? [...v.References] : [],
+      links: v.References ? [...v.References] : [],
       ...(score !== undefined && { score }),
-      target: fields.target ? result.Target : '',
-      ...(fields.cvss && v.CVSS && { cvss: cvssOf(v.CVSS) }),
-      ...(fields.class && result.Class && { class: result.Class }),
-      ...(fields.packageType && result.Type && { packageType: result.Type }),
-      ...(fields.packagePath && v.PkgPath && { packagePath: v.PkgPath }),
-      ...(fields.packagePURL && purl && { packagePURL: purl }),
+      target: result.Target,
+      ...(v.CVSS && { cvss: cvssOf(v.CVSS) }),
+      ...(result.Class && { class: result.Class }),
+      ...(result.Type && { packageType: result.Type }),
+      ...(v.PkgPath && { packagePath: v.PkgPath }),
+      ...(purl && { packagePURL: purl }),
     };
   });
 }
@@ -214,9 +187,11 @@ export function toExposedSecrets(result: TrivyImageResult): ExposedSecret[] {
 }
 
 /**
- * trivy-operator's GetScoreFromCVSS: the NVD V3 score, else another vendor's. It picks "another"
- * by Go map order (random); here it is the vendor trivy took the severity from, then the first
- * by name, so the same input always gives the same report.
+ * trivy-operator's score (GetScoreFromCVSS over GetCvssV3, pkg/plugins/trivy in v0.32): NVD's
+ * CVSS v3 score when it has one (a 0 counts as none), else another vendor's v3 score. Upstream
+ * takes that vendor by Go map order, i.e. at random, and may even find none while another vendor
+ * has one; here it is the vendor trivy took the severity from, then the first by name that has a
+ * score, so the same scan always gives the same report. v2 and v4 scores are not used.
  */
 export function scoreOf(v: TrivyDetectedVulnerability): number | undefined {
   const cvss = v.CVSS;

@@ -1,4 +1,4 @@
-import type { ImageScanner, Severity } from '@fleetscan/reports';
+import type { ImageConfigScanner, ImageScanner, Severity } from '@fleetscan/reports';
 import {
   type ConfigAuditArgsInput,
   configAuditArgs,
@@ -46,6 +46,7 @@ export interface TrivyRunnerOptions {
 
 export interface ImageScanOptions {
   scanners: readonly ImageScanner[];
+  imageConfigScanners?: readonly ImageConfigScanner[];
   severities?: readonly Severity[];
   ignoreUnfixed?: boolean;
   skipFiles?: readonly string[];
@@ -199,6 +200,7 @@ export function createTrivyRunner(options: TrivyRunnerOptions): TrivyRunner {
         cacheDir,
         timeoutMs,
         scanners: opts.scanners,
+        imageConfigScanners: opts.imageConfigScanners,
         severities: opts.severities,
         ignoreUnfixed: opts.ignoreUnfixed,
         skipFiles: opts.skipFiles,

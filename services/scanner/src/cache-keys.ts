@@ -36,10 +36,24 @@ export function analysisHash(a: AnalysisSettings): string {
   return hash(overDefaults(ANALYSIS_DEFAULTS, a));
 }
 
-/** Every setting: the result depends on all of them. Same care for stored keys as analysisHash. */
+/**
+ * Every analysis and match setting: the result depends on all of them (report settings only change
+ * how the writer shows it). Same care for stored keys as analysisHash.
+ */
 export function settingsHash(a: AnalysisSettings, m: MatchSettings): string {
-  return hash({ analysis: analysisHash(a), ...overDefaults(MATCH_DEFAULTS, m) });
+  return hash({
+    analysis: analysisHash(a),
+    ...overDefaults(MATCH_DEFAULTS, m),
+    ...(RESULT_FORMAT > 1 && { format: RESULT_FORMAT }),
+  });
 }
+
+/**
+ * What a stored result holds. 2: every additional vulnerability field (CVSS, PURL, …) for the
+ * writer to choose from; results stored before lack some, so they are re-matched from their SBOM
+ * once (no pull) instead of being served.
+ */
+const RESULT_FORMAT = 2;
 
 const ANALYSIS_DEFAULTS = { scanners: [], skipFiles: [], skipDirs: [] } satisfies AnalysisSettings;
 const MATCH_DEFAULTS = {

@@ -28,9 +28,11 @@ const schema = z.object({
     .string()
     .min(1, "a directory holding trivy's DB (db/trivy.db)")
     .describe("trivy's cache directory holding db/trivy.db; never updated from the network"),
-  SCAN_TIMEOUT_SECONDS: int(300, 1).describe(
-    'kill trivy (its whole process group) after this long, and the audit worker when a config audit batch takes longer',
-  ),
+  SCAN_TIMEOUT_SECONDS: int(300, 1)
+    .describe(
+      'kill trivy (its whole process group) after this long, and the audit worker when a config audit batch takes longer',
+    )
+    .meta({ trivyOperator: 'trivy.timeout' }),
   REQUEST_TIMEOUT_SECONDS: z.coerce
     .number()
     .int()
@@ -62,7 +64,8 @@ const schema = z.object({
   INSECURE_REGISTRIES: z
     .string()
     .default('')
-    .describe('registries reached over plain HTTP besides loopback ones, comma-separated host:port'),
+    .describe('registries reached over plain HTTP besides loopback ones, comma-separated host:port')
+    .meta({ trivyOperator: 'trivy.nonSslRegistries' }),
   ACK_WAIT_SECONDS: int(15, 5).describe(
     "redelivery timeout of a message without in-progress acks, which are sent every third of it: how soon a dead replica's work moves",
   ),

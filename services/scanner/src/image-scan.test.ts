@@ -83,7 +83,7 @@ function setup(opts: { access?: (creds: RegistryCredentials | undefined) => void
   const calls = { analyse: [] as (RegistryCredentials | undefined)[], match: 0, access: 0 };
   const db = 'CVE-1';
   const engine: ScanEngine = {
-    async analyseImage(_image, o) {
+    async analyseImage(image, o) {
       calls.analyse.push(o.credentials);
       return {
         findings: findings([db]),
@@ -96,6 +96,15 @@ function setup(opts: { access?: (creds: RegistryCredentials | undefined) => void
               category: 'AWS',
               severity: 'CRITICAL' as const,
               match: 'aws_access_key_id = ****',
+            },
+            // From the image config: trivy names it after the reference it was given.
+            {
+              target: image,
+              ruleID: 'jwt-token',
+              title: 'JWT token',
+              category: 'JWT',
+              severity: 'MEDIUM' as const,
+              match: '  "API_TOKEN=****"',
             },
           ],
         }),
@@ -216,9 +225,31 @@ describe('image scans: pull once, then cache or re-match', () => {
       input({ scanners: ['vuln', 'secret'], settings: { severities: ['LOW'] } }),
     );
     const { ImageScanDataSchema } = await import('@fleetscan/bus');
-    expect((await blobs.get(ImageScanDataSchema, all.key)).secrets).toHaveLength(1);
+    expect((await blobs.get(ImageScanDataSchema, all.key)).secrets).toHaveLength(2);
     expect((await blobs.get(ImageScanDataSchema, low.key)).secrets).toEqual([]);
     expect(blobs.keys().filter((k) => k.startsWith('sbom/'))).toHaveLength(1);
+  });
+
+  it("names an image-config secret after the requester's reference when the digest was analysed as another", async () => {
+    const { scans, blobs, input, calls } = setup();
+    const other = 'mirror.example:5000/team/app:1';
+    await scans.produce(input({ scanners: ['vuln', 'secret'] }));
+    const mirrored = await scans.produce(
+      input({ image: other, scanners: ['vuln', 'secret'], settings: { severities: ['MEDIUM'] } }),
+    );
+    const { ImageScanDataSchema } = await import('@fleetscan/bus');
+    expect((await blobs.get(ImageScanDataSchema, mirrored.key)).secrets?.map((x) => x.target)).toEqual([
+      other,
+    ]);
+    expect(calls.analyse).toHaveLength(1);
+  });
+
+  it('serves the stored result whatever report fields a request asks for: they are not a scan setting', async () => {
+    const { scans, calls, input } = setup();
+    const first = await scans.produce(input());
+    const fields = await scans.produce(input({ settings: { reportFields: ['CVSS', 'Description'] } }));
+    expect(fields).toMatchObject({ how: 'cached', key: first.key });
+    expect(calls.match).toBe(0);
   });
 });
 

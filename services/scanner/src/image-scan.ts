@@ -6,7 +6,7 @@ import {
   type ImageScanRequest,
   type RegistryCredentials,
 } from '@fleetscan/bus';
-import { parseImageRef } from '@fleetscan/reports';
+import { reportImageRef } from '@fleetscan/reports';
 import type { Clock, Logger } from '@fleetscan/service';
 import { createAnalysisLocks, type LockBucket } from './analysis-lock.ts';
 import {
@@ -131,13 +131,14 @@ export function createImageScans(d: ImageScanDeps) {
     const store = async (
       access: Access,
       findings: ImageFindings,
-      secrets: SbomEntry['secrets'],
+      entry: Pick<SbomEntry, 'secrets' | 'image'>,
     ): Promise<ScanOutcome> => {
       const now = d.clock.now();
+      const names = { analysedAs: entry.image, image: req.image };
       const data: ImageScanData = {
         ...findings,
         artifact: { ...findings.artifact, digest },
-        ...(wantsSecrets && { secrets: filterSecrets(secrets ?? [], match, now) }),
+        ...(wantsSecrets && { secrets: filterSecrets(entry.secrets ?? [], match, now, names) }),
         scannedAt: now.toISOString(),
         dbUpdatedAt: db,
       };
@@ -165,7 +166,7 @@ export function createImageScans(d: ImageScanDeps) {
             d.engine.matchSbom(entry.sbom, { image: req.image, match, signal }),
           )
         : { scanner: entry.scanner, ...referenceFields(req.image), os: entry.os, vulnerabilities: [] };
-      return store(access, findings, entry.secrets);
+      return store(access, findings, entry);
     };
 
     const readableAnonymously = () =>
@@ -213,6 +214,7 @@ export function createImageScans(d: ImageScanDeps) {
         entry = {
           v: 1,
           digest,
+          image: req.image,
           ...analysis,
           analysedAt,
           storedAt: analysedAt,
@@ -231,7 +233,7 @@ export function createImageScans(d: ImageScanDeps) {
         const out = await rematch(entry, access, 'scan');
         return { ...out, how: 'scanned' };
       }
-      return { ...(await store(access, findings, entry.secrets)), how: 'scanned' };
+      return { ...(await store(access, findings, entry)), how: 'scanned' };
     };
 
     const fresh = async (trigger: 'miss' | 'stale'): Promise<ScanOutcome> => {
@@ -285,9 +287,7 @@ function withCredentials(credentials: RegistryCredentials | undefined): {
 
 /** registry and artifact as trivy-operator derives them from the reference (toImageReportData). */
 function referenceFields(image: string): Pick<ImageFindings, 'registry' | 'artifact'> {
-  const ref = parseImageRef(image);
-  return {
-    registry: { server: ref.registry },
-    artifact: { repository: ref.repository, ...(ref.tag !== undefined && { tag: ref.tag }) },
-  };
+  const { registry, artifact } = reportImageRef(image);
+  const { digest: _digest, ...named } = artifact;
+  return { registry, artifact: named };
 }

@@ -3,6 +3,7 @@ import {
   BusErrorCode,
   bounded,
   type Consumption,
+  canonicalScanSettings,
   clusterOf,
   consume,
   type DeadLetters,
@@ -107,12 +108,16 @@ export function createImageWorker(d: ImageWorkerDeps) {
       namespace: req.namespace,
       delivery: at.delivery,
     });
+    // Echoed for the writer: which owners the result is for, and what their reports show.
+    const { reportFields } = canonicalScanSettings(req.scanners, req.settings).report;
     const base = {
       v: 1 as const,
       cluster: req.cluster,
       namespace: req.namespace,
+      ...(req.ownerFilter && { ownerFilter: req.ownerFilter }),
       image: req.image,
       scanConfigHash: req.scanConfigHash,
+      ...(reportFields && { reportFields }),
     };
     let credentials: RegistryCredentials | undefined;
     try {

@@ -16,11 +16,23 @@ describe('parseValidImageRef', () => {
       `quay.io/x/y@sha256:${'a'.repeat(64)}`,
       { registry: 'quay.io', repository: 'x/y', digest: `sha256:${'a'.repeat(64)}` },
     ],
+    [
+      `quay.io/x/y:v2@sha256:${'a'.repeat(64)}`,
+      { registry: 'quay.io', repository: 'x/y', tag: 'v2', digest: `sha256:${'a'.repeat(64)}` },
+    ],
   ])('%s', (ref, want) => {
     expect(parseValidImageRef(ref)).toEqual(want);
   });
 
-  it.each(['', '   ', 'UPPER/case', 'nginx:bad tag', 'a@sha256:short', 'x//y'])('rejects %j', (ref) => {
+  it.each([
+    '',
+    '   ',
+    'UPPER/case',
+    'nginx:bad tag',
+    `nginx:bad tag@sha256:${'a'.repeat(64)}`,
+    'a@sha256:short',
+    'x//y',
+  ])('rejects %j', (ref) => {
     expect(() => parseValidImageRef(ref)).toThrow(InvalidReferenceError);
   });
 

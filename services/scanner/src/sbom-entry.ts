@@ -1,4 +1,10 @@
-import { ExposedSecretSchema, ImageScannerSchema, OSSchema, ScannerSchema } from '@fleetscan/reports';
+import {
+  ExposedSecretSchema,
+  ImageConfigScannerSchema,
+  ImageScannerSchema,
+  OSSchema,
+  ScannerSchema,
+} from '@fleetscan/reports';
 import { z } from 'zod';
 
 /**
@@ -9,7 +15,10 @@ import { z } from 'zod';
 export const SbomEntrySchema = z.object({
   v: z.literal(1),
   digest: z.string(),
+  /** The reference trivy was given: it names secrets found in the image config. */
+  image: z.string().optional(),
   scanners: z.array(ImageScannerSchema),
+  imageConfigScanners: z.array(ImageConfigScannerSchema).optional(),
   skipFiles: z.array(z.string()).optional(),
   skipDirs: z.array(z.string()).optional(),
   analysedAt: z.iso.datetime({ offset: true }),

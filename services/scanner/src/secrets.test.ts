@@ -1,9 +1,9 @@
 import type { ExposedSecret } from '@fleetscan/reports';
 import { describe, expect, it } from 'vitest';
-import { filterSecrets, ignoredIds } from './secrets.ts';
+import { filterSecrets } from './secrets.ts';
 
-const secret = (ruleID: string, severity: ExposedSecret['severity']): ExposedSecret => ({
-  target: '/app/credentials',
+const secret = (ruleID: string, severity: ExposedSecret['severity'], target = '/app/credentials') => ({
+  target,
   ruleID,
   title: ruleID,
   category: 'AWS',
@@ -29,18 +29,37 @@ describe('filterSecrets', () => {
       filterSecrets(found, { ignoreFile: '# ours\naws-access-key-id\n' }, now).map((s) => s.ruleID),
     ).toEqual(['generic-token']);
   });
-});
 
-describe('ignoredIds', () => {
-  it('reads IDs, skips comments and blank lines, honours exp:', () => {
-    const file = [
-      '# accepted risks',
-      'CVE-2021-22945',
-      '',
-      '  generic-token   exp:2026-12-31',
-      'aws-access-key-id exp:2026-01-01',
-      'CVE-2022-0778 exp:not-a-date',
+  it('drops the secrets a .trivyignore.yaml lists, by rule ID and path, until they expire', () => {
+    const all = [
+      ...found,
+      secret('aws-access-key-id', 'CRITICAL', '/etc/other'),
+      secret('jwt-token', 'MEDIUM', 'reg/app:1'),
+    ];
+    const yaml = [
+      'secrets:',
+      '  - id: aws-access-key-id',
+      '    paths: ["app/**", "/app/*"]',
+      '    statement: rotated',
+      '  - id: generic-token',
+      '    expired_at: 2026-01-01',
+      'vulnerabilities:',
+      '  - id: jwt-token',
     ].join('\n');
-    expect([...ignoredIds(file, now)].sort()).toEqual(['CVE-2021-22945', 'generic-token']);
+    expect(filterSecrets(all, { ignoreFileYaml: yaml }, now).map((s) => `${s.ruleID} ${s.target}`)).toEqual([
+      'generic-token /app/credentials',
+      'aws-access-key-id /etc/other',
+      'jwt-token reg/app:1',
+    ]);
+  });
+
+  it("names the requester's reference where trivy named the analysed one (image-config secrets)", () => {
+    const config = secret('jwt-token', 'MEDIUM', 'mirror:5000/app:1');
+    expect(
+      filterSecrets([config, found[0]!], {}, now, {
+        analysedAs: 'mirror:5000/app:1',
+        image: 'reg/app:1',
+      }).map((s) => s.target),
+    ).toEqual(['reg/app:1', '/app/credentials']);
   });
 });

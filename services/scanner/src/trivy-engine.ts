@@ -76,6 +76,7 @@ export function createTrivyEngine(cfg: TrivyEngineConfig, logger: Logger): ScanE
     async analyseImage(image, opts) {
       const run = await runner.scanImage(image, {
         scanners: [...opts.scanners],
+        ...(opts.imageConfigScanners && { imageConfigScanners: opts.imageConfigScanners }),
         ...(opts.skipFiles && { skipFiles: opts.skipFiles }),
         ...(opts.skipDirs && { skipDirs: opts.skipDirs }),
         signal: opts.signal,
@@ -100,6 +101,10 @@ export function createTrivyEngine(cfg: TrivyEngineConfig, logger: Logger): ScanE
           ...(match.severities && { severities: match.severities }),
           ...(match.ignoreUnfixed && { ignoreUnfixed: true }),
           ...(match.ignoreFile && { ignoreFile: await files.write('.trivyignore', match.ignoreFile) }),
+          // trivy reads the YAML format by the file's extension.
+          ...(match.ignoreFileYaml && {
+            ignoreFile: await files.write('.trivyignore.yaml', match.ignoreFileYaml),
+          }),
           ...(match.ignorePolicy && { ignorePolicy: await files.write('policy.rego', match.ignorePolicy) }),
           signal: opts.signal,
         });

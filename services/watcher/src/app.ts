@@ -20,9 +20,9 @@ import { createScope } from './filters.ts';
 import { followFleetDb } from './fleet-db.ts';
 import { createManifestsBucket } from './manifests-bucket.ts';
 import { createWatcherMetrics } from './metrics.ts';
+import { createOwnerSettings } from './owner-settings.ts';
 import { createRequestPublisher } from './requests.ts';
 import { createScheduler } from './scheduler.ts';
-import { settingsHashes } from './settings.ts';
 
 export interface WatcherDeps {
   config: WatcherConfig;
@@ -66,7 +66,12 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     onStatus: (ok, detail) => readiness.set('nats', ok, detail),
   });
   const js = jetstream(nc);
-  const hashes = settingsHashes(config.scanners, config.settings, config.configAudit);
+  const settings = createOwnerSettings({
+    scanners: config.scanners,
+    settings: config.settings,
+    ignorePolicies: config.ignorePolicies,
+    configAudit: config.configAudit,
+  });
   const scope = createScope(config.scope);
   const publisher = createRequestPublisher({
     js,
@@ -111,8 +116,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     timers,
     inventory,
     scope,
-    hashes,
-    secrets: config.scanners.includes('secret'),
+    settings,
     requests: publisher,
     asks: createAsks({
       publisher,
@@ -122,9 +126,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
       auditReports: (o) => scope.auditReports(o),
       cluster: config.cluster,
       scanners: config.scanners,
-      settings: config.settings,
-      configAudit: config.configAudit,
-      hashes,
+      settings,
       metrics,
       logger,
     }),

@@ -1,26 +1,25 @@
 import {
   type BlobStore,
   bounded,
-  type ConfigAuditSettings,
   type Lane,
   MAX_INLINE_MANIFEST_BYTES,
   type Manifest,
   ManifestSchema,
-  type ScanSettings,
 } from '@fleetscan/bus';
 import { type ManifestSource, type Owner, ownerKey } from '@fleetscan/inventory';
 import type { AuditReportKind, ImageScanner } from '@fleetscan/reports';
 import type { Logger } from '@fleetscan/service';
 import type { CredentialSource } from './credentials.ts';
 import type { WatcherMetrics } from './metrics.ts';
+import type { OwnerSettings } from './owner-settings.ts';
 import type { ImageNeed } from './plan.ts';
 import type { ManifestPart, RequestPublisher } from './requests.ts';
 import type { Asks } from './scheduler.ts';
-import type { SettingsHashes } from './settings.ts';
 
 /**
  * The scheduler's asks as request messages: an owner's config audit with its manifest and the
- * reports it is for, an image scan with this watcher's settings and the owner's sealed pull
+ * reports it is for, an image scan with the owner's settings (those of its namespace and workload)
+ * and its sealed pull
  * credentials; each outcome counted.
  */
 export function createAsks(deps: {
@@ -34,15 +33,12 @@ export function createAsks(deps: {
   auditReports(owner: Owner): { kind: AuditReportKind }[];
   cluster: string;
   scanners: ImageScanner[];
-  settings: ScanSettings;
-  /** How config audits are reported (check ID format, severities): sent with each audit. */
-  configAudit: ConfigAuditSettings;
-  hashes: SettingsHashes;
+  settings: Pick<OwnerSettings, 'of' | 'pluginConfigHash' | 'configAudit'>;
   metrics: Pick<WatcherMetrics, 'requests' | 'refreshes'>;
   /** Told of requests that can never be sent (a field past the message limits). */
   logger?: Pick<Logger, 'warn'>;
 }): Asks {
-  const { publisher, metrics, hashes } = deps;
+  const { publisher, metrics, settings } = deps;
   const countRefresh = (type: 'image' | 'config', purpose: string) => {
     if (purpose) metrics.refreshes.inc({ type, reason: purpose.split(':')[0] ?? purpose });
   };
@@ -69,9 +65,9 @@ export function createAsks(deps: {
             uid: owner.uid,
           },
           specHash: owner.specHash,
-          pluginConfigHash: hashes.pluginConfigHash,
+          pluginConfigHash: settings.pluginConfigHash,
           reports,
-          settings: deps.configAudit,
+          settings: settings.configAudit,
         },
         () => manifestPart(owner),
         lane,
@@ -87,13 +83,15 @@ export function createAsks(deps: {
     },
     async image(owner: Owner, need: ImageNeed, purpose: string, lane: Lane) {
       const sealed = await deps.credentials.sealedFor(owner, need.image, deps.cluster);
+      const scan = settings.of(owner);
       const outcome = await publisher.image(
         {
           namespace: owner.namespace,
+          ...(scan.ownerFilter && { ownerFilter: scan.ownerFilter }),
           image: need.image,
           scanners: deps.scanners,
-          settings: deps.settings,
-          scanConfigHash: hashes.scanConfigHash,
+          settings: scan.settings,
+          scanConfigHash: scan.scanConfigHash,
           ...(need.digest ? { digest: need.digest } : {}),
           ...(need.notBefore ? { notBefore: need.notBefore } : {}),
           ...(sealed ? { credentials: sealed } : {}),

@@ -1,9 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   CHECK_ID_FORMATS,
   CLUSTER_NAME_PATTERN,
+  checkIgnoreYaml,
   natsEnv,
   natsSettings,
+  type ScanSettings,
   ScanSettingsSchema,
 } from '@fleetscan/bus';
 import {
@@ -15,9 +18,15 @@ import {
   type ResourceKind,
 } from '@fleetscan/inventory';
 import { proxyEnvFrom } from '@fleetscan/kube';
-import { ImageScannerSchema, isRbacKind, SEVERITIES } from '@fleetscan/reports';
+import {
+  AdditionalVulnerabilityFieldSchema,
+  ImageScannerSchema,
+  isRbacKind,
+  SEVERITIES,
+} from '@fleetscan/reports';
 import { ConfigError, envVariables, parseEnv } from '@fleetscan/service';
 import { z } from 'zod';
+import { IGNORE_POLICY_KEY, type IgnorePolicies, ignorePoliciesFrom } from './ignore-policies.ts';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const list = z
@@ -44,6 +53,51 @@ const fileContents = z
       return readFileSync(p, 'utf8');
     } catch (err) {
       ctx.addIssue({ code: 'custom', message: `cannot read ${p}: ${(err as Error).message}` });
+      return z.NEVER;
+    }
+  });
+
+/**
+ * An ignore file's contents, in the format its name says, as trivy decides: `.yaml`/`.yml` is
+ * trivy's `.trivyignore.yaml` (checked here, so a broken one fails at start, not every scan).
+ */
+const ignoreFile = z
+  .string()
+  .optional()
+  .transform((p, ctx): { ignoreFile?: string; ignoreFileYaml?: string } => {
+    if (!p) return {};
+    let text: string;
+    try {
+      text = readFileSync(p, 'utf8');
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `cannot read ${p}: ${(err as Error).message}` });
+      return z.NEVER;
+    }
+    if (!/\.ya?ml$/.test(p)) return { ignoreFile: text };
+    try {
+      checkIgnoreYaml(text);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `${p}: ${(err as Error).message}` });
+      return z.NEVER;
+    }
+    return { ignoreFileYaml: text };
+  });
+
+/** A directory's files (a ConfigMap mounted as a volume), by name; Kubernetes' own `..` entries left out. */
+const directoryFiles = z
+  .string()
+  .optional()
+  .transform((dir, ctx) => {
+    if (!dir) return {};
+    try {
+      const files: Record<string, string> = {};
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        if (e.name.startsWith('.') || !(e.isFile() || e.isSymbolicLink())) continue;
+        files[e.name] = readFileSync(join(dir, e.name), 'utf8');
+      }
+      return files;
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `cannot read ${dir}: ${(err as Error).message}` });
       return z.NEVER;
     }
   });
@@ -82,48 +136,81 @@ const schema = z.object({
   SCANNER_PUBLIC_KEY_FILE: fileContents.describe(
     "the scanner fleet's RSA public key (PEM): registry credentials from pull secrets are sealed with it (see docs/ARCHITECTURE.md); unset: images are scanned without them",
   ),
-  NAMESPACES_INCLUDE: list.describe('namespace globs (*, ?) to scan; empty: all'),
-  NAMESPACES_EXCLUDE: list.describe('namespace globs never scanned'),
+  NAMESPACES_INCLUDE: list
+    .describe('namespace globs (*, ?) to scan; empty: all')
+    .meta({ trivyOperator: 'targetNamespaces' }),
+  NAMESPACES_EXCLUDE: list
+    .describe('namespace globs never scanned')
+    .meta({ trivyOperator: 'excludeNamespaces' }),
   TARGET_KINDS: list
     .pipe(z.array(z.enum(OWNER_KINDS as [string, ...string[]])))
     .default([...OWNER_KINDS])
-    .describe(
-      'workload kinds to report on (their images and, when audited, their configuration); empty: all',
-    ),
+    .describe('workload kinds to report on (their images and, when audited, their configuration); empty: all')
+    .meta({ trivyOperator: 'targetWorkloads' }),
   SUPPORTED_CONFIG_AUDIT_KINDS: list
     .pipe(z.array(z.enum(AUDIT_KIND_NAMES as [string, ...string[]])))
     .default([...DEFAULT_AUDIT_KINDS])
     .describe(
-      `kinds whose objects get a config audit (trivy-operator's trivy.supportedConfigAuditKinds): Workload (every workload kind), a workload kind, or ${RESOURCE_KINDS.join(', ')}; Roles and ClusterRoles get RBAC assessments, cluster-scoped kinds Cluster reports; empty: none`,
-    ),
-  RBAC_ASSESSMENT_SCANNER_ENABLED: bool(true).describe(
-    "RbacAssessmentReports for Roles and ClusterRbacAssessmentReports for ClusterRoles listed in SUPPORTED_CONFIG_AUDIT_KINDS (trivy-operator's OPERATOR_RBAC_ASSESSMENT_SCANNER_ENABLED): true or false",
-  ),
-  INFRA_ASSESSMENT_SCANNER_ENABLED: bool(true).describe(
-    "InfraAssessmentReports for control-plane components running as pods in kube-system (trivy-operator's OPERATOR_INFRA_ASSESSMENT_SCANNER_ENABLED): true or false",
-  ),
-  SKIP_LABELS: list.describe('key or key=value: objects carrying one of these labels are skipped'),
-  EXCLUDE_IMAGES: list.describe(
-    'image globs never scanned, matched against the image as written in the pod spec',
-  ),
-  SCAN_INIT_CONTAINERS: bool(true).describe('scan init containers: true or false'),
+      `kinds whose objects get a config audit: Workload (every workload kind), a workload kind, or ${RESOURCE_KINDS.join(', ')}; Roles and ClusterRoles get RBAC assessments, cluster-scoped kinds Cluster reports; empty: none`,
+    )
+    .meta({ trivyOperator: 'trivy.supportedConfigAuditKinds' }),
+  RBAC_ASSESSMENT_SCANNER_ENABLED: bool(true)
+    .describe(
+      'RbacAssessmentReports for Roles and ClusterRbacAssessmentReports for ClusterRoles listed in SUPPORTED_CONFIG_AUDIT_KINDS: true or false',
+    )
+    .meta({ trivyOperator: 'operator.rbacAssessmentScannerEnabled' }),
+  INFRA_ASSESSMENT_SCANNER_ENABLED: bool(true)
+    .describe(
+      'InfraAssessmentReports for control-plane components running as pods in kube-system: true or false',
+    )
+    .meta({ trivyOperator: 'operator.infraAssessmentScannerEnabled' }),
+  SKIP_LABELS: list
+    .describe('key or key=value: objects carrying one of these labels are skipped')
+    .meta({ trivyOperator: 'trivyOperator.skipResourceByLabels' }),
+  EXCLUDE_IMAGES: list
+    .describe('image globs never scanned, matched against the image as written in the pod spec')
+    .meta({ trivyOperator: 'trivyOperator.excludeImages' }),
+  SCAN_INIT_CONTAINERS: bool(true)
+    .describe('scan init containers: true or false')
+    .meta({ trivyOperator: 'trivyOperator.skipInitContainers (inverted)' }),
   SCAN_EPHEMERAL_CONTAINERS: bool(true).describe('scan ephemeral containers: true or false'),
   SCANNERS: list
     .pipe(z.array(ImageScannerSchema).min(1))
-    .default(['vuln'])
-    .describe('image scanners: vuln, or vuln,secret to add ExposedSecretReports'),
+    .default(['vuln', 'secret'])
+    .describe(
+      'image scanners: vuln (VulnerabilityReports) and secret (ExposedSecretReports, from the layers and the image config)',
+    )
+    .meta({ trivyOperator: 'operator.vulnerabilityScannerEnabled, operator.exposedSecretScannerEnabled' }),
   SEVERITIES: list
     .pipe(z.array(z.enum(SEVERITIES)))
     .describe(
-      `severities reported, of ${SEVERITIES.join(',')}, in vulnerability and config audit reports (trivy-operator's trivy.severity); empty: all`,
-    ),
-  IGNORE_UNFIXED: bool(false).describe('leave out vulnerabilities without a fix: true or false'),
-  SKIP_FILES: list.describe("trivy's --skip-files"),
-  SKIP_DIRS: list.describe("trivy's --skip-dirs"),
-  IGNORE_FILE: fileContents.describe('path of a .trivyignore whose contents are sent with each request'),
-  IGNORE_POLICY: fileContents.describe(
-    'path of a Rego ignore policy whose contents are sent with each request',
-  ),
+      `severities reported, of ${SEVERITIES.join(',')}, in vulnerability and config audit reports; empty: all`,
+    )
+    .meta({ trivyOperator: 'trivy.severity' }),
+  IGNORE_UNFIXED: bool(false)
+    .describe('leave out vulnerabilities without a fix: true or false')
+    .meta({ trivyOperator: 'trivy.ignoreUnfixed' }),
+  SKIP_FILES: list.describe("trivy's --skip-files").meta({ trivyOperator: 'trivy.skipFiles' }),
+  SKIP_DIRS: list.describe("trivy's --skip-dirs").meta({ trivyOperator: 'trivy.skipDirs' }),
+  IGNORE_FILE: ignoreFile
+    .describe(
+      "path of an ignore file sent with each request: a .trivyignore (IDs, one per line), or trivy's YAML format when the name ends in .yaml or .yml",
+    )
+    .meta({ trivyOperator: 'trivy.ignoreFile' }),
+  IGNORE_POLICY: fileContents
+    .describe('path of a Rego ignore policy for the workloads no IGNORE_POLICY_DIR key names')
+    .meta({ trivyOperator: 'trivy.ignorePolicy' }),
+  IGNORE_POLICY_DIR: directoryFiles
+    .describe(
+      "directory of Rego ignore policies named as trivy-operator's keys: trivy.ignorePolicy, trivy.ignorePolicy.<namespace>, trivy.ignorePolicy.<namespace>.<workload> (globs; the most specific applies); other files are ignored, so trivy-operator's trivy ConfigMap can be mounted as is",
+    )
+    .meta({ trivyOperator: 'trivy.ignorePolicy.<namespace>[.<workload>]' }),
+  ADDITIONAL_VULNERABILITY_REPORT_FIELDS: list
+    .pipe(z.array(AdditionalVulnerabilityFieldSchema))
+    .describe(
+      'extra fields VulnerabilityReports show, of Description,Links,CVSS,Target,Class,PackageType,PackagePath; empty: none (a change rewrites the reports without a rescan)',
+    )
+    .meta({ trivyOperator: 'trivy.additionalVulnerabilityReportFields' }),
   CONFIG_CHECK_IDS: z
     .enum(CHECK_ID_FORMATS)
     .default('short')
@@ -168,29 +255,36 @@ const SETTING_VARIABLES: Record<string, string> = {
   skipFiles: 'SKIP_FILES',
   skipDirs: 'SKIP_DIRS',
   ignoreFile: 'IGNORE_FILE',
+  ignoreFileYaml: 'IGNORE_FILE',
   ignorePolicy: 'IGNORE_POLICY',
+  reportFields: 'ADDITIONAL_VULNERABILITY_REPORT_FIELDS',
 };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   const c = parseEnv(schema, env);
-  const settings = {
+  const settings: ScanSettings = {
     ...(c.SEVERITIES.length ? { severities: c.SEVERITIES } : {}),
     ...(c.IGNORE_UNFIXED ? { ignoreUnfixed: true } : {}),
     ...(c.SKIP_FILES.length ? { skipFiles: c.SKIP_FILES } : {}),
     ...(c.SKIP_DIRS.length ? { skipDirs: c.SKIP_DIRS } : {}),
-    ...(c.IGNORE_FILE !== undefined ? { ignoreFile: c.IGNORE_FILE } : {}),
+    ...c.IGNORE_FILE,
     ...(c.IGNORE_POLICY !== undefined ? { ignorePolicy: c.IGNORE_POLICY } : {}),
+    ...(c.ADDITIONAL_VULNERABILITY_REPORT_FIELDS.length
+      ? { reportFields: c.ADDITIONAL_VULNERABILITY_REPORT_FIELDS }
+      : {}),
   };
+  const ignorePolicies = readIgnorePolicies(c.IGNORE_POLICY_DIR, c.IGNORE_POLICY !== undefined);
   // Settings travel in every image request: past the message limits no request could be sent.
-  const checked = ScanSettingsSchema.safeParse(settings);
-  if (!checked.success) {
-    throw new ConfigError(
-      checked.error.issues.map((i) => ({
-        variable: SETTING_VARIABLES[String(i.path[0])] ?? String(i.path[0]),
-        message: i.message,
+  const issues = [settings, ...ignorePolicies.keys.map((k) => ({ ...settings, ignorePolicy: k.policy }))]
+    .map((s) => ScanSettingsSchema.safeParse(s))
+    .flatMap((r, i) =>
+      (r.error?.issues ?? []).map((issue) => ({
+        variable:
+          i > 0 ? 'IGNORE_POLICY_DIR' : (SETTING_VARIABLES[String(issue.path[0])] ?? String(issue.path[0])),
+        message: i > 0 ? `${ignorePolicies.keys[i - 1]?.key}: ${issue.message}` : issue.message,
       })),
     );
-  }
+  if (issues.length > 0) throw new ConfigError(issues);
   // trivy-operator's trivy.severity filters config audit checks as it filters vulnerabilities.
   const configAudit = {
     checkIds: c.CONFIG_CHECK_IDS,
@@ -211,6 +305,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     scanners: c.SCANNERS,
     settings,
     configAudit,
+    ignorePolicies,
     /** Kinds the inventory watches besides workloads: the audited ones. */
     resourceKinds,
     scope: {
@@ -232,4 +327,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     metrics: { host: c.METRICS_HOST, port: c.METRICS_PORT },
     logLevel: c.LOG_LEVEL,
   };
+}
+
+function readIgnorePolicies(files: Record<string, string>, globalFromFile: boolean): IgnorePolicies {
+  const fail = (message: string): never => {
+    throw new ConfigError([{ variable: 'IGNORE_POLICY_DIR', message }]);
+  };
+  if (globalFromFile && IGNORE_POLICY_KEY in files) {
+    fail(`holds ${IGNORE_POLICY_KEY}, and IGNORE_POLICY is set too: give the global policy once`);
+  }
+  try {
+    return ignorePoliciesFrom(files);
+  } catch (err) {
+    return fail((err as Error).message);
+  }
 }

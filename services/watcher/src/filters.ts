@@ -1,5 +1,6 @@
 import type { ContainerRef, Owner } from '@fleetscan/inventory';
 import { type AuditReportKind, auditReports, type ReportSubject } from '@fleetscan/reports';
+import { globToRegExp } from '@fleetscan/service';
 
 /** What to scan, from configuration (documented in the README). */
 export interface ScopeConfig {
@@ -18,15 +19,6 @@ export interface ScopeConfig {
   excludeImages: readonly string[];
   initContainers: boolean;
   ephemeralContainers: boolean;
-}
-
-/** `*` matches any run of characters, `?` one character; everything else is literal. */
-export function globToRegExp(glob: string): RegExp {
-  const body = glob
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${body}$`);
 }
 
 export function createScope(cfg: ScopeConfig) {

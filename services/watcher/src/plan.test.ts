@@ -42,6 +42,7 @@ const current: ReportRef[] = [
     ownerUid: 'u1',
     specHash: 'spec1',
     pluginConfigHash: 'plug1',
+    managedBy: 'fleetscan',
   },
   {
     kind: 'VulnerabilityReport',
@@ -52,6 +53,7 @@ const current: ReportRef[] = [
     specHash: 'spec1',
     scanConfigHash: 'scan1',
     container: 'app',
+    managedBy: 'fleetscan',
   },
   {
     kind: 'VulnerabilityReport',
@@ -62,6 +64,7 @@ const current: ReportRef[] = [
     specHash: 'spec1',
     scanConfigHash: 'scan1',
     container: 'side',
+    managedBy: 'fleetscan',
   },
 ];
 
@@ -74,6 +77,27 @@ describe('planOwner', () => {
         { container: 'side', image: 'r/side:1', reason: 'missing' },
       ],
     });
+  });
+
+  it("adopts another tool's reports: they count as present, and are replaced as a refresh, without their digest", () => {
+    // As trivy-operator writes them: its managed-by label (or none), no fleetscan annotations.
+    const theirs = current.map(({ scanConfigHash: _s, ...r }) => ({
+      ...r,
+      managedBy: 'trivy-operator',
+      pluginConfigHash: 'theirs',
+      artifact: { registry: 'r', repository: 'app', tag: '1', digest: 'sha256:config-not-manifest' },
+    }));
+    expect(plan(owner(), theirs)).toEqual({
+      config: 'adopt',
+      images: [
+        { container: 'app', image: 'r/app:1', reason: 'adopt' },
+        { container: 'side', image: 'r/side:1', reason: 'adopt' },
+      ],
+    });
+    const unlabelled = theirs.map(({ managedBy: _m, ...r }) => r);
+    expect(plan(owner(), unlabelled).images.map((i) => i.reason)).toEqual(['adopt', 'adopt']);
+    // Not for another owner's report under the same name, nor one of an older pod spec: those are urgent.
+    expect(plan(owner({ specHash: 'spec2' }), theirs).images.map((i) => i.reason)).toEqual(['spec', 'spec']);
   });
 
   it('asks for nothing when every report is current', () => {

@@ -2,6 +2,7 @@ import type { ContainerRef, Owner, ReportRef } from '@fleetscan/inventory';
 import {
   type AuditReportKind,
   EXPOSED_SECRET_REPORT,
+  MANAGED_BY_FLEETSCAN,
   type OwnerReportKind,
   ownerReportNames,
   VULNERABILITY_REPORT,
@@ -11,9 +12,11 @@ import type { SettingsHashes } from './settings.ts';
 /**
  * Why a report must be (re)produced. `missing` and `spec` are urgent (the
  * workload has no current report); the others refresh a report that exists
- * and are sent in bounded batches.
+ * and are sent in bounded batches. `adopt`: the report was written by
+ * another tool (trivy-operator, before fleetscan took over); it stands until
+ * fleetscan's own replaces it.
  */
-export type Reason = 'missing' | 'spec' | 'settings' | 'ttl' | 'db';
+export type Reason = 'missing' | 'spec' | 'adopt' | 'settings' | 'ttl' | 'db';
 
 export interface ImageNeed {
   container: string;
@@ -48,12 +51,13 @@ const expired = (r: ReportRef, nowMs: number) =>
 function auditNeed(r: ReportRef | undefined, owner: Owner, ctx: PlanContext): Reason | undefined {
   if (!r || r.ownerUid !== owner.uid) return 'missing';
   if (r.specHash !== owner.specHash) return 'spec';
+  if (r.managedBy !== MANAGED_BY_FLEETSCAN) return 'adopt';
   if (r.pluginConfigHash !== ctx.hashes.pluginConfigHash) return 'settings';
   if (expired(r, ctx.nowMs)) return 'ttl';
   return undefined;
 }
 
-const URGENCY: readonly Reason[] = ['missing', 'spec', 'settings', 'ttl'];
+const URGENCY: readonly Reason[] = ['missing', 'spec', 'adopt', 'settings', 'ttl'];
 
 /**
  * What an owner lacks, by trivy-operator's rules plus fleetscan's refresh
@@ -87,6 +91,9 @@ export function planOwner(
     if (!vuln || vuln.ownerUid !== owner.uid) need('missing');
     else if (vuln.specHash !== owner.specHash) need('spec');
     else if (ctx.secrets && !vuln.scanError && (!secret || secret.ownerUid !== owner.uid)) need('missing');
+    // Without the digest: another tool's artifact.digest may be the config's (trivy-operator's
+    // ImageID), which is no manifest to look up.
+    else if (vuln.managedBy !== MANAGED_BY_FLEETSCAN) need('adopt');
     else if (vuln.scanConfigHash !== undefined && vuln.scanConfigHash !== ctx.hashes.scanConfigHash) {
       need('settings', digestOf(vuln));
     } else if (expired(vuln, ctx.nowMs)) {

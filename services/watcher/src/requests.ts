@@ -9,8 +9,10 @@ import {
   isBusError,
   type Lane,
   type Manifest,
+  ownerFilterKey,
   subjects,
 } from '@fleetscan/bus';
+import { computeSpecHash } from '@fleetscan/reports';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { z } from 'zod';
 import { createRequestMemory, type EvictionReason } from './request-memory.ts';
@@ -72,7 +74,8 @@ export interface RequestPublisher {
   ownerGone(uid: string): void;
   /** Forgets requests that no longer matter; call it periodically. */
   sweep(): void;
-  imageKey(namespace: string, image: string, scanConfigHash: string, purpose?: string): string;
+  /** `variant`: OwnerScan.variant, the settings hash and which of the namespace's owners it is for. */
+  imageKey(namespace: string, image: string, variant: string, purpose?: string): string;
   configKey(ownerUid: string, specHash: string, pluginConfigHash: string): string;
   /** Requests remembered, and of those the ones asked and not yet answered. */
   readonly remembered: { readonly size: number; readonly pending: number };
@@ -130,8 +133,8 @@ export function createRequestPublisher(opts: {
   // Every key of an image in a namespace starts with its group, whatever the settings and purpose.
   const imageGroup = (namespace: string, image: string) =>
     `img.${opts.cluster}.${digestOf(`${namespace}/${image}`)}`;
-  const imageKey = (namespace: string, image: string, hash: string, purpose = '') =>
-    `${imageGroup(namespace, image)}.${hash}${purpose ? `.${digestOf(purpose)}` : ''}`;
+  const imageKey = (namespace: string, image: string, variant: string, purpose = '') =>
+    `${imageGroup(namespace, image)}.${variant}${purpose ? `.${digestOf(purpose)}` : ''}`;
   const ownerGroup = (uid: string) => `cfg.${opts.cluster}.${uid}`;
   const configKey = (uid: string, spec: string, plugin: string) => `${ownerGroup(uid)}.${spec}.${plugin}`;
 
@@ -148,7 +151,7 @@ export function createRequestPublisher(opts: {
       const body = encodeValid(ImageScanRequestSchema, req);
       if (!body) return Promise.resolve('invalid' as const);
       return send(
-        imageKey(r.namespace, r.image, r.scanConfigHash, purpose),
+        imageKey(r.namespace, r.image, requestVariant(r), purpose),
         imageGroup(r.namespace, r.image),
         subjects.scanImage(opts.cluster, lane),
         async () => body,
@@ -188,6 +191,13 @@ export function createRequestPublisher(opts: {
     sweep: () => void memory.sweep(nowMs()),
     remembered: memory,
   };
+}
+
+/** OwnerScan.variant, from the request it made. */
+export function requestVariant(r: Pick<ImageScanRequest, 'scanConfigHash' | 'ownerFilter'>): string {
+  return r.ownerFilter
+    ? `${r.scanConfigHash}-${computeSpecHash(ownerFilterKey(r.ownerFilter))}`
+    : r.scanConfigHash;
 }
 
 /**

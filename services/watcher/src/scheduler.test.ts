@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ignorePoliciesFrom } from './ignore-policies.ts';
+import { createOwnerSettings } from './owner-settings.ts';
 import { testOwner } from './testing/fake-cluster.ts';
 import { createHarness, type Harness, START } from './testing/harness.ts';
 
@@ -54,6 +56,38 @@ describe('watcher scheduler', () => {
     expect(await counter(h, 'fleetscan_watcher_requests_total', { type: 'image', outcome: 'pending' })).toBe(
       1,
     );
+  });
+
+  it('asks per namespace with its own ignore policy, and per part of a namespace a workload key splits off', async () => {
+    h = createHarness({
+      settings: createOwnerSettings({
+        scanners: ['vuln'],
+        settings: {},
+        ignorePolicies: ignorePoliciesFrom({
+          'trivy.ignorePolicy.shop': 'package trivy # shop',
+          'trivy.ignorePolicy.shop.api-*': 'package trivy # api',
+        }),
+      }),
+    });
+    const owners = [
+      testOwner({ namespace: 'shop', name: 'api-1', uid: 'u1', images: ['r/x:1'] }),
+      testOwner({ namespace: 'shop', name: 'api-2', uid: 'u2', images: ['r/x:1'] }),
+      testOwner({ namespace: 'shop', name: 'web-1', uid: 'u3', images: ['r/x:1'] }),
+      testOwner({ namespace: 'other', name: 'api-1', uid: 'u4', images: ['r/x:1'] }),
+    ];
+    for (const o of owners) h.cluster.putOwner(o);
+    h.scheduler.synced();
+    await h.time.advance(50);
+    const asked = h.imageRequests().map((m) => ({
+      ns: m.body.namespace,
+      filter: m.body.ownerFilter,
+      policy: (m.body.settings as { ignorePolicy?: string }).ignorePolicy,
+    }));
+    expect(asked).toEqual([
+      { ns: 'shop', filter: { names: ['api-*'] }, policy: 'package trivy # api' },
+      { ns: 'shop', filter: { exceptNames: ['api-*'] }, policy: 'package trivy # shop' },
+      { ns: 'other', filter: undefined, policy: undefined },
+    ]);
   });
 
   it('asks for the first list’s backlog in the bulk lane, for what changes after it in the urgent lane', async () => {

@@ -6,10 +6,10 @@ import { createEvaluationPasses } from './evaluation-passes.ts';
 import { createFanoutRecheck } from './fanout-recheck.ts';
 import type { Scope } from './filters.ts';
 import type { WatcherMetrics } from './metrics.ts';
+import type { OwnerSettings } from './owner-settings.ts';
 import { type ImageNeed, isUrgent, type OwnerPlan, planOwner } from './plan.ts';
 import { createRefreshQueue } from './refresh.ts';
 import type { RequestPublisher } from './requests.ts';
-import type { SettingsHashes } from './settings.ts';
 
 /** What the scheduler reads of the cluster: the inventory's owners and reports. */
 export type OwnerIndex = Pick<Inventory, 'owners' | 'owner' | 'ownerByUid' | 'ownersUsingImage' | 'report'>;
@@ -88,16 +88,15 @@ export function createScheduler(deps: {
   timers: Timers;
   inventory: OwnerIndex;
   scope: Pick<Scope, 'ownerInScope' | 'containers' | 'auditReports'>;
-  hashes: SettingsHashes;
-  /** Secret scanning on: an ExposedSecretReport is expected per container too. */
-  secrets: boolean;
+  /** The settings each owner is scanned with (they differ by namespace and workload). */
+  settings: OwnerSettings;
   requests: Pick<RequestPublisher, 'retry' | 'imageGone' | 'ownerGone' | 'sweep' | 'imageKey' | 'configKey'>;
   asks: Asks;
   timing: SchedulerTiming;
   logger: Pick<Logger, 'info' | 'warn'>;
   metrics: Pick<WatcherMetrics, 'evaluations' | 'failures'>;
 }): Scheduler {
-  const { clock, timers, inventory, scope, hashes, requests, asks, logger, metrics } = deps;
+  const { clock, timers, inventory, scope, settings, requests, asks, logger, metrics } = deps;
   const t = {
     flushDelayMs: 50,
     publishRetryMs: 2000,
@@ -110,9 +109,12 @@ export function createScheduler(deps: {
 
   const planFor = (owner: Owner): OwnerPlan =>
     planOwner(owner, scope.containers(owner), scope.auditReports(owner), inventory.report, {
-      hashes,
+      hashes: {
+        scanConfigHash: settings.of(owner).scanConfigHash,
+        pluginConfigHash: settings.pluginConfigHash,
+      },
       nowMs: clock.now().getTime(),
-      secrets: deps.secrets,
+      secrets: settings.secrets,
       ...(dbUpdatedAt ? { dbUpdatedAt } : {}),
     });
 
@@ -164,9 +166,10 @@ export function createScheduler(deps: {
           await asks.image(owner, need, '', lane);
           continue;
         }
-        // One refresh per image and trigger in a namespace, however many owners share it.
+        // One refresh per image and trigger in a namespace (and settings variant), however many
+        // owners share it.
         const purpose = `${need.reason}:${need.digest ?? ''}:${need.notBefore ?? ''}:${need.reason === 'db' ? dbUpdatedAt : ''}`;
-        refresh.add(`img/${owner.namespace}/${need.image}/${purpose}`, {
+        refresh.add(`img/${owner.namespace}/${settings.of(owner).variant}/${need.image}/${purpose}`, {
           kind: 'image',
           owner,
           need,
@@ -199,17 +202,22 @@ export function createScheduler(deps: {
         .map(ownerKey),
     // The last answer missed them: ask again with a new request id.
     onWaiting: (namespace, image, owners) => {
-      requests.retry(requests.imageKey(namespace, image, hashes.scanConfigHash));
-      for (const key of owners) passes.mark(key, 'urgent');
+      const variants = new Set<string>();
+      for (const key of owners) {
+        const owner = inventory.owner(key);
+        if (owner) variants.add(settings.of(owner).variant);
+        passes.mark(key, 'urgent');
+      }
+      for (const variant of variants) requests.retry(requests.imageKey(namespace, image, variant));
     },
   });
 
   /** The request keys a report answers. */
   const requestKeys = (owner: Owner, r: ReportRef): string[] => {
     if (isAuditReportKind(r.kind))
-      return [requests.configKey(owner.uid, owner.specHash, hashes.pluginConfigHash)];
+      return [requests.configKey(owner.uid, owner.specHash, settings.pluginConfigHash)];
     const image = owner.containers.find((c) => c.name === r.container)?.image;
-    return image ? [requests.imageKey(owner.namespace, image, hashes.scanConfigHash)] : [];
+    return image ? [requests.imageKey(owner.namespace, image, settings.of(owner).variant)] : [];
   };
 
   /** Forget the requests of what an owner no longer needs: its config audits, images no one else in the namespace runs. */
@@ -234,7 +242,7 @@ export function createScheduler(deps: {
     for (const owner of inventory.owners()) {
       if (!scope.ownerInScope(owner)) continue;
       for (const c of scope.containers(owner)) {
-        const key = `${owner.namespace}/${c.image}`;
+        const key = `${owner.namespace}/${settings.of(owner).variant}/${c.image}`;
         if (seen.has(key)) continue;
         seen.add(key);
         // Keyed without the epoch: a re-check still queued from the last epoch is not queued twice.

@@ -1,11 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from './config.ts';
-import { settingsHashes } from './settings.ts';
+import { createOwnerSettings } from './owner-settings.ts';
 
 const env = (extra: Record<string, string> = {}) => ({ CLUSTER_NAME: 'c1', ...extra });
 const hashesOf = (extra: Record<string, string> = {}) => {
   const c = loadConfig(env(extra));
-  return settingsHashes(c.scanners, c.settings, c.configAudit);
+  const s = createOwnerSettings({
+    scanners: c.scanners,
+    settings: c.settings,
+    ignorePolicies: c.ignorePolicies,
+    configAudit: c.configAudit,
+  });
+  return {
+    pluginConfigHash: s.pluginConfigHash,
+    scanConfigHash: s.of({ namespace: 'ns', name: 'w' }).scanConfigHash,
+  };
 };
 
 describe('config audit settings of the watcher', () => {

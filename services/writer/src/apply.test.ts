@@ -77,6 +77,34 @@ describe('report API', () => {
     expect(connections).toBe(1);
   });
 
+  it("replaces another tool's report in one JSON Patch: fleetscan's metadata and content, no field managers", async () => {
+    const api = createReportApi(conn);
+    const report = {
+      apiVersion: 'aquasecurity.github.io/v1alpha1',
+      kind: 'VulnerabilityReport',
+      metadata: {
+        name: 'replicaset-web-app',
+        namespace: 'team-a',
+        labels: { 'app.kubernetes.io/managed-by': 'fleetscan' },
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web', uid: 'u1' }],
+      },
+      report: { vulnerabilities: [] },
+    };
+    await api.replace('vulnerabilityreports', report);
+    expect(seen[0]).toMatchObject({
+      method: 'PATCH',
+      url: `/apis/aquasecurity.github.io/v1alpha1/namespaces/team-a/vulnerabilityreports/replicaset-web-app?fieldManager=${FIELD_MANAGER}`,
+      contentType: 'application/json-patch+json',
+    });
+    expect(JSON.parse(seen[0]?.body ?? '')).toEqual([
+      { op: 'add', path: '/metadata/labels', value: report.metadata.labels },
+      { op: 'add', path: '/metadata/annotations', value: {} },
+      { op: 'add', path: '/metadata/ownerReferences', value: report.metadata.ownerReferences },
+      { op: 'add', path: '/report', value: report.report },
+      { op: 'add', path: '/metadata/managedFields', value: [{}] },
+    ]);
+  });
+
   it('addresses cluster-scoped reports without a namespace', async () => {
     const api = createReportApi(conn);
     await api.apply('clusterrbacassessmentreports', {

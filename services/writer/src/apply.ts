@@ -5,12 +5,25 @@ export const FIELD_MANAGER = 'fleetscan-writer';
 
 export interface ReportObject {
   kind: string;
-  metadata: { name: string; namespace?: string | undefined };
+  metadata: {
+    name: string;
+    namespace?: string | undefined;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: unknown[];
+  };
 }
 
 export interface ReportApi {
   /** Server-side apply under fleetscan's field manager (force: fleetscan owns these fields). */
   apply(plural: string, obj: ReportObject): Promise<void>;
+  /**
+   * Makes a report another tool wrote fleetscan's as a whole, before the apply: its labels,
+   * annotations, owners and content become `obj`'s (what apply alone would leave: fields only the
+   * other tool set), and its field managers are cleared, so the apply that follows owns every field
+   * and the other tool none.
+   */
+  replace(plural: string, obj: ReportObject): Promise<void>;
   /** Deletes a report (namespace '' for a cluster-scoped one); one already gone is not an error. */
   delete(plural: string, namespace: string, name: string): Promise<void>;
 }
@@ -39,6 +52,34 @@ export function createReportApi(kc: KubeConnection): ReportApi {
           // JSON is YAML: the apply patch goes as it is built.
           body: obj,
           contentType: 'application/apply-patch+yaml',
+        },
+        AbortSignal.timeout(WRITE_TIMEOUT_MS),
+      );
+    },
+    async replace(plural, obj) {
+      const {
+        apiVersion: _v,
+        kind: _k,
+        metadata,
+        ...content
+      } = obj as ReportObject & Record<string, unknown>;
+      // JSON Patch `add` sets a member whether or not it exists; one request, so never half done.
+      const set = (at: string, value: unknown) => ({ op: 'add', path: at, value });
+      const ops = [
+        set('/metadata/labels', metadata.labels ?? {}),
+        set('/metadata/annotations', metadata.annotations ?? {}),
+        set('/metadata/ownerReferences', metadata.ownerReferences ?? []),
+        ...Object.entries(content).map(([field, value]) => set(`/${field}`, value)),
+        // One empty entry clears every field manager (the API's documented way to reset them).
+        set('/metadata/managedFields', [{}]),
+      ];
+      await kube.request(
+        {
+          method: 'PATCH',
+          path: path(obj.metadata.namespace ?? '', plural, obj.metadata.name),
+          query: { fieldManager: FIELD_MANAGER },
+          body: ops,
+          contentType: 'application/json-patch+json',
         },
         AbortSignal.timeout(WRITE_TIMEOUT_MS),
       );

@@ -2,7 +2,12 @@ import type { ConfigAuditData, ImageScanData } from '@fleetscan/bus';
 import { type Owner, reportProjector } from '@fleetscan/inventory';
 import { ConfigAuditReportSchema, VulnerabilityReportSchema } from '@fleetscan/reports';
 import { describe, expect, it } from 'vitest';
-import { buildConfigAuditReport, buildVulnerabilityReport } from './build.ts';
+import {
+  buildConfigAuditReport,
+  buildErrorVulnerabilityReport,
+  buildVulnerabilityReport,
+  forReference,
+} from './build.ts';
 
 const owner = {
   kind: 'ReplicaSet',
@@ -135,10 +140,14 @@ describe('report builders', () => {
       severity: (['LOW', 'CRITICAL', 'MEDIUM', 'HIGH'] as const)[i % 4]!,
       description: 'x'.repeat(400),
     }));
-    const r = buildVulnerabilityReport(owner, 'nginx', { ...scan, vulnerabilities: many }, 'h', {
-      ttlSeconds: 1,
-      maxReportBytes: 400_000,
-    });
+    const r = buildVulnerabilityReport(
+      owner,
+      'nginx',
+      { ...scan, vulnerabilities: many },
+      'h',
+      { ttlSeconds: 1, maxReportBytes: 400_000 },
+      ['Description'],
+    );
     expect(Buffer.byteLength(JSON.stringify(r))).toBeLessThanOrEqual(400_000);
     expect(r.report.summary).toMatchObject({
       criticalCount: 1000,
@@ -151,5 +160,29 @@ describe('report builders', () => {
     expect(Number(r.metadata.annotations?.['fleetscan.io/omitted-findings'])).toBe(4000 - kept.length);
     // Most severe first: every CRITICAL is kept before any lower severity.
     expect(kept.slice(0, 1000).every((v) => v.severity === 'CRITICAL')).toBe(true);
+  });
+
+  it("names the workload's own reference, keeping the tag of a repo:tag@sha256 reference as trivy-operator v0.32 does", () => {
+    const digest = `sha256:${'d'.repeat(64)}`;
+    const stored = { ...scan, registry: { server: 'mirror:5000' }, artifact: { repository: 'x', digest } };
+    expect(forReference(stored, `127.0.0.1:5000/library/nginx:1.20@${digest}`)).toMatchObject({
+      registry: { server: '127.0.0.1:5000' },
+      artifact: { repository: 'library/nginx', tag: '1.20', digest },
+    });
+    expect(forReference(stored, `127.0.0.1:5000/library/nginx@${digest}`).artifact).toEqual({
+      repository: 'library/nginx',
+      digest,
+    });
+    const failed = buildErrorVulnerabilityReport(
+      owner,
+      'nginx',
+      `ghcr.io/org/app:v1@${digest}`,
+      { code: 'UNAUTHORIZED', message: 'no', permanent: true },
+      'h',
+      scan.scannedAt,
+      { ttlSeconds: 1, maxReportBytes: 1_000_000 },
+    );
+    expect(failed.report.registry).toEqual({ server: 'ghcr.io' });
+    expect(failed.report.artifact).toEqual({ repository: 'org/app', tag: 'v1', digest });
   });
 });

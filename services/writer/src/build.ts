@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ConfigAuditData, ImageScanData, ScanError } from '@fleetscan/bus';
 import type { Owner } from '@fleetscan/inventory';
 import {
+  type AdditionalVulnerabilityField,
   ANNOTATION_CONTENT_HASH,
   ANNOTATION_DB_UPDATED_AT,
   ANNOTATION_IMAGE_DIGEST,
@@ -18,11 +19,12 @@ import {
   type ExposedSecretReport,
   exposedSecretReportMetadata,
   exposedSecretSummary,
-  parseImageRef,
+  reportImageRef,
   VULNERABILITY_REPORT,
   type VulnerabilityReport,
   vulnerabilityReportMetadata,
   vulnerabilitySummary,
+  withVulnerabilityFields,
 } from '@fleetscan/reports';
 
 /**
@@ -74,38 +76,46 @@ export function fitFindings<T extends { severity: string }>(items: readonly T[],
  * The scan of a digest is stored once and shared by every reference to it (another registry, a
  * mirror, another tag), so the stored registry and artifact name whichever reference was scanned
  * first. A report names the reference its workload runs, as trivy-operator's do: registry,
- * repository and tag come from `image`; the digest and what belongs to the image itself stay.
+ * repository and tag come from `image` (reportImageRef: a `repo:tag@sha256:…` keeps its tag); the
+ * digest and what belongs to the image itself stay.
  */
 export function forReference(data: ImageScanData, image: string): ImageScanData {
-  const ref = parseImageRef(image);
+  const ref = reportImageRef(image);
   const { tag: _tag, repository: _repository, ...own } = data.artifact;
+  const { tag, digest } = ref.artifact;
   return {
     ...data,
-    registry: { server: ref.registry },
+    registry: ref.registry,
     artifact: {
       ...own,
-      repository: ref.repository,
-      ...(ref.tag !== undefined && { tag: ref.tag }),
-      ...(own.digest === undefined && ref.digest !== undefined && { digest: ref.digest }),
+      repository: ref.artifact.repository,
+      ...(tag !== undefined && { tag }),
+      ...(own.digest === undefined && digest !== undefined && { digest }),
     },
   };
 }
 
+/**
+ * `fields`: the additional vulnerability fields the report shows (trivy-operator's
+ * additionalVulnerabilityReportFields, from the request's settings); the stored scan has them all.
+ */
 export function buildVulnerabilityReport(
   owner: Owner,
   container: string,
   data: ImageScanData,
   scanConfigHash: string,
   s: BuildSettings,
+  fields: readonly AdditionalVulnerabilityField[] = [],
 ): VulnerabilityReport {
+  const vulnerabilities = data.vulnerabilities.map((v) => withVulnerabilityFields(v, fields));
   const report = {
     updateTimestamp: data.scannedAt,
     scanner: data.scanner,
     registry: data.registry,
     artifact: data.artifact,
     os: data.os,
-    summary: vulnerabilitySummary(data.vulnerabilities),
-    vulnerabilities: data.vulnerabilities,
+    summary: vulnerabilitySummary(vulnerabilities),
+    vulnerabilities,
   };
   const meta = vulnerabilityReportMetadata({
     owner: ownerOf(owner),
@@ -126,7 +136,7 @@ export function buildVulnerabilityReport(
   };
   return fit(
     obj,
-    data.vulnerabilities,
+    vulnerabilities,
     (kept) => ({ ...obj, report: { ...report, vulnerabilities: kept } }),
     s.maxReportBytes,
   );
@@ -146,16 +156,12 @@ export function buildErrorVulnerabilityReport(
   finishedAt: string,
   s: BuildSettings,
 ): VulnerabilityReport {
-  const ref = parseImageRef(image);
+  const ref = reportImageRef(image);
   const report = {
     updateTimestamp: finishedAt,
     scanner: { name: 'Trivy', vendor: 'Aqua Security', version: '' },
-    registry: { server: ref.registry },
-    artifact: {
-      repository: ref.repository,
-      ...(ref.tag ? { tag: ref.tag } : {}),
-      ...(ref.digest ? { digest: ref.digest } : {}),
-    },
+    registry: ref.registry,
+    artifact: ref.artifact,
     os: { family: '' },
     summary: vulnerabilitySummary([]),
     vulnerabilities: [],

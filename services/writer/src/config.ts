@@ -57,7 +57,8 @@ const schema = z.object({
     .default([...DEFAULT_AUDIT_KINDS])
     .describe(
       "the watcher's SUPPORTED_CONFIG_AUDIT_KINDS: the writer watches the same objects, to write their audit reports",
-    ),
+    )
+    .meta({ trivyOperator: 'trivy.supportedConfigAuditKinds' }),
   REPORT_TTL: z
     .string()
     .default('24h')
@@ -69,7 +70,8 @@ const schema = z.object({
         return z.NEVER;
       }
     })
-    .describe('report-ttl annotation written on every report, a Go duration such as 24h or 90m'),
+    .describe('report-ttl annotation written on every report, a Go duration such as 24h or 90m')
+    .meta({ trivyOperator: 'operator.scannerReportTTL' }),
   WRITE_CONCURRENCY: int(8, 1).describe(
     'results written at once in each lane (urgent: changes in the cluster; bulk: the backlog at start, refreshes)',
   ),

@@ -12,6 +12,43 @@ describe('fan-out', () => {
     expect(fanOutOwners(result, [here, there])).toEqual([here]);
   });
 
+  it('writes a result with an owner filter only for the owners it names (per-workload settings)', () => {
+    const api = owner('api-7d9f');
+    const web = owner('web-5c8b');
+    expect(fanOutOwners({ ...result, ownerFilter: { names: ['api-*'] } }, [api, web])).toEqual([api]);
+    expect(fanOutOwners({ ...result, ownerFilter: { exceptNames: ['api-*'] } }, [api, web])).toEqual([web]);
+  });
+
+  it('shows the additional vulnerability fields the result asks for, and only those', () => {
+    const vuln = {
+      vulnerabilityID: 'CVE-1',
+      resource: 'curl',
+      installedVersion: '1',
+      fixedVersion: '2',
+      publishedDate: '',
+      lastModifiedDate: '',
+      severity: 'HIGH' as const,
+      title: 't',
+      description: 'd',
+      links: ['l'],
+      target: 't',
+    };
+    const full = { ...data, vulnerabilities: [vuln] };
+    const body = (fields?: ('Description' | 'Links')[]) => {
+      const [r] = fanOutReports(
+        { ...result, ...(fields && { reportFields: fields }) },
+        [owner('a')],
+        full,
+        settings,
+      );
+      return (r?.report as unknown as { report: { vulnerabilities: Record<string, unknown>[] } } | undefined)
+        ?.report.vulnerabilities[0];
+    };
+    expect(body()).toMatchObject({ links: [], target: '' });
+    expect(body()).not.toHaveProperty('description');
+    expect(body(['Description', 'Links'])).toMatchObject({ description: 'd', links: ['l'], target: '' });
+  });
+
   it('makes a report per owner and container running the image, with secrets when scanned for', () => {
     const two = owner('a', 'team-a', [IMAGE, 'r/side:1', IMAGE]);
     const one = owner('b');

@@ -1,4 +1,4 @@
-import type { ImageScanData, ImageScanResult } from '@fleetscan/bus';
+import { type ImageScanData, type ImageScanResult, ownerFilterMatches } from '@fleetscan/bus';
 import type { Owner } from '@fleetscan/inventory';
 import { EXPOSED_SECRET_REPORT, type OwnerReportKind, VULNERABILITY_REPORT } from '@fleetscan/reports';
 import {
@@ -18,11 +18,16 @@ export interface FanOutReport {
 }
 
 /**
- * The owners an image result is written for: those in the result's namespace. Results are scoped to
- * the requesting namespace, so another tenant's pull secrets never produce (or fail) a report here.
+ * The owners an image result is written for: those in the result's namespace, and of those the ones
+ * its owner filter names. Results are scoped to the requesting namespace, so another tenant's pull
+ * secrets never produce (or fail) a report here; and to the owners its settings are for, so
+ * workloads with settings of their own (a per-workload ignore policy) get only results made with them.
  */
-export function fanOutOwners(r: Pick<ImageScanResult, 'namespace'>, usingImage: readonly Owner[]): Owner[] {
-  return usingImage.filter((o) => o.namespace === r.namespace);
+export function fanOutOwners(
+  r: Pick<ImageScanResult, 'namespace' | 'ownerFilter'>,
+  usingImage: readonly Owner[],
+): Owner[] {
+  return usingImage.filter((o) => o.namespace === r.namespace && ownerFilterMatches(r.ownerFilter, o.name));
 }
 
 /**
@@ -59,7 +64,7 @@ export function fanOutReports(
   return targets.flatMap(({ owner, container }) => [
     {
       kind: VULNERABILITY_REPORT.kind,
-      report: buildVulnerabilityReport(owner, container, named, r.scanConfigHash, settings),
+      report: buildVulnerabilityReport(owner, container, named, r.scanConfigHash, settings, r.reportFields),
       owner,
     },
     ...(named.secrets

@@ -1,47 +1,64 @@
-import type { ImageScanResult } from '@fleetscan/bus';
+import { type ImageScanResult, ownerFilterKey, ownerFilterMatches } from '@fleetscan/bus';
 import type { Clock } from '@fleetscan/service';
 
 /** How long a namespace's last fan-out of an image is remembered for owners seen after it. */
 export const RECENT_FANOUT_MS = 10 * 60_000;
-/** Namespace × image pairs remembered at most (oldest first out). */
+/** Namespace × image (× owner filter) fan-outs remembered at most (oldest first out). */
 export const RECENT_FANOUT_MAX = 10_000;
 
 export interface FanoutMemory {
   /** `r` was fanned out in its namespace: it is what a late owner there is written from. */
   remember(r: ImageScanResult): void;
-  /** The namespace's last fan-out of `image`, while it is remembered. */
-  recall(namespace: string, image: string): ImageScanResult | undefined;
+  /** The last fan-out of `image` in `namespace` that is for an owner named `owner`, while it is remembered. */
+  recall(namespace: string, image: string, owner: string): ImageScanResult | undefined;
   /** How many fan-outs are remembered now. */
   size(): number;
 }
 
 /**
  * Each namespace's last fan-out of an image, for RECENT_FANOUT_MS and at most RECENT_FANOUT_MAX of
- * them. Only the result message is kept (its data stays in the blob store), so a full memory is a
- * few MB. Why the writer needs it: late-owners.ts.
+ * them; one per owner filter, since results with one (per-workload settings) answer part of the
+ * namespace only. Only the result message is kept (its data stays in the blob store), so a full
+ * memory is a few MB. Why the writer needs it: late-owners.ts.
  */
 export function createFanoutMemory(d: { clock: Clock; ttlMs?: number; max?: number }): FanoutMemory {
   const ttlMs = d.ttlMs ?? RECENT_FANOUT_MS;
   const max = d.max ?? RECENT_FANOUT_MAX;
   // In the order they were remembered (re-inserted each time), so the oldest come first.
   const recent = new Map<string, { r: ImageScanResult; atMs: number }>();
-  const keyOf = (namespace: string, image: string) => `${namespace}\n${image}`;
+  // Per namespace × image, the keys of `recent` (one per owner filter).
+  const byImage = new Map<string, Set<string>>();
+  const imageKey = (namespace: string, image: string) => `${namespace}\n${image}`;
+  const keyOf = (r: ImageScanResult) => `${imageKey(r.namespace, r.image)}\n${ownerFilterKey(r.ownerFilter)}`;
   const fresh = (atMs: number, nowMs: number) => nowMs - atMs < ttlMs;
+  const forget = (key: string, r: ImageScanResult) => {
+    recent.delete(key);
+    const ik = imageKey(r.namespace, r.image);
+    const keys = byImage.get(ik);
+    keys?.delete(key);
+    if (keys?.size === 0) byImage.delete(ik);
+  };
 
   return {
     remember(r) {
       const now = d.clock.now().getTime();
-      const key = keyOf(r.namespace, r.image);
+      const key = keyOf(r);
       recent.delete(key);
       recent.set(key, { r, atMs: now });
+      const ik = imageKey(r.namespace, r.image);
+      byImage.set(ik, (byImage.get(ik) ?? new Set()).add(key));
       for (const [k, v] of recent) {
         if (recent.size <= max && fresh(v.atMs, now)) break;
-        recent.delete(k);
+        forget(k, v.r);
       }
     },
-    recall(namespace, image) {
-      const hit = recent.get(keyOf(namespace, image));
-      return hit && fresh(hit.atMs, d.clock.now().getTime()) ? hit.r : undefined;
+    recall(namespace, image, owner) {
+      const now = d.clock.now().getTime();
+      for (const key of byImage.get(imageKey(namespace, image)) ?? []) {
+        const hit = recent.get(key);
+        if (hit && fresh(hit.atMs, now) && ownerFilterMatches(hit.r.ownerFilter, owner)) return hit.r;
+      }
+      return undefined;
     },
     size: () => recent.size,
   };

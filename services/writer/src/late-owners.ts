@@ -75,7 +75,7 @@ export function createLateOwners(d: {
     const owner = d.inventory.ownerByUid(uid);
     if (!owner) return;
     for (const image of imagesWithoutReport(owner, d.inventory)) {
-      const r = d.memory.recall(owner.namespace, image);
+      const r = d.memory.recall(owner.namespace, image, owner.name);
       if (!r) continue;
       d.metrics.results.inc({ type: 'image', outcome: 'late_owner' });
       const outcome = await d

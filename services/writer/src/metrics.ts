@@ -7,7 +7,7 @@ export function createWriterMetrics(registry: Registry) {
   return {
     reports: new Counter({
       name: 'fleetscan_writer_reports_total',
-      help: 'Report writes by kind and outcome: written; unchanged or older (a scan older than the report), skipped; dropped (namespace gone); conflict or failed, retried.',
+      help: 'Report writes by kind and outcome: written; adopted (a report another tool such as trivy-operator wrote, replaced as a whole); unchanged or older (a scan older than the report), skipped; dropped (namespace gone); conflict or failed, retried.',
       labelNames: ['kind', 'outcome'] as const,
       registers,
     }),

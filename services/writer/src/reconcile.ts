@@ -54,7 +54,7 @@ export function createReconciler(d: {
   inventory: Pick<Inventory, 'ownersUsingImage' | 'ownerByUid' | 'report'>;
   /** This cluster's results bucket: results too large for a message. */
   blobs: Pick<BlobStore, 'get'>;
-  api: Pick<ReportApi, 'apply'>;
+  api: Pick<ReportApi, 'apply' | 'replace'>;
   metrics: WriterMetrics;
   logger: Logger;
   settings: BuildSettings;

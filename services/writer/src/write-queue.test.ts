@@ -1,5 +1,5 @@
 import { KubeError, KubeErrorCode } from '@fleetscan/kube';
-import { ANNOTATION_CONTENT_HASH, VULNERABILITY_REPORT } from '@fleetscan/reports';
+import { ANNOTATION_CONTENT_HASH, MANAGED_BY_FLEETSCAN, VULNERABILITY_REPORT } from '@fleetscan/reports';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createWriterMetrics } from './metrics.ts';
@@ -14,6 +14,7 @@ import {
 } from './write-queue.ts';
 
 const KIND = VULNERABILITY_REPORT.kind;
+const MINE = { managedBy: MANAGED_BY_FLEETSCAN };
 const T0 = Date.parse('2026-11-26T10:00:00Z');
 
 const report = (o: { name?: string; hash?: string; at?: number } = {}): WritableReport => ({
@@ -31,21 +32,37 @@ describe('decideWrite', () => {
 
   it('writes a report that does not exist or is another owner’s', () => {
     expect(decideWrite(undefined, incoming)).toBe('write');
-    expect(decideWrite({ ownerUid: 'u0', contentHash: 'h1', updatedAtMs: T0 + 1000 }, incoming)).toBe(
-      'write',
-    );
+    expect(
+      decideWrite({ ...MINE, ownerUid: 'u0', contentHash: 'h1', updatedAtMs: T0 + 1000 }, incoming),
+    ).toBe('write');
   });
 
   it('never replaces a newer scan with an older one', () => {
-    expect(decideWrite({ ownerUid: 'u1', contentHash: 'h0', updatedAtMs: T0 + 1 }, incoming)).toBe('older');
+    expect(decideWrite({ ...MINE, ownerUid: 'u1', contentHash: 'h0', updatedAtMs: T0 + 1 }, incoming)).toBe(
+      'older',
+    );
   });
 
   it('skips the same content from the same scan; writes new content or a newer scan', () => {
-    expect(decideWrite({ ownerUid: 'u1', contentHash: 'h1', updatedAtMs: T0 }, incoming)).toBe('unchanged');
-    expect(decideWrite({ ownerUid: 'u1', contentHash: 'h0', updatedAtMs: T0 }, incoming)).toBe('write');
-    expect(decideWrite({ ownerUid: 'u1', contentHash: 'h1', updatedAtMs: T0 - 1 }, incoming)).toBe('write');
-    // A report without a time (not written by fleetscan) is rewritten.
-    expect(decideWrite({ ownerUid: 'u1', contentHash: 'h1' }, incoming)).toBe('write');
+    expect(decideWrite({ ...MINE, ownerUid: 'u1', contentHash: 'h1', updatedAtMs: T0 }, incoming)).toBe(
+      'unchanged',
+    );
+    expect(decideWrite({ ...MINE, ownerUid: 'u1', contentHash: 'h0', updatedAtMs: T0 }, incoming)).toBe(
+      'write',
+    );
+    expect(decideWrite({ ...MINE, ownerUid: 'u1', contentHash: 'h1', updatedAtMs: T0 - 1 }, incoming)).toBe(
+      'write',
+    );
+    // A report without a time is rewritten.
+    expect(decideWrite({ ...MINE, ownerUid: 'u1', contentHash: 'h1' }, incoming)).toBe('write');
+  });
+
+  it("adopts another tool's report (trivy-operator's) whatever scan it holds, even a newer one", () => {
+    const theirs = { ownerUid: 'u1', contentHash: 'h1', updatedAtMs: T0 + 60_000 };
+    expect(decideWrite({ ...theirs, managedBy: 'trivy-operator' }, incoming)).toBe('adopt');
+    expect(decideWrite(theirs, incoming)).toBe('adopt');
+    // Another owner's report of another tool: the same, it is replaced as a whole.
+    expect(decideWrite({ ...theirs, ownerUid: 'u0', managedBy: 'trivy-operator' }, incoming)).toBe('adopt');
   });
 });
 
@@ -58,9 +75,9 @@ describe('currentState: own recent writes over a lagging watch', () => {
   });
 
   it('takes the watch when it shows a newer report (another writer, a later scan)', () => {
-    const seen = { ownerUid: 'u1', contentHash: 'h2', updatedAtMs: T0 + 1 };
+    const seen = { ...MINE, ownerUid: 'u1', contentHash: 'h2', updatedAtMs: T0 + 1 };
     expect(currentState(seen, own, T0 + 1)).toBe(seen);
-    const lagging = { ownerUid: 'u1', contentHash: 'h0', updatedAtMs: T0 - 1 };
+    const lagging = { ...MINE, ownerUid: 'u1', contentHash: 'h0', updatedAtMs: T0 - 1 };
     expect(currentState(lagging, own, T0 + 1)).toBe(own);
   });
 });
@@ -129,6 +146,25 @@ describe('write queue', () => {
     });
     expect(await queue.write(KIND, report({ at: T0 }), 'u1')).toBe('older');
     expect(api.applied).toEqual([]);
+  });
+
+  it('replaces a report trivy-operator wrote as a whole, newer scan or not, then owns it like its own', async () => {
+    const { api, queue, cluster, count } = setup();
+    cluster.seeReport({
+      kind: KIND,
+      namespace: 'team-a',
+      name: 'replicaset-a-app',
+      ownerUid: 'u1',
+      updatedAtMs: T0 + 5000,
+      managedBy: 'trivy-operator',
+    });
+    expect(await queue.write(KIND, report({ at: T0 }), 'u1')).toBe('adopted');
+    expect(api.replaced).toEqual(['team-a/replicaset-a-app']);
+    expect(api.applied).toEqual(['team-a/replicaset-a-app']);
+    expect(await count('adopted')).toBe(1);
+    // The watch still shows theirs: the own write counts, and the same scan is not written again.
+    expect(await queue.write(KIND, report({ at: T0 }), 'u1')).toBe('unchanged');
+    expect(api.replaced).toHaveLength(1);
   });
 
   it('trusts its own write until the watch has surely caught up, then the watch', async () => {

@@ -3,6 +3,7 @@ import { isKubeError, KubeErrorCode } from '@fleetscan/kube';
 import {
   ANNOTATION_CONTENT_HASH,
   ANNOTATION_UPDATED_AT,
+  MANAGED_BY_FLEETSCAN,
   type OwnerReportKind,
   REPORT_RESOURCES,
 } from '@fleetscan/reports';
@@ -36,6 +37,8 @@ export function scanTimeOf(r: WritableReport): number {
 
 /** What the write decision needs of a report: whose it is, its content, the scan time it holds. */
 export interface ReportState {
+  /** Its app.kubernetes.io/managed-by label: fleetscan, or another tool (trivy-operator). */
+  managedBy?: string | undefined;
   ownerUid?: string | undefined;
   contentHash?: string | undefined;
   /** The scan time in ms (scanTimeOf). */
@@ -49,7 +52,7 @@ export interface OwnWrite extends ReportState {
 }
 
 /** What a write ended as; also the `outcome` label of fleetscan_writer_reports_total. */
-export type WriteOutcome = 'written' | 'older' | 'unchanged' | 'dropped';
+export type WriteOutcome = 'written' | 'adopted' | 'older' | 'unchanged' | 'dropped';
 
 /**
  * The report as far as this writer can tell: its own recent write while the watch may not show it
@@ -62,19 +65,24 @@ export function currentState(
   trustMs = RECENT_WRITE_TRUST_MS,
 ): ReportState | undefined {
   if (!own || nowMs - own.atMs >= trustMs) return seen;
-  if (!seen || seen.updatedAtMs === undefined || own.updatedAtMs >= seen.updatedAtMs) return own;
+  if (!seen || seen.managedBy !== MANAGED_BY_FLEETSCAN) return own;
+  if (seen.updatedAtMs === undefined || own.updatedAtMs >= seen.updatedAtMs) return own;
   return seen;
 }
 
 /**
- * Whether to apply `incoming` over `existing`. A report of another owner (or none) is written; of
- * the same owner, a scan older than the report's never replaces it (a late or redelivered result),
- * and the same content from the same scan is not written again.
+ * Whether to apply `incoming` over `existing`. A report another tool wrote (trivy-operator, before
+ * fleetscan took over: same names, same kinds) is adopted, replaced as a whole whatever scan it
+ * holds: its scan time is not fleetscan's to compare, and a newer one would keep it forever. A
+ * report of another owner (or none) is written; of the same owner, a scan older than the report's
+ * never replaces it (a late or redelivered result), and the same content from the same scan is not
+ * written again.
  */
 export function decideWrite(
   existing: ReportState | undefined,
   incoming: ReportState & { ownerUid: string; updatedAtMs: number },
-): 'write' | 'older' | 'unchanged' {
+): 'write' | 'adopt' | 'older' | 'unchanged' {
+  if (existing && existing.managedBy !== MANAGED_BY_FLEETSCAN) return 'adopt';
   if (!existing || existing.ownerUid !== incoming.ownerUid) return 'write';
   if (existing.updatedAtMs !== undefined && existing.updatedAtMs > incoming.updatedAtMs) return 'older';
   if (existing.contentHash === incoming.contentHash && existing.updatedAtMs === incoming.updatedAtMs)
@@ -97,7 +105,7 @@ export interface WriteQueue {
 
 export function createWriteQueue(d: {
   reports: Pick<Inventory, 'report'>;
-  api: Pick<ReportApi, 'apply'>;
+  api: Pick<ReportApi, 'apply' | 'replace'>;
   metrics: Pick<WriterMetrics, 'reports'>;
   clock: Clock;
   trustMs?: number;
@@ -134,11 +142,13 @@ export function createWriteQueue(d: {
       updatedAtMs: scanTimeOf(report),
     };
     const decision = decideWrite(existing, incoming);
-    if (decision !== 'write') {
+    if (decision === 'older' || decision === 'unchanged') {
       d.metrics.reports.inc({ kind, outcome: decision });
       return decision;
     }
     try {
+      // Applying alone would leave the other tool's fields (and its field manager) in place.
+      if (decision === 'adopt') await d.api.replace(REPORT_RESOURCES[kind].plural, report);
       await d.api.apply(REPORT_RESOURCES[kind].plural, report);
     } catch (err) {
       if (isKubeError(err, KubeErrorCode.NotFound)) {
@@ -152,9 +162,10 @@ export function createWriteQueue(d: {
       });
       throw err;
     }
-    d.metrics.reports.inc({ kind, outcome: 'written' });
-    remember(key, { ...incoming, atMs: d.clock.now().getTime() });
-    return 'written';
+    const outcome = decision === 'adopt' ? 'adopted' : 'written';
+    d.metrics.reports.inc({ kind, outcome });
+    remember(key, { ...incoming, managedBy: MANAGED_BY_FLEETSCAN, atMs: d.clock.now().getTime() });
+    return outcome;
   }
 
   return {

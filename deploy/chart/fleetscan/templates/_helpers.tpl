@@ -295,3 +295,19 @@ nothing on them). A list of "group/resource", one per line.
 - name: SUPPORTED_CONFIG_AUDIT_KINDS
   value: {{ join "," .Values.configAudit.supportedKinds | quote }}
 {{- end -}}
+
+{{/*
+The report kinds fleetscan writes, as resource names of aquasecurity.github.io: the one list every
+rule over reports is made from (the watcher's and writer's roles, the roles aggregated for namespace
+users). The same list as @fleetscan/reports' OWNER_REPORT_KINDS; test/integration/deploy.test.ts
+compares them. A new kind is one line here.
+*/}}
+{{- define "fleetscan.reportResources" -}}
+- vulnerabilityreports
+- configauditreports
+- exposedsecretreports
+- clusterconfigauditreports
+- rbacassessmentreports
+- clusterrbacassessmentreports
+- infraassessmentreports
+{{- end -}}

@@ -19,6 +19,8 @@ export interface ImageSpec {
   /** RFC 3339; fixed by default so digests are reproducible. */
   created?: string;
   cmd?: readonly string[];
+  /** The config's Env; the default is a plain PATH. */
+  env?: readonly string[];
 }
 
 export interface LayerBlob extends ContentBlob {
@@ -55,6 +57,7 @@ export async function buildImage(spec: ImageSpec): Promise<BuiltImage> {
       created,
       history: [{ created, created_by: `fleetscan test image ${spec.repository}:${spec.tag}: ADD rootfs /` }],
       cmd: spec.cmd,
+      ...(spec.env && { env: spec.env }),
     },
     format,
   );

@@ -112,6 +112,14 @@ describe('test image catalog', () => {
     expect(creds).toMatch(/^aws_secret_access_key = [0-9A-Za-z/+]{40}$/m);
     // Not one of AWS's documented examples, which trivy's allow rules skip.
     expect(creds).not.toContain('EXAMPLE');
+    // And a made-up JWT in the config's Env, for trivy's image-config secret scanner.
+    const config = JSON.parse(image.config.bytes.toString()) as { config: { Env: string[] } };
+    const token = config.config.Env.find((e) => e.startsWith('API_TOKEN='))?.slice('API_TOKEN='.length) ?? '';
+    const [, payload] = token.split('.');
+    expect(JSON.parse(Buffer.from(payload ?? '', 'base64url').toString())).toEqual({
+      sub: 'fleetscan-test-image',
+      iss: 'fleetscan',
+    });
   });
 
   it('the images have distinct, stable digests', async () => {

@@ -234,12 +234,32 @@ function fakeAwsCredentials(): string {
   return `[default]\naws_access_key_id = ${keyId}\naws_secret_access_key = ${secretKey}\n`;
 }
 
-/** alpine:3.18 plus a planted credentials file, for trivy's secret scanner (aws-access-key-id, aws-secret-access-key). */
+/**
+ * A made-up JWT (trivy's jwt-token rule) for the image config. trivy prints the config's Env
+ * unredacted in its JSON (Metadata.ImageConfig), so this one is visibly a test token when decoded
+ * rather than a provider's key format that secret scanners would flag in the captured fixtures.
+ */
+function fakeJwt(): string {
+  const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const signature = Buffer.from('signature-of-a-made-up-token').toString('base64url');
+  return [
+    part({ alg: 'HS256', typ: 'JWT' }),
+    part({ sub: 'fleetscan-test-image', iss: 'fleetscan' }),
+    signature,
+  ].join('.');
+}
+
+/**
+ * alpine:3.18 plus a planted credentials file, for trivy's secret scanner (aws-access-key-id,
+ * aws-secret-access-key), and a token in the image config's Env, for its image-config secret
+ * scanner (`--image-config-scanners secret`: jwt-token, reported under the image's own name).
+ */
 const secret: ImageSpec = {
   ...alpine,
   repository: 'library/secret',
   tag: '1.0',
   files: { 'app/credentials': fakeAwsCredentials() },
+  env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `API_TOKEN=${fakeJwt()}`],
 };
 
 /**

@@ -3,6 +3,7 @@ import {
   CONFIG_AUDIT_REPORT,
   configAuditReportName,
   containerReportName,
+  MANAGED_BY_FLEETSCAN,
   type OwnerReportKind,
   VULNERABILITY_REPORT,
 } from '@fleetscan/reports';
@@ -116,6 +117,7 @@ export function createFakeCluster() {
         ownerUid: o.uid,
         specHash: o.specHash,
         container,
+        managedBy: MANAGED_BY_FLEETSCAN,
         ...extra,
       };
     },
@@ -128,6 +130,7 @@ export function createFakeCluster() {
         ownerUid: o.uid,
         specHash: o.specHash,
         pluginConfigHash,
+        managedBy: MANAGED_BY_FLEETSCAN,
         ...extra,
       };
     },

@@ -6,6 +6,7 @@ import { Registry } from 'prom-client';
 import { createAsks } from '../asks.ts';
 import { createScope } from '../filters.ts';
 import { createWatcherMetrics } from '../metrics.ts';
+import type { OwnerSettings } from '../owner-settings.ts';
 import { createRequestPublisher } from '../requests.ts';
 import { createScheduler, type SchedulerTiming } from '../scheduler.ts';
 import { createFakeCluster } from './fake-cluster.ts';
@@ -19,13 +20,22 @@ export const START = Date.parse('2026-01-01T00:00:00Z');
  * publisher and its memory, the asks and their metrics — over an in-memory cluster (the inventory's
  * view, set by the test), a fake clock, and a fake JetStream that dedupes ids like the stream does.
  */
-export function createHarness(opts: { timing?: Partial<SchedulerTiming>; retryAfterMs?: number } = {}) {
+export function createHarness(
+  opts: { timing?: Partial<SchedulerTiming>; retryAfterMs?: number; settings?: OwnerSettings } = {},
+) {
   const time = createFakeTime(START);
   const cluster = createFakeCluster();
   const jet = fakeJetStream({ now: () => time.nowMs });
   const registry = new Registry();
   const metrics = createWatcherMetrics(registry);
   const hashes = { scanConfigHash: 'scan1', pluginConfigHash: 'plug1' };
+  // Every owner alike unless a test brings real per-owner settings.
+  const settings: OwnerSettings = opts.settings ?? {
+    of: () => ({ settings: {}, scanConfigHash: hashes.scanConfigHash, variant: hashes.scanConfigHash }),
+    configAudit: { checkIds: 'short' },
+    pluginConfigHash: hashes.pluginConfigHash,
+    secrets: false,
+  };
   const publisher = createRequestPublisher({
     js: jet.js,
     cluster: 'c1',
@@ -48,8 +58,7 @@ export function createHarness(opts: { timing?: Partial<SchedulerTiming>; retryAf
       initContainers: true,
       ephemeralContainers: true,
     }),
-    hashes,
-    secrets: false,
+    settings,
     requests: publisher,
     asks: createAsks({
       publisher,
@@ -59,9 +68,7 @@ export function createHarness(opts: { timing?: Partial<SchedulerTiming>; retryAf
       auditReports: (o) => auditReports(o, { infra: true }),
       cluster: 'c1',
       scanners: ['vuln'],
-      settings: {},
-      configAudit: { checkIds: 'short' },
-      hashes,
+      settings,
       metrics,
     }),
     timing: {

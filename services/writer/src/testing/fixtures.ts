@@ -1,6 +1,6 @@
 import type { ImageScanData, ImageScanResult } from '@fleetscan/bus';
 import type { Inventory, Owner, ReportRef } from '@fleetscan/inventory';
-import type { OwnerReportKind } from '@fleetscan/reports';
+import { MANAGED_BY_FLEETSCAN, type OwnerReportKind } from '@fleetscan/reports';
 import type { Logger } from '@fleetscan/service';
 import type { ReportApi, ReportObject } from '../apply.ts';
 
@@ -79,14 +79,20 @@ export function fakeCluster() {
       r: Omit<ReportRef, 'uid'> | undefined,
       at?: { kind: OwnerReportKind; namespace: string; name: string },
     ) {
-      if (r) reports.set(key(r.kind, r.namespace, r.name), { uid: `u-${r.name}`, ...r });
+      // fleetscan's own report unless it says otherwise.
+      if (r)
+        reports.set(key(r.kind, r.namespace, r.name), {
+          uid: `u-${r.name}`,
+          managedBy: MANAGED_BY_FLEETSCAN,
+          ...r,
+        });
       else if (at) reports.delete(key(at.kind, at.namespace, at.name));
     },
   };
 }
 
 /**
- * A ReportApi recording applies as `<namespace>/<name>`. `fail` makes the next applies throw what it
+ * A ReportApi recording applies (and replaces) as `<namespace>/<name>`. `fail` makes the next applies throw what it
  * returns (undefined: succeed); `hold` makes applies wait until released.
  */
 export function recordingApi() {
@@ -96,8 +102,11 @@ export function recordingApi() {
   let maxInFlight = 0;
   let gate: Promise<void> | undefined;
   let open: (() => void) | undefined;
-  const api: Pick<ReportApi, 'apply'> & {
+  const replaced: string[] = [];
+  const api: Pick<ReportApi, 'apply' | 'replace'> & {
     applied: string[];
+    /** Reports of another tool replaced before their apply. */
+    replaced: string[];
     objects: ReportObject[];
     maxInFlight(): number;
     fail?: ((obj: ReportObject) => Error | undefined) | undefined;
@@ -105,8 +114,12 @@ export function recordingApi() {
     release(): void;
   } = {
     applied,
+    replaced,
     objects,
     maxInFlight: () => maxInFlight,
+    async replace(_plural, obj) {
+      replaced.push(`${obj.metadata.namespace}/${obj.metadata.name}`);
+    },
     async apply(_plural, obj) {
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
