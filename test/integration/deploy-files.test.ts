@@ -337,10 +337,13 @@ describe('the chart and its dashboards', () => {
   it("charts fleetscan's metrics and trivy-operator's report metrics, all of which exist", () => {
     const dash = JSON.parse(read('deploy', 'dashboards', 'fleetscan.json')) as {
       uid: string;
-      panels: { type: string; title: string; targets?: { expr: string }[] }[];
+      panels: { id: number; type: string; title: string; targets?: { expr: string }[] }[];
       templating: { list: { name: string; query?: { query: string } | string }[] };
     };
     expect(dash.uid).toBe('fleetscan');
+    // Grafana keys panels by id: two with one id (as merges can make) show one of them.
+    const ids = dash.panels.map((p) => p.id);
+    expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
     const exprs = dash.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
     const used = new Set(exprs.flatMap(metricsIn));
     const defined = definedMetrics();

@@ -179,6 +179,10 @@ describe('RBAC applied for real, with tokens from the TokenRequest API', () => {
     for (const c of ['watcher', 'writer'])
       for (const path of audited)
         expectStatus(await as(c).call('GET', `${path}?limit=1`), 200, `${c} lists ${path}`);
+    // SbomReports (writer.sbomGenerationEnabled, on by default): the writer's alone.
+    const sboms = '/apis/aquasecurity.github.io/v1alpha1/sbomreports?limit=1';
+    expectStatus(await as('writer').call('GET', sboms), 200, 'writer lists sbomreports');
+    expectStatus(await as('watcher').call('GET', sboms), 403, 'watcher lists sbomreports');
     // Not in the default supportedConfigAuditKinds: no read.
     for (const path of [
       '/api/v1/configmaps',

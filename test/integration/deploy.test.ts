@@ -16,7 +16,12 @@ import {
   RESOURCE_KIND_INFO,
   RESOURCE_KINDS,
 } from '@fleetscan/inventory';
-import { CLUSTER_COMPLIANCE_REPORT, OWNER_REPORT_KINDS, REPORT_RESOURCES } from '@fleetscan/reports';
+import {
+  CLUSTER_COMPLIANCE_REPORT,
+  OWNER_REPORT_KINDS,
+  REPORT_RESOURCES,
+  SBOM_REPORT,
+} from '@fleetscan/reports';
 import { installCrds, repoRoot } from '@fleetscan/stack';
 import { createTrivyRunner, parseConfigReport, toChecksByFile } from '@fleetscan/trivy';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -104,6 +109,7 @@ const variants: Variant[] = [
           'trivy.ignorePolicy.kube-system': 'package trivy\ndefault ignore = true\n',
         },
       },
+      writer: { sbomGenerationEnabled: false },
       registryCredentials: {
         enabled: true,
         publicKeySecret: 'fleetscan-scanner-public-key',
@@ -312,8 +318,12 @@ describe.each(variants)('the chart with $name', (v) => {
         expect(rule?.apiGroups, `${component} ${a.plural}`).toEqual([a.group]);
         expect(rule?.verbs.sort(), `${component} ${a.plural}`).toEqual([...read].sort());
       }
+      // SbomReports are the writer's alone, and only while it writes them (writer.sbomGenerationEnabled).
+      const sboms = (v.values.writer as { sbomGenerationEnabled?: boolean } | undefined)
+        ?.sbomGenerationEnabled;
       for (const rep of reports) {
-        const want = component === 'writer' ? [...read, 'create', 'patch', 'update', 'delete'] : read;
+        let want = component === 'writer' ? [...read, 'create', 'patch', 'update', 'delete'] : read;
+        if (rep === SBOM_REPORT.plural && (component !== 'writer' || sboms === false)) want = [];
         expect(granted(rep).sort(), `${component} ${rep}`).toEqual([...want].sort());
       }
       const credentials =
@@ -410,6 +420,11 @@ describe('the chart in detail', () => {
         valueFrom: { secretKeyRef: { name: 'nats-credentials', key: `${service}-password` } },
       });
     }
+    // writer.sbomGenerationEnabled: false in these values.
+    const writer = keda().find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith('-writer'));
+    const writerEnv =
+      (writer ? podSpecOf(writer).containers.find((c) => c.name === 'writer')?.env : []) ?? [];
+    expect(writerEnv).toContainEqual({ name: 'SBOM_GENERATION_ENABLED', value: 'false' });
   });
 
   it('alerts on scan failures, backlogs, stale reports and services not ready, from metrics that exist', () => {

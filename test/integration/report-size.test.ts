@@ -79,4 +79,20 @@ describe('reports that always fit', () => {
       vulns.filter((v) => v.severity === 'CRITICAL').length - 1,
     );
   });
+
+  it('writes its SbomReport under the size limit too: the full summary, the first components, how many were left out', async () => {
+    const rs = await currentReplicaSet(k, ns, 'huge');
+    const report = await waitReport(k, 'SbomReport', ns, `replicaset-${rs.metadata?.name}-nginx`, 180_000);
+    const bom = report.report.components as {
+      components: { name?: string }[];
+      dependencies: { ref?: string; dependsOn?: string[] }[];
+    };
+    const { componentsCount } = report.report.summary as { componentsCount: number };
+    // Every package of the image is counted (and the image itself), though not all are listed.
+    expect(componentsCount).toBeGreaterThan(PACKAGES);
+    const omitted = Number(report.metadata.annotations?.['fleetscan.io/omitted-components']);
+    expect(omitted).toBeGreaterThan(0);
+    expect(bom.components.length + omitted + 1).toBe(componentsCount);
+    expect(Buffer.byteLength(JSON.stringify(report))).toBeLessThan(1.5 * 1024 * 1024);
+  });
 });

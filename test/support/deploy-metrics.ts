@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '@fleetscan/stack';
 
@@ -10,10 +10,21 @@ export const SERVICES = ['watcher', 'writer', 'scanner'] as const;
  */
 const SHARED_METRICS = [join('packages', 'bus', 'src', 'consume-metrics.ts')];
 
+/** The writer's trivy-operator families, one file per report kind. */
+const REPORT_METRICS_DIR = join('services', 'writer', 'src', 'report-metrics');
+const reportMetricFiles = () =>
+  readdirSync(join(repoRoot, REPORT_METRICS_DIR))
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+    .map((f) => join(REPORT_METRICS_DIR, f));
+
 /** Metric names the services define, read from their metrics.ts and the shared ones (where they are spelt). */
 export function definedMetrics(): Set<string> {
   const out = new Set<string>();
-  const files = [...SERVICES.map((s) => join('services', s, 'src', 'metrics.ts')), ...SHARED_METRICS];
+  const files = [
+    ...SERVICES.map((s) => join('services', s, 'src', 'metrics.ts')),
+    ...SHARED_METRICS,
+    ...reportMetricFiles(),
+  ];
   for (const f of files) {
     const text = readFileSync(join(repoRoot, f), 'utf8');
     for (const m of text.matchAll(/name: '((?:fleetscan|trivy)_\w+)'/g)) if (m[1]) out.add(m[1]);

@@ -51,6 +51,7 @@ const plural = {
   VulnerabilityReport: 'vulnerabilityreports',
   ExposedSecretReport: 'exposedsecretreports',
   ConfigAuditReport: 'configauditreports',
+  SbomReport: 'sbomreports',
 } as const;
 
 export async function getReport(

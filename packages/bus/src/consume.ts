@@ -126,6 +126,9 @@ export async function consume<T>(o: ConsumeOptions<T>): Promise<Consumption> {
   const clock = o.clock ?? systemClock;
   const random = o.random ?? Math.random;
   const labels = { consumer: o.consumer };
+  // Shown as 0 from the start, so dashboards and alerts tell "none stuck" from "not reporting".
+  o.metrics.stuck.inc(labels, 0);
+  o.metrics.held.inc(labels, 0);
   const log = o.logger.child({ consumer: o.consumer });
   const expires = o.pullExpiresMs ?? 2000;
   const stuckGraceMs = o.stuckGraceMs ?? 30_000;

@@ -56,6 +56,7 @@ export {
   type RetryPolicy,
   retryDelay,
 } from './retry-policy.ts';
+export { type ImageSbom, ImageSbomSchema, type SbomEntry, SbomEntrySchema } from './sbom-entry.ts';
 export {
   type AnalysisSettings,
   type CanonicalScanSettings,

@@ -198,6 +198,12 @@ export function messageSchemas(now: () => number = Date.now) {
      */
     data: ImageScanDataSchema.optional(),
     blob: BlobKey.optional(),
+    /**
+     * Key, in this cluster's results bucket, of the SBOM (ImageSbom) of the analysis the result was
+     * made from, which a writer turns into SbomReports without another trivy run. Absent from
+     * scanners before SbomReports, and when the analysis is gone from the cache.
+     */
+    sbomBlob: BlobKey.optional(),
     /** Whether the scanner answered from its cache without running trivy. */
     cached: z.boolean(),
     /** The scan's time (ImageScanData.scannedAt): writers never replace a newer report with an older scan. */

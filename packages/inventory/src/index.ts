@@ -5,7 +5,14 @@
  */
 
 export { createManifestSource, type ManifestSource } from './fetch-manifest.ts';
-export { createInventory, type Inventory, type InventoryEvents, OWNER_KINDS } from './inventory.ts';
+export { createInterner, type Interner } from './interner.ts';
+export {
+  createInventory,
+  DEFAULT_REPORT_KINDS,
+  type Inventory,
+  type InventoryEvents,
+  OWNER_KINDS,
+} from './inventory.ts';
 export { type AuditManifest, type Owner, ownerKey, ownerManifest, toOwner } from './owner.ts';
 export { isBuiltInController, isReportOwner, type OwnerContext, reportOwnerRef } from './owner-rules.ts';
 export { auditManifest, projectResource, resourceProjector } from './project-resource.ts';
@@ -16,6 +23,15 @@ export {
   projectWorkload,
   workloadProjector,
 } from './project-workload.ts';
+export {
+  type CheckDetail,
+  type OSDetail,
+  type ReportDetail,
+  type ReportDetailOptions,
+  reportDetailProjector,
+  type SecretDetail,
+  type VulnerabilityDetail,
+} from './report-detail.ts';
 export { type ReportRef, reportProjector } from './report-ref.ts';
 export {
   AUDIT_KIND_NAMES,

@@ -12,13 +12,24 @@ import {
   OWNER_REPORT_KINDS,
   type OwnerReportKind,
   REPORT_RESOURCES,
+  SBOM_REPORT,
   VERSION,
 } from '@fleetscan/reports';
 import { type Owner, ownerKey, ownerProjector } from './owner.ts';
 import { resourceProjector } from './project-resource.ts';
+import { type ReportDetailOptions, reportDetailProjector, wantsDetail } from './report-detail.ts';
 import { type ReportRef, reportProjector } from './report-ref.ts';
 import { RESOURCE_KIND_INFO, type ResourceKind } from './resource-kinds.ts';
 import { WORKLOAD_KINDS, WORKLOAD_RESOURCES, type WorkloadKind } from './workload.ts';
+
+/**
+ * The report kinds watched unless told otherwise: all that fleetscan writes for owners but
+ * SbomReports, which only a writer that writes them watches (SBOM_GENERATION_ENABLED): the watcher
+ * does not plan on them, and their CRD need not be installed when they are off.
+ */
+export const DEFAULT_REPORT_KINDS: readonly OwnerReportKind[] = OWNER_REPORT_KINDS.filter(
+  (k) => k !== SBOM_REPORT.kind,
+);
 
 /** The kinds that can own reports (Deployments only matter through their ReplicaSets). */
 export const OWNER_KINDS: readonly WorkloadKind[] = WORKLOAD_KINDS.filter((k) => k !== 'Deployment');
@@ -42,6 +53,8 @@ export interface Inventory {
   /** `namespace` is '' for the Cluster report kinds. */
   report(kind: OwnerReportKind, namespace: string, name: string): ReportRef | undefined;
   reports(): ReportRef[];
+  /** The reports of one kind (the writer's metrics read them at every scrape). */
+  reportsOf(kind: OwnerReportKind): ReportRef[];
   /** Watch health for /readyz, one line per unhealthy watch. */
   health(): { ok: boolean; reasons: string[] };
 }
@@ -72,8 +85,16 @@ export function createInventory(opts: {
    * findings are most of its bytes; at 22 000 reports a restarted watcher parsed them all.
    */
   reportsMetadataOnly?: boolean;
+  /**
+   * What to keep of each report beyond its summary (findings, OS, report labels), for the writer's
+   * info metrics; nothing by default. Needs full objects (not `reportsMetadataOnly`) for all but labels.
+   */
+  reportDetail?: ReportDetailOptions;
+  /** The report kinds to watch (DEFAULT_REPORT_KINDS by default); `report()` knows no others. */
+  reportKinds?: readonly OwnerReportKind[];
 }): Inventory {
   const kinds = opts.kinds ?? OWNER_KINDS;
+  const detail = wantsDetail(opts.reportDetail) ? reportDetailProjector(opts.reportDetail ?? {}) : undefined;
   const resourceKinds = opts.resourceKinds ?? [];
   const owners = new Map<string, Owner>();
   const byUid = new Map<string, string>();
@@ -127,8 +148,9 @@ export function createInventory(opts: {
       ownerReflector(RESOURCE_KIND_INFO[kind].resource, resourceProjector(kind)),
     ),
   ];
+  const reportKinds = opts.reportKinds ?? DEFAULT_REPORT_KINDS;
   const reportReflectors = new Map<OwnerReportKind, Reflector<ReportRef>>(
-    OWNER_REPORT_KINDS.map((kind) => [
+    reportKinds.map((kind) => [
       kind,
       createReflector<ReportRef>({
         kc: opts.kc,
@@ -137,15 +159,17 @@ export function createInventory(opts: {
           version: VERSION,
           plural: REPORT_RESOURCES[kind].plural,
         },
-        project: reportProjector(kind),
-        metadataOnly: opts.reportsMetadataOnly ?? false,
+        project: reportProjector(kind, detail),
+        // An SBOM is most of its report's bytes and nothing here reads it (nor its summary): the
+        // annotations say whose it is, what it holds and when it was made.
+        metadataOnly: (opts.reportsMetadataOnly ?? false) || kind === SBOM_REPORT.kind,
         logger: opts.logger,
         onEvent: (e) => opts.events?.onReport?.(e.type, e.obj),
       }),
     ]),
   );
   const all = [...workloadReflectors, ...reportReflectors.values()];
-  const names = [...kinds, ...resourceKinds, ...OWNER_REPORT_KINDS];
+  const names = [...kinds, ...resourceKinds, ...reportKinds];
   const synced = Promise.all(all.map((r) => r.synced)).then(() => undefined);
   // Stopping before the first list rejects `synced`; that is not a crash for whoever never awaited it.
   synced.catch(() => {});
@@ -170,6 +194,7 @@ export function createInventory(opts: {
     report: (kind, namespace, name) =>
       reportReflectors.get(kind)?.get(namespace ? `${namespace}/${name}` : name),
     reports: () => [...reportReflectors.values()].flatMap((r) => r.list()),
+    reportsOf: (kind) => reportReflectors.get(kind)?.list() ?? [],
     health: () => {
       const reasons: string[] = [];
       all.forEach((r, i) => {

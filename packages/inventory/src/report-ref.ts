@@ -16,6 +16,7 @@ import {
   type OwnerReportKind,
   parseGoDuration,
 } from '@fleetscan/reports';
+import type { ReportDetail, ReportDetailProjector } from './report-detail.ts';
 
 /** What is kept of an existing report: enough to decide whether it is current. */
 export interface ReportRef {
@@ -44,9 +45,12 @@ export interface ReportRef {
   scanError?: string;
   /** Vulnerability reports: where the image came from. */
   artifact?: { registry: string; repository: string; tag: string; digest: string };
+  /** Labels, findings and OS, only when the inventory was asked for them (report-detail.ts). */
+  detail?: ReportDetail;
 }
 
-export function reportProjector(kind: OwnerReportKind) {
+/** `detail`: what to keep beyond the summary (report-detail.ts); none by default. */
+export function reportProjector(kind: OwnerReportKind, detail?: ReportDetailProjector) {
   return (obj: KubeObject): ReportRef | undefined => {
     const m = obj.metadata;
     if (!m?.name || !m.uid) return undefined;
@@ -91,6 +95,10 @@ export function reportProjector(kind: OwnerReportKind) {
       };
     } else if (ann[ANNOTATION_IMAGE_DIGEST]) {
       r.artifact = { registry: '', repository: '', tag: '', digest: ann[ANNOTATION_IMAGE_DIGEST] };
+    }
+    if (detail) {
+      const d = detail(kind, labels, report as Record<string, unknown> | undefined);
+      if (d) r.detail = d;
     }
     return r;
   };

@@ -20,3 +20,5 @@ export const ANNOTATION_UPDATED_AT = 'fleetscan.io/updated-at';
 export const ANNOTATION_IMAGE_DIGEST = 'fleetscan.io/image-digest';
 /** How many findings were left out so the report fits the API server's size limit. */
 export const ANNOTATION_OMITTED_FINDINGS = 'fleetscan.io/omitted-findings';
+/** How many SBOM components were left out so an SbomReport fits the API server's size limit. */
+export const ANNOTATION_OMITTED_COMPONENTS = 'fleetscan.io/omitted-components';

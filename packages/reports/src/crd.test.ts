@@ -13,6 +13,8 @@ import {
   type InfraAssessmentReport,
   type RbacAssessmentReport,
   REPORT_SCHEMAS,
+  type SbomReport,
+  type SbomReportData,
   type VulnerabilityReport,
   VulnerabilityReportDataSchema,
   VulnerabilitySchema,
@@ -93,6 +95,10 @@ const counts = (...names: string[]): PrinterColumn[] =>
     jsonPath: `.report.summary.${n.toLowerCase()}Count`,
     priority: 1,
   }));
+const sbomCounts: PrinterColumn[] = [
+  { name: 'Components', type: 'integer', jsonPath: '.report.summary.componentsCount', priority: 1 },
+  { name: 'Dependencies', type: 'integer', jsonPath: '.report.summary.dependenciesCount', priority: 1 },
+];
 const EXPECTED_COLUMNS: Record<ReportKind, PrinterColumn[]> = {
   VulnerabilityReport: [...image, scanner, age, ...counts('Critical', 'High', 'Medium', 'Low', 'Unknown')],
   ExposedSecretReport: [...image, scanner, age, ...counts('Critical', 'High', 'Medium', 'Low')],
@@ -102,11 +108,14 @@ const EXPECTED_COLUMNS: Record<ReportKind, PrinterColumn[]> = {
   ClusterRbacAssessmentReport: [scanner, age, ...counts('Critical', 'High', 'Medium', 'Low')],
   InfraAssessmentReport: [scanner, age, ...counts('Critical', 'High', 'Medium', 'Low')],
   ClusterInfraAssessmentReport: [scanner, age, ...counts('Critical', 'High', 'Medium', 'Low')],
+  SbomReport: [...image, scanner, age, ...sbomCounts],
+  ClusterSbomReport: [...image, scanner, age, ...sbomCounts],
 };
 
 /**
  * Whether the CRD keeps unknown top-level fields (x-kubernetes-preserve-unknown-fields at the root):
- * upstream sets it on every report CRD but InfraAssessmentReport's (its deploy/static/trivy-operator.yaml).
+ * upstream sets it on every report CRD but InfraAssessmentReport's (its deploy/static/trivy-operator.yaml)
+ * and ClusterSbomReport's (sbom_types.go marks only SbomReport with PreserveUnknownFields).
  */
 const PRESERVES_UNKNOWN_ROOT: Record<ReportKind, boolean> = {
   VulnerabilityReport: true,
@@ -117,6 +126,8 @@ const PRESERVES_UNKNOWN_ROOT: Record<ReportKind, boolean> = {
   ClusterRbacAssessmentReport: true,
   InfraAssessmentReport: false,
   ClusterInfraAssessmentReport: true,
+  SbomReport: true,
+  ClusterSbomReport: false,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -164,6 +175,48 @@ const artifact = {
   digest: 'sha256:0123',
   mimeType: 'application/vnd.oci.image.manifest.v1+json',
   labels: { maintainer: 'nginx' },
+};
+
+const sbomComponent = {
+  'bom-ref': 'pkg:deb/debian/libssl3@3.0.11-1',
+  type: 'library',
+  name: 'libssl3',
+  group: 'debian',
+  version: '3.0.11-1',
+  purl: 'pkg:deb/debian/libssl3@3.0.11-1',
+  supplier: {
+    name: 'Debian OpenSSL Team',
+    url: ['https://www.openssl.org'],
+    contact: [{ name: 'Team', email: 'team@example.org', phone: '0' }],
+  },
+  hashes: [{ alg: 'SHA-256', content: 'abc' }],
+  licenses: [
+    { license: { id: 'Apache-2.0', name: 'Apache 2.0', url: 'https://apache.org' } },
+    { expression: 'MIT' },
+  ],
+  properties: [{ name: 'aquasecurity:trivy:PkgType', value: 'debian' }],
+};
+const sbomData: SbomReportData = {
+  updateTimestamp: '2025-01-02T03:04:05Z',
+  scanner: scannerValue,
+  registry: { server: 'index.docker.io' },
+  artifact: { repository: 'library/nginx', tag: '1.27', digest: 'sha256:0123', mimeType: 'x' },
+  summary: { componentsCount: 2, dependenciesCount: 1 },
+  components: {
+    bomFormat: 'CycloneDX',
+    specVersion: '1.6',
+    serialNumber: 'urn:uuid:1',
+    version: 1,
+    metadata: {
+      timestamp: '2025-01-02T03:04:05+00:00',
+      tools: {
+        components: [{ type: 'application', group: 'aquasecurity', name: 'trivy', version: '0.58.0' }],
+      },
+      component: { ...sbomComponent, type: 'container', name: 'nginx:1.27' },
+    },
+    components: [sbomComponent],
+    dependencies: [{ ref: 'pkg:oci/nginx', dependsOn: ['pkg:deb/debian/libssl3@3.0.11-1'] }],
+  },
 };
 
 const SAMPLES: Record<ReportKind, unknown> = {
@@ -292,6 +345,18 @@ const SAMPLES: Record<ReportKind, unknown> = {
     metadata: clusterMeta('node-node1'),
     report: assessment,
   } satisfies ClusterInfraAssessmentReport,
+  SbomReport: {
+    apiVersion: API_VERSION,
+    kind: 'SbomReport',
+    metadata: meta('replicaset-nginx-6d4cf56db6-nginx', 'default'),
+    report: sbomData,
+  } satisfies SbomReport,
+  ClusterSbomReport: {
+    apiVersion: API_VERSION,
+    kind: 'ClusterSbomReport',
+    metadata: clusterMeta('7b8c9d6f5'),
+    report: sbomData,
+  },
 };
 
 /** Walks a zod schema along a printer-column jsonPath like `.report.summary.lowCount`. */

@@ -87,6 +87,8 @@ export function containerReportName(ownerKind: string, ownerName: string, contai
 
 export const vulnerabilityReportName = containerReportName;
 export const exposedSecretReportName = containerReportName;
+/** Name of an SbomReport: the per-container rule (pkg/sbomreport/builder.go reportName). */
+export const sbomReportName = containerReportName;
 
 /**
  * Name of a (Cluster)ConfigAuditReport: `<kind lowercased>-<name>`; when that is not a DNS-1123
@@ -275,6 +277,12 @@ export function containerReportMetadata(opts: ContainerReportMetadataOptions): R
 
 /** metadata for a VulnerabilityReport (trivy-operator sets the TTL annotation when a TTL is configured). */
 export const vulnerabilityReportMetadata = containerReportMetadata;
+
+/**
+ * metadata for an SbomReport: the per-container labels and order (pkg/sbomreport/builder.go);
+ * trivy-operator sets no TTL annotation on it.
+ */
+export const sbomReportMetadata = containerReportMetadata;
 
 /**
  * metadata for an ExposedSecretReport. trivy-operator never sets a TTL annotation on these; pass

@@ -4,7 +4,7 @@ import { partitionInfraChecks } from './infra-checks.ts';
 import { auditReports, isInfraComponent, ownerReportNames, ownerReports } from './owner-reports.ts';
 
 describe('ownerReports', () => {
-  it('is one config audit report, and a vulnerability and an exposed-secret report per container', () => {
+  it('is one config audit report, and a vulnerability, an exposed-secret and an SBOM report per container', () => {
     expect(
       ownerReports({ kind: 'ReplicaSet', name: 'web-5d9c', namespace: 'shop' }, [
         { name: 'app' },
@@ -14,8 +14,10 @@ describe('ownerReports', () => {
       { kind: 'ConfigAuditReport', name: 'replicaset-web-5d9c' },
       { kind: 'VulnerabilityReport', name: 'replicaset-web-5d9c-app' },
       { kind: 'ExposedSecretReport', name: 'replicaset-web-5d9c-app' },
+      { kind: 'SbomReport', name: 'replicaset-web-5d9c-app' },
       { kind: 'VulnerabilityReport', name: 'replicaset-web-5d9c-init' },
       { kind: 'ExposedSecretReport', name: 'replicaset-web-5d9c-init' },
+      { kind: 'SbomReport', name: 'replicaset-web-5d9c-init' },
     ]);
   });
 

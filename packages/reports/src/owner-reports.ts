@@ -11,6 +11,7 @@ import {
   EXPOSED_SECRET_REPORT,
   INFRA_ASSESSMENT_REPORT,
   RBAC_ASSESSMENT_REPORT,
+  SBOM_REPORT,
   VULNERABILITY_REPORT,
 } from './resources.ts';
 
@@ -20,7 +21,8 @@ import {
  * cluster-scoped object a ClusterConfigAuditReport, for a Role a RbacAssessmentReport and for a
  * ClusterRole a ClusterRbacAssessmentReport — plus an InfraAssessmentReport for a control-plane
  * component running in kube-system; and for a workload, per container one VulnerabilityReport and
- * (with secret scanning) one ExposedSecretReport, the two sharing a name, each in its own kind.
+ * (with secret scanning) one ExposedSecretReport and (with SBOM generation) one SbomReport, all
+ * sharing a name, each in its own kind.
  */
 
 /** The reports fleetscan writes for owners. ClusterInfraAssessmentReport (Nodes) is not one yet. */
@@ -32,6 +34,7 @@ export const OWNER_REPORT_KINDS = [
   RBAC_ASSESSMENT_REPORT.kind,
   CLUSTER_RBAC_ASSESSMENT_REPORT.kind,
   INFRA_ASSESSMENT_REPORT.kind,
+  SBOM_REPORT.kind,
 ] as const;
 export type OwnerReportKind = (typeof OWNER_REPORT_KINDS)[number];
 
@@ -146,6 +149,7 @@ export function ownerReports(
     ...names.containers.flatMap(({ name }) => [
       { kind: VULNERABILITY_REPORT.kind, name },
       { kind: EXPOSED_SECRET_REPORT.kind, name },
+      { kind: SBOM_REPORT.kind, name },
     ]),
   ];
 }

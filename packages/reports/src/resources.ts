@@ -96,6 +96,30 @@ export const CLUSTER_INFRA_ASSESSMENT_REPORT = {
   scope: 'Cluster',
 } as const satisfies ReportResource;
 
+/** The SBOM of one container's image (sbom_types.go), per owner and container like a VulnerabilityReport. */
+export const SBOM_REPORT = {
+  kind: 'SbomReport',
+  listKind: 'SbomReportList',
+  plural: 'sbomreports',
+  singular: 'sbomreport',
+  shortNames: ['sbom', 'sboms'],
+  scope: 'Namespaced',
+} as const satisfies ReportResource;
+
+/**
+ * trivy-operator's cluster-wide SBOM cache, one per image (`OPERATOR_CLUSTER_SBOM_CACHE_ENABLED`),
+ * named by the hash of the image reference and owned by nothing. fleetscan ships the CRD and writes
+ * none: its cache of SBOMs is the object store (docs/ARCHITECTURE.md, SBOM reports).
+ */
+export const CLUSTER_SBOM_REPORT = {
+  kind: 'ClusterSbomReport',
+  listKind: 'ClusterSbomReportList',
+  plural: 'clustersbomreports',
+  singular: 'clustersbomreport',
+  shortNames: ['clustersbom'],
+  scope: 'Cluster',
+} as const satisfies ReportResource;
+
 /** Every report kind with a CRD in deploy/crds, keyed by kind. */
 export const REPORT_RESOURCES = {
   VulnerabilityReport: VULNERABILITY_REPORT,
@@ -106,6 +130,8 @@ export const REPORT_RESOURCES = {
   ClusterRbacAssessmentReport: CLUSTER_RBAC_ASSESSMENT_REPORT,
   InfraAssessmentReport: INFRA_ASSESSMENT_REPORT,
   ClusterInfraAssessmentReport: CLUSTER_INFRA_ASSESSMENT_REPORT,
+  SbomReport: SBOM_REPORT,
+  ClusterSbomReport: CLUSTER_SBOM_REPORT,
 } as const;
 
 export type ReportKind = keyof typeof REPORT_RESOURCES;

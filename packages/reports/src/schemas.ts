@@ -4,7 +4,7 @@
  *
  * Field names and JSON tags follow trivy-operator's Go types in
  * pkg/apis/aquasecurity/v1alpha1/{common,vulnerability,config_audit,exposed_secrets,rbac_assessment,
- * infra_assessment}_types.go.
+ * infra_assessment,sbom}_types.go.
  * Required-ness follows what trivy-operator serialises: a Go field without `omitempty` is always
  * written, so it is required here (this is a superset of the CRD's `required` lists, which
  * crd.test.ts checks); `omitempty` and pointer fields are optional.
@@ -17,10 +17,12 @@ import {
   CLUSTER_CONFIG_AUDIT_REPORT,
   CLUSTER_INFRA_ASSESSMENT_REPORT,
   CLUSTER_RBAC_ASSESSMENT_REPORT,
+  CLUSTER_SBOM_REPORT,
   CONFIG_AUDIT_REPORT,
   EXPOSED_SECRET_REPORT,
   INFRA_ASSESSMENT_REPORT,
   RBAC_ASSESSMENT_REPORT,
+  SBOM_REPORT,
   VULNERABILITY_REPORT,
 } from './resources.ts';
 
@@ -318,6 +320,104 @@ export const ExposedSecretReportSchema = z.object({
 });
 export type ExposedSecretReport = z.infer<typeof ExposedSecretReportSchema>;
 
+// ---------------------------------------------------------------------------------------------
+// SbomReport, ClusterSbomReport (sbom_types.go): trivy's CycloneDX, reduced to the fields the
+// CRD keeps. Every field there is `omitempty` but bomFormat and specVersion.
+
+export const SbomComponentSchema = z.object({
+  'bom-ref': z.string().optional(),
+  type: z.string().optional(),
+  name: z.string().optional(),
+  group: z.string().optional(),
+  version: z.string().optional(),
+  purl: z.string().optional(),
+  supplier: z
+    .object({
+      name: z.string().optional(),
+      url: z.array(z.string()).optional(),
+      contact: z
+        .array(
+          z.object({
+            name: z.string().optional(),
+            email: z.string().optional(),
+            phone: z.string().optional(),
+          }),
+        )
+        .optional(),
+    })
+    .optional(),
+  hashes: z.array(z.object({ alg: z.string().optional(), content: z.string().optional() })).optional(),
+  licenses: z
+    .array(
+      z.object({
+        license: z
+          .object({ id: z.string().optional(), name: z.string().optional(), url: z.string().optional() })
+          .optional(),
+        expression: z.string().optional(),
+      }),
+    )
+    .optional(),
+  properties: z.array(z.object({ name: z.string().optional(), value: z.string().optional() })).optional(),
+});
+export type SbomComponent = z.infer<typeof SbomComponentSchema>;
+
+export const SbomDependencySchema = z.object({
+  ref: z.string().optional(),
+  dependsOn: z.array(z.string()).optional(),
+});
+export type SbomDependency = z.infer<typeof SbomDependencySchema>;
+
+export const BomSchema = z.object({
+  bomFormat: z.string(),
+  specVersion: z.string(),
+  serialNumber: z.string().optional(),
+  version: z.int().optional(),
+  metadata: z
+    .object({
+      timestamp: z.string().optional(),
+      tools: z.object({ components: z.array(SbomComponentSchema).optional() }).optional(),
+      component: SbomComponentSchema.optional(),
+    })
+    .optional(),
+  components: z.array(SbomComponentSchema).optional(),
+  dependencies: z.array(SbomDependencySchema).optional(),
+});
+export type Bom = z.infer<typeof BomSchema>;
+
+export const SbomSummarySchema = z.object({
+  componentsCount: Count,
+  dependenciesCount: Count,
+});
+export type SbomSummary = z.infer<typeof SbomSummarySchema>;
+
+export const SbomReportDataSchema = z.object({
+  updateTimestamp: TimestampSchema,
+  scanner: ScannerSchema,
+  registry: RegistrySchema,
+  /** The SBOM CRDs' artifact has no image labels. */
+  artifact: ArtifactSchema.omit({ labels: true }),
+  summary: SbomSummarySchema,
+  /** The BOM: trivy-operator's JSON name for its `Bom` field. */
+  components: BomSchema,
+});
+export type SbomReportData = z.infer<typeof SbomReportDataSchema>;
+
+export const SbomReportSchema = z.object({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal(SBOM_REPORT.kind),
+  metadata: NamespacedObjectMetaSchema,
+  report: SbomReportDataSchema,
+});
+export type SbomReport = z.infer<typeof SbomReportSchema>;
+
+export const ClusterSbomReportSchema = z.object({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal(CLUSTER_SBOM_REPORT.kind),
+  metadata: ObjectMetaSchema,
+  report: SbomReportDataSchema,
+});
+export type ClusterSbomReport = z.infer<typeof ClusterSbomReportSchema>;
+
 /** The report object schema for each kind with a CRD in deploy/crds. */
 export const REPORT_SCHEMAS = {
   VulnerabilityReport: VulnerabilityReportSchema,
@@ -328,6 +428,8 @@ export const REPORT_SCHEMAS = {
   ClusterRbacAssessmentReport: ClusterRbacAssessmentReportSchema,
   InfraAssessmentReport: InfraAssessmentReportSchema,
   ClusterInfraAssessmentReport: ClusterInfraAssessmentReportSchema,
+  SbomReport: SbomReportSchema,
+  ClusterSbomReport: ClusterSbomReportSchema,
 } as const;
 
 export type AnyReport =
@@ -338,4 +440,6 @@ export type AnyReport =
   | RbacAssessmentReport
   | ClusterRbacAssessmentReport
   | InfraAssessmentReport
-  | ClusterInfraAssessmentReport;
+  | ClusterInfraAssessmentReport
+  | SbomReport
+  | ClusterSbomReport;

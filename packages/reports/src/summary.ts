@@ -7,8 +7,16 @@
  *    successful checks are skipped, failed ones counted by severity (others ignored). RBAC and
  *    infra assessments count the same way (RbacAssessmentSummaryFromChecks,
  *    InfraAssessmentSummaryFromChecks).
+ *  - SBOM: pkg/sbomreport/io.go BomSummary: the components plus one (the image itself, the BOM's
+ *    metadata.component), and the dependency entries.
  */
-import type { ConfigAuditSummary, ExposedSecretSummary, VulnerabilitySummary } from './schemas.ts';
+import type {
+  Bom,
+  ConfigAuditSummary,
+  ExposedSecretSummary,
+  SbomSummary,
+  VulnerabilitySummary,
+} from './schemas.ts';
 
 export function vulnerabilitySummary(
   vulnerabilities: Iterable<{ readonly severity: string }>,
@@ -77,3 +85,10 @@ export function configAuditSummary(
 
 /** RbacAssessmentSummaryFromChecks and InfraAssessmentSummaryFromChecks: the config audit's rule. */
 export const assessmentSummary = configAuditSummary;
+
+export function sbomSummary(bom: Pick<Bom, 'components' | 'dependencies'>): SbomSummary {
+  return {
+    componentsCount: (bom.components?.length ?? 0) + 1,
+    dependenciesCount: bom.dependencies?.length ?? 0,
+  };
+}

@@ -52,6 +52,18 @@ describe('envVariables', () => {
     ]);
   });
 
+  it("reads trivy-operator's name for a setting from the schema's meta, whichever comes first", () => {
+    const s = z.object({
+      A: z.string().default('x').describe('a').meta({ trivyOperator: '`OPERATOR_A`' }),
+      B: z.string().optional().meta({ trivyOperator: '`b.key`' }).describe('b'),
+    });
+    expect(envVariables(s)).toEqual([
+      { name: 'A', text: 'a', default: 'x', required: false, trivyOperator: '`OPERATOR_A`' },
+      { name: 'B', text: 'b', required: false, trivyOperator: '`b.key`' },
+    ]);
+    expect(formatEnvHelp(envVariables(s))).toContain('a [trivy-operator: `OPERATOR_A`] (default x)');
+  });
+
   it('shows a default given after a list is split as the list a user would write', () => {
     const s = z.object({ L: list().pipe(z.array(z.string())).default(['x', 'y']).describe('l') });
     expect(envVariables(s)[0]?.default).toBe('x,y');
@@ -105,6 +117,33 @@ describe('formatEnvTable', () => {
     );
     expect(v?.trivyOperator).toBe('trivy.severity');
     expect(formatEnvHelp(v ? [v] : [])).toContain('severities [trivy-operator: trivy.severity]');
+  });
+});
+
+describe('formatEnvTable with trivy-operator names', () => {
+  it("adds a column with trivy-operator's name when any variable has one", () => {
+    expect(
+      formatEnvTable([
+        {
+          name: 'A',
+          text: 'a',
+          default: 'false',
+          required: false,
+          trivyOperator: '`OPERATOR_A`',
+          section: 'S',
+        },
+        { name: 'B', text: 'b', required: false },
+      ]),
+    ).toBe(
+      [
+        '| variable | default | meaning | trivy-operator |',
+        '|---|---|---|---|',
+        '| **S** | | | |',
+        '| `A` | `false` | a | `OPERATOR_A` |',
+        '| `B` |  | b |  |',
+        '',
+      ].join('\n'),
+    );
   });
 });
 

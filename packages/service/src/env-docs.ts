@@ -1,5 +1,15 @@
 import { z } from 'zod';
 
+declare module 'zod' {
+  interface GlobalMeta {
+    /**
+     * trivy-operator's name for the same setting (its env variable, config key or Helm value), for
+     * users switching over: `--help` and the README's table show it beside ours.
+     */
+    trivyOperator?: string;
+  }
+}
+
 /**
  * One environment variable as `--help` and the README describe it, read from the service's zod
  * schema: the text is the variable's `.describe()`, the default is the schema's own, so what the
@@ -15,10 +25,7 @@ export interface EnvVariable {
   required: boolean;
   /** Heading of the group of variables that starts here. */
   section?: string;
-  /**
-   * trivy-operator's name for the same setting (its Helm chart value), for users who come from it;
-   * from the variable's `.meta({ trivyOperator })`.
-   */
+  /** trivy-operator's name for the same setting, from the schema's `.meta({ trivyOperator })`. */
   trivyOperator?: string;
 }
 
@@ -48,7 +55,7 @@ export function envVariables<S extends z.ZodObject>(schema: S, sections: EnvSect
       ...(def !== undefined && { default: def }),
       required: required.has(name),
       ...(section !== undefined && { section }),
-      ...(typeof trivyOperator === 'string' && { trivyOperator }),
+      ...(trivyOperator !== undefined && { trivyOperator }),
     };
   });
 }
@@ -94,17 +101,20 @@ function helpText(v: EnvVariable): string {
 }
 
 /**
- * The README's Markdown table; a section becomes a row of its own. The last column names
- * trivy-operator's setting (chart value) where one does the same.
+ * The README's Markdown table; a section becomes a row of its own. A fourth column gives
+ * trivy-operator's name for each setting when any variable has one.
  */
 export function formatEnvTable(vars: readonly EnvVariable[]): string {
   const cell = (s: string) => s.replace(/[\\|*]/g, (c) => `\\${c}`).replace(/</g, '&lt;');
-  const rows = ['| variable | default | meaning | trivy-operator |', '|---|---|---|---|'];
+  const withTo = vars.some((v) => v.trivyOperator !== undefined);
+  const rows = withTo
+    ? ['| variable | default | meaning | trivy-operator |', '|---|---|---|---|']
+    : ['| variable | default | meaning |', '|---|---|---|'];
   for (const v of vars) {
-    if (v.section) rows.push(`| **${cell(v.section)}** | | | |`);
+    if (v.section) rows.push(withTo ? `| **${cell(v.section)}** | | | |` : `| **${cell(v.section)}** | | |`);
     const def = v.required ? 'required' : v.default === undefined ? '' : `\`${v.default}\``;
-    const upstream = v.trivyOperator ? `\`${v.trivyOperator}\`` : '';
-    rows.push(`| \`${v.name}\` | ${def} | ${cell(v.text)} | ${upstream} |`);
+    const to = withTo ? ` ${v.trivyOperator ? upstreamName(v.trivyOperator) : ''} |` : '';
+    rows.push(`| \`${v.name}\` | ${def} | ${cell(v.text)} |${to}`);
   }
   return `${rows.join('\n')}\n`;
 }
@@ -133,4 +143,9 @@ export function replaceGeneratedPart(text: string, name: string, content: string
     re,
     (_m, open: string, _old: string, close: string) => `${open}\n${content.trim()}\n\n${close}`,
   );
+}
+
+/** A plain name is set as code; one that already carries Markdown (several names, a note) as is. */
+function upstreamName(name: string): string {
+  return name.includes('`') ? name : `\`${name}\``;
 }

@@ -1,4 +1,5 @@
-import { createServer, type Server } from 'node:http';
+import { once } from 'node:events';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
@@ -38,9 +39,18 @@ export async function startOpsServer(opts: {
   host?: string;
   registry: Registry;
   health: HealthSource;
+  /**
+   * /metrics in chunks instead of `registry.metrics()` as one string, for a registry whose text
+   * is large (the writer's report metrics): written as produced, waiting for the client to drain.
+   */
+  render?: (registry: Registry) => AsyncIterable<string>;
 }): Promise<OpsServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    if (path === '/metrics' && opts.render) {
+      void stream(res, opts.registry.contentType, opts.render(opts.registry));
+      return;
+    }
     if (path === '/metrics') {
       opts.registry.metrics().then(
         (body) => {
@@ -80,4 +90,35 @@ export async function startOpsServer(opts: {
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Writes `chunks` as they come, pausing while the socket is full. A failure before the first chunk
+ * is a 500; after it the response is cut, which Prometheus records as a failed scrape rather than
+ * reading half a family as the whole.
+ */
+async function stream(
+  res: ServerResponse,
+  contentType: string,
+  chunks: AsyncIterable<string>,
+): Promise<void> {
+  let started = false;
+  try {
+    for await (const chunk of chunks) {
+      if (res.destroyed) return;
+      if (!started) {
+        res.writeHead(200, { 'content-type': contentType });
+        started = true;
+      }
+      if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+    }
+    if (!started) res.writeHead(200, { 'content-type': contentType });
+    res.end();
+  } catch (err) {
+    if (started) res.destroy();
+    else {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(String(err));
+    }
+  }
 }

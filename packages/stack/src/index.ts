@@ -24,6 +24,12 @@ export {
 } from './pki.ts';
 export { freePort } from './ports.ts';
 export { killGroup, type ManagedProcess, startProcess, waitReady } from './process.ts';
+export {
+  type Prometheus,
+  type PrometheusTarget,
+  type PromSeries,
+  startPrometheus,
+} from './prometheus.ts';
 export { type Registry, startRegistry } from './registry.ts';
 export {
   type ClusterInfo,

@@ -65,6 +65,8 @@ export interface StackInfo {
   authRegistry: { url: string; host: string; username: string; password: string };
   /** `auditor`: the config audit worker built against this trivy (the scanner's AUDITOR_BIN). */
   trivy: { bin: string; cacheDir: string; version: string; auditor: string };
+  /** Prometheus and promtool binaries; tests start their own Prometheus (startPrometheus). */
+  prometheus: { bin: string; promtool: string; version: string };
   images: { name: string; ref: string; digest: string }[];
   /**
    * `identity` (start time, command line, boot) is what `stack:down` checks before it signals a
@@ -289,6 +291,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         cacheDir: trivyCache,
         version: tools.versions.TRIVY_VERSION ?? '',
         auditor: tools.auditor,
+      },
+      prometheus: {
+        bin: tools.prometheus,
+        promtool: tools.promtool,
+        version: tools.versions.PROMETHEUS_VERSION ?? '',
       },
       images,
       // Read now that every process is ready: a child started through setpriv has exec'd by now.

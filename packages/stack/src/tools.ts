@@ -17,6 +17,9 @@ export interface Tools {
   auditor: string;
   dbfixture: string;
   dockerRegistry: string;
+  /** Debian's prometheus and promtool, unpacked by .ci/bootstrap (dashboard and alert-rule tests). */
+  prometheus: string;
+  promtool: string;
   versions: Readonly<Record<string, string>>;
 }
 
@@ -64,6 +67,8 @@ export function locateTools(cacheDir: string): Tools {
     auditor: bin(`auditor-${auditorVersion()}`, 'fleetscan-auditor'),
     dbfixture: bin(`dbfixture-${goSourceVersion('dbfixture')}`, 'dbfixture'),
     dockerRegistry,
+    prometheus: bin(`prometheus-${v.PROMETHEUS_VERSION}`, 'prometheus'),
+    promtool: bin(`prometheus-${v.PROMETHEUS_VERSION}`, 'promtool'),
     versions: v,
   };
 }

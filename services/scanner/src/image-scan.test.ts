@@ -1,4 +1,9 @@
-import type { BlobStore, ImageScanRequest, RegistryCredentials } from '@fleetscan/bus';
+import {
+  type BlobStore,
+  type ImageScanRequest,
+  type RegistryCredentials,
+  SbomEntrySchema,
+} from '@fleetscan/bus';
 import { createLogger } from '@fleetscan/service';
 import type { KV } from '@nats-io/kv';
 import { Registry } from 'prom-client';
@@ -184,6 +189,21 @@ describe('image scans: pull once, then cache or re-match', () => {
     expect(calls.access).toBe(0);
   });
 
+  it("names the analysis behind every result, scanned, matched or cached, for the writer's SbomReports", async () => {
+    const { scans, blobs, input } = setup();
+    const outs = [
+      await scans.produce(input()),
+      await scans.produce(input()),
+      await scans.produce({ ...input(), db: '2026-11-02T00:00:00Z' }),
+    ];
+    expect(outs.map((o) => o.how)).toEqual(['scanned', 'cached', 'matched']);
+    const sbomKeys = blobs.keys().filter((k) => k.startsWith('sbom/'));
+    expect(sbomKeys).toHaveLength(1);
+    for (const o of outs) expect(o.sbomKey).toBe(sbomKeys[0]);
+    const entry = await blobs.get(SbomEntrySchema, sbomKeys[0] ?? '');
+    expect(entry).toMatchObject({ digest: DIGEST, sbom: '{"bomFormat":"CycloneDX"}' });
+  });
+
   it('notBefore after the stored scan: re-matched, with a new scannedAt', async () => {
     const { scans, calls, input } = setup();
     const first = await scans.produce(input());
@@ -206,7 +226,6 @@ describe('image scans: pull once, then cache or re-match', () => {
   it('writes a stored analysis again when a re-match uses it a day later, so the store TTL keeps it', async () => {
     const { scans, blobs, input, advance } = setup();
     await scans.produce(input());
-    const { SbomEntrySchema } = await import('./sbom-entry.ts');
     const key = blobs.keys().find((k) => k.startsWith('sbom/')) ?? '';
     const stored = (await blobs.get(SbomEntrySchema, key)).storedAt;
     await scans.produce({ ...input(), db: '2026-11-02T00:00:00Z' });

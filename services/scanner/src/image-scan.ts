@@ -5,6 +5,8 @@ import {
   ImageScanDataSchema,
   type ImageScanRequest,
   type RegistryCredentials,
+  type SbomEntry,
+  SbomEntrySchema,
 } from '@fleetscan/bus';
 import { reportImageRef } from '@fleetscan/reports';
 import type { Clock, Logger } from '@fleetscan/service';
@@ -22,7 +24,6 @@ import {
 } from './cache-keys.ts';
 import type { ImageFindings, ScanEngine } from './engine.ts';
 import type { ScannerMetrics } from './metrics.ts';
-import { type SbomEntry, SbomEntrySchema } from './sbom-entry.ts';
 import { filterSecrets } from './secrets.ts';
 import { untilAborted } from './until-aborted.ts';
 
@@ -65,6 +66,11 @@ export interface ScanOutcome {
   access: Access;
   /** cached: served as stored; matched: re-matched from the stored SBOM; scanned: pulled and analysed. */
   how: 'cached' | 'matched' | 'scanned';
+  /**
+   * Object store key of the analysis (SbomEntry) behind the result, in the shared cache: the same
+   * digest, analysis settings and access, so whoever may have the result may have its SBOM.
+   */
+  sbomKey: string;
 }
 
 /**
@@ -144,7 +150,7 @@ export function createImageScans(d: ImageScanDeps) {
       };
       const key = resultKey(access);
       await d.blobs.put(ImageScanDataSchema, key, data);
-      return { key, scannedAt: data.scannedAt, access, how: 'matched', data };
+      return { key, scannedAt: data.scannedAt, access, how: 'matched', sbomKey: sbomKeyOf(access), data };
     };
 
     const rematch = async (
@@ -249,7 +255,14 @@ export function createImageScans(d: ImageScanDeps) {
       const data = await d.blobs.get(ImageScanDataSchema, hit.key);
       if (!isStale(data.scannedAt, req.notBefore)) {
         d.metrics.cache.inc({ result: 'hit', cluster: req.cluster });
-        return { key: hit.key, data, scannedAt: data.scannedAt, access: hit.access, how: 'cached' };
+        return {
+          key: hit.key,
+          data,
+          scannedAt: data.scannedAt,
+          access: hit.access,
+          how: 'cached',
+          sbomKey: sbomKeyOf(hit.access),
+        };
       }
       trigger = 'stale';
     }

@@ -36,6 +36,7 @@ import { classifyFailure } from './failure.ts';
 import { createImageScans } from './image-scan.ts';
 import type { ScannerMetrics } from './metrics.ts';
 import { carry } from './result-payload.ts';
+import { copySbom } from './sbom-copy.ts';
 
 export interface ImageWorkerDeps {
   js: JetStreamClient;
@@ -138,10 +139,16 @@ export function createImageWorker(d: ImageWorkerDeps) {
         accessChecked: resolved.checked,
         signal: at.signal,
       });
+      const sbomBlob = await copySbom({
+        blobs: d.blobs,
+        bucket: () => d.resultsBucket(req.cluster),
+        key: out.sbomKey,
+      });
       const ok = {
         ...base,
         digest: resolved.digest,
         status: 'ok' as const,
+        ...(sbomBlob && { sbomBlob }),
         cached: out.how === 'cached',
         scannedAt: out.scannedAt,
         finishedAt: d.clock.now().toISOString(),

@@ -23,8 +23,9 @@ import {
   writerConsumer,
   writerConsumerConfig,
 } from '@fleetscan/bus';
-import { createInventory, OWNER_KINDS } from '@fleetscan/inventory';
+import { createInventory, DEFAULT_REPORT_KINDS, OWNER_KINDS } from '@fleetscan/inventory';
 import { type KubeConnection, loadKubeConfig } from '@fleetscan/kube';
+import { SBOM_REPORT } from '@fleetscan/reports';
 import {
   type Clock,
   createReadiness,
@@ -41,10 +42,10 @@ import { createCleanup } from './cleanup.ts';
 import { createComplianceIo } from './compliance-io.ts';
 import { type ComplianceLoop, createComplianceLoop } from './compliance-loop.ts';
 import type { WriterConfig } from './config.ts';
-import { createWriterMetrics, registerReportMetrics } from './metrics.ts';
-import { registerAssessmentMetrics } from './metrics-assessments.ts';
+import { createWriterMetrics, registerReportMetrics, reportDetailFor } from './metrics.ts';
 import { createComplianceMetrics } from './metrics-compliance.ts';
 import { createReconciler } from './reconcile.ts';
+import { renderMetrics } from './report-metrics/exposition.ts';
 
 export interface WriterDeps {
   config: WriterConfig;
@@ -76,7 +77,8 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   registry.setDefaultLabels({ cluster: config.cluster });
   const metrics = createWriterMetrics(registry);
   const readiness = createReadiness();
-  const ops = await startOpsServer({ ...config.metrics, registry, health: readiness });
+  // /metrics streams the report families (they can be hundreds of thousands of series).
+  const ops = await startOpsServer({ ...config.metrics, registry, health: readiness, render: renderMetrics });
   readiness.set('nats', false, 'connecting');
   readiness.set('watches', false, 'initial list');
   readiness.set('topology', false, `waiting for stream ${STREAM_RESULTS}`);
@@ -89,7 +91,11 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   const inventory = createInventory({
     kc,
     logger,
+    // Only what the report metrics that are on read: findings are kept once per distinct finding.
+    reportDetail: reportDetailFor(config.reportMetrics),
     resourceKinds: config.resourceKinds,
+    // SbomReports are watched only when written: their CRD need not exist otherwise.
+    reportKinds: config.sbomReports ? [...DEFAULT_REPORT_KINDS, SBOM_REPORT.kind] : DEFAULT_REPORT_KINDS,
     events: {
       onOwner: (_key, owner, prev) => {
         if (!owner && prev && inventorySynced) void cleanup?.ownerGone(prev);
@@ -100,8 +106,17 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       },
     },
   });
-  registerReportMetrics(registry, inventory);
-  registerAssessmentMetrics(registry, inventory);
+  const brokenFamilies = new Set<string>();
+  registerReportMetrics(registry, inventory, config.reportMetrics, (family, err) => {
+    metrics.failures.inc({ reason: 'report_metrics' });
+    // Once per family: a report that breaks a family breaks it at every scrape.
+    if (brokenFamilies.has(family)) return;
+    brokenFamilies.add(family);
+    logger.warn(
+      { family, err: String(err).slice(0, 500) },
+      'a report metric family failed; served what it had',
+    );
+  });
   let compliance: ComplianceLoop | undefined;
   const complianceMetrics = createComplianceMetrics(registry, () => compliance?.reports() ?? []);
   inventory.start();
@@ -146,7 +161,12 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     api,
     metrics,
     logger,
-    settings: { ttlSeconds: config.reportTtlSeconds, maxReportBytes: config.maxReportBytes },
+    settings: {
+      ttlSeconds: config.reportTtlSeconds,
+      maxReportBytes: config.maxReportBytes,
+      ...config.reportLabels,
+    },
+    sbomReports: config.sbomReports,
     writeConcurrency: config.writeConcurrency,
     clock,
     timers,

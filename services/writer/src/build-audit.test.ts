@@ -140,6 +140,46 @@ describe('audit report builders', () => {
     });
   });
 
+  it('writes REPORT_RESOURCE_LABELS and REPORT_ADDITIONAL_LABELS on every audit report (the k8s_label_* metrics read them)', () => {
+    const labelled = { ...settings, resourceLabels: ['team', 'absent'], additionalLabels: { env: 'prod' } };
+    const pod = owner('Pod', 'etcd-n1', 'kube-system');
+    const reports = [
+      ...buildAuditReports(
+        pod,
+        data([check('KCV0001'), check('KSV001')]),
+        ['ConfigAuditReport', 'InfraAssessmentReport'],
+        'plug1',
+        labelled,
+      ),
+      ...buildAuditReports(
+        owner('Role', 'deployer', 'shop', 'rbac.authorization.k8s.io/v1'),
+        data([check('KSV044')]),
+        ['RbacAssessmentReport'],
+        'plug1',
+        labelled,
+      ),
+      ...buildAuditReports(
+        owner('ClusterRole', 'wide', '', 'rbac.authorization.k8s.io/v1'),
+        data([check('KSV044')]),
+        ['ClusterRbacAssessmentReport'],
+        'plug1',
+        labelled,
+      ),
+    ];
+    expect(reports.map((r) => r.kind)).toEqual([
+      'ConfigAuditReport',
+      'InfraAssessmentReport',
+      'RbacAssessmentReport',
+      'ClusterRbacAssessmentReport',
+    ]);
+    for (const r of reports) {
+      const labels = (valid(r.kind, r.report) as { metadata: { labels: Record<string, string> } }).metadata
+        .labels;
+      expect(labels, r.kind).toMatchObject({ team: 'a', env: 'prod' });
+      expect(labels, r.kind).not.toHaveProperty('absent');
+    }
+  });
+
   it('keeps a result to the report kinds its owner can have', () => {
     const service = owner('Service', 'web', 'shop');
     expect(kindsFor(service, undefined)).toEqual(['ConfigAuditReport']);

@@ -21,7 +21,7 @@ import {
   type ReportMetadata,
   rbacAssessmentReportMetadata,
 } from '@fleetscan/reports';
-import { type BuildSettings, fit, ownerOf, stamp } from './build.ts';
+import { type BuildSettings, fit, labelOptions, ownerOf, stamp } from './build.ts';
 import type { WritableReport } from './write-queue.ts';
 
 /** One report a config audit makes for its owner. */
@@ -51,6 +51,7 @@ export function buildAuditReports(
     resourceSpecHash: owner.specHash,
     pluginConfigHash,
     ttlSeconds: s.ttlSeconds,
+    ...labelOptions(s),
   };
   const assessment = (checks: Check[]): AssessmentReportData => ({
     scanner: data.scanner,

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import {
   buildConfigAuditReport,
   buildErrorVulnerabilityReport,
+  buildExposedSecretReport,
   buildVulnerabilityReport,
   forReference,
 } from './build.ts';
@@ -184,5 +185,49 @@ describe('report builders', () => {
     );
     expect(failed.report.registry).toEqual({ server: 'ghcr.io' });
     expect(failed.report.artifact).toEqual({ repository: 'org/app', tag: 'v1', digest });
+  });
+
+  it("writes the owner's labels named in REPORT_RESOURCE_LABELS and REPORT_ADDITIONAL_LABELS on every kind", () => {
+    const labelled = { ...owner, labels: { app: 'nginx', team: 'payments', tier: 'web' } } as Owner;
+    const s = {
+      ttlSeconds: 1,
+      maxReportBytes: 1_000_000,
+      resourceLabels: ['team', 'missing'],
+      additionalLabels: { env: 'prod', team: 'override' },
+    };
+    const reports = [
+      buildVulnerabilityReport(labelled, 'nginx', scan, 'h', s),
+      buildErrorVulnerabilityReport(
+        labelled,
+        'nginx',
+        'r/nginx:1.20',
+        { code: 'NOT_FOUND', message: 'm', permanent: true },
+        'h',
+        scan.scannedAt,
+        s,
+      ),
+      buildExposedSecretReport(labelled, 'nginx', { ...scan, secrets: [] }, s),
+      buildConfigAuditReport(
+        labelled,
+        { scanner: scan.scanner, scannedAt: scan.scannedAt, checks: [] },
+        'p',
+        s,
+      ),
+    ];
+    for (const r of reports) {
+      // additionalLabels win, as trivy-operator appends them after the resource labels.
+      expect(r.metadata.labels).toMatchObject({ team: 'override', env: 'prod' });
+      expect(r.metadata.labels).not.toHaveProperty('tier');
+      expect(r.metadata.labels).not.toHaveProperty('missing');
+    }
+    const plain = buildVulnerabilityReport(labelled, 'nginx', scan, 'h', {
+      ttlSeconds: 1,
+      maxReportBytes: 1_000_000,
+    });
+    expect(plain.metadata.labels).not.toHaveProperty('team');
+    // Labels are content: a label change is a write.
+    const hash = (x: { metadata: { annotations?: Record<string, string> } }) =>
+      x.metadata.annotations?.['fleetscan.io/content-hash'];
+    expect(hash(plain)).not.toBe(hash(reports[0] as never));
   });
 });

@@ -40,7 +40,17 @@ export interface BuildSettings {
    * Past it the report keeps its full summary and the most severe findings that fit.
    */
   maxReportBytes: number;
+  /** Owner label keys copied onto every report (trivy-operator's `report.resourceLabels`). */
+  resourceLabels?: readonly string[];
+  /** Labels written on every report (trivy-operator's `report.additionalLabels`). */
+  additionalLabels?: Readonly<Record<string, string>>;
 }
+
+/** The configurable labels of BuildSettings, as the metadata builders take them. */
+export const labelOptions = (s: BuildSettings) => ({
+  resourceLabelsToInclude: s.resourceLabels,
+  additionalLabels: s.additionalLabels,
+});
 
 export const ownerOf = (o: Owner) => ({
   apiVersion: o.apiVersion,
@@ -122,6 +132,7 @@ export function buildVulnerabilityReport(
     container,
     resourceSpecHash: owner.specHash,
     ttlSeconds: s.ttlSeconds,
+    ...labelOptions(s),
   });
   const annotations: Record<string, string> = {
     ...meta.annotations,
@@ -171,6 +182,7 @@ export function buildErrorVulnerabilityReport(
     container,
     resourceSpecHash: owner.specHash,
     ttlSeconds: s.ttlSeconds,
+    ...labelOptions(s),
   });
   const annotations: Record<string, string> = {
     ...meta.annotations,
@@ -204,6 +216,7 @@ export function buildExposedSecretReport(
     owner: ownerOf(owner),
     container,
     resourceSpecHash: owner.specHash,
+    ...labelOptions(s),
   });
   const obj: ExposedSecretReport = {
     apiVersion: API_VERSION,
@@ -231,6 +244,7 @@ export function buildConfigAuditReport(
     resourceSpecHash: owner.specHash,
     pluginConfigHash,
     ttlSeconds: s.ttlSeconds,
+    ...labelOptions(s),
   });
   const obj: ConfigAuditReport = {
     apiVersion: API_VERSION,

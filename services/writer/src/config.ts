@@ -1,9 +1,11 @@
 import { CLUSTER_NAME_PATTERN, natsEnv, natsSettings } from '@fleetscan/bus';
 import { AUDIT_KIND_NAMES, DEFAULT_AUDIT_KINDS, expandAuditKinds } from '@fleetscan/inventory';
 import { proxyEnvFrom } from '@fleetscan/kube';
-import { parseGoDuration } from '@fleetscan/reports';
+import { isQualifiedName, isValidLabelValue, parseGoDuration } from '@fleetscan/reports';
 import { envVariables, parseEnv } from '@fleetscan/service';
 import { z } from 'zod';
+import { reportFamilyLabelNames } from './metrics.ts';
+import { resourceLabelNames } from './report-metrics/labels.ts';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const bool = (def: boolean) =>
@@ -11,6 +13,43 @@ const bool = (def: boolean) =>
     .enum(['true', 'false', '1', '0'])
     .default(def ? 'true' : 'false')
     .transform((v) => v === 'true' || v === '1');
+/** Comma-separated label keys, each a valid Kubernetes label key. */
+const labelKeys = z
+  .string()
+  .default('')
+  .transform((s, ctx) => {
+    const keys = [
+      ...new Set(
+        s
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean),
+      ),
+    ];
+    for (const k of keys) {
+      if (!isQualifiedName(k)) ctx.addIssue({ code: 'custom', message: `${k} is not a label key` });
+    }
+    return keys;
+  });
+/** `key=value,key=value`, as trivy-operator's report.additionalLabels; each a valid label. */
+const labelPairs = z
+  .string()
+  .default('')
+  .transform((s, ctx) => {
+    const out: Record<string, string> = {};
+    for (const pair of s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean)) {
+      const [key = '', value, extra] = pair.split('=');
+      if (value === undefined || extra !== undefined) {
+        ctx.addIssue({ code: 'custom', message: `${pair} is not key=value` });
+      } else if (!isQualifiedName(key.trim()) || !isValidLabelValue(value.trim())) {
+        ctx.addIssue({ code: 'custom', message: `${pair} is not a valid label` });
+      } else out[key.trim()] = value.trim();
+    }
+    return out;
+  });
 const list = z
   .string()
   .default('')
@@ -72,11 +111,16 @@ const schema = z.object({
     })
     .describe('report-ttl annotation written on every report, a Go duration such as 24h or 90m')
     .meta({ trivyOperator: 'operator.scannerReportTTL' }),
+  SBOM_GENERATION_ENABLED: bool(true)
+    .describe(
+      "write an SbomReport per owner and container, from the SBOM the scanner stored for the image (no trivy run of its own): true or false; trivy-operator's OPERATOR_SBOM_GENERATION_ENABLED",
+    )
+    .meta({ trivyOperator: 'OPERATOR_SBOM_GENERATION_ENABLED' }),
   WRITE_CONCURRENCY: int(8, 1).describe(
     'results written at once in each lane (urgent: changes in the cluster; bulk: the backlog at start, refreshes)',
   ),
   MAX_REPORT_BYTES: int(1_000_000, 10_000).describe(
-    'largest report written; past it the most severe findings that fit are kept, with the full summary and fleetscan.io/omitted-findings',
+    'largest report written; past it the most severe findings that fit are kept, with the full summary and fleetscan.io/omitted-findings (an SbomReport keeps its first components that fit, fleetscan.io/omitted-components)',
   ),
   CLUSTER_COMPLIANCE_ENABLED: bool(true).describe(
     "keep the status of this cluster's ClusterComplianceReports current on their spec.cron (trivy-operator's OPERATOR_CLUSTER_COMPLIANCE_ENABLED): true or false",
@@ -88,13 +132,73 @@ const schema = z.object({
     'how often ClusterComplianceReports are read again to see new and changed ones; a status is computed only when its cron fires',
   ),
   CLEANUP_INTERVAL_SECONDS: int(60, 1).describe('how often reports of former owners are swept'),
+  REPORT_RESOURCE_LABELS: labelKeys
+    .describe(
+      "owner label keys copied onto every report (when the owner has them) and added to every trivy_* metric as METRICS_RESOURCE_LABELS_PREFIX + the key in snake_case (app.kubernetes.io/name: k8s_label_app_kubernetes_io_name), from the report's labels; e.g. team,app",
+    )
+    .meta({ trivyOperator: '`report.resourceLabels` (Helm `trivyOperator.reportResourceLabels`)' }),
+  METRICS_RESOURCE_LABELS_PREFIX: z
+    .string()
+    .default('k8s_label_')
+    .describe('prefix of the metric labels made from REPORT_RESOURCE_LABELS')
+    .meta({
+      trivyOperator: '`metrics.resourceLabelsPrefix` (Helm `trivyOperator.metricsResourceLabelsPrefix`)',
+    }),
+  REPORT_ADDITIONAL_LABELS: labelPairs
+    .describe(
+      'labels written on every report, key=value separated by commas (e.g. env=prod,team=a); they win over REPORT_RESOURCE_LABELS, and a metric shows one when its key is also in REPORT_RESOURCE_LABELS',
+    )
+    .meta({ trivyOperator: '`report.additionalLabels` (Helm `trivyOperator.additionalReportLabels`)' }),
   METRICS_HOST: z
     .string()
     .default('127.0.0.1')
-    .describe(
-      'address of /metrics (with trivy_image_vulnerabilities and trivy_resource_configaudits), /healthz and /readyz',
-    ),
+    .describe('address of /metrics (with the trivy_* report metrics), /healthz and /readyz'),
   METRICS_PORT: int(8080).describe('port of /metrics, /healthz and /readyz'),
+  METRICS_FINDINGS_ENABLED: bool(true)
+    .describe(
+      "serve trivy-operator's report metrics (trivy_image_vulnerabilities, trivy_image_exposedsecrets, trivy_resource_configaudits, trivy_role_rbacassessments, trivy_clusterrole_clusterrbacassessments, trivy_resource_infraassessments and the info ones turned on below): true or false",
+    )
+    .meta({ trivyOperator: '`OPERATOR_METRICS_FINDINGS_ENABLED` (Helm `operator.metricsFindingsEnabled`)' }),
+  METRICS_VULN_ID_ENABLED: bool(false)
+    .describe(
+      'serve trivy_vulnerability_id: a series per vulnerability of every VulnerabilityReport (cardinality grows with the findings; see METRICS_INFO_MAX_SERIES): true or false',
+    )
+    .meta({ trivyOperator: '`OPERATOR_METRICS_VULN_ID_ENABLED` (Helm `operator.metricsVulnIdEnabled`)' }),
+  METRICS_EXPOSED_SECRET_INFO_ENABLED: bool(false)
+    .describe(
+      'serve trivy_exposedsecrets_info: a series per secret of every ExposedSecretReport: true or false',
+    )
+    .meta({
+      trivyOperator:
+        '`OPERATOR_METRICS_EXPOSED_SECRET_INFO_ENABLED` (Helm `operator.metricsExposedSecretInfo`)',
+    }),
+  METRICS_CONFIG_AUDIT_INFO_ENABLED: bool(false)
+    .describe('serve trivy_configaudits_info: a series per check of every ConfigAuditReport: true or false')
+    .meta({
+      trivyOperator: '`OPERATOR_METRICS_CONFIG_AUDIT_INFO_ENABLED` (Helm `operator.metricsConfigAuditInfo`)',
+    }),
+  METRICS_RBAC_ASSESSMENT_INFO_ENABLED: bool(false)
+    .describe(
+      'serve trivy_rbacassessments_info: a series per check of every RbacAssessmentReport (Roles; not ClusterRoles, as upstream): true or false',
+    )
+    .meta({
+      trivyOperator:
+        '`OPERATOR_METRICS_RBAC_ASSESSMENT_INFO_ENABLED` (Helm `operator.metricsRbacAssessmentInfo`)',
+    }),
+  METRICS_INFRA_ASSESSMENT_INFO_ENABLED: bool(false)
+    .describe(
+      'serve trivy_infraassessments_info: a series per check of every InfraAssessmentReport: true or false',
+    )
+    .meta({
+      trivyOperator:
+        '`OPERATOR_METRICS_INFRA_ASSESSMENT_INFO_ENABLED` (Helm `operator.metricsInfraAssessmentInfo`)',
+    }),
+  METRICS_IMAGE_INFO_ENABLED: bool(false)
+    .describe('serve trivy_image_info: the OS of the image of every VulnerabilityReport: true or false')
+    .meta({ trivyOperator: '`OPERATOR_METRICS_IMAGE_INFO_ENABLED` (Helm `operator.metricsImageInfo`)' }),
+  METRICS_INFO_MAX_SERIES: int(100_000, 1).describe(
+    'most series each info family serves per scrape; past it the rest are left out and fleetscan_writer_report_metric_series_dropped says how many (trivy-operator has no bound)',
+  ),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
     .default('info')
@@ -108,8 +212,24 @@ export function configVariables() {
 
 export type WriterConfig = ReturnType<typeof loadConfig>;
 
+const checkedSchema = schema.superRefine((c, ctx) => {
+  const { problems } = resourceLabelNames(
+    c.METRICS_RESOURCE_LABELS_PREFIX,
+    c.REPORT_RESOURCE_LABELS,
+    reportFamilyLabelNames(),
+  );
+  for (const message of problems) {
+    ctx.addIssue({ code: 'custom', path: ['REPORT_RESOURCE_LABELS'], message });
+  }
+});
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
-  const c = parseEnv(schema, env);
+  const c = parseEnv(checkedSchema, env);
+  const labelNames = resourceLabelNames(
+    c.METRICS_RESOURCE_LABELS_PREFIX,
+    c.REPORT_RESOURCE_LABELS,
+    new Set(),
+  ).names;
   return {
     cluster: c.CLUSTER_NAME,
     kubeconfigPath: c.KUBECONFIG,
@@ -119,15 +239,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     /** Kinds the inventory watches besides workloads: the audited ones. */
     resourceKinds: expandAuditKinds(c.SUPPORTED_CONFIG_AUDIT_KINDS).resources,
     reportTtlSeconds: c.REPORT_TTL,
+    sbomReports: c.SBOM_GENERATION_ENABLED,
     writeConcurrency: c.WRITE_CONCURRENCY,
     maxReportBytes: c.MAX_REPORT_BYTES,
     cleanupIntervalMs: c.CLEANUP_INTERVAL_SECONDS * 1000,
+    reportLabels: { resourceLabels: c.REPORT_RESOURCE_LABELS, additionalLabels: c.REPORT_ADDITIONAL_LABELS },
     compliance: {
       enabled: c.CLUSTER_COMPLIANCE_ENABLED,
       failEntriesLimit: c.COMPLIANCE_FAIL_ENTRIES_LIMIT,
       checkIntervalMs: c.COMPLIANCE_CHECK_SECONDS * 1000,
     },
     metrics: { host: c.METRICS_HOST, port: c.METRICS_PORT },
+    reportMetrics: {
+      enabled: c.METRICS_FINDINGS_ENABLED,
+      info: {
+        vulnerabilityId: c.METRICS_VULN_ID_ENABLED,
+        exposedSecretInfo: c.METRICS_EXPOSED_SECRET_INFO_ENABLED,
+        configAuditInfo: c.METRICS_CONFIG_AUDIT_INFO_ENABLED,
+        imageInfo: c.METRICS_IMAGE_INFO_ENABLED,
+        rbacAssessmentInfo: c.METRICS_RBAC_ASSESSMENT_INFO_ENABLED,
+        infraAssessmentInfo: c.METRICS_INFRA_ASSESSMENT_INFO_ENABLED,
+      },
+      labelKeys: c.REPORT_RESOURCE_LABELS,
+      labelNames,
+      maxInfoSeries: c.METRICS_INFO_MAX_SERIES,
+    },
     logLevel: c.LOG_LEVEL,
   };
 }

@@ -1,4 +1,9 @@
-import { ANNOTATION_SCAN_ERROR, EXPOSED_SECRET_REPORT, VULNERABILITY_REPORT } from '@fleetscan/reports';
+import {
+  ANNOTATION_SCAN_ERROR,
+  EXPOSED_SECRET_REPORT,
+  SBOM_REPORT,
+  VULNERABILITY_REPORT,
+} from '@fleetscan/reports';
 import { describe, expect, it } from 'vitest';
 import { fanOutOwners, fanOutReports, inPool } from './fan-out.ts';
 import { data, IMAGE, owner, result } from './testing/fixtures.ts';
@@ -60,6 +65,26 @@ describe('fan-out', () => {
     ]);
     const withSecrets = fanOutReports(result, [one], { ...data, secrets: [] }, settings);
     expect(withSecrets.map((r) => r.kind)).toEqual([VULNERABILITY_REPORT.kind, EXPOSED_SECRET_REPORT.kind]);
+  });
+
+  it('adds an SbomReport per owner and container when given the SBOM, none for a failed scan', () => {
+    const sbom = {
+      entry: { scanner: data.scanner, analysedAt: '2026-11-26T09:00:00Z' },
+      bom: { bomFormat: 'CycloneDX', specVersion: '1.6', components: [{ name: 'apt' }], dependencies: [] },
+    };
+    const two = owner('a', 'team-a', [IMAGE, IMAGE]);
+    const reports = fanOutReports(result, [two], data, settings, sbom);
+    expect(reports.map((r) => `${r.kind} ${r.report.metadata.name}`)).toEqual([
+      `${VULNERABILITY_REPORT.kind} replicaset-a-app`,
+      `${SBOM_REPORT.kind} replicaset-a-app`,
+      `${VULNERABILITY_REPORT.kind} replicaset-a-app1`,
+      `${SBOM_REPORT.kind} replicaset-a-app1`,
+    ]);
+    const failed = { ...result, status: 'error' as const };
+    expect(fanOutReports(failed, [two], undefined, settings, sbom).map((r) => r.kind)).toEqual([
+      VULNERABILITY_REPORT.kind,
+      VULNERABILITY_REPORT.kind,
+    ]);
   });
 
   it("names the result's own image reference, not the one the cached scan of the digest was made for", () => {

@@ -1,6 +1,12 @@
-import { type ImageScanData, type ImageScanResult, ownerFilterMatches } from '@fleetscan/bus';
+import { type ImageScanData, type ImageScanResult, ownerFilterMatches, type SbomEntry } from '@fleetscan/bus';
 import type { Owner } from '@fleetscan/inventory';
-import { EXPOSED_SECRET_REPORT, type OwnerReportKind, VULNERABILITY_REPORT } from '@fleetscan/reports';
+import {
+  type Bom,
+  EXPOSED_SECRET_REPORT,
+  type OwnerReportKind,
+  SBOM_REPORT,
+  VULNERABILITY_REPORT,
+} from '@fleetscan/reports';
 import {
   type BuildSettings,
   buildErrorVulnerabilityReport,
@@ -8,6 +14,7 @@ import {
   buildVulnerabilityReport,
   forReference,
 } from './build.ts';
+import { buildSbomReport } from './build-sbom.ts';
 import type { WritableReport } from './write-queue.ts';
 
 /** One report of a fan-out, and the owner it is written for. */
@@ -30,16 +37,24 @@ export function fanOutOwners(
   return usingImage.filter((o) => o.namespace === r.namespace && ownerFilterMatches(r.ownerFilter, o.name));
 }
 
+/** The image's SBOM for SbomReports: the stored analysis and its BOM, read once per fan-out. */
+export interface FanOutSbom {
+  entry: Pick<SbomEntry, 'scanner' | 'analysedAt'>;
+  bom: Bom;
+}
+
 /**
  * The reports an image result makes for `owners`, per owner × container running the image: a
- * VulnerabilityReport and, when the scan looked for secrets, an ExposedSecretReport; for a failed
- * scan (`data` undefined) a VulnerabilityReport that says what failed, with no findings.
+ * VulnerabilityReport, when the scan looked for secrets an ExposedSecretReport, and when `sbom` is
+ * given (SBOM generation on) an SbomReport; for a failed scan (`data` undefined) a
+ * VulnerabilityReport that says what failed, with no findings.
  */
 export function fanOutReports(
   r: ImageScanResult,
   owners: readonly Owner[],
   data: ImageScanData | undefined,
   settings: BuildSettings,
+  sbom?: FanOutSbom,
 ): FanOutReport[] {
   const targets = owners.flatMap((owner) =>
     owner.containers.filter((c) => c.image === r.image).map((c) => ({ owner, container: c.name })),
@@ -76,7 +91,13 @@ export function fanOutReports(
           },
         ]
       : []),
+    ...sbomReports(owner, container),
   ]);
+
+  function sbomReports(owner: Owner, container: string): FanOutReport[] {
+    const report = sbom && buildSbomReport(owner, container, named, sbom.entry, sbom.bom, settings);
+    return report ? [{ kind: SBOM_REPORT.kind, report, owner }] : [];
+  }
 }
 
 /**

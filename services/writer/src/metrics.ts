@@ -1,6 +1,13 @@
 import { createConsumeMetrics } from '@fleetscan/bus';
-import type { Inventory, ReportRef } from '@fleetscan/inventory';
+import type { ReportDetailOptions } from '@fleetscan/inventory';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { configAuditFamilies } from './report-metrics/config-audit.ts';
+import { exposedSecretFamilies } from './report-metrics/exposed-secret.ts';
+import { familyMetric, type InfoOption, type ReportFamily } from './report-metrics/family.ts';
+import { infraAssessmentFamilies } from './report-metrics/infra-assessment.ts';
+import { rbacAssessmentFamilies } from './report-metrics/rbac-assessment.ts';
+import type { ReportSource } from './report-metrics/source.ts';
+import { vulnerabilityFamilies } from './report-metrics/vulnerability.ts';
 
 export function createWriterMetrics(registry: Registry) {
   const registers = [registry];
@@ -19,7 +26,7 @@ export function createWriterMetrics(registry: Registry) {
     }),
     failures: new Counter({
       name: 'fleetscan_writer_failures_total',
-      help: 'Failures by reason.',
+      help: 'Failures by reason: apply, delete, reconcile; sbom_missing or sbom_invalid, a stored SBOM gone or not CycloneDX (that result writes no SbomReports).',
       labelNames: ['reason'] as const,
       registers,
     }),
@@ -34,98 +41,103 @@ export function createWriterMetrics(registry: Registry) {
 }
 export type WriterMetrics = ReturnType<typeof createWriterMetrics>;
 
-const SEVERITY_LABEL = {
-  critical: 'Critical',
-  high: 'High',
-  medium: 'Medium',
-  low: 'Low',
-  unknown: 'Unknown',
-} as const;
+/**
+ * trivy-operator's report metric families the writer serves, one file per report kind
+ * (report-metrics/). Another report kind adds its families here.
+ */
+export function reportFamilies(source: ReportSource): ReportFamily[] {
+  return [
+    ...vulnerabilityFamilies(source),
+    ...exposedSecretFamilies(source),
+    ...configAuditFamilies(source),
+    ...rbacAssessmentFamilies(source),
+    ...infraAssessmentFamilies(source),
+  ];
+}
+
+/** Every label name the families have: a report label must not give one of these. */
+export function reportFamilyLabelNames(): Set<string> {
+  return new Set([
+    ...reportFamilies({ reportsOf: () => [] }).flatMap((f) => f.labelNames),
+    // The writer labels every series with its cluster (app.ts, the registry's default labels).
+    'cluster',
+  ]);
+}
+
+/** What the report metrics serve (the writer's METRICS_* and REPORT_RESOURCE_LABELS settings). */
+export interface ReportMetricsOptions {
+  /** Serve the trivy_* families at all (trivy-operator's OPERATOR_METRICS_FINDINGS_ENABLED). */
+  readonly enabled: boolean;
+  /** The opt-in info families that are on. */
+  readonly info: Readonly<Partial<Record<InfoOption, boolean>>>;
+  /** Report label keys added to every family, and their metric label names, in order. */
+  readonly labelKeys: readonly string[];
+  readonly labelNames: readonly string[];
+  /** Most series of each info family per scrape. */
+  readonly maxInfoSeries: number;
+}
+
+/** What the inventory must keep of each report for these metrics (nothing more: memory). */
+export function reportDetailFor(o: ReportMetricsOptions): ReportDetailOptions {
+  if (!o.enabled) return {};
+  return {
+    labels: o.labelKeys,
+    os: !!o.info.imageInfo,
+    vulnerabilities: !!o.info.vulnerabilityId,
+    secrets: !!o.info.exposedSecretInfo,
+    checks: [
+      ...(o.info.configAuditInfo ? (['ConfigAuditReport'] as const) : []),
+      ...(o.info.rbacAssessmentInfo ? (['RbacAssessmentReport'] as const) : []),
+      ...(o.info.infraAssessmentInfo ? (['InfraAssessmentReport'] as const) : []),
+    ],
+  };
+}
 
 /**
- * trivy-operator's report metrics, computed at scrape from the reports the
- * inventory watches: one series per report and severity (bounded by the
- * number of reports), and a scrape never fails whatever a report contains.
+ * trivy-operator's report metrics, computed at scrape from the reports the inventory watches: the
+ * summary families (one series per report and severity, bounded by the number of reports) and the
+ * info families that are on (one series per finding, bounded by `maxInfoSeries` each). A scrape
+ * never fails whatever a report contains. The writer's own gauges say what each family served
+ * and left out at that scrape.
  */
-export function registerReportMetrics(registry: Registry, inventory: Pick<Inventory, 'reports'>): void {
-  const vulnLabels = [
-    'namespace',
-    'name',
-    'resource_kind',
-    'resource_name',
-    'container_name',
-    'image_registry',
-    'image_repository',
-    'image_tag',
-    'image_digest',
-    'severity',
-  ] as const;
-  new Gauge({
-    name: 'trivy_image_vulnerabilities',
-    help: 'Number of container image vulnerabilities',
-    labelNames: vulnLabels,
-    registers: [registry],
-    collect() {
-      this.reset();
-      // A scrape must never fail, whatever a report holds.
-      for (const r of safeReports(inventory)) {
-        if (r.kind !== 'VulnerabilityReport' || !r.summary) continue;
-        for (const [sev, label] of Object.entries(SEVERITY_LABEL)) {
-          this.set(
-            {
-              namespace: r.namespace,
-              name: r.name,
-              resource_kind: r.resourceKind ?? '',
-              resource_name: r.resourceName ?? '',
-              container_name: r.container ?? '',
-              image_registry: r.artifact?.registry ?? '',
-              image_repository: r.artifact?.repository ?? '',
-              image_tag: r.artifact?.tag ?? '',
-              image_digest: r.artifact?.digest ?? '',
-              severity: label,
-            },
-            count(r, sev),
-          );
-        }
-      }
-    },
+export function registerReportMetrics(
+  registry: Registry,
+  source: ReportSource,
+  options: ReportMetricsOptions,
+  onError: (family: string, err: unknown) => void = () => {},
+): void {
+  if (!options.enabled) return;
+  const series = new Gauge({
+    name: 'fleetscan_writer_report_metric_series',
+    help: 'Series each trivy_* family served at the last scrape (info families: at most METRICS_INFO_MAX_SERIES).',
+    labelNames: ['family'] as const,
+    registers: [],
   });
-  new Gauge({
-    name: 'trivy_resource_configaudits',
-    help: 'Number of failing resource configuration auditing checks',
-    labelNames: ['namespace', 'name', 'resource_kind', 'resource_name', 'severity'] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const r of safeReports(inventory)) {
-        if (r.kind !== 'ConfigAuditReport' || !r.summary) continue;
-        for (const [sev, label] of Object.entries(SEVERITY_LABEL)) {
-          if (sev === 'unknown') continue;
-          this.set(
-            {
-              namespace: r.namespace,
-              name: r.name,
-              resource_kind: r.resourceKind ?? '',
-              resource_name: r.resourceName ?? '',
-              severity: label,
-            },
-            count(r, sev),
-          );
-        }
-      }
-    },
+  const dropped = new Gauge({
+    name: 'fleetscan_writer_report_metric_series_dropped',
+    help: 'Series of an info family left out at the last scrape because it had more than METRICS_INFO_MAX_SERIES.',
+    labelNames: ['family'] as const,
+    registers: [],
   });
-}
-
-function safeReports(inventory: Pick<Inventory, 'reports'>): ReportRef[] {
-  try {
-    return inventory.reports();
-  } catch {
-    return [];
+  for (const family of reportFamilies(source)) {
+    if (family.info && !options.info[family.info]) continue;
+    series.set({ family: family.name }, 0);
+    if (family.info) dropped.set({ family: family.name }, 0);
+    registry.registerMetric(
+      familyMetric(family, {
+        labelKeys: options.labelKeys,
+        labelNames: options.labelNames,
+        maxInfoSeries: options.maxInfoSeries,
+        onCollected: (name, served, left, err) => {
+          series.set({ family: name }, served);
+          if (family.info) dropped.set({ family: name }, left);
+          if (err !== undefined) onError(name, err);
+        },
+      }),
+    );
   }
-}
-
-function count(r: ReportRef, sev: string): number {
-  const v = r.summary?.[`${sev}Count`];
-  return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+  // Registered after the families: a scrape collects in registration order, so these gauges
+  // report the families of the same scrape.
+  registry.registerMetric(series);
+  registry.registerMetric(dropped);
 }

@@ -1,4 +1,4 @@
-import type { BlobStore, ConfigAuditResult } from '@fleetscan/bus';
+import { type BlobStore, BusError, BusErrorCode, type ConfigAuditResult } from '@fleetscan/bus';
 import { KubeError, KubeErrorCode } from '@fleetscan/kube';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
@@ -12,8 +12,28 @@ import { data, fakeCluster, owner, recordingApi, recordingLogger, result } from 
 /** The stream stored the result a second after the scan finished. */
 const at = { storedAt: new Date('2026-11-26T10:00:02Z') };
 
-/** The writer's view of the cluster, changed by the test; applies recorded at the ReportApi. */
-function setup() {
+const SBOM_KEY = 'sbom/sha256-1/a/public';
+const sbomEntry = {
+  v: 1,
+  digest: 'sha256:1',
+  scanners: ['vuln'],
+  analysedAt: '2026-11-26T09:00:00Z',
+  storedAt: '2026-11-26T09:00:00Z',
+  scanner: data.scanner,
+  os: data.os,
+  sbom: JSON.stringify({
+    bomFormat: 'CycloneDX',
+    specVersion: '1.6',
+    components: [{ 'bom-ref': 'pkg:deb/debian/apt@2', name: 'apt', version: '2' }],
+    dependencies: [],
+  }),
+};
+
+/**
+ * The writer's view of the cluster, changed by the test; applies recorded at the ReportApi. The
+ * object store holds `data` at every key but SBOM_KEY, which holds `sbom` (a thrown error: it fails).
+ */
+function setup(opts: { sbomReports?: boolean; sbom?: unknown } = {}) {
   const time = createFakeTime(at.storedAt.getTime());
   const cluster = fakeCluster();
   const api = recordingApi();
@@ -21,7 +41,15 @@ function setup() {
   const logger = recordingLogger();
   const reconciler = createReconciler({
     inventory: cluster.inventory,
-    blobs: { get: async () => data } as unknown as BlobStore,
+    blobs: {
+      get: async (_schema: unknown, key: string) => {
+        if (key !== SBOM_KEY) return data;
+        const sbom = opts.sbom ?? sbomEntry;
+        if (sbom instanceof Error) throw sbom;
+        return sbom;
+      },
+    } as unknown as BlobStore,
+    ...(opts.sbomReports !== undefined && { sbomReports: opts.sbomReports }),
     api,
     metrics,
     logger,
@@ -180,5 +208,59 @@ describe('reconciler: what it asks consume() to do', () => {
       'ConfigAuditReport kube-system/pod-kube-apiserver-n1',
       'InfraAssessmentReport kube-system/pod-kube-apiserver-n1',
     ]);
+  });
+});
+
+describe('reconciler: SbomReports', () => {
+  const withSbom = { ...result, sbomBlob: SBOM_KEY };
+  const kinds = (api: ReturnType<typeof setup>['api']) =>
+    api.objects.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`);
+
+  it("writes each owner's SbomReport from the SBOM the result names, when on", async () => {
+    const { owners, api, reconciler } = setup({ sbomReports: true });
+    owners.push(owner('a'));
+    expect(await reconciler.image(withSbom, at)).toEqual({ kind: 'ack' });
+    expect(kinds(api)).toEqual([
+      'VulnerabilityReport team-a/replicaset-a-app',
+      'SbomReport team-a/replicaset-a-app',
+    ]);
+  });
+
+  it('writes none when off, or when the result names no SBOM (a scanner from before)', async () => {
+    for (const [sbomReports, r] of [
+      [false, withSbom],
+      [true, result],
+    ] as const) {
+      const { owners, api, reconciler } = setup({ sbomReports });
+      owners.push(owner('a'));
+      expect(await reconciler.image(r, at)).toEqual({ kind: 'ack' });
+      expect(kinds(api)).toEqual(['VulnerabilityReport team-a/replicaset-a-app']);
+    }
+  });
+
+  it('a stored SBOM that is gone or not CycloneDX costs only the SbomReports, counted and logged', async () => {
+    const gone = new BusError(BusErrorCode.BlobMissing, `blob ${SBOM_KEY} not found`);
+    const notCycloneDx = { ...sbomEntry, sbom: '{"spdxVersion":"SPDX-2.3"}' };
+    for (const [sbom, reason] of [
+      [gone, 'sbom_missing'],
+      [notCycloneDx, 'sbom_invalid'],
+    ] as const) {
+      const { owners, api, reconciler, count, logger } = setup({ sbomReports: true, sbom });
+      owners.push(owner('a'));
+      expect(await reconciler.image(withSbom, at)).toEqual({ kind: 'ack' });
+      expect(kinds(api)).toEqual(['VulnerabilityReport team-a/replicaset-a-app']);
+      expect(await count('failures', reason)).toBe(1);
+      expect(logger.lines.filter((l) => l.msg.includes('SbomReports not written'))).toHaveLength(1);
+    }
+  });
+
+  it('any other failure to read it is retried with the result', async () => {
+    const { owners, api, reconciler } = setup({
+      sbomReports: true,
+      sbom: new Error('object store did not answer'),
+    });
+    owners.push(owner('a'));
+    await expect(reconciler.image(withSbom, at)).rejects.toThrow('object store did not answer');
+    expect(api.applied).toEqual([]);
   });
 });

@@ -1,12 +1,15 @@
 import {
   type BlobStore,
+  BusErrorCode,
   bounded,
   type ConfigAuditData,
   ConfigAuditDataSchema,
   type ConfigAuditResult,
   type Delivery,
+  ImageSbomSchema,
   ImageScanDataSchema,
   type ImageScanResult,
+  isBusError,
   type Outcome,
 } from '@fleetscan/bus';
 import { type Inventory, type Owner, ownerKey } from '@fleetscan/inventory';
@@ -20,7 +23,8 @@ import type { Clock, Logger, Timers } from '@fleetscan/service';
 import type { ReportApi } from './apply.ts';
 import type { BuildSettings } from './build.ts';
 import { buildAuditReports } from './build-audit.ts';
-import { fanOutOwners, fanOutReports, inPool } from './fan-out.ts';
+import { bomFromCycloneDx } from './build-sbom.ts';
+import { type FanOutSbom, fanOutOwners, fanOutReports, inPool } from './fan-out.ts';
 import { createFanoutMemory } from './fanout-memory.ts';
 import { createLateOwners } from './late-owners.ts';
 import type { WriterMetrics } from './metrics.ts';
@@ -58,6 +62,8 @@ export function createReconciler(d: {
   metrics: WriterMetrics;
   logger: Logger;
   settings: BuildSettings;
+  /** Write SbomReports from the SBOM a result names (SBOM_GENERATION_ENABLED); default off. */
+  sbomReports?: boolean;
   writeConcurrency: number;
   clock: Clock;
   timers: Timers;
@@ -79,11 +85,44 @@ export function createReconciler(d: {
     return { kind: 'retry', reason: String(err) };
   };
 
+  /**
+   * The SBOM behind a result, for its SbomReports. One that is gone (the object store's TTL) or
+   * unreadable costs only the SbomReports, counted and logged: the other reports are still written,
+   * and the next result for the image (a refresh) brings a new one. Any other failure is thrown
+   * (retried with the result).
+   */
+  async function readSbom(r: ImageScanResult): Promise<FanOutSbom | undefined> {
+    if (!d.sbomReports || !r.sbomBlob) return undefined;
+    let why: string;
+    try {
+      const entry = await d.blobs.get(ImageSbomSchema, r.sbomBlob);
+      try {
+        return { entry, bom: bomFromCycloneDx(entry.sbom) };
+      } catch (err) {
+        d.metrics.failures.inc({ reason: 'sbom_invalid' });
+        why = `not a CycloneDX SBOM: ${bounded(String(err))}`;
+      }
+    } catch (err) {
+      if (!isBusError(err, BusErrorCode.BlobMissing) && !isBusError(err, BusErrorCode.InvalidMessage))
+        throw err;
+      d.metrics.failures.inc({
+        reason: isBusError(err, BusErrorCode.BlobMissing) ? 'sbom_missing' : 'sbom_invalid',
+      });
+      why = err.message;
+    }
+    d.logger.warn(
+      { image: bounded(r.image), namespace: r.namespace, sbom: bounded(r.sbomBlob), why },
+      'stored SBOM not usable; SbomReports not written',
+    );
+    return undefined;
+  }
+
   /** Writes `r`'s reports for `owners`; `lateOwner` when it is a late owner written from memory. */
   async function fanOut(r: ImageScanResult, owners: Owner[], lateOwner?: Owner): Promise<Outcome> {
     // The data travels in the result, or (too large for a message) in this cluster's results bucket.
     const failed = r.status === 'error' || (!r.data && !r.blob);
     const data = failed ? undefined : (r.data ?? (await d.blobs.get(ImageScanDataSchema, r.blob ?? '')));
+    const sbom = data ? await readSbom(r) : undefined;
     if (failed) {
       d.metrics.results.inc({ type: 'image', outcome: 'error_result' });
       d.logger.warn(
@@ -91,7 +130,7 @@ export function createReconciler(d: {
         'image scan failed; writing error reports',
       );
     } else d.metrics.results.inc({ type: 'image', outcome: 'applied' });
-    const reports = fanOutReports(r, owners, data, d.settings);
+    const reports = fanOutReports(r, owners, data, d.settings, sbom);
     try {
       await inPool(reports, d.writeConcurrency, async (w) => {
         await writes.write(w.kind, w.report, w.owner.uid);

@@ -255,6 +255,15 @@ accounts {
 }
 {{- end -}}
 
+{{/* A map of labels as key=value,key=value (REPORT_ADDITIONAL_LABELS), keys sorted. */}}
+{{- define "fleetscan.labelPairs" -}}
+{{- $pairs := list -}}
+{{- range $k, $v := . -}}
+{{- $pairs = append $pairs (printf "%s=%s" $k $v) -}}
+{{- end -}}
+{{- join "," $pairs -}}
+{{- end -}}
+
 {{/*
 The API resource of each kind configAudit.supportedKinds may name besides workloads (the watcher
 and writer read every workload kind anyway): "group/resource", "" for the core group. The same map
