@@ -1,5 +1,15 @@
 export { type BlobStore, type BlobStoreOptions, objectDigest, openBlobStore } from './blobs.ts';
 export { BusError, BusErrorCode, decode, encode, isBusError } from './codec.ts';
+export {
+  type CanonicalConfigAuditSettings,
+  CHECK_ID_FORMATS,
+  type CheckIdFormat,
+  CheckIdFormatSchema,
+  type ConfigAuditSettings,
+  ConfigAuditSettingsSchema,
+  canonicalConfigAuditSettings,
+  pluginConfigHash,
+} from './config-audit-settings.ts';
 export { authenticator, type ConnectOptions, connectBus, type NatsAuth, type NatsTls } from './connect.ts';
 export { type ConsumeOptions, type Consumption, consume, type Delivery, deliveryLimit } from './consume.ts';
 export { type ConsumeMetrics, createConsumeMetrics } from './consume-metrics.ts';

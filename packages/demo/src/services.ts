@@ -126,6 +126,7 @@ export async function startServiceProcesses(
         NATS_REPLICAS: String(stack.nats.replicas),
         TRIVY_BIN: stack.trivy.bin,
         TRIVY_CACHE_DIR: stack.trivy.cacheDir,
+        AUDITOR_BIN: stack.trivy.auditor,
         REPLICA_NAME: `${prefix}scanner-${i}`,
       }),
     );

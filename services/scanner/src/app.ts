@@ -156,6 +156,7 @@ export async function startScanner(deps: ScannerDeps): Promise<RunningScanner> {
     async stop() {
       clearInterval(lag);
       await Promise.all([dbVersion.stop(), image.stop(), cfg.stop()]);
+      await deps.engine.close();
       await nc.drain();
       await ops.close();
       logger.info('scanner stopped');

@@ -78,6 +78,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     scanners: config.scanners,
     settings: config.settings,
     ignorePolicies: config.ignorePolicies,
+    configAudit: config.configAudit,
   });
   const scope = createScope(config.scope);
   const publisher = createRequestPublisher({
