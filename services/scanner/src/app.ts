@@ -17,6 +17,7 @@ import { createConfigWorker } from './config-worker.ts';
 import { startDbVersionPublisher } from './db-version.ts';
 import { checkAccess, resolveDigest } from './digest.ts';
 import type { ScanEngine } from './engine.ts';
+import { createFindingsPublisher } from './fleet-findings.ts';
 import { createImageWorker } from './image-worker.ts';
 import { createManifestBuckets } from './manifests.ts';
 import { createScannerMetrics } from './metrics.ts';
@@ -88,6 +89,7 @@ export async function startScanner(deps: ScannerDeps): Promise<RunningScanner> {
     concurrency: config.imageConcurrency,
     insecureRegistries: config.insecureRegistries,
     replica: config.replica,
+    findings: createFindingsPublisher(js, jsm),
   });
   const cfg = createConfigWorker({
     ...common,
