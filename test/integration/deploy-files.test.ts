@@ -283,6 +283,25 @@ describe('deploy/images/Dockerfile', () => {
       'COPY --chmod=0755 deploy/images/scanner/trivy-db.sh /usr/local/bin/trivy-db',
     );
   });
+
+  it('gives the scanner the config audit worker, linking the pinned trivy and stamped with its version', () => {
+    const auditor = stageNamed(stages, 'auditor');
+    const scanner = stageNamed(stages, 'scanner');
+    expect(auditor.from).toBe(arg('GO_BASE'));
+    expect(auditor.body).toContain(`ARG TRIVY_VERSION=${versions.TRIVY_VERSION}`);
+    expect(auditor.body).toMatch(/GOEXPERIMENT=jsonv2/);
+    expect(auditor.body).toContain('COPY packages/trivy/go/auditor/ ./');
+    expect(auditor.body).toContain(
+      `-X github.com/aquasecurity/trivy/pkg/version/app.ver=${arg('TRIVY_VERSION#v')}`,
+    );
+    expect(scanner.body).toContain(
+      'COPY --from=auditor /go/bin/fleetscan-auditor /usr/local/bin/fleetscan-auditor',
+    );
+    expect(scanner.body).toMatch(/AUDITOR_BIN=\/usr\/local\/bin\/fleetscan-auditor/);
+    // The stamp must name the trivy the worker links: the checks compare their minimum version with it.
+    const gomod = read('packages', 'trivy', 'go', 'auditor', 'go.mod');
+    expect(gomod).toMatch(new RegExp(`^\\s*github\\.com/aquasecurity/trivy ${versions.TRIVY_VERSION}$`, 'm'));
+  });
 });
 
 describe('the chart and its dashboards', () => {

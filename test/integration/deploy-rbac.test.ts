@@ -440,7 +440,12 @@ describe('the main scenario with the chart as deployed', () => {
       expect(env.NATS_PASSWORD, `${c} gets its NATS password from the Secret`).toBe(natsEnv[pwVar]);
       const overrides: Record<string, string> =
         c === 'scanner'
-          ? { NATS_URL: natsUrl, TRIVY_BIN: stack.trivy.bin, TRIVY_CACHE_DIR: mapPath(env.TRIVY_CACHE_DIR) }
+          ? {
+              NATS_URL: natsUrl,
+              TRIVY_BIN: stack.trivy.bin,
+              AUDITOR_BIN: stack.trivy.auditor,
+              TRIVY_CACHE_DIR: mapPath(env.TRIVY_CACHE_DIR),
+            }
           : { NATS_URL: natsUrl, KUBECONFIG: join(dir, `${c}.kubeconfig`) };
       services.push(await startService({ service: c, env, overrides, logDir: dir }));
     }

@@ -109,6 +109,7 @@ function audit(name: string): ConfigAuditRequest {
     owner: { apiVersion: 'apps/v1', kind: 'ReplicaSet', namespace: 'lanes', name, uid: `${run}-${name}` },
     specHash: 'spec',
     pluginConfigHash: 'plugin',
+    settings: {},
     manifest: {
       apiVersion: 'apps/v1',
       kind: 'ReplicaSet',

@@ -191,7 +191,7 @@ describe('batched config audit', () => {
       const failed = (byFile.get(file) ?? []).filter((c) => !c.success).map((c) => c.checkID);
       expect(failed).toEqual(expect.arrayContaining(['KSV003', 'KSV110']));
     }
-    expect(byFile.get('shop/hardened-replicaset.yaml')?.map((c) => c.checkID)).toEqual(['KSV0125']);
+    expect(byFile.get('shop/hardened-replicaset.yaml')?.map((c) => c.checkID)).toEqual(['KSV125']);
     for (const checks of byFile.values()) for (const c of checks) CheckSchema.parse(c);
   });
 });

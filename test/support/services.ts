@@ -47,6 +47,7 @@ export function scannerEnv(stack: StackInfo, extra: Record<string, string> = {})
     NATS_REPLICAS: String(stack.nats.replicas),
     TRIVY_BIN: stack.trivy.bin,
     TRIVY_CACHE_DIR: stack.trivy.cacheDir,
+    AUDITOR_BIN: stack.trivy.auditor,
     METRICS_PORT: '0',
     ACK_WAIT_SECONDS: '10',
     CONFIG_BATCH_WAIT_MS: '100',

@@ -28,7 +28,7 @@ export function scanConcurrency(
 }
 
 /** The fleet as created: owners by kind, containers, and the reports it must end with. */
-export function fleetSummary(fleet: readonly FleetWorkload[]): BenchResult['fleet'] {
+export function fleetSummary(fleet: readonly FleetWorkload[], configOnly = false): BenchResult['fleet'] {
   const byKind: Record<string, number> = {};
   for (const w of fleet) byKind[w.kind] = (byKind[w.kind] ?? 0) + 1;
   const containers = fleet.reduce((a, w) => a + w.containers.length, 0);
@@ -36,7 +36,7 @@ export function fleetSummary(fleet: readonly FleetWorkload[]): BenchResult['flee
     workloads: fleet.length,
     byKind,
     containers,
-    expectedReports: fleet.length + containers,
+    expectedReports: fleet.length + (configOnly ? 0 : containers),
     namespaces: new Set(fleet.map((w) => w.namespace)).size,
   };
 }

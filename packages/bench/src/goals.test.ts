@@ -69,6 +69,39 @@ describe('goals', () => {
     });
   });
 
+  // With --config-only no image is scanned on purpose: 0 image runs is no amplification missed.
+  it('judges config audits alone by issue 13 goal 1, not by image runs', () => {
+    const cpu = { watcherSec: 4, writerSec: 4, scannerSec: 4, trivySec: 6 };
+    const configOnly = (owners: number, ms: number, reports: number) =>
+      goals({
+        ...base,
+        options: { configOnly: true, existing: true, owners },
+        fleet: { ...base.fleet, expectedReports: reports },
+        firstPass: {
+          ...pass,
+          reports,
+          amplification: 0,
+          cpu,
+          timeToAllReportsMs: ms,
+          existing: { readyMs: 1 },
+        },
+      } as unknown as BenchResult);
+    expect(Object.fromEntries(configOnly(1000, 19_000, 1000).map((x) => [x.goal, x.met]))).toEqual({
+      'cold start: every report written': true,
+      'cold start: API writes ÷ report = 1.00': true,
+      'config audits: fleetscan CPU per owner ≤ 20 ms': true,
+      'config audits: all ConfigAuditReports of 1 000 existing owners ≤ 20 s': true,
+    });
+    const small = configOnly(200, 30_000, 200);
+    expect(small.map((x) => x.goal)).not.toContain(
+      'config audits: all ConfigAuditReports of 1 000 existing owners ≤ 20 s',
+    );
+    expect(small.find((x) => x.goal.startsWith('config audits: fleetscan CPU'))).toMatchObject({
+      got: '90 ms',
+      met: false,
+    });
+  });
+
   it('claims nothing about the first pass of a run that gave up', () => {
     expect(goals({ ...base, complete: false, firstPass: { ...pass } } as unknown as BenchResult)).toEqual([]);
   });

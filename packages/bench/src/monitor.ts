@@ -1,15 +1,17 @@
-import { type ProcCpu, readCpu, readMemory } from './proc.ts';
+import { type ProcCpu, readCpuWithLiveChildren, readMemory } from './proc.ts';
 
 /**
  * Follows processes through /proc: samples VmHWM (peak resident set) and CPU once a second, so a
- * process that has been stopped keeps its last figures.
+ * process that has been stopped keeps its last figures. A process's children's CPU counts its
+ * running children too.
  */
 export function createMonitor(intervalMs = 1000) {
   const tracked = new Map<string, { pid: number; cpu?: ProcCpu; hwm: number }>();
   const sampleOne = (t: { pid: number; cpu?: ProcCpu; hwm: number }) => {
     const mem = readMemory(t.pid);
     if (mem) t.hwm = Math.max(t.hwm, mem.hwm);
-    const cpu = readCpu(t.pid);
+    // Children's CPU includes running ones: the scanners' audit worker lives as long as they do.
+    const cpu = readCpuWithLiveChildren(t.pid);
     if (cpu) t.cpu = cpu;
   };
   const timer = setInterval(() => {

@@ -36,6 +36,17 @@ describe('parseBenchArgs', () => {
     });
   });
 
+  it('runs config audits only with every image excluded at the watcher, and a cold start on request', () => {
+    const o = parseBenchArgs(['--config-only', '--existing', '--env', 'AUDITOR_CONCURRENCY=2']);
+    expect(o).toMatchObject({ configOnly: true, existing: true });
+    expect(o !== 'help' && o.serviceEnv).toEqual({
+      EXCLUDE_IMAGES: '*',
+      SUPPORTED_CONFIG_AUDIT_KINDS: 'Workload',
+      AUDITOR_CONCURRENCY: '2',
+    });
+    expect(parseBenchArgs([])).toMatchObject({ configOnly: false, existing: false, serviceEnv: {} });
+  });
+
   it('names the option that is wrong', () => {
     expect(() => parseBenchArgs(['--owners', '0'])).toThrow(/--owners/);
     expect(() => parseBenchArgs(['--images', '2', '--containers', '3'])).toThrow(/--containers/);

@@ -41,6 +41,17 @@ export interface BenchOptions {
   /** Give up waiting for reports after this long. */
   timeoutSec: number;
   /**
+   * ConfigAuditReports only (trivy-operator's config audits, the job it does in-process): the
+   * watcher excludes every image (EXCLUDE_IMAGES=*), the floor has no image scans.
+   */
+  configOnly: boolean;
+  /**
+   * After the first pass (or cold start), the same fleet's config audits again with the former
+   * engine (one `trivy config` per batch, cli-auditor.ts), side by side with the audit worker's
+   * (cli-pass.ts).
+   */
+  cliAudits: boolean;
+  /**
    * Cold start on an existing fleet: the fleet is created (and timed as the control plane) before
    * any fleetscan service starts; the first pass is then fleetscan's install into it.
    */
@@ -114,6 +125,11 @@ Options:
   --timeout SEC         give up waiting for reports after SEC (default 900)
   --control-plane-only  no fleetscan: time the control plane alone until every report owner exists
                         (skips floor, baseline, second pass and throughput)
+  --config-only         ConfigAuditReports only: the watcher asks for no image scan (EXCLUDE_IMAGES=*)
+                        and audits the fleet's workloads only (SUPPORTED_CONFIG_AUDIT_KINDS=Workload)
+  --cli-audits          then, in the same run, delete the fleet's ConfigAuditReports and make them again
+                        with the former engine (one trivy config per batch), timed the same way
+                        (services restarted into the fleet: a cold start, whatever the first pass was)
   --hold                keep the stack and its fleet up after the run until Ctrl-C (prints how to reach it)
 
 Cold start, load and latency (issue 13):
@@ -173,6 +189,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
       timeout: { type: 'string', default: '900' },
       hold: { type: 'boolean', default: false },
       'control-plane-only': { type: 'boolean', default: false },
+      'config-only': { type: 'boolean', default: false },
+      'cli-audits': { type: 'boolean', default: false },
       existing: { type: 'boolean', default: false },
       probes: { type: 'string', default: '0' },
       'probe-interval': { type: 'string', default: '0' },
@@ -218,6 +236,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
     timeoutSec: int('timeout', values.timeout, 1),
     hold: values.hold,
     controlPlaneOnly: values['control-plane-only'],
+    configOnly: values['config-only'],
+    cliAudits: values['cli-audits'],
     existing: values.existing,
     probes: int('probes', values.probes, 0),
     probeIntervalSec: int('probe-interval', values['probe-interval'], 0),
@@ -227,6 +247,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
     clusters: int('clusters', values.clusters, 1),
     natsNodes: int('nats-nodes', values['nats-nodes'], 1),
   };
+  // The fleet's owners only: the cluster's own ClusterRoles and bindings would be audited too.
+  if (opts.configOnly) {
+    opts.serviceEnv = { EXCLUDE_IMAGES: '*', SUPPORTED_CONFIG_AUDIT_KINDS: 'Workload', ...opts.serviceEnv };
+  }
   if (opts.controlPlaneOnly || opts.scaleOut) {
     Object.assign(opts, {
       floor: false,
@@ -237,6 +261,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
       dbUpdate: false,
       probes: 0,
       apiCost: 0,
+      cliAudits: false,
     });
   }
   if (opts.probes > 0 && !opts.existing && !opts.dbUpdate) {

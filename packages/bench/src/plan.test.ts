@@ -61,6 +61,16 @@ describe('what a run measures', () => {
     ).toEqual(['floor', 'first-pass', 'idle-probes', 'db-update', 'throughput', 'api-cost']);
   });
 
+  it('runs the former config audit engine after the cold start and throughput, before API cost', () => {
+    expect(
+      planBench(
+        opts('--config-only', '--existing', '--cli-audits', '--no-second-pass', '--api-cost', '10'),
+        200,
+      ).phases,
+    ).toEqual(['floor', 'control-plane', 'cold-start', 'throughput', 'cli-audits', 'api-cost']);
+    expect(planBench(opts('--cli-audits', '--scale-out'), 100).phases).toEqual(['scale-out']);
+  });
+
   it('runs only the scale-out phase with --scale-out: no fleet, floor or baseline', () => {
     expect(planBench(opts('--scale-out', '--baseline', '--existing'), 100)).toEqual({
       baselineOwners: undefined,

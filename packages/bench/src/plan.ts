@@ -15,6 +15,7 @@ export type Phase =
   | 'db-update'
   | 'second-pass'
   | 'throughput'
+  | 'cli-audits'
   | 'api-cost'
   | 'scale-out'
   | 'hold';
@@ -47,6 +48,9 @@ export function planBench(opts: BenchOptions, owners: number): BenchPlan {
     add(opts.dbUpdate, 'db-update');
     add(opts.secondPass, 'second-pass');
     add(opts.throughput, 'throughput');
+    // The former config audit engine restarts the services into the fleet: after everything that
+    // measures them as they were.
+    add(opts.cliAudits, 'cli-audits');
     add(opts.apiCost > 0, 'api-cost');
   }
   add(opts.hold, 'hold');

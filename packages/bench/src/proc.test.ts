@@ -1,5 +1,14 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { parseProcStat, parseProcStatus } from './proc.ts';
+import {
+  childCpu,
+  liveChildren,
+  parseProcStat,
+  parseProcStatus,
+  readCpu,
+  readCpuWithLiveChildren,
+} from './proc.ts';
 
 describe('/proc parsing', () => {
   it('reads utime, stime, cutime, cstime after a command name with spaces and parens', () => {
@@ -16,5 +25,27 @@ describe('/proc parsing', () => {
   it('reads VmHWM and VmRSS in bytes', () => {
     const text = 'Name:\tnode\nVmPeak:\t 999 kB\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\n';
     expect(parseProcStatus(text)).toEqual({ hwm: 200 * 2 ** 20, rss: 100 * 2 ** 20 });
+  });
+
+  it("counts a running child's CPU on the children's side, as if it had been reaped", async () => {
+    // The child burns 100 ms of CPU, says so, and waits to be killed.
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        'while (process.cpuUsage().user < 100000) {} process.stdout.write("busy\\n"); setInterval(() => {}, 1000);',
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    try {
+      await once(child.stdout, 'data');
+      expect(liveChildren(process.pid)).toContain(child.pid);
+      const plain = readCpu(process.pid);
+      const counted = readCpuWithLiveChildren(process.pid);
+      if (!plain || !counted) throw new Error('no /proc');
+      expect(childCpu(counted) - childCpu(plain)).toBeGreaterThanOrEqual(0.09);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });

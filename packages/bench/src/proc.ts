@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** CPU times of a process in seconds: its own (all threads), and of its children it has waited for. */
 export interface ProcCpu {
@@ -51,6 +51,33 @@ export function readCpu(pid: number): ProcCpu | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Pids of a process's live children (every thread's: /proc/<pid>/task/<tid>/children). */
+export function liveChildren(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+      readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * readCpu, with the CPU of children still running added to the children's side: a long-lived
+ * child (the scanner's audit worker) counts as it works, not only once it exits and is reaped.
+ */
+export function readCpuWithLiveChildren(pid: number, depth = 3): ProcCpu | undefined {
+  const own = readCpu(pid);
+  if (!own || depth === 0) return own;
+  for (const child of liveChildren(pid)) {
+    const c = readCpuWithLiveChildren(child, depth - 1);
+    if (!c) continue;
+    own.childUser += c.user + c.childUser;
+    own.childSystem += c.system + c.childSystem;
+  }
+  return own;
 }
 
 export function readMemory(pid: number): { hwm: number; rss: number } | undefined {

@@ -92,6 +92,11 @@ export interface BenchResult {
     cpuBoundMs: number;
     publishAck: { p50Ms?: number; p99Ms?: number; count: number };
   };
+  /**
+   * `--cli-audits`: the same fleet's ConfigAuditReports deleted and made again by the former config
+   * audit engine (one `trivy config` per batch), services restarted; timed from their start.
+   */
+  cliPass?: NonNullable<BenchResult['firstPass']>;
   /** `--control-plane-only`: the same fleet with no fleetscan service running. */
   controlPlane?: {
     /** First create → every report owner seen by the benchmark's watch. */

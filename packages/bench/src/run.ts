@@ -1,10 +1,11 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ServiceProcess, startServiceProcesses, waitServicesReady } from '@fleetscan/demo';
 import { type KubeConnection, type KubeLogger, loadKubeConfig } from '@fleetscan/kube';
 import { provisionCluster, repoRoot, type Stack, startStack } from '@fleetscan/stack';
 import { createTrivyRunner, type TrivyRunner } from '@fleetscan/trivy';
 import { runApiCost } from './api-cost.ts';
+import { runCliAuditPass } from './cli-pass.ts';
 import { type BenchContext, type BenchIo, now, type StartedService } from './context.ts';
 import { timeControlPlane } from './control-plane.ts';
 import { runDbUpdate } from './db-update.ts';
@@ -102,7 +103,7 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
         containers: opts.containers,
         perNamespace: opts.perNamespace,
       });
-      result.fleet = fleetSummary(fleet);
+      result.fleet = fleetSummary(fleet, opts.configOnly);
     }
     const manifests = fleet.map((w) => ownerAuditManifest(w, run));
     const runner = createTrivyRunner({
@@ -127,7 +128,7 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
     const conn = kube;
     const follow = async (): Promise<Tracker> => {
       if (tracker) return tracker;
-      tracker = createTracker({ kube: conn, fleet, run, logger: quiet });
+      tracker = createTracker({ kube: conn, fleet, run, logger: quiet, configOnly: opts.configOnly });
       tracker.start();
       await tracker.synced;
       return tracker;
@@ -166,7 +167,14 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
       if (!phaseRuns(phase, gaveUp)) continue;
       switch (phase) {
         case 'floor':
-          result.floor = await floorPhase(io, runner, images, manifests, result.concurrency.total);
+          result.floor = await floorPhase(
+            io,
+            runner,
+            up.trivy.auditor,
+            opts.configOnly ? [] : images,
+            manifests,
+            result.concurrency.total,
+          );
           floorMs = result.floor.floorMs;
           break;
         case 'baseline':
@@ -267,6 +275,24 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
         case 'throughput':
           await runThroughput(ctx, throughputPlan(fleet.length), manifests, result.throughput);
           break;
+        case 'cli-audits': {
+          // A tracker of its own: the former engine's pass starts with no ConfigAuditReport.
+          await tracker?.stop();
+          tracker = undefined;
+          const cli = await runCliAuditPass(ctx, {
+            running: services,
+            kube: conn,
+            logger: quiet,
+            cliAuditorBin: await writeCliAuditor(up),
+            floorMs,
+            uniqueDigests: result.images.uniqueDigests,
+            nproc: result.machine.nproc,
+          });
+          result.cliPass = cli.figures;
+          if (cli.error !== undefined) result.error = cli.error;
+          if (cli.timedOut) gaveUp = true;
+          break;
+        }
         case 'api-cost':
           // The services are stopped first: the API server's CPU is then the writes' alone.
           for (const s of started) await s.svc.process.stop();
@@ -329,10 +355,27 @@ function serviceStarter(
   };
 }
 
+/**
+ * `--cli-audits`: a launcher for cli-auditor.ts (the former engine behind the worker's protocol).
+ * The scanner starts its audit worker with an empty environment, so what it needs is written in.
+ */
+async function writeCliAuditor(stack: Stack): Promise<string> {
+  const file = join(stack.dir, 'cli-auditor');
+  const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+  const script = join(repoRoot, 'packages', 'bench', 'src', 'cli-auditor.ts');
+  await writeFile(
+    file,
+    `#!/bin/sh\nexec env TRIVY_FOR_CLI_AUDITOR=${q(stack.trivy.bin)} TRIVY_CACHE_FOR_CLI_AUDITOR=${q(stack.trivy.cacheDir)} ${q(process.execPath)} ${q(script)}\n`,
+    { mode: 0o755 },
+  );
+  return file;
+}
+
 /** trivy alone: every image scanned back to back, and one config audit of every owner. */
 async function floorPhase(
   io: BenchIo,
   runner: TrivyRunner,
+  auditorBin: string,
   images: readonly { ref: string }[],
   manifests: readonly Record<string, unknown>[],
   concurrency: number,
@@ -340,6 +383,7 @@ async function floorPhase(
   io.say(`floor: ${images.length} image scans back to back, one config audit of ${manifests.length} owners`);
   const floor = await measureFloor(
     runner,
+    auditorBin,
     images.map((i) => i.ref),
     manifests,
   );

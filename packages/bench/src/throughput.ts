@@ -88,6 +88,7 @@ export async function measureThroughput(opts: {
         },
         specHash: 'throughput',
         pluginConfigHash: 'throughput',
+        settings: {},
         manifest: manifest as ConfigAuditRequest['manifest'],
         requestedAt: now,
       };

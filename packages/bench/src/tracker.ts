@@ -87,12 +87,14 @@ export function createTracker(opts: {
   run: string;
   logger: KubeLogger;
   now?: () => number;
+  /** Only ConfigAuditReports are expected (`--config-only`). */
+  configOnly?: boolean;
 }): Tracker {
   const now = opts.now ?? (() => performance.timeOrigin + performance.now());
   const entries = new Map<string, Entry>();
   for (const w of opts.fleet) {
     entries.set(workloadKey(w.kind, w.namespace, w.name), {
-      expected: expectedReports(w),
+      expected: expectedReports(w, opts.configOnly),
       reports: new Set(),
     });
   }

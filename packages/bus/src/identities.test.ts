@@ -66,6 +66,14 @@ const notA = [
   '$JS.API.STREAM.CREATE.OBJ_fleetscan-manifests-b',
   '$JS.API.STREAM.PURGE.OBJ_fleetscan-manifests-b',
   '$JS.API.STREAM.DELETE.OBJ_fleetscan-manifests-a',
+  'fleetscan.inventory.0b5c2f4e-1111-2222-3333-444455556666.b',
+  'fleetscan.inventory._synced.b',
+  'fleetscan.inventory.>',
+  'fleetscan.findings.0123456789abcdef0123456789abcdef.a',
+  '$JS.API.STREAM.PURGE.FLEETSCAN_FLEET',
+  '$JS.API.STREAM.UPDATE.FLEETSCAN_FLEET',
+  '$JS.API.CONSUMER.CREATE.FLEETSCAN_FLEET.x',
+  '$JS.API.DIRECT.GET.FLEETSCAN_FLEET',
 ];
 
 describe('permissions of the fleet identities', () => {
@@ -159,6 +167,47 @@ describe('permissions of the fleet identities', () => {
     expect(may(scanner, 'publish', 'fleetscan.dead.writer-a')).toBe(false);
     expect(may(scanner, 'publish', '$JS.API.STREAM.DELETE.FLEETSCAN_DEAD')).toBe(false);
     expect(may(scanner, 'publish', '$JS.API.DIRECT.GET.OBJ_fleetscan-blobs')).toBe(true);
+  });
+
+  it('let a watcher publish its own cluster’s inventory on the fleet stream, a writer nothing there', () => {
+    const uid = '0b5c2f4e-1111-2222-3333-444455556666';
+    expect(may(watcherA, 'publish', `fleetscan.inventory.${uid}.a`)).toBe(true);
+    expect(may(watcherA, 'publish', 'fleetscan.inventory._synced.a')).toBe(true);
+    expect(may(watcherA, 'publish', '$JS.API.STREAM.INFO.FLEETSCAN_FLEET')).toBe(true);
+    expect(may(writerA, 'publish', `fleetscan.inventory.${uid}.a`)).toBe(false);
+    expect(may({ role: 'scanner' }, 'publish', `fleetscan.inventory.${uid}.a`)).toBe(false);
+    expect(may({ role: 'scanner' }, 'publish', 'fleetscan.findings.0123456789abcdef0123456789abcdef.a')).toBe(
+      true,
+    );
+  });
+
+  it('let the fleet view read the fleet stream with its own consumers and publish nothing else', () => {
+    const fv: Identity = { role: 'fleetview' };
+    expect(userName(fv)).toBe('fleetview');
+    for (const s of [
+      '$JS.API.STREAM.INFO.FLEETSCAN_FLEET',
+      '$JS.API.CONSUMER.CREATE.FLEETSCAN_FLEET.oc1',
+      '$JS.API.CONSUMER.CREATE.FLEETSCAN_FLEET.oc1.fleetscan.findings.>',
+      '$JS.API.CONSUMER.MSG.NEXT.FLEETSCAN_FLEET.oc1',
+      '$JS.API.CONSUMER.DELETE.FLEETSCAN_FLEET.oc1',
+    ]) {
+      expect(may(fv, 'publish', s), s).toBe(true);
+    }
+    for (const s of [
+      ...notA.filter((s) => !s.startsWith('$JS.API.CONSUMER.CREATE.FLEETSCAN_FLEET.')),
+      'fleetscan.scan.image.a',
+      'fleetscan.inventory._synced.a',
+      'fleetscan.findings.0123456789abcdef0123456789abcdef.a',
+      '$JS.API.CONSUMER.CREATE.FLEETSCAN_RESULTS.x',
+      '$JS.API.CONSUMER.MSG.NEXT.FLEETSCAN_RESULTS.writer-a',
+      '$JS.API.STREAM.DELETE.FLEETSCAN_FLEET',
+      '$JS.API.STREAM.MSG.DELETE.FLEETSCAN_FLEET',
+      '$KV.fleetscan-state.trivy-db',
+    ]) {
+      expect(may(fv, 'publish', s), s).toBe(false);
+    }
+    expect(may(fv, 'subscribe', '_INBOX.fleetview.x')).toBe(true);
+    expect(may(fv, 'subscribe', 'fleetscan.inventory.>')).toBe(false);
   });
 
   it('name users and inboxes per cluster, and refuse a cluster name that is not a subject token', () => {

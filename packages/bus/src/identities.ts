@@ -6,6 +6,7 @@ import {
   STATE_BUCKET,
   STATE_KEY_TRIVY_DB,
   STREAM_DEAD,
+  STREAM_FLEET,
   STREAM_RESULTS,
   STREAM_SCAN,
   scanConsumer,
@@ -27,6 +28,8 @@ import {
  * - `writer-<cluster>`: creates and consumes its own durable consumer (the create subject names the
  *   consumer and its filter, so the server checks both), reads its own results bucket, keeps its
  *   own dead letters.
+ * - `fleetview`: the fleet view (issue 15), read-only: ordered consumers on the fleet stream, which
+ *   holds every cluster's inventory and findings; it publishes nothing a service reads.
  * - `admin`: everything in the account (the local stack, tests, benchmarks, an operator's CLI).
  *
  * Replies (JetStream API responses, pulled messages, object chunks) come to each user's own inbox
@@ -34,7 +37,7 @@ import {
  */
 export const FLEETSCAN_ACCOUNT = 'FLEETSCAN';
 
-export type Role = 'admin' | 'scanner' | 'watcher' | 'writer';
+export type Role = 'admin' | 'scanner' | 'watcher' | 'writer' | 'fleetview';
 
 export interface Identity {
   role: Role;
@@ -42,7 +45,7 @@ export interface Identity {
   cluster?: string;
 }
 
-/** The NATS user name of an identity: `scanner`, `admin`, `watcher-<cluster>`, `writer-<cluster>`. */
+/** The NATS user name of an identity: `scanner`, `admin`, `fleetview`, `watcher-<cluster>`, `writer-<cluster>`. */
 export function userName(id: Identity): string {
   if (id.role === 'watcher' || id.role === 'writer') {
     if (!id.cluster) throw new Error(`a ${id.role} identity needs a cluster`);
@@ -128,6 +131,9 @@ export function permissionsFor(id: Identity): Permissions {
             `${API}.CONSUMER.INFO.${state}.*`,
             `${API}.CONSUMER.DELETE.${state}.*`,
             `$JS.FC.${state}.>`,
+            // Its cluster's inventory on the fleet stream (owners, deletions, the synced mark).
+            subjects.inventoryOf(c),
+            `${API}.STREAM.INFO.${STREAM_FLEET}`,
             // Manifests too large for a request (a big ConfigMap or CRD): its own cluster's bucket only.
             ...writeBucket(manifestsBucket(c)),
           ],
@@ -170,6 +176,8 @@ export function permissionsFor(id: Identity): Permissions {
         publish: {
           allow: [
             `${PREFIX}.result.>`,
+            // Each image's findings on the fleet stream (the previous ones read with a direct get).
+            subjects.allFindings,
             // The requests its consumers terminated (consume() keeps them).
             ...SCAN_CONSUMERS.map((c) => subjects.dead(c.name)),
             `${API}.INFO`,
@@ -191,6 +199,23 @@ export function permissionsFor(id: Identity): Permissions {
             `$KV.${STATE_BUCKET}.>`,
           ],
           deny: [`${API}.STREAM.DELETE.>`, `${API}.CONSUMER.DELETE.${STREAM_SCAN}.>`],
+        },
+        subscribe: inbox,
+      };
+    case 'fleetview':
+      return {
+        publish: {
+          allow: [
+            `${API}.INFO`,
+            `${API}.STREAM.INFO.${STREAM_FLEET}`,
+            // Ordered consumers on the fleet stream only (the model is built and rebuilt from it):
+            // created (with one filter the create subject carries it), read, pulled, deleted.
+            `${API}.CONSUMER.CREATE.${STREAM_FLEET}.>`,
+            `${API}.CONSUMER.INFO.${STREAM_FLEET}.*`,
+            `${API}.CONSUMER.DELETE.${STREAM_FLEET}.*`,
+            `${API}.CONSUMER.MSG.NEXT.${STREAM_FLEET}.*`,
+            `$JS.FC.${STREAM_FLEET}.>`,
+          ],
         },
         subscribe: inbox,
       };

@@ -1,5 +1,15 @@
 export { type BlobStore, type BlobStoreOptions, objectDigest, openBlobStore } from './blobs.ts';
 export { BusError, BusErrorCode, decode, encode, isBusError } from './codec.ts';
+export {
+  type CanonicalConfigAuditSettings,
+  CHECK_ID_FORMATS,
+  type CheckIdFormat,
+  CheckIdFormatSchema,
+  type ConfigAuditSettings,
+  ConfigAuditSettingsSchema,
+  canonicalConfigAuditSettings,
+  pluginConfigHash,
+} from './config-audit-settings.ts';
 export { authenticator, type ConnectOptions, connectBus, type NatsAuth, type NatsTls } from './connect.ts';
 export { type ConsumeOptions, type Consumption, consume, type Delivery, deliveryLimit } from './consume.ts';
 export { type ConsumeMetrics, createConsumeMetrics } from './consume-metrics.ts';
@@ -9,6 +19,7 @@ export {
   DeadLetterHeader,
   type DeadLetters,
 } from './dead-letters.ts';
+export * from './fleet-messages.ts';
 export {
   FLEETSCAN_ACCOUNT,
   type Identity,
@@ -67,7 +78,17 @@ export {
   SealedSchema,
   sealCredentials,
 } from './seal.ts';
-export { CLUSTER_NAME_PATTERN, clusterOf, LANES, type Lane, laneOf, PREFIX, subjects } from './subjects.ts';
+export {
+  CLUSTER_NAME_PATTERN,
+  clusterOf,
+  INVENTORY_SYNCED_TOKEN,
+  LANES,
+  type Lane,
+  laneOf,
+  PREFIX,
+  subjects,
+  UID_TOKEN_PATTERN,
+} from './subjects.ts';
 export {
   BLOB_BUCKET,
   CONSUMER_SCAN_CONFIG,
@@ -77,6 +98,9 @@ export {
   DEFAULT_SCAN_ACK_WAIT_MS,
   ensureConsumer,
   ensureStreams,
+  FINDINGS_TTL,
+  INVENTORY_TOMBSTONE_TTL,
+  isNotFound,
   LOCK_BUCKET,
   MAX_DELIVERIES,
   MAX_DELIVERIES_METADATA,
@@ -85,6 +109,7 @@ export {
   STATE_BUCKET,
   STATE_KEY_TRIVY_DB,
   STREAM_DEAD,
+  STREAM_FLEET,
   STREAM_RESULTS,
   STREAM_SCAN,
   scanConsumer,

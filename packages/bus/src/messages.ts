@@ -8,6 +8,7 @@ import {
   VulnerabilityReportDataSchema,
 } from '@fleetscan/reports';
 import { z } from 'zod';
+import { ConfigAuditSettingsSchema } from './config-audit-settings.ts';
 import { OwnerFilterSchema } from './owner-filter.ts';
 import { ScanSettingsSchema } from './scan-settings.ts';
 import { SealedSchema } from './seal.ts';
@@ -141,12 +142,15 @@ export function messageSchemas(now: () => number = Date.now) {
       /** namespace '' for a cluster-scoped object. */
       owner: OwnerRefSchema,
       specHash: Hash,
+      /** pluginConfigHash (config-audit-settings.ts) of the settings, echoed in the result. */
       pluginConfigHash: Hash,
       /** The manifest to audit, inline; or `manifestBlob`, its object store key, when it is large. */
       manifest: ManifestSchema.optional(),
       manifestBlob: BlobKey.optional(),
       /** Which reports the checks are for; absent: a ConfigAuditReport (the only kind before there were others). */
       reports: AuditReportKinds.optional(),
+      /** How the checks are reported; absent in requests of watchers older than this field. */
+      settings: ConfigAuditSettingsSchema.default({}),
       requestedAt: Timestamp,
     })
     .refine((r) => (r.manifest === undefined) !== (r.manifestBlob === undefined), {

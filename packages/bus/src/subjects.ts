@@ -11,6 +11,10 @@
  *   fleetscan.result.config.<cluster>         config audit results, urgent      (stream FLEETSCAN_RESULTS)
  *   fleetscan.result.bulk.config.<cluster>    config audit results, bulk        (stream FLEETSCAN_RESULTS)
  *   fleetscan.dead.<consumer>                 terminated messages               (stream FLEETSCAN_DEAD, dead-letters.ts)
+ *   fleetscan.inventory.<uid>.<cluster>       an owner's containers and images, or its deletion
+ *   fleetscan.inventory._synced.<cluster>     the watcher's inventory is complete for an epoch
+ *   fleetscan.findings.<ref key>.<cluster>    an image's findings in a namespace (findingsKey)
+ *                                             (the last three: stream FLEETSCAN_FLEET, the fleet view's input)
  *
  * Requests travel in two lanes, each with its own consumers from the watcher through the scanners
  * (whose results stay in the request's lane) to the writer, so work a person waits for is never
@@ -45,7 +49,33 @@ export const subjects = {
   /** Messages a consumer terminated (consumer names are subject tokens: scan-image, writer-<cluster>_bulk). */
   dead: (consumer: string) => `${PREFIX}.dead.${consumer.replace(/[^A-Za-z0-9_-]/g, '_')}`,
   allDead: `${PREFIX}.dead.>`,
+  /** One owner of a cluster (its Kubernetes uid is the token: a UUID, never `_synced`). */
+  inventoryOwner: (uid: string, cluster: string) => `${PREFIX}.inventory.${uidToken(uid)}.${token(cluster)}`,
+  inventorySynced: (cluster: string) => `${PREFIX}.inventory.${INVENTORY_SYNCED_TOKEN}.${token(cluster)}`,
+  /** Everything a cluster's watcher may publish to the fleet stream. */
+  inventoryOf: (cluster: string) => `${PREFIX}.inventory.*.${token(cluster)}`,
+  allInventory: `${PREFIX}.inventory.>`,
+  /** An image's findings in one namespace of a cluster; `key` is findingsKey(namespace, image). */
+  findings: (key: string, cluster: string) => `${PREFIX}.findings.${hexToken(key)}.${token(cluster)}`,
+  allFindings: `${PREFIX}.findings.>`,
 } as const;
+
+/** The token of fleetscan.inventory.<token>.<cluster> that marks a complete inventory. */
+export const INVENTORY_SYNCED_TOKEN = '_synced';
+
+/** Kubernetes uids are UUIDs; anything else that could not be one subject token is refused. */
+export const UID_TOKEN_PATTERN = /^[A-Za-z0-9-]{1,128}$/;
+
+function uidToken(uid: string): string {
+  if (!UID_TOKEN_PATTERN.test(uid)) throw new Error(`invalid uid ${JSON.stringify(uid.slice(0, 64))}`);
+  return uid;
+}
+
+function hexToken(key: string): string {
+  if (!/^[0-9a-f]{16,64}$/.test(key))
+    throw new Error(`invalid findings key ${JSON.stringify(key.slice(0, 64))}`);
+  return key;
+}
 
 /** The cluster a subject belongs to: its last token. */
 export function clusterOf(subject: string): string {

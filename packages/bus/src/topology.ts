@@ -14,6 +14,18 @@ export const STREAM_SCAN = 'FLEETSCAN_SCAN';
 export const STREAM_RESULTS = 'FLEETSCAN_RESULTS';
 /** Terminated messages (headers + a bounded prefix), kept for inspection: dead-letters.ts. */
 export const STREAM_DEAD = 'FLEETSCAN_DEAD';
+/**
+ * The fleet view's input (issue 15): each cluster's inventory and each image's findings, the last
+ * message per subject only (a last-value stream), so the read model can be rebuilt from it.
+ */
+export const STREAM_FLEET = 'FLEETSCAN_FLEET';
+/** An owner's deletion is kept this long (a tombstone with a per-message TTL), then forgotten. */
+export const INVENTORY_TOMBSTONE_TTL = '24h';
+/**
+ * An image's findings expire this long after they were last published: a running image is
+ * answered again at least every REPORT_TTL (24 h by default), one nobody runs any more goes.
+ */
+export const FINDINGS_TTL = '168h';
 /** Object store bucket: image scan results by digest (the shared cache) and oversized payloads. */
 export const BLOB_BUCKET = 'fleetscan-blobs';
 
@@ -115,6 +127,25 @@ export function streamConfigs(o: TopologyOptions = {}): (Partial<StreamConfig> &
       discard: DiscardPolicy.Old,
       max_age: (o.deadLetterMaxAgeMs ?? 7 * 24 * 3600_000) * NS,
       max_bytes: o.deadLetterMaxBytes ?? 256 * 1024 * 1024,
+      duplicate_window: dup,
+      num_replicas: o.replicas ?? 1,
+    },
+    {
+      name: STREAM_FLEET,
+      subjects: [subjects.allInventory, subjects.allFindings],
+      // Limits with one message per subject: an owner's or an image's latest state. Not a work queue:
+      // the fleet view reads it with ordered consumers from the start, as often as it rebuilds.
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      max_msgs_per_subject: 1,
+      discard: DiscardPolicy.Old,
+      // Deletions are tombstones that expire (INVENTORY_TOMBSTONE_TTL).
+      allow_msg_ttl: true,
+      // The scanners read an image's previous findings (their first-seen times) with a direct get.
+      allow_direct: true,
+      // No byte limit (it would be reserved from the server's store, and discarding the oldest
+      // would drop live owners): one message per owner and per image in a namespace, and the
+      // findings of images nobody scans any more expire (FINDINGS_TTL).
       duplicate_window: dup,
       num_replicas: o.replicas ?? 1,
     },

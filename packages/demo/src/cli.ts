@@ -5,11 +5,38 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot, startStack } from '@fleetscan/stack';
 import { runScenario, saveReports } from './scenario.ts';
-import { startServiceProcesses, waitServicesReady } from './services.ts';
+import {
+  type ServiceProcess,
+  startFleetviewProcess,
+  startServiceProcesses,
+  waitServicesReady,
+} from './services.ts';
 import { formatReports } from './show.ts';
 
 /** Also printed by .ci/demo itself, before the setup it would otherwise run first. */
 const HELP = readFileSync(join(repoRoot, 'packages', 'demo', 'usage.txt'), 'utf8');
+
+/** A CVE the naive Deployment's nginx image carries in the stack's trivy DB fixture (curl). */
+const FLEET_DEMO_CVE = 'CVE-2021-22945';
+
+/** Waits until the fleet view lists the demo's CVE in every cluster; returns where (cluster/namespace/name). */
+async function waitFleetview(url: string, clusters: readonly string[], timeoutMs: number): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const body = await fetch(`${url}v1/vulnerabilities/${FLEET_DEMO_CVE}/workloads?limit=500`).then(
+      (r) =>
+        r.ok
+          ? (r.json() as Promise<{ items: { cluster: string; namespace: string; name: string }[] }>)
+          : undefined,
+      () => undefined,
+    );
+    const where = [...new Set((body?.items ?? []).map((i) => `${i.cluster}/${i.namespace}/${i.name}`))];
+    if (clusters.every((c) => where.some((w) => w.startsWith(`${c}/`)))) return where;
+    if (Date.now() > deadline)
+      throw new Error(`the fleet view did not list ${FLEET_DEMO_CVE} in every cluster in time`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
 
 async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -19,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
       scanners: { type: 'string', default: '1' },
       timeout: { type: 'string', default: '180' },
       cluster: { type: 'string', default: 'local' },
+      fleet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -40,8 +68,21 @@ async function main(argv: string[]): Promise<number> {
   const logDir = join(out, 'logs');
   await rm(logDir, { recursive: true, force: true });
   await mkdir(logDir, { recursive: true });
-  const stack = await startStack({ onProgress: (m) => say(m) });
-  const services = await startServiceProcesses(stack, { cluster: values.cluster, scanners, logDir });
+  const clusters = values.fleet ? ['a', 'b'] : [values.cluster];
+  const stack = await startStack({ onProgress: (m) => say(m), ...(values.fleet && { clusters }) });
+  const services: ServiceProcess[] = [];
+  for (const [i, cluster] of clusters.entries()) {
+    services.push(
+      ...(await startServiceProcesses(stack, {
+        cluster,
+        scanners: i === 0 ? scanners : 0,
+        logDir,
+        ...(values.fleet && { prefix: `${cluster}-` }),
+      })),
+    );
+  }
+  const fleetview = values.fleet ? await startFleetviewProcess(stack) : undefined;
+  if (fleetview) services.push(fleetview);
   let failed = false;
   const stopAll = async () => {
     await Promise.all(services.map((s) => s.process.stop()));
@@ -56,16 +97,37 @@ async function main(argv: string[]): Promise<number> {
     await waitServicesReady(services);
     say('services ready; applying Deployment default/naive');
     const t1 = Date.now();
-    const reports = await runScenario(stack.kubeConfig(), stack.registry.host, timeoutSec * 1000);
+    const reports = (
+      await Promise.all(
+        clusters.map((c) =>
+          runScenario(
+            values.fleet ? stack.kubeConfigOf(c) : stack.kubeConfig(),
+            stack.registry.host,
+            timeoutSec * 1000,
+          ),
+        ),
+      )
+    ).flat();
     say(`reports written ${((Date.now() - t1) / 1000).toFixed(1)} s after the Deployment was applied`);
     const dir = await saveReports(join(out, 'reports'), reports);
     process.stdout.write(`\n${formatReports(reports)}\nYAML: ${dir}\n`);
+    if (fleetview) {
+      const where = await waitFleetview(fleetview.url, clusters, timeoutSec * 1000);
+      process.stdout.write(
+        `\nfleet view: ${fleetview.url}\n  ${FLEET_DEMO_CVE} runs in ${where.join(', ')} (${fleetview.url}v1/vulnerabilities/${FLEET_DEMO_CVE}/workloads)\n`,
+      );
+    }
     if (values.once) return 0;
     process.stdout.write(
       [
         '',
         'fleetscan is running. Explore with:',
-        `  export KUBECONFIG=${stack.kubeconfigPath}`,
+        ...(fleetview
+          ? [
+              `  fleet view: ${fleetview.url}   (search ${FLEET_DEMO_CVE}; API under ${fleetview.url}v1/)`,
+              ...stack.clusters.map((c) => `  cluster ${c.name}: export KUBECONFIG=${c.kubeconfigPath}`),
+            ]
+          : [`  export KUBECONFIG=${stack.kubeconfigPath}`]),
         '  kubectl get vulnerabilityreports,configauditreports -A   (if you have kubectl)',
         `Images for your own manifests come from the stack's registry (the cluster has no other):`,
         `  registry ${stack.registry.host}, e.g. image: ${stack.registry.host}/library/nginx:1.20`,

@@ -21,6 +21,40 @@ export const SERVICE_NODE_FLAGS: Record<'watcher' | 'scanner' | 'writer', readon
   writer: ['--optimize-for-size'],
 };
 
+/**
+ * Starts the fleet view (services/fleetview) as a process with its own read-only NATS identity;
+ * its API and page on a free port of 127.0.0.1.
+ */
+export async function startFleetviewProcess(
+  stack: StackInfo,
+  opts: { dieWithParent?: boolean } = {},
+): Promise<ServiceProcess & { url: string }> {
+  const [port, apiPort] = [await freePort(), await freePort()];
+  const proc = startProcess({
+    name: 'fleetview',
+    command: process.execPath,
+    args: [join(repoRoot, 'services', 'fleetview', 'src', 'main.ts')],
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      LOG_LEVEL: 'info',
+      ...natsEnv(stack, { role: 'fleetview' }),
+      API_HOST: '127.0.0.1',
+      API_PORT: String(apiPort),
+      METRICS_HOST: '127.0.0.1',
+      METRICS_PORT: String(port),
+    },
+    logFile: join(stack.dir, 'fleetview.log'),
+    dieWithParent: opts.dieWithParent ?? true,
+  });
+  return {
+    name: 'fleetview',
+    metricsUrl: `http://127.0.0.1:${port}`,
+    process: proc,
+    url: `http://127.0.0.1:${apiPort}/`,
+  };
+}
+
 export interface ServiceProcess {
   name: string;
   metricsUrl: string;
@@ -105,6 +139,7 @@ export async function startServiceProcesses(
         NATS_REPLICAS: String(stack.nats.replicas),
         TRIVY_BIN: stack.trivy.bin,
         TRIVY_CACHE_DIR: stack.trivy.cacheDir,
+        AUDITOR_BIN: stack.trivy.auditor,
         REPLICA_NAME: `${prefix}scanner-${i}`,
       }),
     );

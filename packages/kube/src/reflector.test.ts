@@ -220,13 +220,14 @@ describe('reflector: supervision', () => {
   it('restarts a silent watch, distrusts it until something arrives, and never loses events', async () => {
     server.put(pod('a'));
     server.nextWatches.push('silent');
-    const r = start({ staleAfterMs: 300 });
+    // Long enough that a busy machine still looks at the first watch before it is declared silent.
+    const r = start({ staleAfterMs: 1500 });
     await r.synced;
     await until('silent watch open', () => server.openWatches() === 1);
     // Connected but nothing delivered yet: trusted for now.
     expect(r.health().ok).toBe(true);
 
-    await until('second watch', () => server.watchRequests().length === 2, 3000);
+    await until('second watch', () => server.watchRequests().length === 2, 10_000);
     expect(server.clientClosedWatches).toBe(1);
     expect(server.watchRequests()[1]?.resourceVersion).toBe(server.watchRequests()[0]?.resourceVersion);
     await until('new watch open', () => server.openWatches() === 1);

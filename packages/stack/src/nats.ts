@@ -72,7 +72,13 @@ export async function startNats(opts: NatsOptions): Promise<Nats> {
   const count = opts.nodes ?? 1;
   const single = count === 1;
   const natsDir = single ? opts.dir : join(opts.dir, 'nats');
-  await addUsers(natsDir, [{ role: 'admin' }, { role: 'scanner' }, ...(opts.identities ?? [])]);
+  // The fleet's own identities; a cluster's are added with it (provisionIdentities).
+  await addUsers(natsDir, [
+    { role: 'admin' },
+    { role: 'scanner' },
+    { role: 'fleetview' },
+    ...(opts.identities ?? []),
+  ]);
   const tls = opts.tls ? await createTestTls(join(natsDir, 'tls')) : undefined;
   const routePass = randomBytes(12).toString('hex');
   const specs = [];

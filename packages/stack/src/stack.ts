@@ -63,7 +63,8 @@ export interface StackInfo {
   registry: { url: string; host: string };
   /** A second registry that requires htpasswd auth, for private-registry tests. */
   authRegistry: { url: string; host: string; username: string; password: string };
-  trivy: { bin: string; cacheDir: string; version: string };
+  /** `auditor`: the config audit worker built against this trivy (the scanner's AUDITOR_BIN). */
+  trivy: { bin: string; cacheDir: string; version: string; auditor: string };
   /** Prometheus and promtool binaries; tests start their own Prometheus (startPrometheus). */
   prometheus: { bin: string; promtool: string; version: string };
   images: { name: string; ref: string; digest: string }[];
@@ -285,7 +286,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       ...(nats.profUrl && { natsProfUrl: nats.profUrl }),
       registry: { url: registry.url, host: registry.host },
       authRegistry: { url: authRegistry.url, host: authRegistry.host, ...auth },
-      trivy: { bin: tools.trivy, cacheDir: trivyCache, version: tools.versions.TRIVY_VERSION ?? '' },
+      trivy: {
+        bin: tools.trivy,
+        cacheDir: trivyCache,
+        version: tools.versions.TRIVY_VERSION ?? '',
+        auditor: tools.auditor,
+      },
       prometheus: {
         bin: tools.prometheus,
         promtool: tools.promtool,

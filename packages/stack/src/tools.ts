@@ -13,6 +13,8 @@ export interface Tools {
   kubeControllerManager: string;
   natsServer: string;
   trivy: string;
+  /** The config audit worker, trivy's checks linked as a library (packages/trivy/go/auditor). */
+  auditor: string;
   dbfixture: string;
   dockerRegistry: string;
   /** Debian's prometheus and promtool, unpacked by .ci/bootstrap (dashboard and alert-rule tests). */
@@ -62,6 +64,7 @@ export function locateTools(cacheDir: string): Tools {
     kubeControllerManager: bin(`kube-${v.KUBE_VERSION}`, 'kube-controller-manager'),
     natsServer: bin(`nats-server-${v.NATS_VERSION}`, 'nats-server'),
     trivy: bin(`trivy-${v.TRIVY_VERSION}`, 'trivy'),
+    auditor: bin(`auditor-${auditorVersion()}`, 'fleetscan-auditor'),
     dbfixture: bin(`dbfixture-${goSourceVersion('dbfixture')}`, 'dbfixture'),
     dockerRegistry,
     prometheus: bin(`prometheus-${v.PROMETHEUS_VERSION}`, 'prometheus'),
@@ -72,7 +75,16 @@ export function locateTools(cacheDir: string): Tools {
 
 /** Mirrors .ci/bootstrap: our own Go programs (packages/stack/go/<name>) are keyed by a hash of their sources. */
 export function goSourceVersion(name: string): string {
-  const dir = join(repoRoot, 'packages', 'stack', 'go', name);
+  return sourcesHash(join(repoRoot, 'packages', 'stack', 'go', name));
+}
+
+/** Mirrors .ci/bootstrap: the config audit worker is keyed by the trivy it links and a hash of its sources. */
+export function auditorVersion(): string {
+  return `${readVersions().TRIVY_VERSION ?? ''}-${sourcesHash(join(repoRoot, 'packages', 'trivy', 'go', 'auditor'))}`;
+}
+
+/** sha256 of a Go module's top-level sources (*.go, go.mod, go.sum) in name order, 12 hex digits. */
+function sourcesHash(dir: string): string {
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.go') || f === 'go.mod' || f === 'go.sum')
     .map((f) => `./${f}`)

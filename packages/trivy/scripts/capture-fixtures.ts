@@ -3,17 +3,19 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { repoRoot, type StackInfo } from '@fleetscan/stack';
+import { locateTools, repoRoot, type StackInfo } from '@fleetscan/stack';
 /**
  * Regenerates packages/trivy/testdata from the real trivy against a running local stack:
  *
  *   npm run stack:up                        # or: node packages/stack/src/cli.ts up --dir DIR
  *   node packages/trivy/scripts/capture-fixtures.ts [--stack-dir DIR]
+ *   node packages/trivy/scripts/capture-fixtures.ts --auditor-only   # the audit worker's answer only (no stack)
  *
  * Everything written is trivy's own output, byte for byte; nothing is edited afterwards. The
  * registry's random port therefore appears in the fixtures, and tests must not depend on it.
  */
 import { execa } from 'execa';
+import { parse } from 'yaml';
 import {
   createTrivyRunner,
   type ImageScanArgsInput,
@@ -26,10 +28,39 @@ import {
 const testdata = fileURLToPath(new URL('../testdata/', import.meta.url));
 const TIMEOUT_MS = 120_000;
 
+/**
+ * The audit worker's response line for three parity manifests (a ReplicaSet, a Deployment and
+ * a ConfigMap), as it prints it: the real findings config-checks.test.ts maps, aliases included.
+ */
+async function captureAuditor(bin: string): Promise<void> {
+  const manifests = await Promise.all(
+    ['replicaset.yaml', 'deployment.yaml', 'configmap.yaml'].map(async (f) =>
+      parse(await readFile(join(testdata, 'parity', f), 'utf8')),
+    ),
+  );
+  const res = await execa(bin, [], {
+    input: `${JSON.stringify({ id: 1, manifests })}\n`,
+    extendEnv: false,
+    stripFinalNewline: false,
+  });
+  const [, response] = res.stdout.split('\n');
+  if (!response) throw new Error(`the audit worker did not answer: ${res.stderr}`);
+  await writeFile(join(testdata, 'auditor-response.json'), `${response}\n`);
+  console.log('wrote auditor-response.json');
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { 'stack-dir': { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { 'stack-dir': { type: 'string' }, 'auditor-only': { type: 'boolean' } },
+  });
+  if (values['auditor-only']) {
+    const cache = process.env.FLEETSCAN_CACHE ?? join(process.env.HOME ?? '', '.cache', 'fleetscan');
+    await captureAuditor(locateTools(cache).auditor);
+    return;
+  }
   const stackDir = values['stack-dir'] ?? join(repoRoot, '.stack');
   const stack = JSON.parse(await readFile(join(stackDir, 'stack.json'), 'utf8')) as StackInfo;
+  await captureAuditor(stack.trivy.auditor);
   const { bin, cacheDir } = stack.trivy;
   const logger = { debug: () => {}, warn: () => {} };
   const runner = createTrivyRunner({ bin, cacheDir, timeoutMs: TIMEOUT_MS, logger });

@@ -22,6 +22,8 @@ export const TrivyErrorCode = {
   OutputTooLarge: 'OUTPUT_TOO_LARGE',
   /** trivy's JSON did not match what we depend on. */
   Parse: 'PARSE',
+  /** A config audit's input is not a Kubernetes manifest trivy can read: sending it again cannot help. */
+  InvalidManifest: 'INVALID_MANIFEST',
   /** Anything else (missing DB, unknown flag, trivy crash, spawn failure): retry, then look. */
   Failed: 'FAILED',
 } as const;
@@ -35,6 +37,7 @@ const PERMANENT: ReadonlySet<TrivyErrorCode> = new Set<TrivyErrorCode>([
   TrivyErrorCode.Unsupported,
   TrivyErrorCode.OutputTooLarge,
   TrivyErrorCode.Parse,
+  TrivyErrorCode.InvalidManifest,
 ]);
 
 export interface TrivyErrorDetails {

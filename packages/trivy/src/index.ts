@@ -1,6 +1,7 @@
 /**
- * @fleetscan/trivy: how to run trivy (runner: offline flags, process, timeout, kill, errors)
- * and, separately, how to read what it prints (pure parsers into trivy-operator report data).
+ * @fleetscan/trivy: how to run trivy (runner: offline flags, process, timeout, kill, errors; the
+ * config audit worker and its supervision) and, separately, how to read what they print (pure
+ * parsers into trivy-operator report data).
  */
 export {
   type ConfigAuditArgsInput,
@@ -16,6 +17,24 @@ export {
   trivyEnv,
   versionArgs,
 } from './args.ts';
+export { type ConfigAuditor, type ConfigAuditorOptions, createConfigAuditor } from './auditor.ts';
+export {
+  type AuditOutcome,
+  type AuditorReady,
+  type AuditorResponse,
+  decodeAuditorLine,
+  encodeAuditRequest,
+  outcomesOf,
+} from './auditor-protocol.ts';
+export {
+  CHECK_CATEGORY,
+  type CheckIdFormat,
+  type ConfigCheckOptions,
+  type ConfigFinding,
+  checkIdOf,
+  shortCheckId,
+  toConfigChecks,
+} from './config-checks.ts';
 export { type DbInfo, parseDbMetadata, readDbInfo } from './dbinfo.ts';
 export {
   classifyFailure,
@@ -28,14 +47,12 @@ export {
   type TrivyErrorDetails,
 } from './errors.ts';
 export {
-  CHECK_CATEGORY,
-  type ConfigChecksOptions,
   parseConfigReport,
   type TrivyConfigReport,
   TrivyConfigReportSchema,
   type TrivyMisconfiguration,
-  toCheck,
   toChecksByFile,
+  toConfigFinding,
 } from './parse-config.ts';
 export {
   type ImageReportData,

@@ -1,19 +1,13 @@
 /**
- * trivy's config report -> ConfigAuditReport checks per manifest file. The scanner writes one
- * manifest per owner into a directory and runs one `trivy config` over it; trivy answers with
- * one Result per file (Target = path relative to that directory).
- *
- * The check mapping follows trivy-operator (pkg/configauditreport/controller/resource.go
- * getCheck and helper.go evaluate): title = Title, description = Description,
- * messages = [Message], remediation = Resolution, category "Kubernetes Security Check",
- * success = PASS. Infra checks (KCV*) are kept: which report they belong to (an
- * InfraAssessmentReport, never a config audit) is decided where the owner is known
- * (@fleetscan/reports partitionInfraChecks).
+ * `trivy config --format json` -> ConfigAuditReport checks per manifest file: trivy answers a
+ * run over a directory with one Result per file (Target = path relative to that directory).
+ * The scanner audits with the audit worker (auditor.ts); the CLI's output is what the parity
+ * tests compare it with. The check mapping is config-checks.ts.
  */
 import type { Check } from '@fleetscan/reports';
 import { z } from 'zod';
+import { type ConfigCheckOptions, type ConfigFinding, toConfigChecks } from './config-checks.ts';
 import { parseJson } from './parse-json.ts';
-import { toSeverity } from './severity.ts';
 
 const MisconfigurationSchema = z.looseObject({
   Type: z.string().optional(),
@@ -63,58 +57,34 @@ export function parseConfigReport(json: string): TrivyConfigReport {
   return parseJson(json, TrivyConfigReportSchema, 'trivy config report');
 }
 
-export const CHECK_CATEGORY = 'Kubernetes Security Check';
-
-export interface ConfigChecksOptions {
-  /**
-   * `trivy-operator` (default): the IDs trivy-operator reports, e.g. `KSV003` (its
-   * GetResultID takes the check's first alias, the legacy ID). trivy v0.74 itself prints
-   * `KSV-0003`; the legacy ID is the last segment of the check's Rego namespace
-   * (`builtin.kubernetes.KSV003`). `trivy`: trivy's own ID.
-   */
-  checkIds?: 'trivy-operator' | 'trivy';
+/** A misconfiguration as trivy's JSON prints it, in the terms of config-checks.ts. */
+export function toConfigFinding(m: TrivyMisconfiguration): ConfigFinding {
+  return {
+    id: m.ID,
+    title: m.Title,
+    description: m.Description,
+    message: m.Message,
+    resolution: m.Resolution,
+    severity: m.Severity,
+    status: m.Status,
+  };
 }
 
 /**
  * Checks per file (Target, relative to the audited directory). A file with a Result but no
  * findings maps to []; a file trivy did not recognise as a Kubernetes manifest has no entry,
- * which means "not audited", not "clean".
+ * which means "not audited", not "clean". trivy's JSON has no aliases, so the `trivy-operator`
+ * ID format falls back to trivy's ID here; the audit worker's findings carry them.
  */
 export function toChecksByFile(
   report: TrivyConfigReport,
-  opts: ConfigChecksOptions = {},
+  opts: ConfigCheckOptions = {},
 ): Map<string, Check[]> {
   const byFile = new Map<string, Check[]>();
   for (const result of report.Results ?? []) {
     const checks = byFile.get(result.Target) ?? [];
-    for (const m of result.Misconfigurations ?? []) {
-      const check = toCheck(m, opts);
-      if (check) checks.push(check);
-    }
+    checks.push(...toConfigChecks((result.Misconfigurations ?? []).map(toConfigFinding), opts));
     byFile.set(result.Target, checks);
   }
   return byFile;
-}
-
-/** One check, or undefined for what trivy-operator leaves out of config audits. */
-export function toCheck(m: TrivyMisconfiguration, opts: ConfigChecksOptions = {}): Check | undefined {
-  const id = opts.checkIds === 'trivy' ? m.ID : (legacyId(m) ?? m.ID);
-  // An excepted finding was waived on purpose: neither a failure nor a pass to report.
-  if (m.Status === 'EXCEPTION') return undefined;
-  return {
-    checkID: id,
-    ...(m.Title && { title: m.Title }),
-    ...(m.Description && { description: m.Description }),
-    severity: toSeverity(m.Severity),
-    category: CHECK_CATEGORY,
-    messages: m.Message ? [m.Message] : [],
-    ...(m.Resolution && { remediation: m.Resolution }),
-    success: m.Status === 'PASS',
-  };
-}
-
-/** `builtin.kubernetes.KSV003` -> `KSV003`; custom checks (other namespaces) keep their ID. */
-function legacyId(m: TrivyMisconfiguration): string | undefined {
-  const match = /^builtin\.kubernetes\.([A-Z]+\d+)$/.exec(m.Namespace ?? '');
-  return match?.[1];
 }

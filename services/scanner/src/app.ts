@@ -24,6 +24,7 @@ import { createConfigWorker } from './config-worker.ts';
 import { startDbVersionPublisher } from './db-version.ts';
 import { checkAccess, resolveDigest } from './digest.ts';
 import type { ScanEngine } from './engine.ts';
+import { createFindingsPublisher } from './fleet-findings.ts';
 import { createImageWorker } from './image-worker.ts';
 import { createManifestBuckets } from './manifests.ts';
 import { createScannerMetrics } from './metrics.ts';
@@ -95,6 +96,7 @@ export async function startScanner(deps: ScannerDeps): Promise<RunningScanner> {
     concurrency: config.imageConcurrency,
     insecureRegistries: config.insecureRegistries,
     replica: config.replica,
+    findings: createFindingsPublisher(js, jsm),
   });
   const cfg = createConfigWorker({
     ...common,
@@ -161,6 +163,7 @@ export async function startScanner(deps: ScannerDeps): Promise<RunningScanner> {
     async stop() {
       clearInterval(lag);
       await Promise.all([dbVersion.stop(), image.stop(), cfg.stop()]);
+      await deps.engine.close();
       await nc.drain();
       await ops.close();
       logger.info('scanner stopped');

@@ -22,19 +22,19 @@ import {
   type Manifest,
   ManifestSchema,
   type Outcome,
+  type ScanError,
   STREAM_SCAN,
   scanConsumer,
   subjects,
 } from '@fleetscan/bus';
 import type { Clock, Logger } from '@fleetscan/service';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { stringify } from 'yaml';
 import { type Batcher, createBatcher } from './batcher.ts';
+import { type AuditItem, type AuditOutput, auditOutputs } from './config-outputs.ts';
 import type { ScanEngine } from './engine.ts';
 import { classifyFailure } from './failure.ts';
 import type { ScannerMetrics } from './metrics.ts';
 import { carry } from './result-payload.ts';
-import { withScratchDir } from './scratch.ts';
 import { untilAborted } from './until-aborted.ts';
 
 export interface ConfigWorkerDeps {
@@ -57,44 +57,40 @@ export interface ConfigWorkerDeps {
 }
 
 /**
- * Config audits in batches: trivy loads hundreds of checks per start, so one process audits every
- * manifest held (batcher.ts: one run at a time, arrivals during a run form the next), and the
- * checks are split back per owner by file name. Each message's handler submits its manifest,
- * awaits its checks, and publishes its own result.
+ * Config audits in batches: one request to the audit worker carries every manifest held
+ * (batcher.ts: one run at a time, arrivals during a run form the next), each audited on its own
+ * (no file, no directory), and each request's checks are made with its cluster's settings. Each
+ * message's handler submits its manifest, awaits its checks, and publishes its own result.
  *
- * Each lane has its own consumer and batcher: an urgent audit runs next to a bulk batch (at most
- * two trivy processes) instead of waiting for hundreds of manifests ahead of it.
+ * Each lane has its own consumer and batcher: an urgent audit does not wait for hundreds of
+ * manifests gathering ahead of it. The one audit worker answers one request at a time, so an urgent
+ * batch waits at most for the bulk request it is running (~10 ms a manifest).
  */
 export function createConfigWorker(d: ConfigWorkerDeps) {
   const abort = new AbortController();
   const consumptions = new Map<Lane, Consumption>();
 
-  /**
-   * One trivy run over a batch; counted and logged once per batch, whatever its size. The manifests
-   * sit in a private scratch directory (0700, files 0600) for the run; one a killed scanner left
-   * is removed by the next one's start-up sweep.
-   */
-  async function audit(manifests: readonly Manifest[]): Promise<ConfigAuditData[]> {
-    const file = (i: number) => `${i}.yaml`;
+  /** One worker request over a batch; counted and logged once per batch, whatever its size. */
+  async function audit(items: readonly AuditItem[]): Promise<AuditOutput[]> {
     d.metrics.inFlight.inc({ type: 'config' });
     d.metrics.trivyRuns.inc({ type: 'config', cluster: '' });
-    d.metrics.batchSize.observe(manifests.length);
+    d.metrics.batchSize.observe(items.length);
     const end = d.metrics.duration.startTimer({ type: 'config' });
     try {
-      return await withScratchDir(async (files) => {
-        await Promise.all(manifests.map((m, i) => files.write(file(i), stringify(m))));
-        const checks = await d.engine.auditConfigs(files.dir, { signal: abort.signal });
-        const scanner = await d.engine.scanner();
-        const scannedAt = d.clock.now().toISOString();
-        d.logger.info({ manifests: manifests.length }, 'config audit batch done');
-        return manifests.map((_m, i) => ({ scanner, checks: checks.get(file(i)) ?? [], scannedAt }));
-      }, 'audit');
+      const outcomes = await d.engine.auditManifests(
+        items.map((i) => i.manifest),
+        { signal: abort.signal },
+      );
+      const scanner = await d.engine.scanner();
+      const scannedAt = d.clock.now().toISOString();
+      d.logger.info({ manifests: items.length }, 'config audit batch done');
+      return auditOutputs(items, outcomes, scanner, scannedAt);
     } catch (err) {
       if (!abort.signal.aborted) {
         const f = classifyFailure(err);
         d.metrics.failures.inc({ type: 'config', reason: f.code, cluster: '' });
         d.logger.warn(
-          { err: bounded(f.message), code: f.code, manifests: manifests.length },
+          { err: bounded(f.message), code: f.code, manifests: items.length },
           'config audit batch failed',
         );
       }
@@ -107,7 +103,7 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
 
   const batcher = () =>
     createBatcher({ maxSize: d.batchSize, waitMs: d.batchWaitMs, run: audit, signal: abort.signal });
-  const batchers: Record<Lane, Batcher<Manifest, ConfigAuditData>> = { urgent: batcher(), bulk: batcher() };
+  const batchers: Record<Lane, Batcher<AuditItem, AuditOutput>> = { urgent: batcher(), bulk: batcher() };
 
   /** The result goes out in the lane its request came in. */
   async function publish(req: ConfigAuditRequest, at: Delivery, result: Uint8Array): Promise<void> {
@@ -140,12 +136,24 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
   const manifestOf = async (req: ConfigAuditRequest): Promise<Manifest> =>
     req.manifest ?? (await d.manifests(req.cluster)).get(ManifestSchema, req.manifestBlob ?? '');
 
+  async function publishError(req: ConfigAuditRequest, at: Delivery, error: ScanError): Promise<Outcome> {
+    const result: ConfigAuditResult = {
+      ...echo(req),
+      status: 'error',
+      error,
+      finishedAt: d.clock.now().toISOString(),
+    };
+    await publish(req, at, encode(ConfigAuditResultSchema, result));
+    d.metrics.requests.inc({ type: 'config', outcome: 'error', cluster: req.cluster });
+    return { kind: 'ack' };
+  }
+
   async function handle(lane: Lane, req: ConfigAuditRequest, at: Delivery): Promise<Outcome> {
-    let data: ConfigAuditData;
+    let out: AuditOutput;
     try {
       // The batch runs for everyone in it: this request stops waiting at its own bound.
-      data = await untilAborted(
-        manifestOf(req).then((m) => batchers[lane].submit(m)),
+      out = await untilAborted(
+        manifestOf(req).then((manifest) => batchers[lane].submit({ manifest, settings: req.settings })),
         at.signal,
       );
     } catch (err) {
@@ -162,17 +170,13 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
         d.metrics.requests.inc({ type: 'config', outcome: 'retried', cluster: req.cluster });
         return { kind: 'retry', reason: f.message };
       }
-      const result: ConfigAuditResult = {
-        ...echo(req),
-        status: 'error',
-        error: f,
-        finishedAt: d.clock.now().toISOString(),
-      };
-      await publish(req, at, encode(ConfigAuditResultSchema, result));
-      d.metrics.requests.inc({ type: 'config', outcome: 'error', cluster: req.cluster });
-      return { kind: 'ack' };
+      return publishError(req, at, f);
     }
-    await publishData(req, at, data);
+    if ('error' in out) {
+      d.metrics.failures.inc({ type: 'config', reason: out.error.code, cluster: req.cluster });
+      return publishError(req, at, out.error);
+    }
+    await publishData(req, at, out.data);
     d.metrics.requests.inc({ type: 'config', outcome: 'scanned', cluster: req.cluster });
     return { kind: 'ack' };
   }
@@ -206,7 +210,7 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
     },
     /** A lane's messages held, and its handlers stuck past their bound (for /readyz). */
     held: (lane: Lane) => consumptions.get(lane)?.held() ?? { count: 0, oldestMs: 0, stuck: 0 },
-    /** Stops pulling and kills running trivy processes; held messages go back to the stream. */
+    /** Stops pulling and kills a running audit; held messages go back to the stream. */
     async stop(): Promise<void> {
       abort.abort();
       await Promise.all([...consumptions.values()].map((c) => c.stop()));

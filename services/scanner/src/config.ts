@@ -29,7 +29,9 @@ const schema = z.object({
     .min(1, "a directory holding trivy's DB (db/trivy.db)")
     .describe("trivy's cache directory holding db/trivy.db; never updated from the network"),
   SCAN_TIMEOUT_SECONDS: int(300, 1)
-    .describe('kill trivy (its whole process group) after this long')
+    .describe(
+      'kill trivy (its whole process group) after this long, and the audit worker when a config audit batch takes longer',
+    )
     .meta({ trivyOperator: 'trivy.timeout' }),
   REQUEST_TIMEOUT_SECONDS: z.coerce
     .number()
@@ -42,8 +44,23 @@ const schema = z.object({
   IMAGE_CONCURRENCY: int(1, 1).describe(
     'image scans this replica runs at once in each lane (urgent: changes in the cluster; bulk: the backlog at start, refreshes)',
   ),
-  CONFIG_BATCH_SIZE: int(500, 1).describe('manifests per trivy config run at most'),
+  CONFIG_BATCH_SIZE: int(500, 1).describe(
+    'manifests per config audit batch (one audit worker request) at most, in each lane',
+  ),
   CONFIG_BATCH_WAIT_MS: int(250, 0).describe('how long to wait for a config batch to fill'),
+  AUDITOR_BIN: z
+    .string()
+    .min(1)
+    .default('fleetscan-auditor')
+    .describe(
+      "the config audit worker (trivy's checks linked as a library, compiled once at its start), found on PATH unless a path",
+    ),
+  AUDITOR_CONCURRENCY: int(1, 1).describe(
+    'manifests of a batch the audit worker evaluates at once (threads)',
+  ),
+  AUDITOR_GC_PERCENT: int(200, 25).describe(
+    "the audit worker's Go GOGC: higher spends memory (about 55 MB per 100) to spend less CPU collecting garbage",
+  ),
   INSECURE_REGISTRIES: z
     .string()
     .default('')
@@ -83,7 +100,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   const c = parseEnv(schema, env);
   return {
     nats: { ...natsSettings(c), replicas: c.NATS_REPLICAS },
-    trivy: { bin: c.TRIVY_BIN, cacheDir: c.TRIVY_CACHE_DIR, timeoutMs: c.SCAN_TIMEOUT_SECONDS * 1000 },
+    trivy: {
+      bin: c.TRIVY_BIN,
+      cacheDir: c.TRIVY_CACHE_DIR,
+      timeoutMs: c.SCAN_TIMEOUT_SECONDS * 1000,
+      auditor: { bin: c.AUDITOR_BIN, concurrency: c.AUDITOR_CONCURRENCY, gcPercent: c.AUDITOR_GC_PERCENT },
+    },
     // An image request runs trivy up to three times (image, convert, sbom), besides lookups and locks.
     requestTimeoutMs: (c.REQUEST_TIMEOUT_SECONDS ?? 3 * c.SCAN_TIMEOUT_SECONDS + 60) * 1000,
     imageConcurrency: c.IMAGE_CONCURRENCY,

@@ -1,5 +1,12 @@
-import type { AnalysisSettings, ImageScanData, MatchSettings, RegistryCredentials } from '@fleetscan/bus';
-import type { Check, ExposedSecret, Scanner } from '@fleetscan/reports';
+import type {
+  AnalysisSettings,
+  ImageScanData,
+  Manifest,
+  MatchSettings,
+  RegistryCredentials,
+} from '@fleetscan/bus';
+import type { ExposedSecret, Scanner } from '@fleetscan/reports';
+import type { AuditOutcome } from '@fleetscan/trivy';
 
 /** Report data of one image without the times the scanner adds (and secrets, kept apart). */
 export type ImageFindings = Omit<ImageScanData, 'scannedAt' | 'dbUpdatedAt' | 'secrets'>;
@@ -29,11 +36,17 @@ export interface ScanEngine {
     sbom: string,
     opts: { image: string; match: MatchSettings; signal: AbortSignal },
   ): Promise<ImageFindings>;
-  /** Audits every manifest file in `dir` in one trivy run; returns checks by file name. */
-  auditConfigs(dir: string, opts: { signal: AbortSignal }): Promise<Map<string, Check[]>>;
+  /**
+   * Audits each manifest on its own, all in one call to the long-lived audit worker: one outcome
+   * per manifest (its findings, or a permanent error for that manifest), in order. Rejects when
+   * the batch as a whole could not run.
+   */
+  auditManifests(manifests: readonly Manifest[], opts: { signal: AbortSignal }): Promise<AuditOutcome[]>;
   scanner(): Promise<Scanner>;
   /** trivy DB version (metadata UpdatedAt): part of every image cache key. */
   dbUpdatedAt(): Promise<string>;
+  /** Stops what the engine keeps running (the audit worker). */
+  close(): Promise<void>;
 }
 
 /** An engine error; `permanent` ones become error results instead of retries. */

@@ -120,9 +120,10 @@ function setup(opts: { access?: (creds: RegistryCredentials | undefined) => void
       calls.match++;
       return findings([db, 'CVE-NEW']);
     },
-    auditConfigs: async () => new Map(),
+    auditManifests: async () => [],
     scanner: async () => ({ name: 'Trivy', vendor: 'Aqua Security', version: '0.74.0' }),
     dbUpdatedAt: async () => '2026-11-01T00:00:00Z',
+    close: async () => {},
   };
   const blobs = memoryBlobs();
   let now = Date.parse('2026-11-10T00:00:00Z');

@@ -33,6 +33,7 @@ import { openRequestCredentials } from './credentials.ts';
 import type { checkAccess, resolveDigest } from './digest.ts';
 import type { ScanEngine } from './engine.ts';
 import { classifyFailure } from './failure.ts';
+import type { FindingsInput, FindingsPublisher } from './fleet-findings.ts';
 import { createImageScans } from './image-scan.ts';
 import type { ScannerMetrics } from './metrics.ts';
 import { carry } from './result-payload.ts';
@@ -64,6 +65,8 @@ export interface ImageWorkerDeps {
   /** The server's max_payload: a result that would not fit goes to the cluster's results bucket. */
   maxPayload: number;
   deadLetters?: DeadLetters;
+  /** The fleet stream's findings (issue 15); none in tests that do not look at the fleet view. */
+  findings?: FindingsPublisher;
 }
 
 /**
@@ -99,6 +102,24 @@ export function createImageWorker(d: ImageWorkerDeps) {
     await d.js.publish(subjects.resultImage(req.cluster, laneOf(at.subject)), result, {
       msgID: `r.${at.id}.${at.delivery}`,
     });
+  }
+
+  /**
+   * After the result: the fleet view is told what the image holds. A failure here fails neither the
+   * request nor its report (the result is out); it is counted, and the next answer for the image
+   * publishes its findings again.
+   */
+  async function publishFindings(input: Omit<FindingsInput, 'now'>): Promise<void> {
+    if (!d.findings) return;
+    try {
+      await d.findings.publish({ ...input, now: d.clock.now() });
+    } catch (err) {
+      d.metrics.failures.inc({ type: 'image', reason: 'FLEET_FINDINGS', cluster: input.cluster });
+      d.logger.warn(
+        { err: bounded((err as Error).message), cluster: input.cluster },
+        'cannot publish fleet findings',
+      );
+    }
   }
 
   async function handle(req: ImageScanRequest, at: Delivery): Promise<Outcome> {
@@ -162,6 +183,13 @@ export function createImageWorker(d: ImageWorkerDeps) {
         maxPayload: d.maxPayload,
       });
       await publish(req, at, result);
+      await publishFindings({
+        cluster: req.cluster,
+        namespace: req.namespace,
+        image: req.image,
+        digest: resolved.digest,
+        data: out.data,
+      });
       d.metrics.requests.inc({ type: 'image', outcome: out.how, cluster: req.cluster });
       log.info(
         {
@@ -204,6 +232,13 @@ export function createImageWorker(d: ImageWorkerDeps) {
         finishedAt: d.clock.now().toISOString(),
       };
       await publish(req, at, encode(ImageScanResultSchema, result));
+      await publishFindings({
+        cluster: req.cluster,
+        namespace: req.namespace,
+        image: req.image,
+        ...(req.digest && { digest: req.digest }),
+        error: { code: f.code, message: f.message },
+      });
       d.metrics.requests.inc({ type: 'image', outcome: 'error', cluster: req.cluster });
       return { kind: 'ack' };
     } finally {

@@ -64,7 +64,7 @@ export function createScannerMetrics(registry: Registry) {
     }),
     batchSize: new Histogram({
       name: 'fleetscan_scanner_config_batch_size',
-      help: 'Manifests audited per trivy config run.',
+      help: 'Manifests audited per audit worker request (one config audit batch).',
       buckets: [1, 2, 5, 10, 20, 50, 100, 200],
       registers,
     }),

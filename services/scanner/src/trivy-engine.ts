@@ -1,13 +1,12 @@
 import type { Logger } from '@fleetscan/service';
 import {
+  createConfigAuditor,
   createTrivyRunner,
-  parseConfigReport,
   parseImageReport,
   parseSbomReport,
   readDbInfo,
   retargetSbomReport,
   sbomWithoutFindings,
-  toChecksByFile,
   toImageReportData,
 } from '@fleetscan/trivy';
 import type { ImageFindings, ScanEngine } from './engine.ts';
@@ -15,16 +14,41 @@ import { sweepScratchDirs, withScratchDir } from './scratch.ts';
 
 const SCANNER = { name: 'Trivy', vendor: 'Aqua Security' } as const;
 
+export interface TrivyEngineConfig {
+  bin: string;
+  cacheDir: string;
+  timeoutMs: number;
+  /** The config audit worker (`fleetscan-auditor`); see ScannerConfig.auditor. */
+  auditor: { bin: string; concurrency: number; gcPercent: number };
+}
+
 /**
  * The real engine: @fleetscan/trivy runs the process, its parsers shape the output. Settings
  * that trivy reads from files (ignore file, ignore policy) and the SBOM are written to a
- * private temporary directory for the run and removed after it.
+ * private temporary directory for the run and removed after it. Config audits go to one
+ * long-lived audit worker (trivy's checks linked as a library, compiled once), started with the
+ * engine and restarted with backoff when it dies.
  */
-export function createTrivyEngine(
-  cfg: { bin: string; cacheDir: string; timeoutMs: number },
-  logger: Logger,
-): ScanEngine {
-  const runner = createTrivyRunner({ ...cfg, logger });
+export function createTrivyEngine(cfg: TrivyEngineConfig, logger: Logger): ScanEngine {
+  const runner = createTrivyRunner({
+    bin: cfg.bin,
+    cacheDir: cfg.cacheDir,
+    timeoutMs: cfg.timeoutMs,
+    logger,
+  });
+  const auditor = createConfigAuditor({
+    bin: cfg.auditor.bin,
+    timeoutMs: cfg.timeoutMs,
+    concurrency: cfg.auditor.concurrency,
+    gcPercent: cfg.auditor.gcPercent,
+    logger,
+  });
+  // Compile the checks now, while the consumers connect, rather than in the first batch's time.
+  auditor.version().then(
+    (version) => logger.info({ trivy: version }, 'config audit worker ready'),
+    (err: unknown) =>
+      logger.warn({ err: String(err) }, 'config audit worker did not start; retried at the first batch'),
+  );
   // Leftovers of a killed predecessor: far older than any run can be (timeout + kill grace).
   void sweepScratchDirs(2 * cfg.timeoutMs + 60_000).then(
     (removed) => {
@@ -88,15 +112,17 @@ export function createTrivyEngine(
         return findings(toImageReportData(report, { imageRef: opts.image }));
       });
     },
-    async auditConfigs(dir, opts) {
-      const run = await runner.auditConfigs(dir, { signal: opts.signal });
-      return toChecksByFile(parseConfigReport(run.json));
+    auditManifests(manifests, opts) {
+      return auditor.audit(manifests, { signal: opts.signal });
     },
     async scanner() {
       return { ...SCANNER, version: await scannerVersion() };
     },
     async dbUpdatedAt() {
       return (await readDbInfo(cfg.cacheDir)).updatedAt;
+    },
+    close() {
+      return auditor.close();
     },
   };
 }

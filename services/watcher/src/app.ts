@@ -1,4 +1,11 @@
-import { connectBus, inboxPrefix, STATE_BUCKET, STREAM_SCAN, waitForStreams } from '@fleetscan/bus';
+import {
+  connectBus,
+  inboxPrefix,
+  STATE_BUCKET,
+  STREAM_FLEET,
+  STREAM_SCAN,
+  waitForStreams,
+} from '@fleetscan/bus';
 import { createInventory, createManifestSource } from '@fleetscan/inventory';
 import { createTransport, type KubeConnection, loadKubeConfig } from '@fleetscan/kube';
 import {
@@ -19,6 +26,7 @@ import type { WatcherConfig } from './config.ts';
 import { createCredentialSource } from './credentials.ts';
 import { createScope } from './filters.ts';
 import { followFleetDb } from './fleet-db.ts';
+import { createInventoryFeed } from './inventory-feed.ts';
 import { createManifestsBucket } from './manifests-bucket.ts';
 import { createWatcherMetrics } from './metrics.ts';
 import { createOwnerSettings } from './owner-settings.ts';
@@ -71,6 +79,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     scanners: config.scanners,
     settings: config.settings,
     ignorePolicies: config.ignorePolicies,
+    configAudit: config.configAudit,
   });
   const scope = createScope(config.scope);
   const publisher = createRequestPublisher({
@@ -94,6 +103,18 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     logger.info('SCANNER_PUBLIC_KEY_FILE not set: images are scanned without pull-secret credentials');
   }
 
+  // Each owner's containers and images for the fleet view, on the fleet stream (issue 15).
+  const feed = createInventoryFeed({
+    cluster: config.cluster,
+    publish: async (subject, data, ttl) => {
+      await js.publish(subject, data, ttl ? { ttl } : {});
+    },
+    clock,
+    timers,
+    logger,
+    onPublished: (type) => metrics.inventoryPublished.inc({ type }),
+    onFailure: () => metrics.failures.inc({ reason: 'inventory_publish' }),
+  });
   const inventory = createInventory({
     kc,
     logger,
@@ -104,6 +125,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
       onOwner: (key, owner, previous) => {
         metrics.objectsSeen.inc({ kind: owner?.kind ?? 'owner', event: owner ? 'UPSERT' : 'DELETED' });
         scheduler.ownerChanged(key, owner, previous);
+        feed.ownerChanged(owner, previous);
       },
       onReport: (type, r) => {
         metrics.objectsSeen.inc({ kind: r.kind, event: type });
@@ -144,7 +166,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
   const abort = new AbortController();
   let dbFollow: { stop(): Promise<void> } | undefined;
   const topology = (async () => {
-    const ready = await waitForStreams(js, [STREAM_SCAN, `KV_${STATE_BUCKET}`], {
+    const ready = await waitForStreams(js, [STREAM_SCAN, STREAM_FLEET, `KV_${STATE_BUCKET}`], {
       signal: abort.signal,
       onWaiting: (reason) => readiness.set('topology', false, reason),
     });
@@ -174,11 +196,15 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     metrics.refreshQueue.set(scheduler.held.refreshQueue);
     metrics.requestMemory.set({ state: 'all' }, publisher.remembered.size);
     metrics.requestMemory.set({ state: 'pending' }, publisher.remembered.pending);
+    metrics.inventoryPending.set(feed.pending);
   });
   void inventory.synced.then(
     async () => {
       readiness.set('watches', true);
-      if (await topology.catch(() => false)) scheduler.synced();
+      if (await topology.catch(() => false)) {
+        scheduler.synced();
+        feed.synced(inventory.owners());
+      }
     },
     // Stopped before the first list: nothing to evaluate.
     () => {},
@@ -190,6 +216,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     registry,
     async stop() {
       stopHealth();
+      feed.stop();
       abort.abort();
       await dbFollow?.stop();
       await inventory.stop();

@@ -33,7 +33,7 @@ export function createAsks(deps: {
   auditReports(owner: Owner): { kind: AuditReportKind }[];
   cluster: string;
   scanners: ImageScanner[];
-  settings: Pick<OwnerSettings, 'of' | 'pluginConfigHash'>;
+  settings: Pick<OwnerSettings, 'of' | 'pluginConfigHash' | 'configAudit'>;
   metrics: Pick<WatcherMetrics, 'requests' | 'refreshes'>;
   /** Told of requests that can never be sent (a field past the message limits). */
   logger?: Pick<Logger, 'warn'>;
@@ -67,6 +67,7 @@ export function createAsks(deps: {
           specHash: owner.specHash,
           pluginConfigHash: settings.pluginConfigHash,
           reports,
+          settings: settings.configAudit,
         },
         () => manifestPart(owner),
         lane,

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  CHECK_ID_FORMATS,
   CLUSTER_NAME_PATTERN,
   checkIgnoreYaml,
   natsEnv,
@@ -182,7 +183,9 @@ const schema = z.object({
     .meta({ trivyOperator: 'operator.vulnerabilityScannerEnabled, operator.exposedSecretScannerEnabled' }),
   SEVERITIES: list
     .pipe(z.array(z.enum(SEVERITIES)))
-    .describe(`severities reported, of ${SEVERITIES.join(',')}; empty: all`)
+    .describe(
+      `severities reported, of ${SEVERITIES.join(',')}, in vulnerability and config audit reports; empty: all`,
+    )
     .meta({ trivyOperator: 'trivy.severity' }),
   IGNORE_UNFIXED: bool(false)
     .describe('leave out vulnerabilities without a fix: true or false')
@@ -208,6 +211,12 @@ const schema = z.object({
       'extra fields VulnerabilityReports show, of Description,Links,CVSS,Target,Class,PackageType,PackagePath; empty: none (a change rewrites the reports without a rescan)',
     )
     .meta({ trivyOperator: 'trivy.additionalVulnerabilityReportFields' }),
+  CONFIG_CHECK_IDS: z
+    .enum(CHECK_ID_FORMATS)
+    .default('short')
+    .describe(
+      "how ConfigAuditReports name checks: short (KSV003, KSV110) or trivy-operator (AVD-KSV-0003: the check's first alias, as trivy-operator v0.32 writes); a change refreshes every ConfigAuditReport",
+    ),
   RESYNC_SECONDS: int(300, 1).describe('re-check every owner this often'),
   REQUEST_RETRY_SECONDS: int(600, 1).describe('ask again when a request got no report within this time'),
   REFRESH_BATCH_SIZE: int(100, 1).describe(
@@ -276,6 +285,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       })),
     );
   if (issues.length > 0) throw new ConfigError(issues);
+  // trivy-operator's trivy.severity filters config audit checks as it filters vulnerabilities.
+  const configAudit = {
+    checkIds: c.CONFIG_CHECK_IDS,
+    ...(c.SEVERITIES.length ? { severities: c.SEVERITIES } : {}),
+  };
   const workloadKinds = c.TARGET_KINDS.length ? c.TARGET_KINDS : [...OWNER_KINDS];
   const audit = expandAuditKinds(c.SUPPORTED_CONFIG_AUDIT_KINDS);
   // trivy-operator's rbacDisabled: with RBAC assessment off, Roles and ClusterRoles get no report at all.
@@ -290,6 +304,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     nats: natsSettings(c),
     scanners: c.SCANNERS,
     settings,
+    configAudit,
     ignorePolicies,
     /** Kinds the inventory watches besides workloads: the audited ones. */
     resourceKinds,

@@ -55,6 +55,17 @@ export function createWatcherMetrics(registry: Registry) {
       labelNames: ['reason'] as const,
       registers,
     }),
+    inventoryPublished: new Counter({
+      name: 'fleetscan_watcher_inventory_published_total',
+      help: 'Messages published to the fleet stream for the fleet view, by type: owner, deleted (a tombstone), synced (every owner of the first list is out).',
+      labelNames: ['type'] as const,
+      registers,
+    }),
+    inventoryPending: new Gauge({
+      name: 'fleetscan_watcher_inventory_pending',
+      help: 'Owners whose change waits to be published to the fleet stream.',
+      registers,
+    }),
     evaluations: new Counter({
       name: 'fleetscan_watcher_evaluations_total',
       help: 'Owners evaluated against their reports.',

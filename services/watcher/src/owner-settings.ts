@@ -1,11 +1,14 @@
 import {
+  type ConfigAuditSettings,
+  canonicalConfigAuditSettings,
   canonicalScanSettings,
   type OwnerFilter,
   ownerFilterKey,
+  pluginConfigHash,
   type ScanSettings,
   scanConfigHash,
 } from '@fleetscan/bus';
-import { computeSpecHash, type ImageScanner } from '@fleetscan/reports';
+import type { ImageScanner } from '@fleetscan/reports';
 import { type IgnorePolicies, resolveIgnorePolicy } from './ignore-policies.ts';
 import { requestVariant } from './requests.ts';
 
@@ -26,7 +29,9 @@ export interface OwnerScan {
 export interface OwnerSettings {
   /** The scan of an owner's images, by its namespace and name (per-namespace and per-workload keys). */
   of(owner: { namespace: string; name: string }): OwnerScan;
-  /** Config audits: trivy-operator's `plugin-config-hash` label on ConfigAuditReports. */
+  /** How config audits are reported (check ID format, severities): sent with each audit. */
+  readonly configAudit: ConfigAuditSettings;
+  /** Config audits: trivy-operator's `plugin-config-hash` label on ConfigAuditReports, of `configAudit`. */
   readonly pluginConfigHash: string;
   readonly secrets: boolean;
 }
@@ -40,7 +45,10 @@ export function createOwnerSettings(opts: {
   scanners: readonly ImageScanner[];
   settings: ScanSettings;
   ignorePolicies: IgnorePolicies;
+  /** Unset: trivy-operator's defaults (short check IDs, every severity). */
+  configAudit?: ConfigAuditSettings;
 }): OwnerSettings {
+  const configAudit = opts.configAudit ?? {};
   const scans = new Map<string, OwnerScan>();
   const noPolicies = opts.ignorePolicies.keys.length === 0;
   const scanOf = (policy: string | undefined, filter: OwnerFilter | undefined): OwnerScan => {
@@ -63,7 +71,8 @@ export function createOwnerSettings(opts: {
       const { key, ownerFilter } = resolveIgnorePolicy(opts.ignorePolicies, owner.namespace, owner.name);
       return scanOf(key?.policy ?? global, ownerFilter);
     },
-    pluginConfigHash: computeSpecHash({ audit: 'trivy-config', checks: 'embedded' }),
+    configAudit,
+    pluginConfigHash: pluginConfigHash(canonicalConfigAuditSettings(configAudit)),
     secrets: opts.scanners.includes('secret'),
   };
 }

@@ -13,6 +13,7 @@ const config = {
   owner: { apiVersion: 'apps/v1', kind: 'ReplicaSet', namespace: 'ns', name: 'web', uid: 'u1' },
   specHash: 's1',
   pluginConfigHash: 'p',
+  settings: {},
 };
 const manifest = async () => ({
   manifest: {

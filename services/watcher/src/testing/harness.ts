@@ -32,6 +32,7 @@ export function createHarness(
   // Every owner alike unless a test brings real per-owner settings.
   const settings: OwnerSettings = opts.settings ?? {
     of: () => ({ settings: {}, scanConfigHash: hashes.scanConfigHash, variant: hashes.scanConfigHash }),
+    configAudit: { checkIds: 'short' },
     pluginConfigHash: hashes.pluginConfigHash,
     secrets: false,
   };

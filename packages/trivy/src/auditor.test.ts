@@ -1,0 +1,191 @@
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type ConfigAuditor, type ConfigAuditorOptions, createConfigAuditor } from './auditor.ts';
+import { TrivyErrorCode } from './errors.ts';
+import type { TrivyLogger } from './runner.ts';
+
+// The process wire is faked with a small node script standing in for the audit worker: it
+// speaks the worker's protocol and does what each manifest asks (`do`). The real worker runs
+// in test/integration/auditor.test.ts.
+
+let dir: string;
+let bin: string;
+const auditors: ConfigAuditor[] = [];
+
+const FAKE = `#!/usr/bin/env node
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const log = (s) => fs.appendFileSync(process.env.FAKE_LOG, s + '\\n');
+log('start ' + process.pid + ' ' + process.argv.slice(2).join(' '));
+if (process.env.FAKE_START === 'crash') { process.stderr.write('cannot load checks\\n'); process.exit(3); }
+if (process.env.FAKE_START !== 'hang') console.log(JSON.stringify({ ready: { trivy: '0.74.0', checks: 563, queries: 164 } }));
+let buf = '';
+process.stdin.on('data', (d) => {
+  buf += d;
+  for (let nl = buf.indexOf('\\n'); nl >= 0; nl = buf.indexOf('\\n')) {
+    const req = JSON.parse(buf.slice(0, nl));
+    buf = buf.slice(nl + 1);
+    const results = [];
+    for (const m of req.manifests) {
+      if (m.do === 'hang') {
+        // A grandchild in the same process group: killing the group must take it too.
+        const child = spawn('sleep', ['60'], { stdio: 'ignore' });
+        log('grandchild ' + child.pid);
+        return;
+      }
+      if (m.do === 'crash') process.exit(2);
+      if (m.do === 'spam') { process.stdout.write('x'.repeat(5000)); return; }
+      if (m.do === 'other-id') { console.log(JSON.stringify({ id: req.id + 1, results: [] })); return; }
+      if (m.do === 'invalid') { results.push({ findings: [], error: 'not a Kubernetes manifest' }); continue; }
+      results.push({ findings: [{ id: 'KSV-0001', aliases: ['AVD-KSV-0001'], severity: 'MEDIUM', status: req.includePassed ? 'PASS' : 'FAIL', message: m.kind }] });
+    }
+    console.log(JSON.stringify({ id: req.id, results }));
+  }
+});
+process.stdin.on('end', () => { log('stdin closed'); process.exit(0); });
+`;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fleetscan-auditor-'));
+  bin = join(dir, 'fake-auditor');
+  await writeFile(bin, FAKE);
+  await chmod(bin, 0o755);
+});
+afterEach(async () => {
+  await Promise.all(auditors.splice(0).map((a) => a.close()));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const quiet: TrivyLogger = { debug: () => {}, warn: () => {} };
+
+async function setup(over: Partial<ConfigAuditorOptions> = {}, env: Record<string, string> = {}) {
+  const logFile = join(dir, `log-${Math.random().toString(36).slice(2)}`);
+  await writeFile(logFile, '');
+  const sleeps: number[] = [];
+  const auditor = createConfigAuditor({
+    bin,
+    timeoutMs: 10_000,
+    logger: quiet,
+    env: { PATH: process.env.PATH ?? '', FAKE_LOG: logFile, ...env },
+    restartBackoff: { minMs: 1000, maxMs: 4000 },
+    // A clock that stands still and backoff waits recorded, not slept: the test reads which
+    // delays were asked for.
+    now: () => 0,
+    sleep: async (ms, signal) => {
+      sleeps.push(ms);
+      if (signal?.aborted) throw signal.reason;
+    },
+    ...over,
+  });
+  auditors.push(auditor);
+  const log = async () => (await readFile(logFile, 'utf8')).trim().split('\n').filter(Boolean);
+  return { auditor, log, sleeps };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('createConfigAuditor', () => {
+  it('starts one worker and sends it every batch, one outcome per manifest in order', async () => {
+    const { auditor, log } = await setup({ concurrency: 2, gcPercent: 300 });
+    expect(await auditor.version()).toBe('0.74.0');
+    const a = await auditor.audit([{ kind: 'Pod' }, { kind: 'Role', do: 'invalid' }, { kind: 'Service' }]);
+    expect(a).toEqual([
+      { findings: [expect.objectContaining({ id: 'KSV-0001', message: 'Pod', status: 'FAIL' })] },
+      { error: expect.objectContaining({ code: TrivyErrorCode.InvalidManifest, permanent: true }) },
+      { findings: [expect.objectContaining({ message: 'Service' })] },
+    ]);
+    const b = await auditor.audit([{ kind: 'Job' }], { includePassed: true });
+    expect(b).toEqual([{ findings: [expect.objectContaining({ message: 'Job', status: 'PASS' })] }]);
+    expect(await auditor.audit([])).toEqual([]);
+    const lines = await log();
+    expect(lines.filter((l) => l.startsWith('start'))).toEqual([
+      expect.stringMatching(/^start \d+ -concurrency 2 -gc-percent 300$/),
+    ]);
+  });
+
+  it('answers concurrent calls one request at a time', async () => {
+    const { auditor } = await setup();
+    const all = await Promise.all(['A', 'B', 'C'].map((kind) => auditor.audit([{ kind }])));
+    expect(all.map((r) => (r[0] && 'findings' in r[0] ? r[0].findings[0]?.message : undefined))).toEqual([
+      'A',
+      'B',
+      'C',
+    ]);
+  });
+
+  it('kills the worker with its process group on a timeout, then starts a new one after a backoff', async () => {
+    const { auditor, log, sleeps } = await setup({ timeoutMs: 1500 });
+    const err = await auditor.audit([{ kind: 'Pod', do: 'hang' }]).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: TrivyErrorCode.Timeout, permanent: false });
+    const lines = await log();
+    const grandchild = Number(lines.find((l) => l.startsWith('grandchild'))?.split(' ')[1]);
+    const first = Number(lines.find((l) => l.startsWith('start'))?.split(' ')[1]);
+    await expect.poll(() => alive(grandchild) || alive(first), { timeout: 5000 }).toBe(false);
+
+    expect(await auditor.audit([{ kind: 'Pod' }])).toHaveLength(1);
+    expect(sleeps).toEqual([1000]);
+    expect((await log()).filter((l) => l.startsWith('start'))).toHaveLength(2);
+  });
+
+  it('fails a batch whose worker died, and doubles the backoff while starts keep failing', async () => {
+    const { auditor, sleeps } = await setup();
+    await expect(auditor.audit([{ kind: 'Pod', do: 'crash' }])).rejects.toMatchObject({
+      code: TrivyErrorCode.Failed,
+      exitCode: 2,
+    });
+    const crashing = await setup({}, { FAKE_START: 'crash' });
+    for (let i = 0; i < 4; i++) {
+      await expect(crashing.auditor.audit([{ kind: 'Pod' }])).rejects.toMatchObject({
+        code: TrivyErrorCode.Failed,
+        message: expect.stringContaining('cannot load checks'),
+      });
+    }
+    expect(crashing.sleeps).toEqual([1000, 2000, 4000]);
+    // A success resets it: the crashed worker's replacement serves, the next start waits no more.
+    expect(await auditor.audit([{ kind: 'Pod' }])).toHaveLength(1);
+    expect(sleeps).toEqual([1000]);
+  });
+
+  it('refuses a response longer than maxLineChars, and an answer to another request', async () => {
+    const { auditor } = await setup({ maxLineChars: 1000 });
+    await expect(auditor.audit([{ do: 'spam' }])).rejects.toMatchObject({
+      code: TrivyErrorCode.OutputTooLarge,
+    });
+    await expect(auditor.audit([{ do: 'other-id' }])).rejects.toMatchObject({ code: TrivyErrorCode.Failed });
+  });
+
+  it('gives up on a worker that never gets ready', async () => {
+    const { auditor } = await setup({ startTimeoutMs: 500 }, { FAKE_START: 'hang' });
+    await expect(auditor.audit([{ kind: 'Pod' }])).rejects.toMatchObject({ code: TrivyErrorCode.Timeout });
+  });
+
+  it('stops a batch when the signal aborts, killing the worker', async () => {
+    const { auditor, log } = await setup();
+    const ac = new AbortController();
+    const pending = auditor.audit([{ do: 'hang' }], { signal: ac.signal });
+    await expect.poll(async () => (await log()).some((l) => l.startsWith('grandchild'))).toBe(true);
+    ac.abort();
+    await expect(pending).rejects.toMatchObject({ code: TrivyErrorCode.Aborted });
+    const grandchild = Number((await log()).find((l) => l.startsWith('grandchild'))?.split(' ')[1]);
+    await expect.poll(() => alive(grandchild), { timeout: 5000 }).toBe(false);
+  });
+
+  it('closes the worker through its stdin', async () => {
+    const { auditor, log } = await setup();
+    await auditor.audit([{ kind: 'Pod' }]);
+    await auditor.close();
+    await expect.poll(async () => (await log()).includes('stdin closed')).toBe(true);
+    await expect(auditor.audit([{ kind: 'Pod' }])).rejects.toMatchObject({ code: TrivyErrorCode.Aborted });
+  });
+});

@@ -1,0 +1,335 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  type AuditOutcome,
+  type AuditorReady,
+  decodeAuditorLine,
+  encodeAuditRequest,
+  outcomesOf,
+} from './auditor-protocol.ts';
+import { TrivyError, TrivyErrorCode } from './errors.ts';
+import type { TrivyLogger } from './runner.ts';
+import { cleanStderr } from './stderr.ts';
+
+export interface ConfigAuditorOptions {
+  /** The audit worker (packages/trivy/go/auditor, `fleetscan-auditor`). */
+  bin: string;
+  /** Per batch; past it the worker is killed with its process group and the batch fails with TIMEOUT. */
+  timeoutMs: number;
+  /** Loading and compiling the checks. Default 120 s. */
+  startTimeoutMs?: number;
+  /** Manifests of a batch the worker audits at once. Default 1. */
+  concurrency?: number;
+  /** The worker's GOGC. Default 100 (Go's). */
+  gcPercent?: number;
+  logger: TrivyLogger;
+  /** The worker's whole environment (nothing is inherited). */
+  env?: Readonly<Record<string, string>>;
+  /** Refuse a response line longer than this. Default 64 M characters. */
+  maxLineChars?: number;
+  /** After the worker died, failed to start or was killed: the next start waits min × 2^(n-1), at most max. */
+  restartBackoff?: { minMs: number; maxMs: number };
+  /** Monotonic ms. Default performance.now. */
+  now?: () => number;
+  /** Waits out the restart backoff. Default node:timers/promises setTimeout. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export interface ConfigAuditor {
+  /**
+   * Audits every manifest on its own (the checks that apply are chosen by its kind alone), in
+   * one request to the long-lived worker: one outcome per manifest, in order. Rejects with a
+   * TrivyError when the batch could not be audited: the worker did not start, died, timed out
+   * (TIMEOUT; it is killed) or the signal aborted (ABORTED). The next call starts a new worker,
+   * after a backoff.
+   */
+  audit(
+    manifests: readonly unknown[],
+    opts?: { includePassed?: boolean; signal?: AbortSignal },
+  ): Promise<AuditOutcome[]>;
+  /** The trivy release whose checks the worker runs (its ready line); starts it if needed. */
+  version(opts?: { signal?: AbortSignal }): Promise<string>;
+  /** Closes the worker's stdin (it exits) and kills it if it has not after a grace period. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_START_TIMEOUT_MS = 120_000;
+const DEFAULT_MAX_LINE_CHARS = 64 * 1024 * 1024;
+const STDERR_TAIL_CHARS = 16_000;
+const CLOSE_GRACE_MS = 5_000;
+
+interface Worker {
+  child: ChildProcess;
+  /** False once it exited (or could not start). */
+  alive(): boolean;
+  ready: Promise<AuditorReady>;
+  /** Resolves with the next line the worker prints after ready. */
+  nextLine(): Promise<string>;
+  /** Why it is gone, once it is. */
+  exited: Promise<TrivyError>;
+  stderr(): string;
+  kill(): void;
+}
+
+/**
+ * Runs the audit worker and supervises it: one request at a time, each bounded by timeoutMs
+ * and by the caller's signal (either kills the worker's whole process group), a bounded
+ * response, and a restart with backoff when the worker is gone. The worker exits by itself
+ * when its stdin closes, so it does not outlive the scanner.
+ */
+export function createConfigAuditor(o: ConfigAuditorOptions): ConfigAuditor {
+  const now = o.now ?? (() => performance.now());
+  const wait = o.sleep ?? ((ms: number, signal?: AbortSignal) => sleep(ms, undefined, { signal }));
+  const backoff = o.restartBackoff ?? { minMs: 1_000, maxMs: 60_000 };
+  const maxLineChars = o.maxLineChars ?? DEFAULT_MAX_LINE_CHARS;
+  let worker: Worker | undefined;
+  let failures = 0;
+  let notBefore = 0;
+  let nextId = 1;
+  let queue: Promise<unknown> = Promise.resolve();
+  let closed = false;
+
+  const args = ['-concurrency', String(o.concurrency ?? 1), '-gc-percent', String(o.gcPercent ?? 100)];
+
+  function failed(w: Worker): void {
+    if (worker === w) worker = undefined;
+    w.kill();
+    failures++;
+    notBefore = now() + Math.min(backoff.maxMs, backoff.minMs * 2 ** (failures - 1));
+  }
+
+  async function started(signal: AbortSignal | undefined): Promise<Worker> {
+    if (closed) throw new TrivyError(TrivyErrorCode.Aborted, 'config auditor: closed');
+    if (worker && !worker.alive()) {
+      o.logger.warn({ pid: worker.child.pid }, 'audit worker exited while idle');
+      failed(worker);
+    }
+    if (worker) return worker;
+    const delay = notBefore - now();
+    if (delay > 0) {
+      o.logger.debug({ delayMs: Math.round(delay), failures }, 'audit worker: waiting before a restart');
+      try {
+        await wait(delay, signal);
+      } catch (err) {
+        throw new TrivyError(TrivyErrorCode.Aborted, 'config audit: aborted', { cause: err });
+      }
+    }
+    const w = launch(o.bin, args, o.env ?? {}, maxLineChars);
+    worker = w;
+    const startedAt = now();
+    try {
+      const ready = await bounded(w, w.ready, o.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, signal, 'start');
+      o.logger.debug(
+        { pid: w.child.pid, durationMs: Math.round(now() - startedAt), ...ready },
+        'audit worker ready',
+      );
+      return w;
+    } catch (err) {
+      failed(w);
+      throw err;
+    }
+  }
+
+  /** p, unless the worker dies, time runs out or the signal aborts first (each kills it). */
+  async function bounded<T>(
+    w: Worker,
+    p: Promise<T>,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    what: string,
+  ): Promise<T> {
+    const ac = new AbortController();
+    const onAbort = () => ac.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await Promise.race([
+        p,
+        w.exited.then((e) => Promise.reject(e)),
+        sleep(timeoutMs, undefined, { signal: ac.signal }).then(
+          () =>
+            Promise.reject(
+              new TrivyError(
+                TrivyErrorCode.Timeout,
+                `config audit: ${what} timed out after ${timeoutMs} ms, killed`,
+                {
+                  stderr: w.stderr(),
+                },
+              ),
+            ),
+          () =>
+            Promise.reject(
+              signal?.aborted
+                ? new TrivyError(TrivyErrorCode.Aborted, `config audit: ${what} aborted`)
+                : new TrivyError(TrivyErrorCode.Failed, `config audit: ${what} ended`),
+            ),
+        ),
+      ]);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      ac.abort();
+    }
+  }
+
+  async function auditNow(
+    manifests: readonly unknown[],
+    opts: { includePassed?: boolean; signal?: AbortSignal },
+  ): Promise<AuditOutcome[]> {
+    if (opts.signal?.aborted) throw new TrivyError(TrivyErrorCode.Aborted, 'config audit: aborted');
+    if (manifests.length === 0) return [];
+    const w = await started(opts.signal);
+    const id = nextId++;
+    const startedAt = now();
+    try {
+      const line = w.nextLine();
+      w.child.stdin?.write(encodeAuditRequest(id, manifests, opts.includePassed));
+      const decoded = decodeAuditorLine(await bounded(w, line, o.timeoutMs, opts.signal, 'batch'));
+      if (decoded.kind !== 'response') {
+        throw new TrivyError(TrivyErrorCode.Failed, 'audit worker printed a second ready line');
+      }
+      const outcomes = outcomesOf(decoded.response, id, manifests.length);
+      failures = 0;
+      o.logger.debug(
+        { pid: w.child.pid, manifests: manifests.length, durationMs: Math.round(now() - startedAt) },
+        'config audit batch answered',
+      );
+      return outcomes;
+    } catch (err) {
+      // Whatever went wrong, this worker's next line cannot be trusted to answer the next request.
+      failed(w);
+      const e =
+        err instanceof TrivyError
+          ? err
+          : new TrivyError(TrivyErrorCode.Failed, `config audit: ${String(err)}`, { cause: err });
+      o.logger.warn({ pid: w.child.pid, code: e.code, manifests: manifests.length }, e.message);
+      throw e;
+    }
+  }
+
+  /** One request at a time: a response answers the request before it. */
+  function serial<T>(f: () => Promise<T>): Promise<T> {
+    const run = queue.then(f, f);
+    queue = run.catch(() => {});
+    return run;
+  }
+
+  return {
+    audit(manifests, opts = {}) {
+      return serial(() => auditNow(manifests, opts));
+    },
+    async version(opts = {}) {
+      return serial(async () => (await (await started(opts.signal)).ready).trivy);
+    },
+    async close() {
+      closed = true;
+      const w = worker;
+      worker = undefined;
+      if (!w) return;
+      w.child.stdin?.end();
+      const gone = await Promise.race([w.exited.then(() => true), sleep(CLOSE_GRACE_MS).then(() => false)]);
+      if (!gone) w.kill();
+    },
+  };
+}
+
+/** Starts the worker in its own process group, reading its stdout as lines and keeping a tail of stderr. */
+function launch(
+  bin: string,
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+  maxLineChars: number,
+): Worker {
+  const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: { ...env } });
+  let stderrTail = '';
+  const lines: string[] = [];
+  const waiting: ((line: string) => void)[] = [];
+  let partial: string[] = [];
+  let partialLength = 0;
+  let exitError: TrivyError | undefined;
+  let onExit: (e: TrivyError) => void = () => {};
+  const exited = new Promise<TrivyError>((resolve) => {
+    onExit = resolve;
+  });
+  const stderr = () => cleanStderr(stderrTail, []);
+  const finish = (e: TrivyError) => {
+    if (exitError) return;
+    exitError = e;
+    onExit(e);
+  };
+  const kill = () => {
+    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL');
+    }
+  };
+
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (s: string) => {
+    stderrTail = (stderrTail + s).slice(-STDERR_TAIL_CHARS);
+  });
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (s: string) => {
+    let rest = s;
+    for (let nl = rest.indexOf('\n'); nl >= 0; nl = rest.indexOf('\n')) {
+      partial.push(rest.slice(0, nl));
+      const line = partial.join('');
+      partial = [];
+      partialLength = 0;
+      rest = rest.slice(nl + 1);
+      const next = waiting.shift();
+      if (next) next(line);
+      else lines.push(line);
+    }
+    if (rest) {
+      partial.push(rest);
+      partialLength += rest.length;
+    }
+    if (partialLength > maxLineChars) {
+      finish(
+        new TrivyError(
+          TrivyErrorCode.OutputTooLarge,
+          `audit worker printed a line over ${maxLineChars} characters`,
+        ),
+      );
+      kill();
+    }
+  });
+  child.stdin?.on('error', () => {}); // EPIPE when it died: reported through exit.
+  child.on('error', (err) =>
+    finish(
+      new TrivyError(TrivyErrorCode.Failed, `audit worker: could not start ${bin}: ${err.message}`, {
+        cause: err,
+      }),
+    ),
+  );
+  child.on('exit', (code, signal) =>
+    finish(
+      new TrivyError(
+        TrivyErrorCode.Failed,
+        `audit worker exited (${signal ?? `code ${code}`}): ${stderr().split('\n').slice(-3).join(' | ')}`,
+        {
+          ...(code !== null && { exitCode: code }),
+          ...(signal !== null && { signal }),
+          stderr: stderr(),
+        },
+      ),
+    ),
+  );
+
+  const nextLine = () =>
+    new Promise<string>((resolve) => {
+      const line = lines.shift();
+      if (line !== undefined) resolve(line);
+      else waiting.push(resolve);
+    });
+  const alive = () => exitError === undefined;
+  const ready = nextLine().then((line) => {
+    const decoded = decodeAuditorLine(line);
+    if (decoded.kind !== 'ready')
+      throw new TrivyError(TrivyErrorCode.Failed, 'audit worker answered before it was ready');
+    return decoded.ready;
+  });
+  ready.catch(() => {});
+  return { child, alive, ready, nextLine, exited, stderr, kill };
+}

@@ -1,0 +1,253 @@
+import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
+import type { Severity } from '@fleetscan/reports';
+
+/**
+ * The questions the fleet view answers, as SQL over the model (model.ts). Every value reaches
+ * SQLite as a bound parameter; every answer is one page (limit, offset) and its total.
+ */
+export interface Page<T> {
+  items: T[];
+  total: number;
+  limit: number;
+  offset: number;
+  /** The offset of the next page, or null on the last one. */
+  next: number | null;
+}
+
+export interface PageParams {
+  limit: number;
+  offset: number;
+}
+
+function page<T>(db: DatabaseSync, sql: string, args: SQLInputValue[], p: PageParams): Page<T> {
+  const total = Number((db.prepare(`SELECT count(*) AS n FROM (${sql})`).get(...args) as { n: number }).n);
+  const items = db.prepare(`${sql} LIMIT ? OFFSET ?`).all(...args, p.limit, p.offset) as T[];
+  return {
+    items,
+    total,
+    limit: p.limit,
+    offset: p.offset,
+    next: p.offset + p.limit < total ? p.offset + p.limit : null,
+  };
+}
+
+const REF_JOIN = 'c.cluster = s.cluster AND c.namespace = s.namespace AND c.image = s.image';
+
+export interface VulnerabilityRow {
+  cluster: string;
+  namespace: string;
+  kind: string;
+  name: string;
+  container: string;
+  image: string;
+  digest: string | null;
+  severity: Severity;
+  pkg: string;
+  installed: string;
+  fixed: string;
+  title: string;
+  firstSeen: number;
+  scannedAt: string | null;
+}
+
+export interface VulnerabilityFilter extends PageParams {
+  id: string;
+  cluster?: string | undefined;
+  namespace?: string | undefined;
+  severities?: readonly Severity[] | undefined;
+  fixable?: boolean | undefined;
+}
+
+/** Where does vulnerability `id` run: every workload container whose image has it. */
+export function whereVulnerability(db: DatabaseSync, f: VulnerabilityFilter): Page<VulnerabilityRow> {
+  const where = ['f.id = ?'];
+  const args: SQLInputValue[] = [f.id];
+  if (f.cluster) {
+    where.push('f.cluster = ?');
+    args.push(f.cluster);
+  }
+  if (f.namespace !== undefined) {
+    where.push('f.namespace = ?');
+    args.push(f.namespace);
+  }
+  if (f.severities?.length) {
+    where.push(`f.severity IN (${f.severities.map(() => '?').join(', ')})`);
+    args.push(...f.severities);
+  }
+  if (f.fixable) where.push("f.fixed != ''");
+  const sql = `SELECT f.cluster, f.namespace, o.kind, o.name, c.container, f.image, s.digest, f.severity,
+      f.pkg, f.installed, f.fixed, f.title, f.first_seen AS firstSeen, s.scanned_at AS scannedAt
+    FROM findings f
+    JOIN scans s ON s.cluster = f.cluster AND s.namespace = f.namespace AND s.image = f.image
+    JOIN containers c ON ${REF_JOIN}
+    JOIN owners o ON o.cluster = c.cluster AND o.uid = c.uid
+    WHERE ${where.join(' AND ')}
+    ORDER BY f.cluster, f.namespace, o.kind, o.name, c.container, f.pkg, f.installed`;
+  return page<VulnerabilityRow>(db, sql, args, f);
+}
+
+export interface DigestRow {
+  cluster: string;
+  namespace: string;
+  kind: string;
+  name: string;
+  container: string;
+  image: string;
+  status: string | null;
+  scannedAt: string | null;
+  critical: number | null;
+  high: number | null;
+  medium: number | null;
+  low: number | null;
+  unknown: number | null;
+}
+
+/** Where does image digest `digest` run: workloads whose image resolved to it, or whose pods report it. */
+export function whereDigest(
+  db: DatabaseSync,
+  digest: string,
+  p: PageParams,
+): Page<DigestRow> & {
+  findings: { id: string; severity: string; pkg: string; installed: string; fixed: string; title: string }[];
+} {
+  const cols = `c.cluster, c.namespace, o.kind, o.name, c.container, c.image, s.status, s.scanned_at AS scannedAt,
+      s.critical, s.high, s.medium, s.low, s.unknown`;
+  const sql = `SELECT ${cols} FROM scans s JOIN containers c ON ${REF_JOIN}
+      JOIN owners o ON o.cluster = c.cluster AND o.uid = c.uid WHERE s.digest = ?
+    UNION
+    SELECT ${cols} FROM containers c JOIN owners o ON o.cluster = c.cluster AND o.uid = c.uid
+      LEFT JOIN scans s ON ${REF_JOIN} WHERE c.digest = ?
+    ORDER BY 1, 2, 3, 4, 5`;
+  const rows = page<DigestRow>(db, sql, [digest, digest], p);
+  // One scan of the digest speaks for its findings (the same image, the same DB, the fleet's settings).
+  const findings = db
+    .prepare(
+      `SELECT f.id, f.severity, f.pkg, f.installed, f.fixed, f.title FROM findings f
+       JOIN (SELECT cluster, namespace, image FROM scans WHERE digest = ? AND status = 'ok'
+             ORDER BY scanned_at DESC LIMIT 1) s
+         ON s.cluster = f.cluster AND s.namespace = f.namespace AND s.image = f.image
+       ORDER BY CASE f.severity WHEN 'CRITICAL' THEN 0 WHEN 'HIGH' THEN 1 WHEN 'MEDIUM' THEN 2 WHEN 'LOW' THEN 3 ELSE 4 END, f.id
+       LIMIT 1000`,
+    )
+    .all(digest) as {
+    id: string;
+    severity: string;
+    pkg: string;
+    installed: string;
+    fixed: string;
+    title: string;
+  }[];
+  return { ...rows, findings };
+}
+
+export interface FixFirstRow {
+  digest: string;
+  images: string;
+  critical: number;
+  high: number;
+  workloads: number;
+  clusters: number;
+  score: number;
+}
+
+/** What to fix first: image digests ranked by (critical + high) × the workloads running them. */
+export function fixFirst(
+  db: DatabaseSync,
+  f: PageParams & { cluster?: string | undefined },
+): Page<FixFirstRow> {
+  const args: SQLInputValue[] = [];
+  let clusterFilter = '';
+  if (f.cluster) {
+    clusterFilter = 'AND s.cluster = ?';
+    args.push(f.cluster);
+  }
+  const sql = `SELECT digest, images, critical, high, workloads, clusters, (critical + high) * workloads AS score FROM (
+      SELECT s.digest, group_concat(DISTINCT s.image) AS images, max(s.critical) AS critical, max(s.high) AS high,
+        count(DISTINCT c.cluster || '/' || c.uid) AS workloads, count(DISTINCT c.cluster) AS clusters
+      FROM scans s JOIN containers c ON ${REF_JOIN}
+      WHERE s.status = 'ok' AND s.digest IS NOT NULL ${clusterFilter}
+      GROUP BY s.digest)
+    WHERE critical + high > 0
+    ORDER BY score DESC, critical DESC, digest`;
+  return page<FixFirstRow>(db, sql, args, f);
+}
+
+export interface NewRow {
+  id: string;
+  severity: Severity;
+  firstSeen: number;
+  cluster: string;
+  namespace: string;
+  image: string;
+  digest: string | null;
+  pkg: string;
+  installed: string;
+  fixed: string;
+  workloads: number;
+}
+
+/** What is new: findings first seen at or after `since` (ms), in images that run somewhere. */
+export function newSince(
+  db: DatabaseSync,
+  f: PageParams & {
+    since: number;
+    cluster?: string | undefined;
+    severities?: readonly Severity[] | undefined;
+  },
+): Page<NewRow> {
+  const where = ['f.first_seen >= ?'];
+  const args: SQLInputValue[] = [f.since];
+  if (f.cluster) {
+    where.push('f.cluster = ?');
+    args.push(f.cluster);
+  }
+  if (f.severities?.length) {
+    where.push(`f.severity IN (${f.severities.map(() => '?').join(', ')})`);
+    args.push(...f.severities);
+  }
+  const sql = `SELECT * FROM (SELECT f.id, f.severity, f.first_seen AS firstSeen, f.cluster, f.namespace, f.image, s.digest,
+        f.pkg, f.installed, f.fixed,
+        (SELECT count(DISTINCT c.uid) FROM containers c WHERE ${REF_JOIN}) AS workloads
+      FROM findings f JOIN scans s ON s.cluster = f.cluster AND s.namespace = f.namespace AND s.image = f.image
+      WHERE ${where.join(' AND ')}) WHERE workloads > 0
+    ORDER BY firstSeen DESC, id, cluster, namespace, image, pkg`;
+  return page<NewRow>(db, sql, args, f);
+}
+
+export interface ClusterRow {
+  cluster: string;
+  lastSeen: string | null;
+  syncedAt: string | null;
+  owners: number;
+  containers: number;
+  scanned: number;
+  /** Containers whose image has no result yet. */
+  backlog: number;
+  /** Containers whose image's last scan failed. */
+  failed: number;
+  critical: number;
+  high: number;
+  medium: number;
+  low: number;
+  unknown: number;
+}
+
+/** Per-cluster posture: last seen, owners, scan backlog and failures, findings by severity in running containers. */
+export function clusterPosture(db: DatabaseSync): ClusterRow[] {
+  return db
+    .prepare(
+      `SELECT cl.cluster, cl.last_seen AS lastSeen, cl.synced_at AS syncedAt,
+        (SELECT count(*) FROM owners o WHERE o.cluster = cl.cluster) AS owners,
+        count(c.uid) AS containers,
+        count(s.image) AS scanned,
+        count(c.uid) - count(s.image) AS backlog,
+        coalesce(sum(s.status = 'error'), 0) AS failed,
+        coalesce(sum(s.critical), 0) AS critical, coalesce(sum(s.high), 0) AS high,
+        coalesce(sum(s.medium), 0) AS medium, coalesce(sum(s.low), 0) AS low, coalesce(sum(s.unknown), 0) AS unknown
+      FROM clusters cl
+      LEFT JOIN containers c ON c.cluster = cl.cluster
+      LEFT JOIN scans s ON ${REF_JOIN}
+      GROUP BY cl.cluster ORDER BY cl.cluster`,
+    )
+    .all() as unknown as ClusterRow[];
+}
