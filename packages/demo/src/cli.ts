@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot, startStack } from '@fleetscan/stack';
@@ -11,23 +13,8 @@ import {
 } from './services.ts';
 import { formatReports } from './show.ts';
 
-const HELP = `Usage: npm run demo -- [options]
-
-The main job on the real local stack: starts etcd, kube-apiserver, kube-controller-manager,
-NATS JetStream, the OCI registries and trivy's fixture DB; starts fleetscan's watcher, writer
-and scanner as processes; applies the "naive" nginx Deployment to the default namespace; waits
-for its ConfigAuditReport and VulnerabilityReport; prints them and saves them as YAML. Then it
-keeps everything running (kubeconfig printed) until Ctrl-C, and cleans up.
-
-Options:
-  --once            exit after the reports are written (for scripts); exit code 0 on success
-  --scanners N      scanner replicas to run (default 1)
-  --timeout SEC     how long to wait for the reports (default 180)
-  --cluster NAME    cluster name used in NATS subjects (default local)
-  --fleet           two clusters (a and b) sharing the NATS and the scanners, the Deployment in both,
-                    and the fleet view (services/fleetview): its URL is printed
-  -h, --help        show this help
-`;
+/** Also printed by .ci/demo itself, before the setup it would otherwise run first. */
+const HELP = readFileSync(join(repoRoot, 'packages', 'demo', 'usage.txt'), 'utf8');
 
 /** A CVE the naive Deployment's nginx image carries in the stack's trivy DB fixture (curl). */
 const FLEET_DEMO_CVE = 'CVE-2021-22945';
@@ -75,6 +62,12 @@ async function main(argv: string[]): Promise<number> {
 
   const say = (m: string) => process.stderr.write(`[demo] ${m}\n`);
   const t0 = Date.now();
+  // Outside the stack's directory, which `stack:up`, `stack:down` and every stop remove: the
+  // reports and the services' logs outlive the run (the next demo replaces them).
+  const out = join(repoRoot, '.demo');
+  const logDir = join(out, 'logs');
+  await rm(logDir, { recursive: true, force: true });
+  await mkdir(logDir, { recursive: true });
   const clusters = values.fleet ? ['a', 'b'] : [values.cluster];
   const stack = await startStack({ onProgress: (m) => say(m), ...(values.fleet && { clusters }) });
   const services: ServiceProcess[] = [];
@@ -83,6 +76,7 @@ async function main(argv: string[]): Promise<number> {
       ...(await startServiceProcesses(stack, {
         cluster,
         scanners: i === 0 ? scanners : 0,
+        logDir,
         ...(values.fleet && { prefix: `${cluster}-` }),
       })),
     );
@@ -92,8 +86,9 @@ async function main(argv: string[]): Promise<number> {
   let failed = false;
   const stopAll = async () => {
     await Promise.all(services.map((s) => s.process.stop()));
-    // Keep the logs of a failed run where the error message says they are.
+    // Keep the stack's own logs of a failed run where the error message says they are.
     await stack.stop({ keepDir: failed });
+    say(`service logs kept in ${logDir}`);
   };
   try {
     say(
@@ -114,8 +109,7 @@ async function main(argv: string[]): Promise<number> {
       )
     ).flat();
     say(`reports written ${((Date.now() - t1) / 1000).toFixed(1)} s after the Deployment was applied`);
-    // Outside the stack's directory, so the YAML outlives the run.
-    const dir = await saveReports(join(repoRoot, '.stack', 'reports'), reports);
+    const dir = await saveReports(join(out, 'reports'), reports);
     process.stdout.write(`\n${formatReports(reports)}\nYAML: ${dir}\n`);
     if (fleetview) {
       const where = await waitFleetview(fleetview.url, clusters, timeoutSec * 1000);
@@ -135,6 +129,10 @@ async function main(argv: string[]): Promise<number> {
             ]
           : [`  export KUBECONFIG=${stack.kubeconfigPath}`]),
         '  kubectl get vulnerabilityreports,configauditreports -A   (if you have kubectl)',
+        `Images for your own manifests come from the stack's registry (the cluster has no other):`,
+        `  registry ${stack.registry.host}, e.g. image: ${stack.registry.host}/library/nginx:1.20`,
+        ...stack.images.map((i) => `  ${i.ref}`),
+        'Services (metrics, log):',
         ...services.map((s) => `  ${s.name.padEnd(10)} ${s.metricsUrl}/metrics   log ${s.process.logFile}`),
         'Press Ctrl-C to stop and clean up.',
         '',

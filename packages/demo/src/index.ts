@@ -1,4 +1,4 @@
-export { type AnyReportLike, naiveDeployment, runScenario, saveReports } from './scenario.ts';
+export { type AnyReportLike, naiveDeployment, runScenario, savedReport, saveReports } from './scenario.ts';
 export {
   SERVICE_NODE_FLAGS,
   type ServiceProcess,

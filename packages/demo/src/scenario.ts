@@ -76,9 +76,21 @@ export async function runScenario(
   }
 }
 
+/**
+ * A report as a user would save it (`kubectl get -o yaml` without the server's bookkeeping): no
+ * managedFields, which are only the field managers' record and longer than the report's summary.
+ */
+export function savedReport(r: AnyReportLike): AnyReportLike {
+  const { managedFields: _, ...metadata } = r.metadata as AnyReportLike['metadata'] & {
+    managedFields?: unknown;
+  };
+  return { ...r, metadata };
+}
+
 /** Writes each report as YAML; returns the directory. */
 export async function saveReports(dir: string, reports: AnyReportLike[]): Promise<string> {
   await mkdir(dir, { recursive: true });
-  for (const r of reports) await writeFile(join(dir, `${r.kind}-${r.metadata.name}.yaml`), stringify(r));
+  for (const r of reports)
+    await writeFile(join(dir, `${r.kind}-${r.metadata.name}.yaml`), stringify(savedReport(r)));
   return dir;
 }

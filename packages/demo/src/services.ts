@@ -73,15 +73,22 @@ export async function startServiceProcesses(
     scanners?: number;
     env?: Record<string, string>;
     dieWithParent?: boolean;
-    /** Start only the scanners (tests that bring their own watcher and writer), or none. */
-    only?: 'scanner' | 'cluster';
+    /**
+     * Start only the scanners (tests that bring their own watcher and writer), or none, or one of
+     * the cluster's two (a fault test starting again the one it killed).
+     */
+    only?: 'scanner' | 'cluster' | 'watcher' | 'writer';
     /** Names the processes `<prefix>writer`, … (several clusters in one stack). */
     prefix?: string;
+    /** Where the `<name>.log` files go (default the stack's directory, which a stop removes). */
+    logDir?: string;
   },
 ): Promise<ServiceProcess[]> {
   const base = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
+    // The scanner's scratch directories (and its start-up sweep of stale ones) follow the caller's.
+    ...(process.env.TMPDIR && { TMPDIR: process.env.TMPDIR }),
     LOG_LEVEL: 'info',
   };
   const start = async (
@@ -96,7 +103,7 @@ export async function startServiceProcesses(
       args: [...SERVICE_NODE_FLAGS[service], join(repoRoot, 'services', service, 'src', 'main.ts')],
       // The caller's env wins over the defaults (a test's slow trivy, a bench's flags).
       env: { ...base, ...env, ...opts.env, METRICS_HOST: '127.0.0.1', METRICS_PORT: String(port) },
-      logFile: join(stack.dir, `${name}.log`),
+      logFile: join(opts.logDir ?? stack.dir, `${name}.log`),
       dieWithParent: opts.dieWithParent ?? true,
     });
     return { name, metricsUrl: `http://127.0.0.1:${port}`, process: proc };
@@ -106,20 +113,26 @@ export async function startServiceProcesses(
   const cluster = { CLUSTER_NAME: opts.cluster, KUBECONFIG: kubeconfig };
   const prefix = opts.prefix ?? '';
   const out: ServiceProcess[] = [];
-  if (opts.only !== 'scanner') {
-    // Each with its own NATS identity: the cluster's watcher and writer users.
+  const wants = (service: 'watcher' | 'writer' | 'scanner') =>
+    opts.only === undefined || opts.only === service || (opts.only === 'cluster' && service !== 'scanner');
+  // Each with its own NATS identity: the cluster's watcher and writer users.
+  if (wants('writer')) {
     out.push(
       await start(`${prefix}writer`, 'writer', {
         ...cluster,
         ...natsEnv(stack, { role: 'writer', cluster: opts.cluster }),
       }),
+    );
+  }
+  if (wants('watcher')) {
+    out.push(
       await start(`${prefix}watcher`, 'watcher', {
         ...cluster,
         ...natsEnv(stack, { role: 'watcher', cluster: opts.cluster }),
       }),
     );
   }
-  for (let i = 0; opts.only !== 'cluster' && i < (opts.scanners ?? 1); i++) {
+  for (let i = 0; wants('scanner') && i < (opts.scanners ?? 1); i++) {
     out.push(
       await start(`${prefix}scanner-${i}`, 'scanner', {
         ...natsEnv(stack, { role: 'scanner' }),

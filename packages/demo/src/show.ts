@@ -2,6 +2,12 @@ import type { AnyReportLike } from './scenario.ts';
 
 const rank = (s: string) => ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'].indexOf(s);
 
+/** Whitespace collapsed, cut at `max` characters: a terminal line per finding. */
+const oneLine = (s: string, max: number) => {
+  const flat = s.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+};
+
 /** A readable table of reports for a terminal: one line per report, then its top findings. */
 export function formatReports(reports: AnyReportLike[]): string {
   const lines: string[] = [];
@@ -48,13 +54,22 @@ export function formatReports(reports: AnyReportLike[]): string {
       }
       if (vulns.length > 8) lines.push(`  … ${vulns.length - 8} more`);
     } else {
+      // Every failing check, each with its message: the few a manifest fails are the point of the
+      // audit (a LOW one is no less the user's), and one check can fail for several objects.
       const failed = (
-        (r.report.checks ?? []) as { checkID: string; severity: string; title: string; success: boolean }[]
+        (r.report.checks ?? []) as {
+          checkID: string;
+          severity: string;
+          title: string;
+          success: boolean;
+          messages?: string[];
+        }[]
       ).filter((c) => !c.success);
-      failed.sort((a, b) => rank(a.severity) - rank(b.severity));
-      for (const c of failed.slice(0, 8))
-        lines.push(`  ${c.severity.padEnd(9)}${c.checkID.padEnd(8)}${c.title}`);
-      if (failed.length > 8) lines.push(`  … ${failed.length - 8} more failing checks`);
+      failed.sort((a, b) => rank(a.severity) - rank(b.severity) || a.checkID.localeCompare(b.checkID));
+      for (const c of failed) {
+        const what = c.messages?.[0] ?? c.title;
+        lines.push(`  ${c.severity.padEnd(9)}${c.checkID.padEnd(8)}${oneLine(what, 110)}`);
+      }
     }
   }
   return `${lines.join('\n')}\n`;

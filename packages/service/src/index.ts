@@ -20,6 +20,7 @@ export {
 } from './http.ts';
 export { createLogger, type Logger } from './logger.ts';
 export { runMain } from './main.ts';
+export { createServiceRegistry } from './metrics-registry.ts';
 export { createReadiness, type Readiness } from './readiness.ts';
 export { onShutdownSignal } from './shutdown.ts';
 export { systemTimers, type Timers } from './timers.ts';

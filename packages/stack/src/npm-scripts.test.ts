@@ -1,7 +1,8 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { repoRoot } from './tools.ts';
@@ -62,4 +63,70 @@ describe('npm scripts on the wrong node', () => {
     expect(r.stderr).toContain('npm dependencies are not installed');
     expect(r.stderr).toContain('eval "$(bash .ci/setup)"');
   });
+});
+
+/** The scripts that run until stopped: Ctrl-C, or a SIGINT to npm from whatever started it, must reach them. */
+const LONG_RUNNING = ['stack:up', 'demo', 'bench', 'soak'];
+
+describe('npm scripts that run until stopped', () => {
+  let dir: string | undefined;
+  afterEach(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+
+  it.each(LONG_RUNNING)(
+    '%s: a SIGINT to npm reaches the program (npm signals its shell, which must have exec-ed node)',
+    { timeout: 60_000 },
+    async (name) => {
+      const pkg = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as {
+        scripts: Record<string, string>;
+      };
+      const script = pkg.scripts[name];
+      if (!script) throw new Error(`no npm script ${name}`);
+      dir = await mkdtemp(join(tmpdir(), 'fleetscan-npm-signal-'));
+      await mkdir(join(dir, '.ci'), { recursive: true });
+      await mkdir(join(dir, 'node_modules'), { recursive: true });
+      await copyFile(join(repoRoot, '.ci', 'check-node.mjs'), join(dir, '.ci', 'check-node.mjs'));
+      // The script as package.json has it, its program replaced by one that says when SIGINT came.
+      const program = script.match(/node (packages\/\S+\.ts)/)?.[1];
+      if (!program) throw new Error(`${name}: no program in ${script}`);
+      const marker = join(dir, 'got-sigint');
+      await writeFile(
+        join(dir, 'program.mjs'),
+        [
+          "import { writeFileSync } from 'node:fs';",
+          `process.on('SIGINT', () => { writeFileSync(${JSON.stringify(marker)}, 'yes'); process.exit(130); });`,
+          "console.log('ready');",
+          'setTimeout(() => process.exit(3), 30_000);',
+        ].join('\n'),
+      );
+      await writeFile(
+        join(dir, 'package.json'),
+        JSON.stringify({
+          engines: { node: `>=${process.versions.node.split('.').slice(0, 2).join('.')}` },
+          scripts: { [name]: script.replace(program, 'program.mjs') },
+        }),
+      );
+      const npm = spawn('npm', ['run', '--silent', name], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+      const exited = new Promise<void>((resolve) => npm.once('exit', () => resolve()));
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const t = setTimeout(() => reject(new Error('the program did not start within 30 s')), 30_000);
+          npm.stdout.on('data', (d: Buffer) => {
+            if (d.toString().includes('ready')) {
+              clearTimeout(t);
+              resolve();
+            }
+          });
+        });
+        // Only npm: as a process manager or an IDE stops it, not the terminal's whole process group.
+        npm.kill('SIGINT');
+        await Promise.race([exited, sleep(20_000)]);
+        expect(await readFile(marker, 'utf8').catch(() => 'no SIGINT reached the program')).toBe('yes');
+      } finally {
+        npm.kill('SIGKILL');
+      }
+    },
+  );
 });

@@ -9,9 +9,16 @@ import {
   scanConsumer,
   subjects,
 } from '@fleetscan/bus';
-import { type Clock, createReadiness, type Logger, startOpsServer, systemClock } from '@fleetscan/service';
+import {
+  type Clock,
+  createReadiness,
+  createServiceRegistry,
+  type Logger,
+  startOpsServer,
+  systemClock,
+} from '@fleetscan/service';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { ScannerConfig } from './config.ts';
 import { createConfigWorker } from './config-worker.ts';
 import { startDbVersionPublisher } from './db-version.ts';
@@ -40,7 +47,7 @@ export interface RunningScanner {
 /** Wires the scanner: the NATS topology (the scanners own it), the two workers, metrics and health. */
 export async function startScanner(deps: ScannerDeps): Promise<RunningScanner> {
   const { config, logger } = deps;
-  const registry = deps.registry ?? new Registry();
+  const registry = deps.registry ?? createServiceRegistry();
   const metrics = createScannerMetrics(registry);
   const readiness = createReadiness();
   const ops = await startOpsServer({ ...config.metrics, registry, health: readiness });

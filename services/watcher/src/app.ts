@@ -11,6 +11,7 @@ import { createTransport, type KubeConnection, loadKubeConfig } from '@fleetscan
 import {
   type Clock,
   createReadiness,
+  createServiceRegistry,
   type Logger,
   startOpsServer,
   systemClock,
@@ -19,7 +20,7 @@ import {
 } from '@fleetscan/service';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { createAsks } from './asks.ts';
 import type { WatcherConfig } from './config.ts';
 import { createCredentialSource } from './credentials.ts';
@@ -56,7 +57,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
   const { config, logger } = deps;
   const clock = deps.clock ?? systemClock;
   const timers = deps.timers ?? systemTimers;
-  const registry = deps.registry ?? new Registry();
+  const registry = deps.registry ?? createServiceRegistry();
   // One watcher per cluster: every series it serves is that cluster's.
   registry.setDefaultLabels({ cluster: config.cluster });
   const metrics = createWatcherMetrics(registry);

@@ -29,6 +29,7 @@ import { SBOM_REPORT } from '@fleetscan/reports';
 import {
   type Clock,
   createReadiness,
+  createServiceRegistry,
   type Logger,
   startOpsServer,
   systemClock,
@@ -36,7 +37,7 @@ import {
   type Timers,
 } from '@fleetscan/service';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { createReportApi } from './apply.ts';
 import { createCleanup } from './cleanup.ts';
 import { createComplianceIo } from './compliance-io.ts';
@@ -72,7 +73,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   const { config, logger } = deps;
   const clock = deps.clock ?? systemClock;
   const timers = deps.timers ?? systemTimers;
-  const registry = deps.registry ?? new Registry();
+  const registry = deps.registry ?? createServiceRegistry();
   // One writer per cluster: every series it serves is that cluster's.
   registry.setDefaultLabels({ cluster: config.cluster });
   const metrics = createWriterMetrics(registry);

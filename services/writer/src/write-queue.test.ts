@@ -41,6 +41,26 @@ describe('decideWrite', () => {
     expect(decideWrite({ ...MINE, ownerUid: 'u1', contentHash: 'h0', updatedAtMs: T0 + 1 }, incoming)).toBe(
       'older',
     );
+    const forSpec = { ...incoming, specHash: 's1' };
+    expect(
+      decideWrite(
+        { ...MINE, ownerUid: 'u1', contentHash: 'h0', updatedAtMs: T0 + 1, specHash: 's1' },
+        forSpec,
+      ),
+    ).toBe('older');
+  });
+
+  it('writes a report for the owner’s new pod spec over one for its old spec, whatever the scan times', () => {
+    // A StatefulSet updated in place to an image scanned (and cached) before the image it ran: the
+    // same report, the same owner, an older scan time. Dropped as "older", the report kept the old
+    // spec hash and the old image's findings for good (the soak and the fault tests found it).
+    const newSpec = { ...incoming, specHash: 's2' };
+    expect(
+      decideWrite(
+        { ...MINE, ownerUid: 'u1', contentHash: 'h0', updatedAtMs: T0 + 60_000, specHash: 's1' },
+        newSpec,
+      ),
+    ).toBe('write');
   });
 
   it('skips the same content from the same scan; writes new content or a newer scan', () => {

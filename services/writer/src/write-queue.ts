@@ -3,6 +3,7 @@ import { isKubeError, KubeErrorCode } from '@fleetscan/kube';
 import {
   ANNOTATION_CONTENT_HASH,
   ANNOTATION_UPDATED_AT,
+  LABEL_RESOURCE_SPEC_HASH,
   MANAGED_BY_FLEETSCAN,
   type OwnerReportKind,
   REPORT_RESOURCES,
@@ -26,7 +27,7 @@ export const RECENT_WRITES_MAX = 20_000;
  * or for the kinds without one (RBAC and infra assessments) fleetscan's updated-at annotation.
  */
 export type WritableReport = ReportObject & {
-  metadata: { annotations?: Record<string, string> };
+  metadata: { annotations?: Record<string, string>; labels?: Record<string, string> };
   report: { updateTimestamp?: string; [field: string]: unknown };
 };
 
@@ -43,6 +44,8 @@ export interface ReportState {
   contentHash?: string | undefined;
   /** The scan time in ms (scanTimeOf). */
   updatedAtMs?: number | undefined;
+  /** resource-spec-hash: the owner's pod spec the report is for. */
+  specHash?: string | undefined;
 }
 
 /** A report as this writer last wrote it, and when. */
@@ -84,6 +87,9 @@ export function decideWrite(
 ): 'write' | 'adopt' | 'older' | 'unchanged' {
   if (existing && existing.managedBy !== MANAGED_BY_FLEETSCAN) return 'adopt';
   if (!existing || existing.ownerUid !== incoming.ownerUid) return 'write';
+  // Scan times compare only for one pod spec: an owner updated in place (a StatefulSet, a
+  // DaemonSet) to an image whose cached scan is older than the report's must still get its report.
+  if (existing.specHash !== incoming.specHash) return 'write';
   if (existing.updatedAtMs !== undefined && existing.updatedAtMs > incoming.updatedAtMs) return 'older';
   if (existing.contentHash === incoming.contentHash && existing.updatedAtMs === incoming.updatedAtMs)
     return 'unchanged';
@@ -140,6 +146,7 @@ export function createWriteQueue(d: {
       ownerUid,
       contentHash: report.metadata.annotations?.[ANNOTATION_CONTENT_HASH],
       updatedAtMs: scanTimeOf(report),
+      specHash: report.metadata.labels?.[LABEL_RESOURCE_SPEC_HASH],
     };
     const decision = decideWrite(existing, incoming);
     if (decision === 'older' || decision === 'unchanged') {
