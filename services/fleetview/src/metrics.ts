@@ -11,7 +11,7 @@ export function createFleetviewMetrics(registry: Registry) {
     }),
     rows: new Gauge({
       name: 'fleetscan_fleetview_model_rows',
-      help: 'Rows of the read model, by table (owners, containers, scans, findings).',
+      help: 'Rows of the read model, by table (owners, containers, scans, digests, findings).',
       labelNames: ['table'] as const,
       registers,
     }),

@@ -3,7 +3,9 @@ import type { Severity } from '@fleetscan/reports';
 
 /**
  * The questions the fleet view answers, as SQL over the model (model.ts). Every value reaches
- * SQLite as a bound parameter; every answer is one page (limit, offset) and its total.
+ * SQLite as a bound parameter; every answer is one page (limit, offset) and its total. Joins that
+ * start from a finding are written as CROSS JOINs, which SQLite never reorders: left to choose, it
+ * may start from every container of a cluster instead of the few scans of one finding's image.
  */
 export interface Page<T> {
   items: T[];
@@ -19,11 +21,30 @@ export interface PageParams {
   offset: number;
 }
 
-function page<T>(db: DatabaseSync, sql: string, args: SQLInputValue[], p: PageParams): Page<T> {
-  const total = Number((db.prepare(`SELECT count(*) AS n FROM (${sql})`).get(...args) as { n: number }).n);
-  const items = db.prepare(`${sql} LIMIT ? OFFSET ?`).all(...args, p.limit, p.offset) as T[];
+/**
+ * One page of `sql`'s rows in `order` (columns of its result), and their total: counted by a window
+ * over the same pass that sorts them, so the joins run once, not once more for a count. Only a page
+ * past the end (no row to carry the count) counts again.
+ */
+function page<T>(
+  db: DatabaseSync,
+  sql: string,
+  order: string,
+  args: SQLInputValue[],
+  p: PageParams,
+): Page<T> {
+  const rows = db
+    .prepare(`SELECT *, count(*) OVER () AS "_total" FROM (${sql}) ORDER BY ${order} LIMIT ? OFFSET ?`)
+    .all(...args, p.limit, p.offset) as (T & { _total?: number })[];
+  const total =
+    rows.length > 0
+      ? Number(rows[0]?._total)
+      : p.offset === 0
+        ? 0
+        : Number((db.prepare(`SELECT count(*) AS n FROM (${sql})`).get(...args) as { n: number }).n);
+  for (const r of rows) delete r._total;
   return {
-    items,
+    items: rows,
     total,
     limit: p.limit,
     offset: p.offset,
@@ -32,6 +53,8 @@ function page<T>(db: DatabaseSync, sql: string, args: SQLInputValue[], p: PagePa
 }
 
 const REF_JOIN = 'c.cluster = s.cluster AND c.namespace = s.namespace AND c.image = s.image';
+/** A scan to its image's findings (kept once per digest, model.ts). */
+const KEY_JOIN = 's.cluster = f.cluster AND s.fkey = f.fkey';
 
 export interface VulnerabilityRow {
   cluster: string;
@@ -67,7 +90,7 @@ export function whereVulnerability(db: DatabaseSync, f: VulnerabilityFilter): Pa
     args.push(f.cluster);
   }
   if (f.namespace !== undefined) {
-    where.push('f.namespace = ?');
+    where.push('s.namespace = ?');
     args.push(f.namespace);
   }
   if (f.severities?.length) {
@@ -75,15 +98,20 @@ export function whereVulnerability(db: DatabaseSync, f: VulnerabilityFilter): Pa
     args.push(...f.severities);
   }
   if (f.fixable) where.push("f.fixed != ''");
-  const sql = `SELECT f.cluster, f.namespace, o.kind, o.name, c.container, f.image, s.digest, f.severity,
+  const sql = `SELECT f.cluster, s.namespace, o.kind, o.name, c.container, s.image, s.digest, f.severity,
       f.pkg, f.installed, f.fixed, f.title, f.first_seen AS firstSeen, s.scanned_at AS scannedAt
     FROM findings f
-    JOIN scans s ON s.cluster = f.cluster AND s.namespace = f.namespace AND s.image = f.image
-    JOIN containers c ON ${REF_JOIN}
-    JOIN owners o ON o.cluster = c.cluster AND o.uid = c.uid
-    WHERE ${where.join(' AND ')}
-    ORDER BY f.cluster, f.namespace, o.kind, o.name, c.container, f.pkg, f.installed`;
-  return page<VulnerabilityRow>(db, sql, args, f);
+    CROSS JOIN scans s INDEXED BY scans_fkey ON ${KEY_JOIN}
+    CROSS JOIN containers c ON ${REF_JOIN}
+    CROSS JOIN owners o ON o.cluster = c.cluster AND o.uid = c.uid
+    WHERE ${where.join(' AND ')}`;
+  return page<VulnerabilityRow>(
+    db,
+    sql,
+    'cluster, namespace, kind, name, container, pkg, installed',
+    args,
+    f,
+  );
 }
 
 export interface DigestRow {
@@ -116,16 +144,15 @@ export function whereDigest(
       JOIN owners o ON o.cluster = c.cluster AND o.uid = c.uid WHERE s.digest = ?
     UNION
     SELECT ${cols} FROM containers c JOIN owners o ON o.cluster = c.cluster AND o.uid = c.uid
-      LEFT JOIN scans s ON ${REF_JOIN} WHERE c.digest = ?
-    ORDER BY 1, 2, 3, 4, 5`;
-  const rows = page<DigestRow>(db, sql, [digest, digest], p);
+      LEFT JOIN scans s ON ${REF_JOIN} WHERE c.digest = ?`;
+  const rows = page<DigestRow>(db, sql, 'cluster, namespace, kind, name, container', [digest, digest], p);
   // One scan of the digest speaks for its findings (the same image, the same DB, the fleet's settings).
   const findings = db
     .prepare(
       `SELECT f.id, f.severity, f.pkg, f.installed, f.fixed, f.title FROM findings f
-       JOIN (SELECT cluster, namespace, image FROM scans WHERE digest = ? AND status = 'ok'
+       JOIN (SELECT cluster, fkey FROM scans WHERE digest = ? AND status = 'ok'
              ORDER BY scanned_at DESC LIMIT 1) s
-         ON s.cluster = f.cluster AND s.namespace = f.namespace AND s.image = f.image
+         ON ${KEY_JOIN}
        ORDER BY CASE f.severity WHEN 'CRITICAL' THEN 0 WHEN 'HIGH' THEN 1 WHEN 'MEDIUM' THEN 2 WHEN 'LOW' THEN 3 ELSE 4 END, f.id
        LIMIT 1000`,
     )
@@ -155,21 +182,10 @@ export function fixFirst(
   db: DatabaseSync,
   f: PageParams & { cluster?: string | undefined },
 ): Page<FixFirstRow> {
-  const args: SQLInputValue[] = [];
-  let clusterFilter = '';
-  if (f.cluster) {
-    clusterFilter = 'AND s.cluster = ?';
-    args.push(f.cluster);
-  }
-  const sql = `SELECT digest, images, critical, high, workloads, clusters, (critical + high) * workloads AS score FROM (
-      SELECT s.digest, group_concat(DISTINCT s.image) AS images, max(s.critical) AS critical, max(s.high) AS high,
-        count(DISTINCT c.cluster || '/' || c.uid) AS workloads, count(DISTINCT c.cluster) AS clusters
-      FROM scans s JOIN containers c ON ${REF_JOIN}
-      WHERE s.status = 'ok' AND s.digest IS NOT NULL ${clusterFilter}
-      GROUP BY s.digest)
-    WHERE critical + high > 0
-    ORDER BY score DESC, critical DESC, digest`;
-  return page<FixFirstRow>(db, sql, args, f);
+  // Kept ranked at ingest (ranking.ts): fleet-wide is scope ''.
+  const sql = `SELECT digest, images, critical, high, workloads, clusters, score FROM fix_first
+    WHERE scope = ?`;
+  return page<FixFirstRow>(db, sql, 'score DESC, critical DESC, digest', [f.cluster ?? ''], f);
 }
 
 export interface NewRow {
@@ -205,13 +221,12 @@ export function newSince(
     where.push(`f.severity IN (${f.severities.map(() => '?').join(', ')})`);
     args.push(...f.severities);
   }
-  const sql = `SELECT * FROM (SELECT f.id, f.severity, f.first_seen AS firstSeen, f.cluster, f.namespace, f.image, s.digest,
+  const sql = `SELECT * FROM (SELECT f.id, f.severity, f.first_seen AS firstSeen, f.cluster, s.namespace, s.image, s.digest,
         f.pkg, f.installed, f.fixed,
         (SELECT count(DISTINCT c.uid) FROM containers c WHERE ${REF_JOIN}) AS workloads
-      FROM findings f JOIN scans s ON s.cluster = f.cluster AND s.namespace = f.namespace AND s.image = f.image
-      WHERE ${where.join(' AND ')}) WHERE workloads > 0
-    ORDER BY firstSeen DESC, id, cluster, namespace, image, pkg`;
-  return page<NewRow>(db, sql, args, f);
+      FROM findings f CROSS JOIN scans s INDEXED BY scans_fkey ON ${KEY_JOIN}
+      WHERE ${where.join(' AND ')}) WHERE workloads > 0`;
+  return page<NewRow>(db, sql, 'firstSeen DESC, id, cluster, namespace, image, pkg', args, f);
 }
 
 export interface ClusterRow {

@@ -24,7 +24,7 @@ export function ownerMsg(
 export function findingsMsg(
   cluster: string,
   image: string,
-  findings: [id: string, severity: Severity, fixed?: string, firstSeen?: string][],
+  findings: readonly (readonly [id: string, severity: Severity, fixed?: string, firstSeen?: string])[],
   o: { namespace?: string; digest?: string } = {},
 ): ImageFindings {
   return {

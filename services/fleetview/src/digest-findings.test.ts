@@ -1,0 +1,181 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { describe, expect, it } from 'vitest';
+import { decideStore } from './digest-findings.ts';
+import { createModel } from './model.ts';
+import { fixFirst, newSince, whereDigest, whereVulnerability } from './queries.ts';
+import { findingsMsg, ownerMsg } from './testing.ts';
+
+const A = `sha256:${'a'.repeat(64)}`;
+const B = `sha256:${'b'.repeat(64)}`;
+const page = { limit: 50, offset: 0 };
+const DAY1 = '2026-01-02T00:00:00Z';
+const DAY5 = '2026-01-06T00:00:00Z';
+const DAY9 = '2026-01-10T00:00:00Z';
+
+describe('decideStore', () => {
+  const stored = { scannedMs: 100, hash: 'h1' };
+  it.each([
+    ['nothing stored yet', undefined, { status: 'ok', scannedMs: 50, hash: 'h2' }, 'replace'],
+    [
+      'a failed scan fills an empty key',
+      undefined,
+      { status: 'error', scannedMs: null, hash: 'h0' },
+      'replace',
+    ],
+    ['a failed scan changes nothing stored', stored, { status: 'error', scannedMs: 200, hash: 'h2' }, 'keep'],
+    ['an older answer', stored, { status: 'ok', scannedMs: 99, hash: 'h2' }, 'keep'],
+    [
+      'the same content, as new or newer',
+      stored,
+      { status: 'ok', scannedMs: 100, hash: 'h1' },
+      'earlier-first-seen',
+    ],
+    ['a newer answer with other findings', stored, { status: 'ok', scannedMs: 101, hash: 'h2' }, 'replace'],
+  ] as const)('%s', (_, s, incoming, want) => {
+    expect(decideStore(s, incoming)).toBe(want);
+  });
+});
+
+/** Two namespaces of one cluster running the same image (digest A). */
+function twoNamespaces() {
+  const m = createModel(new DatabaseSync(':memory:'));
+  m.applyInventory(ownerMsg('east', 'u1', { name: 'web' }));
+  m.applyInventory(ownerMsg('east', 'u2', { name: 'web', namespace: 'other' }));
+  const findings = [
+    ['CVE-1', 'CRITICAL', '3.0.2', DAY1],
+    ['CVE-2', 'HIGH', '', DAY1],
+  ] as const;
+  m.applyFindings({ ...findingsMsg('east', 'reg/app:1', [...findings]), scannedAt: DAY1 });
+  m.applyFindings({
+    ...findingsMsg(
+      'east',
+      'reg/app:1',
+      findings.map(([id, s, f]) => [id, s, f, DAY5]),
+      { namespace: 'other' },
+    ),
+    scannedAt: DAY5,
+  });
+  return m;
+}
+const where = (m: ReturnType<typeof twoNamespaces>, id: string) =>
+  whereVulnerability(m.db, { id, ...page }).items.map((r) => [
+    r.namespace,
+    new Date(r.firstSeen).toISOString(),
+  ]);
+
+describe('findings kept once per digest', () => {
+  it('stores an image running in two namespaces once, and lists both', () => {
+    const m = twoNamespaces();
+    expect(m.counts()).toMatchObject({ scans: 2, digests: 1, findings: 2 });
+    // The namespace that started later does not make the findings new: first seen is the earliest.
+    expect(where(m, 'CVE-1')).toEqual([
+      ['other', '2026-01-02T00:00:00.000Z'],
+      ['shop', '2026-01-02T00:00:00.000Z'],
+    ]);
+    expect(newSince(m.db, { since: Date.parse(DAY5), ...page }).total).toBe(0);
+  });
+
+  it('replaces a digest’s findings with a newer answer (a new DB), for every namespace running it', () => {
+    const m = twoNamespaces();
+    m.applyFindings({
+      ...findingsMsg('east', 'reg/app:1', [
+        ['CVE-1', 'CRITICAL', '3.0.2', DAY1],
+        ['CVE-4', 'CRITICAL', '', DAY9],
+      ]),
+      scannedAt: DAY9,
+      dbUpdatedAt: DAY9,
+    });
+    expect(where(m, 'CVE-2')).toEqual([]);
+    expect(where(m, 'CVE-4')).toEqual([
+      ['other', '2026-01-10T00:00:00.000Z'],
+      ['shop', '2026-01-10T00:00:00.000Z'],
+    ]);
+    expect(where(m, 'CVE-1').map((r) => r[1])).toEqual([
+      '2026-01-02T00:00:00.000Z',
+      '2026-01-02T00:00:00.000Z',
+    ]);
+    expect(
+      newSince(m.db, { since: Date.parse(DAY9), ...page }).items.map((r) => [r.id, r.namespace]),
+    ).toEqual([
+      ['CVE-4', 'other'],
+      ['CVE-4', 'shop'],
+    ]);
+    expect(fixFirst(m.db, page).items.map((r) => [r.critical, r.high, r.workloads])).toEqual([[2, 0, 2]]);
+    expect(whereDigest(m.db, A, page).findings.map((f) => f.id)).toEqual(['CVE-1', 'CVE-4']);
+    // The other namespace's answer with the old DB, published late: older than what is kept.
+    m.applyFindings({
+      ...findingsMsg('east', 'reg/app:1', [['CVE-2', 'HIGH']], { namespace: 'other' }),
+      scannedAt: DAY5,
+    });
+    expect(where(m, 'CVE-2')).toEqual([]);
+    expect(m.counts().findings).toBe(2);
+  });
+
+  it('keeps a digest’s findings through a failed scan, and fills a key only a failed scan answered', () => {
+    const m = twoNamespaces();
+    m.applyFindings({ ...findingsMsg('east', 'reg/app:1', []), status: 'error', scannedAt: DAY9 });
+    expect(where(m, 'CVE-1')).toHaveLength(2);
+    m.applyInventory(ownerMsg('east', 'u3', { name: 'db', images: ['reg/db:2'] }));
+    m.applyFindings({
+      ...findingsMsg('east', 'reg/db:2', [['CVE-7', 'LOW']], { digest: B }),
+      status: 'error',
+    });
+    expect(where(m, 'CVE-7')).toEqual([['shop', '2026-01-02T00:00:00.000Z']]);
+  });
+
+  it('drops an old digest’s findings once no namespace’s image resolves to it', () => {
+    const m = twoNamespaces();
+    m.applyFindings({
+      ...findingsMsg('east', 'reg/app:1', [['CVE-5', 'HIGH']], { digest: B }),
+      scannedAt: DAY9,
+    });
+    expect(where(m, 'CVE-1')).toEqual([['other', '2026-01-02T00:00:00.000Z']]);
+    expect(where(m, 'CVE-5')).toEqual([['shop', '2026-01-02T00:00:00.000Z']]);
+    expect(m.counts()).toMatchObject({ digests: 2, findings: 3 });
+    m.applyFindings({
+      ...findingsMsg('east', 'reg/app:1', [['CVE-5', 'HIGH']], { digest: B, namespace: 'other' }),
+      scannedAt: DAY9,
+    });
+    expect(m.counts()).toMatchObject({ digests: 1, findings: 1 });
+    expect(where(m, 'CVE-1')).toEqual([]);
+    expect(whereDigest(m.db, A, page)).toMatchObject({ total: 0, findings: [] });
+    expect(whereDigest(m.db, B, page).total).toBe(2);
+  });
+
+  it('keeps findings of a scan that named no digest under its own reference', () => {
+    const m = createModel(new DatabaseSync(':memory:'));
+    m.applyInventory(ownerMsg('east', 'u1', { name: 'web' }));
+    m.applyInventory(ownerMsg('east', 'u2', { name: 'web', namespace: 'other' }));
+    const noDigest = (namespace: string, id: string) => {
+      const { digest: _, ...msg } = findingsMsg('east', 'reg/app:1', [[id, 'HIGH']], { namespace });
+      return msg;
+    };
+    m.applyFindings(noDigest('shop', 'CVE-1'));
+    m.applyFindings(noDigest('other', 'CVE-2'));
+    expect(
+      whereVulnerability(m.db, { id: 'CVE-1', ...page }).items.map((r) => [r.namespace, r.digest]),
+    ).toEqual([['shop', null]]);
+    expect(where(m, 'CVE-2')).toEqual([['other', '2026-01-02T00:00:00.000Z']]);
+    expect(fixFirst(m.db, page).total).toBe(0);
+  });
+
+  it('rebuilds a model file of an older schema from scratch', () => {
+    const path = join(mkdtempSync(join(process.env.TMPDIR ?? tmpdir(), 'fleetview-')), 'model.db');
+    const old = new DatabaseSync(path);
+    old.exec(
+      "CREATE TABLE findings (cluster TEXT, namespace TEXT, image TEXT); CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT); INSERT INTO meta VALUES ('last_seq', '42');",
+    );
+    old.close();
+    const m = createModel(new DatabaseSync(path));
+    expect(m.lastSeq()).toBe(0);
+    m.applyInventory(ownerMsg('east', 'u1', { name: 'web' }));
+    m.applyFindings(findingsMsg('east', 'reg/app:1', [['CVE-1', 'HIGH']]));
+    m.setLastSeq(7, 1);
+    m.db.close();
+    const again = createModel(new DatabaseSync(path));
+    expect([again.lastSeq(), again.counts().findings]).toEqual([7, 1]);
+  });
+});
