@@ -146,6 +146,22 @@ describe('the fleet view on two clusters', () => {
     );
     expect(clusters.body.items.map((c) => c.cluster)).toEqual(['a', 'b']);
     for (const c of clusters.body.items) expect(c.critical).toBeGreaterThan(0);
+    // The config checks the workloads fail (nginx as root, a writable root filesystem...), counted per
+    // cluster from what the scanners publish after each audit: b has two owners failing them.
+    type Posture = { cluster: string; topFailingChecks: { id: string; severity: string; owners: number }[] };
+    const posture = await waitFor(
+      'top failing config checks in both clusters',
+      async () => {
+        const items = (await api<{ items: Posture[] }>(view, '/v1/clusters')).body.items;
+        const top = (c: string) => items.find((i) => i.cluster === c)?.topFailingChecks[0]?.owners ?? 0;
+        return top('a') >= 1 && top('b') >= 2 ? items : undefined;
+      },
+      120_000,
+    );
+    for (const c of posture) {
+      expect(c.topFailingChecks.length, c.cluster).toBeGreaterThan(0);
+      for (const k of c.topFailingChecks) expect(k.id.length, c.cluster).toBeGreaterThan(0);
+    }
     const fresh = await api<{ total: number }>(
       view,
       `/v1/new?since=${new Date(Date.now() - 3600_000).toISOString()}`,

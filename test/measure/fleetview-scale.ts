@@ -4,7 +4,8 @@
  *   node test/measure/fleetview-scale.ts [--owners 10000] [--clusters 3] [--runs 300] [--extra-runs 20]
  *
  * Builds the fleet stream's messages of `clusters` clusters of `owners` owners each (100 namespaces,
- * 1–2 containers per owner from 400 images, 0–120 findings per image from 3 000 CVEs), and applies
+ * 1–2 containers per owner from 400 images, 0–120 findings per image from 3 000 CVEs, 0–12 failed
+ * config checks per owner from 60; `--no-checks` leaves those out), and applies
  * them, decoded from bytes as ingest does, to an in-memory model in transactions of 500: the
  * model's part of a rebuild (the NATS read is not in it). Then it times "where does X run" (a random
  * CVE, first page of 50) and "what to fix first" (first page of 50) `runs` times each, then "where does digest D run",
@@ -13,7 +14,13 @@
  */
 import { DatabaseSync } from 'node:sqlite';
 import { parseArgs } from 'node:util';
-import { findingsKey, type ImageFindings, type InventoryMessage, subjects } from '@fleetscan/bus';
+import {
+  findingsKey,
+  type ImageFindings,
+  type InventoryMessage,
+  type OwnerChecks,
+  subjects,
+} from '@fleetscan/bus';
 import {
   clusterPosture,
   createModel,
@@ -32,6 +39,8 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '300' },
     // The questions outside the p99 goal, some of which take seconds at this size: fewer runs.
     'extra-runs': { type: 'string', default: '20' },
+    // Leaves out the owners' failed config checks (as the model before them had none).
+    'no-checks': { type: 'boolean', default: false },
   },
 });
 const OWNERS = Number(values.owners);
@@ -119,6 +128,40 @@ for (let c = 0; c < CLUSTERS; c++) {
     });
   }
 }
+// Each owner's failed config checks: 0-12 of 60 check ids, from a sequence of their own (the rest
+// of the fleet stays the one measured before checks were published).
+let checkSeed = 7;
+const rndCheck = () => {
+  checkSeed = (checkSeed * 1103515245 + 12345) & 0x7fffffff;
+  return checkSeed / 0x7fffffff;
+};
+const checkIds = Array.from({ length: 60 }, (_, i) => `KSV${String(i + 1).padStart(3, '0')}`);
+for (let c = 0; c < CLUSTERS && !values['no-checks']; c++) {
+  const cluster = `cluster-${c}`;
+  for (let o = 0; o < OWNERS; o++) {
+    const uid = `00000000-0000-0000-${c.toString().padStart(4, '0')}-${o.toString().padStart(12, '0')}`;
+    const ids = new Set(
+      Array.from({ length: Math.floor(rndCheck() * 13) }, () => Math.floor(rndCheck() ** 2 * 60)),
+    );
+    const msg: OwnerChecks = {
+      v: 1,
+      cluster,
+      uid,
+      kind: 'ReplicaSet',
+      namespace: `ns-${o % 100}`,
+      name: `app-${o}-5d8f7c9b6`,
+      failed: [...ids].map((i) => ({
+        id: checkIds[i] as string,
+        severity: SEVERITIES[i % SEVERITIES.length] as Severity,
+        title: 'a check title of some length',
+      })),
+      omitted: 0,
+      scannedAt: at,
+      publishedAt: at,
+    };
+    messages.push({ subject: subjects.checks(uid, cluster), data: enc.encode(JSON.stringify(msg)) });
+  }
+}
 const bytes = messages.reduce((n, m) => n + m.data.length, 0);
 
 const model = createModel(new DatabaseSync(':memory:'));
@@ -129,6 +172,7 @@ for (let i = 0; i < messages.length; i += 500) {
       const d = decodeFleetMessage(m.subject, m.data);
       if (d.kind === 'inventory') model.applyInventory(d.message);
       else if (d.kind === 'findings') model.applyFindings(d.message);
+      else if (d.kind === 'checks') model.applyChecks(d.message);
       else throw new Error(d.reason);
     }
   });

@@ -1,5 +1,6 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import type { ImageFindings, InventoryMessage } from '@fleetscan/bus';
+import type { ImageFindings, InventoryMessage, OwnerChecks } from '@fleetscan/bus';
+import { createChecks } from './checks.ts';
 import { createDigestFindings, findingsKeyOf } from './digest-findings.ts';
 import { createRanking } from './ranking.ts';
 import { applySchema, emptyTables } from './schema.ts';
@@ -17,6 +18,7 @@ export interface FleetModel {
   readonly db: DatabaseSync;
   applyInventory(m: InventoryMessage): void;
   applyFindings(m: ImageFindings): void;
+  applyChecks(m: OwnerChecks): void;
   /** Everything applied up to this stream sequence is in the model (kept with the data). */
   setLastSeq(seq: number, atMs: number): void;
   lastSeq(): number;
@@ -26,7 +28,7 @@ export interface FleetModel {
   reset(): void;
   /** Runs `fn` in one transaction: a batch of messages is applied together. */
   transaction(fn: () => void): void;
-  counts(): Record<'owners' | 'containers' | 'scans' | 'digests' | 'findings', number>;
+  counts(): Record<'owners' | 'containers' | 'scans' | 'digests' | 'findings' | 'checks', number>;
 }
 
 const REF_JOIN = 'c.cluster = s.cluster AND c.namespace = s.namespace AND c.image = s.image';
@@ -79,6 +81,7 @@ export function createModel(db: DatabaseSync): FleetModel {
   };
   const digestFindings = createDigestFindings(db);
   const ranking = createRanking(db);
+  const checks = createChecks(db);
   // Outside a transaction each change is ranked at once; inside, once at its end.
   let inTransaction = false;
   const ranked = () => {
@@ -98,6 +101,7 @@ export function createModel(db: DatabaseSync): FleetModel {
         case 'owner': {
           // Published by a watcher older than the cluster's last complete inventory: already replaced or gone.
           if (m.epoch < epochOf(m.cluster)) return;
+          checks.ownerAdded(m.cluster, m.uid);
           q.upsertOwner.run(m.cluster, m.uid, m.kind, m.namespace, m.name, m.epoch, m.at);
           markOwner(m.cluster, m.uid);
           q.deleteContainers.run(m.cluster, m.uid);
@@ -109,6 +113,7 @@ export function createModel(db: DatabaseSync): FleetModel {
         }
         case 'deleted':
           markOwner(m.cluster, m.uid);
+          checks.ownerRemoved(m.cluster, m.uid);
           q.deleteContainers.run(m.cluster, m.uid);
           q.deleteOwner.run(m.cluster, m.uid);
           return ranked();
@@ -116,6 +121,7 @@ export function createModel(db: DatabaseSync): FleetModel {
           q.setSynced.run(m.cluster, m.epoch, m.at, m.at);
           // Owners a previous watcher published and nobody deleted: gone while no watcher ran.
           ranking.markAll(q.staleDigests.all(m.cluster, m.epoch) as { digest: string | null }[]);
+          checks.staleRemoved(m.cluster, m.epoch);
           q.dropStaleContainers.run(m.cluster, m.cluster, m.epoch);
           q.dropStaleOwners.run(m.cluster, m.epoch);
           return ranked();
@@ -154,6 +160,9 @@ export function createModel(db: DatabaseSync): FleetModel {
       ranking.mark(m.digest);
       ranked();
     },
+    applyChecks(m) {
+      checks.apply(m);
+    },
     setLastSeq(seq, atMs) {
       q.setMeta.run('last_seq', String(seq));
       q.setMeta.run('saved_at', String(atMs));
@@ -190,6 +199,7 @@ export function createModel(db: DatabaseSync): FleetModel {
         scans: n('scans'),
         digests: n('digests'),
         findings: n('findings'),
+        checks: n('checks'),
       };
     },
   };

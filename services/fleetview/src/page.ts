@@ -35,7 +35,7 @@ form { margin: .5em 0; }
 <h2>What to fix first</h2>
 <table id="fixfirst"><thead><tr><th>digest</th><th>images</th><th>critical</th><th>high</th><th>workloads</th><th>clusters</th></tr></thead><tbody></tbody></table>
 <h2>Clusters</h2>
-<table id="clusters"><thead><tr><th>cluster</th><th>last seen</th><th>owners</th><th>containers</th><th>backlog</th><th>failed</th><th>critical</th><th>high</th></tr></thead><tbody></tbody></table>
+<table id="clusters"><thead><tr><th>cluster</th><th>last seen</th><th>owners</th><th>containers</th><th>backlog</th><th>failed</th><th>critical</th><th>high</th><th>top failing config checks (owners)</th></tr></thead><tbody></tbody></table>
 <script>
 const $ = (id) => document.getElementById(id);
 $('token').value = sessionStorage.getItem('fleetview-token') || '';
@@ -84,7 +84,10 @@ $('search').addEventListener('submit', async (e) => {
 async function refresh() {
   try {
     fill('fixfirst', (await api('/v1/fix-first?limit=20')).items, ['digest', 'images', 'critical', 'high', 'workloads', 'clusters']);
-    fill('clusters', (await api('/v1/clusters')).items, ['cluster', 'lastSeen', 'owners', 'containers', 'backlog', 'failed', 'critical', 'high']);
+    const clusters = (await api('/v1/clusters')).items.map((c) => ({
+      ...c, checks: c.topFailingChecks.slice(0, 5).map((k) => k.id + ' (' + k.owners + ')').join(', '),
+    }));
+    fill('clusters', clusters, ['cluster', 'lastSeen', 'owners', 'containers', 'backlog', 'failed', 'critical', 'high', 'checks']);
   } catch (err) { $('error').textContent = err.message; }
 }
 refresh();

@@ -245,11 +245,38 @@ export interface ClusterRow {
   medium: number;
   low: number;
   unknown: number;
+  /** The config checks most of the cluster's owners fail, most first (TOP_CHECKS at most). */
+  topFailingChecks: FailingCheck[];
 }
 
-/** Per-cluster posture: last seen, owners, scan backlog and failures, findings by severity in running containers. */
+export interface FailingCheck {
+  id: string;
+  severity: Severity;
+  title: string;
+  /** Owners of the cluster whose last config audit failed the check. */
+  owners: number;
+}
+
+/** Failing checks listed per cluster. */
+export const TOP_CHECKS = 10;
+
+/**
+ * Per-cluster posture: last seen, owners, scan backlog and failures, findings by severity in
+ * running containers, and the config checks most owners fail (kept counted at ingest, checks.ts).
+ */
 export function clusterPosture(db: DatabaseSync): ClusterRow[] {
-  return db
+  const top = db
+    .prepare(
+      `SELECT cluster, id, severity, title, owners FROM (
+        SELECT *, row_number() OVER (PARTITION BY cluster ORDER BY owners DESC,
+          CASE severity WHEN 'CRITICAL' THEN 0 WHEN 'HIGH' THEN 1 WHEN 'MEDIUM' THEN 2 WHEN 'LOW' THEN 3 ELSE 4 END, id) AS n
+        FROM check_counts WHERE owners > 0)
+      WHERE n <= ? ORDER BY cluster, n`,
+    )
+    .all(TOP_CHECKS) as unknown as (FailingCheck & { cluster: string })[];
+  const checksOf = new Map<string, FailingCheck[]>();
+  for (const { cluster, ...c } of top) checksOf.set(cluster, [...(checksOf.get(cluster) ?? []), c]);
+  const rows = db
     .prepare(
       `SELECT cl.cluster, cl.last_seen AS lastSeen, cl.synced_at AS syncedAt,
         (SELECT count(*) FROM owners o WHERE o.cluster = cl.cluster) AS owners,
@@ -264,5 +291,6 @@ export function clusterPosture(db: DatabaseSync): ClusterRow[] {
       LEFT JOIN scans s ON ${REF_JOIN}
       GROUP BY cl.cluster ORDER BY cl.cluster`,
     )
-    .all() as unknown as ClusterRow[];
+    .all() as unknown as Omit<ClusterRow, 'topFailingChecks'>[];
+  return rows.map((r) => ({ ...r, topFailingChecks: checksOf.get(r.cluster) ?? [] }));
 }

@@ -7,13 +7,26 @@ import type { DatabaseSync } from 'node:sqlite';
  * per-reference key when a scan named none), `digests` holds each key's scan time, content hash and
  * counts, `findings` each key's findings — an image running in 100 namespaces is stored once, not
  * 100 times. `fix_first` is "what to fix first" kept ranked at ingest (ranking.ts), per cluster and
- * fleet-wide (scope ''), so the question is an indexed read rather than an aggregation.
+ * fleet-wide (scope ''), so the question is an indexed read rather than an aggregation. `checks`
+ * holds each owner's failed config checks and `check_counts` how many owners of a cluster fail each
+ * (checks.ts).
  * Times that are compared (first seen, scan time) are kept as milliseconds: ISO strings of
  * different precision do not sort as times.
  */
 export const SCHEMA_VERSION = 2;
 
-const TABLES = ['owners', 'containers', 'clusters', 'scans', 'digests', 'findings', 'fix_first', 'meta'];
+const TABLES = [
+  'owners',
+  'containers',
+  'clusters',
+  'scans',
+  'digests',
+  'findings',
+  'fix_first',
+  'checks',
+  'check_counts',
+  'meta',
+];
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS owners (
@@ -40,7 +53,8 @@ CREATE TABLE IF NOT EXISTS scans (
   PRIMARY KEY (cluster, namespace, image)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS scans_digest ON scans (digest);
-CREATE INDEX IF NOT EXISTS scans_fkey ON scans (cluster, fkey);
+-- Covering for the joins from a finding: namespace and image come with the primary key.
+CREATE INDEX IF NOT EXISTS scans_fkey ON scans (cluster, fkey, digest, scanned_at);
 CREATE TABLE IF NOT EXISTS digests (
   cluster TEXT NOT NULL, fkey TEXT NOT NULL, scanned_ms INTEGER, hash TEXT NOT NULL,
   critical INTEGER NOT NULL, high INTEGER NOT NULL,
@@ -61,6 +75,15 @@ CREATE TABLE IF NOT EXISTS fix_first (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS fix_first_rank ON fix_first (scope, score DESC, critical DESC, digest);
 CREATE INDEX IF NOT EXISTS fix_first_digest ON fix_first (digest);
+CREATE TABLE IF NOT EXISTS checks (
+  cluster TEXT NOT NULL, uid TEXT NOT NULL, id TEXT NOT NULL, severity TEXT NOT NULL, title TEXT NOT NULL,
+  PRIMARY KEY (cluster, uid, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS check_counts (
+  cluster TEXT NOT NULL, id TEXT NOT NULL, severity TEXT NOT NULL, title TEXT NOT NULL, owners INTEGER NOT NULL,
+  PRIMARY KEY (cluster, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS check_counts_top ON check_counts (cluster, owners DESC, id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 `;
 
