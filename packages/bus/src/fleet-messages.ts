@@ -92,6 +92,11 @@ export const FindingSchema = z.object({
   title: z.string().max(512),
   /** When this finding (id, package, installed version) was first published for this image and namespace. */
   firstSeen: Timestamp,
+  /**
+   * The DB version (trivy-db's UpdatedAt) of the scan that first found it: "what is new since a DB
+   * version". Absent in messages of scanners older than this field.
+   */
+  firstDb: z.string().max(64).optional(),
 });
 export type Finding = z.infer<typeof FindingSchema>;
 

@@ -114,6 +114,40 @@ describe('findings kept once per digest', () => {
     expect(m.counts().findings).toBe(2);
   });
 
+  it('answers what is new since a DB version: findings first found with a newer one', () => {
+    const m = twoNamespaces();
+    const withDb = (db: string, ids: [string, string][]) => ({
+      ...findingsMsg('east', 'reg/app:1', []),
+      scannedAt: DAY9,
+      dbUpdatedAt: db,
+      findings: ids.map(([id, firstDb]) => ({
+        id,
+        severity: 'HIGH' as const,
+        pkg: 'openssl',
+        installed: '3.0.1',
+        fixed: '',
+        title: id,
+        firstSeen: firstDb === DAY9 ? DAY9 : DAY1,
+        firstDb,
+      })),
+    });
+    // The shop namespace's image re-matched with the DB of day 9: CVE-4 is new with it.
+    m.applyFindings(
+      withDb(DAY9, [
+        ['CVE-1', '2026-01-01T00:00:00Z'],
+        ['CVE-4', DAY9],
+      ]),
+    );
+    const since = (db: string) =>
+      newSince(m.db, { sinceDb: Date.parse(db), ...page }).items.map((r) => [r.id, r.namespace, r.firstDb]);
+    expect(since(DAY5)).toEqual([
+      ['CVE-4', 'other', Date.parse(DAY9)],
+      ['CVE-4', 'shop', Date.parse(DAY9)],
+    ]);
+    expect(since(DAY9)).toEqual([]);
+    expect(since('2025-12-01T00:00:00Z').map((r) => r[0])).toEqual(['CVE-4', 'CVE-4', 'CVE-1', 'CVE-1']);
+  });
+
   it('keeps a digest’s findings through a failed scan, and fills a key only a failed scan answered', () => {
     const m = twoNamespaces();
     m.applyFindings({ ...findingsMsg('east', 'reg/app:1', []), status: 'error', scannedAt: DAY9 });

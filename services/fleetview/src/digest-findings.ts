@@ -11,7 +11,8 @@ import { findingsKey, type ImageFindings } from '@fleetscan/bus';
  * the DB it was matched with. So the key's findings are those of its most recent answer: an
  * answer scanned earlier than the stored one changes nothing; an equal one (the same content)
  * only brings first-seen times earlier; a different, newer one (a new DB) replaces them. A
- * finding's first seen is the earliest any namespace's message gave it for that content, so a
+ * finding's first seen (and the DB version it was first found with) is the earliest any
+ * namespace's message gave it for that content, so a
  * namespace that started running an old image later does not make its findings new. A failed
  * scan's message carries the previous findings: it fills a key nothing has answered yet and
  * otherwise leaves the stored findings alone.
@@ -29,6 +30,12 @@ export function contentHash(m: Pick<ImageFindings, 'findings' | 'omitted'>): str
     h.update(`${f.id}\0${f.severity}\0${f.pkg}\0${f.installed}\0${f.fixed}\0${f.title}\n`);
   h.update(String(m.omitted));
   return h.digest('base64url').slice(0, 22);
+}
+
+/** A DB version (trivy-db's UpdatedAt) as milliseconds; null when absent or not a time. */
+export function dbMs(version: string | undefined): number | null {
+  const ms = version ? Date.parse(version) : Number.NaN;
+  return Number.isFinite(ms) ? ms : null;
 }
 
 export type StoreDecision = 'keep' | 'earlier-first-seen' | 'replace';
@@ -55,9 +62,11 @@ export function createDigestFindings(db: DatabaseSync): DigestFindings {
   const st = (sql: string): StatementSync => db.prepare(sql);
   const q = {
     stored: st('SELECT scanned_ms AS scannedMs, hash FROM digests WHERE cluster = ? AND fkey = ?'),
-    firstSeen: st('SELECT id, pkg, installed, first_seen AS t FROM findings WHERE cluster = ? AND fkey = ?'),
+    firstSeen: st(
+      'SELECT id, pkg, installed, first_seen AS t, first_db AS db FROM findings WHERE cluster = ? AND fkey = ?',
+    ),
     earlier: st(
-      `UPDATE findings SET first_seen = ?3 WHERE cluster = ?1 AND fkey = ?2 AND id = ?4 AND pkg = ?5
+      `UPDATE findings SET first_seen = ?3, first_db = ?7 WHERE cluster = ?1 AND fkey = ?2 AND id = ?4 AND pkg = ?5
          AND installed = ?6 AND first_seen > ?3`,
     ),
     touch: st(
@@ -65,8 +74,8 @@ export function createDigestFindings(db: DatabaseSync): DigestFindings {
     ),
     deleteFindings: st('DELETE FROM findings WHERE cluster = ? AND fkey = ?'),
     insertFinding: st(
-      `INSERT OR IGNORE INTO findings (cluster, fkey, id, severity, pkg, installed, fixed, title, first_seen)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO findings (cluster, fkey, id, severity, pkg, installed, fixed, title, first_seen, first_db)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     upsertDigest: st(
       'INSERT OR REPLACE INTO digests (cluster, fkey, scanned_ms, hash, critical, high) VALUES (?, ?, ?, ?, ?, ?)',
@@ -85,19 +94,20 @@ export function createDigestFindings(db: DatabaseSync): DigestFindings {
       if (decision === 'keep') return false;
       if (decision === 'earlier-first-seen') {
         for (const f of m.findings) {
-          q.earlier.run(m.cluster, fkey, Date.parse(f.firstSeen), f.id, f.pkg, f.installed);
+          q.earlier.run(m.cluster, fkey, Date.parse(f.firstSeen), f.id, f.pkg, f.installed, dbMs(f.firstDb));
         }
         if (scannedMs !== null) q.touch.run(scannedMs, m.cluster, fkey);
         return false;
       }
-      const seen = new Map<string, number>();
+      const seen = new Map<string, { t: number; db: number | null }>();
       for (const r of q.firstSeen.all(m.cluster, fkey) as {
         id: string;
         pkg: string;
         installed: string;
         t: number;
+        db: number | null;
       }[]) {
-        seen.set(identity(r.id, r.pkg, r.installed), r.t);
+        seen.set(identity(r.id, r.pkg, r.installed), r);
       }
       q.deleteFindings.run(m.cluster, fkey);
       let critical = 0;
@@ -105,8 +115,9 @@ export function createDigestFindings(db: DatabaseSync): DigestFindings {
       for (const f of m.findings) {
         if (f.severity === 'CRITICAL') critical++;
         else if (f.severity === 'HIGH') high++;
-        const given = Date.parse(f.firstSeen);
+        const given = { t: Date.parse(f.firstSeen), db: dbMs(f.firstDb) };
         const before = seen.get(identity(f.id, f.pkg, f.installed));
+        const first = before !== undefined && before.t < given.t ? before : given;
         q.insertFinding.run(
           m.cluster,
           fkey,
@@ -116,7 +127,8 @@ export function createDigestFindings(db: DatabaseSync): DigestFindings {
           f.installed,
           f.fixed,
           f.title,
-          before !== undefined && before < given ? before : given,
+          first.t,
+          first.db,
         );
       }
       q.upsertDigest.run(m.cluster, fkey, scannedMs, hash, critical, high);

@@ -192,6 +192,8 @@ export interface NewRow {
   id: string;
   severity: Severity;
   firstSeen: number;
+  /** The DB version (ms) of the scan that first found it, when its scanner said. */
+  firstDb: number | null;
   cluster: string;
   namespace: string;
   image: string;
@@ -202,17 +204,21 @@ export interface NewRow {
   workloads: number;
 }
 
-/** What is new: findings first seen at or after `since` (ms), in images that run somewhere. */
+/**
+ * What is new: findings first seen at or after `since` (ms), or first found with a DB newer than
+ * `sinceDb` (ms), in images that run somewhere.
+ */
 export function newSince(
   db: DatabaseSync,
   f: PageParams & {
-    since: number;
+    since?: number | undefined;
+    sinceDb?: number | undefined;
     cluster?: string | undefined;
     severities?: readonly Severity[] | undefined;
   },
 ): Page<NewRow> {
-  const where = ['f.first_seen >= ?'];
-  const args: SQLInputValue[] = [f.since];
+  const where = f.sinceDb !== undefined ? ['f.first_db > ?'] : ['f.first_seen >= ?'];
+  const args: SQLInputValue[] = [f.sinceDb ?? f.since ?? 0];
   if (f.cluster) {
     where.push('f.cluster = ?');
     args.push(f.cluster);
@@ -221,7 +227,8 @@ export function newSince(
     where.push(`f.severity IN (${f.severities.map(() => '?').join(', ')})`);
     args.push(...f.severities);
   }
-  const sql = `SELECT * FROM (SELECT f.id, f.severity, f.first_seen AS firstSeen, f.cluster, s.namespace, s.image, s.digest,
+  const sql = `SELECT * FROM (SELECT f.id, f.severity, f.first_seen AS firstSeen, f.first_db AS firstDb, f.cluster,
+        s.namespace, s.image, s.digest,
         f.pkg, f.installed, f.fixed,
         (SELECT count(DISTINCT c.uid) FROM containers c WHERE ${REF_JOIN}) AS workloads
       FROM findings f CROSS JOIN scans s INDEXED BY scans_fkey ON ${KEY_JOIN}

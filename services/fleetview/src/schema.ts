@@ -10,10 +10,10 @@ import type { DatabaseSync } from 'node:sqlite';
  * fleet-wide (scope ''), so the question is an indexed read rather than an aggregation. `checks`
  * holds each owner's failed config checks and `check_counts` how many owners of a cluster fail each
  * (checks.ts).
- * Times that are compared (first seen, scan time) are kept as milliseconds: ISO strings of
+ * Times that are compared (first seen, scan time, a finding's first DB version) are kept as milliseconds: ISO strings of
  * different precision do not sort as times.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const TABLES = [
   'owners',
@@ -63,11 +63,12 @@ CREATE TABLE IF NOT EXISTS digests (
 CREATE TABLE IF NOT EXISTS findings (
   cluster TEXT NOT NULL, fkey TEXT NOT NULL, id TEXT NOT NULL,
   severity TEXT NOT NULL, pkg TEXT NOT NULL, installed TEXT NOT NULL, fixed TEXT NOT NULL,
-  title TEXT NOT NULL, first_seen INTEGER NOT NULL,
+  title TEXT NOT NULL, first_seen INTEGER NOT NULL, first_db INTEGER,
   PRIMARY KEY (cluster, fkey, id, pkg, installed)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS findings_id ON findings (id);
 CREATE INDEX IF NOT EXISTS findings_first_seen ON findings (first_seen);
+CREATE INDEX IF NOT EXISTS findings_first_db ON findings (first_db) WHERE first_db IS NOT NULL;
 CREATE TABLE IF NOT EXISTS fix_first (
   scope TEXT NOT NULL, digest TEXT NOT NULL, images TEXT NOT NULL, critical INTEGER NOT NULL,
   high INTEGER NOT NULL, workloads INTEGER NOT NULL, clusters INTEGER NOT NULL, score INTEGER NOT NULL,

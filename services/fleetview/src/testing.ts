@@ -44,6 +44,7 @@ export function findingsMsg(
       fixed: fixed ?? '',
       title: `${id} title`,
       firstSeen: firstSeen ?? '2026-01-02T00:00:00Z',
+      firstDb: '2026-01-01T00:00:00Z',
     })),
     omitted: 0,
     publishedAt: '2026-01-02T00:00:00Z',
