@@ -167,6 +167,13 @@ describe('the fleet view on two clusters', () => {
       `/v1/new?since=${new Date(Date.now() - 3600_000).toISOString()}`,
     );
     expect(fresh.body.total).toBeGreaterThan(0);
+    // Every finding says which DB first found it: all are newer than no DB at all.
+    const sinceDb = await api<{ total: number; items: { firstDb: string | null }[] }>(
+      view,
+      '/v1/new?sinceDb=1970-01-01T00:00:00Z',
+    );
+    expect(sinceDb.body.total).toBe(fresh.body.total);
+    expect(sinceDb.body.items[0]?.firstDb).toMatch(/^\d{4}-\d\d-\d\dT/);
   }, 300_000);
 
   it('shows the workloads of a CVE searched on the page, in a real headless chromium', async () => {
