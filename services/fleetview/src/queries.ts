@@ -22,9 +22,9 @@ export interface PageParams {
 }
 
 /**
- * One page of `sql`'s rows in `order` (columns of its result), and their total: counted by a window
- * over the same pass that sorts them, so the joins run once, not once more for a count. Only a page
- * past the end (no row to carry the count) counts again.
+ * One page of `sql`'s rows in `order` (columns of its result), and their total. Two passes (a count,
+ * then the sort with a limit, which keeps only the page's rows) cost less than one pass with a
+ * window count, which holds every row of a large answer.
  */
 function page<T>(
   db: DatabaseSync,
@@ -33,18 +33,12 @@ function page<T>(
   args: SQLInputValue[],
   p: PageParams,
 ): Page<T> {
-  const rows = db
-    .prepare(`SELECT *, count(*) OVER () AS "_total" FROM (${sql}) ORDER BY ${order} LIMIT ? OFFSET ?`)
-    .all(...args, p.limit, p.offset) as (T & { _total?: number })[];
-  const total =
-    rows.length > 0
-      ? Number(rows[0]?._total)
-      : p.offset === 0
-        ? 0
-        : Number((db.prepare(`SELECT count(*) AS n FROM (${sql})`).get(...args) as { n: number }).n);
-  for (const r of rows) delete r._total;
+  const total = Number((db.prepare(`SELECT count(*) AS n FROM (${sql})`).get(...args) as { n: number }).n);
+  const items = db
+    .prepare(`SELECT * FROM (${sql}) ORDER BY ${order} LIMIT ? OFFSET ?`)
+    .all(...args, p.limit, p.offset) as T[];
   return {
-    items: rows,
+    items,
     total,
     limit: p.limit,
     offset: p.offset,
@@ -227,13 +221,28 @@ export function newSince(
     where.push(`f.severity IN (${f.severities.map(() => '?').join(', ')})`);
     args.push(...f.severities);
   }
-  const sql = `SELECT * FROM (SELECT f.id, f.severity, f.first_seen AS firstSeen, f.first_db AS firstDb, f.cluster,
-        s.namespace, s.image, s.digest,
-        f.pkg, f.installed, f.fixed,
-        (SELECT count(DISTINCT c.uid) FROM containers c WHERE ${REF_JOIN}) AS workloads
+  // Whether a scan's image runs is asked of every row; how many workloads run it, of the page's only.
+  const sql = `SELECT f.id, f.severity, f.first_seen AS firstSeen, f.first_db AS firstDb, f.cluster,
+        s.namespace, s.image, s.digest, f.pkg, f.installed, f.fixed
       FROM findings f CROSS JOIN scans s INDEXED BY scans_fkey ON ${KEY_JOIN}
-      WHERE ${where.join(' AND ')}) WHERE workloads > 0`;
-  return page<NewRow>(db, sql, 'firstSeen DESC, id, cluster, namespace, image, pkg', args, f);
+      WHERE ${where.join(' AND ')} AND EXISTS (SELECT 1 FROM containers c WHERE ${REF_JOIN})`;
+  const rows = page<Omit<NewRow, 'workloads'>>(
+    db,
+    sql,
+    'firstSeen DESC, id, cluster, namespace, image, pkg',
+    args,
+    f,
+  );
+  const workloads = db.prepare(
+    'SELECT count(DISTINCT uid) AS n FROM containers WHERE cluster = ? AND namespace = ? AND image = ?',
+  );
+  return {
+    ...rows,
+    items: rows.items.map((r) => ({
+      ...r,
+      workloads: Number((workloads.get(r.cluster, r.namespace, r.image) as { n: number }).n),
+    })),
+  };
 }
 
 export interface ClusterRow {
