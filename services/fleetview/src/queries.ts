@@ -145,8 +145,8 @@ export function whereDigest(
     .prepare(
       `SELECT f.id, f.severity, f.pkg, f.installed, f.fixed, f.title FROM findings f
        JOIN (SELECT cluster, fkey FROM scans WHERE digest = ? AND status = 'ok'
-             ORDER BY scanned_at DESC LIMIT 1) s
-         ON ${KEY_JOIN}
+             ORDER BY scanned_at DESC LIMIT 1) latest
+         ON latest.cluster = f.cluster AND latest.fkey = f.fkey
        ORDER BY CASE f.severity WHEN 'CRITICAL' THEN 0 WHEN 'HIGH' THEN 1 WHEN 'MEDIUM' THEN 2 WHEN 'LOW' THEN 3 ELSE 4 END, f.id
        LIMIT 1000`,
     )
@@ -211,7 +211,8 @@ export function newSince(
     severities?: readonly Severity[] | undefined;
   },
 ): Page<NewRow> {
-  const where = f.sinceDb !== undefined ? ['f.first_db > ?'] : ['f.first_seen >= ?'];
+  const byDb = f.sinceDb !== undefined;
+  const where = byDb ? ['f.first_db > ?'] : ['f.first_seen >= ?'];
   const args: SQLInputValue[] = [f.sinceDb ?? f.since ?? 0];
   if (f.cluster) {
     where.push('f.cluster = ?');
@@ -224,7 +225,8 @@ export function newSince(
   // Whether a scan's image runs is asked of every row; how many workloads run it, of the page's only.
   const sql = `SELECT f.id, f.severity, f.first_seen AS firstSeen, f.first_db AS firstDb, f.cluster,
         s.namespace, s.image, s.digest, f.pkg, f.installed, f.fixed
-      FROM findings f CROSS JOIN scans s INDEXED BY scans_fkey ON ${KEY_JOIN}
+      FROM findings f INDEXED BY ${byDb ? 'findings_first_db' : 'findings_first_seen'}
+      CROSS JOIN scans s INDEXED BY scans_fkey ON ${KEY_JOIN}
       WHERE ${where.join(' AND ')} AND EXISTS (SELECT 1 FROM containers c WHERE ${REF_JOIN})`;
   const rows = page<Omit<NewRow, 'workloads'>>(
     db,

@@ -13,7 +13,7 @@ import type { DatabaseSync } from 'node:sqlite';
  * Times that are compared (first seen, scan time, a finding's first DB version) are kept as milliseconds: ISO strings of
  * different precision do not sort as times.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 const TABLES = [
   'owners',
@@ -68,7 +68,7 @@ CREATE TABLE IF NOT EXISTS findings (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS findings_id ON findings (id);
 CREATE INDEX IF NOT EXISTS findings_first_seen ON findings (first_seen);
-CREATE INDEX IF NOT EXISTS findings_first_db ON findings (first_db) WHERE first_db IS NOT NULL;
+CREATE INDEX IF NOT EXISTS findings_first_db ON findings (first_db);
 CREATE TABLE IF NOT EXISTS fix_first (
   scope TEXT NOT NULL, digest TEXT NOT NULL, images TEXT NOT NULL, critical INTEGER NOT NULL,
   high INTEGER NOT NULL, workloads INTEGER NOT NULL, clusters INTEGER NOT NULL, score INTEGER NOT NULL,
