@@ -213,6 +213,13 @@ describe('the fleet view on two clusters', () => {
       );
       expect([...shown].sort()).toEqual([`a/${ns.a}/web`, `b/${ns.b}/web`, `b/${ns.b}/worker`]);
       expect(await page.$eval('#error', (e) => e.textContent)).toBe('');
+      // What is new since any DB: the CVE, found by the stack's DB, in both clusters.
+      await page.type('#sincedb', '1970-01-01T00:00:00Z');
+      await page.click('#news-go');
+      await page.waitForFunction(
+        `(document.querySelector('#new tbody')?.textContent ?? '').includes(${JSON.stringify(CVE)})`,
+      );
+      expect(await page.$eval('#error', (e) => e.textContent)).toBe('');
       // Kept as the run's artifact (.stack/ is not committed).
       const dir = join(repoRoot, '.stack', 'artifacts');
       await mkdir(dir, { recursive: true });

@@ -32,6 +32,14 @@ form { margin: .5em 0; }
 </form>
 <p id="summary"></p>
 <table id="workloads"><thead><tr><th>cluster</th><th>namespace</th><th>kind</th><th>name</th><th>container</th><th>image</th><th>severity</th><th>package</th><th>installed</th><th>fixed</th></tr></thead><tbody></tbody></table>
+<h2>What is new?</h2>
+<form id="news">
+  <label>first seen since <input id="since" type="datetime-local"></label>
+  <label>or found by a DB newer than <input id="sincedb" placeholder="2026-01-01T00:00:00Z" maxlength="64" size="22"></label>
+  <button type="submit" id="news-go">Show</button>
+</form>
+<p id="news-summary"></p>
+<table id="new"><thead><tr><th>id</th><th>severity</th><th>first seen</th><th>first DB</th><th>cluster</th><th>namespace</th><th>image</th><th>package</th><th>fixed</th><th>workloads</th></tr></thead><tbody></tbody></table>
 <h2>What to fix first</h2>
 <table id="fixfirst"><thead><tr><th>digest</th><th>images</th><th>critical</th><th>high</th><th>workloads</th><th>clusters</th></tr></thead><tbody></tbody></table>
 <h2>Clusters</h2>
@@ -79,6 +87,19 @@ $('search').addEventListener('submit', async (e) => {
     fill('workloads', page.items, ['cluster', 'namespace', 'kind', 'name', 'container', 'image', 'severity', 'pkg', 'installed', 'fixed']);
     q.set('format', 'csv'); q.set('limit', '10000');
     $('csv').href = '/v1/vulnerabilities/' + id + '/workloads?' + q;
+  } catch (err) { $('error').textContent = err.message; }
+});
+$('news').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  $('error').textContent = '';
+  const q = new URLSearchParams({ limit: '200' });
+  // A DB version as the API gives it (firstDb), or a time: the datetime-local input is local time.
+  if ($('sincedb').value.trim()) q.set('sinceDb', $('sincedb').value.trim());
+  else q.set('since', new Date($('since').value || Date.now() - 7 * 86400e3).toISOString());
+  try {
+    const page = await api('/v1/new?' + q);
+    $('news-summary').textContent = page.total + ' finding(s) in running images';
+    fill('new', page.items, ['id', 'severity', 'firstSeen', 'firstDb', 'cluster', 'namespace', 'image', 'pkg', 'fixed', 'workloads']);
   } catch (err) { $('error').textContent = err.message; }
 });
 async function refresh() {
