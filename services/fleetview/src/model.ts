@@ -88,7 +88,7 @@ export function createModel(db: DatabaseSync): FleetModel {
     if (!inTransaction) ranking.flush();
   };
   const markOwner = (cluster: string, uid: string) =>
-    ranking.markAll(q.ownerDigests.all(cluster, uid) as { digest: string | null }[]);
+    ranking.markAll(cluster, q.ownerDigests.all(cluster, uid) as { digest: string | null }[]);
 
   const epochOf = (cluster: string) =>
     Number((q.clusterEpoch.get(cluster) as { e?: number } | undefined)?.e ?? 0);
@@ -120,7 +120,7 @@ export function createModel(db: DatabaseSync): FleetModel {
         case 'synced':
           q.setSynced.run(m.cluster, m.epoch, m.at, m.at);
           // Owners a previous watcher published and nobody deleted: gone while no watcher ran.
-          ranking.markAll(q.staleDigests.all(m.cluster, m.epoch) as { digest: string | null }[]);
+          ranking.markAll(m.cluster, q.staleDigests.all(m.cluster, m.epoch) as { digest: string | null }[]);
           checks.staleRemoved(m.cluster, m.epoch);
           q.dropStaleContainers.run(m.cluster, m.cluster, m.epoch);
           q.dropStaleOwners.run(m.cluster, m.epoch);
@@ -156,8 +156,8 @@ export function createModel(db: DatabaseSync): FleetModel {
       digestFindings.store(m, fkey);
       // The image now runs another digest here: the old one's findings go when nothing runs it.
       if (before && before.fkey !== fkey) digestFindings.dropIfUnused(m.cluster, before.fkey);
-      ranking.mark(before?.digest);
-      ranking.mark(m.digest);
+      ranking.mark(m.cluster, before?.digest);
+      ranking.mark(m.cluster, m.digest);
       ranked();
     },
     applyChecks(m) {

@@ -2,6 +2,7 @@ import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { createModel } from './model.ts';
 import { fixFirst, newSince, whereDigest, whereVulnerability } from './queries.ts';
+import { createRanking } from './ranking.ts';
 import { findingsMsg, ownerMsg } from './testing.ts';
 
 /**
@@ -30,6 +31,7 @@ function recorded() {
             record(args);
             return st.get(...args);
           },
+          run: (...args: SQLInputValue[]) => st.run(...args),
         };
       };
     },
@@ -61,6 +63,14 @@ describe('the questions’ query plans', () => {
     ['what to fix first', (db: DatabaseSync) => fixFirst(db, { limit: 50, offset: 0 })],
     ['what is new', (db: DatabaseSync) => newSince(db, { since: 0, limit: 50, offset: 0 })],
     ['what is new since a DB', (db: DatabaseSync) => newSince(db, { sinceDb: 0, limit: 50, offset: 0 })],
+    [
+      'the ranking’s recount of a digest in a cluster',
+      (db: DatabaseSync) => {
+        const r = createRanking(db);
+        r.mark('east', `sha256:${'a'.repeat(64)}`);
+        r.flush();
+      },
+    ],
   ])('%s: starts from its index, joins by keys', (_, ask) => {
     const { db, seen, plan } = recorded();
     ask(db);

@@ -6,15 +6,17 @@ import type { DatabaseSync } from 'node:sqlite';
  * it, and the score (critical + high) × workloads — so the question reads a ranked index instead
  * of joining every scan to every container per call.
  *
- * Whatever may change a digest's row (an owner's containers, a scan's digest or status, the
- * digest's findings) marks the digest; marked digests are recounted from the tables once per
- * transaction (`flush`), so a batch of 500 messages recounts a popular image once, not 500 times.
- * A row exists only for a digest that runs somewhere and has critical or high findings.
+ * Whatever may change a digest's use in a cluster (an owner's containers, a scan's digest or
+ * status, the digest's findings) marks the (cluster, digest); marked pairs are recounted from the
+ * tables once per transaction (`flush`), so a batch of 500 messages recounts a popular image once,
+ * not 500 times, and only in the cluster that changed: each cluster's use is kept (`digest_uses`)
+ * and the fleet-wide row is made from them. A row of `fix_first` exists only for a digest that
+ * runs somewhere and has critical or high findings.
  */
 export interface Ranking {
-  mark(digest: string | null | undefined): void;
-  /** Marks every digest a query's rows name (column `digest`). */
-  markAll(rows: readonly { digest: string | null }[]): void;
+  mark(cluster: string, digest: string | null | undefined): void;
+  /** Marks every digest a query's rows name (column `digest`), in one cluster. */
+  markAll(cluster: string, rows: readonly { digest: string | null }[]): void;
   /** Recounts the marked digests. */
   flush(): void;
 }
@@ -64,30 +66,50 @@ export function rankRows(uses: readonly ClusterUse[]): RankRow[] {
 }
 
 export function createRanking(db: DatabaseSync): Ranking {
-  const uses = db.prepare(
+  // A scan with a digest has it as its findings key: the (cluster, key) index finds the digest's
+  // scans in one cluster, not every scan of the cluster.
+  const use = db.prepare(
     `SELECT s.cluster, group_concat(DISTINCT s.image) AS images, count(DISTINCT c.uid) AS workloads,
         d.critical, d.high
-      FROM scans s
-      JOIN containers c ON c.cluster = s.cluster AND c.namespace = s.namespace AND c.image = s.image
+      FROM scans s INDEXED BY scans_fkey
+      CROSS JOIN containers c ON c.cluster = s.cluster AND c.namespace = s.namespace AND c.image = s.image
       JOIN digests d ON d.cluster = s.cluster AND d.fkey = s.fkey
-      WHERE s.digest = ? AND s.status = 'ok'
+      WHERE s.cluster = ?1 AND s.fkey = ?2 AND s.digest = ?2 AND s.status = 'ok'
       GROUP BY s.cluster`,
+  );
+  const keepUse = db.prepare(
+    `INSERT OR REPLACE INTO digest_uses (digest, cluster, images, workloads, critical, high)
+     VALUES (?, ?, ?, ?, ?, ?)`,
+  );
+  const dropUse = db.prepare('DELETE FROM digest_uses WHERE digest = ? AND cluster = ?');
+  const uses = db.prepare(
+    'SELECT cluster, images, workloads, critical, high FROM digest_uses WHERE digest = ?',
   );
   const drop = db.prepare('DELETE FROM fix_first WHERE digest = ?');
   const insert = db.prepare(
     `INSERT INTO fix_first (scope, digest, images, critical, high, workloads, clusters, score)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const marked = new Set<string>();
+  /** digest → the clusters where it was marked. */
+  const marked = new Map<string, Set<string>>();
+  const mark = (cluster: string, digest: string | null | undefined) => {
+    if (!digest) return;
+    const clusters = marked.get(digest) ?? new Set<string>();
+    clusters.add(cluster);
+    marked.set(digest, clusters);
+  };
   return {
-    mark(digest) {
-      if (digest) marked.add(digest);
-    },
-    markAll(rows) {
-      for (const r of rows) if (r.digest) marked.add(r.digest);
+    mark,
+    markAll(cluster, rows) {
+      for (const r of rows) mark(cluster, r.digest);
     },
     flush() {
-      for (const digest of marked) {
+      for (const [digest, clusters] of marked) {
+        for (const cluster of clusters) {
+          const u = use.get(cluster, digest) as ClusterUse | undefined;
+          if (u && u.workloads > 0) keepUse.run(digest, cluster, u.images, u.workloads, u.critical, u.high);
+          else dropUse.run(digest, cluster);
+        }
         drop.run(digest);
         for (const r of rankRows(uses.all(digest) as unknown as ClusterUse[])) {
           insert.run(

@@ -7,13 +7,14 @@ import type { DatabaseSync } from 'node:sqlite';
  * per-reference key when a scan named none), `digests` holds each key's scan time, content hash and
  * counts, `findings` each key's findings — an image running in 100 namespaces is stored once, not
  * 100 times. `fix_first` is "what to fix first" kept ranked at ingest (ranking.ts), per cluster and
- * fleet-wide (scope ''), so the question is an indexed read rather than an aggregation. `checks`
+ * fleet-wide (scope ''), so the question is an indexed read rather than an aggregation; `digest_uses`
+ * keeps each digest's use per cluster it is made from. `checks`
  * holds each owner's failed config checks and `check_counts` how many owners of a cluster fail each
  * (checks.ts).
  * Times that are compared (first seen, scan time, a finding's first DB version) are kept as milliseconds: ISO strings of
  * different precision do not sort as times.
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 const TABLES = [
   'owners',
@@ -22,6 +23,7 @@ const TABLES = [
   'scans',
   'digests',
   'findings',
+  'digest_uses',
   'fix_first',
   'checks',
   'check_counts',
@@ -69,6 +71,11 @@ CREATE TABLE IF NOT EXISTS findings (
 CREATE INDEX IF NOT EXISTS findings_id ON findings (id);
 CREATE INDEX IF NOT EXISTS findings_first_seen ON findings (first_seen);
 CREATE INDEX IF NOT EXISTS findings_first_db ON findings (first_db);
+CREATE TABLE IF NOT EXISTS digest_uses (
+  digest TEXT NOT NULL, cluster TEXT NOT NULL, images TEXT NOT NULL, workloads INTEGER NOT NULL,
+  critical INTEGER NOT NULL, high INTEGER NOT NULL,
+  PRIMARY KEY (digest, cluster)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS fix_first (
   scope TEXT NOT NULL, digest TEXT NOT NULL, images TEXT NOT NULL, critical INTEGER NOT NULL,
   high INTEGER NOT NULL, workloads INTEGER NOT NULL, clusters INTEGER NOT NULL, score INTEGER NOT NULL,
