@@ -213,6 +213,14 @@ describe('the fleet view on two clusters', () => {
       );
       expect([...shown].sort()).toEqual([`a/${ns.a}/web`, `b/${ns.b}/web`, `b/${ns.b}/worker`]);
       expect(await page.$eval('#error', (e) => e.textContent)).toBe('');
+      // The image that carries it, by digest: its three workloads and the CVE among its findings.
+      const digest = ours((await where(view)).items)[0]?.digest ?? '';
+      await page.type('#digest', digest);
+      await page.click('#image-go');
+      await page.waitForFunction(
+        `(document.querySelector('#image-findings tbody')?.textContent ?? '').includes(${JSON.stringify(CVE)}) &&
+         (document.querySelector('#image-workloads tbody')?.textContent ?? '').includes(${JSON.stringify(ns.b)})`,
+      );
       // What is new since any DB: the CVE, found by the stack's DB, in both clusters.
       await page.type('#sincedb', '1970-01-01T00:00:00Z');
       await page.click('#news-go');

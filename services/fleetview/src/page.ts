@@ -32,6 +32,14 @@ form { margin: .5em 0; }
 </form>
 <p id="summary"></p>
 <table id="workloads"><thead><tr><th>cluster</th><th>namespace</th><th>kind</th><th>name</th><th>container</th><th>image</th><th>severity</th><th>package</th><th>installed</th><th>fixed</th></tr></thead><tbody></tbody></table>
+<h2>Where does an image run?</h2>
+<form id="image">
+  <input id="digest" placeholder="sha256:…" required maxlength="140" size="72">
+  <button type="submit" id="image-go">Show</button>
+</form>
+<p id="image-summary"></p>
+<table id="image-workloads"><thead><tr><th>cluster</th><th>namespace</th><th>kind</th><th>name</th><th>container</th><th>image</th><th>status</th><th>scanned</th><th>critical</th><th>high</th></tr></thead><tbody></tbody></table>
+<table id="image-findings"><thead><tr><th>id</th><th>severity</th><th>package</th><th>installed</th><th>fixed</th><th>title</th></tr></thead><tbody></tbody></table>
 <h2>What is new?</h2>
 <form id="news">
   <label>first seen since <input id="since" type="datetime-local"></label>
@@ -87,6 +95,17 @@ $('search').addEventListener('submit', async (e) => {
     fill('workloads', page.items, ['cluster', 'namespace', 'kind', 'name', 'container', 'image', 'severity', 'pkg', 'installed', 'fixed']);
     q.set('format', 'csv'); q.set('limit', '10000');
     $('csv').href = '/v1/vulnerabilities/' + id + '/workloads?' + q;
+  } catch (err) { $('error').textContent = err.message; }
+});
+$('image').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  $('error').textContent = '';
+  const digest = $('digest').value.trim();
+  try {
+    const page = await api('/v1/images/' + encodeURIComponent(digest) + '/workloads?limit=500');
+    $('image-summary').textContent = page.total + ' workload container(s) run it; ' + page.findings.length + ' finding(s)';
+    fill('image-workloads', page.items, ['cluster', 'namespace', 'kind', 'name', 'container', 'image', 'status', 'scannedAt', 'critical', 'high']);
+    fill('image-findings', page.findings, ['id', 'severity', 'pkg', 'installed', 'fixed', 'title']);
   } catch (err) { $('error').textContent = err.message; }
 });
 $('news').addEventListener('submit', async (e) => {
