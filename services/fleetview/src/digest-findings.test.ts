@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
-import { decideStore } from './digest-findings.ts';
 import { createModel } from './model.ts';
 import { fixFirst, newSince, whereDigest, whereVulnerability } from './queries.ts';
 import { findingsMsg, ownerMsg } from './testing.ts';
@@ -14,30 +13,6 @@ const page = { limit: 50, offset: 0 };
 const DAY1 = '2026-01-02T00:00:00Z';
 const DAY5 = '2026-01-06T00:00:00Z';
 const DAY9 = '2026-01-10T00:00:00Z';
-
-describe('decideStore', () => {
-  const stored = { scannedMs: 100, hash: 'h1' };
-  it.each([
-    ['nothing stored yet', undefined, { status: 'ok', scannedMs: 50, hash: 'h2' }, 'replace'],
-    [
-      'a failed scan fills an empty key',
-      undefined,
-      { status: 'error', scannedMs: null, hash: 'h0' },
-      'replace',
-    ],
-    ['a failed scan changes nothing stored', stored, { status: 'error', scannedMs: 200, hash: 'h2' }, 'keep'],
-    ['an older answer', stored, { status: 'ok', scannedMs: 99, hash: 'h2' }, 'keep'],
-    [
-      'the same content, as new or newer',
-      stored,
-      { status: 'ok', scannedMs: 100, hash: 'h1' },
-      'earlier-first-seen',
-    ],
-    ['a newer answer with other findings', stored, { status: 'ok', scannedMs: 101, hash: 'h2' }, 'replace'],
-  ] as const)('%s', (_, s, incoming, want) => {
-    expect(decideStore(s, incoming)).toBe(want);
-  });
-});
 
 /** Two namespaces of one cluster running the same image (digest A). */
 function twoNamespaces() {
@@ -78,40 +53,50 @@ describe('findings kept once per digest', () => {
     expect(newSince(m.db, { since: Date.parse(DAY5), ...page }).total).toBe(0);
   });
 
-  it('replaces a digest’s findings with a newer answer (a new DB), for every namespace running it', () => {
+  it('keeps each namespace’s own answer: one re-matched with a new DB first, then both sharing it again', () => {
     const m = twoNamespaces();
-    m.applyFindings({
-      ...findingsMsg('east', 'reg/app:1', [
-        ['CVE-1', 'CRITICAL', '3.0.2', DAY1],
-        ['CVE-4', 'CRITICAL', '', DAY9],
-      ]),
+    const rematched = (namespace: string, firstSeen1: string) => ({
+      ...findingsMsg(
+        'east',
+        'reg/app:1',
+        [
+          ['CVE-1', 'CRITICAL', '3.0.2', firstSeen1],
+          ['CVE-4', 'CRITICAL', '', DAY9],
+        ],
+        { namespace },
+      ),
       scannedAt: DAY9,
       dbUpdatedAt: DAY9,
     });
+    m.applyFindings(rematched('shop', DAY1));
+    expect(where(m, 'CVE-2')).toEqual([['other', '2026-01-02T00:00:00.000Z']]);
+    expect(where(m, 'CVE-4')).toEqual([['shop', '2026-01-10T00:00:00.000Z']]);
+    expect(m.counts()).toMatchObject({ digests: 2, findings: 4 });
+    // The most severe of the answers running: critical from either, high from the older one.
+    expect(fixFirst(m.db, page).items.map((r) => [r.critical, r.high, r.workloads])).toEqual([[2, 1, 2]]);
+    // The other namespace re-matched too (its own first-seen times are later): one copy, the earliest dates.
+    m.applyFindings(rematched('other', DAY5));
+    expect(m.counts()).toMatchObject({ digests: 1, findings: 2 });
     expect(where(m, 'CVE-2')).toEqual([]);
-    expect(where(m, 'CVE-4')).toEqual([
-      ['other', '2026-01-10T00:00:00.000Z'],
-      ['shop', '2026-01-10T00:00:00.000Z'],
-    ]);
     expect(where(m, 'CVE-1').map((r) => r[1])).toEqual([
       '2026-01-02T00:00:00.000Z',
       '2026-01-02T00:00:00.000Z',
     ]);
-    expect(
-      newSince(m.db, { since: Date.parse(DAY9), ...page }).items.map((r) => [r.id, r.namespace]),
-    ).toEqual([
-      ['CVE-4', 'other'],
-      ['CVE-4', 'shop'],
-    ]);
+    expect(where(m, 'CVE-4').map((r) => r[0])).toEqual(['other', 'shop']);
     expect(fixFirst(m.db, page).items.map((r) => [r.critical, r.high, r.workloads])).toEqual([[2, 0, 2]]);
     expect(whereDigest(m.db, A, page).findings.map((f) => f.id)).toEqual(['CVE-1', 'CVE-4']);
-    // The other namespace's answer with the old DB, published late: older than what is kept.
+  });
+
+  it('keeps a namespace’s answer under its own ignore policy apart from the others’', () => {
+    const m = twoNamespaces();
+    // trivy.ignorePolicy.other ignores CVE-2 there.
     m.applyFindings({
-      ...findingsMsg('east', 'reg/app:1', [['CVE-2', 'HIGH']], { namespace: 'other' }),
-      scannedAt: DAY5,
+      ...findingsMsg('east', 'reg/app:1', [['CVE-1', 'CRITICAL', '3.0.2']], { namespace: 'other' }),
+      scannedAt: DAY9,
     });
-    expect(where(m, 'CVE-2')).toEqual([]);
-    expect(m.counts().findings).toBe(2);
+    expect(where(m, 'CVE-2')).toEqual([['shop', '2026-01-02T00:00:00.000Z']]);
+    expect(where(m, 'CVE-1').map((r) => r[0])).toEqual(['other', 'shop']);
+    expect(m.counts()).toMatchObject({ digests: 2, findings: 3 });
   });
 
   it('answers what is new since a DB version: findings first found with a newer one', () => {
@@ -140,18 +125,28 @@ describe('findings kept once per digest', () => {
     );
     const since = (db: string) =>
       newSince(m.db, { sinceDb: Date.parse(db), ...page }).items.map((r) => [r.id, r.namespace, r.firstDb]);
-    expect(since(DAY5)).toEqual([
-      ['CVE-4', 'other', Date.parse(DAY9)],
-      ['CVE-4', 'shop', Date.parse(DAY9)],
-    ]);
+    expect(since(DAY5)).toEqual([['CVE-4', 'shop', Date.parse(DAY9)]]);
     expect(since(DAY9)).toEqual([]);
-    expect(since('2025-12-01T00:00:00Z').map((r) => r[0])).toEqual(['CVE-4', 'CVE-4', 'CVE-1', 'CVE-1']);
+    // The other namespace, not re-matched yet, still has its CVE-2.
+    expect(since('2025-12-01T00:00:00Z').map((r) => [r[0], r[1]])).toEqual([
+      ['CVE-4', 'shop'],
+      ['CVE-1', 'other'],
+      ['CVE-1', 'shop'],
+      ['CVE-2', 'other'],
+    ]);
   });
 
-  it('keeps a digest’s findings through a failed scan, and fills a key only a failed scan answered', () => {
+  it('keeps showing the previous findings through a failed scan, which carries them', () => {
     const m = twoNamespaces();
-    m.applyFindings({ ...findingsMsg('east', 'reg/app:1', []), status: 'error', scannedAt: DAY9 });
+    const { findings } = findingsMsg('east', 'reg/app:1', [
+      ['CVE-1', 'CRITICAL', '3.0.2', DAY1],
+      ['CVE-2', 'HIGH', '', DAY1],
+    ]);
+    m.applyFindings({ ...findingsMsg('east', 'reg/app:1', []), status: 'error', findings, scannedAt: DAY1 });
     expect(where(m, 'CVE-1')).toHaveLength(2);
+    expect(m.counts()).toMatchObject({ digests: 1, findings: 2 });
+    // Its workloads leave "what to fix first" (no answer of their own), and stay in "where does X run".
+    expect(fixFirst(m.db, page).items.map((r) => r.workloads)).toEqual([1]);
     m.applyInventory(ownerMsg('east', 'u3', { name: 'db', images: ['reg/db:2'] }));
     m.applyFindings({
       ...findingsMsg('east', 'reg/db:2', [['CVE-7', 'LOW']], { digest: B }),

@@ -3,24 +3,22 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { findingsKey, type ImageFindings } from '@fleetscan/bus';
 
 /**
- * Findings kept once per analysed image (cluster, findings key), whichever namespace's message
- * brought them (pure decisions here, the SQL in `createDigestFindings`).
- *
- * The fleet stream carries an image's findings once per namespace; within a cluster, every
- * namespace's scan of one digest says the same thing (same image, the cluster's settings), up to
- * the DB it was matched with. So the key's findings are those of its most recent answer: an
- * answer scanned earlier than the stored one changes nothing; an equal one (the same content)
- * only brings first-seen times earlier; a different, newer one (a new DB) replaces them. A
- * finding's first seen (and the DB version it was first found with) is the earliest any
- * namespace's message gave it for that content, so a
- * namespace that started running an old image later does not make its findings new. A failed
- * scan's message carries the previous findings: it fills a key nothing has answered yet and
- * otherwise leaves the stored findings alone.
+ * Findings kept once per distinct answer about an image: the fleet stream carries an image's
+ * findings once per namespace, and within a cluster the namespaces' answers about one digest are
+ * the same but for the DB each was matched with and a namespace's own ignore policy
+ * (trivy.ignorePolicy.<namespace>). So findings are keyed by (cluster, digest, content): scans
+ * whose answers agree share one copy, and an answer that differs — a namespace re-matched with a
+ * newer DB before the others, or one with its own policy — has its own, exactly as each
+ * namespace's message says. A key's content never changes; another namespace's identical answer
+ * only brings its findings' first-seen times (and first DB versions) earlier, so a namespace that
+ * starts running an old image does not make its findings new. A key goes when no scan refers to it.
  */
 
-/** The findings key of a scan: its digest, or (no digest named) its own reference. */
-export function findingsKeyOf(m: Pick<ImageFindings, 'digest' | 'namespace' | 'image'>): string {
-  return m.digest ?? `ref:${findingsKey(m.namespace, m.image)}`;
+/** The findings key of an answer: its digest (or, none named, its own reference) and its content. */
+export function findingsKeyOf(
+  m: Pick<ImageFindings, 'digest' | 'namespace' | 'image' | 'findings' | 'omitted'>,
+): string {
+  return `${m.digest ?? `ref:${findingsKey(m.namespace, m.image)}`}#${contentHash(m)}`;
 }
 
 /** What identifies a set of findings' content, first-seen times aside. */
@@ -38,22 +36,9 @@ export function dbMs(version: string | undefined): number | null {
   return Number.isFinite(ms) ? ms : null;
 }
 
-export type StoreDecision = 'keep' | 'earlier-first-seen' | 'replace';
-
-/** What a message does to the key's stored findings (see above). */
-export function decideStore(
-  stored: { scannedMs: number | null; hash: string } | undefined,
-  incoming: { status: 'ok' | 'error'; scannedMs: number | null; hash: string },
-): StoreDecision {
-  if (!stored) return 'replace';
-  if (incoming.status === 'error') return 'keep';
-  if ((incoming.scannedMs ?? -1) < (stored.scannedMs ?? -1)) return 'keep';
-  return incoming.hash === stored.hash ? 'earlier-first-seen' : 'replace';
-}
-
 export interface DigestFindings {
-  /** Applies a message's findings to its key; true when the key's counts may have changed. */
-  store(m: ImageFindings, fkey: string): boolean;
+  /** Keeps a message's findings under its key: stored once, first-seen times the earliest given. */
+  store(m: ImageFindings, fkey: string): void;
   /** Drops the key's findings when no scan refers to it any more. */
   dropIfUnused(cluster: string, fkey: string): void;
 }
@@ -61,63 +46,34 @@ export interface DigestFindings {
 export function createDigestFindings(db: DatabaseSync): DigestFindings {
   const st = (sql: string): StatementSync => db.prepare(sql);
   const q = {
-    stored: st('SELECT scanned_ms AS scannedMs, hash FROM digests WHERE cluster = ? AND fkey = ?'),
-    firstSeen: st(
-      'SELECT id, pkg, installed, first_seen AS t, first_db AS db FROM findings WHERE cluster = ? AND fkey = ?',
-    ),
+    known: st('SELECT 1 AS x FROM digests WHERE cluster = ? AND fkey = ?'),
     earlier: st(
       `UPDATE findings SET first_seen = ?3, first_db = ?7 WHERE cluster = ?1 AND fkey = ?2 AND id = ?4 AND pkg = ?5
          AND installed = ?6 AND first_seen > ?3`,
     ),
-    touch: st(
-      'UPDATE digests SET scanned_ms = max(coalesce(scanned_ms, -1), ?) WHERE cluster = ? AND fkey = ?',
-    ),
-    deleteFindings: st('DELETE FROM findings WHERE cluster = ? AND fkey = ?'),
     insertFinding: st(
       `INSERT OR IGNORE INTO findings (cluster, fkey, id, severity, pkg, installed, fixed, title, first_seen, first_db)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
-    upsertDigest: st(
-      'INSERT OR REPLACE INTO digests (cluster, fkey, scanned_ms, hash, critical, high) VALUES (?, ?, ?, ?, ?, ?)',
-    ),
+    insertDigest: st('INSERT INTO digests (cluster, fkey, critical, high) VALUES (?, ?, ?, ?)'),
     used: st('SELECT 1 AS x FROM scans WHERE cluster = ? AND fkey = ? LIMIT 1'),
+    deleteFindings: st('DELETE FROM findings WHERE cluster = ? AND fkey = ?'),
     deleteDigest: st('DELETE FROM digests WHERE cluster = ? AND fkey = ?'),
   };
-  const identity = (id: string, pkg: string, installed: string) => `${id}\0${pkg}\0${installed}`;
 
   return {
     store(m, fkey) {
-      const scannedMs = m.scannedAt ? Date.parse(m.scannedAt) : null;
-      const hash = contentHash(m);
-      const stored = q.stored.get(m.cluster, fkey) as { scannedMs: number | null; hash: string } | undefined;
-      const decision = decideStore(stored, { status: m.status, scannedMs, hash });
-      if (decision === 'keep') return false;
-      if (decision === 'earlier-first-seen') {
+      if (q.known.get(m.cluster, fkey)) {
         for (const f of m.findings) {
           q.earlier.run(m.cluster, fkey, Date.parse(f.firstSeen), f.id, f.pkg, f.installed, dbMs(f.firstDb));
         }
-        if (scannedMs !== null) q.touch.run(scannedMs, m.cluster, fkey);
-        return false;
+        return;
       }
-      const seen = new Map<string, { t: number; db: number | null }>();
-      for (const r of q.firstSeen.all(m.cluster, fkey) as {
-        id: string;
-        pkg: string;
-        installed: string;
-        t: number;
-        db: number | null;
-      }[]) {
-        seen.set(identity(r.id, r.pkg, r.installed), r);
-      }
-      q.deleteFindings.run(m.cluster, fkey);
       let critical = 0;
       let high = 0;
       for (const f of m.findings) {
         if (f.severity === 'CRITICAL') critical++;
         else if (f.severity === 'HIGH') high++;
-        const given = { t: Date.parse(f.firstSeen), db: dbMs(f.firstDb) };
-        const before = seen.get(identity(f.id, f.pkg, f.installed));
-        const first = before !== undefined && before.t < given.t ? before : given;
         q.insertFinding.run(
           m.cluster,
           fkey,
@@ -127,12 +83,11 @@ export function createDigestFindings(db: DatabaseSync): DigestFindings {
           f.installed,
           f.fixed,
           f.title,
-          first.t,
-          first.db,
+          Date.parse(f.firstSeen),
+          dbMs(f.firstDb),
         );
       }
-      q.upsertDigest.run(m.cluster, fkey, scannedMs, hash, critical, high);
-      return true;
+      q.insertDigest.run(m.cluster, fkey, critical, high);
     },
     dropIfUnused(cluster, fkey) {
       if (q.used.get(cluster, fkey)) return;

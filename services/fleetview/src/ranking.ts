@@ -66,15 +66,15 @@ export function rankRows(uses: readonly ClusterUse[]): RankRow[] {
 }
 
 export function createRanking(db: DatabaseSync): Ranking {
-  // A scan with a digest has it as its findings key: the (cluster, key) index finds the digest's
-  // scans in one cluster, not every scan of the cluster.
+  // The digest's scans in one cluster (scans_digest: digest, cluster), the most severe of their
+  // answers' counts (namespaces re-matched with different DBs may differ).
   const use = db.prepare(
     `SELECT s.cluster, group_concat(DISTINCT s.image) AS images, count(DISTINCT c.uid) AS workloads,
-        d.critical, d.high
-      FROM scans s INDEXED BY scans_fkey
+        max(d.critical) AS critical, max(d.high) AS high
+      FROM scans s INDEXED BY scans_digest
       CROSS JOIN containers c ON c.cluster = s.cluster AND c.namespace = s.namespace AND c.image = s.image
       JOIN digests d ON d.cluster = s.cluster AND d.fkey = s.fkey
-      WHERE s.cluster = ?1 AND s.fkey = ?2 AND s.digest = ?2 AND s.status = 'ok'
+      WHERE s.digest = ?2 AND s.cluster = ?1 AND s.status = 'ok'
       GROUP BY s.cluster`,
   );
   const keepUse = db.prepare(

@@ -2,19 +2,19 @@ import type { DatabaseSync } from 'node:sqlite';
 
 /**
  * The read model's tables (model.ts keeps them). Inventory: `owners` and their `containers`, each
- * cluster's sync state in `clusters`. Findings are kept once per analysed image: `scans` maps each
- * (cluster, namespace, image) a scanner answered to its findings key (`fkey`: the digest, or a
- * per-reference key when a scan named none), `digests` holds each key's scan time, content hash and
- * counts, `findings` each key's findings — an image running in 100 namespaces is stored once, not
- * 100 times. `fix_first` is "what to fix first" kept ranked at ingest (ranking.ts), per cluster and
- * fleet-wide (scope ''), so the question is an indexed read rather than an aggregation; `digest_uses`
- * keeps each digest's use per cluster it is made from. `checks`
- * holds each owner's failed config checks and `check_counts` how many owners of a cluster fail each
- * (checks.ts).
- * Times that are compared (first seen, scan time, a finding's first DB version) are kept as milliseconds: ISO strings of
- * different precision do not sort as times.
+ * cluster's sync state in `clusters`. Findings are kept once per distinct answer about an image:
+ * `scans` maps each (cluster, namespace, image) a scanner answered to its findings key (`fkey`: the
+ * digest, or a per-reference key when a scan named none, and the answer's content hash:
+ * digest-findings.ts), `digests` holds each key's critical and high counts, `findings` each key's
+ * findings — an image running in 100 namespaces is stored once, not 100 times. `fix_first` is
+ * "what to fix first" kept ranked at ingest (ranking.ts), per cluster and fleet-wide (scope ''),
+ * so the question is an indexed read rather than an aggregation; `digest_uses` keeps each digest's
+ * use per cluster it is made from. `checks` holds each owner's failed config checks and
+ * `check_counts` how many owners of a cluster fail each (checks.ts). Times that are compared (first
+ * seen, a finding's first DB version) are kept as milliseconds: ISO strings of different precision
+ * do not sort as times.
  */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 const TABLES = [
   'owners',
@@ -54,12 +54,11 @@ CREATE TABLE IF NOT EXISTS scans (
   unknown INTEGER NOT NULL, omitted INTEGER NOT NULL, published_at TEXT NOT NULL,
   PRIMARY KEY (cluster, namespace, image)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS scans_digest ON scans (digest);
+CREATE INDEX IF NOT EXISTS scans_digest ON scans (digest, cluster);
 -- Covering for the joins from a finding: namespace and image come with the primary key.
 CREATE INDEX IF NOT EXISTS scans_fkey ON scans (cluster, fkey, digest, scanned_at);
 CREATE TABLE IF NOT EXISTS digests (
-  cluster TEXT NOT NULL, fkey TEXT NOT NULL, scanned_ms INTEGER, hash TEXT NOT NULL,
-  critical INTEGER NOT NULL, high INTEGER NOT NULL,
+  cluster TEXT NOT NULL, fkey TEXT NOT NULL, critical INTEGER NOT NULL, high INTEGER NOT NULL,
   PRIMARY KEY (cluster, fkey)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS findings (
