@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { findingsKey, type ImageFindings } from '@fleetscan/bus';
 
@@ -14,20 +14,25 @@ import { findingsKey, type ImageFindings } from '@fleetscan/bus';
  * starts running an old image does not make its findings new. A key goes when no scan refers to it.
  */
 
-/** The findings key of an answer: its digest (or, none named, its own reference) and its content. */
+/**
+ * The findings key of an answer: a hash of its digest (or, none named, its own reference) and its
+ * content — short, as every finding row and scan index entry holds it.
+ */
 export function findingsKeyOf(
   m: Pick<ImageFindings, 'digest' | 'namespace' | 'image' | 'findings' | 'omitted'>,
 ): string {
-  return `${m.digest ?? `ref:${findingsKey(m.namespace, m.image)}`}#${contentHash(m)}`;
+  const h = createHash('sha256');
+  h.update(m.digest ?? `ref:${findingsKey(m.namespace, m.image)}`);
+  h.update('\n');
+  contentOf(m, h);
+  return h.digest('base64url').slice(0, 22);
 }
 
 /** What identifies a set of findings' content, first-seen times aside. */
-export function contentHash(m: Pick<ImageFindings, 'findings' | 'omitted'>): string {
-  const h = createHash('sha256');
+function contentOf(m: Pick<ImageFindings, 'findings' | 'omitted'>, h: Hash): void {
   for (const f of m.findings)
     h.update(`${f.id}\0${f.severity}\0${f.pkg}\0${f.installed}\0${f.fixed}\0${f.title}\n`);
   h.update(String(m.omitted));
-  return h.digest('base64url').slice(0, 22);
 }
 
 /** A DB version (trivy-db's UpdatedAt) as milliseconds; null when absent or not a time. */
