@@ -9,8 +9,9 @@ import { applySchema, emptyTables } from './schema.ts';
  * The fleet view's read model: every cluster's owners and containers (from the watchers'
  * inventory) and each analysed image's findings (from the scanners), in SQLite (tables in
  * schema.ts). Containers reach findings through `scans`, which maps (cluster, namespace, image) —
- * the pair an image request answers — to the image's findings key (its digest); each key's
- * findings are kept once (digest-findings.ts) and "what to fix first" is kept ranked (ranking.ts).
+ * the pair an image request answers — to its answer's findings key (of its digest and content);
+ * each key's findings are kept once (digest-findings.ts), "what to fix first" is kept ranked
+ * (ranking.ts) and each cluster's failing config checks counted (checks.ts).
  * Everything in it comes from the fleet stream, so dropping it and reading the stream from the
  * start rebuilds it.
  */

@@ -3,8 +3,8 @@ import type { DatabaseSync } from 'node:sqlite';
 /**
  * The read model's tables (model.ts keeps them). Inventory: `owners` and their `containers`, each
  * cluster's sync state in `clusters`. Findings are kept once per distinct answer about an image:
- * `scans` maps each (cluster, namespace, image) a scanner answered to its findings key (`fkey`: the
- * digest, or a per-reference key when a scan named none, and the answer's content hash:
+ * `scans` maps each (cluster, namespace, image) a scanner answered to its findings key (`fkey`: a
+ * hash of the digest, or of the reference when a scan named none, and of the answer's content:
  * digest-findings.ts), `digests` holds each key's critical and high counts, `findings` each key's
  * findings — an image running in 100 namespaces is stored once, not 100 times. `fix_first` is
  * "what to fix first" kept ranked at ingest (ranking.ts), per cluster and fleet-wide (scope ''),
