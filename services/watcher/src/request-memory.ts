@@ -6,7 +6,8 @@ import type { Lane } from '@fleetscan/bus';
  * One entry per request key (an image in a namespace with its settings and refresh purpose, or an
  * owner's config audit). It answers two questions: is this request still pending (then do not ask
  * again), and which message id does an ask carry. The first ask of a key is `#0`, so a restarted
- * watcher asking for the same work again is dropped by JetStream's duplicate window; an ask on
+ * watcher asking for the same config audit again is dropped by JetStream's duplicate window (an image
+ * ask dropped so is asked again by requests.ts: its answer may have come before the owner); an ask on
  * purpose (no answer in time, a deleted report, an owner that missed the fan-out) takes the next
  * generation, or JetStream would drop it as a repeat.
  *

@@ -76,8 +76,10 @@ describe('request publisher', () => {
     expect(sent).toHaveLength(2);
   });
 
-  it('the same request after a restart gets the same id, which JetStream drops', async () => {
-    const { js } = fakeJetStream();
+  it('an image request a restarted watcher repeats goes out once more, with the next id', async () => {
+    // The predecessor's request may have been answered before the owner asking now existed: dropped
+    // as a repeat, the new owner waited for the resync (the faults test saw 293 s).
+    const { js, sent } = fakeJetStream();
     const mk = () =>
       createRequestPublisher({
         js,
@@ -87,7 +89,21 @@ describe('request publisher', () => {
         shareWindowMs: 30_000,
       });
     expect(await mk().image(image)).toBe('published');
-    expect(await mk().image(image)).toBe('duplicate');
+    const restarted = mk();
+    expect(await restarted.image(image)).toBe('published');
+    expect(await restarted.image(image)).toBe('pending');
+    const key = restarted.imageKey('ns', 'r/app:1', 'h');
+    expect(sent.map((s) => s.msgID)).toEqual([`${key}#0`, `${key}#1`]);
+  });
+
+  it('the same config request after a restart gets the same id, which JetStream drops', async () => {
+    // A config request is for one owner's spec: the predecessor's answers this owner too.
+    const { js, sent } = fakeJetStream();
+    const mk = () =>
+      createRequestPublisher({ js, cluster: 'c1', now: () => new Date(0), retryAfterMs: 600_000 });
+    expect(await mk().config(config, manifest)).toBe('published');
+    expect(await mk().config(config, manifest)).toBe('duplicate');
+    expect(sent).toHaveLength(1);
   });
 
   it('a request whose publish failed is not pending: the next need publishes it, with the same id', async () => {

@@ -24,6 +24,8 @@ export const DUPLICATE_WINDOW_MS = 120_000;
  * may have answered the earlier request before it saw the new owner.
  */
 export const SHARE_WINDOW_MS = 30_000;
+/** A restarted watcher's image ask that JetStream drops as a repeat is asked again at most this often. */
+const MAX_REPEATED_IDS = 4;
 /**
  * The last line of the request memory. Entries normally leave on their own (see request-memory.ts);
  * a watcher holds about one per owner (its config audit) and one per image and namespace.
@@ -109,6 +111,8 @@ export function createRequestPublisher(opts: {
     body: () => Promise<Uint8Array | 'invalid' | 'skipped'>,
     freshMs: number,
     lane: Lane,
+    /** How many more times an ask JetStream drops as a repeat goes out again with the next id. */
+    repeatsLeft = 0,
   ): Promise<PublishOutcome> => {
     const ask = memory.ask(key, group, freshMs, nowMs(), lane);
     if ('pending' in ask) return 'pending';
@@ -127,7 +131,14 @@ export function createRequestPublisher(opts: {
       throw err;
     });
     opts.onPublishLatency?.((performance.now() - started) / 1000);
-    return ack.duplicate ? 'duplicate' : 'published';
+    if (!ack.duplicate) return 'published';
+    if (repeatsLeft <= 0) return 'duplicate';
+    // A repeat of an id this memory never published: a predecessor's (the watcher restarted), or
+    // this key's before it was forgotten. That request may be answered already, before the owner
+    // asking now existed, so the ask goes out again with the next id (the predecessor may have used
+    // a few generations too: bounded).
+    memory.retry(key);
+    return send(key, group, subject, body, freshMs, lane, repeatsLeft - 1);
   };
 
   // Every key of an image in a namespace starts with its group, whatever the settings and purpose.
@@ -157,6 +168,7 @@ export function createRequestPublisher(opts: {
         async () => body,
         opts.shareWindowMs ?? SHARE_WINDOW_MS,
         lane,
+        MAX_REPEATED_IDS,
       );
     },
     config: (r, manifest, lane = 'urgent') => {
