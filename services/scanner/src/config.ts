@@ -41,6 +41,15 @@ const schema = z.object({
     .describe(
       'the most one request may take, all steps together: digest lookup, lock waits, every trivy run, stores; past it the request counts as a TIMEOUT, and a handler still running 30 s later is a stuck slot (/readyz, fleetscan_consumer_stuck_handlers); unset: 3 x SCAN_TIMEOUT_SECONDS + 60',
     ),
+  BULK_TRIVY_NICENESS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(19)
+    .default(10)
+    .describe(
+      "nice(1) of the trivy runs of bulk-lane requests (refreshes, the backlog at start), so that urgent ones and the node's other work get the CPU first; 0: none",
+    ),
   IMAGE_CONCURRENCY: int(1, 1).describe(
     'image scans this replica runs at once in each lane (urgent: changes in the cluster; bulk: the backlog at start, refreshes)',
   ),
@@ -104,6 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       bin: c.TRIVY_BIN,
       cacheDir: c.TRIVY_CACHE_DIR,
       timeoutMs: c.SCAN_TIMEOUT_SECONDS * 1000,
+      bulkNiceness: c.BULK_TRIVY_NICENESS,
       auditor: { bin: c.AUDITOR_BIN, concurrency: c.AUDITOR_CONCURRENCY, gcPercent: c.AUDITOR_GC_PERCENT },
     },
     // An image request runs trivy up to three times (image, convert, sbom), besides lookups and locks.

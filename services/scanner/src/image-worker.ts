@@ -159,6 +159,7 @@ export function createImageWorker(d: ImageWorkerDeps) {
         ...(credentials && { credentials }),
         accessChecked: resolved.checked,
         signal: at.signal,
+        background: laneOf(at.subject) === 'bulk',
       });
       const sbomBlob = await copySbom({
         blobs: d.blobs,
