@@ -155,7 +155,12 @@ export function createRequestPublisher(opts: {
         imageGroup(r.namespace, r.image),
         subjects.scanImage(opts.cluster, lane),
         async () => body,
-        opts.shareWindowMs ?? SHARE_WINDOW_MS,
+        // The share window is for a new owner (a change seen while watching, urgent); what the
+        // watcher finds on its own (a resync) asks again only after REQUEST_RETRY_SECONDS, so it never
+        // starts a second retry chain beside a request still being answered.
+        lane === 'bulk'
+          ? Math.max(opts.retryAfterMs, opts.shareWindowMs ?? SHARE_WINDOW_MS)
+          : (opts.shareWindowMs ?? SHARE_WINDOW_MS),
         lane,
       );
     },
