@@ -1,6 +1,7 @@
 import type { ScanFailureRecord } from '@fleetscan/bus';
+import { scanFailedEventName } from '@fleetscan/reports';
 import { describe, expect, it } from 'vitest';
-import { buildScanFailedEvent, scanFailedEventName } from './scan-events.ts';
+import { buildScanFailedEvent } from './scan-events.ts';
 import { owner } from './testing/fixtures.ts';
 
 const record: ScanFailureRecord = {

@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { ScanFailureRecord } from '@fleetscan/bus';
 import type { Owner } from '@fleetscan/inventory';
 import { createTransport, isKubeError, type KubeConnection, KubeErrorCode } from '@fleetscan/kube';
-
-export const SCAN_FAILED_REASON = 'ScanFailed';
+import { SCAN_FAILED_REASON, scanFailedEventName } from '@fleetscan/reports';
 /** The Event's source and reporting controller, as `kubectl describe` shows it. */
 export const EVENT_COMPONENT = 'fleetscan-writer';
 
@@ -26,16 +24,6 @@ export interface KubeEvent {
   source: { component: string };
   reportingComponent: string;
   reportingInstance: string;
-}
-
-/**
- * The Event's name: one per (owner uid, image), so each new round of the same failure updates the
- * one Event (count, lastTimestamp) instead of adding another, as the kubelet's repeats do. The
- * owner's name (cut) keeps `kubectl get events` readable; the hash keeps it unique.
- */
-export function scanFailedEventName(owner: Pick<Owner, 'name' | 'uid'>, image: string): string {
-  const hash = createHash('sha256').update(`${owner.uid}\n${image}`).digest('hex').slice(0, 16);
-  return `${owner.name.slice(0, 200)}.scanfailed.${hash}`;
 }
 
 /**
