@@ -127,6 +127,7 @@ export function createRequestPublisher(opts: {
       throw err;
     });
     opts.onPublishLatency?.((performance.now() - started) / 1000);
+    if (ack.duplicate) memory.duplicate(key);
     return ack.duplicate ? 'duplicate' : 'published';
   };
 
