@@ -32,7 +32,7 @@ import type { ScannerPrivateKey } from './config.ts';
 import { openRequestCredentials } from './credentials.ts';
 import type { checkAccess, resolveDigest } from './digest.ts';
 import type { ScanEngine } from './engine.ts';
-import { classifyFailure } from './failure.ts';
+import { classifyFailure, endsWithError } from './failure.ts';
 import type { FindingsInput, FindingsPublisher } from './fleet-findings.ts';
 import { createImageScans } from './image-scan.ts';
 import type { ScannerMetrics } from './metrics.ts';
@@ -129,9 +129,6 @@ export function createImageWorker(d: ImageWorkerDeps) {
     }
   }
 
-  /** The last try of a transient failure: SCAN_ATTEMPTS reached, or the consumer's own delivery limit. */
-  const lastAttempt = (at: Delivery) => at.lastDelivery || at.delivery >= d.scanAttempts;
-
   async function handle(req: ImageScanRequest, at: Delivery): Promise<Outcome> {
     // Requests come from other services (and whoever else can publish): bound what reaches the log.
     const log = d.logger.child({
@@ -225,7 +222,7 @@ export function createImageWorker(d: ImageWorkerDeps) {
           }
         : classifyFailure(err, credentials ? [credentials.password] : []);
       d.metrics.failures.inc({ type: 'image', reason: f.code, cluster: req.cluster });
-      if (!f.permanent && !lastAttempt(at)) {
+      if (!endsWithError(f, at, d.scanAttempts)) {
         log.warn({ err: bounded(f.message), code: f.code }, 'image scan failed; will retry');
         d.metrics.requests.inc({ type: 'image', outcome: 'retried', cluster: req.cluster });
         return { kind: 'retry', reason: f.message };
