@@ -26,7 +26,7 @@ export function createWriterMetrics(registry: Registry) {
     }),
     failures: new Counter({
       name: 'fleetscan_writer_failures_total',
-      help: "Failures by reason: apply, delete, reconcile; event (a ScanFailed Event not written); failures_watch (the scan failures bucket's watch restarted); sbom_missing or sbom_invalid, a stored SBOM gone or not CycloneDX (that result writes no SbomReports).",
+      help: "Failures by reason: apply, delete, reconcile; event (a ScanFailed Event not written); scan_failure_record (a failure record not written or removed: the result is retried); failures_watch (the scan failures bucket's watch restarted); sbom_missing or sbom_invalid, a stored SBOM gone or not CycloneDX (that result writes no SbomReports).",
       labelNames: ['reason'] as const,
       registers,
     }),
