@@ -33,7 +33,8 @@ export interface FailureView {
 export function watchFailures(d: {
   kv: Pick<KV, 'watch' | 'keys' | 'get'>;
   logger: Pick<Logger, 'warn'>;
-  onChange?(key: string, record: ScanFailureRecord | undefined): void;
+  /** `record` undefined: the key went; `previous` is what the view held of it. */
+  onChange?(key: string, record: ScanFailureRecord | undefined, previous?: ScanFailureRecord): void;
   onFailure?(): void;
   random?: () => number;
 }): FailureView {
@@ -52,7 +53,8 @@ export function watchFailures(d: {
     if (revision <= held) return;
     if (!value || value.length === 0) {
       if (tombstones) tombstones.set(key, revision);
-      if (map.delete(key)) d.onChange?.(key, undefined);
+      const previous = map.get(key)?.record;
+      if (map.delete(key)) d.onChange?.(key, undefined, previous);
       return;
     }
     let record: ScanFailureRecord;
@@ -92,10 +94,8 @@ export function watchFailures(d: {
         }
         // A reload after a failed watch: what is no longer in the bucket goes.
         for (const k of [...map.keys()]) {
-          if (!present.has(k) && !tombstones.has(k)) {
-            map.delete(k);
-            d.onChange?.(k, undefined);
-          }
+          const previous = map.get(k)?.record;
+          if (!present.has(k) && !tombstones.has(k) && map.delete(k)) d.onChange?.(k, undefined, previous);
         }
         tombstones = undefined;
         markLoaded();

@@ -143,6 +143,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     logger,
     onState: (ok, detail) => readiness.set('failures', ok, detail),
     onRecord: (record) => holds.recorded(record),
+    onRemoved: (record) => holds.removed(record),
     onFailure: () => metrics.failures.inc({ reason: 'failures_watch' }),
   });
   const holds = createFailureHolds({

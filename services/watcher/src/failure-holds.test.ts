@@ -77,4 +77,18 @@ describe('failure holds', () => {
     expect(time.timers).toBe(0);
     holds.stop();
   });
+
+  it('evaluates the owners at once when a record is deleted before its retryAt, not after it', async () => {
+    const { time, holds, put, records, due } = setup();
+    const r = record('ns', 'r/a:1', 60_000);
+    put(r);
+    holds.decide('ns', 'r/a:1');
+    records.clear();
+    holds.removed(r);
+    expect(due).toEqual(['ns/r/a:1']);
+    expect(time.timers).toBe(0);
+    await time.advance(60_000);
+    holds.removed(r); // a success after retryAt: nothing due
+    expect(due).toEqual(['ns/r/a:1']);
+  });
 });

@@ -20,6 +20,11 @@ export interface FailureHolds {
    * without waiting for a resync to look.
    */
   recorded(record: ScanFailureRecord): void;
+  /**
+   * A record went. Before its retryAt (someone deleted it to retry now) its owners are evaluated at
+   * once; after it (the retry succeeded) nothing is due.
+   */
+  removed(record: ScanFailureRecord): void;
   /** Images held now, waiting for their retryAt. */
   readonly held: number;
   stop(): void;
@@ -86,6 +91,12 @@ export function createFailureHolds(d: {
         at,
       });
       arm();
+    },
+    removed(record) {
+      const key = failureKey(record.namespace, record.image);
+      const early = heldUntil(record, now()) !== undefined;
+      if (waiting.delete(key)) arm();
+      if (early) d.onDue(record.namespace, record.image);
     },
     get held() {
       return waiting.size;

@@ -26,6 +26,8 @@ export function followFailures(d: {
   onState(ok: boolean, detail: string): void;
   /** A record appeared or changed (a failed round). */
   onRecord?(record: ScanFailureRecord): void;
+  /** A record went (the image scanned, or someone deleted it). */
+  onRemoved?(record: ScanFailureRecord): void;
   onFailure?(): void;
   random?: () => number;
 }): {
@@ -51,8 +53,9 @@ export function followFailures(d: {
         view = watchFailures({
           kv,
           logger: d.logger,
-          onChange: (_key, record) => {
+          onChange: (_key, record, previous) => {
             if (record) d.onRecord?.(record);
+            else if (previous) d.onRemoved?.(previous);
           },
           ...(d.onFailure && { onFailure: d.onFailure }),
         });
