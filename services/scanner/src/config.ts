@@ -1,7 +1,7 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { keyId, natsEnv, natsSettings } from '@fleetscan/bus';
+import { keyId, MAX_DELIVERIES, natsEnv, natsSettings } from '@fleetscan/bus';
 import { ConfigError, envVariables, parseEnv } from '@fleetscan/service';
 import { z } from 'zod';
 
@@ -49,6 +49,15 @@ const schema = z.object({
     .default(10)
     .describe(
       "nice(1) of the trivy runs of bulk-lane requests (refreshes, the backlog at start), so that urgent ones and the node's other work get the CPU first; 0: none",
+    ),
+  SCAN_ATTEMPTS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_DELIVERIES)
+    .default(3)
+    .describe(
+      'deliveries of an image request that fails transiently (registry unreachable, trivy failed, timeout) before its error result is published; retried after ~1 s, 2 s, 4 s… (jittered); a permanent failure (not found, unauthorized, invalid reference) is published at once. The writer then keeps the failure and the watcher retries it with backoff (FAILED_SCAN_RETRY_SECONDS)',
     ),
   IMAGE_CONCURRENCY: int(1, 1).describe(
     'image scans this replica runs at once in each lane (urgent: changes in the cluster; bulk: the backlog at start, refreshes)',
@@ -118,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     // An image request runs trivy up to three times (image, convert, sbom), besides lookups and locks.
     requestTimeoutMs: (c.REQUEST_TIMEOUT_SECONDS ?? 3 * c.SCAN_TIMEOUT_SECONDS + 60) * 1000,
+    scanAttempts: c.SCAN_ATTEMPTS,
     imageConcurrency: c.IMAGE_CONCURRENCY,
     configBatch: { size: c.CONFIG_BATCH_SIZE, waitMs: c.CONFIG_BATCH_WAIT_MS },
     insecureRegistries: c.INSECURE_REGISTRIES.split(',')

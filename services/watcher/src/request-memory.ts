@@ -43,6 +43,11 @@ export interface RequestMemory {
   /** The key's request was answered, or must be asked again: the next ask publishes at once, with a new id. */
   retry(key: string): void;
   /**
+   * JetStream dropped the key's last ask as a duplicate (an id a watcher before a restart used):
+   * nothing says it is still being answered, so it is pending for the duplicate window at most.
+   */
+  duplicate(key: string): void;
+  /**
    * Publishing the key's last ask failed: the next ask publishes at once, with the same id — JetStream
    * drops it if the failed publish got through after all.
    */
@@ -71,6 +76,8 @@ interface Entry {
   gone: boolean;
   /** The lane of the last ask. */
   lane: Lane;
+  /** The last ask was dropped as a duplicate. */
+  dropped?: boolean;
 }
 
 export function createRequestMemory(opts: {
@@ -108,7 +115,8 @@ export function createRequestMemory(opts: {
     ask(key, group, freshMs, nowMs, lane = 'urgent') {
       const e = entries.get(key);
       const overtakes = lane === 'urgent' && e?.lane === 'bulk';
-      if (e?.open && nowMs - e.at < freshMs && !overtakes) {
+      const fresh = e?.dropped ? Math.min(freshMs, opts.duplicateWindowMs) : freshMs;
+      if (e?.open && nowMs - e.at < fresh && !overtakes) {
         e.gone = false;
         return { pending: true };
       }
@@ -131,6 +139,10 @@ export function createRequestMemory(opts: {
     retry(key) {
       const e = entries.get(key);
       if (e) close(e);
+    },
+    duplicate(key) {
+      const e = entries.get(key);
+      if (e) e.dropped = true;
     },
     failed(key) {
       const e = entries.get(key);

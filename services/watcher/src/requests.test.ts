@@ -25,6 +25,38 @@ const manifest = async () => ({
 });
 
 describe('request publisher', () => {
+  it('asks again in the bulk lane (a resync) only after REQUEST_RETRY_SECONDS, or the duplicate window after a dropped id', async () => {
+    let t = 0;
+    const { js, sent } = fakeJetStream({ now: () => t });
+    const make = () =>
+      createRequestPublisher({
+        js,
+        cluster: 'c1',
+        now: () => new Date(t),
+        retryAfterMs: 600_000,
+        shareWindowMs: 30_000,
+      });
+    const p = make();
+    expect(await p.image(image, '', 'bulk')).toBe('published');
+    t = 300_000; // a resync: the scan may still be running; no second chain
+    expect(await p.image(image, '', 'bulk')).toBe('pending');
+    t = 600_000;
+    expect(await p.image(image, '', 'bulk')).toBe('published');
+    // A watcher restarted 10 s later asks with the id its predecessor used: JetStream drops it, and
+    // nothing says an answer is coming, so the resync after the duplicate window asks again.
+    t = 610_000;
+    const restarted = make();
+    expect(await restarted.image(image, '', 'bulk')).toBe('published');
+    t = 620_000;
+    const again = make();
+    expect(await again.image(image, '', 'bulk')).toBe('duplicate');
+    t = 700_000;
+    expect(await again.image(image, '', 'bulk')).toBe('pending');
+    t = 745_000;
+    expect(await again.image(image, '', 'bulk')).toBe('published');
+    expect(sent).toHaveLength(4);
+  });
+
   it('publishes one request per image while it is pending, then asks again past the share window', async () => {
     let t = 0;
     const { js, sent } = fakeJetStream({ now: () => t });

@@ -132,11 +132,16 @@ export function createRequestPublisher(opts: {
     });
     opts.onPublishLatency?.((performance.now() - started) / 1000);
     if (!ack.duplicate) return 'published';
-    if (repeatsLeft <= 0) return 'duplicate';
-    // A repeat of an id this memory never published: a predecessor's (the watcher restarted), or
-    // this key's before it was forgotten. That request may be answered already, before the owner
-    // asking now existed, so the ask goes out again with the next id (the predecessor may have used
-    // a few generations too: bounded).
+    if (repeatsLeft <= 0) {
+      memory.duplicate(key);
+      return 'duplicate';
+    }
+    // An urgent ask (an owner seen new) repeating an id this memory never published: a
+    // predecessor's (the watcher restarted), or this key's before it was forgotten. That request may
+    // be answered already, before the owner asking now existed, so the ask goes out again with the
+    // next id (the predecessor may have used a few generations too: bounded). A bulk ask (the first
+    // list's backlog, a resync) waits out the duplicate window instead: the predecessor's request
+    // is most likely still being answered, and a second would be a second chain.
     memory.retry(key);
     return send(key, group, subject, body, freshMs, lane, repeatsLeft - 1);
   };
@@ -166,9 +171,14 @@ export function createRequestPublisher(opts: {
         imageGroup(r.namespace, r.image),
         subjects.scanImage(opts.cluster, lane),
         async () => body,
-        opts.shareWindowMs ?? SHARE_WINDOW_MS,
+        // The share window is for a new owner (a change seen while watching, urgent); what the
+        // watcher finds on its own (a resync) asks again only after REQUEST_RETRY_SECONDS, so it never
+        // starts a second retry chain beside a request still being answered.
+        lane === 'bulk'
+          ? Math.max(opts.retryAfterMs, opts.shareWindowMs ?? SHARE_WINDOW_MS)
+          : (opts.shareWindowMs ?? SHARE_WINDOW_MS),
         lane,
-        MAX_REPEATED_IDS,
+        lane === 'urgent' ? MAX_REPEATED_IDS : 0,
       );
     },
     config: (r, manifest, lane = 'urgent') => {
