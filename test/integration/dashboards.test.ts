@@ -206,7 +206,8 @@ beforeAll(async () => {
       120_000,
     );
   await Promise.all([
-    reports('VulnerabilityReport', nsA, 3),
+    // web and leaky: ghost's image does not exist, so it gets a ScanFailed Event and no report.
+    reports('VulnerabilityReport', nsA, 2),
     reports('VulnerabilityReport', nsB, 1),
     reports('ExposedSecretReport', nsA, 2),
     reports('ConfigAuditReport', nsA, 3),

@@ -150,6 +150,42 @@ describe('RBAC applied for real, with tokens from the TokenRequest API', () => {
       200,
       'writer deletes a report',
     );
+    // ScanFailed Events on owners of images whose scans fail: created, then patched in place.
+    const event = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: 'rbac-probe.scanfailed', namespace: appNs },
+      involvedObject: { apiVersion: 'v1', kind: 'Pod', name: 'x', namespace: appNs, uid: 'u' },
+      reason: 'ScanFailed',
+      message: 'probe',
+      type: 'Warning',
+      count: 1,
+    };
+    expectStatus(
+      await as('writer').call('POST', `/api/v1/namespaces/${appNs}/events`, event),
+      201,
+      'writer creates an event',
+    );
+    expectStatus(
+      await as('writer').call(
+        'PATCH',
+        `/api/v1/namespaces/${appNs}/events/rbac-probe.scanfailed`,
+        { count: 2 },
+        'application/merge-patch+json',
+      ),
+      200,
+      'writer patches an event',
+    );
+    expectStatus(
+      await as('watcher').call('POST', `/api/v1/namespaces/${appNs}/events`, event),
+      403,
+      'watcher creates an event',
+    );
+    expectStatus(
+      await as('writer').call('DELETE', `/api/v1/namespaces/${appNs}/events/rbac-probe.scanfailed`),
+      403,
+      'writer deletes an event',
+    );
     // Denied: outside their rights.
     expectStatus(
       await as('writer').call('GET', `/api/v1/namespaces/${appNs}/secrets`),

@@ -285,7 +285,7 @@ describe.each(variants)('the chart with $name', (v) => {
     expect(bound.filter((n) => n.endsWith('-scanner') || n.endsWith('-fleetview'))).toEqual([]);
   });
 
-  it('grants least privilege: reads for the watcher, report writes only for the writer', () => {
+  it('grants least privilege: reads for the watcher, report writes (and ScanFailed Events) only for the writer', () => {
     type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
     const read = ['get', 'list', 'watch'];
     const reports = OWNER_REPORT_KINDS.map((k) => REPORT_RESOURCES[k].plural);
@@ -343,7 +343,17 @@ describe.each(variants)('the chart with $name', (v) => {
       expect(granted('clustercompliancereports/status'), `${component} status`).toEqual(
         compliance ? ['update'] : [],
       );
+      // ScanFailed Events on the owners of images whose scans fail: the writer's, created then patched.
+      const events = rules.filter((r) => r.resources.includes('events'));
+      expect(
+        events.flatMap((r) => r.apiGroups),
+        `${component} events`,
+      ).toEqual(component === 'writer' ? [''] : []);
+      expect(granted('events').sort(), `${component} events`).toEqual(
+        component === 'writer' ? ['create', 'patch'] : [],
+      );
       const known = new Set([
+        'events',
         ...workloads,
         ...reports,
         ...audited.map((a) => a.plural),

@@ -10,13 +10,14 @@ import {
   resultsBucket,
   STATE_BUCKET,
   STREAM_DEAD,
+  STREAM_FLEET,
   STREAM_RESULTS,
   STREAM_SCAN,
   subjects,
   writerConsumer,
 } from '@fleetscan/bus';
 import { natsConnectOptions, type Stack, startStack, testImages } from '@fleetscan/stack';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -215,6 +216,51 @@ describe('isolation: the server refuses what a cluster may not do', () => {
       ]);
       expect(String(closed), `${who} subscribes to b's results`).toMatch(/permissions violation/i);
     }
+  });
+
+  it("a consumer a's watcher or the fleet view may create cannot deliver into b's subjects", async () => {
+    // Consumer creation is allowed by its API subject (stream, name, filter); the body could ask for
+    // push delivery to any subject, which the server would then publish to on the account's behalf.
+    const jsm = await jetstreamManager(admin);
+    const resultsOfB = async () =>
+      (await jsm.streams.info(STREAM_RESULTS, { subjects_filter: subjects.resultImage('b') })).state.messages;
+    const before = await resultsOfB();
+    const attempts: [string, NatsConnection, string, string][] = [
+      [
+        'watcher-a',
+        await as({ role: 'watcher', cluster: 'a' }),
+        `KV_${STATE_BUCKET}`,
+        `$KV.${STATE_BUCKET}.trivy-db`,
+      ],
+      ['fleetview', await as({ role: 'fleetview' }), STREAM_FLEET, subjects.allFindings],
+    ];
+    const outcomes: string[] = [];
+    for (const [who, nc, stream, filter] of attempts) {
+      const created = await (await jetstreamManager(nc)).consumers
+        .add(stream, {
+          name: `push-${who}-${run}`,
+          filter_subject: filter,
+          deliver_subject: subjects.resultImage('b'),
+          ack_policy: AckPolicy.None,
+          deliver_policy: DeliverPolicy.All,
+        })
+        .then(
+          () => 'created',
+          (e: unknown) => `refused: ${(e as Error).message}`,
+        );
+      outcomes.push(`${who}: ${created}`);
+    }
+    // The server allows it (permissions cannot see a request's body). A push consumer delivers only
+    // while a core subscription has interest in its subject; a stream capturing the subject is none,
+    // so while nobody subscribes to b's result subjects nothing is delivered and nothing reaches b's
+    // writer. With a subscriber there (an operator's `nats sub fleetscan.result.>`), the delivery is
+    // captured by FLEETSCAN_RESULTS too (seen here): ARCHITECTURE.md, "Many clusters", says so.
+    await new Promise((r) => setTimeout(r, 3000));
+    for (const [who, , stream] of attempts) {
+      const info = await jsm.consumers.info(stream, `push-${who}-${run}`).catch(() => undefined);
+      outcomes.push(`${who}: delivered ${info?.delivered.stream_seq ?? 'none'}`);
+    }
+    expect(await resultsOfB(), outcomes.join('; ')).toBe(before);
   });
 
   it('a forged result or request from a cannot make a report appear, or change, in b', async () => {

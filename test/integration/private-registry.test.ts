@@ -3,7 +3,15 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { currentReplicaSet, deployment, getReport, type Kube, kubeFor, waitReport } from '../support/kube.ts';
+import {
+  currentReplicaSet,
+  deployment,
+  getReport,
+  type Kube,
+  kubeFor,
+  waitReport,
+  waitScanFailedEvent,
+} from '../support/kube.ts';
 import { metricValue, type Services, startServices } from '../support/services.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -67,7 +75,7 @@ afterAll(async () => {
 });
 
 describe('private registries', () => {
-  it('scans with the workload pull secret or its ServiceAccount one; without, reports "unauthorized" once', async () => {
+  it('scans with the workload pull secret or its ServiceAccount one; without, no report but a ScanFailed Event, once', async () => {
     const withPullSecret = deployment('app', image());
     withPullSecret.spec!.template.spec!.imagePullSecrets = [{ name: 'regcred' }];
     await k.apps.createNamespacedDeployment({ namespace: withSecret, body: withPullSecret });
@@ -84,11 +92,14 @@ describe('private registries', () => {
     }
     const rs = await currentReplicaSet(k, without, 'app');
     const name = `replicaset-${rs.metadata?.name}-nginx`;
-    const failed = await waitReport(k, 'VulnerabilityReport', without, name);
-    expect(failed.metadata.annotations?.['fleetscan.io/scan-error']).toMatch(/unauthorized/i);
-    expect(failed.report.vulnerabilities).toEqual([]);
+    // No report (zero findings would look clean): a Warning Event on the ReplicaSet names the error.
+    const event = await waitScanFailedEvent(k, without, rs.metadata?.uid ?? '');
+    expect(event.type).toBe('Warning');
+    expect(event.message).toMatch(/UNAUTHORIZED/);
+    expect(event.message).toContain(image());
+    expect(await getReport(k, 'VulnerabilityReport', without, name)).toBeUndefined();
 
-    // Not a retry loop: the error report counts as current, so nothing more is asked for it.
+    // Not a retry loop: the failure record holds the watcher's requests until its retry time.
     const errors = () =>
       Promise.all(
         svc.scanners.map((s) =>
@@ -98,9 +109,7 @@ describe('private registries', () => {
     const before = (await errors()).reduce((a, b) => a + b, 0);
     await new Promise((r) => setTimeout(r, 4000));
     expect((await errors()).reduce((a, b) => a + b, 0)).toBe(before);
-    expect((await getReport(k, 'VulnerabilityReport', without, name))?.metadata.uid).toBe(
-      failed.metadata.uid,
-    );
+    expect(await getReport(k, 'VulnerabilityReport', without, name)).toBeUndefined();
   });
 
   it('never writes the registry password to logs or reports', async () => {

@@ -1,6 +1,7 @@
 import {
   AppsV1Api,
   CoreV1Api,
+  type CoreV1Event,
   CustomObjectsApi,
   KubeConfig,
   RbacAuthorizationV1Api,
@@ -142,4 +143,24 @@ export async function currentReplicaSet(
         (r.spec?.replicas ?? 0) > 0,
     );
   });
+}
+
+/** The writer's ScanFailed Warning Events on an owner (by uid), newest count first. */
+export async function scanFailedEvents(k: Kube, namespace: string, ownerUid: string): Promise<CoreV1Event[]> {
+  const list = await k.core.listNamespacedEvent({ namespace, fieldSelector: 'reason=ScanFailed' });
+  return list.items.filter((e) => e.involvedObject.uid === ownerUid);
+}
+
+/** Waits for a ScanFailed Event on the owner (a failed scan writes no report, it tells the owner). */
+export function waitScanFailedEvent(
+  k: Kube,
+  namespace: string,
+  ownerUid: string,
+  timeoutMs = 90_000,
+): Promise<CoreV1Event> {
+  return waitFor(
+    `a ScanFailed event on ${namespace}/${ownerUid}`,
+    async () => (await scanFailedEvents(k, namespace, ownerUid))[0],
+    timeoutMs,
+  );
 }

@@ -74,6 +74,13 @@ const notA = [
   '$JS.API.STREAM.UPDATE.FLEETSCAN_FLEET',
   '$JS.API.CONSUMER.CREATE.FLEETSCAN_FLEET.x',
   '$JS.API.DIRECT.GET.FLEETSCAN_FLEET',
+  '$KV.fleetscan-scan-failures-b.ns.0123',
+  '$JS.API.STREAM.CREATE.KV_fleetscan-scan-failures-b',
+  '$JS.API.STREAM.INFO.KV_fleetscan-scan-failures-b',
+  '$JS.API.DIRECT.GET.KV_fleetscan-scan-failures-b.$KV.fleetscan-scan-failures-b.ns.0123',
+  '$JS.API.CONSUMER.CREATE.KV_fleetscan-scan-failures-b.w1.$KV.fleetscan-scan-failures-b.>',
+  '$JS.API.STREAM.DELETE.KV_fleetscan-scan-failures-a',
+  '$JS.API.STREAM.PURGE.KV_fleetscan-scan-failures-a',
 ];
 
 describe('permissions of the fleet identities', () => {
@@ -123,6 +130,27 @@ describe('permissions of the fleet identities', () => {
     const scanner: Identity = { role: 'scanner' };
     expect(may(scanner, 'publish', '$JS.API.STREAM.INFO.OBJ_fleetscan-manifests-a')).toBe(true);
     expect(may(scanner, 'publish', '$JS.API.DIRECT.GET.OBJ_fleetscan-manifests-a')).toBe(true);
+  });
+
+  it('let a writer create, write and watch its cluster’s failures bucket, its watcher read and watch it, nobody else write it', () => {
+    const bucket = 'fleetscan-scan-failures-a';
+    const read = [
+      `$JS.API.STREAM.INFO.KV_${bucket}`,
+      `$JS.API.STREAM.MSG.GET.KV_${bucket}`,
+      `$JS.API.DIRECT.GET.KV_${bucket}.$KV.${bucket}.ns.0123`,
+      `$JS.API.CONSUMER.CREATE.KV_${bucket}.KV_WATCHER_x.$KV.${bucket}.>`,
+      `$JS.API.CONSUMER.INFO.KV_${bucket}.KV_WATCHER_x`,
+      `$JS.API.CONSUMER.DELETE.KV_${bucket}.KV_WATCHER_x`,
+      `$JS.FC.KV_${bucket}.x.1`,
+    ];
+    const write = [`$JS.API.STREAM.CREATE.KV_${bucket}`, `$KV.${bucket}.ns.0123`];
+    for (const s of [...read, ...write]) expect(may(writerA, 'publish', s), s).toBe(true);
+    for (const s of read) expect(may(watcherA, 'publish', s), s).toBe(true);
+    for (const s of write) {
+      expect(may(watcherA, 'publish', s), s).toBe(false);
+      expect(may({ role: 'fleetview' }, 'publish', s), s).toBe(false);
+    }
+    expect(may({ role: 'scanner' }, 'publish', `$KV.${bucket}.ns.0123`)).toBe(false);
   });
 
   it('let a writer create, bind and ack only its own consumer with its own filter, and read its own bucket', () => {

@@ -1,5 +1,6 @@
 import { LANES, PREFIX, subjects } from './subjects.ts';
 import {
+  failuresBucket,
   LOCK_BUCKET,
   manifestsBucket,
   resultsBucket,
@@ -24,10 +25,11 @@ import {
  *   results bucket), consumes every cluster's requests, publishes results and keeps its consumers'
  *   dead letters. It sees every cluster's data by design.
  * - `watcher-<cluster>`: publishes that cluster's scan requests; reads the fleet's DB version;
- *   creates and writes its own manifests bucket (manifests too large for a request).
+ *   creates and writes its own manifests bucket (manifests too large for a request); reads and
+ *   watches its cluster's scan failures bucket (it holds requests for failing images).
  * - `writer-<cluster>`: creates and consumes its own durable consumer (the create subject names the
  *   consumer and its filter, so the server checks both), reads its own results bucket, keeps its
- *   own dead letters.
+ *   own dead letters; creates, writes and watches its cluster's scan failures bucket.
  * - `fleetview`: the fleet view (issue 15), read-only: ordered consumers on the fleet stream, which
  *   holds every cluster's inventory and findings; it publishes nothing a service reads.
  * - `admin`: everything in the account (the local stack, tests, benchmarks, an operator's CLI).
@@ -101,6 +103,30 @@ function writeBucket(bucket: string): string[] {
   ];
 }
 
+/**
+ * Reading and watching a KV bucket: opening it (stream info), reading a key (direct or message
+ * get), and the ordered push consumers of a watch and of a key listing, on that bucket's stream
+ * only (their deliveries come to the identity's own inbox).
+ */
+function readKv(bucket: string): string[] {
+  const stream = `KV_${bucket}`;
+  return [
+    `${API}.STREAM.INFO.${stream}`,
+    `${API}.STREAM.MSG.GET.${stream}`,
+    `${API}.DIRECT.GET.${stream}.>`,
+    `${API}.CONSUMER.CREATE.${stream}`,
+    `${API}.CONSUMER.CREATE.${stream}.>`,
+    `${API}.CONSUMER.INFO.${stream}.*`,
+    `${API}.CONSUMER.DELETE.${stream}.*`,
+    `$JS.FC.${stream}.>`,
+  ];
+}
+
+/** What readKv allows, plus creating the bucket and writing its keys (put, compare-and-set, delete). */
+function writeKv(bucket: string): string[] {
+  return [...readKv(bucket), `${API}.STREAM.CREATE.KV_${bucket}`, `$KV.${bucket}.>`];
+}
+
 /** The scanner fleet's consumers, both lanes of each kind, with their filters. */
 const SCAN_CONSUMERS = LANES.flatMap((lane) => [
   { name: scanConsumer('image', lane), filter: subjects.allScanImage(lane) },
@@ -136,6 +162,8 @@ export function permissionsFor(id: Identity): Permissions {
             `${API}.STREAM.INFO.${STREAM_FLEET}`,
             // Manifests too large for a request (a big ConfigMap or CRD): its own cluster's bucket only.
             ...writeBucket(manifestsBucket(c)),
+            // Holds requests for images whose scans fail until their retryAt (the writer owns the records).
+            ...readKv(failuresBucket(c)),
           ],
         },
         subscribe: inbox,
@@ -166,6 +194,8 @@ export function permissionsFor(id: Identity): Permissions {
             // Waits for the dead-letter stream too, so its first dead letter has somewhere to go.
             `${API}.STREAM.INFO.${STREAM_DEAD}`,
             ...readBucket(resultsBucket(c)),
+            // Its cluster's failing images (scan-failures.ts): created, written and watched by it alone.
+            ...writeKv(failuresBucket(c)),
           ],
         },
         subscribe: inbox,

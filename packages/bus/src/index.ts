@@ -19,6 +19,7 @@ export {
   DeadLetterHeader,
   type DeadLetters,
 } from './dead-letters.ts';
+export { type FailureEntry, type FailureView, watchFailures } from './failure-view.ts';
 export * from './fleet-messages.ts';
 export {
   FLEETSCAN_ACCOUNT,
@@ -58,6 +59,18 @@ export {
   retryDelay,
 } from './retry-policy.ts';
 export { type ImageSbom, ImageSbomSchema, type SbomEntry, SbomEntrySchema } from './sbom-entry.ts';
+export {
+  DEFAULT_FAILURE_BACKOFF,
+  type FailedScan,
+  type FailureBackoff,
+  failureBackoffMs,
+  failureKey,
+  heldUntil,
+  MAX_FAILURE_MESSAGE_LENGTH,
+  nextRecord,
+  type ScanFailureRecord,
+  ScanFailureRecordSchema,
+} from './scan-failures.ts';
 export {
   type AnalysisSettings,
   type CanonicalScanSettings,
@@ -99,6 +112,7 @@ export {
   ensureConsumer,
   ensureStreams,
   FINDINGS_TTL,
+  failuresBucket,
   INVENTORY_TOMBSTONE_TTL,
   isNotFound,
   LOCK_BUCKET,

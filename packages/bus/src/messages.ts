@@ -210,6 +210,11 @@ export function messageSchemas(now: () => number = Date.now) {
     scannedAt: DecisionTime.optional(),
     error: ScanErrorSchema.optional(),
     finishedAt: DecisionTime,
+    /**
+     * Echo of the request's requestedAt (absent from older scanners): the writer counts a failure
+     * of a request made before an image's last recorded failure as part of that round.
+     */
+    requestedAt: Timestamp.optional(),
   });
 
   const ConfigAuditDataSchema = z.object({

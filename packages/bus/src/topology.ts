@@ -49,6 +49,13 @@ export const resultsBucket = (cluster: string) => `fleetscan-results-${cluster}`
  */
 export const manifestsBucket = (cluster: string) => `fleetscan-manifests-${cluster}`;
 
+/**
+ * KV bucket of one cluster's failing images: one record per (namespace, image) whose scan failed
+ * (scan-failures.ts). Only that cluster's writer creates and writes it (the owner of the failure
+ * state); only its watcher reads it, to hold requests until the record's retryAt.
+ */
+export const failuresBucket = (cluster: string) => `fleetscan-scan-failures-${cluster}`;
+
 export const CONSUMER_SCAN_IMAGE = 'scan-image';
 export const CONSUMER_SCAN_CONFIG = 'scan-config';
 export const CONSUMER_SCAN_IMAGE_BULK = 'scan-image-bulk';

@@ -97,20 +97,26 @@ async function main(argv: string[]): Promise<number> {
     await waitServicesReady(services);
     say('services ready; applying Deployment default/naive');
     const t1 = Date.now();
-    const reports = (
-      await Promise.all(
-        clusters.map((c) =>
-          runScenario(
-            values.fleet ? stack.kubeConfigOf(c) : stack.kubeConfig(),
-            stack.registry.host,
-            timeoutSec * 1000,
-          ),
+    const perCluster = await Promise.all(
+      clusters.map((c) =>
+        runScenario(
+          values.fleet ? stack.kubeConfigOf(c) : stack.kubeConfig(),
+          stack.registry.host,
+          timeoutSec * 1000,
         ),
-      )
-    ).flat();
+      ),
+    );
     say(`reports written ${((Date.now() - t1) / 1000).toFixed(1)} s after the Deployment was applied`);
-    const dir = await saveReports(join(out, 'reports'), reports);
-    process.stdout.write(`\n${formatReports(reports)}\nYAML: ${dir}\n`);
+    // The clusters' reports have the same names: each cluster's go to a folder of its own.
+    const dirs = await Promise.all(
+      perCluster.map((reports, i) =>
+        saveReports(
+          values.fleet ? join(out, 'reports', clusters[i] as string) : join(out, 'reports'),
+          reports,
+        ),
+      ),
+    );
+    process.stdout.write(`\n${formatReports(perCluster.flat())}\nYAML: ${dirs.join(', ')}\n`);
     if (fleetview) {
       const where = await waitFleetview(fleetview.url, clusters, timeoutSec * 1000);
       process.stdout.write(

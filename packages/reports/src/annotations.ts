@@ -9,7 +9,11 @@ export const ANNOTATION_CONTENT_HASH = 'fleetscan.io/content-hash';
 export const ANNOTATION_SCAN_CONFIG_HASH = 'fleetscan.io/scan-config-hash';
 /** The trivy DB version (metadata UpdatedAt) a vulnerability report was matched against. */
 export const ANNOTATION_DB_UPDATED_AT = 'fleetscan.io/db-updated-at';
-/** Set when the scan failed permanently (e.g. `UNAUTHORIZED: …`); the report then carries no findings. */
+/**
+ * Set by writers before failed scans stopped making reports (a report with no findings and this
+ * annotation, e.g. `UNAUTHORIZED: …`). It looks clean: the watcher counts such a report as missing
+ * and the writer deletes it at the image's next failure. Read only, never written any more.
+ */
 export const ANNOTATION_SCAN_ERROR = 'fleetscan.io/scan-error';
 /**
  * report.updateTimestamp and, for vulnerability reports, report.artifact.digest, copied into

@@ -16,6 +16,7 @@ export * from './infra-checks.ts';
 export * from './naming.ts';
 export * from './owner-reports.ts';
 export * from './resources.ts';
+export { SCAN_FAILED_REASON, scanFailedEventName } from './scan-failed-event.ts';
 export * from './scanners.ts';
 export * from './schemas.ts';
 export * from './summary.ts';

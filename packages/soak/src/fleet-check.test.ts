@@ -39,7 +39,7 @@ describe('checkFleet', () => {
       owners,
       owners.flatMap((o) => reportsOf(o)),
     );
-    expect(c).toMatchObject({ owners: 2, expected: 5, current: 5, scanErrors: 0, problems: [] });
+    expect(c).toMatchObject({ owners: 2, expected: 5, current: 5, failing: 0, problems: [] });
     expect(isConverged(c)).toBe(true);
     expect(describeCheck(c)).toBe(
       '2 owners, 5/5 reports current, 0 missing, 0 stale, 0 duplicates, 0 orphans',
@@ -97,12 +97,24 @@ describe('checkFleet', () => {
     );
   });
 
-  it('counts current reports that hold a scan error, and expects ExposedSecretReports only with secret scanning', () => {
+  it('counts reports absent because the scan failed (a ScanFailed Event), flags an old error report, and expects ExposedSecretReports only with secret scanning', () => {
     const o = owner('a');
+    const audit = reportsOf(o).filter((r) => r.kind === 'ConfigAuditReport');
+    const failing = { ...o, failingImages: new Set(['r/app:1']) };
+    expect(checkFleet([failing], audit, { secrets: true })).toMatchObject({
+      expected: 3,
+      current: 1,
+      failing: 2,
+      problems: [],
+    });
+    // Without the Event it is missing: a failure nobody was told of.
+    expect(checkFleet([o], audit).counts.missing).toBe(1);
+    // An error report (zero findings) looks clean: a problem, whatever else.
     const withError = reportsOf(o).map((r) =>
       r.kind === 'VulnerabilityReport' ? { ...r, scanError: 'UNAUTHORIZED: no' } : r,
     );
-    expect(checkFleet([o], withError)).toMatchObject({ current: 2, scanErrors: 1, problems: [] });
+    expect(checkFleet([failing], withError)).toMatchObject({ current: 1, failing: 0 });
+    expect(checkFleet([failing], withError).problems).toMatchObject([{ problem: 'stale' }]);
     const secrets = checkFleet([o], reportsOf(o), { secrets: true });
     expect(secrets.expected).toBe(3);
     expect(secrets.problems).toMatchObject([

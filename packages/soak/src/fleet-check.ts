@@ -20,6 +20,11 @@ export interface OwnerView {
   /** resource-spec-hash of its pod spec, as the reports must carry it. */
   specHash: string;
   containers: readonly { name: string; image: string }[];
+  /**
+   * Images of its containers whose scans fail: the owner carries a ScanFailed Event for each (the
+   * writer writes no report for a failed scan).
+   */
+  failingImages?: ReadonlySet<string>;
 }
 
 /** A report as its metadata shows it. */
@@ -33,7 +38,10 @@ export interface ReportView {
   container?: string;
   /** resource-spec-hash label. */
   specHash?: string;
-  /** fleetscan.io/scan-error: the scan failed for good and the report says so. */
+  /**
+   * fleetscan.io/scan-error: an error report an older writer left (no findings: it looks clean).
+   * A problem (stale) wherever it is found: failed scans make no report now.
+   */
   scanError?: string;
 }
 
@@ -54,8 +62,11 @@ export interface FleetCheck {
   expected: number;
   /** Of those, present exactly once and current. */
   current: number;
-  /** Current reports that carry a scan error (counted in `current`; a caller may want none). */
-  scanErrors: number;
+  /**
+   * Reports not there because the image's scan failed, told by a ScanFailed Event on the owner
+   * (counted in `expected`, not in `current`, and no problem: a failure is not a clean report).
+   */
+  failing: number;
   problems: Problem[];
   /** How many problems of each kind. */
   counts: Record<ProblemKind, number>;
@@ -86,7 +97,7 @@ export function checkFleet(
   const claimed = new Set<ReportView>();
   let expected = 0;
   let current = 0;
-  let scanErrors = 0;
+  let failing = 0;
   for (const o of owners) {
     const subject = `${o.kind}/${o.namespace}/${o.name}`;
     const wants: { kind: OwnerReportKind; container?: string }[] = [{ kind: CONFIG_AUDIT_REPORT.kind }];
@@ -100,7 +111,9 @@ export function checkFleet(
       const found = byKey.get(key(o.uid, want.kind, want.container)) ?? [];
       for (const r of found) claimed.add(r);
       if (found.length === 0) {
-        problems.push({ problem: 'missing', subject, what, detail: 'no report' });
+        const image = o.containers.find((c) => c.name === want.container)?.image;
+        if (image !== undefined && o.failingImages?.has(image)) failing++;
+        else problems.push({ problem: 'missing', subject, what, detail: 'no report' });
         continue;
       }
       if (found.length > 1) {
@@ -122,8 +135,16 @@ export function checkFleet(
         });
         continue;
       }
+      if (r.scanError !== undefined) {
+        problems.push({
+          problem: 'stale',
+          subject,
+          what,
+          detail: `${r.name} is an error report without findings (${r.scanError.slice(0, 100)}): it looks clean`,
+        });
+        continue;
+      }
       current++;
-      if (r.scanError !== undefined) scanErrors++;
     }
   }
   for (const r of reports) {
@@ -139,7 +160,7 @@ export function checkFleet(
   }
   const counts: Record<ProblemKind, number> = { missing: 0, stale: 0, duplicate: 0, orphan: 0 };
   for (const p of problems) counts[p.problem]++;
-  return { owners: owners.length, expected, current, scanErrors, problems, counts };
+  return { owners: owners.length, expected, current, failing, problems, counts };
 }
 
 /** Every owner has its reports, each exactly once and current, and nothing else is there. */
@@ -149,7 +170,7 @@ export const isConverged = (c: FleetCheck) => c.problems.length === 0;
 export function describeCheck(c: FleetCheck): string {
   return (
     `${c.owners} owners, ${c.current}/${c.expected} reports current` +
-    `${c.scanErrors ? ` (${c.scanErrors} with a scan error)` : ''}, ${c.counts.missing} missing, ` +
+    `${c.failing ? `, ${c.failing} failing to scan` : ''}, ${c.counts.missing} missing, ` +
     `${c.counts.stale} stale, ${c.counts.duplicate} duplicates, ${c.counts.orphan} orphans`
   );
 }

@@ -14,6 +14,8 @@ import {
   LABEL_CONTAINER_NAME,
   LABEL_RESOURCE_SPEC_HASH,
   type OwnerReportKind,
+  SCAN_FAILED_REASON,
+  scanFailedEventName,
   VERSION,
   VULNERABILITY_REPORT,
 } from '@fleetscan/reports';
@@ -22,7 +24,8 @@ import type { OwnerView, ReportView } from './fleet-check.ts';
 /**
  * Reads what checkFleet compares, straight from the API server (plain JSON, not a watch: a check
  * must see the server's state, not a cache): the report owners of some namespaces, by the same
- * owner rules as the services, and their reports' metadata.
+ * owner rules as the services, their reports' metadata, and which of their images fail to scan
+ * (the writer's ScanFailed Events).
  */
 
 const OWNER_KINDS: readonly WorkloadKind[] = [
@@ -52,11 +55,26 @@ export async function readFleet(
   const owners: OwnerView[] = [];
   const reports: ReportView[] = [];
   for (const ns of namespaces) {
+    // The writer's ScanFailed Events, by name (one per owner and image: scanFailedEventName).
+    const failed = new Set(
+      (
+        await listAll(
+          transport,
+          `/api/v1/namespaces/${encodeURIComponent(ns)}/events`,
+          signal,
+          undefined,
+          `reason=${SCAN_FAILED_REASON}`,
+        )
+      ).map((e) => e.metadata?.name ?? ''),
+    );
     for (const kind of OWNER_KINDS) {
       for (const obj of await listAll(transport, nsPath(WORKLOAD_RESOURCES[kind], ns), signal)) {
         const w = projectWorkload(kind, obj);
         if (!w || !isReportOwner(w)) continue;
         const o = toOwner(w);
+        const failingImages = new Set(
+          o.containers.map((c) => c.image).filter((image) => failed.has(scanFailedEventName(o, image))),
+        );
         owners.push({
           kind: o.kind,
           namespace: o.namespace,
@@ -64,6 +82,7 @@ export async function readFleet(
           uid: o.uid,
           specHash: o.specHash,
           containers: o.containers.map((c) => ({ name: c.name, image: c.image })),
+          ...(failingImages.size > 0 && { failingImages }),
         });
       }
     }
@@ -104,12 +123,14 @@ async function listAll(
   path: string,
   signal: AbortSignal,
   accept?: string,
+  fieldSelector?: string,
 ): Promise<KubeObject[]> {
   const out: KubeObject[] = [];
   let cont: string | undefined;
   // A namespace of the soak or a test holds hundreds of objects at most; pages bound each answer.
   for (let page = 0; page < 1000; page++) {
-    const list = (await transport.getJson(path, { limit: 500, continue: cont }, signal, accept)) as {
+    const query = { limit: 500, continue: cont, ...(fieldSelector && { fieldSelector }) };
+    const list = (await transport.getJson(path, query, signal, accept)) as {
       items?: KubeObject[];
       metadata?: { continue?: string };
     };

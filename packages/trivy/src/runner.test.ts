@@ -227,6 +227,24 @@ describe('createTrivyRunner', () => {
     expect(conv.json).toMatch(/^ARGS convert --cache-dir .* --format cyclonedx .* -- \/t\/image\.json$/m);
   });
 
+  it('runs with the niceness asked for (nice(1) execs trivy: same pid), else at our own', async () => {
+    // Field 19 of /proc/<pid>/stat is the nice value; $$ is the fake trivy itself.
+    const bin = await fakeTrivy(
+      'nice-of',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
+      'read -r stat < /proc/$$/stat; set -- ${stat##*) }; shift 16; echo "$1 $$"',
+    );
+    const { trivy, log } = runner(bin);
+    const own = (await trivy.scanSbom('/t/s.json')).json.trim().split(' ')[0];
+    const niced = await trivy.scanSbom('/t/s.json', { niceness: 7 });
+    const [nice, pid] = niced.json.trim().split(' ');
+    expect(Number(nice)).toBe(Math.min(19, Number(own) + 7));
+    // The pid logged (and killed at the timeout) is the program's, not a wrapper's.
+    expect(log.entries.filter((e) => e.msg === 'trivy started').at(-1)?.obj.pid).toBe(Number(pid));
+    const conv = await trivy.convertToCycloneDx('/t/i.json', { niceness: 3 });
+    expect(Number(conv.json.trim().split(' ')[0])).toBe(Math.min(19, Number(own) + 3));
+  });
+
   it('version() parses `trivy version --format json`', async () => {
     const file = new URL('../testdata/version.json', import.meta.url).pathname;
     const bin = await fakeTrivy('version', `[ "$1" = version ] && cat '${file}'`);

@@ -42,6 +42,8 @@ export interface TrivyRunnerOptions {
   pipeGraceMs?: number;
   /** Monotonic milliseconds, for durationMs. Default performance.now. */
   now?: () => number;
+  /** nice(1), for runs given a niceness. Default /usr/bin/nice. */
+  niceBin?: string;
 }
 
 export interface ImageScanOptions {
@@ -59,6 +61,8 @@ export interface ImageScanOptions {
   registryAuth?: RegistryAuth;
   /** Aborting kills trivy (SIGTERM, then SIGKILL) and rejects with ABORTED. */
   signal?: AbortSignal;
+  /** A CPU priority below the caller's (nice(1), 1–19): work nobody waits for. */
+  niceness?: number;
 }
 
 export interface SbomScanOptions {
@@ -69,6 +73,7 @@ export interface SbomScanOptions {
   /** Path of a Rego ignore policy. */
   ignorePolicy?: string;
   signal?: AbortSignal;
+  niceness?: number;
 }
 
 export interface ConfigAuditOptions {
@@ -93,7 +98,10 @@ export interface TrivyRunner {
    */
   scanSbom(sbomFile: string, opts?: SbomScanOptions): Promise<TrivyRun>;
   /** Converts a saved `trivy image` JSON report file to CycloneDX (`trivy convert`); `json` holds it. */
-  convertToCycloneDx(reportFile: string, opts?: { signal?: AbortSignal }): Promise<TrivyRun>;
+  convertToCycloneDx(
+    reportFile: string,
+    opts?: { signal?: AbortSignal; niceness?: number },
+  ): Promise<TrivyRun>;
   /** Audits every Kubernetes manifest under `dir` in one trivy run (one Result per file). */
   auditConfigs(dir: string, opts?: ConfigAuditOptions): Promise<TrivyRun>;
   /** trivy's version and the DB's UpdatedAt, as `trivy version` reports them. */
@@ -123,6 +131,7 @@ export function createTrivyRunner(options: TrivyRunnerOptions): TrivyRunner {
     env: Record<string, string>,
     secrets: readonly string[],
     signal: AbortSignal | undefined,
+    niceness?: number,
   ): Promise<TrivyRun> {
     const started = now();
     let pid: number | undefined;
@@ -138,6 +147,8 @@ export function createTrivyRunner(options: TrivyRunnerOptions): TrivyRunner {
       maxStdoutChars: maxOutputChars,
       maxStderrChars: MAX_STDERR_CHARS,
       ...(options.pipeGraceMs !== undefined && { pipeGraceMs: options.pipeGraceMs }),
+      ...(niceness && { niceness }),
+      ...(options.niceBin && { niceBin: options.niceBin }),
       onSpawn: (p) => {
         pid = p;
         // Args carry no secrets (credentials are in env), so they are safe to log.
@@ -210,7 +221,7 @@ export function createTrivyRunner(options: TrivyRunnerOptions): TrivyRunner {
       };
       const env = trivyEnv({ cacheDir, registryAuth: opts.registryAuth, extraEnv: options.extraEnv });
       const secrets = opts.registryAuth ? [opts.registryAuth.password] : [];
-      return run('image', imageScanArgs(input), env, secrets, opts.signal);
+      return run('image', imageScanArgs(input), env, secrets, opts.signal, opts.niceness);
     },
 
     async scanSbom(sbomFile, opts = {}) {
@@ -223,12 +234,14 @@ export function createTrivyRunner(options: TrivyRunnerOptions): TrivyRunner {
         ignoreFile: opts.ignoreFile,
         ignorePolicy: opts.ignorePolicy,
       });
-      return run('sbom', args, trivyEnv({ cacheDir, extraEnv: options.extraEnv }), [], opts.signal);
+      const env = trivyEnv({ cacheDir, extraEnv: options.extraEnv });
+      return run('sbom', args, env, [], opts.signal, opts.niceness);
     },
 
     async convertToCycloneDx(reportFile, opts = {}) {
       const args = convertArgs({ report: reportFile, cacheDir, timeoutMs });
-      return run('convert', args, trivyEnv({ cacheDir, extraEnv: options.extraEnv }), [], opts.signal);
+      const env = trivyEnv({ cacheDir, extraEnv: options.extraEnv });
+      return run('convert', args, env, [], opts.signal, opts.niceness);
     },
 
     async auditConfigs(dir, opts = {}) {

@@ -95,6 +95,7 @@ export async function startScanner(deps: ScannerDeps): Promise<RunningScanner> {
     checkAccess,
     privateKey: config.privateKey,
     concurrency: config.imageConcurrency,
+    scanAttempts: config.scanAttempts,
     insecureRegistries: config.insecureRegistries,
     replica: config.replica,
     findings: createFindingsPublisher(js, jsm),

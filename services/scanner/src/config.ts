@@ -1,7 +1,7 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { keyId, natsEnv, natsSettings } from '@fleetscan/bus';
+import { keyId, MAX_DELIVERIES, natsEnv, natsSettings } from '@fleetscan/bus';
 import { ConfigError, envVariables, parseEnv } from '@fleetscan/service';
 import { z } from 'zod';
 
@@ -40,6 +40,24 @@ const schema = z.object({
     .optional()
     .describe(
       'the most one request may take, all steps together: digest lookup, lock waits, every trivy run, stores; past it the request counts as a TIMEOUT, and a handler still running 30 s later is a stuck slot (/readyz, fleetscan_consumer_stuck_handlers); unset: 3 x SCAN_TIMEOUT_SECONDS + 60',
+    ),
+  BULK_TRIVY_NICENESS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(19)
+    .default(10)
+    .describe(
+      "nice(1) of the trivy runs of bulk-lane requests (refreshes, the backlog at start), so that urgent ones and the node's other work get the CPU first; 0: none",
+    ),
+  SCAN_ATTEMPTS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_DELIVERIES)
+    .default(3)
+    .describe(
+      'deliveries of an image request that fails transiently (registry unreachable, trivy failed, timeout) before its error result is published; retried after ~1 s, 2 s, 4 s… (jittered); a permanent failure (not found, unauthorized, invalid reference) is published at once. The writer then keeps the failure and the watcher retries it with backoff (FAILED_SCAN_RETRY_SECONDS)',
     ),
   IMAGE_CONCURRENCY: int(1, 1).describe(
     'image scans this replica runs at once in each lane (urgent: changes in the cluster; bulk: the backlog at start, refreshes)',
@@ -104,10 +122,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       bin: c.TRIVY_BIN,
       cacheDir: c.TRIVY_CACHE_DIR,
       timeoutMs: c.SCAN_TIMEOUT_SECONDS * 1000,
+      bulkNiceness: c.BULK_TRIVY_NICENESS,
       auditor: { bin: c.AUDITOR_BIN, concurrency: c.AUDITOR_CONCURRENCY, gcPercent: c.AUDITOR_GC_PERCENT },
     },
     // An image request runs trivy up to three times (image, convert, sbom), besides lookups and locks.
     requestTimeoutMs: (c.REQUEST_TIMEOUT_SECONDS ?? 3 * c.SCAN_TIMEOUT_SECONDS + 60) * 1000,
+    scanAttempts: c.SCAN_ATTEMPTS,
     imageConcurrency: c.IMAGE_CONCURRENCY,
     configBatch: { size: c.CONFIG_BATCH_SIZE, waitMs: c.CONFIG_BATCH_WAIT_MS },
     insecureRegistries: c.INSECURE_REGISTRIES.split(',')

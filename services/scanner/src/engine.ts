@@ -23,10 +23,13 @@ export interface ImageAnalysis {
 
 /** What the workers need from trivy; the real one is trivy-engine.ts, tests may pass another. */
 export interface ScanEngine {
-  /** Pulls and analyses the image (`trivy image` then `trivy convert`). */
+  /**
+   * Pulls and analyses the image (`trivy image` then `trivy convert`). `background`: work nobody
+   * waits for (the bulk lane), run at a lower CPU priority.
+   */
   analyseImage(
     image: string,
-    opts: AnalysisSettings & { credentials?: RegistryCredentials; signal: AbortSignal },
+    opts: AnalysisSettings & { credentials?: RegistryCredentials; signal: AbortSignal; background?: boolean },
   ): Promise<ImageAnalysis>;
   /**
    * Matches a stored SBOM against the DB of now (`trivy sbom`) with the match-time settings; no
@@ -34,7 +37,7 @@ export interface ScanEngine {
    */
   matchSbom(
     sbom: string,
-    opts: { image: string; match: MatchSettings; signal: AbortSignal },
+    opts: { image: string; match: MatchSettings; signal: AbortSignal; background?: boolean },
   ): Promise<ImageFindings>;
   /**
    * Audits each manifest on its own, all in one call to the long-lived audit worker: one outcome

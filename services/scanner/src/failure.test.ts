@@ -1,7 +1,7 @@
 import { encode, ImageScanResultSchema, MAX_ERROR_MESSAGE_LENGTH } from '@fleetscan/bus';
 import { describe, expect, it } from 'vitest';
 import { RegistryLookupError, ScanErrorCode } from './errors.ts';
-import { classifyFailure } from './failure.ts';
+import { classifyFailure, endsWithError } from './failure.ts';
 
 describe('classifyFailure', () => {
   it('cuts a message to fit an error result, so the result can always be published', () => {
@@ -31,5 +31,17 @@ describe('classifyFailure', () => {
   it('redacts the request password', () => {
     const f = classifyFailure(new Error('GET http://robot:pa55word@reg/v2/'), ['pa55word']);
     expect(f.message).toBe('GET http://robot:[redacted]@reg/v2/');
+  });
+});
+
+describe('endsWithError', () => {
+  const at = (delivery: number, lastDelivery = false) => ({ delivery, lastDelivery });
+  it('publishes a permanent failure at once, a transient one on delivery SCAN_ATTEMPTS (or the last)', () => {
+    expect(endsWithError({ permanent: true }, at(1), 3)).toBe(true);
+    expect(endsWithError({ permanent: false }, at(1), 3)).toBe(false);
+    expect(endsWithError({ permanent: false }, at(2), 3)).toBe(false);
+    expect(endsWithError({ permanent: false }, at(3), 3)).toBe(true);
+    expect(endsWithError({ permanent: false }, at(1), 1)).toBe(true);
+    expect(endsWithError({ permanent: false }, at(2, true), 20)).toBe(true);
   });
 });

@@ -24,3 +24,16 @@ export function classifyFailure(err: unknown, secrets: readonly string[] = []): 
   const permanent = typeof e?.permanent === 'boolean' ? e.permanent : isPermanentCode(code);
   return { code, message: fit(redact(message)), permanent };
 }
+
+/**
+ * Whether a failure ends the request with an error result now, rather than a retry: a permanent one
+ * at once; a transient one on delivery `scanAttempts` (SCAN_ATTEMPTS), or on the consumer's last.
+ * From then on the writer's failure record and the watcher's backoff do the retrying.
+ */
+export function endsWithError(
+  f: Pick<ScanError, 'permanent'>,
+  at: { delivery: number; lastDelivery: boolean },
+  scanAttempts: number,
+): boolean {
+  return f.permanent || at.lastDelivery || at.delivery >= scanAttempts;
+}

@@ -55,6 +55,8 @@ export interface ScanInput {
    * the service's stop only.
    */
   signal?: AbortSignal;
+  /** Bulk-lane work: its trivy runs get a lower CPU priority. */
+  background?: boolean;
 }
 
 export interface ScanOutcome {
@@ -121,6 +123,7 @@ export function createImageScans(d: ImageScanDeps) {
   async function produce(input: ScanInput): Promise<ScanOutcome> {
     const { req, digest, db } = input;
     const signal = input.signal ?? d.signal;
+    const background = input.background ? { background: true } : {};
     const { analysis, match } = canonicalScanSettings(req.scanners, req.settings);
     const aHash = analysisHash(analysis);
     const resultKey = (a: Access) => imageCacheKey(digest, db, settingsHash(analysis, match), a);
@@ -169,7 +172,7 @@ export function createImageScans(d: ImageScanDeps) {
       }
       const findings = wantsVulns
         ? await timed('sbom', req.cluster, () =>
-            d.engine.matchSbom(entry.sbom, { image: req.image, match, signal }),
+            d.engine.matchSbom(entry.sbom, { image: req.image, match, signal, ...background }),
           )
         : { scanner: entry.scanner, ...referenceFields(req.image), os: entry.os, vulnerabilities: [] };
       return store(access, findings, entry);
@@ -209,6 +212,7 @@ export function createImageScans(d: ImageScanDeps) {
             ...analysis,
             ...withCredentials(input.credentials),
             signal,
+            ...background,
           }),
         );
         // trivy pulled it with this requester's credentials (or none): that proves access.

@@ -32,7 +32,7 @@ import type { ScannerPrivateKey } from './config.ts';
 import { openRequestCredentials } from './credentials.ts';
 import type { checkAccess, resolveDigest } from './digest.ts';
 import type { ScanEngine } from './engine.ts';
-import { classifyFailure } from './failure.ts';
+import { classifyFailure, endsWithError } from './failure.ts';
 import type { FindingsInput, FindingsPublisher } from './fleet-findings.ts';
 import { createImageScans } from './image-scan.ts';
 import type { ScannerMetrics } from './metrics.ts';
@@ -62,6 +62,12 @@ export interface ImageWorkerDeps {
    * stores): past it the request's work is aborted and it counts as a TIMEOUT failure.
    */
   requestTimeoutMs: number;
+  /**
+   * Deliveries of a request that fails transiently before its error result goes out (SCAN_ATTEMPTS):
+   * a failure is visible in seconds, and the writer's record and the watcher's backoff take over
+   * the retrying from there (one chain per image, surviving restarts).
+   */
+  scanAttempts: number;
   /** The server's max_payload: a result that would not fit goes to the cluster's results bucket. */
   maxPayload: number;
   deadLetters?: DeadLetters;
@@ -71,8 +77,9 @@ export interface ImageWorkerDeps {
 
 /**
  * The handler of image scan requests: open credentials, resolve the digest, let image-scan.ts
- * produce the result, publish it. A transient failure is retried (consume() decides when); a
- * permanent one, or any on the last delivery, is published as an error result. Credentials live
+ * produce the result, publish it. A transient failure is retried (consume() decides when) until
+ * delivery `scanAttempts`; a permanent one, or a transient one on that delivery, is published as
+ * an error result. Credentials live
  * in the handler's scope only.
  *
  * Each lane has its own consumer and its own `concurrency` slots: an urgent request never waits
@@ -140,6 +147,7 @@ export function createImageWorker(d: ImageWorkerDeps) {
       image: req.image,
       scanConfigHash: req.scanConfigHash,
       ...(reportFields && { reportFields }),
+      requestedAt: req.requestedAt,
     };
     let credentials: RegistryCredentials | undefined;
     try {
@@ -159,6 +167,7 @@ export function createImageWorker(d: ImageWorkerDeps) {
         ...(credentials && { credentials }),
         accessChecked: resolved.checked,
         signal: at.signal,
+        background: laneOf(at.subject) === 'bulk',
       });
       const sbomBlob = await copySbom({
         blobs: d.blobs,
@@ -214,7 +223,7 @@ export function createImageWorker(d: ImageWorkerDeps) {
           }
         : classifyFailure(err, credentials ? [credentials.password] : []);
       d.metrics.failures.inc({ type: 'image', reason: f.code, cluster: req.cluster });
-      if (!f.permanent && !at.lastDelivery) {
+      if (!endsWithError(f, at, d.scanAttempts)) {
         log.warn({ err: bounded(f.message), code: f.code }, 'image scan failed; will retry');
         d.metrics.requests.inc({ type: 'image', outcome: 'retried', cluster: req.cluster });
         return { kind: 'retry', reason: f.message };

@@ -18,6 +18,8 @@ export interface TrivyEngineConfig {
   bin: string;
   cacheDir: string;
   timeoutMs: number;
+  /** nice(1) of runs for work nobody waits for (`background`); 0: none. */
+  bulkNiceness?: number;
   /** The config audit worker (`fleetscan-auditor`); see ScannerConfig.auditor. */
   auditor: { bin: string; concurrency: number; gcPercent: number };
 }
@@ -43,6 +45,8 @@ export function createTrivyEngine(cfg: TrivyEngineConfig, logger: Logger): ScanE
     gcPercent: cfg.auditor.gcPercent,
     logger,
   });
+  const niceness = (background: boolean | undefined) =>
+    background && cfg.bulkNiceness ? { niceness: cfg.bulkNiceness } : {};
   // Compile the checks now, while the consumers connect, rather than in the first batch's time.
   auditor.version().then(
     (version) => logger.info({ trivy: version }, 'config audit worker ready'),
@@ -80,13 +84,17 @@ export function createTrivyEngine(cfg: TrivyEngineConfig, logger: Logger): ScanE
         ...(opts.skipFiles && { skipFiles: opts.skipFiles }),
         ...(opts.skipDirs && { skipDirs: opts.skipDirs }),
         signal: opts.signal,
+        ...niceness(opts.background),
         ...(opts.credentials ? { registryAuth: opts.credentials } : {}),
       });
       const data = toImageReportData(parseImageReport(run.json), { imageRef: image });
       // `trivy convert` reads the report from a file; the CycloneDX it prints is the SBOM kept.
       const sbom = await withScratchDir(async (files) => {
         const report = await files.write('image.json', run.json);
-        return sbomWithoutFindings((await runner.convertToCycloneDx(report, { signal: opts.signal })).json);
+        return sbomWithoutFindings(
+          (await runner.convertToCycloneDx(report, { signal: opts.signal, ...niceness(opts.background) }))
+            .json,
+        );
       });
       return {
         findings: await findings(data),
@@ -107,6 +115,7 @@ export function createTrivyEngine(cfg: TrivyEngineConfig, logger: Logger): ScanE
           }),
           ...(match.ignorePolicy && { ignorePolicy: await files.write('policy.rego', match.ignorePolicy) }),
           signal: opts.signal,
+          ...niceness(opts.background),
         });
         const report = retargetSbomReport(parseSbomReport(run.json), opts.image);
         return findings(toImageReportData(report, { imageRef: opts.image }));

@@ -24,6 +24,8 @@ import type { Registry } from 'prom-client';
 import { createAsks } from './asks.ts';
 import type { WatcherConfig } from './config.ts';
 import { createCredentialSource } from './credentials.ts';
+import { createFailureHolds } from './failure-holds.ts';
+import { followFailures } from './failures-bucket.ts';
 import { createScope } from './filters.ts';
 import { followFleetDb } from './fleet-db.ts';
 import { createInventoryFeed } from './inventory-feed.ts';
@@ -133,6 +135,23 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
       },
     },
   });
+  // The writer's failure records: requests for an image whose scans fail wait for its retryAt.
+  readiness.set('failures', false, 'looking for the scan failures bucket');
+  const failures = followFailures({
+    js,
+    cluster: config.cluster,
+    logger,
+    onState: (ok, detail) => readiness.set('failures', ok, detail),
+    onRecord: (record) => holds.recorded(record),
+    onRemoved: (record) => holds.removed(record),
+    onFailure: () => metrics.failures.inc({ reason: 'failures_watch' }),
+  });
+  const holds = createFailureHolds({
+    records: failures,
+    clock,
+    timers,
+    onDue: (namespace, image) => scheduler.imageDue(namespace, image),
+  });
   const scheduler = createScheduler({
     clock,
     timers,
@@ -151,6 +170,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
       settings,
       metrics,
       logger,
+      holds,
     }),
     timing: {
       resyncMs: config.resyncMs,
@@ -201,6 +221,8 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
   void inventory.synced.then(
     async () => {
       readiness.set('watches', true);
+      // After a restart, what the writer recorded is held from the first evaluation on.
+      await failures.opened;
       if (await topology.catch(() => false)) {
         scheduler.synced();
         feed.synced(inventory.owners());
@@ -221,6 +243,8 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
       await dbFollow?.stop();
       await inventory.stop();
       await scheduler.stop();
+      holds.stop();
+      await failures.stop();
       await nc.drain();
       await ops.close();
       if (!deps.kubeConnection) kc.close();

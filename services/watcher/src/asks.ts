@@ -10,6 +10,7 @@ import { type ManifestSource, type Owner, ownerKey } from '@fleetscan/inventory'
 import type { AuditReportKind, ImageScanner } from '@fleetscan/reports';
 import type { Logger } from '@fleetscan/service';
 import type { CredentialSource } from './credentials.ts';
+import type { FailureHolds } from './failure-holds.ts';
 import type { WatcherMetrics } from './metrics.ts';
 import type { OwnerSettings } from './owner-settings.ts';
 import type { ImageNeed } from './plan.ts';
@@ -37,6 +38,8 @@ export function createAsks(deps: {
   metrics: Pick<WatcherMetrics, 'requests' | 'refreshes'>;
   /** Told of requests that can never be sent (a field past the message limits). */
   logger?: Pick<Logger, 'warn'>;
+  /** Holds requests for images whose scans fail until their retry time (failure-holds.ts). */
+  holds?: Pick<FailureHolds, 'decide'>;
 }): Asks {
   const { publisher, metrics, settings } = deps;
   const countRefresh = (type: 'image' | 'config', purpose: string) => {
@@ -81,7 +84,14 @@ export function createAsks(deps: {
       }
       countRefresh('config', purpose);
     },
-    async image(owner: Owner, need: ImageNeed, purpose: string, lane: Lane) {
+    async image(owner: Owner, need: ImageNeed, purpose: string, asked: Lane) {
+      // The image's last scan failed: not before its retry time, then once per round, in the bulk lane.
+      const hold = deps.holds?.decide(owner.namespace, need.image) ?? { kind: 'ask' };
+      if (hold.kind === 'hold') {
+        metrics.requests.inc({ type: 'image', outcome: 'held', lane: asked });
+        return;
+      }
+      const lane: Lane = hold.kind === 'retry' ? 'bulk' : asked;
       const sealed = await deps.credentials.sealedFor(owner, need.image, deps.cluster);
       const scan = settings.of(owner);
       const outcome = await publisher.image(
@@ -96,7 +106,7 @@ export function createAsks(deps: {
           ...(need.notBefore ? { notBefore: need.notBefore } : {}),
           ...(sealed ? { credentials: sealed } : {}),
         },
-        purpose,
+        hold.kind === 'retry' ? `${purpose}|failed:${hold.round}` : purpose,
         lane,
       );
       metrics.requests.inc({ type: 'image', outcome, lane });

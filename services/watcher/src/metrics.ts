@@ -16,7 +16,7 @@ export function createWatcherMetrics(registry: Registry) {
     }),
     requests: new Counter({
       name: 'fleetscan_watcher_requests_total',
-      help: 'Scan requests by type, outcome (published, pending: already asked, duplicate: dropped by JetStream, invalid: past the message limits, e.g. a huge image reference: never sent, skipped: the object to audit changed or went before it was read again) and lane (urgent: a change seen while watching; bulk: the first list, resyncs, refreshes).',
+      help: 'Scan requests by type, outcome (published, pending: already asked, duplicate: dropped by JetStream, invalid: past the message limits, e.g. a huge image reference: never sent, skipped: the object to audit changed or went before it was read again, held: the last scan of the image failed and its retry time (the record the writer keeps in the failures bucket) has not come: not sent) and lane (urgent: a change seen while watching; bulk: the first list, resyncs, refreshes).',
       labelNames: ['type', 'outcome', 'lane'] as const,
       registers,
     }),

@@ -141,13 +141,21 @@ describe('planOwner', () => {
     expect(plan(owner(), aged, ctx({ nowMs: updatedAtMs + 1000 }))).toEqual({ images: [] });
   });
 
-  it('re-matches reports built on another DB, but not error reports', () => {
+  it('re-matches reports built on another DB', () => {
     const old = current.map((r) => ({ ...r, dbUpdatedAt: '2026-01-01T00:00:00Z' }));
     expect(
       plan(owner(), old, ctx({ dbUpdatedAt: '2026-11-01T00:00:00Z' })).images.map((i) => i.reason),
     ).toEqual(['db', 'db']);
-    const failed = old.map((r) => ({ ...r, scanError: 'UNAUTHORIZED: no' }));
-    expect(plan(owner(), failed, ctx({ dbUpdatedAt: '2026-11-01T00:00:00Z' })).images).toEqual([]);
+  });
+
+  it('counts an error report of an older writer (zero findings: it looks clean) as missing', () => {
+    // The writer deletes it at the next failure; the failure record holds the requests meanwhile.
+    const failed = current.map((r) => ({ ...r, scanError: 'UNAUTHORIZED: no' }));
+    expect(plan(owner(), failed).images.map((i) => i.reason)).toEqual(['missing', 'missing']);
+    expect(plan(owner(), failed, ctx({ secrets: true })).images.map((i) => i.reason)).toEqual([
+      'missing',
+      'missing',
+    ]);
   });
 
   it('asks only for the container whose report is missing', () => {

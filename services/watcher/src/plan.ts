@@ -63,8 +63,9 @@ const URGENCY: readonly Reason[] = ['missing', 'spec', 'adopt', 'settings', 'ttl
  * What an owner lacks, by trivy-operator's rules plus fleetscan's refresh
  * triggers: a report is current when it exists for this owner (uid) with its
  * spec hash and current settings, has not outlived its TTL, and (for
- * vulnerabilities) was matched against the current DB. A report holding a
- * permanent scan error counts as current until its TTL: no retry loop.
+ * vulnerabilities) was matched against the current DB. An image whose scans
+ * fail has no report (the writer writes none): its requests are held by the
+ * failure record until its retry time (failure-holds.ts), so there is no loop.
  * `audits` are the audit reports the owner should have (a config audit, an
  * RBAC or infra assessment): one audit produces them all, so the most urgent
  * reason among them is the config need.
@@ -88,9 +89,12 @@ export function planOwner(
     const secret = ctx.secrets ? lookup(EXPOSED_SECRET_REPORT.kind, owner.namespace, name) : undefined;
     const need = (reason: Reason, extra: Partial<ImageNeed> = {}) =>
       plan.images.push({ container: c.name, image: c.image, reason, ...extra });
-    if (!vuln || vuln.ownerUid !== owner.uid) need('missing');
+    // An error report (zero findings, fleetscan.io/scan-error) was written by writers before failed
+    // scans stopped making reports: it looks clean, so it counts as missing. The writer deletes it
+    // when the image fails again, and the failure record holds the requests meanwhile (no loop).
+    if (!vuln || vuln.ownerUid !== owner.uid || vuln.scanError !== undefined) need('missing');
     else if (vuln.specHash !== owner.specHash) need('spec');
-    else if (ctx.secrets && !vuln.scanError && (!secret || secret.ownerUid !== owner.uid)) need('missing');
+    else if (ctx.secrets && (!secret || secret.ownerUid !== owner.uid)) need('missing');
     // Without the digest: another tool's artifact.digest may be the config's (trivy-operator's
     // ImageID), which is no manifest to look up.
     else if (vuln.managedBy !== MANAGED_BY_FLEETSCAN) need('adopt');
@@ -101,12 +105,7 @@ export function planOwner(
       need('ttl', {
         notBefore: new Date((vuln.updatedAtMs ?? 0) + (vuln.ttlSeconds ?? 0) * 1000).toISOString(),
       });
-    } else if (
-      !vuln.scanError &&
-      ctx.dbUpdatedAt &&
-      vuln.dbUpdatedAt &&
-      vuln.dbUpdatedAt !== ctx.dbUpdatedAt
-    ) {
+    } else if (ctx.dbUpdatedAt && vuln.dbUpdatedAt && vuln.dbUpdatedAt !== ctx.dbUpdatedAt) {
       need('db', digestOf(vuln));
     }
   }

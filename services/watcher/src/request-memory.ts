@@ -6,7 +6,8 @@ import type { Lane } from '@fleetscan/bus';
  * One entry per request key (an image in a namespace with its settings and refresh purpose, or an
  * owner's config audit). It answers two questions: is this request still pending (then do not ask
  * again), and which message id does an ask carry. The first ask of a key is `#0`, so a restarted
- * watcher asking for the same work again is dropped by JetStream's duplicate window; an ask on
+ * watcher asking for the same config audit again is dropped by JetStream's duplicate window (an image
+ * ask dropped so is asked again by requests.ts: its answer may have come before the owner); an ask on
  * purpose (no answer in time, a deleted report, an owner that missed the fan-out) takes the next
  * generation, or JetStream would drop it as a repeat.
  *
@@ -42,6 +43,11 @@ export interface RequestMemory {
   /** The key's request was answered, or must be asked again: the next ask publishes at once, with a new id. */
   retry(key: string): void;
   /**
+   * JetStream dropped the key's last ask as a duplicate (an id a watcher before a restart used):
+   * nothing says it is still being answered, so it is pending for the duplicate window at most.
+   */
+  duplicate(key: string): void;
+  /**
    * Publishing the key's last ask failed: the next ask publishes at once, with the same id — JetStream
    * drops it if the failed publish got through after all.
    */
@@ -70,6 +76,8 @@ interface Entry {
   gone: boolean;
   /** The lane of the last ask. */
   lane: Lane;
+  /** The last ask was dropped as a duplicate. */
+  dropped?: boolean;
 }
 
 export function createRequestMemory(opts: {
@@ -107,7 +115,8 @@ export function createRequestMemory(opts: {
     ask(key, group, freshMs, nowMs, lane = 'urgent') {
       const e = entries.get(key);
       const overtakes = lane === 'urgent' && e?.lane === 'bulk';
-      if (e?.open && nowMs - e.at < freshMs && !overtakes) {
+      const fresh = e?.dropped ? Math.min(freshMs, opts.duplicateWindowMs) : freshMs;
+      if (e?.open && nowMs - e.at < fresh && !overtakes) {
         e.gone = false;
         return { pending: true };
       }
@@ -130,6 +139,10 @@ export function createRequestMemory(opts: {
     retry(key) {
       const e = entries.get(key);
       if (e) close(e);
+    },
+    duplicate(key) {
+      const e = entries.get(key);
+      if (e) e.dropped = true;
     },
     failed(key) {
       const e = entries.get(key);

@@ -25,6 +25,38 @@ const manifest = async () => ({
 });
 
 describe('request publisher', () => {
+  it('asks again in the bulk lane (a resync) only after REQUEST_RETRY_SECONDS, or the duplicate window after a dropped id', async () => {
+    let t = 0;
+    const { js, sent } = fakeJetStream({ now: () => t });
+    const make = () =>
+      createRequestPublisher({
+        js,
+        cluster: 'c1',
+        now: () => new Date(t),
+        retryAfterMs: 600_000,
+        shareWindowMs: 30_000,
+      });
+    const p = make();
+    expect(await p.image(image, '', 'bulk')).toBe('published');
+    t = 300_000; // a resync: the scan may still be running; no second chain
+    expect(await p.image(image, '', 'bulk')).toBe('pending');
+    t = 600_000;
+    expect(await p.image(image, '', 'bulk')).toBe('published');
+    // A watcher restarted 10 s later asks with the id its predecessor used: JetStream drops it, and
+    // nothing says an answer is coming, so the resync after the duplicate window asks again.
+    t = 610_000;
+    const restarted = make();
+    expect(await restarted.image(image, '', 'bulk')).toBe('published');
+    t = 620_000;
+    const again = make();
+    expect(await again.image(image, '', 'bulk')).toBe('duplicate');
+    t = 700_000;
+    expect(await again.image(image, '', 'bulk')).toBe('pending');
+    t = 745_000;
+    expect(await again.image(image, '', 'bulk')).toBe('published');
+    expect(sent).toHaveLength(4);
+  });
+
   it('publishes one request per image while it is pending, then asks again past the share window', async () => {
     let t = 0;
     const { js, sent } = fakeJetStream({ now: () => t });
@@ -76,8 +108,10 @@ describe('request publisher', () => {
     expect(sent).toHaveLength(2);
   });
 
-  it('the same request after a restart gets the same id, which JetStream drops', async () => {
-    const { js } = fakeJetStream();
+  it('an image request a restarted watcher repeats goes out once more, with the next id', async () => {
+    // The predecessor's request may have been answered before the owner asking now existed: dropped
+    // as a repeat, the new owner waited for the resync (the faults test saw 293 s).
+    const { js, sent } = fakeJetStream();
     const mk = () =>
       createRequestPublisher({
         js,
@@ -87,7 +121,21 @@ describe('request publisher', () => {
         shareWindowMs: 30_000,
       });
     expect(await mk().image(image)).toBe('published');
-    expect(await mk().image(image)).toBe('duplicate');
+    const restarted = mk();
+    expect(await restarted.image(image)).toBe('published');
+    expect(await restarted.image(image)).toBe('pending');
+    const key = restarted.imageKey('ns', 'r/app:1', 'h');
+    expect(sent.map((s) => s.msgID)).toEqual([`${key}#0`, `${key}#1`]);
+  });
+
+  it('the same config request after a restart gets the same id, which JetStream drops', async () => {
+    // A config request is for one owner's spec: the predecessor's answers this owner too.
+    const { js, sent } = fakeJetStream();
+    const mk = () =>
+      createRequestPublisher({ js, cluster: 'c1', now: () => new Date(0), retryAfterMs: 600_000 });
+    expect(await mk().config(config, manifest)).toBe('published');
+    expect(await mk().config(config, manifest)).toBe('duplicate');
+    expect(sent).toHaveLength(1);
   });
 
   it('a request whose publish failed is not pending: the next need publishes it, with the same id', async () => {

@@ -24,6 +24,8 @@ export const DUPLICATE_WINDOW_MS = 120_000;
  * may have answered the earlier request before it saw the new owner.
  */
 export const SHARE_WINDOW_MS = 30_000;
+/** A restarted watcher's image ask that JetStream drops as a repeat is asked again at most this often. */
+const MAX_REPEATED_IDS = 4;
 /**
  * The last line of the request memory. Entries normally leave on their own (see request-memory.ts);
  * a watcher holds about one per owner (its config audit) and one per image and namespace.
@@ -109,6 +111,8 @@ export function createRequestPublisher(opts: {
     body: () => Promise<Uint8Array | 'invalid' | 'skipped'>,
     freshMs: number,
     lane: Lane,
+    /** How many more times an ask JetStream drops as a repeat goes out again with the next id. */
+    repeatsLeft = 0,
   ): Promise<PublishOutcome> => {
     const ask = memory.ask(key, group, freshMs, nowMs(), lane);
     if ('pending' in ask) return 'pending';
@@ -127,7 +131,19 @@ export function createRequestPublisher(opts: {
       throw err;
     });
     opts.onPublishLatency?.((performance.now() - started) / 1000);
-    return ack.duplicate ? 'duplicate' : 'published';
+    if (!ack.duplicate) return 'published';
+    if (repeatsLeft <= 0) {
+      memory.duplicate(key);
+      return 'duplicate';
+    }
+    // An urgent ask (an owner seen new) repeating an id this memory never published: a
+    // predecessor's (the watcher restarted), or this key's before it was forgotten. That request may
+    // be answered already, before the owner asking now existed, so the ask goes out again with the
+    // next id (the predecessor may have used a few generations too: bounded). A bulk ask (the first
+    // list's backlog, a resync) waits out the duplicate window instead: the predecessor's request
+    // is most likely still being answered, and a second would be a second chain.
+    memory.retry(key);
+    return send(key, group, subject, body, freshMs, lane, repeatsLeft - 1);
   };
 
   // Every key of an image in a namespace starts with its group, whatever the settings and purpose.
@@ -155,8 +171,14 @@ export function createRequestPublisher(opts: {
         imageGroup(r.namespace, r.image),
         subjects.scanImage(opts.cluster, lane),
         async () => body,
-        opts.shareWindowMs ?? SHARE_WINDOW_MS,
+        // The share window is for a new owner (a change seen while watching, urgent); what the
+        // watcher finds on its own (a resync) asks again only after REQUEST_RETRY_SECONDS, so it never
+        // starts a second retry chain beside a request still being answered.
+        lane === 'bulk'
+          ? Math.max(opts.retryAfterMs, opts.shareWindowMs ?? SHARE_WINDOW_MS)
+          : (opts.shareWindowMs ?? SHARE_WINDOW_MS),
         lane,
+        lane === 'urgent' ? MAX_REPEATED_IDS : 0,
       );
     },
     config: (r, manifest, lane = 'urgent') => {

@@ -376,3 +376,76 @@ describe('watcher scheduler', () => {
     expect(hh.time.timers).toBe(0);
   });
 });
+
+describe('watcher scheduler: images whose scans fail', () => {
+  it('holds requests until the record’s retryAt (the resync too), then asks once, in the bulk lane, with a new id per round', async () => {
+    h = createHarness();
+    const a = testOwner({ namespace: 'ns1', name: 'a', uid: 'ua', images: ['r/gone:1'] });
+    const b = testOwner({ namespace: 'ns1', name: 'b', uid: 'ub', images: ['r/gone:1'] });
+    h.cluster.putOwner(a);
+    h.scheduler.synced();
+    await h.time.advance(50);
+    expect(h.imageRequests()).toHaveLength(1);
+    const first = h.imageRequests()[0]?.msgID;
+
+    // The scan failed; the writer recorded it, with its retry time two minutes on.
+    h.setFailure('ns1', 'r/gone:1', { failures: 1, retryAt: new Date(h.time.nowMs + 120_000).toISOString() });
+    h.cluster.putOwner(b); // a new owner of the image, urgent
+    await h.time.advance(50);
+    await h.time.advance(110_000); // a resync came and went meanwhile? not yet (300 s), but passes ran
+    expect(h.imageRequests()).toHaveLength(1);
+    expect(
+      await counter(h, 'fleetscan_watcher_requests_total', { type: 'image', outcome: 'held' }),
+    ).toBeGreaterThan(0);
+    expect(h.holds.held).toBe(1);
+
+    // retryAt passes: the owners are evaluated again by the hold's one timer, and ask once, in bulk.
+    await h.time.advance(10_100);
+    expect(h.imageRequests()).toHaveLength(2);
+    const retry = h.imageRequests()[1];
+    expect(retry?.subject).toBe('fleetscan.scan.bulk.image.c1');
+    expect(retry?.msgID).not.toBe(first);
+    expect(h.holds.held).toBe(0);
+
+    // Failed again (round 2, later retryAt): held through resyncs, then a third id.
+    h.setFailure('ns1', 'r/gone:1', { failures: 2, retryAt: new Date(h.time.nowMs + 600_000).toISOString() });
+    await h.time.advance(590_000);
+    expect(h.imageRequests()).toHaveLength(2);
+    await h.time.advance(10_100);
+    expect(h.imageRequests()).toHaveLength(3);
+    expect(new Set(h.imageRequests().map((m) => m.msgID)).size).toBe(3);
+
+    // The scan succeeded: the record is gone and the report is there; nothing more is asked.
+    h.setFailure('ns1', 'r/gone:1', undefined);
+    answerOwner(h, a);
+    answerOwner(h, b);
+    await h.time.advance(900_000);
+    expect(h.imageRequests()).toHaveLength(3);
+  });
+
+  it('asks again at the retryAt of a record just written, without waiting for a resync', async () => {
+    h = createHarness();
+    h.cluster.putOwner(testOwner({ namespace: 'ns1', name: 'a', uid: 'ua', images: ['r/gone:1'] }));
+    h.scheduler.synced();
+    await h.time.advance(50);
+    h.setFailure('ns1', 'r/gone:1', { retryAt: new Date(h.time.nowMs + 45_000).toISOString() });
+    await h.time.advance(44_000);
+    expect(h.imageRequests()).toHaveLength(1);
+    await h.time.advance(1_100);
+    expect(h.imageRequests()).toHaveLength(2);
+    expect(h.imageRequests()[1]?.body.image).toBe('r/gone:1');
+  });
+
+  it('a resync does not ask again for an image whose request is still being answered', async () => {
+    h = createHarness();
+    h.cluster.putOwner(testOwner({ namespace: 'ns1', name: 'a', uid: 'ua', images: ['r/slow:1'] }));
+    h.scheduler.synced();
+    await h.time.advance(50);
+    // Two resyncs inside REQUEST_RETRY_SECONDS (600 s): no second chain for the same image.
+    await h.time.advance(599_000);
+    expect(h.imageRequests()).toHaveLength(1);
+    // Past it, the unanswered request is asked again (its answer was lost).
+    await h.time.advance(301_000);
+    expect(h.imageRequests()).toHaveLength(2);
+  });
+});

@@ -53,6 +53,8 @@ export interface Scheduler {
   dbVersion(version: string): void;
   /** Every watch has listed once: evaluate everything, and from now on every change. */
   synced(): void;
+  /** An image held because its scans failed may be asked for again: its owners in the namespace are evaluated. */
+  imageDue(namespace: string, image: string): void;
   /** What the scheduler holds, for metrics and for tests that check it stays bounded. */
   readonly held: {
     readonly dirty: number;
@@ -291,6 +293,11 @@ export function createScheduler(deps: {
       markAllDirty();
       logger.info({ owners: passes.dirty }, 'initial list complete; evaluating owners');
       passes.start();
+    },
+    imageDue(namespace, image) {
+      for (const o of inventory.ownersUsingImage(image)) {
+        if (o.namespace === namespace) passes.mark(ownerKey(o), 'bulk');
+      }
     },
     held: {
       get dirty() {

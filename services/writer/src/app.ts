@@ -7,6 +7,7 @@ import {
   consume,
   createDeadLetters,
   ensureConsumer,
+  failuresBucket,
   forSubject,
   type ImageScanResult,
   ImageScanResultSchema,
@@ -43,10 +44,18 @@ import { createCleanup } from './cleanup.ts';
 import { createComplianceIo } from './compliance-io.ts';
 import { type ComplianceLoop, createComplianceLoop } from './compliance-loop.ts';
 import type { WriterConfig } from './config.ts';
-import { createWriterMetrics, registerReportMetrics, reportDetailFor } from './metrics.ts';
+import { type FailureStore, openFailureStore } from './failure-store.ts';
+import {
+  createWriterMetrics,
+  registerFailingImages,
+  registerReportMetrics,
+  reportDetailFor,
+} from './metrics.ts';
 import { createComplianceMetrics } from './metrics-compliance.ts';
 import { createReconciler } from './reconcile.ts';
 import { renderMetrics } from './report-metrics/exposition.ts';
+import { createEventApi } from './scan-events.ts';
+import { createScanFailures, type ScanFailures } from './scan-failures.ts';
 
 export interface WriterDeps {
   config: WriterConfig;
@@ -156,6 +165,15 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
   const stopSweep = timers.every(config.cleanupIntervalMs, () => {
     if (inventorySynced) void cleanup?.sweep();
   });
+  // The failure state (scan-failures.ts) lives in the cluster's failures bucket, opened with the
+  // topology below, before any result is consumed.
+  let failureStore: (FailureStore & { stop(): Promise<void> }) | undefined;
+  let scanFailures: ScanFailures | undefined;
+  const openedFailures = (): ScanFailures => {
+    if (!scanFailures) throw new Error('the scan failures bucket is not open yet');
+    return scanFailures;
+  };
+  registerFailingImages(registry, () => scanFailures?.failing().values() ?? []);
   const reconciler = createReconciler({
     inventory,
     blobs,
@@ -171,6 +189,10 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     writeConcurrency: config.writeConcurrency,
     clock,
     timers,
+    failures: {
+      failed: (r, owners) => openedFailures().failed(r, owners),
+      succeeded: (r) => openedFailures().succeeded(r),
+    },
   });
 
   if (config.compliance.enabled) {
@@ -256,6 +278,27 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     for (const lane of LANES) {
       await ensureConsumer(jsm, STREAM_RESULTS, writerConsumerConfig(config.cluster, {}, lane));
     }
+    readiness.set('failures', false, `opening ${failuresBucket(config.cluster)}`);
+    const store = await openFailureStore({
+      js,
+      cluster: config.cluster,
+      logger,
+      onWatchFailure: () => metrics.failures.inc({ reason: 'failures_watch' }),
+    });
+    failureStore = store;
+    await store.loaded;
+    if (abort.signal.aborted) return;
+    scanFailures = createScanFailures({
+      store,
+      events: createEventApi(kc),
+      reports: api,
+      inventory,
+      metrics,
+      logger,
+      cluster: config.cluster,
+      backoff: config.failedScanRetry,
+    });
+    readiness.set('failures', true);
     readiness.set('topology', true);
     await inventory.synced;
     inventorySynced = true;
@@ -283,6 +326,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       await compliance?.stop();
       await loop.catch(() => {});
       await Promise.all(results.map((r) => r.stop()));
+      await failureStore?.stop();
       await reconciler.stop();
       await inventory.stop();
       await nc.drain();

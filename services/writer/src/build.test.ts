@@ -4,7 +4,6 @@ import { ConfigAuditReportSchema, VulnerabilityReportSchema } from '@fleetscan/r
 import { describe, expect, it } from 'vitest';
 import {
   buildConfigAuditReport,
-  buildErrorVulnerabilityReport,
   buildExposedSecretReport,
   buildVulnerabilityReport,
   forReference,
@@ -174,17 +173,6 @@ describe('report builders', () => {
       repository: 'library/nginx',
       digest,
     });
-    const failed = buildErrorVulnerabilityReport(
-      owner,
-      'nginx',
-      `ghcr.io/org/app:v1@${digest}`,
-      { code: 'UNAUTHORIZED', message: 'no', permanent: true },
-      'h',
-      scan.scannedAt,
-      { ttlSeconds: 1, maxReportBytes: 1_000_000 },
-    );
-    expect(failed.report.registry).toEqual({ server: 'ghcr.io' });
-    expect(failed.report.artifact).toEqual({ repository: 'org/app', tag: 'v1', digest });
   });
 
   it("writes the owner's labels named in REPORT_RESOURCE_LABELS and REPORT_ADDITIONAL_LABELS on every kind", () => {
@@ -197,15 +185,6 @@ describe('report builders', () => {
     };
     const reports = [
       buildVulnerabilityReport(labelled, 'nginx', scan, 'h', s),
-      buildErrorVulnerabilityReport(
-        labelled,
-        'nginx',
-        'r/nginx:1.20',
-        { code: 'NOT_FOUND', message: 'm', permanent: true },
-        'h',
-        scan.scannedAt,
-        s,
-      ),
       buildExposedSecretReport(labelled, 'nginx', { ...scan, secrets: [] }, s),
       buildConfigAuditReport(
         labelled,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ConfigAuditData, ImageScanData, ScanError } from '@fleetscan/bus';
+import type { ConfigAuditData, ImageScanData } from '@fleetscan/bus';
 import type { Owner } from '@fleetscan/inventory';
 import {
   type AdditionalVulnerabilityField,
@@ -8,7 +8,6 @@ import {
   ANNOTATION_IMAGE_DIGEST,
   ANNOTATION_OMITTED_FINDINGS,
   ANNOTATION_SCAN_CONFIG_HASH,
-  ANNOTATION_SCAN_ERROR,
   ANNOTATION_UPDATED_AT,
   API_VERSION,
   CONFIG_AUDIT_REPORT,
@@ -151,50 +150,6 @@ export function buildVulnerabilityReport(
     (kept) => ({ ...obj, report: { ...report, vulnerabilities: kept } }),
     s.maxReportBytes,
   );
-}
-
-/**
- * A report for a permanent scan failure (e.g. UNAUTHORIZED): no findings, the
- * error in an annotation, so the workload is visibly unscanned and the
- * watcher does not retry it before its TTL.
- */
-export function buildErrorVulnerabilityReport(
-  owner: Owner,
-  container: string,
-  image: string,
-  error: ScanError,
-  scanConfigHash: string,
-  finishedAt: string,
-  s: BuildSettings,
-): VulnerabilityReport {
-  const ref = reportImageRef(image);
-  const report = {
-    updateTimestamp: finishedAt,
-    scanner: { name: 'Trivy', vendor: 'Aqua Security', version: '' },
-    registry: ref.registry,
-    artifact: ref.artifact,
-    os: { family: '' },
-    summary: vulnerabilitySummary([]),
-    vulnerabilities: [],
-  };
-  const meta = vulnerabilityReportMetadata({
-    owner: ownerOf(owner),
-    container,
-    resourceSpecHash: owner.specHash,
-    ttlSeconds: s.ttlSeconds,
-    ...labelOptions(s),
-  });
-  const annotations: Record<string, string> = {
-    ...meta.annotations,
-    [ANNOTATION_SCAN_CONFIG_HASH]: scanConfigHash,
-    [ANNOTATION_SCAN_ERROR]: `${error.code}: ${error.message}`.slice(0, 1024),
-  };
-  return {
-    apiVersion: API_VERSION,
-    kind: VULNERABILITY_REPORT.kind,
-    metadata: { ...stamp(meta, report, finishedAt, annotations), namespace: owner.namespace },
-    report,
-  };
 }
 
 export function buildExposedSecretReport(

@@ -132,6 +132,18 @@ const schema = z.object({
     'how often ClusterComplianceReports are read again to see new and changed ones; a status is computed only when its cron fires',
   ),
   CLEANUP_INTERVAL_SECONDS: int(60, 1).describe('how often reports of former owners are swept'),
+  FAILED_SCAN_RETRY_SECONDS: int(60, 1).describe(
+    "wait before an image whose scan failed is asked for again (no report is written for a failed scan: its owners get a ScanFailed Warning Event); it doubles with each failed round in a row, jittered, up to FAILED_SCAN_RETRY_MAX_SECONDS. The watcher holds requests until then, across restarts (the cluster's fleetscan-scan-failures-<cluster> bucket)",
+  ),
+  FAILED_SCAN_RETRY_MAX_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(12 * 3600)
+    .default(3600)
+    .describe(
+      'the longest wait between two attempts at an image whose scans keep failing (at most 12 h: a failure record not renewed for 24 h expires)',
+    ),
   REPORT_RESOURCE_LABELS: labelKeys
     .describe(
       "owner label keys copied onto every report (when the owner has them) and added to every trivy_* metric as METRICS_RESOURCE_LABELS_PREFIX + the key in snake_case (app.kubernetes.io/name: k8s_label_app_kubernetes_io_name), from the report's labels; e.g. team,app",
@@ -243,6 +255,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     writeConcurrency: c.WRITE_CONCURRENCY,
     maxReportBytes: c.MAX_REPORT_BYTES,
     cleanupIntervalMs: c.CLEANUP_INTERVAL_SECONDS * 1000,
+    failedScanRetry: {
+      baseMs: c.FAILED_SCAN_RETRY_SECONDS * 1000,
+      maxMs: Math.max(c.FAILED_SCAN_RETRY_SECONDS, c.FAILED_SCAN_RETRY_MAX_SECONDS) * 1000,
+    },
     reportLabels: { resourceLabels: c.REPORT_RESOURCE_LABELS, additionalLabels: c.REPORT_ADDITIONAL_LABELS },
     compliance: {
       enabled: c.CLUSTER_COMPLIANCE_ENABLED,

@@ -1,9 +1,4 @@
-import {
-  ANNOTATION_SCAN_ERROR,
-  EXPOSED_SECRET_REPORT,
-  SBOM_REPORT,
-  VULNERABILITY_REPORT,
-} from '@fleetscan/reports';
+import { EXPOSED_SECRET_REPORT, SBOM_REPORT, VULNERABILITY_REPORT } from '@fleetscan/reports';
 import { describe, expect, it } from 'vitest';
 import { fanOutOwners, fanOutReports, inPool } from './fan-out.ts';
 import { data, IMAGE, owner, result } from './testing/fixtures.ts';
@@ -67,7 +62,7 @@ describe('fan-out', () => {
     expect(withSecrets.map((r) => r.kind)).toEqual([VULNERABILITY_REPORT.kind, EXPOSED_SECRET_REPORT.kind]);
   });
 
-  it('adds an SbomReport per owner and container when given the SBOM, none for a failed scan', () => {
+  it('adds an SbomReport per owner and container when given the SBOM', () => {
     const sbom = {
       entry: { scanner: data.scanner, analysedAt: '2026-11-26T09:00:00Z' },
       bom: { bomFormat: 'CycloneDX', specVersion: '1.6', components: [{ name: 'apt' }], dependencies: [] },
@@ -79,11 +74,6 @@ describe('fan-out', () => {
       `${SBOM_REPORT.kind} replicaset-a-app`,
       `${VULNERABILITY_REPORT.kind} replicaset-a-app1`,
       `${SBOM_REPORT.kind} replicaset-a-app1`,
-    ]);
-    const failed = { ...result, status: 'error' as const };
-    expect(fanOutReports(failed, [two], undefined, settings, sbom).map((r) => r.kind)).toEqual([
-      VULNERABILITY_REPORT.kind,
-      VULNERABILITY_REPORT.kind,
     ]);
   });
 
@@ -103,17 +93,6 @@ describe('fan-out', () => {
       expect(body.registry).toEqual({ server: 'mirror.example:5000' });
       expect(body.artifact).toEqual({ repository: 'team/app', tag: '2', digest: 'sha256:1' });
     }
-  });
-
-  it('a failed scan makes a VulnerabilityReport that says what failed', () => {
-    const failed = {
-      ...result,
-      status: 'error' as const,
-      error: { code: 'UNAUTHORIZED', message: 'no', permanent: true },
-    };
-    const [r] = fanOutReports(failed, [owner('a')], undefined, settings);
-    expect(r?.kind).toBe(VULNERABILITY_REPORT.kind);
-    expect(r?.report.metadata.annotations?.[ANNOTATION_SCAN_ERROR]).toBe('UNAUTHORIZED: no');
   });
 });
 

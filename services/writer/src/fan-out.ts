@@ -9,7 +9,6 @@ import {
 } from '@fleetscan/reports';
 import {
   type BuildSettings,
-  buildErrorVulnerabilityReport,
   buildExposedSecretReport,
   buildVulnerabilityReport,
   forReference,
@@ -46,35 +45,19 @@ export interface FanOutSbom {
 /**
  * The reports an image result makes for `owners`, per owner × container running the image: a
  * VulnerabilityReport, when the scan looked for secrets an ExposedSecretReport, and when `sbom` is
- * given (SBOM generation on) an SbomReport; for a failed scan (`data` undefined) a
- * VulnerabilityReport that says what failed, with no findings.
+ * given (SBOM generation on) an SbomReport. A failed scan makes none (scan-failures.ts): a report
+ * without findings would read as a clean image.
  */
 export function fanOutReports(
   r: ImageScanResult,
   owners: readonly Owner[],
-  data: ImageScanData | undefined,
+  data: ImageScanData,
   settings: BuildSettings,
   sbom?: FanOutSbom,
 ): FanOutReport[] {
   const targets = owners.flatMap((owner) =>
     owner.containers.filter((c) => c.image === r.image).map((c) => ({ owner, container: c.name })),
   );
-  if (!data) {
-    const error = r.error ?? { code: 'FAILED', message: 'scan failed', permanent: false };
-    return targets.map(({ owner, container }) => ({
-      kind: VULNERABILITY_REPORT.kind,
-      report: buildErrorVulnerabilityReport(
-        owner,
-        container,
-        r.image,
-        error,
-        r.scanConfigHash,
-        r.finishedAt,
-        settings,
-      ),
-      owner,
-    }));
-  }
   const named = forReference(data, r.image);
   return targets.flatMap(({ owner, container }) => [
     {

@@ -20,14 +20,20 @@ export function createWriterMetrics(registry: Registry) {
     }),
     results: new Counter({
       name: 'fleetscan_writer_results_total',
-      help: 'Results consumed by type and outcome: applied, dropped_owner_gone, dropped_stale, no_owner, error_result, invalid; late_owner: a remembered image result written for an owner seen after its fan-out.',
+      help: 'Results consumed by type and outcome: applied, dropped_owner_gone, dropped_stale, no_owner, error_result (a failed scan: recorded, no report), invalid; late_owner: a remembered image result written for an owner seen after its fan-out.',
       labelNames: ['type', 'outcome'] as const,
       registers,
     }),
     failures: new Counter({
       name: 'fleetscan_writer_failures_total',
-      help: 'Failures by reason: apply, delete, reconcile; sbom_missing or sbom_invalid, a stored SBOM gone or not CycloneDX (that result writes no SbomReports).',
+      help: "Failures by reason: apply, delete, reconcile; event (a ScanFailed Event not written); scan_failure_record (a failure record not written or removed: the result is retried); failures_watch (the scan failures bucket's watch restarted); sbom_missing or sbom_invalid, a stored SBOM gone or not CycloneDX (that result writes no SbomReports).",
       labelNames: ['reason'] as const,
+      registers,
+    }),
+    scanFailures: new Counter({
+      name: 'fleetscan_writer_scan_failures_total',
+      help: "Image scans that failed, one per failed round of an image (requests in flight together are one round), by namespace and reason (the scanner's error code: NOT_FOUND, UNAUTHORIZED, TIMEOUT, …). No report is written for a failed scan.",
+      labelNames: ['namespace', 'reason'] as const,
       registers,
     }),
     lag: new Gauge({
@@ -40,6 +46,26 @@ export function createWriterMetrics(registry: Registry) {
   };
 }
 export type WriterMetrics = ReturnType<typeof createWriterMetrics>;
+
+/**
+ * `fleetscan_writer_failing_images`, computed at scrape from the failures bucket's view: images
+ * whose last scan failed and that some owner in the namespace still runs.
+ */
+export function registerFailingImages(
+  registry: Registry,
+  failing: () => Iterable<{ namespace: string; reason: string; count: number }>,
+): void {
+  new Gauge({
+    name: 'fleetscan_writer_failing_images',
+    help: 'Images whose last scan failed (no report written; retried with backoff), by namespace and reason, counting only images some owner in the namespace runs.',
+    labelNames: ['namespace', 'reason'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const f of failing()) this.set({ namespace: f.namespace, reason: f.reason }, f.count);
+    },
+  });
+}
 
 /**
  * trivy-operator's report metric families the writer serves, one file per report kind

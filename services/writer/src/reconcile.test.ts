@@ -1,4 +1,10 @@
-import { type BlobStore, BusError, BusErrorCode, type ConfigAuditResult } from '@fleetscan/bus';
+import {
+  type BlobStore,
+  BusError,
+  BusErrorCode,
+  type ConfigAuditResult,
+  DEFAULT_FAILURE_BACKOFF,
+} from '@fleetscan/bus';
 import { KubeError, KubeErrorCode } from '@fleetscan/kube';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
@@ -6,8 +12,18 @@ import { LATE_OWNER_DELAY_MS } from './late-owners.ts';
 import { createWriterMetrics } from './metrics.ts';
 import { OWNER_GRACE_MS, OWNER_RETRY_MIN_MS } from './owner-grace.ts';
 import { createReconciler } from './reconcile.ts';
+import { createScanFailures } from './scan-failures.ts';
+import { memoryFailureStore, recordingEvents } from './testing/fake-failures.ts';
 import { createFakeTime } from './testing/fake-time.ts';
-import { data, fakeCluster, owner, recordingApi, recordingLogger, result } from './testing/fixtures.ts';
+import {
+  data,
+  fakeCluster,
+  IMAGE,
+  owner,
+  recordingApi,
+  recordingLogger,
+  result,
+} from './testing/fixtures.ts';
 
 /** The stream stored the result a second after the scan finished. */
 const at = { storedAt: new Date('2026-11-26T10:00:02Z') };
@@ -39,6 +55,19 @@ function setup(opts: { sbomReports?: boolean; sbom?: unknown } = {}) {
   const api = recordingApi();
   const metrics = createWriterMetrics(new Registry());
   const logger = recordingLogger();
+  const store = memoryFailureStore();
+  const events = recordingEvents();
+  const deleted: string[] = [];
+  const failures = createScanFailures({
+    store,
+    events,
+    reports: { delete: async (_plural, namespace, name) => void deleted.push(`${namespace}/${name}`) },
+    inventory: cluster.inventory,
+    metrics,
+    logger,
+    cluster: 'c1',
+    backoff: DEFAULT_FAILURE_BACKOFF,
+  });
   const reconciler = createReconciler({
     inventory: cluster.inventory,
     blobs: {
@@ -57,10 +86,23 @@ function setup(opts: { sbomReports?: boolean; sbom?: unknown } = {}) {
     writeConcurrency: 4,
     clock: time,
     timers: time,
+    failures,
   });
   const count = async (metric: 'results' | 'failures', label: string) =>
     (await metrics[metric].get()).values.find((v) => Object.values(v.labels).includes(label))?.value ?? 0;
-  return { time, owners: cluster.owners, api, reconciler, count, logger };
+  return {
+    time,
+    owners: cluster.owners,
+    cluster,
+    api,
+    reconciler,
+    count,
+    logger,
+    store,
+    events,
+    deleted,
+    metrics,
+  };
 }
 
 const configResult = (uid: string): ConfigAuditResult => ({
@@ -262,5 +304,91 @@ describe('reconciler: SbomReports', () => {
     owners.push(owner('a'));
     await expect(reconciler.image(withSbom, at)).rejects.toThrow('object store did not answer');
     expect(api.applied).toEqual([]);
+  });
+});
+
+describe('reconciler: failed scans', () => {
+  const { blob: _blob, ...withoutData } = result;
+  const failed = {
+    ...withoutData,
+    status: 'error' as const,
+    error: { code: 'NOT_FOUND', message: 'manifest unknown', permanent: true },
+    requestedAt: '2026-11-26T09:59:58Z',
+  };
+
+  it('writes no report, records the failure once per round, and puts a ScanFailed Event on each owner', async () => {
+    const { owners, api, reconciler, store, events, count, metrics } = setup();
+    owners.push(owner('a'), owner('b'), owner('c', 'team-b'));
+    expect(await reconciler.image(failed, at)).toEqual({ kind: 'ack' });
+    expect(api.applied).toEqual([]);
+    expect(store.records()).toMatchObject([
+      { namespace: 'team-a', image: IMAGE, code: 'NOT_FOUND', failures: 1 },
+    ]);
+    expect([...events.events.values()].map((e) => [e.involvedObject.name, e.reason, e.type])).toEqual([
+      ['a', 'ScanFailed', 'Warning'],
+      ['b', 'ScanFailed', 'Warning'],
+    ]);
+    expect([...events.events.values()][0]?.message).toContain('NOT_FOUND');
+    expect(await count('results', 'error_result')).toBe(1);
+
+    // A second request that was in flight with the first (made before the failure) is the same round.
+    expect(await reconciler.image({ ...failed, finishedAt: '2026-11-26T10:00:01.5Z' }, at)).toEqual({
+      kind: 'ack',
+    });
+    expect(store.records()[0]?.failures).toBe(1);
+    expect((await metrics.scanFailures.get()).values).toEqual([
+      expect.objectContaining({ labels: { namespace: 'team-a', reason: 'NOT_FOUND' }, value: 1 }),
+    ]);
+    // The Event is updated in place, not added to.
+    expect(events.events.size).toBe(2);
+
+    // A request made after the round's failure (the watcher's retry) is a new round.
+    await reconciler.image(
+      { ...failed, requestedAt: '2026-11-26T10:02:00Z', finishedAt: '2026-11-26T10:02:01Z' },
+      at,
+    );
+    expect(store.records()[0]?.failures).toBe(2);
+    expect([...events.events.values()].map((e) => e.count)).toEqual([2, 2]);
+    expect(events.events.size).toBe(2);
+  });
+
+  it('deletes an error report an older writer left (it looks clean), and keeps a valid older report', async () => {
+    const { owners, cluster, reconciler, deleted } = setup();
+    owners.push(owner('a'), owner('b'));
+    const report = (name: string, uid: string, scanError?: string) => ({
+      kind: 'VulnerabilityReport' as const,
+      namespace: 'team-a',
+      name,
+      ownerUid: uid,
+      ...(scanError && { scanError }),
+    });
+    cluster.seeReport(report('replicaset-a-app', 'uid-team-a-a', 'NOT_FOUND: old'));
+    cluster.seeReport(report('replicaset-b-app', 'uid-team-a-b'));
+    expect(await reconciler.image(failed, at)).toEqual({ kind: 'ack' });
+    expect(deleted).toEqual(['team-a/replicaset-a-app']);
+  });
+
+  it('removes the record when the image scans again, and only then costs a write', async () => {
+    const { owners, reconciler, store } = setup();
+    owners.push(owner('a'));
+    await reconciler.image(result, at);
+    expect(store.writes).toBe(0);
+    await reconciler.image(failed, at);
+    expect(store.records()).toHaveLength(1);
+    expect(await reconciler.image(result, at)).toEqual({ kind: 'ack' });
+    expect(store.records()).toEqual([]);
+  });
+
+  it('retries the result when the record cannot be written; an Event that fails is only counted', async () => {
+    const { owners, reconciler, store, events, count } = setup();
+    owners.push(owner('a'));
+    events.fail = new Error('forbidden');
+    expect(await reconciler.image(failed, at)).toEqual({ kind: 'ack' });
+    expect(await count('failures', 'event')).toBe(1);
+    store.write = async () => {
+      throw new Error('nats down');
+    };
+    const again = { ...failed, requestedAt: '2026-11-26T10:05:00Z', finishedAt: '2026-11-26T10:05:01Z' };
+    expect(await reconciler.image(again, at)).toMatchObject({ kind: 'retry' });
   });
 });

@@ -29,6 +29,7 @@ import { createFanoutMemory } from './fanout-memory.ts';
 import { createLateOwners } from './late-owners.ts';
 import type { WriterMetrics } from './metrics.ts';
 import { OWNER_RETRY_MIN_MS, ownerNotSeen } from './owner-grace.ts';
+import type { ScanFailures } from './scan-failures.ts';
 import { createWriteQueue } from './write-queue.ts';
 
 /** What the writer does with each result and each event of its watches that concerns them. */
@@ -67,6 +68,8 @@ export function createReconciler(d: {
   writeConcurrency: number;
   clock: Clock;
   timers: Timers;
+  /** The failure state: records, Events and counters of failed scans (scan-failures.ts). */
+  failures: Pick<ScanFailures, 'failed' | 'succeeded'>;
 }): Reconciler {
   const writes = createWriteQueue({ reports: d.inventory, api: d.api, metrics: d.metrics, clock: d.clock });
   const memory = createFanoutMemory({ clock: d.clock });
@@ -122,14 +125,19 @@ export function createReconciler(d: {
     // The data travels in the result, or (too large for a message) in this cluster's results bucket.
     const failed = r.status === 'error' || (!r.data && !r.blob);
     const data = failed ? undefined : (r.data ?? (await d.blobs.get(ImageScanDataSchema, r.blob ?? '')));
-    const sbom = data ? await readSbom(r) : undefined;
-    if (failed) {
+    if (!data) {
+      // A failed scan writes no findings report: zero findings would read as a clean image.
+      try {
+        await d.failures.failed(r, owners);
+      } catch (err) {
+        d.metrics.failures.inc({ reason: 'scan_failure_record' });
+        return { kind: 'retry', reason: `cannot record the scan failure: ${bounded(String(err))}` };
+      }
       d.metrics.results.inc({ type: 'image', outcome: 'error_result' });
-      d.logger.warn(
-        { image: bounded(r.image), namespace: r.namespace, code: r.error?.code ?? 'FAILED' },
-        'image scan failed; writing error reports',
-      );
-    } else d.metrics.results.inc({ type: 'image', outcome: 'applied' });
+      return { kind: 'ack' };
+    }
+    const sbom = await readSbom(r);
+    d.metrics.results.inc({ type: 'image', outcome: 'applied' });
     const reports = fanOutReports(r, owners, data, d.settings, sbom);
     try {
       await inPool(reports, d.writeConcurrency, async (w) => {
@@ -137,6 +145,15 @@ export function createReconciler(d: {
       });
     } catch (err) {
       return applyFailed(err);
+    }
+    if (!lateOwner) {
+      // The image scans again: its failure record goes, and with it the watcher's hold.
+      try {
+        await d.failures.succeeded(r);
+      } catch (err) {
+        d.metrics.failures.inc({ reason: 'scan_failure_record' });
+        return { kind: 'retry', reason: `cannot remove the scan failure record: ${bounded(String(err))}` };
+      }
     }
     d.logger.info(
       {
@@ -165,7 +182,8 @@ export function createReconciler(d: {
         return { kind: 'ack' };
       }
       const outcome = await fanOut(r, owners);
-      if (outcome.kind === 'ack') memory.remember(r);
+      // A failed scan is not remembered: a late owner is told by the next round's Event, not a report.
+      if (outcome.kind === 'ack' && r.status === 'ok') memory.remember(r);
       return outcome;
     },
 

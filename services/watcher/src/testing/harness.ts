@@ -1,9 +1,10 @@
-import { type Lane, laneOf } from '@fleetscan/bus';
+import { failureKey, type Lane, laneOf, type ScanFailureRecord } from '@fleetscan/bus';
 import { OWNER_KINDS, ownerManifest } from '@fleetscan/inventory';
 import { auditReports } from '@fleetscan/reports';
 import { createLogger } from '@fleetscan/service';
 import { Registry } from 'prom-client';
 import { createAsks } from '../asks.ts';
+import { createFailureHolds } from '../failure-holds.ts';
 import { createScope } from '../filters.ts';
 import { createWatcherMetrics } from '../metrics.ts';
 import type { OwnerSettings } from '../owner-settings.ts';
@@ -43,6 +44,14 @@ export function createHarness(
     retryAfterMs: opts.retryAfterMs ?? 600_000,
     onForget: (reason, n) => metrics.requestsForgotten.inc({ reason }, n),
   });
+  // The writer's failure records, as the failures bucket's view would show them (set by the test).
+  const failures = new Map<string, ScanFailureRecord>();
+  const holds = createFailureHolds({
+    records: { get: (namespace, image) => failures.get(failureKey(namespace, image)) },
+    clock: time,
+    timers: time,
+    onDue: (namespace, image) => scheduler.imageDue(namespace, image),
+  });
   const scheduler = createScheduler({
     clock: time,
     timers: time,
@@ -70,6 +79,7 @@ export function createHarness(
       scanners: ['vuln'],
       settings,
       metrics,
+      holds,
     }),
     timing: {
       resyncMs: 300_000,
@@ -95,6 +105,29 @@ export function createHarness(
     metrics,
     registry,
     hashes,
+    holds,
+    /** Records the writer's failure for an image in a namespace (undefined: removes it). */
+    setFailure(namespace: string, image: string, r: Partial<ScanFailureRecord> | undefined) {
+      if (!r) {
+        failures.delete(failureKey(namespace, image));
+        return;
+      }
+      const record: ScanFailureRecord = {
+        v: 1,
+        image,
+        namespace,
+        code: 'NOT_FOUND',
+        message: 'manifest unknown',
+        permanent: true,
+        failures: 1,
+        firstFailedAt: new Date(time.nowMs).toISOString(),
+        lastFailedAt: new Date(time.nowMs).toISOString(),
+        retryAt: new Date(time.nowMs + 60_000).toISOString(),
+        ...r,
+      };
+      failures.set(failureKey(namespace, image), record);
+      holds.recorded(record);
+    },
     imageRequests: (lane?: Lane) => sentTo('image', lane),
     configRequests: (lane?: Lane) => sentTo('config', lane),
   };
