@@ -1,9 +1,9 @@
 import {
   isReportOwner,
+  OWNER_KINDS,
   projectWorkload,
   toOwner,
   WORKLOAD_RESOURCES,
-  type WorkloadKind,
 } from '@fleetscan/inventory';
 import type { KubeObject, KubeTransport } from '@fleetscan/kube';
 import {
@@ -24,16 +24,6 @@ import type { OwnerView, ReportView } from './fleet-check.ts';
  * must see the server's state, not a cache): the report owners of some namespaces, by the same
  * owner rules as the services, and their reports' metadata.
  */
-
-const OWNER_KINDS: readonly WorkloadKind[] = [
-  'Pod',
-  'ReplicaSet',
-  'ReplicationController',
-  'StatefulSet',
-  'DaemonSet',
-  'Job',
-  'CronJob',
-];
 
 const REPORT_KINDS = [VULNERABILITY_REPORT, CONFIG_AUDIT_REPORT, EXPOSED_SECRET_REPORT] as const;
 
