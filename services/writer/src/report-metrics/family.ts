@@ -1,5 +1,5 @@
 import type { Metric } from 'prom-client';
-import { escapeHelp, escapeLabelValue } from './exposition.ts';
+import { escapeHelp, escapeLabelValue } from './text-format.ts';
 
 /**
  * One of trivy-operator's metric families, computed at scrape from the reports the writer watches
