@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { natsEnv, natsSettings } from '@fleetscan/bus';
-import { ConfigError, envInt as int, envVariables, opsEnv, parseEnv } from '@fleetscan/service';
+import { ConfigError, envVariables, envInt as int, opsEnv, parseEnv } from '@fleetscan/service';
 import { z } from 'zod';
 
 /**
