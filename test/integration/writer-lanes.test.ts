@@ -1,6 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import {
   encode,
+  ensureTopology,
   type ImageScanData,
   ImageScanResultSchema,
   type Lane,
@@ -46,6 +47,9 @@ beforeAll(async () => {
   // test publishes as admin.
   await provisionCluster(stack(), cluster);
   nc = await connect(natsConnectOptions(stack()));
+  // No scanner runs here, and the scanners own the topology: create it as they would, or the writer
+  // waits for streams that only another test file's scanners make.
+  await ensureTopology(jetstream(nc));
   logStream = createWriteStream(`${stack().dir}/writer-${cluster}.log`, { flags: 'a' });
   writer = await startWriter({
     config: writerConfig({

@@ -41,7 +41,7 @@ export {
   secretRulesFromYaml,
 } from './ignore-file.ts';
 export * from './messages.ts';
-export { type NatsSettings, natsEnv, natsSettings } from './nats-config.ts';
+export { clusterEnv, type NatsSettings, natsEnv, natsSettings } from './nats-config.ts';
 export { type OwnerFilter, OwnerFilterSchema, ownerFilterKey, ownerFilterMatches } from './owner-filter.ts';
 export { pendingMessages } from './pending.ts';
 export { ensureTopology, type OwnedTopology, waitForStreams } from './provision.ts';

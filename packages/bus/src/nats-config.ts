@@ -2,6 +2,7 @@ import { accessSync, constants } from 'node:fs';
 import { ConfigError } from '@fleetscan/service';
 import { z } from 'zod';
 import type { NatsAuth, NatsTls } from './connect.ts';
+import { CLUSTER_NAME_PATTERN } from './subjects.ts';
 
 /** A path that must be readable now; its contents are read when a connection is made, so a rotated file is used. */
 const readableFile = z
@@ -48,6 +49,14 @@ export const natsEnv = {
     'PEM client certificate, for a NATS that verifies clients (with NATS_TLS_KEY_FILE)',
   ),
   NATS_TLS_KEY_FILE: readableFile.describe('PEM key of NATS_TLS_CERT_FILE'),
+};
+
+/** The variable of a service that belongs to one cluster (watcher, writer): its name in subjects. */
+export const clusterEnv = {
+  CLUSTER_NAME: z
+    .string()
+    .regex(CLUSTER_NAME_PATTERN, 'lowercase letters, digits and "-", at most 63 characters')
+    .describe("this cluster's name in subjects: lowercase letters, digits and '-', at most 63 characters"),
 };
 
 type NatsEnv = z.output<z.ZodObject<typeof natsEnv>>;

@@ -1,33 +1,6 @@
 import type { ResourceRef } from '@fleetscan/kube';
 import { WORKLOAD_KINDS, type WorkloadKind } from './workload.ts';
 
-/**
- * The kinds besides workloads that fleetscan audits, as trivy-operator's config audit does
- * (pkg/configauditreport/controller/resource.go; kube.IsValidK8sKind), plus PersistentVolume and
- * PersistentVolumeClaim, which trivy-operator's chart lists in its default supportedConfigAuditKinds.
- * Each object is its own report owner: it owns one audit report (see @fleetscan/reports
- * auditReports) and has no containers.
- */
-export const RESOURCE_KINDS = [
-  'Service',
-  'ConfigMap',
-  'Role',
-  'RoleBinding',
-  'NetworkPolicy',
-  'Ingress',
-  'ResourceQuota',
-  'LimitRange',
-  'PersistentVolumeClaim',
-  'ClusterRole',
-  'ClusterRoleBinding',
-  'CustomResourceDefinition',
-  'PersistentVolume',
-] as const;
-export type ResourceKind = (typeof RESOURCE_KINDS)[number];
-
-/** Every kind that can own reports: workloads (with their containers) and audited resources. */
-export type OwnerKind = WorkloadKind | ResourceKind;
-
 export interface ResourceKindInfo {
   readonly resource: ResourceRef;
   readonly scope: 'Namespaced' | 'Cluster';
@@ -38,50 +11,49 @@ export interface ResourceKindInfo {
   readonly fetchedWhenAudited?: true;
 }
 
-export const RESOURCE_KIND_INFO: Readonly<Record<ResourceKind, ResourceKindInfo>> = {
-  Service: { resource: { group: '', version: 'v1', plural: 'services' }, scope: 'Namespaced' },
-  ConfigMap: {
-    resource: { group: '', version: 'v1', plural: 'configmaps' },
-    scope: 'Namespaced',
-    fetchedWhenAudited: true,
-  },
-  Role: {
-    resource: { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'roles' },
-    scope: 'Namespaced',
-  },
-  RoleBinding: {
-    resource: { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'rolebindings' },
-    scope: 'Namespaced',
-  },
-  NetworkPolicy: {
-    resource: { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies' },
-    scope: 'Namespaced',
-  },
-  Ingress: {
-    resource: { group: 'networking.k8s.io', version: 'v1', plural: 'ingresses' },
-    scope: 'Namespaced',
-  },
-  ResourceQuota: { resource: { group: '', version: 'v1', plural: 'resourcequotas' }, scope: 'Namespaced' },
-  LimitRange: { resource: { group: '', version: 'v1', plural: 'limitranges' }, scope: 'Namespaced' },
-  PersistentVolumeClaim: {
-    resource: { group: '', version: 'v1', plural: 'persistentvolumeclaims' },
-    scope: 'Namespaced',
-  },
-  ClusterRole: {
-    resource: { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterroles' },
-    scope: 'Cluster',
-  },
-  ClusterRoleBinding: {
-    resource: { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterrolebindings' },
-    scope: 'Cluster',
-  },
-  CustomResourceDefinition: {
-    resource: { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions' },
-    scope: 'Cluster',
-    fetchedWhenAudited: true,
-  },
-  PersistentVolume: { resource: { group: '', version: 'v1', plural: 'persistentvolumes' }, scope: 'Cluster' },
-};
+const RBAC = 'rbac.authorization.k8s.io';
+const NETWORKING = 'networking.k8s.io';
+/** A kind's entry: its API group ('' for core), plural and scope, all served as v1. */
+const kind = (
+  group: string,
+  plural: string,
+  scope: ResourceKindInfo['scope'],
+  fetchedWhenAudited?: true,
+): ResourceKindInfo => ({
+  resource: { group, version: 'v1', plural },
+  scope,
+  ...(fetchedWhenAudited && { fetchedWhenAudited }),
+});
+
+/**
+ * The kinds besides workloads that fleetscan audits, as trivy-operator's config audit does
+ * (pkg/configauditreport/controller/resource.go; kube.IsValidK8sKind), plus PersistentVolume and
+ * PersistentVolumeClaim, which trivy-operator's chart lists in its default supportedConfigAuditKinds.
+ * Each object is its own report owner: it owns one audit report (see @fleetscan/reports
+ * auditReports) and has no containers.
+ */
+export const RESOURCE_KIND_INFO = {
+  Service: kind('', 'services', 'Namespaced'),
+  ConfigMap: kind('', 'configmaps', 'Namespaced', true),
+  Role: kind(RBAC, 'roles', 'Namespaced'),
+  RoleBinding: kind(RBAC, 'rolebindings', 'Namespaced'),
+  NetworkPolicy: kind(NETWORKING, 'networkpolicies', 'Namespaced'),
+  Ingress: kind(NETWORKING, 'ingresses', 'Namespaced'),
+  ResourceQuota: kind('', 'resourcequotas', 'Namespaced'),
+  LimitRange: kind('', 'limitranges', 'Namespaced'),
+  PersistentVolumeClaim: kind('', 'persistentvolumeclaims', 'Namespaced'),
+  ClusterRole: kind(RBAC, 'clusterroles', 'Cluster'),
+  ClusterRoleBinding: kind(RBAC, 'clusterrolebindings', 'Cluster'),
+  CustomResourceDefinition: kind('apiextensions.k8s.io', 'customresourcedefinitions', 'Cluster', true),
+  PersistentVolume: kind('', 'persistentvolumes', 'Cluster'),
+} as const satisfies Record<string, ResourceKindInfo>;
+
+export type ResourceKind = keyof typeof RESOURCE_KIND_INFO;
+/** The kinds of RESOURCE_KIND_INFO, in its order. */
+export const RESOURCE_KINDS = Object.keys(RESOURCE_KIND_INFO) as readonly ResourceKind[];
+
+/** Every kind that can own reports: workloads (with their containers) and audited resources. */
+export type OwnerKind = WorkloadKind | ResourceKind;
 
 export function isResourceKind(kind: string): kind is ResourceKind {
   return (RESOURCE_KINDS as readonly string[]).includes(kind);

@@ -17,6 +17,7 @@ export {
   type ResponseInfo,
   responseError,
 } from './errors.ts';
+export { kubeEnv } from './kube-env.ts';
 export { type LoadKubeConfigOptions, loadKubeConfig, SERVICE_ACCOUNT_DIR } from './kubeconfig.ts';
 export type { Auth, ConnectionSpec, ExecConfig, Material } from './kubeconfig-file.ts';
 export { listAll } from './list-all.ts';

@@ -8,17 +8,10 @@
  * owner's report and is not in REPORT_RESOURCES.
  */
 import { z } from 'zod';
-import { API_VERSION, type ReportResource } from './resources.ts';
+import { API_VERSION, reportResource } from './resources.ts';
 import { ObjectMetaSchema, SeveritySchema, TimestampSchema } from './schemas.ts';
 
-export const CLUSTER_COMPLIANCE_REPORT = {
-  kind: 'ClusterComplianceReport',
-  listKind: 'ClusterComplianceReportList',
-  plural: 'clustercompliancereports',
-  singular: 'clustercompliancereport',
-  shortNames: ['compliance'],
-  scope: 'Cluster',
-} as const satisfies ReportResource;
+export const CLUSTER_COMPLIANCE_REPORT = reportResource('ClusterComplianceReport', 'Cluster', ['compliance']);
 
 /** trivy-operator's ControlStatus. */
 export const CONTROL_STATUSES = ['PASS', 'WARN', 'FAIL'] as const;

@@ -19,120 +19,75 @@ export interface ReportResource {
   readonly scope: ReportScope;
 }
 
-export const VULNERABILITY_REPORT = {
-  kind: 'VulnerabilityReport',
-  listKind: 'VulnerabilityReportList',
-  plural: 'vulnerabilityreports',
-  singular: 'vulnerabilityreport',
-  shortNames: ['vuln', 'vulns'],
-  scope: 'Namespaced',
-} as const satisfies ReportResource;
-
-export const CONFIG_AUDIT_REPORT = {
-  kind: 'ConfigAuditReport',
-  listKind: 'ConfigAuditReportList',
-  plural: 'configauditreports',
-  singular: 'configauditreport',
-  shortNames: ['configaudit', 'configaudits'],
-  scope: 'Namespaced',
-} as const satisfies ReportResource;
-
-export const CLUSTER_CONFIG_AUDIT_REPORT = {
-  kind: 'ClusterConfigAuditReport',
-  listKind: 'ClusterConfigAuditReportList',
-  plural: 'clusterconfigauditreports',
-  singular: 'clusterconfigauditreport',
-  shortNames: ['clusterconfigaudit'],
-  scope: 'Cluster',
-} as const satisfies ReportResource;
-
-export const EXPOSED_SECRET_REPORT = {
-  kind: 'ExposedSecretReport',
-  listKind: 'ExposedSecretReportList',
-  plural: 'exposedsecretreports',
-  singular: 'exposedsecretreport',
-  shortNames: ['exposedsecret', 'exposedsecrets'],
-  scope: 'Namespaced',
-} as const satisfies ReportResource;
-
-export const RBAC_ASSESSMENT_REPORT = {
-  kind: 'RbacAssessmentReport',
-  listKind: 'RbacAssessmentReportList',
-  plural: 'rbacassessmentreports',
-  singular: 'rbacassessmentreport',
-  shortNames: ['rbacassessment', 'rbacassessments'],
-  scope: 'Namespaced',
-} as const satisfies ReportResource;
-
-export const CLUSTER_RBAC_ASSESSMENT_REPORT = {
-  kind: 'ClusterRbacAssessmentReport',
-  listKind: 'ClusterRbacAssessmentReportList',
-  plural: 'clusterrbacassessmentreports',
-  singular: 'clusterrbacassessmentreport',
-  shortNames: ['clusterrbacassessmentreport'],
-  scope: 'Cluster',
-} as const satisfies ReportResource;
-
-export const INFRA_ASSESSMENT_REPORT = {
-  kind: 'InfraAssessmentReport',
-  listKind: 'InfraAssessmentReportList',
-  plural: 'infraassessmentreports',
-  singular: 'infraassessmentreport',
-  shortNames: ['infraassessment', 'infraassessments'],
-  scope: 'Namespaced',
-} as const satisfies ReportResource;
-
 /**
- * Written by trivy-operator for Nodes from node-collector's output (a Job on each node reading
- * the kubelet's files). fleetscan ships the CRD and writes none yet: see docs/ARCHITECTURE.md
- * (Infra assessment) for why and where a node collector would plug in.
+ * A report kind's names as trivy-operator's CRDs spell them: the list kind, plural and singular
+ * follow from the kind.
  */
-export const CLUSTER_INFRA_ASSESSMENT_REPORT = {
-  kind: 'ClusterInfraAssessmentReport',
-  listKind: 'ClusterInfraAssessmentReportList',
-  plural: 'clusterinfraassessmentreports',
-  singular: 'clusterinfraassessmentreport',
-  shortNames: ['clusterinfraassessment'],
-  scope: 'Cluster',
-} as const satisfies ReportResource;
+export interface KindResource<K extends string, S extends ReportScope> extends ReportResource {
+  readonly kind: K;
+  readonly listKind: `${K}List`;
+  readonly plural: `${Lowercase<K>}s`;
+  readonly singular: Lowercase<K>;
+  readonly scope: S;
+}
 
-/** The SBOM of one container's image (sbom_types.go), per owner and container like a VulnerabilityReport. */
-export const SBOM_REPORT = {
-  kind: 'SbomReport',
-  listKind: 'SbomReportList',
-  plural: 'sbomreports',
-  singular: 'sbomreport',
-  shortNames: ['sbom', 'sboms'],
-  scope: 'Namespaced',
-} as const satisfies ReportResource;
-
-/**
- * trivy-operator's cluster-wide SBOM cache, one per image (`OPERATOR_CLUSTER_SBOM_CACHE_ENABLED`),
- * named by the hash of the image reference and owned by nothing. fleetscan ships the CRD and writes
- * none: its cache of SBOMs is the object store (docs/ARCHITECTURE.md, SBOM reports).
- */
-export const CLUSTER_SBOM_REPORT = {
-  kind: 'ClusterSbomReport',
-  listKind: 'ClusterSbomReportList',
-  plural: 'clustersbomreports',
-  singular: 'clustersbomreport',
-  shortNames: ['clustersbom'],
-  scope: 'Cluster',
-} as const satisfies ReportResource;
+export function reportResource<const K extends string, const S extends ReportScope>(
+  kind: K,
+  scope: S,
+  shortNames: readonly string[],
+): KindResource<K, S> {
+  const singular = kind.toLowerCase() as Lowercase<K>;
+  return { kind, listKind: `${kind}List`, plural: `${singular}s`, singular, shortNames, scope };
+}
 
 /** Every report kind with a CRD in deploy/crds, keyed by kind. */
 export const REPORT_RESOURCES = {
-  VulnerabilityReport: VULNERABILITY_REPORT,
-  ConfigAuditReport: CONFIG_AUDIT_REPORT,
-  ClusterConfigAuditReport: CLUSTER_CONFIG_AUDIT_REPORT,
-  ExposedSecretReport: EXPOSED_SECRET_REPORT,
-  RbacAssessmentReport: RBAC_ASSESSMENT_REPORT,
-  ClusterRbacAssessmentReport: CLUSTER_RBAC_ASSESSMENT_REPORT,
-  InfraAssessmentReport: INFRA_ASSESSMENT_REPORT,
-  ClusterInfraAssessmentReport: CLUSTER_INFRA_ASSESSMENT_REPORT,
-  SbomReport: SBOM_REPORT,
-  ClusterSbomReport: CLUSTER_SBOM_REPORT,
+  VulnerabilityReport: reportResource('VulnerabilityReport', 'Namespaced', ['vuln', 'vulns']),
+  ConfigAuditReport: reportResource('ConfigAuditReport', 'Namespaced', ['configaudit', 'configaudits']),
+  ClusterConfigAuditReport: reportResource('ClusterConfigAuditReport', 'Cluster', ['clusterconfigaudit']),
+  ExposedSecretReport: reportResource('ExposedSecretReport', 'Namespaced', [
+    'exposedsecret',
+    'exposedsecrets',
+  ]),
+  RbacAssessmentReport: reportResource('RbacAssessmentReport', 'Namespaced', [
+    'rbacassessment',
+    'rbacassessments',
+  ]),
+  ClusterRbacAssessmentReport: reportResource('ClusterRbacAssessmentReport', 'Cluster', [
+    'clusterrbacassessmentreport',
+  ]),
+  InfraAssessmentReport: reportResource('InfraAssessmentReport', 'Namespaced', [
+    'infraassessment',
+    'infraassessments',
+  ]),
+  /**
+   * Written by trivy-operator for Nodes from node-collector's output (a Job on each node reading
+   * the kubelet's files). fleetscan ships the CRD and writes none yet: see docs/ARCHITECTURE.md
+   * (Infra assessment) for why and where a node collector would plug in.
+   */
+  ClusterInfraAssessmentReport: reportResource('ClusterInfraAssessmentReport', 'Cluster', [
+    'clusterinfraassessment',
+  ]),
+  /** The SBOM of one container's image (sbom_types.go), per owner and container like a VulnerabilityReport. */
+  SbomReport: reportResource('SbomReport', 'Namespaced', ['sbom', 'sboms']),
+  /**
+   * trivy-operator's cluster-wide SBOM cache, one per image (`OPERATOR_CLUSTER_SBOM_CACHE_ENABLED`),
+   * named by the hash of the image reference and owned by nothing. fleetscan ships the CRD and writes
+   * none: its cache of SBOMs is the object store (docs/ARCHITECTURE.md, SBOM reports).
+   */
+  ClusterSbomReport: reportResource('ClusterSbomReport', 'Cluster', ['clustersbom']),
 } as const;
+
+export const VULNERABILITY_REPORT = REPORT_RESOURCES.VulnerabilityReport;
+export const CONFIG_AUDIT_REPORT = REPORT_RESOURCES.ConfigAuditReport;
+export const CLUSTER_CONFIG_AUDIT_REPORT = REPORT_RESOURCES.ClusterConfigAuditReport;
+export const EXPOSED_SECRET_REPORT = REPORT_RESOURCES.ExposedSecretReport;
+export const RBAC_ASSESSMENT_REPORT = REPORT_RESOURCES.RbacAssessmentReport;
+export const CLUSTER_RBAC_ASSESSMENT_REPORT = REPORT_RESOURCES.ClusterRbacAssessmentReport;
+export const INFRA_ASSESSMENT_REPORT = REPORT_RESOURCES.InfraAssessmentReport;
+export const CLUSTER_INFRA_ASSESSMENT_REPORT = REPORT_RESOURCES.ClusterInfraAssessmentReport;
+export const SBOM_REPORT = REPORT_RESOURCES.SbomReport;
+export const CLUSTER_SBOM_REPORT = REPORT_RESOURCES.ClusterSbomReport;
 
 export type ReportKind = keyof typeof REPORT_RESOURCES;
 

@@ -21,7 +21,9 @@ import {
   CONFIG_AUDIT_REPORT,
   EXPOSED_SECRET_REPORT,
   INFRA_ASSESSMENT_REPORT,
+  type KindResource,
   RBAC_ASSESSMENT_REPORT,
+  type ReportScope,
   SBOM_REPORT,
   VULNERABILITY_REPORT,
 } from './resources.ts';
@@ -43,6 +45,8 @@ export type SecretSeverity = z.infer<typeof SecretSeveritySchema>;
 export const TimestampSchema = z.iso.datetime({ offset: true });
 
 const Count = z.int().min(0);
+/** The counts every summary but the SBOM's has; a VulnerabilityReport's adds unknown and none. */
+const SEVERITY_COUNTS = { criticalCount: Count, highCount: Count, mediumCount: Count, lowCount: Count };
 
 export const ScannerSchema = z.object({
   name: z.string(),
@@ -93,6 +97,20 @@ export type ObjectMeta = z.infer<typeof ObjectMetaSchema>;
 export const NamespacedObjectMetaSchema = ObjectMetaSchema.extend({ namespace: z.string().min(1) });
 export type NamespacedObjectMeta = z.infer<typeof NamespacedObjectMetaSchema>;
 
+/**
+ * A report object: apiVersion, its kind, metadata (with a namespace for a namespaced kind) and the
+ * `report` its CRD holds.
+ */
+function reportObjectSchema<K extends string, S extends ReportScope, R extends z.ZodType>(
+  resource: KindResource<K, S>,
+  report: R,
+) {
+  const metadata = (
+    resource.scope === 'Namespaced' ? NamespacedObjectMetaSchema : ObjectMetaSchema
+  ) as S extends 'Namespaced' ? typeof NamespacedObjectMetaSchema : typeof ObjectMetaSchema;
+  return z.object({ apiVersion: z.literal(API_VERSION), kind: z.literal(resource.kind), metadata, report });
+}
+
 // ---------------------------------------------------------------------------------------------
 // VulnerabilityReport (vulnerability_types.go)
 
@@ -104,10 +122,7 @@ export const OSSchema = z.object({
 export type OS = z.infer<typeof OSSchema>;
 
 export const VulnerabilitySummarySchema = z.object({
-  criticalCount: Count,
-  highCount: Count,
-  mediumCount: Count,
-  lowCount: Count,
+  ...SEVERITY_COUNTS,
   unknownCount: Count,
   /** Always written by trivy-operator (no omitempty) though optional in the CRD; trivy-operator leaves it 0. */
   noneCount: Count,
@@ -165,23 +180,16 @@ export const VulnerabilityReportDataSchema = z.object({
 });
 export type VulnerabilityReportData = z.infer<typeof VulnerabilityReportDataSchema>;
 
-export const VulnerabilityReportSchema = z.object({
-  apiVersion: z.literal(API_VERSION),
-  kind: z.literal(VULNERABILITY_REPORT.kind),
-  metadata: NamespacedObjectMetaSchema,
-  report: VulnerabilityReportDataSchema,
-});
+export const VulnerabilityReportSchema = reportObjectSchema(
+  VULNERABILITY_REPORT,
+  VulnerabilityReportDataSchema,
+);
 export type VulnerabilityReport = z.infer<typeof VulnerabilityReportSchema>;
 
 // ---------------------------------------------------------------------------------------------
 // ConfigAuditReport / ClusterConfigAuditReport (config_audit_types.go)
 
-export const ConfigAuditSummarySchema = z.object({
-  criticalCount: Count,
-  highCount: Count,
-  mediumCount: Count,
-  lowCount: Count,
-});
+export const ConfigAuditSummarySchema = z.object(SEVERITY_COUNTS);
 export type ConfigAuditSummary = z.infer<typeof ConfigAuditSummarySchema>;
 
 export const CheckScopeSchema = z.object({
@@ -214,20 +222,13 @@ export const ConfigAuditReportDataSchema = z.object({
 });
 export type ConfigAuditReportData = z.infer<typeof ConfigAuditReportDataSchema>;
 
-export const ConfigAuditReportSchema = z.object({
-  apiVersion: z.literal(API_VERSION),
-  kind: z.literal(CONFIG_AUDIT_REPORT.kind),
-  metadata: NamespacedObjectMetaSchema,
-  report: ConfigAuditReportDataSchema,
-});
+export const ConfigAuditReportSchema = reportObjectSchema(CONFIG_AUDIT_REPORT, ConfigAuditReportDataSchema);
 export type ConfigAuditReport = z.infer<typeof ConfigAuditReportSchema>;
 
-export const ClusterConfigAuditReportSchema = z.object({
-  apiVersion: z.literal(API_VERSION),
-  kind: z.literal(CLUSTER_CONFIG_AUDIT_REPORT.kind),
-  metadata: ObjectMetaSchema,
-  report: ConfigAuditReportDataSchema,
-});
+export const ClusterConfigAuditReportSchema = reportObjectSchema(
+  CLUSTER_CONFIG_AUDIT_REPORT,
+  ConfigAuditReportDataSchema,
+);
 export type ClusterConfigAuditReport = z.infer<typeof ClusterConfigAuditReportSchema>;
 
 // ---------------------------------------------------------------------------------------------
@@ -247,47 +248,34 @@ export const AssessmentReportDataSchema = z.object({
 });
 export type AssessmentReportData = z.infer<typeof AssessmentReportDataSchema>;
 
-export const RbacAssessmentReportSchema = z.object({
-  apiVersion: z.literal(API_VERSION),
-  kind: z.literal(RBAC_ASSESSMENT_REPORT.kind),
-  metadata: NamespacedObjectMetaSchema,
-  report: AssessmentReportDataSchema,
-});
+export const RbacAssessmentReportSchema = reportObjectSchema(
+  RBAC_ASSESSMENT_REPORT,
+  AssessmentReportDataSchema,
+);
 export type RbacAssessmentReport = z.infer<typeof RbacAssessmentReportSchema>;
 
-export const ClusterRbacAssessmentReportSchema = z.object({
-  apiVersion: z.literal(API_VERSION),
-  kind: z.literal(CLUSTER_RBAC_ASSESSMENT_REPORT.kind),
-  metadata: ObjectMetaSchema,
-  report: AssessmentReportDataSchema,
-});
+export const ClusterRbacAssessmentReportSchema = reportObjectSchema(
+  CLUSTER_RBAC_ASSESSMENT_REPORT,
+  AssessmentReportDataSchema,
+);
 export type ClusterRbacAssessmentReport = z.infer<typeof ClusterRbacAssessmentReportSchema>;
 
-export const InfraAssessmentReportSchema = z.object({
-  apiVersion: z.literal(API_VERSION),
-  kind: z.literal(INFRA_ASSESSMENT_REPORT.kind),
-  metadata: NamespacedObjectMetaSchema,
-  report: AssessmentReportDataSchema,
-});
+export const InfraAssessmentReportSchema = reportObjectSchema(
+  INFRA_ASSESSMENT_REPORT,
+  AssessmentReportDataSchema,
+);
 export type InfraAssessmentReport = z.infer<typeof InfraAssessmentReportSchema>;
 
-export const ClusterInfraAssessmentReportSchema = z.object({
-  apiVersion: z.literal(API_VERSION),
-  kind: z.literal(CLUSTER_INFRA_ASSESSMENT_REPORT.kind),
-  metadata: ObjectMetaSchema,
-  report: AssessmentReportDataSchema,
-});
+export const ClusterInfraAssessmentReportSchema = reportObjectSchema(
+  CLUSTER_INFRA_ASSESSMENT_REPORT,
+  AssessmentReportDataSchema,
+);
 export type ClusterInfraAssessmentReport = z.infer<typeof ClusterInfraAssessmentReportSchema>;
 
 // ---------------------------------------------------------------------------------------------
 // ExposedSecretReport (exposed_secrets_types.go)
 
-export const ExposedSecretSummarySchema = z.object({
-  criticalCount: Count,
-  highCount: Count,
-  mediumCount: Count,
-  lowCount: Count,
-});
+export const ExposedSecretSummarySchema = z.object(SEVERITY_COUNTS);
 export type ExposedSecretSummary = z.infer<typeof ExposedSecretSummarySchema>;
 
 export const ExposedSecretSchema = z.object({
@@ -312,12 +300,10 @@ export const ExposedSecretReportDataSchema = z.object({
 });
 export type ExposedSecretReportData = z.infer<typeof ExposedSecretReportDataSchema>;
 
-export const ExposedSecretReportSchema = z.object({
-  apiVersion: z.literal(API_VERSION),
-  kind: z.literal(EXPOSED_SECRET_REPORT.kind),
-  metadata: NamespacedObjectMetaSchema,
-  report: ExposedSecretReportDataSchema,
-});
+export const ExposedSecretReportSchema = reportObjectSchema(
+  EXPOSED_SECRET_REPORT,
+  ExposedSecretReportDataSchema,
+);
 export type ExposedSecretReport = z.infer<typeof ExposedSecretReportSchema>;
 
 // ---------------------------------------------------------------------------------------------
@@ -402,20 +388,10 @@ export const SbomReportDataSchema = z.object({
 });
 export type SbomReportData = z.infer<typeof SbomReportDataSchema>;
 
-export const SbomReportSchema = z.object({
-  apiVersion: z.literal(API_VERSION),
-  kind: z.literal(SBOM_REPORT.kind),
-  metadata: NamespacedObjectMetaSchema,
-  report: SbomReportDataSchema,
-});
+export const SbomReportSchema = reportObjectSchema(SBOM_REPORT, SbomReportDataSchema);
 export type SbomReport = z.infer<typeof SbomReportSchema>;
 
-export const ClusterSbomReportSchema = z.object({
-  apiVersion: z.literal(API_VERSION),
-  kind: z.literal(CLUSTER_SBOM_REPORT.kind),
-  metadata: ObjectMetaSchema,
-  report: SbomReportDataSchema,
-});
+export const ClusterSbomReportSchema = reportObjectSchema(CLUSTER_SBOM_REPORT, SbomReportDataSchema);
 export type ClusterSbomReport = z.infer<typeof ClusterSbomReportSchema>;
 
 /** The report object schema for each kind with a CRD in deploy/crds. */
@@ -432,14 +408,4 @@ export const REPORT_SCHEMAS = {
   ClusterSbomReport: ClusterSbomReportSchema,
 } as const;
 
-export type AnyReport =
-  | VulnerabilityReport
-  | ConfigAuditReport
-  | ClusterConfigAuditReport
-  | ExposedSecretReport
-  | RbacAssessmentReport
-  | ClusterRbacAssessmentReport
-  | InfraAssessmentReport
-  | ClusterInfraAssessmentReport
-  | SbomReport
-  | ClusterSbomReport;
+export type AnyReport = z.infer<(typeof REPORT_SCHEMAS)[keyof typeof REPORT_SCHEMAS]>;

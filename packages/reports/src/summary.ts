@@ -18,56 +18,37 @@ import type {
   VulnerabilitySummary,
 } from './schemas.ts';
 
+type SeverityCounts = Pick<VulnerabilitySummary, 'criticalCount' | 'highCount' | 'mediumCount' | 'lowCount'>;
+const COUNT_OF: Readonly<Record<string, keyof SeverityCounts>> = {
+  CRITICAL: 'criticalCount',
+  HIGH: 'highCount',
+  MEDIUM: 'mediumCount',
+  LOW: 'lowCount',
+};
+
+/** The four named severities counted into `s`; what is left is returned, as many as there were. */
+function countInto(s: SeverityCounts, items: Iterable<{ readonly severity: string }>): number {
+  let other = 0;
+  for (const i of items) {
+    const field = Object.hasOwn(COUNT_OF, i.severity) ? COUNT_OF[i.severity] : undefined;
+    if (field) s[field]++;
+    else other++;
+  }
+  return other;
+}
+
 export function vulnerabilitySummary(
   vulnerabilities: Iterable<{ readonly severity: string }>,
 ): VulnerabilitySummary {
-  const s: VulnerabilitySummary = {
-    criticalCount: 0,
-    highCount: 0,
-    mediumCount: 0,
-    lowCount: 0,
-    unknownCount: 0,
-    noneCount: 0,
-  };
-  for (const v of vulnerabilities) {
-    switch (v.severity) {
-      case 'CRITICAL':
-        s.criticalCount++;
-        break;
-      case 'HIGH':
-        s.highCount++;
-        break;
-      case 'MEDIUM':
-        s.mediumCount++;
-        break;
-      case 'LOW':
-        s.lowCount++;
-        break;
-      default:
-        s.unknownCount++;
-    }
-  }
-  return s;
+  const s = { criticalCount: 0, highCount: 0, mediumCount: 0, lowCount: 0 };
+  const unknownCount = countInto(s, vulnerabilities);
+  return { ...s, unknownCount, noneCount: 0 };
 }
 
+/** The four named severities; any other is not counted. */
 function countFour(items: Iterable<{ readonly severity: string }>): ConfigAuditSummary {
   const s = { criticalCount: 0, highCount: 0, mediumCount: 0, lowCount: 0 };
-  for (const i of items) {
-    switch (i.severity) {
-      case 'CRITICAL':
-        s.criticalCount++;
-        break;
-      case 'HIGH':
-        s.highCount++;
-        break;
-      case 'MEDIUM':
-        s.mediumCount++;
-        break;
-      case 'LOW':
-        s.lowCount++;
-        break;
-    }
-  }
+  countInto(s, items);
   return s;
 }
 

@@ -10,6 +10,7 @@ export {
   generatedPart,
   replaceGeneratedPart,
 } from './env-docs.ts';
+export { envBool, envInt, envList, opsEnv } from './env-fields.ts';
 export { globToRegExp } from './glob.ts';
 export {
   type HealthSource,

@@ -1,9 +1,9 @@
 import {
   isReportOwner,
+  OWNER_KINDS,
   projectWorkload,
   toOwner,
   WORKLOAD_RESOURCES,
-  type WorkloadKind,
 } from '@fleetscan/inventory';
 import type { KubeObject, KubeTransport } from '@fleetscan/kube';
 import {
@@ -27,16 +27,6 @@ import type { OwnerView, ReportView } from './fleet-check.ts';
  * owner rules as the services, their reports' metadata, and which of their images fail to scan
  * (the writer's ScanFailed Events).
  */
-
-const OWNER_KINDS: readonly WorkloadKind[] = [
-  'Pod',
-  'ReplicaSet',
-  'ReplicationController',
-  'StatefulSet',
-  'DaemonSet',
-  'Job',
-  'CronJob',
-];
 
 const REPORT_KINDS = [VULNERABILITY_REPORT, CONFIG_AUDIT_REPORT, EXPOSED_SECRET_REPORT] as const;
 

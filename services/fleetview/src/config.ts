@@ -1,9 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { natsEnv, natsSettings } from '@fleetscan/bus';
-import { ConfigError, envVariables, parseEnv } from '@fleetscan/service';
+import { ConfigError, envVariables, envInt as int, opsEnv, parseEnv } from '@fleetscan/service';
 import { z } from 'zod';
-
-const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 
 /**
  * Every variable the fleet view reads. Each one's `.describe()` is what `--help` and the README's
@@ -25,12 +23,7 @@ const schema = z.object({
     .string()
     .optional()
     .describe('a file holding the bearer token every /v1 request must carry; unset: no token is asked for'),
-  METRICS_HOST: z.string().default('127.0.0.1').describe('address of /metrics, /healthz and /readyz'),
-  METRICS_PORT: int(8080).describe('port of /metrics, /healthz and /readyz'),
-  LOG_LEVEL: z
-    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
-    .default('info')
-    .describe('fatal, error, warn, info, debug or trace'),
+  ...opsEnv,
 });
 
 /** What --help and the README say about each variable. */

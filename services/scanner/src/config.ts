@@ -2,10 +2,8 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { keyId, MAX_DELIVERIES, natsEnv, natsSettings } from '@fleetscan/bus';
-import { ConfigError, envVariables, parseEnv } from '@fleetscan/service';
+import { ConfigError, envVariables, envInt as int, opsEnv, parseEnv } from '@fleetscan/service';
 import { z } from 'zod';
-
-const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 
 /**
  * Every variable the scanner reads. Each one's `.describe()` is what `--help` and the README's table
@@ -87,12 +85,7 @@ const schema = z.object({
   ACK_WAIT_SECONDS: int(15, 5).describe(
     "redelivery timeout of a message without in-progress acks, which are sent every third of it: how soon a dead replica's work moves",
   ),
-  METRICS_HOST: z.string().default('127.0.0.1').describe('address of /metrics, /healthz and /readyz'),
-  METRICS_PORT: int(8080).describe('port of /metrics, /healthz and /readyz'),
-  LOG_LEVEL: z
-    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
-    .default('info')
-    .describe('fatal, error, warn, info, debug or trace'),
+  ...opsEnv,
   // Not .default(hostname()): the documentation would show the host that generated it.
   REPLICA_NAME: z.string().min(1).optional().describe("this replica's name; unset: the host name"),
   SCANNER_PRIVATE_KEY_FILE: z

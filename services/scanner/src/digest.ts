@@ -13,6 +13,15 @@ export interface ResolvedImage {
   checked: boolean;
 }
 
+/** How a registry is asked: with these credentials (or none), over http for insecure ones, bounded. */
+export interface LookupOptions {
+  credentials?: RegistryCredentials;
+  insecureRegistries?: readonly string[];
+  timeoutMs?: number;
+  /** The request's bound: ends a lookup still waiting for the registry. */
+  signal?: AbortSignal;
+}
+
 const ACCEPT = [
   'application/vnd.oci.image.index.v1+json',
   'application/vnd.docker.distribution.manifest.list.v2+json',
@@ -25,22 +34,8 @@ const ACCEPT = [
  * manifest), so results can be cached by digest before running trivy and a
  * re-pushed tag is noticed. Handles anonymous, Basic and Bearer-token auth.
  */
-export async function resolveDigest(
-  image: string,
-  opts: {
-    credentials?: RegistryCredentials;
-    insecureRegistries?: readonly string[];
-    timeoutMs?: number;
-    /** The request's bound: ends a lookup still waiting for the registry. */
-    signal?: AbortSignal;
-  } = {},
-): Promise<ResolvedImage> {
-  let ref: ReturnType<typeof parseValidImageRef>;
-  try {
-    ref = parseValidImageRef(image);
-  } catch (cause) {
-    throw new RegistryLookupError(ScanErrorCode.InvalidReference, (cause as Error).message, { cause });
-  }
+export async function resolveDigest(image: string, opts: LookupOptions = {}): Promise<ResolvedImage> {
+  const ref = parseRef(image);
   const base = { registry: ref.registry, repository: ref.repository, ...(ref.tag ? { tag: ref.tag } : {}) };
   if (ref.digest) return { ...base, digest: ref.digest, checked: false };
   const digest = await headManifest(image, ref, ref.tag ?? 'latest', opts);
@@ -53,23 +48,17 @@ export async function resolveDigest(
  * or TRANSIENT like resolveDigest. Used before serving a cached result that was produced with
  * someone's credentials (see cache-keys.ts).
  */
-export async function checkAccess(
-  image: string,
-  digest: string,
-  opts: {
-    credentials?: RegistryCredentials;
-    insecureRegistries?: readonly string[];
-    timeoutMs?: number;
-    signal?: AbortSignal;
-  } = {},
-): Promise<void> {
-  let ref: ReturnType<typeof parseValidImageRef>;
+export async function checkAccess(image: string, digest: string, opts: LookupOptions = {}): Promise<void> {
+  await headManifest(image, parseRef(image), digest, opts);
+}
+
+/** The image reference, or INVALID_REFERENCE. */
+function parseRef(image: string): ReturnType<typeof parseValidImageRef> {
   try {
-    ref = parseValidImageRef(image);
+    return parseValidImageRef(image);
   } catch (cause) {
     throw new RegistryLookupError(ScanErrorCode.InvalidReference, (cause as Error).message, { cause });
   }
-  await headManifest(image, ref, digest, opts);
 }
 
 /** HEAD on `manifests/<reference>`; returns the digest the registry names. */
@@ -77,12 +66,7 @@ async function headManifest(
   image: string,
   ref: { registry: string; repository: string },
   reference: string,
-  opts: {
-    credentials?: RegistryCredentials;
-    insecureRegistries?: readonly string[];
-    timeoutMs?: number;
-    signal?: AbortSignal;
-  },
+  opts: LookupOptions,
 ): Promise<string> {
   const host = ref.registry === DOCKER_HUB ? 'registry-1.docker.io' : ref.registry;
   const scheme = isInsecureRegistry(ref.registry, opts.insecureRegistries) ? 'http' : 'https';

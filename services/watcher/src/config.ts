@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CHECK_ID_FORMATS,
-  CLUSTER_NAME_PATTERN,
   checkIgnoreYaml,
+  clusterEnv,
   natsEnv,
   natsSettings,
   type ScanSettings,
@@ -17,32 +17,25 @@ import {
   RESOURCE_KINDS,
   type ResourceKind,
 } from '@fleetscan/inventory';
-import { proxyEnvFrom } from '@fleetscan/kube';
+import { kubeEnv, proxyEnvFrom } from '@fleetscan/kube';
 import {
   AdditionalVulnerabilityFieldSchema,
   ImageScannerSchema,
   isRbacKind,
   SEVERITIES,
 } from '@fleetscan/reports';
-import { ConfigError, envVariables, parseEnv } from '@fleetscan/service';
+import {
+  envBool as bool,
+  ConfigError,
+  envVariables,
+  envInt as int,
+  envList as list,
+  opsEnv,
+  parseEnv,
+} from '@fleetscan/service';
 import { z } from 'zod';
 import { IGNORE_POLICY_KEY, type IgnorePolicies, ignorePoliciesFrom } from './ignore-policies.ts';
 
-const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
-const list = z
-  .string()
-  .default('')
-  .transform((s) =>
-    s
-      .split(',')
-      .map((x) => x.trim())
-      .filter(Boolean),
-  );
-const bool = (def: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0'])
-    .default(def ? 'true' : 'false')
-    .transform((v) => v === 'true' || v === '1');
 /** A path whose contents are read once at start; errors name the variable. */
 const fileContents = z
   .string()
@@ -107,30 +100,9 @@ const directoryFiles = z
  * say about it (`npm run docs`); its default is the one they show.
  */
 const schema = z.object({
-  CLUSTER_NAME: z
-    .string()
-    .regex(CLUSTER_NAME_PATTERN, 'lowercase letters, digits and "-", at most 63 characters')
-    .describe("this cluster's name in subjects: lowercase letters, digits and '-', at most 63 characters"),
-  KUBECONFIG: z
-    .string()
-    .optional()
-    .describe(
-      'kubeconfig file, or files separated by ":" merged as kubectl does; unset: the in-cluster service account, then ~/.kube/config',
-    ),
-  // Read by proxyEnvFrom as client-go reads them (the lower-case names too); listed here for the docs.
-  HTTPS_PROXY: z
-    .string()
-    .optional()
-    .describe(
-      "proxy for an https:// API server (or https_proxy), as kubectl uses it: not for NO_PROXY hosts, localhost or loopback; a kubeconfig cluster's proxy-url wins",
-    ),
-  HTTP_PROXY: z.string().optional().describe('proxy for an http:// API server (or http_proxy)'),
-  NO_PROXY: z
-    .string()
-    .optional()
-    .describe(
-      'hosts reached without the proxy (or no_proxy), as Go reads it: names, .domains, IPs, CIDRs, ports, *',
-    ),
+  ...clusterEnv,
+  // KUBECONFIG and the API server's proxies: packages/kube/src/kube-env.ts.
+  ...kubeEnv,
   // NATS_URL, this service's NATS credentials (a file) and TLS: packages/bus/src/nats-config.ts.
   ...natsEnv,
   SCANNER_PUBLIC_KEY_FILE: fileContents.describe(
@@ -230,12 +202,7 @@ const schema = z.object({
   TAG_RECHECK_SECONDS: int(3600, 0).describe(
     'resolve tags again this often, to notice re-pushed (mutable) tags; 0: never',
   ),
-  METRICS_HOST: z.string().default('127.0.0.1').describe('address of /metrics, /healthz and /readyz'),
-  METRICS_PORT: int(8080).describe('port of /metrics, /healthz and /readyz'),
-  LOG_LEVEL: z
-    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
-    .default('info')
-    .describe('fatal, error, warn, info, debug or trace'),
+  ...opsEnv,
 });
 
 /** What --help and the README say about each variable, grouped. */

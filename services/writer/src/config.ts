@@ -1,18 +1,19 @@
-import { CLUSTER_NAME_PATTERN, natsEnv, natsSettings } from '@fleetscan/bus';
+import { clusterEnv, natsEnv, natsSettings } from '@fleetscan/bus';
 import { AUDIT_KIND_NAMES, DEFAULT_AUDIT_KINDS, expandAuditKinds } from '@fleetscan/inventory';
-import { proxyEnvFrom } from '@fleetscan/kube';
+import { kubeEnv, proxyEnvFrom } from '@fleetscan/kube';
 import { isQualifiedName, isValidLabelValue, parseGoDuration } from '@fleetscan/reports';
-import { envVariables, parseEnv } from '@fleetscan/service';
+import {
+  envBool as bool,
+  envVariables,
+  envInt as int,
+  envList as list,
+  opsEnv,
+  parseEnv,
+} from '@fleetscan/service';
 import { z } from 'zod';
 import { reportFamilyLabelNames } from './metrics.ts';
 import { resourceLabelNames } from './report-metrics/labels.ts';
 
-const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
-const bool = (def: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0'])
-    .default(def ? 'true' : 'false')
-    .transform((v) => v === 'true' || v === '1');
 /** Comma-separated label keys, each a valid Kubernetes label key. */
 const labelKeys = z
   .string()
@@ -50,45 +51,15 @@ const labelPairs = z
     }
     return out;
   });
-const list = z
-  .string()
-  .default('')
-  .transform((s) =>
-    s
-      .split(',')
-      .map((x) => x.trim())
-      .filter(Boolean),
-  );
 
 /**
  * Every variable the writer reads. Each one's `.describe()` is what `--help` and the README's table
  * say about it (`npm run docs`); its default is the one they show.
  */
 const schema = z.object({
-  CLUSTER_NAME: z
-    .string()
-    .regex(CLUSTER_NAME_PATTERN, 'lowercase letters, digits and "-", at most 63 characters')
-    .describe("this cluster's name in subjects: lowercase letters, digits and '-', at most 63 characters"),
-  KUBECONFIG: z
-    .string()
-    .optional()
-    .describe(
-      'kubeconfig file, or files separated by ":" merged as kubectl does; unset: the in-cluster service account, then ~/.kube/config',
-    ),
-  // Read by proxyEnvFrom as client-go reads them (the lower-case names too); listed here for the docs.
-  HTTPS_PROXY: z
-    .string()
-    .optional()
-    .describe(
-      "proxy for an https:// API server (or https_proxy), as kubectl uses it: not for NO_PROXY hosts, localhost or loopback; a kubeconfig cluster's proxy-url wins",
-    ),
-  HTTP_PROXY: z.string().optional().describe('proxy for an http:// API server (or http_proxy)'),
-  NO_PROXY: z
-    .string()
-    .optional()
-    .describe(
-      'hosts reached without the proxy (or no_proxy), as Go reads it: names, .domains, IPs, CIDRs, ports, *',
-    ),
+  ...clusterEnv,
+  // KUBECONFIG and the API server's proxies: packages/kube/src/kube-env.ts.
+  ...kubeEnv,
   // NATS_URL, this service's NATS credentials (a file) and TLS: packages/bus/src/nats-config.ts.
   ...natsEnv,
   SUPPORTED_CONFIG_AUDIT_KINDS: list
@@ -165,7 +136,7 @@ const schema = z.object({
     .string()
     .default('127.0.0.1')
     .describe('address of /metrics (with the trivy_* report metrics), /healthz and /readyz'),
-  METRICS_PORT: int(8080).describe('port of /metrics, /healthz and /readyz'),
+  METRICS_PORT: opsEnv.METRICS_PORT,
   METRICS_FINDINGS_ENABLED: bool(true)
     .describe(
       "serve trivy-operator's report metrics (trivy_image_vulnerabilities, trivy_image_exposedsecrets, trivy_resource_configaudits, trivy_role_rbacassessments, trivy_clusterrole_clusterrbacassessments, trivy_resource_infraassessments and the info ones turned on below): true or false",
@@ -211,10 +182,7 @@ const schema = z.object({
   METRICS_INFO_MAX_SERIES: int(100_000, 1).describe(
     'most series each info family serves per scrape; past it the rest are left out and fleetscan_writer_report_metric_series_dropped says how many (trivy-operator has no bound)',
   ),
-  LOG_LEVEL: z
-    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
-    .default('info')
-    .describe('fatal, error, warn, info, debug or trace'),
+  LOG_LEVEL: opsEnv.LOG_LEVEL,
 });
 
 /** What --help and the README say about each variable. */

@@ -1,16 +1,6 @@
 import type { Registry } from 'prom-client';
 import { isFamilyMetric } from './family.ts';
 
-/** Prometheus text format: a label value escapes backslash, double quote and line feed. */
-export function escapeLabelValue(v: string): string {
-  return /[\\"\n]/.test(v) ? v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : v;
-}
-
-/** Prometheus text format: HELP escapes backslash and line feed. */
-export function escapeHelp(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
-}
-
 /**
  * The labels registry.setDefaultLabels gave every series (e.g. the writer's cluster). prom-client
  * 15 keeps them in a field it has no getter for; the chunks-versus-registry.metrics() test fails if

@@ -1,5 +1,5 @@
 import type { Metric } from 'prom-client';
-import { escapeHelp, escapeLabelValue } from './exposition.ts';
+import { escapeHelp, escapeLabelValue } from './text-format.ts';
 
 /**
  * One of trivy-operator's metric families, computed at scrape from the reports the writer watches
@@ -9,7 +9,8 @@ import { escapeHelp, escapeLabelValue } from './exposition.ts';
  * the text format in chunks and never lets a report fail a scrape.
  *
  * Adding a family: a file per report kind (vulnerability.ts, exposed-secret.ts, config-audit.ts,
- * rbac-assessment.ts, infra-assessment.ts) exports a function returning its families;
+ * rbac-assessment.ts, infra-assessment.ts) exports a function returning its families, most of them
+ * the two shapes of family-shapes.ts (the checks kinds through checks.ts, as data);
  * reportFamilies (metrics.ts) lists it. An info family names its option (InfoOption), which the
  * writer's config turns on, and what the inventory must keep of each report for it
  * (reportDetailFor, metrics.ts).

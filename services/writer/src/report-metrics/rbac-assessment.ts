@@ -1,9 +1,7 @@
-import type { CheckDetail } from '@fleetscan/inventory';
+import { checksFamilies } from './checks.ts';
 import type { ReportFamily } from './family.ts';
-import { severityLabel } from './labels.ts';
+import { severityCountFamily } from './family-shapes.ts';
 import {
-  count,
-  findingLabels,
   REPORT_LABELS,
   type ReportSource,
   reportLabelValues,
@@ -19,67 +17,27 @@ import {
  * only: a ClusterRole's checks have no info series there either.
  */
 export function rbacAssessmentFamilies(source: ReportSource): ReportFamily[] {
-  const roles = () => reportsOf(source, 'RbacAssessmentReport');
-  const clusterRoles = () => reportsOf(source, 'ClusterRbacAssessmentReport');
-  const checkLabels = findingLabels((c: CheckDetail) => [
-    c.checkID,
-    c.title,
-    c.description,
-    c.category,
-    String(c.success),
-    severityLabel(c.severity),
-  ]);
   return [
-    {
-      name: 'trivy_role_rbacassessments',
-      help: 'Number of rbac risky role assessment checks',
-      labelNames: [...REPORT_LABELS, 'severity'],
-      *series() {
-        for (const r of roles()) {
-          const base = reportLabelValues(r);
-          for (const [field, severity] of SEVERITY_COUNTS_NO_UNKNOWN) {
-            yield [[base, severity], count(r, field), r.detail?.labels];
-          }
-        }
+    ...checksFamilies(source, {
+      kind: 'RbacAssessmentReport',
+      count: {
+        name: 'trivy_role_rbacassessments',
+        help: 'Number of rbac risky role assessment checks',
       },
-    },
-    {
-      name: 'trivy_rbacassessments_info',
-      help: 'Number of rbac risky role assessment checks Info',
-      labelNames: [
-        ...REPORT_LABELS,
-        'rbac_assessment_id',
-        'rbac_assessment_title',
-        'rbac_assessment_description',
-        'rbac_assessment_category',
-        'rbac_assessment_success',
-        'severity',
-      ],
-      info: 'rbacAssessmentInfo',
-      *series() {
-        for (const r of roles()) {
-          const checks = r.detail?.checks;
-          if (!checks?.length) continue;
-          const base = reportLabelValues(r);
-          // One check per ID (report-detail.ts), so the label sets are distinct.
-          for (const c of checks) {
-            yield [[base, checkLabels(c).values], 1, r.detail?.labels];
-          }
-        }
+      info: {
+        name: 'trivy_rbacassessments_info',
+        help: 'Number of rbac risky role assessment checks Info',
+        option: 'rbacAssessmentInfo',
+        labelPrefix: 'rbac_assessment',
       },
-    },
-    {
+    }),
+    severityCountFamily({
       name: 'trivy_clusterrole_clusterrbacassessments',
       help: 'Number of rbac risky cluster role assessment checks',
-      labelNames: [...REPORT_LABELS.slice(1), 'severity'],
-      *series() {
-        for (const r of clusterRoles()) {
-          const base = reportLabelValues(r).slice(1);
-          for (const [field, severity] of SEVERITY_COUNTS_NO_UNKNOWN) {
-            yield [[base, severity], count(r, field), r.detail?.labels];
-          }
-        }
-      },
-    },
+      reports: () => reportsOf(source, 'ClusterRbacAssessmentReport'),
+      labelNames: REPORT_LABELS.slice(1),
+      values: (r) => reportLabelValues(r).slice(1),
+      severities: SEVERITY_COUNTS_NO_UNKNOWN,
+    }),
   ];
 }
