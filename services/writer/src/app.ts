@@ -128,7 +128,11 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     );
   });
   let compliance: ComplianceLoop | undefined;
-  const complianceMetrics = createComplianceMetrics(registry, () => compliance?.reports() ?? []);
+  const complianceMetrics = createComplianceMetrics(
+    registry,
+    () => compliance?.reports() ?? [],
+    config.compliance.metrics,
+  );
   inventory.start();
 
   const nc = await connectBus({

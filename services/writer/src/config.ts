@@ -179,6 +179,14 @@ const schema = z.object({
   METRICS_IMAGE_INFO_ENABLED: bool(false)
     .describe('serve trivy_image_info: the OS of the image of every VulnerabilityReport: true or false')
     .meta({ trivyOperator: '`OPERATOR_METRICS_IMAGE_INFO_ENABLED` (Helm `operator.metricsImageInfo`)' }),
+  METRICS_CLUSTER_COMPLIANCE_INFO_ENABLED: bool(false)
+    .describe(
+      'serve trivy_compliance_info: a series per control of every summary-format ClusterComplianceReport (its fail count, or 1 when it passes): true or false',
+    )
+    .meta({
+      trivyOperator:
+        '`OPERATOR_METRICS_CLUSTER_COMPLIANCE_INFO_ENABLED` (Helm `operator.metricsClusterComplianceInfo`)',
+    }),
   METRICS_INFO_MAX_SERIES: int(100_000, 1).describe(
     'most series each info family serves per scrape; past it the rest are left out and fleetscan_writer_report_metric_series_dropped says how many (trivy-operator has no bound)',
   ),
@@ -231,6 +239,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     compliance: {
       enabled: c.CLUSTER_COMPLIANCE_ENABLED,
       failEntriesLimit: c.COMPLIANCE_FAIL_ENTRIES_LIMIT,
+      metrics: {
+        info: c.METRICS_CLUSTER_COMPLIANCE_INFO_ENABLED,
+        labelKeys: c.REPORT_RESOURCE_LABELS,
+        labelNames,
+      },
       checkIntervalMs: c.COMPLIANCE_CHECK_SECONDS * 1000,
     },
     metrics: { host: c.METRICS_HOST, port: c.METRICS_PORT },
