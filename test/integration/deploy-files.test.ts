@@ -64,8 +64,9 @@ describe('docker-compose.yml', () => {
     volumes: Record<string, unknown>;
   };
 
-  it('runs NATS with JetStream and the three services', () => {
+  it('runs NATS with JetStream, the three services and the fleet view', () => {
     expect(Object.keys(compose.services).sort()).toEqual([
+      'fleetview',
       'nats',
       'scanner',
       'trivy-db',
@@ -127,6 +128,7 @@ describe('docker-compose.yml', () => {
     expect(compose.services.nats?.command).toEqual(['nats-server', '--config', '/etc/nats/nats.conf']);
     const env = (s: string) => compose.services[s]?.environment ?? {};
     expect(env('scanner').NATS_USER).toBe('scanner');
+    expect(env('fleetview').NATS_USER).toBe('fleetview');
     for (const s of ['watcher', 'writer']) {
       expect(env(s).CLUSTER_NAME, s).toBe(COMPOSE_CLUSTER);
       expect(env(s).NATS_USER, s).toBe(`${s}-${COMPOSE_CLUSTER}`);

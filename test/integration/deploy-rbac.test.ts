@@ -58,6 +58,8 @@ const tokens: Record<string, string> = {};
 const clusterRoles: string[] = [];
 let natsUrl = '';
 let natsMonitor = '';
+let fleetviewApi = '';
+let fleetviewToken = '';
 
 const RBAC_KINDS = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
 
@@ -71,7 +73,11 @@ beforeAll(async () => {
   const out = await renderChart(locateHelm(), {
     release,
     namespace: ns,
-    values: { clusterName: `rbac-${run}`, scanner: { autoscaling: { keda: { enabled: true } } } },
+    values: {
+      clusterName: `rbac-${run}`,
+      scanner: { autoscaling: { keda: { enabled: true } } },
+      fleetview: { enabled: true, apiToken: { enabled: true } },
+    },
   });
   objects = out.objects;
   for (const name of [ns, appNs]) {
@@ -485,6 +491,36 @@ describe('the main scenario with the chart as deployed', () => {
           : { NATS_URL: natsUrl, KUBECONFIG: join(dir, `${c}.kubeconfig`) };
       services.push(await startService({ service: c, env, overrides, logDir: dir }));
     }
+    // The fleet view: no Kubernetes access, its own NATS user, its bearer token from the chart's Secret.
+    const fv = findObject(objects, 'Deployment', `${full}-fleetview`);
+    const fvEnv = resolveEnv(containerOf(fv, 'fleetview'), objects, {
+      name: `${full}-fleetview-0`,
+      namespace: ns,
+    });
+    expect(fvEnv.NATS_USER).toBe('fleetview');
+    expect(fvEnv.NATS_PASSWORD, 'fleetview gets its NATS password from the Secret').toBe(
+      natsEnv.NATS_PW_FLEETVIEW,
+    );
+    const tokenSecret = findObject(objects, 'Secret', `${full}-fleetview-token`) as K8sObject & {
+      data: Record<string, string>;
+    };
+    fleetviewToken = Buffer.from(tokenSecret.data.token ?? '', 'base64').toString('utf8');
+    await writeFile(join(dir, 'fleetview-token'), fleetviewToken, { mode: 0o600 });
+    const apiPort = await freePort();
+    fleetviewApi = `http://127.0.0.1:${apiPort}`;
+    services.push(
+      await startService({
+        service: 'fleetview',
+        env: fvEnv,
+        overrides: {
+          NATS_URL: natsUrl,
+          API_HOST: '127.0.0.1',
+          API_PORT: String(apiPort),
+          API_TOKEN_FILE: join(dir, 'fleetview-token'),
+        },
+        logDir: dir,
+      }),
+    );
     await Promise.all(services.map((s) => waitServiceReady(s)));
   });
 
@@ -551,6 +587,26 @@ describe('the main scenario with the chart as deployed', () => {
     }
     const vulns = (vuln.report as { vulnerabilities: { vulnerabilityID: string }[] }).vulnerabilities;
     expect(vulns.map((x) => x.vulnerabilityID)).toContain('CVE-2021-22945');
+  });
+
+  it('answers where that CVE runs from the fleet view the chart runs, to a request with its token only', async () => {
+    const url = `${fleetviewApi}/v1/vulnerabilities/CVE-2021-22945/workloads?namespace=${appNs}`;
+    const rows = await waitFor(
+      'the fleet view lists the web ReplicaSet',
+      async () => {
+        const r = await fetch(url, { headers: { authorization: `Bearer ${fleetviewToken}` } });
+        if (!r.ok) return undefined;
+        const items = ((await r.json()) as { items: { kind: string; name: string; container: string }[] })
+          .items;
+        return items.length > 0 ? items : undefined;
+      },
+      60_000,
+    );
+    // One row per package carrying it (curl and libcurl), all of the web ReplicaSet's nginx container.
+    expect(new Set(rows.map((r) => `${r.kind} ${r.name.startsWith('web-')} ${r.container}`))).toEqual(
+      new Set(['ReplicaSet true nginx']),
+    );
+    expect((await fetch(url)).status).toBe(401);
   });
 
   it("writes a Role's RbacAssessmentReport and a ClusterRole's ClusterRbacAssessmentReport", async () => {

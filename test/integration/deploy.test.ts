@@ -7,6 +7,7 @@ import {
   CONSUMER_SCAN_CONFIG_BULK,
   CONSUMER_SCAN_IMAGE,
   CONSUMER_SCAN_IMAGE_BULK,
+  permissionsFor,
   STREAM_SCAN,
   scanConsumerConfigs,
 } from '@fleetscan/bus';
@@ -110,6 +111,7 @@ const variants: Variant[] = [
         },
       },
       writer: { sbomGenerationEnabled: false },
+      fleetview: { enabled: true, apiToken: { enabled: true, existingSecret: 'fleetview-token' } },
       registryCredentials: {
         enabled: true,
         publicKeySecret: 'fleetscan-scanner-public-key',
@@ -138,6 +140,7 @@ const variants: Variant[] = [
         trivyDb: { refreshInterval: '' },
       },
       monitoring: { enabled: true },
+      fleetview: { enabled: true, apiToken: { enabled: true }, model: { file: true } },
     },
     has: ['HorizontalPodAutoscaler', 'StatefulSet', 'PodDisruptionBudget', 'ServiceMonitor', 'Secret'],
     lacks: [
@@ -263,22 +266,23 @@ describe.each(variants)('the chart with $name', (v) => {
     }
   });
 
-  it('gives each service its own ServiceAccount, and the scanner no token', () => {
+  it('gives each service its own ServiceAccount, and the scanner and the fleet view no token', () => {
+    const tokenless = ['scanner', 'fleetview'];
     for (const d of objects().filter((o) => o.kind === 'Deployment')) {
       const component = d.metadata.labels?.['app.kubernetes.io/component'] ?? '';
       const pod = podSpecOf(d);
       expect(pod.serviceAccountName).toBe(d.metadata.name);
       findObject(objects(), 'ServiceAccount', d.metadata.name);
-      expect(pod.automountServiceAccountToken, d.metadata.name).toBe(component !== 'scanner');
+      expect(pod.automountServiceAccountToken, d.metadata.name).toBe(!tokenless.includes(component));
     }
     for (const sa of objects().filter((o) => o.kind === 'ServiceAccount')) {
-      const scanner = sa.metadata.labels?.['app.kubernetes.io/component'] === 'scanner';
-      expect(sa.automountServiceAccountToken, sa.metadata.name).toBe(!scanner);
+      const component = sa.metadata.labels?.['app.kubernetes.io/component'] ?? '';
+      expect(sa.automountServiceAccountToken, sa.metadata.name).toBe(!tokenless.includes(component));
     }
     const bound = objects()
       .filter((o) => o.kind === 'ClusterRoleBinding' || o.kind === 'RoleBinding')
       .flatMap((b) => (b.subjects as { name: string }[]).map((s) => s.name));
-    expect(bound.filter((n) => n.endsWith('-scanner'))).toEqual([]);
+    expect(bound.filter((n) => n.endsWith('-scanner') || n.endsWith('-fleetview'))).toEqual([]);
   });
 
   it('grants least privilege: reads for the watcher, report writes (and ScanFailed Events) only for the writer', () => {
@@ -420,6 +424,7 @@ describe('the chart in detail', () => {
       ['writer', `writer-deploy-${run}-1`],
       ['watcher', `watcher-deploy-${run}-1`],
       ['scanner', 'scanner'],
+      ['fleetview', 'fleetview'],
     ] as const) {
       const d = keda().find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith(`-${service}`));
       const env = (d ? podSpecOf(d).containers.find((c) => c.name === service)?.env : []) ?? [];
@@ -435,6 +440,57 @@ describe('the chart in detail', () => {
     const writerEnv =
       (writer ? podSpecOf(writer).containers.find((c) => c.name === 'writer')?.env : []) ?? [];
     expect(writerEnv).toContainEqual({ name: 'SBOM_GENERATION_ENABLED', value: 'false' });
+  });
+
+  it('runs the fleet view when enabled: no Kubernetes access, its own read-only NATS user, its token, its Service', () => {
+    const hub = rendered.get(variants[2]?.name ?? '') ?? [];
+    const name = 'fs2-fleetscan-fleetview';
+    const d = findObject(hub, 'Deployment', name);
+    const pod = podSpecOf(d);
+    const main = pod.containers[0] as Container;
+    const env = Object.fromEntries((main.env ?? []).map((e) => [e.name, e.value ?? e.valueFrom]));
+    expect(env).toMatchObject({
+      NATS_USER: 'fleetview',
+      NATS_PASSWORD: { secretKeyRef: { name: 'fs2-fleetscan-nats-credentials', key: 'fleetview-password' } },
+      API_HOST: '0.0.0.0',
+      API_PORT: '8090',
+      API_TOKEN_FILE: '/etc/fleetscan/fleetview-token/token',
+      DB_PATH: '/var/lib/fleetview/model.db',
+    });
+    expect(main.volumeMounts).toContainEqual({ name: 'model', mountPath: '/var/lib/fleetview' });
+    expect(pod.volumes).toContainEqual({ name: 'api-token', secret: { secretName: `${name}-token` } });
+    const token = findObject(hub, 'Secret', `${name}-token`) as K8sObject & { data: Record<string, string> };
+    expect(Buffer.from(token.data.token ?? '', 'base64').toString().length).toBeGreaterThanOrEqual(16);
+    expect(main.ports).toContainEqual(expect.objectContaining({ name: 'api', containerPort: 8090 }));
+    const svc = findObject(hub, 'Service', name) as K8sObject & { spec: { ports: unknown[] } };
+    expect(svc.spec.ports).toEqual([{ name: 'http', port: 8090, targetPort: 'api', protocol: 'TCP' }]);
+    findObject(hub, 'ServiceMonitor', name);
+    findObject(hub, 'Service', `${name}-metrics`);
+    // The bundled NATS gets user fleetview with the permissions of identities.ts, its password from the Secret.
+    const conf =
+      (
+        findObject(hub, 'Secret', 'fs2-fleetscan-nats-config') as K8sObject & {
+          stringData: Record<string, string>;
+        }
+      ).stringData['nats.conf'] ?? '';
+    const user = /\{ user: "fleetview", password: \$(\w+), permissions: (.*) \}$/m.exec(conf);
+    expect(JSON.parse(user?.[2] ?? 'null')).toEqual(permissionsFor({ role: 'fleetview' }));
+    const nats = podSpecOf(findObject(hub, 'StatefulSet', 'fs2-fleetscan-nats')).containers[0] as Container;
+    expect(nats.env).toContainEqual({
+      name: user?.[1],
+      valueFrom: { secretKeyRef: { name: 'fs2-fleetscan-nats-credentials', key: 'fleetview-password' } },
+    });
+    // An existing token Secret is used as it is, and nothing of the fleet view is rendered by default.
+    const external = podSpecOf(findObject(keda(), 'Deployment', 'fs1-fleetscan-fleetview'));
+    expect(external.volumes).toContainEqual({ name: 'api-token', secret: { secretName: 'fleetview-token' } });
+    expect(defaults().filter((o) => o.metadata.name.includes('fleetview'))).toEqual([]);
+    const defaultConf =
+      (
+        findObject(defaults(), 'Secret', 'fs0-fleetscan-nats-config') as K8sObject & {
+          stringData: Record<string, string>;
+        }
+      ).stringData['nats.conf'] ?? '';
+    expect(defaultConf).not.toContain('"fleetview"');
   });
 
   it('alerts on scan failures, backlogs, stale reports and services not ready, from metrics that exist', () => {

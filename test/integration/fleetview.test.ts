@@ -146,11 +146,34 @@ describe('the fleet view on two clusters', () => {
     );
     expect(clusters.body.items.map((c) => c.cluster)).toEqual(['a', 'b']);
     for (const c of clusters.body.items) expect(c.critical).toBeGreaterThan(0);
+    // The config checks the workloads fail (nginx as root, a writable root filesystem...), counted per
+    // cluster from what the scanners publish after each audit: b has two owners failing them.
+    type Posture = { cluster: string; topFailingChecks: { id: string; severity: string; owners: number }[] };
+    const posture = await waitFor(
+      'top failing config checks in both clusters',
+      async () => {
+        const items = (await api<{ items: Posture[] }>(view, '/v1/clusters')).body.items;
+        const top = (c: string) => items.find((i) => i.cluster === c)?.topFailingChecks[0]?.owners ?? 0;
+        return top('a') >= 1 && top('b') >= 2 ? items : undefined;
+      },
+      120_000,
+    );
+    for (const c of posture) {
+      expect(c.topFailingChecks.length, c.cluster).toBeGreaterThan(0);
+      for (const k of c.topFailingChecks) expect(k.id.length, c.cluster).toBeGreaterThan(0);
+    }
     const fresh = await api<{ total: number }>(
       view,
       `/v1/new?since=${new Date(Date.now() - 3600_000).toISOString()}`,
     );
     expect(fresh.body.total).toBeGreaterThan(0);
+    // Every finding says which DB first found it: all are newer than no DB at all.
+    const sinceDb = await api<{ total: number; items: { firstDb: string | null }[] }>(
+      view,
+      '/v1/new?sinceDb=1970-01-01T00:00:00Z',
+    );
+    expect(sinceDb.body.total).toBe(fresh.body.total);
+    expect(sinceDb.body.items[0]?.firstDb).toMatch(/^\d{4}-\d\d-\d\dT/);
   }, 300_000);
 
   it('shows the workloads of a CVE searched on the page, in a real headless chromium', async () => {
@@ -189,6 +212,21 @@ describe('the fleet view on two clusters', () => {
           .map((c) => `${c[0]}/${c[1]}/${c[3]?.replace(/-[a-z0-9]+$/, '')}`),
       );
       expect([...shown].sort()).toEqual([`a/${ns.a}/web`, `b/${ns.b}/web`, `b/${ns.b}/worker`]);
+      expect(await page.$eval('#error', (e) => e.textContent)).toBe('');
+      // The image that carries it, by digest: its three workloads and the CVE among its findings.
+      const digest = ours((await where(view)).items)[0]?.digest ?? '';
+      await page.type('#digest', digest);
+      await page.click('#image-go');
+      await page.waitForFunction(
+        `(document.querySelector('#image-findings tbody')?.textContent ?? '').includes(${JSON.stringify(CVE)}) &&
+         (document.querySelector('#image-workloads tbody')?.textContent ?? '').includes(${JSON.stringify(ns.b)})`,
+      );
+      // What is new since any DB: the CVE, found by the stack's DB, in both clusters.
+      await page.type('#sincedb', '1970-01-01T00:00:00Z');
+      await page.click('#news-go');
+      await page.waitForFunction(
+        `(document.querySelector('#new tbody')?.textContent ?? '').includes(${JSON.stringify(CVE)})`,
+      );
       expect(await page.$eval('#error', (e) => e.textContent)).toBe('');
       // Kept as the run's artifact (.stack/ is not committed).
       const dir = join(repoRoot, '.stack', 'artifacts');

@@ -290,7 +290,8 @@ describe.skipIf(!manifestPath)('the images, built by .ci/images (run `bash .ci/i
       expect(s.build.dockerfile, name).toBe('deploy/images/Dockerfile');
       expect(built.get(`localhost/${s.image}`) ?? built.get(s.image ?? ''), name).toBe(s.build.target);
     }
-    expect([...built.values()].sort()).toEqual(['scanner', 'watcher', 'writer']);
+    // The fleet view's image is built with the others (compose runs it); this test does not start it yet.
+    expect([...built.values()].sort()).toEqual(['fleetview', 'scanner', 'watcher', 'writer']);
   });
 
   it("the scanner image's trivy scans an image", async () => {

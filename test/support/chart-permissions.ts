@@ -14,6 +14,7 @@ export function chartPermissions(): Record<string, unknown> {
     scanner: permissionsFor({ role: 'scanner' }),
     watcher: permissionsFor({ role: 'watcher', cluster: CLUSTER_TOKEN }),
     writer: permissionsFor({ role: 'writer', cluster: CLUSTER_TOKEN }),
+    fleetview: permissionsFor({ role: 'fleetview' }),
   });
   return JSON.parse(text.replaceAll(CLUSTER_TOKEN, 'CLUSTER_NAME'));
 }
@@ -23,11 +24,11 @@ export const COMPOSE_CLUSTER = 'compose';
 
 /**
  * deploy/compose/nats.conf: the users of docker-compose.yml's NATS (scanner, watcher-compose,
- * writer-compose) with the permissions of identities.ts; passwords from the environment.
+ * writer-compose, fleetview) with the permissions of identities.ts; passwords from the environment.
  */
 export function composeNatsConf(): string {
-  const users = (['scanner', 'watcher', 'writer'] as const).map((role) => {
-    const id = role === 'scanner' ? { role } : { role, cluster: COMPOSE_CLUSTER };
+  const users = (['scanner', 'watcher', 'writer', 'fleetview'] as const).map((role) => {
+    const id = role === 'watcher' || role === 'writer' ? { role, cluster: COMPOSE_CLUSTER } : { role };
     const env = `NATS_${role.toUpperCase()}_PASSWORD`;
     return `      { user: ${JSON.stringify(userName(id))}, password: $${env}, permissions: ${JSON.stringify(permissionsFor(id))} }`;
   });

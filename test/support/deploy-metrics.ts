@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '@fleetscan/stack';
 
-export const SERVICES = ['watcher', 'writer', 'scanner'] as const;
+export const SERVICES = ['watcher', 'writer', 'scanner', 'fleetview'] as const;
 
 /**
  * Files where metrics shared by several services are spelt (registered by each service that uses

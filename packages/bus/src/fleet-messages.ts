@@ -92,6 +92,11 @@ export const FindingSchema = z.object({
   title: z.string().max(512),
   /** When this finding (id, package, installed version) was first published for this image and namespace. */
   firstSeen: Timestamp,
+  /**
+   * The DB version (trivy-db's UpdatedAt) of the scan that first found it: "what is new since a DB
+   * version". Absent in messages of scanners older than this field.
+   */
+  firstDb: z.string().max(64).optional(),
 });
 export type Finding = z.infer<typeof FindingSchema>;
 
@@ -113,6 +118,30 @@ export const ImageFindingsSchema = z.object({
   publishedAt: Timestamp,
 });
 export type ImageFindings = z.infer<typeof ImageFindingsSchema>;
+
+/** Failed checks per message: the most severe are kept, the rest counted (`omitted`). */
+export const MAX_FLEET_CHECKS = 256;
+
+/**
+ * One owner's failed config audit checks (the scanner publishes it after each audit): what the
+ * fleet view's per-cluster "top failing checks" counts. Its uid is the inventory's, so an owner
+ * the inventory deletes takes its checks with it.
+ */
+export const OwnerChecksSchema = z.object({
+  v: z.literal(1),
+  cluster: Cluster,
+  uid: Uid,
+  kind: z.string().min(1).max(63),
+  namespace: Namespace,
+  name: Name,
+  failed: z
+    .array(z.object({ id: z.string().min(1).max(64), severity: SeveritySchema, title: z.string().max(256) }))
+    .max(MAX_FLEET_CHECKS),
+  omitted: z.number().int().nonnegative(),
+  scannedAt: Timestamp,
+  publishedAt: Timestamp,
+});
+export type OwnerChecks = z.infer<typeof OwnerChecksSchema>;
 
 /** The subject token of an image in a namespace: its subject keeps that pair's latest findings. */
 export function findingsKey(namespace: string, image: string): string {

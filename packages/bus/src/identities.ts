@@ -206,8 +206,10 @@ export function permissionsFor(id: Identity): Permissions {
         publish: {
           allow: [
             `${PREFIX}.result.>`,
-            // Each image's findings on the fleet stream (the previous ones read with a direct get).
+            // Each image's findings on the fleet stream (the previous ones read with a direct get),
+            // and each owner's failed config checks.
             subjects.allFindings,
+            subjects.allChecks,
             // The requests its consumers terminated (consume() keeps them).
             ...SCAN_CONSUMERS.map((c) => subjects.dead(c.name)),
             `${API}.INFO`,

@@ -14,7 +14,8 @@
  *   fleetscan.inventory.<uid>.<cluster>       an owner's containers and images, or its deletion
  *   fleetscan.inventory._synced.<cluster>     the watcher's inventory is complete for an epoch
  *   fleetscan.findings.<ref key>.<cluster>    an image's findings in a namespace (findingsKey)
- *                                             (the last three: stream FLEETSCAN_FLEET, the fleet view's input)
+ *   fleetscan.checks.<uid>.<cluster>          an owner's failed config audit checks
+ *                                             (the last four: stream FLEETSCAN_FLEET, the fleet view's input)
  *
  * Requests travel in two lanes, each with its own consumers from the watcher through the scanners
  * (whose results stay in the request's lane) to the writer, so work a person waits for is never
@@ -58,6 +59,9 @@ export const subjects = {
   /** An image's findings in one namespace of a cluster; `key` is findingsKey(namespace, image). */
   findings: (key: string, cluster: string) => `${PREFIX}.findings.${hexToken(key)}.${token(cluster)}`,
   allFindings: `${PREFIX}.findings.>`,
+  /** An owner's failed config audit checks (OwnerChecks). */
+  checks: (uid: string, cluster: string) => `${PREFIX}.checks.${uidToken(uid)}.${token(cluster)}`,
+  allChecks: `${PREFIX}.checks.>`,
 } as const;
 
 /** The token of fleetscan.inventory.<token>.<cluster> that marks a complete inventory. */

@@ -139,7 +139,7 @@ export function streamConfigs(o: TopologyOptions = {}): (Partial<StreamConfig> &
     },
     {
       name: STREAM_FLEET,
-      subjects: [subjects.allInventory, subjects.allFindings],
+      subjects: [subjects.allInventory, subjects.allFindings, subjects.allChecks],
       // Limits with one message per subject: an owner's or an image's latest state. Not a work queue:
       // the fleet view reads it with ordered consumers from the start, as often as it rebuilds.
       retention: RetentionPolicy.Limits,
@@ -152,7 +152,8 @@ export function streamConfigs(o: TopologyOptions = {}): (Partial<StreamConfig> &
       allow_direct: true,
       // No byte limit (it would be reserved from the server's store, and discarding the oldest
       // would drop live owners): one message per owner and per image in a namespace, and the
-      // findings of images nobody scans any more expire (FINDINGS_TTL).
+      // findings of images nobody scans any more, and the checks of owners nobody audits any more,
+      // expire (FINDINGS_TTL).
       duplicate_window: dup,
       num_replicas: o.replicas ?? 1,
     },

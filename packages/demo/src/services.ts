@@ -15,10 +15,11 @@ import {
  * (docs/BENCHMARKS.md), a restarted watcher peaked at 388 MB with default flags, 294 MB with small
  * semi-spaces and 189 MB with --optimize-for-size; the writer at 398 and 231 MB.
  */
-export const SERVICE_NODE_FLAGS: Record<'watcher' | 'scanner' | 'writer', readonly string[]> = {
+export const SERVICE_NODE_FLAGS: Record<'watcher' | 'scanner' | 'writer' | 'fleetview', readonly string[]> = {
   watcher: ['--max-semi-space-size=2', '--optimize-for-size'],
   scanner: [],
   writer: ['--optimize-for-size'],
+  fleetview: [],
 };
 
 /**
@@ -33,7 +34,7 @@ export async function startFleetviewProcess(
   const proc = startProcess({
     name: 'fleetview',
     command: process.execPath,
-    args: [join(repoRoot, 'services', 'fleetview', 'src', 'main.ts')],
+    args: [...SERVICE_NODE_FLAGS.fleetview, join(repoRoot, 'services', 'fleetview', 'src', 'main.ts')],
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',

@@ -71,6 +71,8 @@ describe('the fleet view API', () => {
     ['/v1/images/latest/workloads', 400],
     ['/v1/new', 400],
     ['/v1/new?since=yesterday', 400],
+    ['/v1/new?sinceDb=v2', 400],
+    ['/v1/new?since=2026-01-01T00:00:00Z&sinceDb=2026-01-01T00:00:00Z', 400],
     ['/v1/fix-first?limit=abc', 400],
     ['/v1/clusters?x=1', 400],
     ['/v1/nothing', 404],
@@ -110,5 +112,11 @@ describe('the fleet view API', () => {
       total: number;
     };
     expect(n.total).toBe(2);
+    // Found with the DB of 2026-01-01 (testing.ts): nothing newer than it, both newer than the one before.
+    const since = async (db: string) =>
+      (await (await get(`/v1/new?sinceDb=${db}`)).json()) as { total: number; items: { firstDb: string }[] };
+    expect((await since('2026-01-01T00:00:00Z')).total).toBe(0);
+    const older = await since('2025-12-31T00:00:00Z');
+    expect([older.total, older.items[0]?.firstDb]).toEqual([2, '2026-01-01T00:00:00.000Z']);
   });
 });

@@ -138,7 +138,11 @@ export function createApi(d: ApiDeps): (req: IncomingMessage, res: ServerRespons
           return {
             body: {
               ...page,
-              items: page.items.map((r) => ({ ...r, firstSeen: new Date(r.firstSeen).toISOString() })),
+              items: page.items.map((r) => ({
+                ...r,
+                firstSeen: new Date(r.firstSeen).toISOString(),
+                firstDb: r.firstDb === null ? null : new Date(r.firstDb).toISOString(),
+              })),
             },
           };
         },

@@ -22,5 +22,23 @@ describe('fleet stream messages', () => {
     expect(decodeFleetMessage(`fleetscan.findings.${key}.a`, new TextEncoder().encode('{')).kind).toBe(
       'invalid',
     );
+    const checks = {
+      v: 1,
+      cluster: 'a',
+      uid: 'u1',
+      kind: 'ReplicaSet',
+      namespace: 'shop',
+      name: 'web',
+      failed: [{ id: 'KSV014', severity: 'LOW', title: 'a title' }],
+      omitted: 0,
+      scannedAt: '2026-01-02T00:00:00Z',
+      publishedAt: '2026-01-02T00:00:00Z',
+    };
+    expect(decodeFleetMessage('fleetscan.checks.u1.a', enc(checks)).kind).toBe('checks');
+    expect(decodeFleetMessage('fleetscan.checks.u2.a', enc(checks))).toMatchObject({
+      kind: 'invalid',
+      reason: 'names another owner than its subject',
+    });
+    expect(decodeFleetMessage('fleetscan.checks.u1.b', enc(checks)).kind).toBe('invalid');
   });
 });

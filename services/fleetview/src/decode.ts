@@ -6,12 +6,15 @@ import {
   INVENTORY_SYNCED_TOKEN,
   type InventoryMessage,
   InventoryMessageSchema,
+  type OwnerChecks,
+  OwnerChecksSchema,
   PREFIX,
 } from '@fleetscan/bus';
 
 export type FleetMessage =
   | { kind: 'inventory'; message: InventoryMessage }
   | { kind: 'findings'; message: ImageFindings }
+  | { kind: 'checks'; message: OwnerChecks }
   | { kind: 'invalid'; reason: string };
 
 /**
@@ -49,6 +52,14 @@ export function decodeFleetMessage(subject: string, data: Uint8Array): FleetMess
       return { kind: 'invalid', reason: 'names another image than its subject' };
     }
     return { kind: 'findings', message: m };
+  }
+  if (tokens[1] === 'checks') {
+    const r = OwnerChecksSchema.safeParse(json);
+    if (!r.success) return { kind: 'invalid', reason: `checks: ${r.error.issues[0]?.path.join('.') ?? ''}` };
+    const m = r.data;
+    if (m.cluster !== cluster) return { kind: 'invalid', reason: 'names another cluster than its subject' };
+    if (tokens[2] !== m.uid) return { kind: 'invalid', reason: 'names another owner than its subject' };
+    return { kind: 'checks', message: m };
   }
   return { kind: 'invalid', reason: 'unknown subject' };
 }

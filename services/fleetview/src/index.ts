@@ -4,4 +4,4 @@ export { type FleetviewConfig, loadConfig } from './config.ts';
 /** The model and its questions without NATS or HTTP (test/measure/fleetview-scale.ts). */
 export { decodeFleetMessage } from './decode.ts';
 export { createModel, type FleetModel } from './model.ts';
-export { fixFirst, whereVulnerability } from './queries.ts';
+export { clusterPosture, fixFirst, newSince, whereDigest, whereVulnerability } from './queries.ts';

@@ -11,7 +11,7 @@ export interface IngestDeps {
   timers: Timers;
   clock: Clock;
   signal: AbortSignal;
-  onMessage?(kind: 'inventory' | 'findings' | 'invalid'): void;
+  onMessage?(kind: 'inventory' | 'findings' | 'checks' | 'invalid'): void;
   onCaughtUp?(): void;
   /** Messages applied in one transaction at most. */
   batch?: number;
@@ -60,6 +60,7 @@ export async function runIngest(d: IngestDeps): Promise<void> {
         d.onMessage?.(decoded.kind);
         if (decoded.kind === 'inventory') d.model.applyInventory(decoded.message);
         else if (decoded.kind === 'findings') d.model.applyFindings(decoded.message);
+        else if (decoded.kind === 'checks') d.model.applyChecks(decoded.message);
         // Invalid messages are counted and skipped: the stream keeps them, and they are poison every time.
         else
           d.logger.warn(

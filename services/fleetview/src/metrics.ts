@@ -5,13 +5,13 @@ export function createFleetviewMetrics(registry: Registry) {
   return {
     messages: new Counter({
       name: 'fleetscan_fleetview_messages_total',
-      help: 'Fleet stream messages applied to the read model, by kind: inventory, findings, invalid (skipped).',
+      help: 'Fleet stream messages applied to the read model, by kind: inventory, findings, checks, invalid (skipped).',
       labelNames: ['kind'] as const,
       registers,
     }),
     rows: new Gauge({
       name: 'fleetscan_fleetview_model_rows',
-      help: 'Rows of the read model, by table (owners, containers, scans, findings).',
+      help: 'Rows of the read model, by table (owners, containers, scans, digests, findings, checks).',
       labelNames: ['table'] as const,
       registers,
     }),

@@ -32,10 +32,26 @@ form { margin: .5em 0; }
 </form>
 <p id="summary"></p>
 <table id="workloads"><thead><tr><th>cluster</th><th>namespace</th><th>kind</th><th>name</th><th>container</th><th>image</th><th>severity</th><th>package</th><th>installed</th><th>fixed</th></tr></thead><tbody></tbody></table>
+<h2>Where does an image run?</h2>
+<form id="image">
+  <input id="digest" placeholder="sha256:…" required maxlength="140" size="72">
+  <button type="submit" id="image-go">Show</button>
+</form>
+<p id="image-summary"></p>
+<table id="image-workloads"><thead><tr><th>cluster</th><th>namespace</th><th>kind</th><th>name</th><th>container</th><th>image</th><th>status</th><th>scanned</th><th>critical</th><th>high</th></tr></thead><tbody></tbody></table>
+<table id="image-findings"><thead><tr><th>id</th><th>severity</th><th>package</th><th>installed</th><th>fixed</th><th>title</th></tr></thead><tbody></tbody></table>
+<h2>What is new?</h2>
+<form id="news">
+  <label>first seen since <input id="since" type="datetime-local"></label>
+  <label>or found by a DB newer than <input id="sincedb" placeholder="2026-01-01T00:00:00Z" maxlength="64" size="22"></label>
+  <button type="submit" id="news-go">Show</button>
+</form>
+<p id="news-summary"></p>
+<table id="new"><thead><tr><th>id</th><th>severity</th><th>first seen</th><th>first DB</th><th>cluster</th><th>namespace</th><th>image</th><th>package</th><th>fixed</th><th>workloads</th></tr></thead><tbody></tbody></table>
 <h2>What to fix first</h2>
 <table id="fixfirst"><thead><tr><th>digest</th><th>images</th><th>critical</th><th>high</th><th>workloads</th><th>clusters</th></tr></thead><tbody></tbody></table>
 <h2>Clusters</h2>
-<table id="clusters"><thead><tr><th>cluster</th><th>last seen</th><th>owners</th><th>containers</th><th>backlog</th><th>failed</th><th>critical</th><th>high</th></tr></thead><tbody></tbody></table>
+<table id="clusters"><thead><tr><th>cluster</th><th>last seen</th><th>owners</th><th>containers</th><th>backlog</th><th>failed</th><th>critical</th><th>high</th><th>top failing config checks (owners)</th></tr></thead><tbody></tbody></table>
 <script>
 const $ = (id) => document.getElementById(id);
 $('token').value = sessionStorage.getItem('fleetview-token') || '';
@@ -81,10 +97,37 @@ $('search').addEventListener('submit', async (e) => {
     $('csv').href = '/v1/vulnerabilities/' + id + '/workloads?' + q;
   } catch (err) { $('error').textContent = err.message; }
 });
+$('image').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  $('error').textContent = '';
+  const digest = $('digest').value.trim();
+  try {
+    const page = await api('/v1/images/' + encodeURIComponent(digest) + '/workloads?limit=500');
+    $('image-summary').textContent = page.total + ' workload container(s) run it; ' + page.findings.length + ' finding(s)';
+    fill('image-workloads', page.items, ['cluster', 'namespace', 'kind', 'name', 'container', 'image', 'status', 'scannedAt', 'critical', 'high']);
+    fill('image-findings', page.findings, ['id', 'severity', 'pkg', 'installed', 'fixed', 'title']);
+  } catch (err) { $('error').textContent = err.message; }
+});
+$('news').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  $('error').textContent = '';
+  const q = new URLSearchParams({ limit: '200' });
+  // A DB version as the API gives it (firstDb), or a time: the datetime-local input is local time.
+  if ($('sincedb').value.trim()) q.set('sinceDb', $('sincedb').value.trim());
+  else q.set('since', new Date($('since').value || Date.now() - 7 * 86400e3).toISOString());
+  try {
+    const page = await api('/v1/new?' + q);
+    $('news-summary').textContent = page.total + ' finding(s) in running images';
+    fill('new', page.items, ['id', 'severity', 'firstSeen', 'firstDb', 'cluster', 'namespace', 'image', 'pkg', 'fixed', 'workloads']);
+  } catch (err) { $('error').textContent = err.message; }
+});
 async function refresh() {
   try {
     fill('fixfirst', (await api('/v1/fix-first?limit=20')).items, ['digest', 'images', 'critical', 'high', 'workloads', 'clusters']);
-    fill('clusters', (await api('/v1/clusters')).items, ['cluster', 'lastSeen', 'owners', 'containers', 'backlog', 'failed', 'critical', 'high']);
+    const clusters = (await api('/v1/clusters')).items.map((c) => ({
+      ...c, checks: c.topFailingChecks.slice(0, 5).map((k) => k.id + ' (' + k.owners + ')').join(', '),
+    }));
+    fill('clusters', clusters, ['cluster', 'lastSeen', 'owners', 'containers', 'backlog', 'failed', 'critical', 'high', 'checks']);
   } catch (err) { $('error').textContent = err.message; }
 }
 refresh();

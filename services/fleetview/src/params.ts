@@ -65,16 +65,27 @@ export const VulnerabilityQuery = z.strictObject({
 });
 export const DigestQuery = z.strictObject(paging(MAX_PAGE_SIZE));
 export const FixFirstQuery = z.strictObject({ cluster, ...paging(MAX_PAGE_SIZE) });
-export const NewQuery = z.strictObject({
-  since: z
-    .string()
-    .max(64)
-    .pipe(z.iso.datetime({ offset: true }))
-    .transform((s) => Date.parse(s)),
-  cluster,
-  severity,
-  ...paging(MAX_PAGE_SIZE),
-});
+const instant = z
+  .string()
+  .max(64)
+  .pipe(z.iso.datetime({ offset: true }))
+  .transform((s) => Date.parse(s));
+/**
+ * "What is new": findings first seen at or after `since` (a time), or first found with a DB newer
+ * than `sinceDb` (a DB version: trivy-db's UpdatedAt, as /v1/new answers give it); exactly one.
+ */
+export const NewQuery = z
+  .strictObject({
+    since: instant.optional(),
+    sinceDb: instant.optional(),
+    cluster,
+    severity,
+    ...paging(MAX_PAGE_SIZE),
+  })
+  .refine((q) => (q.since === undefined) !== (q.sinceDb === undefined), {
+    message: 'exactly one of since (a time) and sinceDb (a DB version)',
+    path: ['since'],
+  });
 export const NoQuery = z.strictObject({});
 
 export type ParamProblem = { parameter: string; message: string };

@@ -3,7 +3,9 @@ import type { Severity } from '@fleetscan/reports';
 
 /**
  * The questions the fleet view answers, as SQL over the model (model.ts). Every value reaches
- * SQLite as a bound parameter; every answer is one page (limit, offset) and its total.
+ * SQLite as a bound parameter; every answer is one page (limit, offset) and its total. Joins that
+ * start from a finding are written as CROSS JOINs, which SQLite never reorders: left to choose, it
+ * may start from every container of a cluster instead of the few scans of one finding's image.
  */
 export interface Page<T> {
   items: T[];
@@ -19,9 +21,22 @@ export interface PageParams {
   offset: number;
 }
 
-function page<T>(db: DatabaseSync, sql: string, args: SQLInputValue[], p: PageParams): Page<T> {
+/**
+ * One page of `sql`'s rows in `order` (columns of its result), and their total. Two passes (a count,
+ * then the sort with a limit, which keeps only the page's rows) cost less than one pass with a
+ * window count, which holds every row of a large answer.
+ */
+function page<T>(
+  db: DatabaseSync,
+  sql: string,
+  order: string,
+  args: SQLInputValue[],
+  p: PageParams,
+): Page<T> {
   const total = Number((db.prepare(`SELECT count(*) AS n FROM (${sql})`).get(...args) as { n: number }).n);
-  const items = db.prepare(`${sql} LIMIT ? OFFSET ?`).all(...args, p.limit, p.offset) as T[];
+  const items = db
+    .prepare(`SELECT * FROM (${sql}) ORDER BY ${order} LIMIT ? OFFSET ?`)
+    .all(...args, p.limit, p.offset) as T[];
   return {
     items,
     total,
@@ -32,6 +47,8 @@ function page<T>(db: DatabaseSync, sql: string, args: SQLInputValue[], p: PagePa
 }
 
 const REF_JOIN = 'c.cluster = s.cluster AND c.namespace = s.namespace AND c.image = s.image';
+/** A scan to its image's findings (kept once per digest, model.ts). */
+const KEY_JOIN = 's.cluster = f.cluster AND s.fkey = f.fkey';
 
 export interface VulnerabilityRow {
   cluster: string;
@@ -67,7 +84,7 @@ export function whereVulnerability(db: DatabaseSync, f: VulnerabilityFilter): Pa
     args.push(f.cluster);
   }
   if (f.namespace !== undefined) {
-    where.push('f.namespace = ?');
+    where.push('s.namespace = ?');
     args.push(f.namespace);
   }
   if (f.severities?.length) {
@@ -75,15 +92,20 @@ export function whereVulnerability(db: DatabaseSync, f: VulnerabilityFilter): Pa
     args.push(...f.severities);
   }
   if (f.fixable) where.push("f.fixed != ''");
-  const sql = `SELECT f.cluster, f.namespace, o.kind, o.name, c.container, f.image, s.digest, f.severity,
+  const sql = `SELECT f.cluster, s.namespace, o.kind, o.name, c.container, s.image, s.digest, f.severity,
       f.pkg, f.installed, f.fixed, f.title, f.first_seen AS firstSeen, s.scanned_at AS scannedAt
     FROM findings f
-    JOIN scans s ON s.cluster = f.cluster AND s.namespace = f.namespace AND s.image = f.image
-    JOIN containers c ON ${REF_JOIN}
-    JOIN owners o ON o.cluster = c.cluster AND o.uid = c.uid
-    WHERE ${where.join(' AND ')}
-    ORDER BY f.cluster, f.namespace, o.kind, o.name, c.container, f.pkg, f.installed`;
-  return page<VulnerabilityRow>(db, sql, args, f);
+    CROSS JOIN scans s INDEXED BY scans_fkey ON ${KEY_JOIN}
+    CROSS JOIN containers c ON ${REF_JOIN}
+    CROSS JOIN owners o ON o.cluster = c.cluster AND o.uid = c.uid
+    WHERE ${where.join(' AND ')}`;
+  return page<VulnerabilityRow>(
+    db,
+    sql,
+    'cluster, namespace, kind, name, container, pkg, installed',
+    args,
+    f,
+  );
 }
 
 export interface DigestRow {
@@ -116,16 +138,15 @@ export function whereDigest(
       JOIN owners o ON o.cluster = c.cluster AND o.uid = c.uid WHERE s.digest = ?
     UNION
     SELECT ${cols} FROM containers c JOIN owners o ON o.cluster = c.cluster AND o.uid = c.uid
-      LEFT JOIN scans s ON ${REF_JOIN} WHERE c.digest = ?
-    ORDER BY 1, 2, 3, 4, 5`;
-  const rows = page<DigestRow>(db, sql, [digest, digest], p);
+      LEFT JOIN scans s ON ${REF_JOIN} WHERE c.digest = ?`;
+  const rows = page<DigestRow>(db, sql, 'cluster, namespace, kind, name, container', [digest, digest], p);
   // One scan of the digest speaks for its findings (the same image, the same DB, the fleet's settings).
   const findings = db
     .prepare(
       `SELECT f.id, f.severity, f.pkg, f.installed, f.fixed, f.title FROM findings f
-       JOIN (SELECT cluster, namespace, image FROM scans WHERE digest = ? AND status = 'ok'
-             ORDER BY scanned_at DESC LIMIT 1) s
-         ON s.cluster = f.cluster AND s.namespace = f.namespace AND s.image = f.image
+       JOIN (SELECT cluster, fkey FROM scans WHERE digest = ? AND status = 'ok'
+             ORDER BY scanned_at DESC LIMIT 1) latest
+         ON latest.cluster = f.cluster AND latest.fkey = f.fkey
        ORDER BY CASE f.severity WHEN 'CRITICAL' THEN 0 WHEN 'HIGH' THEN 1 WHEN 'MEDIUM' THEN 2 WHEN 'LOW' THEN 3 ELSE 4 END, f.id
        LIMIT 1000`,
     )
@@ -155,27 +176,18 @@ export function fixFirst(
   db: DatabaseSync,
   f: PageParams & { cluster?: string | undefined },
 ): Page<FixFirstRow> {
-  const args: SQLInputValue[] = [];
-  let clusterFilter = '';
-  if (f.cluster) {
-    clusterFilter = 'AND s.cluster = ?';
-    args.push(f.cluster);
-  }
-  const sql = `SELECT digest, images, critical, high, workloads, clusters, (critical + high) * workloads AS score FROM (
-      SELECT s.digest, group_concat(DISTINCT s.image) AS images, max(s.critical) AS critical, max(s.high) AS high,
-        count(DISTINCT c.cluster || '/' || c.uid) AS workloads, count(DISTINCT c.cluster) AS clusters
-      FROM scans s JOIN containers c ON ${REF_JOIN}
-      WHERE s.status = 'ok' AND s.digest IS NOT NULL ${clusterFilter}
-      GROUP BY s.digest)
-    WHERE critical + high > 0
-    ORDER BY score DESC, critical DESC, digest`;
-  return page<FixFirstRow>(db, sql, args, f);
+  // Kept ranked at ingest (ranking.ts): fleet-wide is scope ''.
+  const sql = `SELECT digest, images, critical, high, workloads, clusters, score FROM fix_first
+    WHERE scope = ?`;
+  return page<FixFirstRow>(db, sql, 'score DESC, critical DESC, digest', [f.cluster ?? ''], f);
 }
 
 export interface NewRow {
   id: string;
   severity: Severity;
   firstSeen: number;
+  /** The DB version (ms) of the scan that first found it, when its scanner said. */
+  firstDb: number | null;
   cluster: string;
   namespace: string;
   image: string;
@@ -186,17 +198,22 @@ export interface NewRow {
   workloads: number;
 }
 
-/** What is new: findings first seen at or after `since` (ms), in images that run somewhere. */
+/**
+ * What is new: findings first seen at or after `since` (ms), or first found with a DB newer than
+ * `sinceDb` (ms), in images that run somewhere.
+ */
 export function newSince(
   db: DatabaseSync,
   f: PageParams & {
-    since: number;
+    since?: number | undefined;
+    sinceDb?: number | undefined;
     cluster?: string | undefined;
     severities?: readonly Severity[] | undefined;
   },
 ): Page<NewRow> {
-  const where = ['f.first_seen >= ?'];
-  const args: SQLInputValue[] = [f.since];
+  const byDb = f.sinceDb !== undefined;
+  const where = byDb ? ['f.first_db > ?'] : ['f.first_seen >= ?'];
+  const args: SQLInputValue[] = [f.sinceDb ?? f.since ?? 0];
   if (f.cluster) {
     where.push('f.cluster = ?');
     args.push(f.cluster);
@@ -205,13 +222,29 @@ export function newSince(
     where.push(`f.severity IN (${f.severities.map(() => '?').join(', ')})`);
     args.push(...f.severities);
   }
-  const sql = `SELECT * FROM (SELECT f.id, f.severity, f.first_seen AS firstSeen, f.cluster, f.namespace, f.image, s.digest,
-        f.pkg, f.installed, f.fixed,
-        (SELECT count(DISTINCT c.uid) FROM containers c WHERE ${REF_JOIN}) AS workloads
-      FROM findings f JOIN scans s ON s.cluster = f.cluster AND s.namespace = f.namespace AND s.image = f.image
-      WHERE ${where.join(' AND ')}) WHERE workloads > 0
-    ORDER BY firstSeen DESC, id, cluster, namespace, image, pkg`;
-  return page<NewRow>(db, sql, args, f);
+  // Whether a scan's image runs is asked of every row; how many workloads run it, of the page's only.
+  const sql = `SELECT f.id, f.severity, f.first_seen AS firstSeen, f.first_db AS firstDb, f.cluster,
+        s.namespace, s.image, s.digest, f.pkg, f.installed, f.fixed
+      FROM findings f INDEXED BY ${byDb ? 'findings_first_db' : 'findings_first_seen'}
+      CROSS JOIN scans s INDEXED BY scans_fkey ON ${KEY_JOIN}
+      WHERE ${where.join(' AND ')} AND EXISTS (SELECT 1 FROM containers c WHERE ${REF_JOIN})`;
+  const rows = page<Omit<NewRow, 'workloads'>>(
+    db,
+    sql,
+    'firstSeen DESC, id, cluster, namespace, image, pkg',
+    args,
+    f,
+  );
+  const workloads = db.prepare(
+    'SELECT count(DISTINCT uid) AS n FROM containers WHERE cluster = ? AND namespace = ? AND image = ?',
+  );
+  return {
+    ...rows,
+    items: rows.items.map((r) => ({
+      ...r,
+      workloads: Number((workloads.get(r.cluster, r.namespace, r.image) as { n: number }).n),
+    })),
+  };
 }
 
 export interface ClusterRow {
@@ -230,11 +263,38 @@ export interface ClusterRow {
   medium: number;
   low: number;
   unknown: number;
+  /** The config checks most of the cluster's owners fail, most first (TOP_CHECKS at most). */
+  topFailingChecks: FailingCheck[];
 }
 
-/** Per-cluster posture: last seen, owners, scan backlog and failures, findings by severity in running containers. */
+export interface FailingCheck {
+  id: string;
+  severity: Severity;
+  title: string;
+  /** Owners of the cluster whose last config audit failed the check. */
+  owners: number;
+}
+
+/** Failing checks listed per cluster. */
+export const TOP_CHECKS = 10;
+
+/**
+ * Per-cluster posture: last seen, owners, scan backlog and failures, findings by severity in
+ * running containers, and the config checks most owners fail (kept counted at ingest, checks.ts).
+ */
 export function clusterPosture(db: DatabaseSync): ClusterRow[] {
-  return db
+  const top = db
+    .prepare(
+      `SELECT cluster, id, severity, title, owners FROM (
+        SELECT *, row_number() OVER (PARTITION BY cluster ORDER BY owners DESC,
+          CASE severity WHEN 'CRITICAL' THEN 0 WHEN 'HIGH' THEN 1 WHEN 'MEDIUM' THEN 2 WHEN 'LOW' THEN 3 ELSE 4 END, id) AS n
+        FROM check_counts WHERE owners > 0)
+      WHERE n <= ? ORDER BY cluster, n`,
+    )
+    .all(TOP_CHECKS) as unknown as (FailingCheck & { cluster: string })[];
+  const checksOf = new Map<string, FailingCheck[]>();
+  for (const { cluster, ...c } of top) checksOf.set(cluster, [...(checksOf.get(cluster) ?? []), c]);
+  const rows = db
     .prepare(
       `SELECT cl.cluster, cl.last_seen AS lastSeen, cl.synced_at AS syncedAt,
         (SELECT count(*) FROM owners o WHERE o.cluster = cl.cluster) AS owners,
@@ -249,5 +309,6 @@ export function clusterPosture(db: DatabaseSync): ClusterRow[] {
       LEFT JOIN scans s ON ${REF_JOIN}
       GROUP BY cl.cluster ORDER BY cl.cluster`,
     )
-    .all() as unknown as ClusterRow[];
+    .all() as unknown as Omit<ClusterRow, 'topFailingChecks'>[];
+  return rows.map((r) => ({ ...r, topFailingChecks: checksOf.get(r.cluster) ?? [] }));
 }

@@ -24,7 +24,7 @@ export function ownerMsg(
 export function findingsMsg(
   cluster: string,
   image: string,
-  findings: [id: string, severity: Severity, fixed?: string, firstSeen?: string][],
+  findings: readonly (readonly [id: string, severity: Severity, fixed?: string, firstSeen?: string])[],
   o: { namespace?: string; digest?: string } = {},
 ): ImageFindings {
   return {
@@ -44,6 +44,7 @@ export function findingsMsg(
       fixed: fixed ?? '',
       title: `${id} title`,
       firstSeen: firstSeen ?? '2026-01-02T00:00:00Z',
+      firstDb: '2026-01-01T00:00:00Z',
     })),
     omitted: 0,
     publishedAt: '2026-01-02T00:00:00Z',

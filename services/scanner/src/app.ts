@@ -24,6 +24,7 @@ import { createConfigWorker } from './config-worker.ts';
 import { startDbVersionPublisher } from './db-version.ts';
 import { checkAccess, resolveDigest } from './digest.ts';
 import type { ScanEngine } from './engine.ts';
+import { createChecksPublisher } from './fleet-checks.ts';
 import { createFindingsPublisher } from './fleet-findings.ts';
 import { createImageWorker } from './image-worker.ts';
 import { createManifestBuckets } from './manifests.ts';
@@ -107,6 +108,7 @@ export async function startScanner(deps: ScannerDeps): Promise<RunningScanner> {
     deadLetters: createDeadLetters({ js, maxBodyBytes: 0 }),
     batchSize: config.configBatch.size,
     batchWaitMs: config.configBatch.waitMs,
+    checks: createChecksPublisher(js),
   });
   await image.start();
   await cfg.start();

@@ -33,6 +33,7 @@ import { type Batcher, createBatcher } from './batcher.ts';
 import { type AuditItem, type AuditOutput, auditOutputs } from './config-outputs.ts';
 import type { ScanEngine } from './engine.ts';
 import { classifyFailure } from './failure.ts';
+import type { ChecksPublisher } from './fleet-checks.ts';
 import type { ScannerMetrics } from './metrics.ts';
 import { carry } from './result-payload.ts';
 import { untilAborted } from './until-aborted.ts';
@@ -54,6 +55,8 @@ export interface ConfigWorkerDeps {
   /** The server's max_payload: a result that would not fit goes to the cluster's results bucket. */
   maxPayload: number;
   deadLetters?: DeadLetters;
+  /** Where each owner's failed checks go for the fleet view (fleet-checks.ts); none: not published. */
+  checks?: ChecksPublisher;
 }
 
 /**
@@ -127,6 +130,24 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
       maxPayload: d.maxPayload,
     });
     await publish(req, at, result);
+    await publishChecks(req, data);
+  }
+
+  /**
+   * After the result: the fleet view is told which checks the owner fails. A failure here fails
+   * neither the request nor its report; it is counted, and the owner's next audit publishes again.
+   */
+  async function publishChecks(req: ConfigAuditRequest, data: ConfigAuditData): Promise<void> {
+    if (!d.checks) return;
+    try {
+      await d.checks.publish(req, data, d.clock.now());
+    } catch (err) {
+      d.metrics.failures.inc({ type: 'config', reason: 'FLEET_CHECKS', cluster: req.cluster });
+      d.logger.warn(
+        { err: bounded((err as Error).message), cluster: req.cluster },
+        'cannot publish fleet checks',
+      );
+    }
   }
 
   /**

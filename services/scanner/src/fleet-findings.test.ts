@@ -16,12 +16,17 @@ const vuln = (id: string, severity: Vulnerability['severity'], fixed = ''): Vuln
   target: '',
 });
 
-const input = (vulns: Vulnerability[], scannedAt: string, digest = 'sha256:aa') => ({
+const input = (
+  vulns: Vulnerability[],
+  scannedAt: string,
+  digest = 'sha256:aa',
+  dbUpdatedAt = '2026-01-01T00:00:00Z',
+) => ({
   cluster: 'a',
   namespace: 'ns',
   image: 'reg/app:1',
   digest,
-  data: { vulnerabilities: vulns, scannedAt, dbUpdatedAt: '2026-01-01T00:00:00Z' },
+  data: { vulnerabilities: vulns, scannedAt, dbUpdatedAt },
   now: new Date('2026-02-01T00:00:00Z'),
 });
 
@@ -37,6 +42,27 @@ describe('the fleet findings of an image', () => {
       ['CVE-2', '2026-01-20T00:00:00Z'],
       ['CVE-1', '2026-01-10T00:00:00Z'],
     ]);
+  });
+
+  it('keeps the DB version each finding was first found with: a re-match with a new DB dates the new ones', () => {
+    const first = buildFindings(input([vuln('CVE-1', 'HIGH')], '2026-01-10T00:00:00Z'), undefined);
+    const rematch = buildFindings(
+      input(
+        [vuln('CVE-2', 'CRITICAL'), vuln('CVE-1', 'HIGH')],
+        '2026-01-20T00:00:00Z',
+        'sha256:aa',
+        '2026-01-19T06:00:00Z',
+      ),
+      first,
+    );
+    expect(rematch.findings.map((f) => [f.id, f.firstDb])).toEqual([
+      ['CVE-2', '2026-01-19T06:00:00Z'],
+      ['CVE-1', '2026-01-01T00:00:00Z'],
+    ]);
+    // A message of a scanner older than firstDb: the finding keeps having none.
+    const old = { ...first, findings: first.findings.map(({ firstDb: _, ...f }) => f) };
+    const next = buildFindings(input([vuln('CVE-1', 'HIGH')], '2026-01-30T00:00:00Z'), old);
+    expect(next.findings[0]?.firstDb).toBeUndefined();
   });
 
   it('dates every finding anew when the tag now names another digest', () => {

@@ -29,8 +29,8 @@ export interface FindingsInput {
 
 /**
  * The fleet stream's message for one image in one namespace (pure). Each finding keeps the
- * first-seen time it had in `previous` (the subject's last message), so the stream's last message
- * alone says when every finding appeared: the fleet view rebuilt from the stream answers "what is
+ * first-seen time and DB version it had in `previous` (the subject's last message), so the stream's
+ * last message alone says when, and with which DB, every finding appeared: the fleet view rebuilt from the stream answers "what is
  * new" as the one that watched it happen. A new finding's time is its scan's (a DB re-match
  * included: that is when it appeared). An error keeps the previous findings: the image did not
  * change because a scan failed. Most severe first, at most MAX_FLEET_FINDINGS, the rest counted.
@@ -60,10 +60,11 @@ export function buildFindings(input: FindingsInput, previous: ImageFindings | un
       omitted: previous?.omitted ?? 0,
     };
   }
-  const seen = new Map<string, string>();
+  const seen = new Map<string, Pick<Finding, 'firstSeen' | 'firstDb'>>();
   // Findings of another digest (a re-pushed tag) appeared with that image, not before.
   if (previous && (!previous.digest || previous.digest === input.digest)) {
-    for (const f of previous.findings) seen.set(findingIdentity(f), f.firstSeen);
+    for (const f of previous.findings)
+      seen.set(findingIdentity(f), { firstSeen: f.firstSeen, ...(f.firstDb && { firstDb: f.firstDb }) });
   }
   const at = input.data.scannedAt;
   const unique = new Map<string, Finding>();
@@ -77,7 +78,10 @@ export function buildFindings(input: FindingsInput, previous: ImageFindings | un
       title: cut(v.title, 512),
     };
     const key = findingIdentity(f);
-    if (!unique.has(key) && f.id) unique.set(key, { ...f, firstSeen: seen.get(key) ?? at });
+    if (!unique.has(key) && f.id) {
+      const first = seen.get(key) ?? { firstSeen: at, firstDb: input.data.dbUpdatedAt };
+      unique.set(key, { ...f, ...first });
+    }
   }
   const all = [...unique.values()].sort(
     (a, b) => RANK[a.severity] - RANK[b.severity] || a.id.localeCompare(b.id) || a.pkg.localeCompare(b.pkg),

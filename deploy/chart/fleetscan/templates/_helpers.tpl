@@ -82,10 +82,10 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 {{- end -}}
 
-{{/* The NATS user of a service (call with dict "ctx" $ "role" "watcher"): scanner, watcher-<cluster>, writer-<cluster>. */}}
+{{/* The NATS user of a service (call with dict "ctx" $ "role" "watcher"): scanner, fleetview, watcher-<cluster>, writer-<cluster>. */}}
 {{- define "fleetscan.natsUser" -}}
-{{- if eq .role "scanner" -}}
-scanner
+{{- if or (eq .role "scanner") (eq .role "fleetview") -}}
+{{ .role }}
 {{- else -}}
 {{- printf "%s-%s" .role (include "fleetscan.clusterName" .ctx) -}}
 {{- end -}}
@@ -203,7 +203,15 @@ readinessProbe:
 {{- $users = append $users (dict "user" (printf "%s-%s" $role $c) "role" $role "cluster" $c "env" (printf "NATS_PW_%s_%s" ($role | upper) ($c | upper | replace "-" "_")) "key" $key) -}}
 {{- end -}}
 {{- end -}}
+{{- if .Values.fleetview.enabled -}}
+{{- $users = append $users (dict "user" "fleetview" "role" "fleetview" "env" "NATS_PW_FLEETVIEW" "key" .Values.nats.auth.fleetviewPasswordKey) -}}
+{{- end -}}
 {{- toJson $users -}}
+{{- end -}}
+
+{{/* The Secret holding the fleet view's bearer token: the given one, or the chart's. */}}
+{{- define "fleetscan.fleetviewTokenSecret" -}}
+{{- default (printf "%s-token" (include "fleetscan.componentName" (dict "ctx" . "component" "fleetview"))) .Values.fleetview.apiToken.existingSecret -}}
 {{- end -}}
 
 {{/* The bundled nats-server's configuration. */}}
