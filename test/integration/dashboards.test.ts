@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Prometheus, repoRoot, startPrometheus } from '@fleetscan/stack';
+import { loadConfig as fleetviewConfig, type RunningFleetview, startFleetview } from '@fleetscan/fleetview';
+import { createLogger } from '@fleetscan/service';
+import { natsEnv, type Prometheus, repoRoot, startPrometheus } from '@fleetscan/stack';
 import { RbacAuthorizationV1Api, type V1Deployment } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Kube, kubeFor, listReports } from '../support/kube.ts';
@@ -9,7 +11,7 @@ import { metricValue, type Services, startServices } from '../support/services.t
 import { waitFor } from '../support/wait.ts';
 
 // The trivy-operator Grafana dashboards 17813 and 17214 and fleetscan's own, evaluated through a real
-// Prometheus (Debian's, .ci/versions.env) that scrapes watcher, writer and scanner on loopback while
+// Prometheus (Debian's, .ci/versions.env) that scrapes watcher, writer, scanner and fleet view on loopback while
 // they scan a small fleet: every panel must get data. The trivy-operator queries are test data
 // (test/fixtures/dashboards, with where they were read); ours are deploy/dashboards/fleetscan.json.
 
@@ -33,6 +35,7 @@ const STEP_SECONDS = 2;
 let k: Kube;
 let svc: Services;
 let prom: Prometheus;
+let view: RunningFleetview | undefined;
 let promDir = '';
 let startedAt = 0;
 
@@ -112,6 +115,15 @@ beforeAll(async () => {
       REPORT_ADDITIONAL_LABELS: 'env=test',
     },
   });
+  // The fleet view, for its panels: reading the shared fleet stream with its own NATS identity.
+  view = await startFleetview({
+    config: fleetviewConfig({
+      ...natsEnv(stack(), { role: 'fleetview' }),
+      API_PORT: '0',
+      METRICS_PORT: '0',
+    }),
+    logger: createLogger({ service: 'fleetview', level: 'silent' }),
+  });
   promDir = await mkdtemp(join(stack().dir, 'prometheus-'));
   const pod = (name: string) => ({
     namespace: FLEETSCAN_NS,
@@ -138,6 +150,7 @@ beforeAll(async () => {
         address: `127.0.0.1:${s.metricsPort}`,
         labels: pod(`scanner-${i}`),
       })),
+      { job: 'fleetview', address: `127.0.0.1:${view.metricsPort}`, labels: pod('fleetview-0') },
     ],
   });
   startedAt = Date.now() / 1000;
@@ -239,11 +252,16 @@ beforeAll(async () => {
     },
     150_000,
   );
+  // Someone asks the fleet view, for its API panel.
+  for (const path of ['/v1/clusters', '/v1/fix-first', '/v1/vulnerabilities/CVE-2021-22945/workloads']) {
+    await fetch(`http://127.0.0.1:${view.apiPort}${path}`).then((r) => r.text());
+  }
   await new Promise((r) => setTimeout(r, 6_000));
 }, 420_000);
 
 afterAll(async () => {
   await prom?.stop();
+  await view?.stop();
   await svc?.stop();
   for (const name of [nsA, nsB]) await k.core.deleteNamespace({ name }).catch(() => {});
   // Cluster-scoped and kube-system objects are shared by every test file: remove ours (their
