@@ -35,6 +35,11 @@ import {
 export const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'] as const;
 export const SeveritySchema = z.enum(SEVERITIES);
 export type Severity = z.infer<typeof SeveritySchema>;
+/** Most severe first: CRITICAL 0 … UNKNOWN 4; anything else after them (5). */
+export const severityRank = (s: string): number => {
+  const i = (SEVERITIES as readonly string[]).indexOf(s);
+  return i < 0 ? SEVERITIES.length : i;
+};
 
 /** Exposed secrets have no UNKNOWN severity (the ExposedSecretReport CRD enum). */
 export const SECRET_SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'] as const;

@@ -8,10 +8,9 @@ import {
   subjects,
   UID_TOKEN_PATTERN,
 } from '@fleetscan/bus';
-import type { Severity } from '@fleetscan/reports';
+import { severityRank } from '@fleetscan/reports';
 import type { JetStreamClient } from '@nats-io/jetstream';
 
-const RANK: Record<Severity, number> = { CRITICAL: 0, HIGH: 1, MEDIUM: 2, LOW: 3, UNKNOWN: 4 };
 const cut = (s: string, n: number) => (s.length > n ? s.slice(0, n) : s);
 
 /**
@@ -31,7 +30,7 @@ export function buildChecks(
     failed.set(c.checkID, { id: cut(c.checkID, 64), severity: c.severity, title: cut(c.title ?? '', 256) });
   }
   const all = [...failed.values()].sort(
-    (a, b) => RANK[a.severity] - RANK[b.severity] || a.id.localeCompare(b.id),
+    (a, b) => severityRank(a.severity) - severityRank(b.severity) || a.id.localeCompare(b.id),
   );
   return {
     v: 1,

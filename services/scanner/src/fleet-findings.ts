@@ -11,10 +11,9 @@ import {
   STREAM_FLEET,
   subjects,
 } from '@fleetscan/bus';
-import type { Severity } from '@fleetscan/reports';
+import { severityRank } from '@fleetscan/reports';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 
-const RANK: Record<Severity, number> = { CRITICAL: 0, HIGH: 1, MEDIUM: 2, LOW: 3, UNKNOWN: 4 };
 const cut = (s: string, n: number) => (s.length > n ? s.slice(0, n) : s);
 
 export interface FindingsInput {
@@ -84,7 +83,10 @@ export function buildFindings(input: FindingsInput, previous: ImageFindings | un
     }
   }
   const all = [...unique.values()].sort(
-    (a, b) => RANK[a.severity] - RANK[b.severity] || a.id.localeCompare(b.id) || a.pkg.localeCompare(b.pkg),
+    (a, b) =>
+      severityRank(a.severity) - severityRank(b.severity) ||
+      a.id.localeCompare(b.id) ||
+      a.pkg.localeCompare(b.pkg),
   );
   return {
     ...base,

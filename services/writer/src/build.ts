@@ -19,6 +19,7 @@ import {
   exposedSecretReportMetadata,
   exposedSecretSummary,
   reportImageRef,
+  severityRank,
   VULNERABILITY_REPORT,
   type VulnerabilityReport,
   vulnerabilityReportMetadata,
@@ -60,8 +61,6 @@ export const ownerOf = (o: Owner) => ({
   labels: o.labels,
 });
 
-const RANK: Record<string, number> = { CRITICAL: 0, HIGH: 1, MEDIUM: 2, LOW: 3, UNKNOWN: 4 };
-
 /**
  * The most severe findings whose JSON fits in `budget` bytes, in a stable
  * order (severity, then as trivy listed them).
@@ -69,7 +68,7 @@ const RANK: Record<string, number> = { CRITICAL: 0, HIGH: 1, MEDIUM: 2, LOW: 3, 
 export function fitFindings<T extends { severity: string }>(items: readonly T[], budget: number): T[] {
   const sorted = items
     .map((v, i) => ({ v, i }))
-    .sort((a, b) => (RANK[a.v.severity] ?? 5) - (RANK[b.v.severity] ?? 5) || a.i - b.i);
+    .sort((a, b) => severityRank(a.v.severity) - severityRank(b.v.severity) || a.i - b.i);
   const out: T[] = [];
   let used = 2;
   for (const { v } of sorted) {
