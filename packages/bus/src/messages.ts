@@ -176,6 +176,11 @@ export function messageSchemas(now: () => number = Date.now) {
     secrets: z.array(ExposedSecretSchema).optional(),
     /** When trivy analysed the image, or re-matched its SBOM against a newer DB. */
     scannedAt: DecisionTime,
+    /**
+     * When trivy analysed the image (its SBOM and secrets), kept by a re-match: the time of what
+     * does not depend on the DB. Absent from scanners before it.
+     */
+    analysedAt: DecisionTime.optional(),
     dbUpdatedAt: Text(64),
   });
 

@@ -213,6 +213,9 @@ describe('image scans: pull once, then cache or re-match', () => {
     expect(refreshed).toMatchObject({ how: 'matched', key: first.key });
     expect(Date.parse(refreshed.scannedAt)).toBeGreaterThan(Date.parse(first.scannedAt));
     expect(calls.analyse).toHaveLength(1);
+    // The analysis's time stays: the writer's ExposedSecretReports (from the analysis) are unchanged.
+    expect(first.data?.analysedAt).toBeDefined();
+    expect(refreshed.data?.analysedAt).toBe(first.data?.analysedAt);
   });
 
   it('match settings on a fresh digest: one analysis, then one re-match with them', async () => {

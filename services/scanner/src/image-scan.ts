@@ -140,7 +140,7 @@ export function createImageScans(d: ImageScanDeps) {
     const store = async (
       access: Access,
       findings: ImageFindings,
-      entry: Pick<SbomEntry, 'secrets' | 'image'>,
+      entry: Pick<SbomEntry, 'secrets' | 'image' | 'analysedAt'>,
     ): Promise<ScanOutcome> => {
       const now = d.clock.now();
       const names = { analysedAs: entry.image, image: req.image };
@@ -149,6 +149,7 @@ export function createImageScans(d: ImageScanDeps) {
         artifact: { ...findings.artifact, digest },
         ...(wantsSecrets && { secrets: filterSecrets(entry.secrets ?? [], match, now, names) }),
         scannedAt: now.toISOString(),
+        analysedAt: entry.analysedAt,
         dbUpdatedAt: db,
       };
       const key = resultKey(access);

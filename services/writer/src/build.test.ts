@@ -102,6 +102,30 @@ describe('report builders', () => {
     expect(hash(a)).not.toBe(hash(c));
   });
 
+  it('keeps an ExposedSecretReport as it was through a re-match against a newer DB (secrets come from the analysis)', () => {
+    const s = { ttlSeconds: 1, maxReportBytes: 1_000_000 };
+    const secrets = [
+      {
+        target: '/app/.env',
+        ruleID: 'aws-access-key-id',
+        title: 'AWS',
+        category: 'AWS',
+        severity: 'CRITICAL',
+        match: 'AKIA*',
+      },
+    ] as NonNullable<ImageScanData['secrets']>;
+    const analysed = { ...scan, secrets, analysedAt: scan.scannedAt };
+    const rematched = { ...analysed, scannedAt: '2026-11-28T00:00:00Z', dbUpdatedAt: '2026-11-28T00:00:00Z' };
+    // The same object, so the writer's decideWrite finds it unchanged: no write per refresh.
+    expect(buildExposedSecretReport(owner, 'nginx', rematched, s)).toEqual(
+      buildExposedSecretReport(owner, 'nginx', analysed, s),
+    );
+    // The VulnerabilityReport does carry the new match.
+    expect(buildVulnerabilityReport(owner, 'nginx', rematched, 'h', s).report.updateTimestamp).toBe(
+      rematched.scannedAt,
+    );
+  });
+
   it('copies the scan time and image digest into annotations a metadata-only watcher can read', () => {
     const r = buildVulnerabilityReport(owner, 'nginx', scan, 'h', {
       ttlSeconds: 1,

@@ -158,8 +158,11 @@ export function buildExposedSecretReport(
   s: BuildSettings,
 ): ExposedSecretReport {
   const secrets = data.secrets ?? [];
+  // Secrets come from the analysis, not the DB: a re-match against a newer DB (same analysis, same
+  // secrets) must find this report unchanged, not write all of them again.
+  const at = data.analysedAt ?? data.scannedAt;
   const report = {
-    updateTimestamp: data.scannedAt,
+    updateTimestamp: at,
     scanner: data.scanner,
     registry: data.registry,
     artifact: data.artifact,
@@ -175,7 +178,7 @@ export function buildExposedSecretReport(
   const obj: ExposedSecretReport = {
     apiVersion: API_VERSION,
     kind: EXPOSED_SECRET_REPORT.kind,
-    metadata: { ...stamp(meta, report, data.scannedAt), namespace: owner.namespace },
+    metadata: { ...stamp(meta, report, at), namespace: owner.namespace },
     report,
   };
   return fit(obj, secrets, (kept) => ({ ...obj, report: { ...report, secrets: kept } }), s.maxReportBytes);
