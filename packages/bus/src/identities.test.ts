@@ -102,13 +102,31 @@ describe('permissions of the fleet identities', () => {
   it('let a watcher publish its own cluster’s requests and read the fleet DB version, nothing else', () => {
     expect(may(watcherA, 'publish', 'fleetscan.scan.image.a')).toBe(true);
     expect(may(watcherA, 'publish', 'fleetscan.scan.config.a')).toBe(true);
+    // The DB version: a direct get of that one key's last message (the key is in the subject).
     expect(
-      may(watcherA, 'publish', '$JS.API.CONSUMER.CREATE.KV_fleetscan-state.w1.$KV.fleetscan-state.trivy-db'),
+      may(watcherA, 'publish', '$JS.API.DIRECT.GET.KV_fleetscan-state.$KV.fleetscan-state.trivy-db'),
     ).toBe(true);
-    expect(
-      may(watcherA, 'publish', '$JS.API.CONSUMER.CREATE.KV_fleetscan-state.w1.$KV.fleetscan-state.>'),
-    ).toBe(false);
-    expect(may(watcherA, 'publish', '$JS.API.CONSUMER.CREATE.KV_fleetscan-state.w1')).toBe(false);
+    expect(may(watcherA, 'publish', '$JS.API.STREAM.INFO.KV_fleetscan-state')).toBe(true);
+    for (const s of [
+      '$JS.API.DIRECT.GET.KV_fleetscan-state.$KV.fleetscan-state.other',
+      '$JS.API.DIRECT.GET.KV_fleetscan-state.$KV.fleetscan-state.>',
+      '$JS.API.STREAM.MSG.GET.KV_fleetscan-state',
+    ]) {
+      expect(may(watcherA, 'publish', s), s).toBe(false);
+    }
+    // No consumer on the state bucket: a create's body could ask for push delivery to any subject.
+    for (const s of [
+      '$JS.API.CONSUMER.CREATE.KV_fleetscan-state.w1.$KV.fleetscan-state.trivy-db',
+      '$JS.API.CONSUMER.CREATE.KV_fleetscan-state.w1.$KV.fleetscan-state.>',
+      '$JS.API.CONSUMER.CREATE.KV_fleetscan-state.w1',
+      '$JS.API.CONSUMER.CREATE.KV_fleetscan-state',
+      '$JS.API.CONSUMER.DURABLE.CREATE.KV_fleetscan-state.w1',
+      '$JS.API.CONSUMER.INFO.KV_fleetscan-state.w1',
+      '$JS.API.CONSUMER.DELETE.KV_fleetscan-state.w1',
+      '$JS.FC.KV_fleetscan-state.x.1',
+    ]) {
+      expect(may(watcherA, 'publish', s), s).toBe(false);
+    }
     expect(may(watcherA, 'publish', '$JS.API.CONSUMER.MSG.NEXT.FLEETSCAN_RESULTS.writer-a')).toBe(false);
     expect(may(watcherA, 'subscribe', `${inboxPrefix(watcherA)}.abc.1`)).toBe(true);
   });

@@ -24,7 +24,8 @@ import {
  *   letters' among them, the scan consumers, the object stores and KV buckets, each cluster's
  *   results bucket), consumes every cluster's requests, publishes results and keeps its consumers'
  *   dead letters. It sees every cluster's data by design.
- * - `watcher-<cluster>`: publishes that cluster's scan requests; reads the fleet's DB version;
+ * - `watcher-<cluster>`: publishes that cluster's scan requests; reads the fleet's DB version (a
+ *   direct get of that key, no consumer);
  *   creates and writes its own manifests bucket (manifests too large for a request); reads and
  *   watches its cluster's scan failures bucket (it holds requests for failing images).
  * - `writer-<cluster>`: creates and consumes its own durable consumer (the create subject names the
@@ -148,15 +149,12 @@ export function permissionsFor(id: Identity): Permissions {
             // Both lanes' requests (subjects.ts): its own cluster's only.
             ...LANES.flatMap((lane) => [subjects.scanImage(c, lane), subjects.scanConfig(c, lane)]),
             `${API}.INFO`,
-            // Waits for the stream the scanners create; watches the fleet's DB version: an ordered
-            // consumer whose filter can only be that one key (the server checks the create subject's
-            // filter against the request). Its name is random and consumers cannot be listed.
+            // Waits for the streams the scanners create; reads the fleet's DB version with a direct
+            // get of that one key's last message (the key is in the request's subject). No
+            // consumer: a create's body could ask for push delivery to any subject.
             `${API}.STREAM.INFO.${STREAM_SCAN}`,
             `${API}.STREAM.INFO.${state}`,
-            `${API}.CONSUMER.CREATE.${state}.*.$KV.${STATE_BUCKET}.${STATE_KEY_TRIVY_DB}`,
-            `${API}.CONSUMER.INFO.${state}.*`,
-            `${API}.CONSUMER.DELETE.${state}.*`,
-            `$JS.FC.${state}.>`,
+            `${API}.DIRECT.GET.${state}.$KV.${STATE_BUCKET}.${STATE_KEY_TRIVY_DB}`,
             // Its cluster's inventory on the fleet stream (owners, deletions, the synced mark).
             subjects.inventoryOf(c),
             `${API}.STREAM.INFO.${STREAM_FLEET}`,
