@@ -227,20 +227,23 @@ describe('permissions of the fleet identities', () => {
     );
   });
 
-  it('let the fleet view read the fleet stream with its own consumers and publish nothing else', () => {
+  it('let the fleet view read the fleet stream with direct gets, create no consumer and publish nothing else', () => {
     const fv: Identity = { role: 'fleetview' };
     expect(userName(fv)).toBe('fleetview');
-    for (const s of [
-      '$JS.API.STREAM.INFO.FLEETSCAN_FLEET',
-      '$JS.API.CONSUMER.CREATE.FLEETSCAN_FLEET.oc1',
-      '$JS.API.CONSUMER.CREATE.FLEETSCAN_FLEET.oc1.fleetscan.findings.>',
-      '$JS.API.CONSUMER.MSG.NEXT.FLEETSCAN_FLEET.oc1',
-      '$JS.API.CONSUMER.DELETE.FLEETSCAN_FLEET.oc1',
-    ]) {
+    for (const s of ['$JS.API.STREAM.INFO.FLEETSCAN_FLEET', '$JS.API.DIRECT.GET.FLEETSCAN_FLEET']) {
       expect(may(fv, 'publish', s), s).toBe(true);
     }
     for (const s of [
-      ...notA.filter((s) => !s.startsWith('$JS.API.CONSUMER.CREATE.FLEETSCAN_FLEET.')),
+      ...notA.filter((s) => s !== '$JS.API.DIRECT.GET.FLEETSCAN_FLEET'),
+      // No consumer of any kind: a create's body could ask for push delivery to any subject.
+      '$JS.API.CONSUMER.CREATE.FLEETSCAN_FLEET.oc1',
+      '$JS.API.CONSUMER.CREATE.FLEETSCAN_FLEET.oc1.fleetscan.findings.>',
+      '$JS.API.CONSUMER.DURABLE.CREATE.FLEETSCAN_FLEET.oc1',
+      '$JS.API.CONSUMER.MSG.NEXT.FLEETSCAN_FLEET.oc1',
+      '$JS.API.CONSUMER.DELETE.FLEETSCAN_FLEET.oc1',
+      '$JS.FC.FLEETSCAN_FLEET.x.1',
+      '$JS.API.DIRECT.GET.FLEETSCAN_FLEET.fleetscan.findings.x.a',
+      '$JS.API.STREAM.MSG.GET.FLEETSCAN_FLEET',
       'fleetscan.scan.image.a',
       'fleetscan.inventory._synced.a',
       'fleetscan.findings.0123456789abcdef0123456789abcdef.a',

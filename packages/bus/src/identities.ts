@@ -31,8 +31,9 @@ import {
  * - `writer-<cluster>`: creates and consumes its own durable consumer (the create subject names the
  *   consumer and its filter, so the server checks both), reads its own results bucket, keeps its
  *   own dead letters; creates, writes and watches its cluster's scan failures bucket.
- * - `fleetview`: the fleet view (issue 15), read-only: ordered consumers on the fleet stream, which
- *   holds every cluster's inventory and findings; it publishes nothing a service reads.
+ * - `fleetview`: the fleet view (issue 15), read-only: batched direct gets of the fleet stream, which
+ *   holds every cluster's inventory and findings; it creates no consumer and publishes nothing a
+ *   service reads.
  * - `admin`: everything in the account (the local stack, tests, benchmarks, an operator's CLI).
  *
  * Replies (JetStream API responses, pulled messages, object chunks) come to each user's own inbox
@@ -237,14 +238,11 @@ export function permissionsFor(id: Identity): Permissions {
         publish: {
           allow: [
             `${API}.INFO`,
+            // The fleet stream read by sequence with batched direct gets (ingest.ts), its state at
+            // start from stream info. No consumer: a create's body could ask for push delivery to
+            // any subject, which the server would publish to on the account's behalf.
             `${API}.STREAM.INFO.${STREAM_FLEET}`,
-            // Ordered consumers on the fleet stream only (the model is built and rebuilt from it):
-            // created (with one filter the create subject carries it), read, pulled, deleted.
-            `${API}.CONSUMER.CREATE.${STREAM_FLEET}.>`,
-            `${API}.CONSUMER.INFO.${STREAM_FLEET}.*`,
-            `${API}.CONSUMER.DELETE.${STREAM_FLEET}.*`,
-            `${API}.CONSUMER.MSG.NEXT.${STREAM_FLEET}.*`,
-            `$JS.FC.${STREAM_FLEET}.>`,
+            `${API}.DIRECT.GET.${STREAM_FLEET}`,
           ],
         },
         subscribe: inbox,
