@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   BLOB_BUCKET,
   encode,
+  ensureStreams,
   type Identity,
   type ImageScanRequest,
   ImageScanRequestSchema,
@@ -419,6 +420,14 @@ describe('the watchers and the fleet view, without consumers', () => {
   });
 
   it('the fleet view reads both clusters from the stream’s start, then follows it, with direct gets', async () => {
+    // A fleet stream made before direct gets were allowed on it gets them from the scanners'
+    // topology (ensureStreams at their start updates an existing stream).
+    const jsm = await jetstreamManager(admin);
+    const cfg = (await jsm.streams.info(STREAM_FLEET)).config;
+    await jsm.streams.update(STREAM_FLEET, { ...cfg, allow_direct: false });
+    expect((await jsm.streams.info(STREAM_FLEET)).config.allow_direct).toBe(false);
+    await ensureStreams(jsm, { replicas: stack.natsCluster.replicas });
+    expect((await jsm.streams.info(STREAM_FLEET)).config.allow_direct).toBe(true);
     const view = await startFleetview({
       config: fleetviewConfig({
         ...natsEnv(stack.info(), { role: 'fleetview' }),
