@@ -1,4 +1,4 @@
-import { isNotFound, STREAM_FLEET } from '@fleetscan/bus';
+import { morePending, readDirectBatch, STREAM_FLEET } from '@fleetscan/bus';
 import { type Clock, type Logger, pause, type Timers } from '@fleetscan/service';
 import type { JetStreamManager, StoredMsg } from '@nats-io/jetstream';
 import { decodeFleetMessage } from './decode.ts';
@@ -58,28 +58,13 @@ export async function runIngest(d: IngestDeps): Promise<void> {
   markCaughtUp(next - 1, info.state.messages === 0);
   const max = d.batch ?? 500;
   while (!d.signal.aborted) {
-    const batch = await readBatch(d.jsm, next, max);
+    const batch = await readDirectBatch(d.jsm.direct, STREAM_FLEET, next, max, BATCH_BYTES);
     if (d.signal.aborted) return;
     if (batch.length > 0) next = apply(d, batch) + 1;
-    const last = batch.at(-1);
-    // More waiting: the server said so (messages pending after the last one), or the batch was full.
-    const more = last !== undefined && (last.pending > 0 || batch.length >= max);
+    const more = morePending(batch, max);
     markCaughtUp(next - 1, !more);
     if (!more) await pause(d.timers, d.idleMs ?? IDLE_MS, d.signal);
   }
-}
-
-/** Up to `max` messages from `seq` on; none when the stream holds nothing at or after it. */
-async function readBatch(jsm: FleetStreamReader, seq: number, max: number): Promise<StoredMsg[]> {
-  const out: StoredMsg[] = [];
-  try {
-    const messages = await jsm.direct.getBatch(STREAM_FLEET, { seq, batch: max, max_bytes: BATCH_BYTES });
-    for await (const m of messages) out.push(m);
-  } catch (err) {
-    // "message not found": nothing at or after seq yet.
-    if (!(out.length === 0 && isNotFound(err))) throw err;
-  }
-  return out;
 }
 
 /** Applies a batch in one transaction; returns the last sequence applied. */
