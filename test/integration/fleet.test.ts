@@ -5,6 +5,7 @@ import {
   BLOB_BUCKET,
   encode,
   ensureStreams,
+  failuresBucket,
   type Identity,
   type ImageScanRequest,
   ImageScanRequestSchema,
@@ -236,6 +237,13 @@ describe('isolation: the server refuses what a cluster may not do', () => {
         await as({ role: 'watcher', cluster: 'a' }),
         `KV_${STATE_BUCKET}`,
         `$KV.${STATE_BUCKET}.${STATE_KEY_TRIVY_DB}`,
+      ],
+      // Its cluster's failures bucket (made by writer-a at its start), read with direct gets too.
+      [
+        'watcher-a',
+        await as({ role: 'watcher', cluster: 'a' }),
+        `KV_${failuresBucket('a')}`,
+        `$KV.${failuresBucket('a')}.>`,
       ],
       ['fleetview', await as({ role: 'fleetview' }), STREAM_FLEET, subjects.allFindings],
     ];

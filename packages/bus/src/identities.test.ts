@@ -131,6 +131,31 @@ describe('permissions of the fleet identities', () => {
     expect(may(watcherA, 'subscribe', `${inboxPrefix(watcherA)}.abc.1`)).toBe(true);
   });
 
+  it('let a watcher create no consumer on any stream (a create’s body could ask for push delivery)', () => {
+    for (const stream of [
+      'KV_fleetscan-state',
+      'KV_fleetscan-scan-failures-a',
+      'OBJ_fleetscan-manifests-a',
+      'FLEETSCAN_FLEET',
+      'FLEETSCAN_SCAN',
+      'FLEETSCAN_RESULTS',
+    ]) {
+      for (const verb of ['CREATE', 'DURABLE.CREATE']) {
+        for (const rest of [
+          '',
+          '.x',
+          '.x.>',
+          '.x.$KV.fleetscan-state.trivy-db',
+          '.x.$KV.fleetscan-scan-failures-a.k',
+        ]) {
+          const s = `$JS.API.CONSUMER.${verb}.${stream}${rest}`;
+          expect(may(watcherA, 'publish', s), s).toBe(false);
+          expect(may({ role: 'fleetview' }, 'publish', s), s).toBe(false);
+        }
+      }
+    }
+  });
+
   it('let a watcher create and write its own manifests bucket, and only the watcher of its cluster', () => {
     for (const s of [
       '$JS.API.STREAM.CREATE.OBJ_fleetscan-manifests-a',
@@ -150,10 +175,9 @@ describe('permissions of the fleet identities', () => {
     expect(may(scanner, 'publish', '$JS.API.DIRECT.GET.OBJ_fleetscan-manifests-a')).toBe(true);
   });
 
-  it('let a writer create, write and watch its cluster’s failures bucket, its watcher read and watch it, nobody else write it', () => {
+  it('let a writer create, write and watch its cluster’s failures bucket, its watcher read it with direct gets, nobody else write it', () => {
     const bucket = 'fleetscan-scan-failures-a';
-    const read = [
-      `$JS.API.STREAM.INFO.KV_${bucket}`,
+    const watch = [
       `$JS.API.STREAM.MSG.GET.KV_${bucket}`,
       `$JS.API.DIRECT.GET.KV_${bucket}.$KV.${bucket}.ns.0123`,
       `$JS.API.CONSUMER.CREATE.KV_${bucket}.KV_WATCHER_x.$KV.${bucket}.>`,
@@ -161,9 +185,18 @@ describe('permissions of the fleet identities', () => {
       `$JS.API.CONSUMER.DELETE.KV_${bucket}.KV_WATCHER_x`,
       `$JS.FC.KV_${bucket}.x.1`,
     ];
+    const read = [`$JS.API.STREAM.INFO.KV_${bucket}`, `$JS.API.DIRECT.GET.KV_${bucket}`];
     const write = [`$JS.API.STREAM.CREATE.KV_${bucket}`, `$KV.${bucket}.ns.0123`];
-    for (const s of [...read, ...write]) expect(may(writerA, 'publish', s), s).toBe(true);
+    for (const s of [read[0] ?? '', ...watch, ...write]) expect(may(writerA, 'publish', s), s).toBe(true);
     for (const s of read) expect(may(watcherA, 'publish', s), s).toBe(true);
+    // The watcher reads the bucket with batched direct gets by sequence: no watch, no consumer.
+    for (const s of [
+      ...watch,
+      `$JS.API.CONSUMER.CREATE.KV_${bucket}`,
+      `$JS.API.CONSUMER.CREATE.KV_${bucket}.x`,
+    ]) {
+      expect(may(watcherA, 'publish', s), s).toBe(false);
+    }
     for (const s of write) {
       expect(may(watcherA, 'publish', s), s).toBe(false);
       expect(may({ role: 'fleetview' }, 'publish', s), s).toBe(false);

@@ -26,8 +26,9 @@ import {
  *   dead letters. It sees every cluster's data by design.
  * - `watcher-<cluster>`: publishes that cluster's scan requests; reads the fleet's DB version (a
  *   direct get of that key, no consumer);
- *   creates and writes its own manifests bucket (manifests too large for a request); reads and
- *   watches its cluster's scan failures bucket (it holds requests for failing images).
+ *   creates and writes its own manifests bucket (manifests too large for a request); reads its
+ *   cluster's scan failures bucket with direct gets (it holds requests for failing images). It may
+ *   create no consumer.
  * - `writer-<cluster>`: creates and consumes its own durable consumer (the create subject names the
  *   consumer and its filter, so the server checks both), reads its own results bucket, keeps its
  *   own dead letters; creates, writes and watches its cluster's scan failures bucket.
@@ -124,6 +125,16 @@ function readKv(bucket: string): string[] {
   ];
 }
 
+/**
+ * Reading a KV bucket without a consumer: opening it (stream info) and batched direct gets of its
+ * stream by sequence (failure-view.ts readFailures). An identity that may create a consumer may ask
+ * for push delivery to any subject (the create's body is not checked), so readers get this.
+ */
+function readKvDirect(bucket: string): string[] {
+  const stream = `KV_${bucket}`;
+  return [`${API}.STREAM.INFO.${stream}`, `${API}.DIRECT.GET.${stream}`];
+}
+
 /** What readKv allows, plus creating the bucket and writing its keys (put, compare-and-set, delete). */
 function writeKv(bucket: string): string[] {
   return [...readKv(bucket), `${API}.STREAM.CREATE.KV_${bucket}`, `$KV.${bucket}.>`];
@@ -161,8 +172,9 @@ export function permissionsFor(id: Identity): Permissions {
             `${API}.STREAM.INFO.${STREAM_FLEET}`,
             // Manifests too large for a request (a big ConfigMap or CRD): its own cluster's bucket only.
             ...writeBucket(manifestsBucket(c)),
-            // Holds requests for images whose scans fail until their retryAt (the writer owns the records).
-            ...readKv(failuresBucket(c)),
+            // Holds requests for images whose scans fail until their retryAt (the writer owns the
+            // records): the bucket read with direct gets of its stream by sequence, no watch.
+            ...readKvDirect(failuresBucket(c)),
           ],
         },
         subscribe: inbox,

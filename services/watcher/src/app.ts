@@ -139,11 +139,12 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
   const failures = followFailures({
     js,
     cluster: config.cluster,
+    timers,
     logger,
     onState: (ok, detail) => readiness.set('failures', ok, detail),
     onRecord: (record) => holds.recorded(record),
     onRemoved: (record) => holds.removed(record),
-    onFailure: () => metrics.failures.inc({ reason: 'failures_watch' }),
+    onFailure: () => metrics.failures.inc({ reason: 'failures_read' }),
   });
   const holds = createFailureHolds({
     records: failures,
