@@ -12,8 +12,9 @@ function fakeDirect() {
   const asked: { stream: string; query: DirectMsgRequest }[] = [];
   let current: StoredMsg | null = null;
   let failing = 0;
-  const entry = (value: string, op?: 'DEL' | 'PURGE') => {
-    const msg = { header: headers(op), data: new TextEncoder().encode(value), string: () => value };
+  let seq = 0;
+  const entry = (value: string, op?: 'DEL' | 'PURGE', at = ++seq) => {
+    const msg = { seq: at, header: headers(op), data: new TextEncoder().encode(value), string: () => value };
     return msg as unknown as StoredMsg;
   };
   return {
@@ -33,6 +34,10 @@ function fakeDirect() {
     },
     del() {
       current = entry('', 'DEL');
+    },
+    /** A lagging replica answers: an older message of the key. */
+    stale(value: string, at: number) {
+      current = entry(value, undefined, at);
     },
     fail(n: number) {
       failing = n;
@@ -85,6 +90,21 @@ describe('following the fleet DB version with direct gets', () => {
     h.wire.put('2026-03-01T00:00:00Z');
     await h.time.advance(FLEET_DB_POLL_MS);
     expect(h.seen).toEqual(['2026-03-01T00:00:00Z']);
+    await h.follow.stop();
+  });
+
+  it('never goes back to an older message a lagging replica answers with', async () => {
+    const h = harness(undefined, (w) => w.put('v1'));
+    await h.time.settle();
+    h.wire.put('v2');
+    await h.time.advance(FLEET_DB_POLL_MS);
+    expect(h.seen).toEqual(['v1', 'v2']);
+    h.wire.stale('v1', 1);
+    await h.time.advance(2 * FLEET_DB_POLL_MS);
+    expect(h.seen).toEqual(['v1', 'v2']);
+    h.wire.put('v3');
+    await h.time.advance(FLEET_DB_POLL_MS);
+    expect(h.seen).toEqual(['v1', 'v2', 'v3']);
     await h.follow.stop();
   });
 

@@ -18,8 +18,9 @@ const SUBJECT = `$KV.${STATE_BUCKET}.${STATE_KEY_TRIVY_DB}`;
  * get of the last message by subject names the subject in the request's own subject
  * (`$JS.API.DIRECT.GET.KV_fleetscan-state.$KV.fleetscan-state.trivy-db`), so the watcher's identity
  * may read that one key and create nothing. A new DB is still noticed within seconds, long before
- * reports' TTL refreshes. Only changes are reported (the first version read is one); a deleted key
- * reports nothing. Reads that fail are retried with backoff until stop().
+ * reports' TTL refreshes. Only changes are reported (the first version read is one), from messages
+ * newer than the last one read; a deleted key reports nothing. Reads that fail are retried with
+ * backoff until stop().
  */
 export function followFleetDb(d: {
   direct: Pick<DirectStreamAPI, 'getMessage'>;
@@ -34,13 +35,19 @@ export function followFleetDb(d: {
   const interval = d.intervalMs ?? FLEET_DB_POLL_MS;
   const random = d.random ?? Math.random;
   let reported: string | undefined;
+  let seen = 0;
   const loop = (async () => {
     for (let failures = 0; !abort.signal.aborted; ) {
       let wait: number;
       try {
-        const version = versionOf(await d.direct.getMessage(STREAM, { last_by_subj: SUBJECT }));
+        const m = await d.direct.getMessage(STREAM, { last_by_subj: SUBJECT });
         if (failures > 0) d.logger.info({ after: failures }, 'reading the fleet DB version works again');
         failures = 0;
+        // Any replica may answer a direct get: one that lags returns an older message, which must not
+        // set the version back (the key only moves forward). Its sequence says which is newer. (A bucket
+        // deleted and made again starts its sequences over: watchers follow it after a restart.)
+        const version = m && m.seq > seen ? versionOf(m) : undefined;
+        if (m && m.seq > seen) seen = m.seq;
         if (version !== undefined && version !== reported && !abort.signal.aborted) {
           reported = version;
           d.onVersion(version);
