@@ -1,6 +1,10 @@
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { memoryUsage } from 'node:process';
+import { setImmediate as tick } from 'node:timers/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ConfigAuditor, type ConfigAuditorOptions, createConfigAuditor } from './auditor.ts';
 import { TrivyErrorCode } from './errors.ts';
@@ -187,5 +191,27 @@ describe('createConfigAuditor', () => {
     await auditor.close();
     await expect.poll(async () => (await log()).includes('stdin closed')).toBe(true);
     await expect(auditor.audit([{ kind: 'Pod' }])).rejects.toMatchObject({ code: TrivyErrorCode.Aborted });
+  });
+
+  it('keeps nothing of a finished batch while its worker lives on', async () => {
+    // The soak's scanner grew ~1 MiB a minute: every batch raced the worker's exit, a promise that
+    // stays pending while the worker lives, and each race left a reaction on it holding the
+    // batch's response line. 100 batches of ~200 KB responses would keep ~20 MB.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const { auditor } = await setup();
+    const kind = 'P'.repeat(200_000);
+    const heapAfterGc = async () => {
+      await tick();
+      gc();
+      await tick();
+      gc();
+      return memoryUsage().heapUsed;
+    };
+    for (let i = 0; i < 5; i++) await auditor.audit([{ kind }], { signal: new AbortController().signal });
+    const before = await heapAfterGc();
+    for (let i = 0; i < 100; i++) await auditor.audit([{ kind }], { signal: new AbortController().signal });
+    const grown = (await heapAfterGc()) - before;
+    expect(grown).toBeLessThan(5_000_000);
   });
 });

@@ -67,6 +67,12 @@ interface Worker {
   nextLine(): Promise<string>;
   /** Why it is gone, once it is. */
   exited: Promise<TrivyError>;
+  /**
+   * Calls `listener` with why it is gone, once it is (at once if it already is); returns the
+   * removal. A batch listens with this, not through `exited`: a reaction added to that promise
+   * stays until the worker exits, with everything it holds (a batch's signal, its response).
+   */
+  onExit(listener: (e: TrivyError) => void): () => void;
   stderr(): string;
   kill(): void;
 }
@@ -138,35 +144,35 @@ export function createConfigAuditor(o: ConfigAuditorOptions): ConfigAuditor {
     signal: AbortSignal | undefined,
     what: string,
   ): Promise<T> {
-    const ac = new AbortController();
-    const onAbort = () => ac.abort();
-    signal?.addEventListener('abort', onAbort, { once: true });
+    let stop = () => {};
+    const guard = new Promise<never>((_, reject) => {
+      const offExit = w.onExit(reject);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new TrivyError(
+              TrivyErrorCode.Timeout,
+              `config audit: ${what} timed out after ${timeoutMs} ms, killed`,
+              {
+                stderr: w.stderr(),
+              },
+            ),
+          ),
+        timeoutMs,
+      );
+      const onAbort = () => reject(new TrivyError(TrivyErrorCode.Aborted, `config audit: ${what} aborted`));
+      if (signal?.aborted) onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      stop = () => {
+        offExit();
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+    });
     try {
-      return await Promise.race([
-        p,
-        w.exited.then((e) => Promise.reject(e)),
-        sleep(timeoutMs, undefined, { signal: ac.signal }).then(
-          () =>
-            Promise.reject(
-              new TrivyError(
-                TrivyErrorCode.Timeout,
-                `config audit: ${what} timed out after ${timeoutMs} ms, killed`,
-                {
-                  stderr: w.stderr(),
-                },
-              ),
-            ),
-          () =>
-            Promise.reject(
-              signal?.aborted
-                ? new TrivyError(TrivyErrorCode.Aborted, `config audit: ${what} aborted`)
-                : new TrivyError(TrivyErrorCode.Failed, `config audit: ${what} ended`),
-            ),
-        ),
-      ]);
+      return await Promise.race([p, guard]);
     } finally {
-      signal?.removeEventListener('abort', onAbort);
-      ac.abort();
+      stop();
     }
   }
 
@@ -249,11 +255,14 @@ function launch(
   const exited = new Promise<TrivyError>((resolve) => {
     onExit = resolve;
   });
+  const exitListeners = new Set<(e: TrivyError) => void>();
   const stderr = () => cleanStderr(stderrTail, []);
   const finish = (e: TrivyError) => {
     if (exitError) return;
     exitError = e;
     onExit(e);
+    for (const l of exitListeners) l(e);
+    exitListeners.clear();
   };
   const kill = () => {
     if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
@@ -331,5 +340,13 @@ function launch(
     return decoded.ready;
   });
   ready.catch(() => {});
-  return { child, alive, ready, nextLine, exited, stderr, kill };
+  const onExitOf = (listener: (e: TrivyError) => void) => {
+    if (exitError) {
+      listener(exitError);
+      return () => {};
+    }
+    exitListeners.add(listener);
+    return () => void exitListeners.delete(listener);
+  };
+  return { child, alive, ready, nextLine, exited, onExit: onExitOf, stderr, kill };
 }

@@ -8,23 +8,16 @@ import {
   ConfigAuditRequestSchema,
   type ConfigAuditResult,
   ConfigAuditResultSchema,
-  type Consumption,
-  clusterOf,
-  consume,
   type DeadLetters,
   type Delivery,
   encode,
-  forSubject,
   isBusError,
-  LANES,
   type Lane,
   laneOf,
   type Manifest,
   ManifestSchema,
   type Outcome,
   type ScanError,
-  STREAM_SCAN,
-  scanConsumer,
   subjects,
 } from '@fleetscan/bus';
 import type { Clock, Logger } from '@fleetscan/service';
@@ -36,6 +29,7 @@ import { classifyFailure } from './failure.ts';
 import type { ChecksPublisher } from './fleet-checks.ts';
 import type { ScannerMetrics } from './metrics.ts';
 import { carry } from './result-payload.ts';
+import { createScanLanes } from './scan-lanes.ts';
 import { untilAborted } from './until-aborted.ts';
 
 export interface ConfigWorkerDeps {
@@ -71,7 +65,6 @@ export interface ConfigWorkerDeps {
  */
 export function createConfigWorker(d: ConfigWorkerDeps) {
   const abort = new AbortController();
-  const consumptions = new Map<Lane, Consumption>();
 
   /** One worker request over a batch; counted and logged once per batch, whatever its size. */
   async function audit(items: readonly AuditItem[]): Promise<AuditOutput[]> {
@@ -202,39 +195,27 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
     return { kind: 'ack' };
   }
 
-  function consumeLane(lane: Lane): Promise<Consumption> {
-    return consume({
-      js: d.js,
-      stream: STREAM_SCAN,
-      consumer: scanConsumer('config', lane),
-      schemaFor: (subject) => forSubject(ConfigAuditRequestSchema, subject),
-      handle: (req, at) => handle(lane, req, at),
-      // A full batch running and the next one gathering meanwhile.
-      concurrency: 2 * d.batchSize,
-      metrics: d.metrics.consume,
-      logger: d.logger,
-      signal: abort.signal,
-      handlerTimeoutMs: d.requestTimeoutMs,
-      ...(d.deadLetters && { deadLetters: d.deadLetters }),
-      onTerm: (t) => {
-        if (t.ending !== 'invalid') return;
-        const cluster = clusterOf(t.subject);
-        d.metrics.requests.inc({ type: 'config', outcome: 'invalid', cluster });
-        d.metrics.failures.inc({ type: 'config', reason: 'INVALID_MESSAGE', cluster });
-      },
-    });
-  }
+  const lanes = createScanLanes({
+    type: 'config',
+    js: d.js,
+    schema: ConfigAuditRequestSchema,
+    handle,
+    // A full batch running and the next one gathering meanwhile.
+    concurrency: 2 * d.batchSize,
+    requestTimeoutMs: d.requestTimeoutMs,
+    metrics: d.metrics,
+    logger: d.logger,
+    signal: abort.signal,
+    ...(d.deadLetters && { deadLetters: d.deadLetters }),
+  });
 
   return {
-    async start(): Promise<void> {
-      for (const lane of LANES) consumptions.set(lane, await consumeLane(lane));
-    },
-    /** A lane's messages held, and its handlers stuck past their bound (for /readyz). */
-    held: (lane: Lane) => consumptions.get(lane)?.held() ?? { count: 0, oldestMs: 0, stuck: 0 },
+    start: lanes.start,
+    held: lanes.held,
     /** Stops pulling and kills a running audit; held messages go back to the stream. */
     async stop(): Promise<void> {
       abort.abort();
-      await Promise.all([...consumptions.values()].map((c) => c.stop()));
+      await lanes.stop();
     },
   };
 }

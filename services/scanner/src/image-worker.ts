@@ -2,27 +2,19 @@ import {
   type BlobStore,
   BusErrorCode,
   bounded,
-  type Consumption,
   canonicalScanSettings,
-  clusterOf,
-  consume,
   type DeadLetters,
   type Delivery,
   encode,
-  forSubject,
   ImageScanDataSchema,
   type ImageScanRequest,
   ImageScanRequestSchema,
   type ImageScanResult,
   ImageScanResultSchema,
   isBusError,
-  LANES,
-  type Lane,
   laneOf,
   type Outcome,
   type RegistryCredentials,
-  STREAM_SCAN,
-  scanConsumer,
   subjects,
 } from '@fleetscan/bus';
 import type { Clock, Logger } from '@fleetscan/service';
@@ -38,6 +30,7 @@ import { createImageScans } from './image-scan.ts';
 import type { ScannerMetrics } from './metrics.ts';
 import { carry } from './result-payload.ts';
 import { copySbom } from './sbom-copy.ts';
+import { createScanLanes } from './scan-lanes.ts';
 
 export interface ImageWorkerDeps {
   js: JetStreamClient;
@@ -87,7 +80,6 @@ export interface ImageWorkerDeps {
  */
 export function createImageWorker(d: ImageWorkerDeps) {
   const abort = new AbortController();
-  const consumptions = new Map<Lane, Consumption>();
   const scans = createImageScans({
     blobs: d.blobs,
     locks: d.locks,
@@ -255,38 +247,26 @@ export function createImageWorker(d: ImageWorkerDeps) {
     }
   }
 
-  function consumeLane(lane: Lane): Promise<Consumption> {
-    return consume({
-      js: d.js,
-      stream: STREAM_SCAN,
-      consumer: scanConsumer('image', lane),
-      schemaFor: (subject) => forSubject(ImageScanRequestSchema, subject),
-      handle,
-      concurrency: d.concurrency,
-      metrics: d.metrics.consume,
-      logger: d.logger,
-      signal: abort.signal,
-      handlerTimeoutMs: d.requestTimeoutMs,
-      ...(d.deadLetters && { deadLetters: d.deadLetters }),
-      onTerm: (t) => {
-        if (t.ending !== 'invalid') return;
-        const cluster = clusterOf(t.subject);
-        d.metrics.requests.inc({ type: 'image', outcome: 'invalid', cluster });
-        d.metrics.failures.inc({ type: 'image', reason: 'INVALID_MESSAGE', cluster });
-      },
-    });
-  }
+  const lanes = createScanLanes({
+    type: 'image',
+    js: d.js,
+    schema: ImageScanRequestSchema,
+    handle: (_lane, req, at) => handle(req, at),
+    concurrency: d.concurrency,
+    requestTimeoutMs: d.requestTimeoutMs,
+    metrics: d.metrics,
+    logger: d.logger,
+    signal: abort.signal,
+    ...(d.deadLetters && { deadLetters: d.deadLetters }),
+  });
 
   return {
-    async start(): Promise<void> {
-      for (const lane of LANES) consumptions.set(lane, await consumeLane(lane));
-    },
-    /** A lane's messages held, and its handlers stuck past their bound (for /readyz). */
-    held: (lane: Lane) => consumptions.get(lane)?.held() ?? { count: 0, oldestMs: 0, stuck: 0 },
+    start: lanes.start,
+    held: lanes.held,
     /** Stops pulling and kills running trivy processes; their messages go back to the stream. */
     async stop(): Promise<void> {
       abort.abort();
-      await Promise.all([...consumptions.values()].map((c) => c.stop()));
+      await lanes.stop();
     },
   };
 }
