@@ -25,10 +25,9 @@ import {
  *   results bucket), consumes every cluster's requests, publishes results and keeps its consumers'
  *   dead letters. It sees every cluster's data by design.
  * - `watcher-<cluster>`: publishes that cluster's scan requests; reads the fleet's DB version (a
- *   direct get of that key, no consumer);
- *   creates and writes its own manifests bucket (manifests too large for a request); reads its
- *   cluster's scan failures bucket with direct gets (it holds requests for failing images). It may
- *   create no consumer.
+ *   direct get of that key); creates and writes its own manifests bucket (manifests too large for a
+ *   request); reads its cluster's scan failures bucket with direct gets (it holds requests for
+ *   failing images). It may create no consumer.
  * - `writer-<cluster>`: creates and consumes its own durable consumer (the create subject names the
  *   consumer and its filter, so the server checks both), reads its own results bucket, keeps its
  *   own dead letters; creates, writes and watches its cluster's scan failures bucket.
