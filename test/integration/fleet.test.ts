@@ -1,14 +1,18 @@
+import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   BLOB_BUCKET,
   encode,
+  ensureStreams,
+  failuresBucket,
   type Identity,
   type ImageScanRequest,
   ImageScanRequestSchema,
   ImageScanResultSchema,
   resultsBucket,
   STATE_BUCKET,
+  STATE_KEY_TRIVY_DB,
   STREAM_DEAD,
   STREAM_FLEET,
   STREAM_RESULTS,
@@ -16,8 +20,11 @@ import {
   subjects,
   writerConsumer,
 } from '@fleetscan/bus';
-import { natsConnectOptions, type Stack, startStack, testImages } from '@fleetscan/stack';
+import { loadConfig as fleetviewConfig, startFleetview } from '@fleetscan/fleetview';
+import { createLogger } from '@fleetscan/service';
+import { natsConnectOptions, natsEnv, type Stack, startStack, testImages } from '@fleetscan/stack';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import { Objm } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -137,10 +144,10 @@ describe('two clusters, one scanner fleet, a 3-node NATS', () => {
       await waitFor(`config audit reports in ${c}`, async () =>
         (await listReports(kube[c], 'ConfigAuditReport', ns[c])).length >= 2 ? true : undefined,
       );
-      // Its watcher follows the fleet's DB version with its own identity.
+      // Its watcher reads the fleet's DB version with its own identity.
       const watcher = svc[c].watcher.registry;
       expect(
-        await metricValue(watcher, 'fleetscan_watcher_failures_total', { reason: 'fleet_db_watch' }),
+        await metricValue(watcher, 'fleetscan_watcher_failures_total', { reason: 'fleet_db_read' }),
       ).toBe(0);
     }
   });
@@ -218,49 +225,60 @@ describe('isolation: the server refuses what a cluster may not do', () => {
     }
   });
 
-  it("a consumer a's watcher or the fleet view may create cannot deliver into b's subjects", async () => {
-    // Consumer creation is allowed by its API subject (stream, name, filter); the body could ask for
-    // push delivery to any subject, which the server would then publish to on the account's behalf.
-    const jsm = await jetstreamManager(admin);
-    const resultsOfB = async () =>
-      (await jsm.streams.info(STREAM_RESULTS, { subjects_filter: subjects.resultImage('b') })).state.messages;
-    const before = await resultsOfB();
+  it("refuses a's watcher and the fleet view any consumer, so none can push into b's subjects", async () => {
+    // Permissions see a consumer create's subject (stream, name, filter), not its body, which may ask
+    // for push delivery to any subject: the server would then publish there on the account's behalf,
+    // into FLEETSCAN_RESULTS while someone subscribes to b's results. So neither identity may create
+    // a consumer at all: the watcher reads the DB version, the fleet view the fleet stream, with
+    // direct gets (their working is checked below, "without consumers").
     const attempts: [string, NatsConnection, string, string][] = [
       [
         'watcher-a',
         await as({ role: 'watcher', cluster: 'a' }),
         `KV_${STATE_BUCKET}`,
-        `$KV.${STATE_BUCKET}.trivy-db`,
+        `$KV.${STATE_BUCKET}.${STATE_KEY_TRIVY_DB}`,
+      ],
+      // Its cluster's failures bucket (made by writer-a at its start), read with direct gets too.
+      [
+        'watcher-a',
+        await as({ role: 'watcher', cluster: 'a' }),
+        `KV_${failuresBucket('a')}`,
+        `$KV.${failuresBucket('a')}.>`,
       ],
       ['fleetview', await as({ role: 'fleetview' }), STREAM_FLEET, subjects.allFindings],
     ];
-    const outcomes: string[] = [];
     for (const [who, nc, stream, filter] of attempts) {
-      const created = await (await jetstreamManager(nc)).consumers
-        .add(stream, {
-          name: `push-${who}-${run}`,
-          filter_subject: filter,
-          deliver_subject: subjects.resultImage('b'),
-          ack_policy: AckPolicy.None,
-          deliver_policy: DeliverPolicy.All,
-        })
-        .then(
-          () => 'created',
-          (e: unknown) => `refused: ${(e as Error).message}`,
-        );
-      outcomes.push(`${who}: ${created}`);
+      const jsm = await jetstreamManager(nc, { checkAPI: false });
+      const push = {
+        filter_subject: filter,
+        deliver_subject: subjects.resultImage('b'),
+        ack_policy: AckPolicy.None,
+        deliver_policy: DeliverPolicy.All,
+      };
+      // Named with its filter (the create subject carries both), durable, and with no name at all.
+      await refused(
+        `${who} creates a push consumer on ${stream}`,
+        jsm.consumers.add(stream, { ...push, name: `push-${who}-${run}` }),
+      );
+      await refused(
+        `${who} creates a durable push consumer on ${stream}`,
+        jsm.consumers.add(stream, { ...push, durable_name: `push-d-${who}-${run}` }),
+      );
+      await refused(`${who} creates an unnamed push consumer on ${stream}`, jsm.consumers.add(stream, push));
+      // What a KV watch creates (an ordered push consumer to the identity's own inbox).
+      await refused(
+        `${who} creates an ordered push consumer on ${stream}`,
+        jetstream(nc).consumers.getPushConsumer(stream, { filter_subjects: [filter] }),
+      );
     }
-    // The server allows it (permissions cannot see a request's body). A push consumer delivers only
-    // while a core subscription has interest in its subject; a stream capturing the subject is none,
-    // so while nobody subscribes to b's result subjects nothing is delivered and nothing reaches b's
-    // writer. With a subscriber there (an operator's `nats sub fleetscan.result.>`), the delivery is
-    // captured by FLEETSCAN_RESULTS too (seen here): ARCHITECTURE.md, "Many clusters", says so.
-    await new Promise((r) => setTimeout(r, 3000));
+    const jsm = await jetstreamManager(admin);
     for (const [who, , stream] of attempts) {
-      const info = await jsm.consumers.info(stream, `push-${who}-${run}`).catch(() => undefined);
-      outcomes.push(`${who}: delivered ${info?.delivered.stream_seq ?? 'none'}`);
+      const names = (await jsm.consumers.list(stream).next()).map((c) => c.name);
+      expect(
+        names.filter((n) => n.includes(who)),
+        `consumers ${who} left on ${stream}`,
+      ).toEqual([]);
     }
-    expect(await resultsOfB(), outcomes.join('; ')).toBe(before);
   });
 
   it('a forged result or request from a cannot make a report appear, or change, in b', async () => {
@@ -377,6 +395,84 @@ describe('losing a NATS node', () => {
       await waitFor('a service ready again', async () =>
         (await fetch(`http://127.0.0.1:${s.metricsPort}/readyz`)).ok ? true : undefined,
       );
+    }
+  });
+});
+
+describe('the watchers and the fleet view, without consumers', () => {
+  it('the watchers notice a new fleet DB version, read with direct gets', async () => {
+    const state = await new Kvm(jetstream(admin)).open(STATE_BUCKET);
+    const e = await state.get(STATE_KEY_TRIVY_DB);
+    const stackDb = e?.operation === 'PUT' ? e.string() : undefined;
+    const next = '2099-01-01T00:00:00Z';
+    const noticed = async (c: 'a' | 'b') =>
+      (await readFile(join(stack.dir, `watcher-${c}.log`), 'utf8'))
+        .split('\n')
+        .some((l) => l.includes('trivy DB version changed') && l.includes(`"to":"${next}"`));
+    expect(await noticed('a')).toBe(false);
+    await state.put(STATE_KEY_TRIVY_DB, next);
+    try {
+      for (const c of ['a', 'b'] as const) {
+        await waitFor(`watcher-${c} to notice DB ${next}`, async () =>
+          (await noticed(c)) ? true : undefined,
+        );
+        expect(
+          await metricValue(svc[c].watcher.registry, 'fleetscan_watcher_failures_total', {
+            reason: 'fleet_db_read',
+          }),
+        ).toBe(0);
+      }
+    } finally {
+      if (stackDb) await state.put(STATE_KEY_TRIVY_DB, stackDb);
+    }
+  });
+
+  it('the fleet view reads both clusters from the stream’s start, then follows it, with direct gets', async () => {
+    // A fleet stream made before direct gets were allowed on it gets them from the scanners'
+    // topology (ensureStreams at their start updates an existing stream).
+    const jsm = await jetstreamManager(admin);
+    const cfg = (await jsm.streams.info(STREAM_FLEET)).config;
+    await jsm.streams.update(STREAM_FLEET, { ...cfg, allow_direct: false });
+    expect((await jsm.streams.info(STREAM_FLEET)).config.allow_direct).toBe(false);
+    await ensureStreams(jsm, { replicas: stack.natsCluster.replicas });
+    expect((await jsm.streams.info(STREAM_FLEET)).config.allow_direct).toBe(true);
+    const view = await startFleetview({
+      config: fleetviewConfig({
+        ...natsEnv(stack.info(), { role: 'fleetview' }),
+        API_PORT: '0',
+        METRICS_PORT: '0',
+      }),
+      logger: createLogger({
+        service: 'fleetview',
+        level: 'debug',
+        destination: createWriteStream(join(stack.dir, 'fleetview.log'), { flags: 'a' }),
+      }),
+    });
+    try {
+      await view.caughtUp;
+      const owners = async () => {
+        const res = await fetch(`http://127.0.0.1:${view.apiPort}/v1/clusters`);
+        const body = (await res.json()) as { items: { cluster: string; owners: number }[] };
+        return Object.fromEntries(body.items.map((i) => [i.cluster, i.owners]));
+      };
+      const first = await owners();
+      // Each cluster's ReplicaSets of this file's Deployments at least (shared, own, late, 3 × loss).
+      expect(first.a, JSON.stringify(first)).toBeGreaterThanOrEqual(6);
+      expect(first.b, JSON.stringify(first)).toBeGreaterThanOrEqual(6);
+      const image = await unique('team-b/viewed', 'v1');
+      await kube.b.apps.createNamespacedDeployment({ namespace: ns.b, body: deployment('viewed', image) });
+      await waitFor("the fleet view to see b's new owner", async () =>
+        ((await owners()).b ?? 0) > (first.b ?? 0) ? true : undefined,
+      );
+      expect(
+        await metricValue(view.registry, 'fleetscan_fleetview_messages_total', { kind: 'inventory' }),
+      ).toBeGreaterThan(0);
+      expect(
+        await metricValue(view.registry, 'fleetscan_fleetview_messages_total', { kind: 'invalid' }),
+      ).toBe(0);
+      expect(await metricValue(view.registry, 'fleetscan_fleetview_ingest_failures_total')).toBe(0);
+    } finally {
+      await view.stop();
     }
   });
 });

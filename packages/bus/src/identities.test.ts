@@ -102,15 +102,58 @@ describe('permissions of the fleet identities', () => {
   it('let a watcher publish its own cluster’s requests and read the fleet DB version, nothing else', () => {
     expect(may(watcherA, 'publish', 'fleetscan.scan.image.a')).toBe(true);
     expect(may(watcherA, 'publish', 'fleetscan.scan.config.a')).toBe(true);
+    // The DB version: a direct get of that one key's last message (the key is in the subject).
     expect(
-      may(watcherA, 'publish', '$JS.API.CONSUMER.CREATE.KV_fleetscan-state.w1.$KV.fleetscan-state.trivy-db'),
+      may(watcherA, 'publish', '$JS.API.DIRECT.GET.KV_fleetscan-state.$KV.fleetscan-state.trivy-db'),
     ).toBe(true);
-    expect(
-      may(watcherA, 'publish', '$JS.API.CONSUMER.CREATE.KV_fleetscan-state.w1.$KV.fleetscan-state.>'),
-    ).toBe(false);
-    expect(may(watcherA, 'publish', '$JS.API.CONSUMER.CREATE.KV_fleetscan-state.w1')).toBe(false);
+    expect(may(watcherA, 'publish', '$JS.API.STREAM.INFO.KV_fleetscan-state')).toBe(true);
+    for (const s of [
+      '$JS.API.DIRECT.GET.KV_fleetscan-state.$KV.fleetscan-state.other',
+      '$JS.API.DIRECT.GET.KV_fleetscan-state.$KV.fleetscan-state.>',
+      '$JS.API.STREAM.MSG.GET.KV_fleetscan-state',
+    ]) {
+      expect(may(watcherA, 'publish', s), s).toBe(false);
+    }
+    // No consumer on the state bucket: a create's body could ask for push delivery to any subject.
+    for (const s of [
+      '$JS.API.CONSUMER.CREATE.KV_fleetscan-state.w1.$KV.fleetscan-state.trivy-db',
+      '$JS.API.CONSUMER.CREATE.KV_fleetscan-state.w1.$KV.fleetscan-state.>',
+      '$JS.API.CONSUMER.CREATE.KV_fleetscan-state.w1',
+      '$JS.API.CONSUMER.CREATE.KV_fleetscan-state',
+      '$JS.API.CONSUMER.DURABLE.CREATE.KV_fleetscan-state.w1',
+      '$JS.API.CONSUMER.INFO.KV_fleetscan-state.w1',
+      '$JS.API.CONSUMER.DELETE.KV_fleetscan-state.w1',
+      '$JS.FC.KV_fleetscan-state.x.1',
+    ]) {
+      expect(may(watcherA, 'publish', s), s).toBe(false);
+    }
     expect(may(watcherA, 'publish', '$JS.API.CONSUMER.MSG.NEXT.FLEETSCAN_RESULTS.writer-a')).toBe(false);
     expect(may(watcherA, 'subscribe', `${inboxPrefix(watcherA)}.abc.1`)).toBe(true);
+  });
+
+  it('let a watcher create no consumer on any stream (a create’s body could ask for push delivery)', () => {
+    for (const stream of [
+      'KV_fleetscan-state',
+      'KV_fleetscan-scan-failures-a',
+      'OBJ_fleetscan-manifests-a',
+      'FLEETSCAN_FLEET',
+      'FLEETSCAN_SCAN',
+      'FLEETSCAN_RESULTS',
+    ]) {
+      for (const verb of ['CREATE', 'DURABLE.CREATE']) {
+        for (const rest of [
+          '',
+          '.x',
+          '.x.>',
+          '.x.$KV.fleetscan-state.trivy-db',
+          '.x.$KV.fleetscan-scan-failures-a.k',
+        ]) {
+          const s = `$JS.API.CONSUMER.${verb}.${stream}${rest}`;
+          expect(may(watcherA, 'publish', s), s).toBe(false);
+          expect(may({ role: 'fleetview' }, 'publish', s), s).toBe(false);
+        }
+      }
+    }
   });
 
   it('let a watcher create and write its own manifests bucket, and only the watcher of its cluster', () => {
@@ -132,10 +175,9 @@ describe('permissions of the fleet identities', () => {
     expect(may(scanner, 'publish', '$JS.API.DIRECT.GET.OBJ_fleetscan-manifests-a')).toBe(true);
   });
 
-  it('let a writer create, write and watch its cluster’s failures bucket, its watcher read and watch it, nobody else write it', () => {
+  it('let a writer create, write and watch its cluster’s failures bucket, its watcher read it with direct gets, nobody else write it', () => {
     const bucket = 'fleetscan-scan-failures-a';
-    const read = [
-      `$JS.API.STREAM.INFO.KV_${bucket}`,
+    const watch = [
       `$JS.API.STREAM.MSG.GET.KV_${bucket}`,
       `$JS.API.DIRECT.GET.KV_${bucket}.$KV.${bucket}.ns.0123`,
       `$JS.API.CONSUMER.CREATE.KV_${bucket}.KV_WATCHER_x.$KV.${bucket}.>`,
@@ -143,9 +185,18 @@ describe('permissions of the fleet identities', () => {
       `$JS.API.CONSUMER.DELETE.KV_${bucket}.KV_WATCHER_x`,
       `$JS.FC.KV_${bucket}.x.1`,
     ];
+    const read = [`$JS.API.STREAM.INFO.KV_${bucket}`, `$JS.API.DIRECT.GET.KV_${bucket}`];
     const write = [`$JS.API.STREAM.CREATE.KV_${bucket}`, `$KV.${bucket}.ns.0123`];
-    for (const s of [...read, ...write]) expect(may(writerA, 'publish', s), s).toBe(true);
+    for (const s of [read[0] ?? '', ...watch, ...write]) expect(may(writerA, 'publish', s), s).toBe(true);
     for (const s of read) expect(may(watcherA, 'publish', s), s).toBe(true);
+    // The watcher reads the bucket with batched direct gets by sequence: no watch, no consumer.
+    for (const s of [
+      ...watch,
+      `$JS.API.CONSUMER.CREATE.KV_${bucket}`,
+      `$JS.API.CONSUMER.CREATE.KV_${bucket}.x`,
+    ]) {
+      expect(may(watcherA, 'publish', s), s).toBe(false);
+    }
     for (const s of write) {
       expect(may(watcherA, 'publish', s), s).toBe(false);
       expect(may({ role: 'fleetview' }, 'publish', s), s).toBe(false);
@@ -209,20 +260,23 @@ describe('permissions of the fleet identities', () => {
     );
   });
 
-  it('let the fleet view read the fleet stream with its own consumers and publish nothing else', () => {
+  it('let the fleet view read the fleet stream with direct gets, create no consumer and publish nothing else', () => {
     const fv: Identity = { role: 'fleetview' };
     expect(userName(fv)).toBe('fleetview');
-    for (const s of [
-      '$JS.API.STREAM.INFO.FLEETSCAN_FLEET',
-      '$JS.API.CONSUMER.CREATE.FLEETSCAN_FLEET.oc1',
-      '$JS.API.CONSUMER.CREATE.FLEETSCAN_FLEET.oc1.fleetscan.findings.>',
-      '$JS.API.CONSUMER.MSG.NEXT.FLEETSCAN_FLEET.oc1',
-      '$JS.API.CONSUMER.DELETE.FLEETSCAN_FLEET.oc1',
-    ]) {
+    for (const s of ['$JS.API.STREAM.INFO.FLEETSCAN_FLEET', '$JS.API.DIRECT.GET.FLEETSCAN_FLEET']) {
       expect(may(fv, 'publish', s), s).toBe(true);
     }
     for (const s of [
-      ...notA.filter((s) => !s.startsWith('$JS.API.CONSUMER.CREATE.FLEETSCAN_FLEET.')),
+      ...notA.filter((s) => s !== '$JS.API.DIRECT.GET.FLEETSCAN_FLEET'),
+      // No consumer of any kind: a create's body could ask for push delivery to any subject.
+      '$JS.API.CONSUMER.CREATE.FLEETSCAN_FLEET.oc1',
+      '$JS.API.CONSUMER.CREATE.FLEETSCAN_FLEET.oc1.fleetscan.findings.>',
+      '$JS.API.CONSUMER.DURABLE.CREATE.FLEETSCAN_FLEET.oc1',
+      '$JS.API.CONSUMER.MSG.NEXT.FLEETSCAN_FLEET.oc1',
+      '$JS.API.CONSUMER.DELETE.FLEETSCAN_FLEET.oc1',
+      '$JS.FC.FLEETSCAN_FLEET.x.1',
+      '$JS.API.DIRECT.GET.FLEETSCAN_FLEET.fleetscan.findings.x.a',
+      '$JS.API.STREAM.MSG.GET.FLEETSCAN_FLEET',
       'fleetscan.scan.image.a',
       'fleetscan.inventory._synced.a',
       'fleetscan.findings.0123456789abcdef0123456789abcdef.a',

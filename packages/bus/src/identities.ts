@@ -24,14 +24,16 @@ import {
  *   letters' among them, the scan consumers, the object stores and KV buckets, each cluster's
  *   results bucket), consumes every cluster's requests, publishes results and keeps its consumers'
  *   dead letters. It sees every cluster's data by design.
- * - `watcher-<cluster>`: publishes that cluster's scan requests; reads the fleet's DB version;
- *   creates and writes its own manifests bucket (manifests too large for a request); reads and
- *   watches its cluster's scan failures bucket (it holds requests for failing images).
+ * - `watcher-<cluster>`: publishes that cluster's scan requests; reads the fleet's DB version (a
+ *   direct get of that key); creates and writes its own manifests bucket (manifests too large for a
+ *   request); reads its cluster's scan failures bucket with direct gets (it holds requests for
+ *   failing images). It may create no consumer.
  * - `writer-<cluster>`: creates and consumes its own durable consumer (the create subject names the
  *   consumer and its filter, so the server checks both), reads its own results bucket, keeps its
  *   own dead letters; creates, writes and watches its cluster's scan failures bucket.
- * - `fleetview`: the fleet view (issue 15), read-only: ordered consumers on the fleet stream, which
- *   holds every cluster's inventory and findings; it publishes nothing a service reads.
+ * - `fleetview`: the fleet view (issue 15), read-only: batched direct gets of the fleet stream, which
+ *   holds every cluster's inventory and findings; it creates no consumer and publishes nothing a
+ *   service reads.
  * - `admin`: everything in the account (the local stack, tests, benchmarks, an operator's CLI).
  *
  * Replies (JetStream API responses, pulled messages, object chunks) come to each user's own inbox
@@ -122,6 +124,16 @@ function readKv(bucket: string): string[] {
   ];
 }
 
+/**
+ * Reading a KV bucket without a consumer: opening it (stream info) and batched direct gets of its
+ * stream by sequence (failure-view.ts readFailures). An identity that may create a consumer may ask
+ * for push delivery to any subject (the create's body is not checked), so readers get this.
+ */
+function readKvDirect(bucket: string): string[] {
+  const stream = `KV_${bucket}`;
+  return [`${API}.STREAM.INFO.${stream}`, `${API}.DIRECT.GET.${stream}`];
+}
+
 /** What readKv allows, plus creating the bucket and writing its keys (put, compare-and-set, delete). */
 function writeKv(bucket: string): string[] {
   return [...readKv(bucket), `${API}.STREAM.CREATE.KV_${bucket}`, `$KV.${bucket}.>`];
@@ -148,22 +160,20 @@ export function permissionsFor(id: Identity): Permissions {
             // Both lanes' requests (subjects.ts): its own cluster's only.
             ...LANES.flatMap((lane) => [subjects.scanImage(c, lane), subjects.scanConfig(c, lane)]),
             `${API}.INFO`,
-            // Waits for the stream the scanners create; watches the fleet's DB version: an ordered
-            // consumer whose filter can only be that one key (the server checks the create subject's
-            // filter against the request). Its name is random and consumers cannot be listed.
+            // Waits for the streams the scanners create; reads the fleet's DB version with a direct
+            // get of that one key's last message (the key is in the request's subject). No
+            // consumer: a create's body could ask for push delivery to any subject.
             `${API}.STREAM.INFO.${STREAM_SCAN}`,
             `${API}.STREAM.INFO.${state}`,
-            `${API}.CONSUMER.CREATE.${state}.*.$KV.${STATE_BUCKET}.${STATE_KEY_TRIVY_DB}`,
-            `${API}.CONSUMER.INFO.${state}.*`,
-            `${API}.CONSUMER.DELETE.${state}.*`,
-            `$JS.FC.${state}.>`,
+            `${API}.DIRECT.GET.${state}.$KV.${STATE_BUCKET}.${STATE_KEY_TRIVY_DB}`,
             // Its cluster's inventory on the fleet stream (owners, deletions, the synced mark).
             subjects.inventoryOf(c),
             `${API}.STREAM.INFO.${STREAM_FLEET}`,
             // Manifests too large for a request (a big ConfigMap or CRD): its own cluster's bucket only.
             ...writeBucket(manifestsBucket(c)),
-            // Holds requests for images whose scans fail until their retryAt (the writer owns the records).
-            ...readKv(failuresBucket(c)),
+            // Holds requests for images whose scans fail until their retryAt (the writer owns the
+            // records): the bucket read with direct gets of its stream by sequence, no watch.
+            ...readKvDirect(failuresBucket(c)),
           ],
         },
         subscribe: inbox,
@@ -239,14 +249,11 @@ export function permissionsFor(id: Identity): Permissions {
         publish: {
           allow: [
             `${API}.INFO`,
+            // The fleet stream read by sequence with batched direct gets (ingest.ts), its state at
+            // start from stream info. No consumer: a create's body could ask for push delivery to
+            // any subject, which the server would publish to on the account's behalf.
             `${API}.STREAM.INFO.${STREAM_FLEET}`,
-            // Ordered consumers on the fleet stream only (the model is built and rebuilt from it):
-            // created (with one filter the create subject carries it), read, pulled, deleted.
-            `${API}.CONSUMER.CREATE.${STREAM_FLEET}.>`,
-            `${API}.CONSUMER.INFO.${STREAM_FLEET}.*`,
-            `${API}.CONSUMER.DELETE.${STREAM_FLEET}.*`,
-            `${API}.CONSUMER.MSG.NEXT.${STREAM_FLEET}.*`,
-            `$JS.FC.${STREAM_FLEET}.>`,
+            `${API}.DIRECT.GET.${STREAM_FLEET}`,
           ],
         },
         subscribe: inbox,

@@ -19,7 +19,14 @@ export {
   DeadLetterHeader,
   type DeadLetters,
 } from './dead-letters.ts';
-export { type FailureEntry, type FailureView, watchFailures } from './failure-view.ts';
+export { morePending, readDirectBatch } from './direct-batch.ts';
+export {
+  FAILURES_POLL_MS,
+  type FailureEntry,
+  type FailureView,
+  readFailures,
+  watchFailures,
+} from './failure-view.ts';
 export * from './fleet-messages.ts';
 export {
   FLEETSCAN_ACCOUNT,

@@ -24,4 +24,4 @@ export { runMain } from './main.ts';
 export { createServiceRegistry } from './metrics-registry.ts';
 export { createReadiness, type Readiness } from './readiness.ts';
 export { onShutdownSignal } from './shutdown.ts';
-export { systemTimers, type Timers } from './timers.ts';
+export { pause, systemTimers, type Timers } from './timers.ts';

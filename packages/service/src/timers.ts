@@ -22,3 +22,21 @@ export const systemTimers: Timers = {
     return () => clearInterval(t);
   },
 };
+
+/**
+ * Resolves `ms` from now on `timers`, or at once when `signal` aborts (never rejects): the wait
+ * between two polls, which stop() must not sit through.
+ */
+export function pause(timers: Timers, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    let cancel = () => {};
+    const done = () => {
+      cancel();
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    cancel = timers.after(ms, done);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

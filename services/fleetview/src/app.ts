@@ -111,10 +111,11 @@ export async function startFleetview(deps: FleetviewDeps): Promise<RunningFleetv
     });
     if (!ready) return;
     readiness.set('topology', true);
+    const jsm = await js.jetstreamManager(false);
     for (let attempt = 0; !abort.signal.aborted; attempt++) {
       try {
         await runIngest({
-          js,
+          jsm,
           model,
           logger,
           timers,
@@ -130,7 +131,7 @@ export async function startFleetview(deps: FleetviewDeps): Promise<RunningFleetv
           },
         });
         if (abort.signal.aborted) return;
-        throw new Error('the fleet stream consumer ended');
+        throw new Error('reading the fleet stream ended');
       } catch (err) {
         if (abort.signal.aborted) return;
         metrics.ingestFailures.inc();

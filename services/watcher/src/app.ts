@@ -19,7 +19,6 @@ import {
   type Timers,
 } from '@fleetscan/service';
 import { jetstream } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
 import type { Registry } from 'prom-client';
 import { createAsks } from './asks.ts';
 import type { WatcherConfig } from './config.ts';
@@ -140,11 +139,12 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
   const failures = followFailures({
     js,
     cluster: config.cluster,
+    timers,
     logger,
     onState: (ok, detail) => readiness.set('failures', ok, detail),
     onRecord: (record) => holds.recorded(record),
     onRemoved: (record) => holds.removed(record),
-    onFailure: () => metrics.failures.inc({ reason: 'failures_watch' }),
+    onFailure: () => metrics.failures.inc({ reason: 'failures_read' }),
   });
   const holds = createFailureHolds({
     records: failures,
@@ -191,14 +191,16 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
       onWaiting: (reason) => readiness.set('topology', false, reason),
     });
     if (!ready) return false;
-    // The scanner fleet's DB version: reports matched against an older one are refreshed.
-    const state = await new Kvm(js).open(STATE_BUCKET);
+    // The scanner fleet's DB version: reports matched against an older one are refreshed. Read
+    // with direct gets (fleet-db.ts): the watcher's identity may create no consumer.
+    const jsm = await js.jetstreamManager(false);
     if (abort.signal.aborted) return false;
     dbFollow = followFleetDb({
-      kv: state,
+      direct: jsm.direct,
+      timers,
       logger,
       onVersion: (v) => scheduler.dbVersion(v),
-      onFailure: () => metrics.failures.inc({ reason: 'fleet_db_watch' }),
+      onFailure: () => metrics.failures.inc({ reason: 'fleet_db_read' }),
     });
     readiness.set('topology', true);
     return true;

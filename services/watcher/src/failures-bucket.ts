@@ -4,12 +4,11 @@ import {
   type FailureView,
   failuresBucket,
   isNotFound,
+  readFailures,
   type ScanFailureRecord,
-  watchFailures,
 } from '@fleetscan/bus';
-import { backoff, type Logger } from '@fleetscan/service';
+import { backoff, type Logger, type Timers } from '@fleetscan/service';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
 
 const LOAD_WAIT_MS = 30_000;
 
@@ -22,6 +21,7 @@ const LOAD_WAIT_MS = 30_000;
 export function followFailures(d: {
   js: JetStreamClient;
   cluster: string;
+  timers: Timers;
   logger: Pick<Logger, 'info' | 'warn'>;
   onState(ok: boolean, detail: string): void;
   /** A record appeared or changed (a failed round). */
@@ -49,9 +49,12 @@ export function followFailures(d: {
     for (let attempt = 0; !abort.signal.aborted; attempt++) {
       try {
         await jsm.streams.info(`KV_${bucket}`);
-        const kv = await new Kvm(d.js).open(bucket);
-        view = watchFailures({
-          kv,
+        // Direct gets of the bucket's stream, not a KV watch: the watcher's identity may create no
+        // consumer (a create's body could ask for push delivery to any subject).
+        view = readFailures({
+          direct: jsm.direct,
+          bucket,
+          timers: d.timers,
           logger: d.logger,
           onChange: (_key, record, previous) => {
             if (record) d.onRecord?.(record);
