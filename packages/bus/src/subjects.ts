@@ -45,6 +45,8 @@ export const subjects = {
   /** Every image scan request of a lane, of every cluster (the scanner fleet's filters). */
   allScanImage: (l: Lane = 'urgent') => `${PREFIX}.scan.${inLane(l)}image.*`,
   allScanConfig: (l: Lane = 'urgent') => `${PREFIX}.scan.${inLane(l)}config.*`,
+  /** Every scan request of a lane from one cluster (what its watcher asks how many are still queued). */
+  scansFrom: (cluster: string, l: Lane = 'urgent') => `${PREFIX}.scan.${inLane(l)}*.${token(cluster)}`,
   /** Every result of a lane for one cluster (that cluster's writer's filters). */
   resultsFor: (cluster: string, l: Lane = 'urgent') => `${PREFIX}.result.${inLane(l)}*.${token(cluster)}`,
   /** Messages a consumer terminated (consumer names are subject tokens: scan-image, writer-<cluster>_bulk). */

@@ -31,6 +31,7 @@ import { createInventoryFeed } from './inventory-feed.ts';
 import { createManifestsBucket } from './manifests-bucket.ts';
 import { createWatcherMetrics } from './metrics.ts';
 import { createOwnerSettings } from './owner-settings.ts';
+import { createQueueView } from './queue-view.ts';
 import { createRequestPublisher } from './requests.ts';
 import { createScheduler } from './scheduler.ts';
 
@@ -83,9 +84,16 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     configAudit: config.configAudit,
   });
   const scope = createScope(config.scope);
+  const queueView = createQueueView({
+    streams: (await js.jetstreamManager(false)).streams,
+    cluster: config.cluster,
+    timers,
+    logger,
+  });
   const publisher = createRequestPublisher({
     js,
     cluster: config.cluster,
+    queued: queueView.queued,
     now: () => clock.now(),
     retryAfterMs: config.retryAfterMs,
     onPublishLatency: (s) => metrics.publishLatency.observe(s),
@@ -241,6 +249,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     async stop() {
       stopHealth();
       feed.stop();
+      queueView.stop();
       abort.abort();
       await dbFollow?.stop();
       await inventory.stop();

@@ -27,6 +27,30 @@ describe('request memory', () => {
     expect(m.ask('k', 'g', SHARE, 40_000)).toEqual({ pending: true });
   });
 
+  it('keeps an ask pending past its window while its lane is still queued, up to 4 windows', () => {
+    // 10 000 owners: a cold start's bulk backlog outlasted REQUEST_RETRY_SECONDS, and what was still
+    // queued was asked again (1.30 writes per report).
+    let bulkQueued = true;
+    const m = createRequestMemory({
+      duplicateWindowMs: DUP,
+      maxEntries: 1000,
+      queued: (lane) => lane === 'bulk' && bulkQueued,
+    });
+    expect(m.ask('b', 'g', RETRY, 0, 'bulk')).toEqual({ msgID: 'b#0' });
+    expect(m.ask('u', 'h', SHARE, 0, 'urgent')).toEqual({ msgID: 'u#0' });
+    // The urgent lane holds nothing: its ask goes again at its usual time.
+    expect(m.ask('u', 'h', SHARE, SHARE, 'urgent')).toEqual({ msgID: 'u#1' });
+    expect(m.ask('b', 'g', RETRY, RETRY + 1, 'bulk')).toEqual({ pending: true });
+    // A sweep keeps it (and so its id): only the urgent key, past its time, leaves.
+    expect(m.sweep(RETRY + 1)).toBe(1);
+    expect(m.ask('b', 'g', RETRY, RETRY + 2, 'bulk')).toEqual({ pending: true });
+    // A bound: nothing waits forever behind a queue that never empties.
+    expect(m.ask('b', 'g', RETRY, 4 * RETRY, 'bulk')).toEqual({ msgID: 'b#1' });
+    // Once the queue is empty, the usual time again.
+    bulkQueued = false;
+    expect(m.ask('b', 'g', RETRY, 5 * RETRY, 'bulk')).toEqual({ msgID: 'b#2' });
+  });
+
   it('lets an urgent ask overtake a pending bulk one, with the next id; not the other way round', () => {
     const { m } = memory();
     expect(m.ask('k', 'g', SHARE, 0, 'bulk')).toEqual({ msgID: 'k#0' });

@@ -93,6 +93,8 @@ export function createRequestPublisher(opts: {
   shareWindowMs?: number;
   duplicateWindowMs?: number;
   maxRemembered?: number;
+  /** Whether this cluster's requests of a lane are still queued in the scan stream (queue-view.ts). */
+  queued?: (lane: Lane) => boolean;
   onPublishLatency?: (seconds: number) => void;
   onForget?: (reason: EvictionReason, count: number) => void;
 }): RequestPublisher {
@@ -100,6 +102,7 @@ export function createRequestPublisher(opts: {
     duplicateWindowMs: opts.duplicateWindowMs ?? DUPLICATE_WINDOW_MS,
     maxEntries: opts.maxRemembered ?? MAX_REMEMBERED_REQUESTS,
     ...(opts.onForget ? { onEvict: opts.onForget } : {}),
+    ...(opts.queued && { queued: opts.queued }),
   });
   const nowMs = () => opts.now().getTime();
 
