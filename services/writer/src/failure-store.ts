@@ -10,6 +10,7 @@ import {
 import type { Logger, Timers } from '@fleetscan/service';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
+import { createOwnWrites } from './own-writes.ts';
 
 export interface StoredFailure {
   record: ScanFailureRecord | undefined;
@@ -45,6 +46,7 @@ export async function openFailureStore(d: {
   timers: Timers;
   logger: Pick<Logger, 'warn'>;
   onWatchFailure?(): void;
+  now?: () => number;
 }): Promise<FailureStore & { loaded: Promise<void>; stop(): Promise<void> }> {
   const bucket = failuresBucket(d.cluster);
   const jsm = await d.js.jetstreamManager(false);
@@ -57,8 +59,10 @@ export async function openFailureStore(d: {
     logger: d.logger,
     ...(d.onWatchFailure && { onFailure: d.onWatchFailure }),
   });
+  // The view is a poll behind: what this writer wrote itself counts at once (own-writes.ts).
+  const own = createOwnWrites(d.now);
   return {
-    get: (namespace, image) => view.get(namespace, image),
+    get: (namespace, image) => own.get(failureKey(namespace, image), view.get(namespace, image)),
     entries: () => view.entries(),
     get size() {
       return view.size;
@@ -79,11 +83,14 @@ export async function openFailureStore(d: {
     async write(record, revision) {
       const key = failureKey(record.namespace, record.image);
       const value = encode(ScanFailureRecordSchema, record);
-      if (revision === undefined) await kv.create(key, value);
-      else await kv.update(key, value, revision);
+      const at = revision === undefined ? await kv.create(key, value) : await kv.update(key, value, revision);
+      own.wrote(key, { record, revision: at });
     },
     async delete(namespace, image) {
-      await kv.delete(failureKey(namespace, image));
+      const key = failureKey(namespace, image);
+      const held = own.get(key, view.get(namespace, image))?.revision ?? 0;
+      await kv.delete(key);
+      own.deleted(key, held);
     },
     stop: () => view.stop(),
   };
