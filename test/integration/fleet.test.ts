@@ -310,7 +310,7 @@ describe('isolation: the server refuses what a cluster may not do', () => {
       if (seen) {
         const m = await jsm.streams.getMessage(stream, { seq: 1 }).catch((e: unknown) => e as Error);
         leaks.push(
-          `${stream} captured ${m instanceof Error ? `(not readable: ${m.message})` : `${m.subject}: ${m.string().slice(0, 120)}`}`,
+          `${stream} captured ${m instanceof Error ? `(not readable: ${m.message})` : `${m?.subject}: ${m?.string().slice(0, 120)}`}`,
         );
       }
       await jsmAdmin.streams.delete(stream).catch(() => {});
