@@ -448,6 +448,27 @@ describe('one writer stopped for a while', () => {
   });
 });
 
+describe('a cluster resource deleted while its writer runs', () => {
+  it("b's writer asks the scanners again for its deleted consumer, and its results still arrive", async () => {
+    const jsm = await jetstreamManager(admin);
+    await jsm.consumers.delete(STREAM_RESULTS, writerConsumer('b', 'bulk'));
+    await waitFor(`${writerConsumer('b', 'bulk')} made again by the scanners`, async () =>
+      (await jsm.consumers.info(STREAM_RESULTS, writerConsumer('b', 'bulk')).catch(() => undefined))
+        ? true
+        : undefined,
+    );
+    const info = await jsm.consumers.info(STREAM_RESULTS, writerConsumer('b', 'bulk'));
+    expect(info.config.deliver_subject).toBeUndefined();
+    expect(info.config.filter_subject).toBe(subjects.resultsFor('b', 'bulk'));
+    // And b's writer pulls from it again (its pull requests wait on the new consumer).
+    await waitFor("b's bulk consumer to be pulled from again", async () =>
+      (await jsm.consumers.info(STREAM_RESULTS, writerConsumer('b', 'bulk'))).num_waiting > 0
+        ? true
+        : undefined,
+    );
+  });
+});
+
 describe('losing a NATS node', () => {
   it('SIGKILL of the streams leader while scans and writes are in flight: every report arrives once', async () => {
     const jsm = await jetstreamManager(admin);

@@ -69,8 +69,8 @@ export interface ConsumeOptions<T> {
   /** Where terminated messages are kept for inspection (dead-letters.ts). */
   deadLetters?: DeadLetters;
   /**
-   * A pull that failed (before its backoff): the writer asks the scanners for its consumer again
-   * when the failure says it is gone.
+   * A pull that failed (before its backoff): the writer looks its consumer up, and asks the
+   * scanners for it again when it is gone.
    */
   onPullFailure?(failure: string): void;
   /**

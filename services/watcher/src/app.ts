@@ -82,14 +82,19 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
   // The scanners make this cluster's resources (its manifests bucket, its failures bucket and the
   // writer's consumers) when asked on its provisioning subject: the watcher may create no stream
   // (a create's body could name any subjects). Asked at start and when the bucket is found missing.
-  const provision = () =>
-    requestProvision({
+  let topologyReady = false;
+  const provision = async () => {
+    const ok = await requestProvision({
       nc,
       cluster: config.cluster,
       signal: abort.signal,
       timers,
       onWaiting: (reason) => readiness.set('topology', false, reason),
     });
+    // Asked again after start-up (the bucket found missing): what the wait said is over.
+    if (ok && topologyReady) readiness.set('topology', true);
+    return ok;
+  };
   const settings = createOwnerSettings({
     scanners: config.scanners,
     settings: config.settings,
@@ -218,6 +223,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
       onFailure: () => metrics.failures.inc({ reason: 'fleet_db_read' }),
     });
     readiness.set('topology', true);
+    topologyReady = true;
     return true;
   })();
   topology.catch((err: unknown) => {

@@ -266,9 +266,13 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       signal: abort.signal,
       clock,
       deadLetters: createDeadLetters({ js }),
-      // Its consumer deleted (by an operator, or a stream re-created): ask for it again.
-      onPullFailure: (failure) => {
-        if (/not found/i.test(failure)) void reprovision();
+      // Its consumer deleted (by an operator, or a stream re-created): a pull then fails in one of
+      // several ways (no responders, consumer deleted, a missed heartbeat), so the consumer is looked
+      // up, and asked for again when it is gone.
+      onPullFailure: () => {
+        jsm.consumers.info(STREAM_RESULTS, writerConsumer(config.cluster, lane)).catch((err: unknown) => {
+          if (isNotFound(err)) void reprovision();
+        });
       },
       onTerm: (t) => {
         if (t.ending === 'invalid') {
@@ -290,9 +294,14 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       onWaiting: (reason) => readiness.set('topology', false, reason),
     });
   let reprovisioning: Promise<unknown> | undefined;
+  let bound = false;
   const reprovision = () => {
     reprovisioning ??= provision()
-      .catch(() => false)
+      .then((ok) => {
+        // What the wait said in /readyz is over once answered (after start-up only).
+        if (ok && bound) readiness.set('topology', true);
+      })
+      .catch(() => {})
       .finally(() => {
         reprovisioning = undefined;
       });
@@ -339,6 +348,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     });
     readiness.set('failures', true);
     readiness.set('topology', true);
+    bound = true;
     await inventory.synced;
     inventorySynced = true;
     readiness.set('watches', true);
