@@ -28,6 +28,8 @@ fleetscan_watcher_requests_total{type="image",outcome="published"} 40
     const after = parsePrometheus(`
 fleetscan_writer_reports_total{outcome="written"} 250
 fleetscan_writer_reports_total{outcome="unchanged"} 9
+fleetscan_writer_reports_total{kind="VulnerabilityReport",outcome="written"} 30
+fleetscan_writer_reports_total{kind="SbomReport",outcome="written"} 4
 fleetscan_scanner_trivy_runs_total{type="image"} 20
 fleetscan_scanner_trivy_runs_total{type="sbom"} 20
 fleetscan_scanner_trivy_runs_total{type="config"} 1
@@ -35,7 +37,8 @@ fleetscan_watcher_requests_total{type="image",outcome="published"} 90
 fleetscan_watcher_requests_total{type="image",outcome="pending"} 7
 `);
     expect(workBetween(before, after)).toEqual({
-      writes: 150,
+      writes: 180,
+      otherKindWrites: 4,
       trivyRuns: { image: 0, sbom: 20, config: 1 },
       published: { image: 50, config: 0 },
     });

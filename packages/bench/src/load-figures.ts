@@ -1,5 +1,8 @@
 import { type Sample, sumOf } from './prom.ts';
 
+/** The report kinds of the benchmark's workloads: what its watch counts. */
+export const FLEET_REPORT_KINDS: ReadonlySet<string> = new Set(['VulnerabilityReport', 'ConfigAuditReport']);
+
 /** Figures of a load phase that runs on services already up: pure functions of readings. */
 
 /** How far a DB refresh got: reports on another version than the old ones, and reports still on an old one. */
@@ -17,8 +20,10 @@ export function refreshProgress(
 }
 
 export interface WorkCounters {
-  /** Reports the writer wrote. */
+  /** Reports of the fleet's kinds (VulnerabilityReport, ConfigAuditReport) the writer wrote. */
   writes: number;
+  /** Reports of other kinds written (ExposedSecretReports and SbomReports, the cluster's own objects'). */
+  otherKindWrites: number;
   /** trivy runs by type: image (pull and analysis), sbom (re-match), config. */
   trivyRuns: { image: number; sbom: number; config: number };
   /** Requests the watcher published, by type. */
@@ -31,8 +36,18 @@ export function workBetween(before: readonly Sample[], after: readonly Sample[])
     sumOf(after, name, labels) - sumOf(before, name, labels);
   const runs = (type: string) => d('fleetscan_scanner_trivy_runs_total', { type });
   const published = (type: string) => d('fleetscan_watcher_requests_total', { type, outcome: 'published' });
+  const written = (samples: readonly Sample[], fleet: boolean) =>
+    samples
+      .filter(
+        (s) =>
+          s.name === 'fleetscan_writer_reports_total' &&
+          s.labels.outcome === 'written' &&
+          (s.labels.kind === undefined || FLEET_REPORT_KINDS.has(s.labels.kind)) === fleet,
+      )
+      .reduce((a, s) => a + s.value, 0);
   return {
-    writes: d('fleetscan_writer_reports_total', { outcome: 'written' }),
+    writes: written(after, true) - written(before, true),
+    otherKindWrites: written(after, false) - written(before, false),
     trivyRuns: { image: runs('image'), sbom: runs('sbom'), config: runs('config') },
     published: { image: published('image'), config: published('config') },
   };

@@ -1,3 +1,4 @@
+import { FLEET_REPORT_KINDS } from './load-figures.ts';
 import { childCpu, ownCpu, type ProcCpu } from './proc.ts';
 import { type Sample, sumOf } from './prom.ts';
 import type { CpuFigures, PassFigures } from './result.ts';
@@ -57,9 +58,6 @@ export function cpuFigures(o: {
     benchSec: delta(BENCH_KEY, ownCpu),
   };
 }
-
-/** The report kinds of the benchmark's workloads: what its watch counts. */
-const FLEET_REPORT_KINDS: ReadonlySet<string> = new Set(['VulnerabilityReport', 'ConfigAuditReport']);
 
 /**
  * Counters of one pass from the services' /metrics at its end. Scanners may outlive a pass (the

@@ -191,7 +191,10 @@ export function formatResult(r: BenchResult): string {
     );
     row(
       'API writes',
-      `${d.work.writes} (${n(d.work.writes / Math.max(1, d.refreshed))} per refreshed report)`,
+      `${d.work.writes} (${n(d.work.writes / Math.max(1, d.refreshed + (d.probeReports ?? 0)))} per refreshed or probe report)` +
+        (d.work.otherKindWrites
+          ? `; besides, ${d.work.otherKindWrites} of other kinds (the probes' secrets and SBOMs)`
+          : ''),
     );
     row('requests published', `image ${d.work.published.image}, config ${d.work.published.config}`);
     row('API requests (all clients, top 8)', topRequests(d.apiRequests));

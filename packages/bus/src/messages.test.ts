@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BusErrorCode, decode, encode } from './codec.ts';
 import {
+  ConfigAuditRequestSchema,
   forSubject,
   type ImageScanRequest,
   ImageScanRequestSchema,
@@ -142,6 +143,15 @@ describe('forSubject', () => {
     const other = schema.safeParse(request('b'));
     expect(other.success).toBe(false);
     expect(other.error?.issues[0]?.path).toEqual(['cluster']);
+  });
+
+  it('builds one schema per cluster and reuses it (zod compiles each new schema on first use)', () => {
+    const a = forSubject(ImageScanRequestSchema, subjects.scanImage('a'));
+    expect(forSubject(ImageScanRequestSchema, subjects.scanImage('a', 'bulk'))).toBe(a);
+    const b = forSubject(ImageScanRequestSchema, subjects.scanImage('b'));
+    expect(b).not.toBe(a);
+    expect(b.safeParse(request('a')).success).toBe(false);
+    expect(forSubject(ConfigAuditRequestSchema, subjects.scanConfig('a'))).not.toBe(a);
   });
 
   it('keeps the limits of the schema it wraps', () => {

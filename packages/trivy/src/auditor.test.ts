@@ -7,6 +7,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ConfigAuditor, type ConfigAuditorOptions, createConfigAuditor } from './auditor.ts';
+import type { AuditOutcome } from './auditor-protocol.ts';
 import { TrivyErrorCode } from './errors.ts';
 import type { TrivyLogger } from './runner.ts';
 
@@ -32,6 +33,7 @@ process.stdin.on('data', (d) => {
     const req = JSON.parse(buf.slice(0, nl));
     buf = buf.slice(nl + 1);
     const results = [];
+    if (process.env.FAKE_LOG_REQUESTS) log('request ' + req.manifests.map((m) => m.kind).join(','));
     for (const m of req.manifests) {
       if (m.do === 'hang') {
         // A grandchild in the same process group: killing the group must take it too.
@@ -89,6 +91,8 @@ async function setup(over: Partial<ConfigAuditorOptions> = {}, env: Record<strin
   const log = async () => (await readFile(logFile, 'utf8')).trim().split('\n').filter(Boolean);
   return { auditor, log, sleeps };
 }
+
+const message = (o: AuditOutcome) => ('findings' in o ? o.findings[0]?.message : o.error.code);
 
 function alive(pid: number): boolean {
   try {
@@ -183,6 +187,28 @@ describe('createConfigAuditor', () => {
     await expect(pending).rejects.toMatchObject({ code: TrivyErrorCode.Aborted });
     const grandchild = Number((await log()).find((l) => l.startsWith('grandchild'))?.split(' ')[1]);
     await expect.poll(() => alive(grandchild), { timeout: 5000 }).toBe(false);
+  });
+
+  it('sends a large batch in chunks, and an urgent call overtakes the chunks still waiting', async () => {
+    const { auditor, log } = await setup({ maxRequestManifests: 2 }, { FAKE_LOG_REQUESTS: '1' });
+    await auditor.audit([{ kind: 'Warm' }]);
+    await tick(); // the queue is idle: the bulk batch's first chunk is sent at once
+    const bulk = auditor.audit(['A', 'B', 'C', 'D', 'E'].map((kind) => ({ kind })));
+    const urgent = auditor.audit([{ kind: 'U' }], { urgent: true });
+    const outcomes = await bulk;
+    expect(outcomes.map(message)).toEqual(['A', 'B', 'C', 'D', 'E']);
+    expect((await urgent).map(message)).toEqual(['U']);
+    const requests = (await log()).filter((l) => l.startsWith('request ')).map((l) => l.slice(8));
+    expect(requests).toEqual(['Warm', 'A,B', 'U', 'C,D', 'E']);
+  });
+
+  it('fails the whole batch when one chunk fails, without sending the chunks after it', async () => {
+    const { auditor, log } = await setup({ maxRequestManifests: 1 }, { FAKE_LOG_REQUESTS: '1' });
+    await expect(
+      auditor.audit([{ kind: 'A' }, { kind: 'B', do: 'crash' }, { kind: 'C' }]),
+    ).rejects.toMatchObject({ code: TrivyErrorCode.Failed });
+    const requests = (await log()).filter((l) => l.startsWith('request ')).map((l) => l.slice(8));
+    expect(requests).toEqual(['A', 'B']);
   });
 
   it('closes the worker through its stdin', async () => {

@@ -8,6 +8,7 @@ import {
   outcomesOf,
 } from './auditor-protocol.ts';
 import { TrivyError, TrivyErrorCode } from './errors.ts';
+import { createPrioritySerial } from './priority-serial.ts';
 import type { TrivyLogger } from './runner.ts';
 import { cleanStderr } from './stderr.ts';
 
@@ -20,6 +21,12 @@ export interface ConfigAuditorOptions {
   startTimeoutMs?: number;
   /** Manifests of a batch the worker audits at once. Default 1. */
   concurrency?: number;
+  /**
+   * Manifests per request at most: a larger batch goes as several requests, and an urgent call's
+   * request overtakes the ones still waiting, so it waits for one chunk at most. Default 50
+   * (~0.5 s of the worker's time).
+   */
+  maxRequestManifests?: number;
   /** The worker's GOGC. Default 100 (Go's). */
   gcPercent?: number;
   logger: TrivyLogger;
@@ -35,6 +42,13 @@ export interface ConfigAuditorOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
+export interface AuditCallOptions {
+  includePassed?: boolean;
+  signal?: AbortSignal;
+  /** Ahead of every non-urgent request not yet sent (a change in a cluster, not a backlog). */
+  urgent?: boolean;
+}
+
 export interface ConfigAuditor {
   /**
    * Audits every manifest on its own (the checks that apply are chosen by its kind alone), in
@@ -43,10 +57,7 @@ export interface ConfigAuditor {
    * (TIMEOUT; it is killed) or the signal aborted (ABORTED). The next call starts a new worker,
    * after a backoff.
    */
-  audit(
-    manifests: readonly unknown[],
-    opts?: { includePassed?: boolean; signal?: AbortSignal },
-  ): Promise<AuditOutcome[]>;
+  audit(manifests: readonly unknown[], opts?: AuditCallOptions): Promise<AuditOutcome[]>;
   /** The trivy release whose checks the worker runs (its ready line); starts it if needed. */
   version(opts?: { signal?: AbortSignal }): Promise<string>;
   /** Closes the worker's stdin (it exits) and kills it if it has not after a grace period. */
@@ -57,6 +68,7 @@ const DEFAULT_START_TIMEOUT_MS = 120_000;
 const DEFAULT_MAX_LINE_CHARS = 64 * 1024 * 1024;
 const STDERR_TAIL_CHARS = 16_000;
 const CLOSE_GRACE_MS = 5_000;
+const DEFAULT_MAX_REQUEST_MANIFESTS = 50;
 
 interface Worker {
   child: ChildProcess;
@@ -92,7 +104,8 @@ export function createConfigAuditor(o: ConfigAuditorOptions): ConfigAuditor {
   let failures = 0;
   let notBefore = 0;
   let nextId = 1;
-  let queue: Promise<unknown> = Promise.resolve();
+  const queue = createPrioritySerial();
+  const chunkSize = Math.max(1, o.maxRequestManifests ?? DEFAULT_MAX_REQUEST_MANIFESTS);
   let closed = false;
 
   const args = ['-concurrency', String(o.concurrency ?? 1), '-gc-percent', String(o.gcPercent ?? 100)];
@@ -176,10 +189,7 @@ export function createConfigAuditor(o: ConfigAuditorOptions): ConfigAuditor {
     }
   }
 
-  async function auditNow(
-    manifests: readonly unknown[],
-    opts: { includePassed?: boolean; signal?: AbortSignal },
-  ): Promise<AuditOutcome[]> {
+  async function auditNow(manifests: readonly unknown[], opts: AuditCallOptions): Promise<AuditOutcome[]> {
     if (opts.signal?.aborted) throw new TrivyError(TrivyErrorCode.Aborted, 'config audit: aborted');
     if (manifests.length === 0) return [];
     const w = await started(opts.signal);
@@ -211,19 +221,38 @@ export function createConfigAuditor(o: ConfigAuditorOptions): ConfigAuditor {
     }
   }
 
-  /** One request at a time: a response answers the request before it. */
-  function serial<T>(f: () => Promise<T>): Promise<T> {
-    const run = queue.then(f, f);
-    queue = run.catch(() => {});
-    return run;
+  /**
+   * One request at a time (a response answers the request before it), urgent ones first. A batch
+   * larger than a chunk goes as several requests; after one fails, the rest are not sent.
+   */
+  function audit(manifests: readonly unknown[], opts: AuditCallOptions): Promise<AuditOutcome[]> {
+    const urgent = opts.urgent ?? false;
+    if (manifests.length <= chunkSize) return queue.run(urgent, () => auditNow(manifests, opts));
+    let failure: { err: unknown } | undefined;
+    const chunks: Promise<AuditOutcome[]>[] = [];
+    for (let i = 0; i < manifests.length; i += chunkSize) {
+      const chunk = manifests.slice(i, i + chunkSize);
+      chunks.push(
+        queue.run(urgent, async () => {
+          if (failure) throw failure.err;
+          try {
+            return await auditNow(chunk, opts);
+          } catch (err) {
+            failure ??= { err };
+            throw err;
+          }
+        }),
+      );
+    }
+    return Promise.all(chunks).then((parts) => parts.flat());
   }
 
   return {
     audit(manifests, opts = {}) {
-      return serial(() => auditNow(manifests, opts));
+      return audit(manifests, opts);
     },
     async version(opts = {}) {
-      return serial(async () => (await (await started(opts.signal)).ready).trivy);
+      return queue.run(true, async () => (await (await started(opts.signal)).ready).trivy);
     },
     async close() {
       closed = true;

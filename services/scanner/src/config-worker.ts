@@ -60,14 +60,14 @@ export interface ConfigWorkerDeps {
  * message's handler submits its manifest, awaits its checks, and publishes its own result.
  *
  * Each lane has its own consumer and batcher: an urgent audit does not wait for hundreds of
- * manifests gathering ahead of it. The one audit worker answers one request at a time, so an urgent
- * batch waits at most for the bulk request it is running (~10 ms a manifest).
+ * manifests gathering ahead of it. The one audit worker answers one request at a time, in chunks of a
+ * batch, urgent chunks first: an urgent batch waits at most for one bulk chunk (~0.5 s).
  */
 export function createConfigWorker(d: ConfigWorkerDeps) {
   const abort = new AbortController();
 
   /** One worker request over a batch; counted and logged once per batch, whatever its size. */
-  async function audit(items: readonly AuditItem[]): Promise<AuditOutput[]> {
+  async function audit(lane: Lane, items: readonly AuditItem[]): Promise<AuditOutput[]> {
     d.metrics.inFlight.inc({ type: 'config' });
     d.metrics.trivyRuns.inc({ type: 'config', cluster: '' });
     d.metrics.batchSize.observe(items.length);
@@ -75,7 +75,7 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
     try {
       const outcomes = await d.engine.auditManifests(
         items.map((i) => i.manifest),
-        { signal: abort.signal },
+        { signal: abort.signal, urgent: lane === 'urgent' },
       );
       const scanner = await d.engine.scanner();
       const scannedAt = d.clock.now().toISOString();
@@ -97,9 +97,17 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
     }
   }
 
-  const batcher = () =>
-    createBatcher({ maxSize: d.batchSize, waitMs: d.batchWaitMs, run: audit, signal: abort.signal });
-  const batchers: Record<Lane, Batcher<AuditItem, AuditOutput>> = { urgent: batcher(), bulk: batcher() };
+  const batcher = (lane: Lane) =>
+    createBatcher({
+      maxSize: d.batchSize,
+      waitMs: d.batchWaitMs,
+      run: (items: readonly AuditItem[]) => audit(lane, items),
+      signal: abort.signal,
+    });
+  const batchers: Record<Lane, Batcher<AuditItem, AuditOutput>> = {
+    urgent: batcher('urgent'),
+    bulk: batcher('bulk'),
+  };
 
   /** The result goes out in the lane its request came in. */
   async function publish(req: ConfigAuditRequest, at: Delivery, result: Uint8Array): Promise<void> {

@@ -44,7 +44,10 @@ export interface ScanEngine {
    * per manifest (its findings, or a permanent error for that manifest), in order. Rejects when
    * the batch as a whole could not run.
    */
-  auditManifests(manifests: readonly Manifest[], opts: { signal: AbortSignal }): Promise<AuditOutcome[]>;
+  auditManifests(
+    manifests: readonly Manifest[],
+    opts: { signal: AbortSignal; urgent?: boolean },
+  ): Promise<AuditOutcome[]>;
   scanner(): Promise<Scanner>;
   /** trivy DB version (metadata UpdatedAt): part of every image cache key. */
   dbUpdatedAt(): Promise<string>;

@@ -122,7 +122,7 @@ export function createTrivyEngine(cfg: TrivyEngineConfig, logger: Logger): ScanE
       });
     },
     auditManifests(manifests, opts) {
-      return auditor.audit(manifests, { signal: opts.signal });
+      return auditor.audit(manifests, { signal: opts.signal, urgent: opts.urgent ?? false });
     },
     async scanner() {
       return { ...SCANNER, version: await scannerVersion() };
