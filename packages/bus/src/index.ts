@@ -26,7 +26,6 @@ export {
   type FailureEntry,
   type FailureView,
   readFailures,
-  watchFailures,
 } from './failure-view.ts';
 export * from './fleet-messages.ts';
 export {
