@@ -10,6 +10,8 @@ import {
   type ImageScanRequest,
   ImageScanRequestSchema,
   ImageScanResultSchema,
+  inboxPrefix,
+  manifestsBucket,
   resultsBucket,
   STATE_BUCKET,
   STATE_KEY_TRIVY_DB,
@@ -23,7 +25,14 @@ import {
 import { loadConfig as fleetviewConfig, startFleetview } from '@fleetscan/fleetview';
 import { createLogger } from '@fleetscan/service';
 import { natsConnectOptions, natsEnv, type Stack, startStack, testImages } from '@fleetscan/stack';
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  type JetStreamManager,
+  jetstream,
+  jetstreamManager,
+  StorageType,
+} from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { Objm } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -290,6 +299,104 @@ describe('isolation: the server refuses what a cluster may not do', () => {
     }
   });
 
+  it("refuses a's watcher and writer every stream and consumer create: the scanners provision a's resources", async () => {
+    // Permissions see a create's subject, not its body: an identity allowed to create its own
+    // stream could give it any subjects — b's writer's inbox, where its pulled results arrive — and
+    // read them with the gets it has on that stream; one allowed a consumer create could ask for
+    // push delivery anywhere. So neither may create or change a stream or a consumer: each asks the
+    // scanners on fleetscan.provision.<its cluster> (only its own).
+    const jsmAdmin = await jetstreamManager(admin);
+    const foreignSubjects = [`${inboxPrefix({ role: 'writer', cluster: 'b' })}.>`];
+    const leaks: string[] = [];
+    // What a create that got through captured in a few seconds, read back by the identity itself
+    // with its message get on that stream (the probe's finding), then removed.
+    const captured = async (stream: string, jsm: JetStreamManager) => {
+      const seen = await waitFor(
+        `${stream} to capture b's inbox`,
+        async () => ((await jsmAdmin.streams.info(stream)).state.messages > 0 ? true : undefined),
+        15_000,
+      ).catch(() => false);
+      if (seen) {
+        const m = await jsm.streams.getMessage(stream, { seq: 1 }).catch((e: unknown) => e as Error);
+        leaks.push(
+          `${stream} captured ${m instanceof Error ? `(not readable: ${m.message})` : `${m?.subject}: ${m?.string().slice(0, 120)}`}`,
+        );
+      }
+      await jsmAdmin.streams.delete(stream).catch(() => {});
+    };
+    const rejects = async (what: string, p: Promise<unknown>): Promise<unknown> =>
+      p.then(
+        () => new Error(`${what} was allowed`),
+        (e: unknown) => e,
+      );
+    for (const who of ['watcher', 'writer'] as const) {
+      const nc = await as({ role: who, cluster: 'a' });
+      const jsm = await jetstreamManager(nc, { checkAPI: false });
+      for (const stream of [`OBJ_${manifestsBucket('a')}`, `KV_${failuresBucket('a')}`]) {
+        const existed = await jsmAdmin.streams.info(stream).then(
+          () => true,
+          () => false,
+        );
+        const cfg = { name: stream, subjects: foreignSubjects, storage: StorageType.Memory };
+        const create = await rejects(`${who}-a creates ${stream}`, jsm.streams.add(cfg));
+        const allowed = create instanceof Error && /was allowed/.test(create.message);
+        if (allowed && !existed) await captured(stream, jsm);
+        expect(String((create as Error).message), `${who}-a creates ${stream} (${leaks.join('; ')})`).toMatch(
+          /permissions violation/i,
+        );
+        await refused(`${who}-a updates ${stream}`, jsm.streams.update(stream, cfg));
+        await refused(`${who}-a deletes ${stream}`, jsm.streams.delete(stream));
+      }
+      // A consumer with push delivery, on each stream the identity uses, with the names and filters
+      // its rights named before.
+      const pushTo = { deliver_subject: subjects.scanImage('b'), ack_policy: AckPolicy.None };
+      for (const [stream, cfg] of [
+        [STREAM_RESULTS, { durable_name: writerConsumer('a'), filter_subject: subjects.resultsFor('a') }],
+        [
+          STREAM_RESULTS,
+          { durable_name: writerConsumer('a', 'bulk'), filter_subject: subjects.resultsFor('a', 'bulk') },
+        ],
+        [
+          `KV_${failuresBucket('a')}`,
+          { name: `push-${who}-${run}`, filter_subject: `$KV.${failuresBucket('a')}.>` },
+        ],
+        [`KV_${failuresBucket('a')}`, { durable_name: `push-d-${who}-${run}` }],
+      ] as const) {
+        const err = await rejects(
+          `${who}-a creates a push consumer on ${stream}`,
+          jsm.consumers.add(stream, { ...pushTo, ...cfg }),
+        );
+        const names = (await jsmAdmin.consumers.list(stream).next()).map((c) => c.name);
+        for (const n of names.filter((x) => x.includes(`-${who}-${run}`))) {
+          await jsmAdmin.consumers.delete(stream, n).catch(() => {});
+        }
+        expect(String((err as Error).message), `${who}-a creates a push consumer on ${stream}`).toMatch(
+          /permissions violation/i,
+        );
+      }
+      await refused(
+        `${who}-a creates an ordered push consumer on its failures bucket`,
+        jetstream(nc).consumers.getPushConsumer(`KV_${failuresBucket('a')}`),
+      );
+      // Its own cluster's provisioning only.
+      await refused(
+        `${who}-a asks to provision b`,
+        nc.request('fleetscan.provision.b', '', { timeout: 10_000 }),
+      );
+      const ok = await nc.request('fleetscan.provision.a', '', { timeout: 30_000 });
+      expect(JSON.parse(ok.string()), `${who}-a provisions a`).toEqual({ ok: true });
+    }
+    expect(leaks).toEqual([]);
+    // What the scanners provisioned for a: the writer's consumers are pull consumers.
+    for (const lane of ['urgent', 'bulk'] as const) {
+      const info = await jsmAdmin.consumers.info(STREAM_RESULTS, writerConsumer('a', lane));
+      expect(info.config.deliver_subject, writerConsumer('a', lane)).toBeUndefined();
+    }
+    expect((await jsmAdmin.streams.info(`KV_${failuresBucket('a')}`)).config.subjects).toEqual([
+      `$KV.${failuresBucket('a')}.>`,
+    ]);
+  });
+
   it('a forged result or request from a cannot make a report appear, or change, in b', async () => {
     const jsm = await jetstreamManager(admin);
     const before = await jsm.consumers.info(STREAM_RESULTS, writerConsumer('b'));
@@ -347,6 +454,27 @@ describe('one writer stopped for a while', () => {
     });
     const report = await vulnReportOf('b', 'late');
     expect(repoOf(report)).toBe('team-b/late');
+  });
+});
+
+describe('a cluster resource deleted while its writer runs', () => {
+  it("b's writer asks the scanners again for its deleted consumer, and its results still arrive", async () => {
+    const jsm = await jetstreamManager(admin);
+    await jsm.consumers.delete(STREAM_RESULTS, writerConsumer('b', 'bulk'));
+    await waitFor(`${writerConsumer('b', 'bulk')} made again by the scanners`, async () =>
+      (await jsm.consumers.info(STREAM_RESULTS, writerConsumer('b', 'bulk')).catch(() => undefined))
+        ? true
+        : undefined,
+    );
+    const info = await jsm.consumers.info(STREAM_RESULTS, writerConsumer('b', 'bulk'));
+    expect(info.config.deliver_subject).toBeUndefined();
+    expect(info.config.filter_subject).toBe(subjects.resultsFor('b', 'bulk'));
+    // And b's writer pulls from it again (its pull requests wait on the new consumer).
+    await waitFor("b's bulk consumer to be pulled from again", async () =>
+      (await jsm.consumers.info(STREAM_RESULTS, writerConsumer('b', 'bulk'))).num_waiting > 0
+        ? true
+        : undefined,
+    );
   });
 });
 

@@ -1,12 +1,14 @@
 import { createWriteStream } from 'node:fs';
 import {
   encode,
+  ensureClusterResources,
   ensureTopology,
   type ImageScanData,
   ImageScanResultSchema,
   type Lane,
   pendingMessages,
   STREAM_RESULTS,
+  serveProvisioning,
   subjects,
 } from '@fleetscan/bus';
 import { createLogger } from '@fleetscan/service';
@@ -33,6 +35,7 @@ const BULK_RESULTS = 200;
 let k: Kube;
 let nc: NatsConnection;
 let writer: RunningWriter | undefined;
+let provisioning: { stop(): Promise<void> } | undefined;
 let logStream: ReturnType<typeof createWriteStream> | undefined;
 const image = () => `${stack().registry.host}/library/nginx:1.20`;
 const reportName = (rs: string) => `replicaset-${rs}-nginx`;
@@ -47,9 +50,15 @@ beforeAll(async () => {
   // test publishes as admin.
   await provisionCluster(stack(), cluster);
   nc = await connect(natsConnectOptions(stack()));
-  // No scanner runs here, and the scanners own the topology: create it as they would, or the writer
-  // waits for streams that only another test file's scanners make.
+  // No scanner runs here, and the scanners own the topology and each cluster's resources: create
+  // the one and answer the writer's provisioning request as they would, or the writer waits for
+  // what only another test file's scanners make.
   await ensureTopology(jetstream(nc));
+  provisioning = serveProvisioning({
+    nc,
+    ensure: (c) => ensureClusterResources(jetstream(nc), c),
+    logger: createLogger({ service: 'provisioning', level: 'warn' }),
+  });
   logStream = createWriteStream(`${stack().dir}/writer-${cluster}.log`, { flags: 'a' });
   writer = await startWriter({
     config: writerConfig({
@@ -67,6 +76,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await writer?.stop();
+  await provisioning?.stop();
   const s = logStream;
   if (s) await new Promise<void>((resolve) => s.end(resolve));
   await nc?.close();

@@ -69,6 +69,11 @@ export interface ConsumeOptions<T> {
   /** Where terminated messages are kept for inspection (dead-letters.ts). */
   deadLetters?: DeadLetters;
   /**
+   * A pull that failed (before its backoff): the writer looks its consumer up, and asks the
+   * scanners for it again when it is gone.
+   */
+  onPullFailure?(failure: string): void;
+  /**
    * The most a handler may take. Past it the delivery's signal is aborted (DEADLINE); a handler
    * still running `stuckGraceMs` later is stuck: counted, shown by held(), and no longer kept alive,
    * so JetStream hands its message to another replica after ack_wait. Unbounded when undefined.
@@ -340,6 +345,7 @@ export async function consume<T>(o: ConsumeOptions<T>): Promise<Consumption> {
       }
       failures++;
       o.metrics.pullErrors.inc(labels);
+      o.onPullFailure?.(failure);
       const delay = backoff(failures - 1, 500, 30_000, random);
       log.warn({ err: bounded(failure), retryInMs: delay }, 'pull failed; backing off');
       await sleep(delay, undefined, { signal: abort.signal }).catch(() => {});

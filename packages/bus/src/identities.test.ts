@@ -156,10 +156,8 @@ describe('permissions of the fleet identities', () => {
     }
   });
 
-  it('let a watcher create and write its own manifests bucket, and only the watcher of its cluster', () => {
+  it('let a watcher write its own manifests bucket (not create or change it), and only the watcher of its cluster', () => {
     for (const s of [
-      '$JS.API.STREAM.CREATE.OBJ_fleetscan-manifests-a',
-      '$JS.API.STREAM.UPDATE.OBJ_fleetscan-manifests-a',
       '$JS.API.STREAM.INFO.OBJ_fleetscan-manifests-a',
       '$JS.API.STREAM.MSG.GET.OBJ_fleetscan-manifests-a',
       '$JS.API.STREAM.PURGE.OBJ_fleetscan-manifests-a',
@@ -173,29 +171,83 @@ describe('permissions of the fleet identities', () => {
     const scanner: Identity = { role: 'scanner' };
     expect(may(scanner, 'publish', '$JS.API.STREAM.INFO.OBJ_fleetscan-manifests-a')).toBe(true);
     expect(may(scanner, 'publish', '$JS.API.DIRECT.GET.OBJ_fleetscan-manifests-a')).toBe(true);
+    expect(may(scanner, 'publish', '$JS.API.STREAM.CREATE.OBJ_fleetscan-manifests-a')).toBe(true);
   });
 
-  it('let a writer create, write and watch its cluster’s failures bucket, its watcher read it with direct gets, nobody else write it', () => {
+  it('let no watcher or writer create, change or delete any stream or consumer: they ask the scanners, for their own cluster only', () => {
+    const streams = [
+      'OBJ_fleetscan-manifests-a',
+      'KV_fleetscan-scan-failures-a',
+      'OBJ_fleetscan-results-a',
+      'FLEETSCAN_RESULTS',
+      'FLEETSCAN_SCAN',
+      'x',
+    ];
+    for (const id of [watcherA, writerA]) {
+      for (const stream of streams) {
+        for (const verb of ['CREATE', 'UPDATE', 'DELETE']) {
+          const s = `$JS.API.STREAM.${verb}.${stream}`;
+          expect(may(id, 'publish', s), `${userName(id)} ${s}`).toBe(false);
+        }
+        for (const rest of [
+          '',
+          '.x',
+          '.writer-a',
+          '.writer-a.fleetscan.result.*.a',
+          '.writer-a_bulk.fleetscan.result.bulk.*.a',
+          '.x.$KV.fleetscan-scan-failures-a.>',
+        ]) {
+          for (const verb of ['CREATE', 'DURABLE.CREATE', 'DELETE']) {
+            const s = `$JS.API.CONSUMER.${verb}.${stream}${rest}`;
+            expect(may(id, 'publish', s), `${userName(id)} ${s}`).toBe(false);
+          }
+        }
+      }
+      expect(may(id, 'publish', 'fleetscan.provision.a'), userName(id)).toBe(true);
+      expect(may(id, 'publish', 'fleetscan.provision.b'), userName(id)).toBe(false);
+      expect(may(id, 'subscribe', 'fleetscan.provision.a'), userName(id)).toBe(false);
+      expect(permissionsFor(id).allow_responses, userName(id)).toBeUndefined();
+    }
+    // The scanners answer every cluster's provisioning request, to the asker's reply subject only.
+    const scanner: Identity = { role: 'scanner' };
+    expect(may(scanner, 'subscribe', 'fleetscan.provision.a')).toBe(true);
+    expect(may(scanner, 'publish', '_INBOX.writer-a.x')).toBe(false);
+    expect(permissionsFor(scanner).allow_responses).toEqual({ max: 1, expires: '1m' });
+    for (const s of [
+      '$JS.API.CONSUMER.CREATE.FLEETSCAN_RESULTS.writer-a.fleetscan.result.*.a',
+      '$JS.API.CONSUMER.CREATE.FLEETSCAN_RESULTS.writer-a_bulk.fleetscan.result.bulk.*.a',
+      '$JS.API.CONSUMER.INFO.FLEETSCAN_RESULTS.writer-a',
+      '$JS.API.STREAM.CREATE.KV_fleetscan-scan-failures-a',
+    ]) {
+      expect(may(scanner, 'publish', s), s).toBe(true);
+    }
+    for (const id of [{ role: 'fleetview' } as Identity]) {
+      expect(may(id, 'publish', 'fleetscan.provision.a')).toBe(false);
+    }
+  });
+
+  it('let a writer read (direct gets) and write its cluster’s failures bucket, its watcher read it with direct gets, nobody else write it, nobody watch it', () => {
     const bucket = 'fleetscan-scan-failures-a';
     const watch = [
-      `$JS.API.STREAM.MSG.GET.KV_${bucket}`,
-      `$JS.API.DIRECT.GET.KV_${bucket}.$KV.${bucket}.ns.0123`,
       `$JS.API.CONSUMER.CREATE.KV_${bucket}.KV_WATCHER_x.$KV.${bucket}.>`,
+      `$JS.API.CONSUMER.CREATE.KV_${bucket}`,
+      `$JS.API.CONSUMER.CREATE.KV_${bucket}.x`,
       `$JS.API.CONSUMER.INFO.KV_${bucket}.KV_WATCHER_x`,
       `$JS.API.CONSUMER.DELETE.KV_${bucket}.KV_WATCHER_x`,
       `$JS.FC.KV_${bucket}.x.1`,
     ];
     const read = [`$JS.API.STREAM.INFO.KV_${bucket}`, `$JS.API.DIRECT.GET.KV_${bucket}`];
-    const write = [`$JS.API.STREAM.CREATE.KV_${bucket}`, `$KV.${bucket}.ns.0123`];
-    for (const s of [read[0] ?? '', ...watch, ...write]) expect(may(writerA, 'publish', s), s).toBe(true);
+    const readKey = [
+      `$JS.API.STREAM.MSG.GET.KV_${bucket}`,
+      `$JS.API.DIRECT.GET.KV_${bucket}.$KV.${bucket}.ns.0123`,
+    ];
+    const write = [`$KV.${bucket}.ns.0123`];
+    for (const s of [...read, ...readKey, ...write]) expect(may(writerA, 'publish', s), s).toBe(true);
     for (const s of read) expect(may(watcherA, 'publish', s), s).toBe(true);
-    // The watcher reads the bucket with batched direct gets by sequence: no watch, no consumer.
-    for (const s of [
-      ...watch,
-      `$JS.API.CONSUMER.CREATE.KV_${bucket}`,
-      `$JS.API.CONSUMER.CREATE.KV_${bucket}.x`,
-    ]) {
+    // Both read the bucket with batched direct gets by sequence: no watch, no consumer.
+    for (const s of watch) {
       expect(may(watcherA, 'publish', s), s).toBe(false);
+      expect(may(writerA, 'publish', s), s).toBe(false);
     }
     for (const s of write) {
       expect(may(watcherA, 'publish', s), s).toBe(false);
@@ -204,10 +256,10 @@ describe('permissions of the fleet identities', () => {
     expect(may({ role: 'scanner' }, 'publish', `$KV.${bucket}.ns.0123`)).toBe(false);
   });
 
-  it('let a writer create, bind and ack only its own consumer with its own filter, and read its own bucket', () => {
+  it('let a writer bind and ack only its own consumer (never create it), and read its own bucket', () => {
     expect(
       may(writerA, 'publish', '$JS.API.CONSUMER.CREATE.FLEETSCAN_RESULTS.writer-a.fleetscan.result.*.a'),
-    ).toBe(true);
+    ).toBe(false);
     expect(may(writerA, 'publish', '$JS.API.CONSUMER.MSG.NEXT.FLEETSCAN_RESULTS.writer-a')).toBe(true);
     expect(may(writerA, 'publish', '$JS.ACK.FLEETSCAN_RESULTS.writer-a.1.10.10.1700000000.0')).toBe(true);
     expect(may(writerA, 'publish', '$JS.API.STREAM.MSG.GET.OBJ_fleetscan-results-a')).toBe(true);

@@ -22,15 +22,23 @@ import {
  *
  * - `scanner` (the shared fleet; one user for every replica): owns the topology (streams, the dead
  *   letters' among them, the scan consumers, the object stores and KV buckets, each cluster's
- *   results bucket), consumes every cluster's requests, publishes results and keeps its consumers'
- *   dead letters. It sees every cluster's data by design.
+ *   results bucket) and every cluster's resources (its writer's consumers, its failures and
+ *   manifests buckets), which it provisions when the cluster's watcher or writer asks on
+ *   `fleetscan.provision.<cluster>`; consumes every cluster's requests, publishes results and keeps
+ *   its consumers' dead letters. It sees every cluster's data by design.
  * - `watcher-<cluster>`: publishes that cluster's scan requests; reads the fleet's DB version (a
- *   direct get of that key); creates and writes its own manifests bucket (manifests too large for a
+ *   direct get of that key); puts objects into its own manifests bucket (manifests too large for a
  *   request); reads its cluster's scan failures bucket with direct gets (it holds requests for
- *   failing images). It may create no consumer.
- * - `writer-<cluster>`: creates and consumes its own durable consumer (the create subject names the
- *   consumer and its filter, so the server checks both), reads its own results bucket, keeps its
- *   own dead letters; creates, writes and watches its cluster's scan failures bucket.
+ *   failing images).
+ * - `writer-<cluster>`: consumes its own two durable consumers (info, next, acks), reads its own
+ *   results bucket, keeps its own dead letters; reads (direct gets) and writes its cluster's scan
+ *   failures bucket.
+ *
+ * No watcher or writer may create, change or delete a stream or a consumer: permissions see a
+ * create's subject, not its body, so a stream it may create could be given any subjects (another
+ * cluster's inbox, read back with its gets on that stream) and a consumer push delivery to any
+ * subject. They ask the scanners, which create their resources with fixed configurations
+ * (cluster-resources.ts), on their own cluster's provisioning subject only.
  * - `fleetview`: the fleet view (issue 15), read-only: batched direct gets of the fleet stream, which
  *   holds every cluster's inventory and findings; it creates no consumer and publishes nothing a
  *   service reads.
@@ -74,6 +82,11 @@ export interface SubjectRules {
 export interface Permissions {
   publish: SubjectRules;
   subscribe: SubjectRules;
+  /**
+   * Replies to the requests it receives, to their reply subjects only (another identity's inbox),
+   * once each, within `expires`: the scanners' answers to provisioning requests.
+   */
+  allow_responses?: { max: number; expires: string };
 }
 
 const API = '$JS.API';
@@ -89,38 +102,18 @@ function readBucket(bucket: string): string[] {
 }
 
 /**
- * Write access to an object store bucket its writer creates: the stream (created, brought to the
- * topology's replicas, read), objects put (chunks and metadata under `$O.<bucket>`), the previous
- * copy's metadata read and its chunks purged when an object is replaced.
+ * Putting objects into an object store bucket the scanners create (cluster-resources.ts): opening
+ * it (stream info), objects put (chunks and metadata under `$O.<bucket>`), the previous copy's
+ * metadata read and its chunks purged when an object is replaced. No create or update of the
+ * stream: the body of either could give it any subjects.
  */
-function writeBucket(bucket: string): string[] {
+function putObjects(bucket: string): string[] {
   const stream = `OBJ_${bucket}`;
   return [
-    `${API}.STREAM.CREATE.${stream}`,
-    `${API}.STREAM.UPDATE.${stream}`,
     `${API}.STREAM.INFO.${stream}`,
     `${API}.STREAM.MSG.GET.${stream}`,
     `${API}.STREAM.PURGE.${stream}`,
     `$O.${bucket}.>`,
-  ];
-}
-
-/**
- * Reading and watching a KV bucket: opening it (stream info), reading a key (direct or message
- * get), and the ordered push consumers of a watch and of a key listing, on that bucket's stream
- * only (their deliveries come to the identity's own inbox).
- */
-function readKv(bucket: string): string[] {
-  const stream = `KV_${bucket}`;
-  return [
-    `${API}.STREAM.INFO.${stream}`,
-    `${API}.STREAM.MSG.GET.${stream}`,
-    `${API}.DIRECT.GET.${stream}.>`,
-    `${API}.CONSUMER.CREATE.${stream}`,
-    `${API}.CONSUMER.CREATE.${stream}.>`,
-    `${API}.CONSUMER.INFO.${stream}.*`,
-    `${API}.CONSUMER.DELETE.${stream}.*`,
-    `$JS.FC.${stream}.>`,
   ];
 }
 
@@ -134,9 +127,19 @@ function readKvDirect(bucket: string): string[] {
   return [`${API}.STREAM.INFO.${stream}`, `${API}.DIRECT.GET.${stream}`];
 }
 
-/** What readKv allows, plus creating the bucket and writing its keys (put, compare-and-set, delete). */
-function writeKv(bucket: string): string[] {
-  return [...readKv(bucket), `${API}.STREAM.CREATE.KV_${bucket}`, `$KV.${bucket}.>`];
+/**
+ * What readKvDirect allows, plus a key's current value (a direct or message get naming the key)
+ * and writing keys (put, compare-and-set, delete) of a bucket the scanners create. No consumer:
+ * no KV watch.
+ */
+function readWriteKv(bucket: string): string[] {
+  const stream = `KV_${bucket}`;
+  return [
+    ...readKvDirect(bucket),
+    `${API}.STREAM.MSG.GET.${stream}`,
+    `${API}.DIRECT.GET.${stream}.>`,
+    `$KV.${bucket}.>`,
+  ];
 }
 
 /** The scanner fleet's consumers, both lanes of each kind, with their filters. */
@@ -170,7 +173,9 @@ export function permissionsFor(id: Identity): Permissions {
             subjects.inventoryOf(c),
             `${API}.STREAM.INFO.${STREAM_FLEET}`,
             // Manifests too large for a request (a big ConfigMap or CRD): its own cluster's bucket only.
-            ...writeBucket(manifestsBucket(c)),
+            ...putObjects(manifestsBucket(c)),
+            // Asks the scanners for that bucket (and the writer's resources): its own cluster's only.
+            subjects.provision(c),
             // Holds requests for images whose scans fail until their retryAt (the writer owns the
             // records): the bucket read with direct gets of its stream by sequence, no watch.
             ...readKvDirect(failuresBucket(c)),
@@ -188,12 +193,12 @@ export function permissionsFor(id: Identity): Permissions {
             // Waits for the stream; counts its pending results (stream info with its filter: the
             // request's filter is not checked, so per-subject counts of other clusters are visible).
             `${API}.STREAM.INFO.${STREAM_RESULTS}`,
-            // Its consumer of each lane, only with that lane's filter: the server matches both
-            // against the request.
+            // Its consumer of each lane, made by the scanners when it asks (its own cluster only):
+            // bound, pulled from and acked, never created (a create's body could ask for push).
+            subjects.provision(c),
             ...LANES.flatMap((lane) => {
               const durable = writerConsumer(c, lane);
               return [
-                `${API}.CONSUMER.CREATE.${STREAM_RESULTS}.${durable}.${subjects.resultsFor(c, lane)}`,
                 `${API}.CONSUMER.INFO.${STREAM_RESULTS}.${durable}`,
                 `${API}.CONSUMER.MSG.NEXT.${STREAM_RESULTS}.${durable}`,
                 `$JS.ACK.${STREAM_RESULTS}.${durable}.>`,
@@ -204,8 +209,8 @@ export function permissionsFor(id: Identity): Permissions {
             // Waits for the dead-letter stream too, so its first dead letter has somewhere to go.
             `${API}.STREAM.INFO.${STREAM_DEAD}`,
             ...readBucket(resultsBucket(c)),
-            // Its cluster's failing images (scan-failures.ts): created, written and watched by it alone.
-            ...writeKv(failuresBucket(c)),
+            // Its cluster's failing images (scan-failures.ts): written by it alone, read with direct gets.
+            ...readWriteKv(failuresBucket(c)),
           ],
         },
         subscribe: inbox,
@@ -233,6 +238,9 @@ export function permissionsFor(id: Identity): Permissions {
             `${API}.STREAM.PURGE.*`,
             `${API}.DIRECT.GET.>`,
             ...SCAN_CONSUMERS.map((c) => `${API}.CONSUMER.CREATE.${STREAM_SCAN}.${c.name}.${c.filter}`),
+            // Each cluster's writer consumers (cluster-resources.ts), any cluster's filter.
+            `${API}.CONSUMER.CREATE.${STREAM_RESULTS}.*.${PREFIX}.result.>`,
+            `${API}.CONSUMER.INFO.${STREAM_RESULTS}.*`,
             `${API}.CONSUMER.INFO.${STREAM_SCAN}.*`,
             `${API}.CONSUMER.MSG.NEXT.${STREAM_SCAN}.*`,
             `$JS.ACK.${STREAM_SCAN}.>`,
@@ -242,7 +250,9 @@ export function permissionsFor(id: Identity): Permissions {
           ],
           deny: [`${API}.STREAM.DELETE.>`, `${API}.CONSUMER.DELETE.${STREAM_SCAN}.>`],
         },
-        subscribe: inbox,
+        // Every cluster's provisioning requests, answered to the asker's inbox (allow_responses).
+        subscribe: { allow: [...inbox.allow, subjects.allProvision] },
+        allow_responses: { max: 1, expires: '1m' },
       };
     case 'fleetview':
       return {

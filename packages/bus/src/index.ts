@@ -1,4 +1,5 @@
 export { type BlobStore, type BlobStoreOptions, objectDigest, openBlobStore } from './blobs.ts';
+export { ensureClusterResources } from './cluster-resources.ts';
 export { BusError, BusErrorCode, decode, encode, isBusError } from './codec.ts';
 export {
   type CanonicalConfigAuditSettings,
@@ -25,7 +26,6 @@ export {
   type FailureEntry,
   type FailureView,
   readFailures,
-  watchFailures,
 } from './failure-view.ts';
 export * from './fleet-messages.ts';
 export {
@@ -52,6 +52,24 @@ export { clusterEnv, type NatsSettings, natsEnv, natsSettings } from './nats-con
 export { type OwnerFilter, OwnerFilterSchema, ownerFilterKey, ownerFilterMatches } from './owner-filter.ts';
 export { pendingMessages } from './pending.ts';
 export { ensureTopology, type OwnedTopology, waitForStreams } from './provision.ts';
+export {
+  MAX_PROVISION_ERROR_LENGTH,
+  PROVISION_QUEUE,
+  type ProvisionReply,
+  ProvisionReplySchema,
+} from './provision-protocol.ts';
+export {
+  PROVISION_REQUEST_TIMEOUT_MS,
+  type ProvisionRequester,
+  requestProvision,
+} from './provision-request.ts';
+export {
+  type ProvisionConnection,
+  type ProvisionMsg,
+  type ProvisionOutcome,
+  type ProvisionSubscription,
+  serveProvisioning,
+} from './provision-responder.ts';
 export { ensureReplicas } from './replicas.ts';
 export {
   bounded,
@@ -68,6 +86,7 @@ export {
 export { type ImageSbom, ImageSbomSchema, type SbomEntry, SbomEntrySchema } from './sbom-entry.ts';
 export {
   DEFAULT_FAILURE_BACKOFF,
+  FAILURE_RECORD_MAX_AGE_MS,
   type FailedScan,
   type FailureBackoff,
   failureBackoffMs,

@@ -11,6 +11,12 @@ import { MAX_IMAGE_REF_LENGTH, MAX_NAMESPACE_LENGTH, type ScanError } from './me
  * record per image is one retry chain, whatever the resync or a restart asks.
  */
 
+/**
+ * Records of images nobody asks about any more (no owner runs them) leave the bucket after this
+ * (the bucket's max age, set by the scanners that create it: cluster-resources.ts).
+ */
+export const FAILURE_RECORD_MAX_AGE_MS = 24 * 3600_000;
+
 /** A record's message: enough to name the failure in an Event, not the registry's whole answer. */
 export const MAX_FAILURE_MESSAGE_LENGTH = 1000;
 

@@ -16,6 +16,8 @@
  *   fleetscan.findings.<ref key>.<cluster>    an image's findings in a namespace (findingsKey)
  *   fleetscan.checks.<uid>.<cluster>          an owner's failed config audit checks
  *                                             (the last four: stream FLEETSCAN_FLEET, the fleet view's input)
+ *   fleetscan.provision.<cluster>             a cluster's watcher or writer asks the scanners for its
+ *                                             resources (core request/reply, no stream: provision-*.ts)
  *
  * Requests travel in two lanes, each with its own consumers from the watcher through the scanners
  * (whose results stay in the request's lane) to the writer, so work a person waits for is never
@@ -64,6 +66,9 @@ export const subjects = {
   /** An owner's failed config audit checks (OwnerChecks). */
   checks: (uid: string, cluster: string) => `${PREFIX}.checks.${uidToken(uid)}.${token(cluster)}`,
   allChecks: `${PREFIX}.checks.>`,
+  /** A cluster's request for its resources (its writer's consumers, its buckets), answered by a scanner. */
+  provision: (cluster: string) => `${PREFIX}.provision.${token(cluster)}`,
+  allProvision: `${PREFIX}.provision.*`,
 } as const;
 
 /** The token of fleetscan.inventory.<token>.<cluster> that marks a complete inventory. */

@@ -1,12 +1,14 @@
 import {
   connectBus,
   createDeadLetters,
+  ensureClusterResources,
   ensureTopology,
   inboxPrefix,
   LANES,
   pendingMessages,
   STREAM_SCAN,
   scanConsumer,
+  serveProvisioning,
   subjects,
 } from '@fleetscan/bus';
 import {
@@ -68,6 +70,13 @@ export async function startScanner(deps: ScannerDeps): Promise<RunningScanner> {
     replicas: config.nats.replicas,
   });
   const { blobs, locks } = topology;
+  // Each cluster's resources (its writer's consumers, its failures and manifests buckets), made
+  // when its watcher or writer asks: they may create no stream or consumer themselves.
+  const provisioning = serveProvisioning({
+    nc,
+    ensure: (cluster) => ensureClusterResources(js, cluster, { replicas: config.nats.replicas }),
+    logger,
+  });
   const dbVersion = await startDbVersionPublisher({
     kv: topology.state,
     dbUpdatedAt: () => deps.engine.dbUpdatedAt(),
@@ -165,7 +174,7 @@ export async function startScanner(deps: ScannerDeps): Promise<RunningScanner> {
     registry,
     async stop() {
       clearInterval(lag);
-      await Promise.all([dbVersion.stop(), image.stop(), cfg.stop()]);
+      await Promise.all([provisioning.stop(), dbVersion.stop(), image.stop(), cfg.stop()]);
       await deps.engine.close();
       await nc.drain();
       await ops.close();

@@ -1,6 +1,8 @@
 import {
   connectBus,
   inboxPrefix,
+  manifestsBucket,
+  requestProvision,
   STATE_BUCKET,
   STREAM_FLEET,
   STREAM_SCAN,
@@ -77,6 +79,23 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     onStatus: (ok, detail) => readiness.set('nats', ok, detail),
   });
   const js = jetstream(nc);
+  const abort = new AbortController();
+  // The scanners make this cluster's resources (its manifests bucket, its failures bucket and the
+  // writer's consumers) when asked on its provisioning subject: the watcher may create no stream
+  // (a create's body could name any subjects). Asked at start and when the bucket is found missing.
+  let topologyReady = false;
+  const provision = async () => {
+    const ok = await requestProvision({
+      nc,
+      cluster: config.cluster,
+      signal: abort.signal,
+      timers,
+      onWaiting: (reason) => readiness.set('topology', false, reason),
+    });
+    // Asked again after start-up (the bucket found missing): what the wait said is over.
+    if (ok && topologyReady) readiness.set('topology', true);
+    return ok;
+  };
   const settings = createOwnerSettings({
     scanners: config.scanners,
     settings: config.settings,
@@ -171,7 +190,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
       publisher,
       credentials,
       manifests: createManifestSource(kube),
-      blobs: createManifestsBucket(js, config.cluster),
+      blobs: createManifestsBucket(js, config.cluster, provision),
       auditReports: (o) => scope.auditReports(o),
       cluster: config.cluster,
       scanners: config.scanners,
@@ -190,8 +209,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
   });
 
   // The scanners own the topology: requests are asked for once their stream (and the fleet state
-  // bucket) exist; until then /readyz says what is missing.
-  const abort = new AbortController();
+  // bucket) exist and they provisioned this cluster; until then /readyz says what is missing.
   let dbFollow: { stop(): Promise<void> } | undefined;
   const topology = (async () => {
     const ready = await waitForStreams(js, [STREAM_SCAN, STREAM_FLEET, `KV_${STATE_BUCKET}`], {
@@ -199,6 +217,8 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
       onWaiting: (reason) => readiness.set('topology', false, reason),
     });
     if (!ready) return false;
+    readiness.set('topology', false, `asking the scanners for ${manifestsBucket(config.cluster)}`);
+    if (!(await provision())) return false;
     // The scanner fleet's DB version: reports matched against an older one are refreshed. Read
     // with direct gets (fleet-db.ts): the watcher's identity may create no consumer.
     const jsm = await js.jetstreamManager(false);
@@ -211,6 +231,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
       onFailure: () => metrics.failures.inc({ reason: 'fleet_db_read' }),
     });
     readiness.set('topology', true);
+    topologyReady = true;
     return true;
   })();
   topology.catch((err: unknown) => {

@@ -6,32 +6,34 @@ import {
   connectBus,
   consume,
   createDeadLetters,
-  ensureConsumer,
   failuresBucket,
   forSubject,
   type ImageScanResult,
   ImageScanResultSchema,
   inboxPrefix,
+  isNotFound,
   LANES,
   type Lane,
   openBlobStore,
   pendingMessages,
+  requestProvision,
   resultsBucket,
   STREAM_DEAD,
   STREAM_RESULTS,
   subjects,
   waitForStreams,
   writerConsumer,
-  writerConsumerConfig,
 } from '@fleetscan/bus';
 import { createInventory, DEFAULT_REPORT_KINDS, OWNER_KINDS } from '@fleetscan/inventory';
 import { type KubeConnection, loadKubeConfig } from '@fleetscan/kube';
 import { SBOM_REPORT } from '@fleetscan/reports';
 import {
+  backoff,
   type Clock,
   createReadiness,
   createServiceRegistry,
   type Logger,
+  pause,
   startOpsServer,
   systemClock,
   systemTimers,
@@ -264,6 +266,14 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       signal: abort.signal,
       clock,
       deadLetters: createDeadLetters({ js }),
+      // Its consumer deleted (by an operator, or a stream re-created): a pull then fails in one of
+      // several ways (no responders, consumer deleted, a missed heartbeat), so the consumer is looked
+      // up, and asked for again when it is gone.
+      onPullFailure: () => {
+        jsm.consumers.info(STREAM_RESULTS, writerConsumer(config.cluster, lane)).catch((err: unknown) => {
+          if (isNotFound(err)) void reprovision();
+        });
+      },
       onTerm: (t) => {
         if (t.ending === 'invalid') {
           metrics.results.inc({ type: t.subject.split('.').at(-2) ?? 'unknown', outcome: 'invalid' });
@@ -271,24 +281,58 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       },
     });
   };
+  // The scanners own every stream and consumer: this writer's consumers and its failures bucket are
+  // made by one of them when it asks on its cluster's provisioning subject (it may create nothing:
+  // a create's body could name any subjects or push delivery anywhere), at start and when one is
+  // found missing. Asked until answered, with backoff; readiness says why it waits.
+  const provision = () =>
+    requestProvision({
+      nc,
+      cluster: config.cluster,
+      signal: abort.signal,
+      timers,
+      onWaiting: (reason) => readiness.set('topology', false, reason),
+    });
+  let reprovisioning: Promise<unknown> | undefined;
+  let bound = false;
+  const reprovision = () => {
+    reprovisioning ??= provision()
+      .then((ok) => {
+        // What the wait said in /readyz is over once answered (after start-up only).
+        if (ok && bound) readiness.set('topology', true);
+      })
+      .catch(() => {})
+      .finally(() => {
+        reprovisioning = undefined;
+      });
+    return reprovisioning;
+  };
   const loop = (async () => {
-    // The scanners own the topology: bind the stream once it exists, then create this writer's
-    // own consumers, one per lane (the only JetStream objects its identity may create).
     const ready = await waitForStreams(js, [STREAM_RESULTS, STREAM_DEAD], {
       signal: abort.signal,
       onWaiting: (reason) => readiness.set('topology', false, reason),
     });
     if (!ready) return;
-    for (const lane of LANES) {
-      await ensureConsumer(jsm, STREAM_RESULTS, writerConsumerConfig(config.cluster, {}, lane));
-    }
+    readiness.set('topology', false, `asking the scanners for ${writerConsumer(config.cluster)}`);
+    if (!(await provision())) return;
     readiness.set('failures', false, `opening ${failuresBucket(config.cluster)}`);
-    const store = await openFailureStore({
-      js,
-      cluster: config.cluster,
-      logger,
-      onWatchFailure: () => metrics.failures.inc({ reason: 'failures_watch' }),
-    });
+    let store: Awaited<ReturnType<typeof openFailureStore>> | undefined;
+    for (let attempt = 0; !store; attempt++) {
+      try {
+        store = await openFailureStore({
+          js,
+          cluster: config.cluster,
+          timers,
+          logger,
+          onWatchFailure: () => metrics.failures.inc({ reason: 'failures_watch' }),
+        });
+      } catch (err) {
+        // Gone between the answer and the open: asked for again.
+        if (!isNotFound(err)) throw err;
+        await pause(timers, backoff(attempt, 500, 10_000), abort.signal);
+        if (abort.signal.aborted || !(await provision())) return;
+      }
+    }
     failureStore = store;
     await store.loaded;
     if (abort.signal.aborted) return;
@@ -304,6 +348,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     });
     readiness.set('failures', true);
     readiness.set('topology', true);
+    bound = true;
     await inventory.synced;
     inventorySynced = true;
     readiness.set('watches', true);

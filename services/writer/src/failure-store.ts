@@ -3,25 +3,22 @@ import {
   type FailureView,
   failureKey,
   failuresBucket,
+  readFailures,
   type ScanFailureRecord,
   ScanFailureRecordSchema,
-  STREAM_RESULTS,
-  watchFailures,
 } from '@fleetscan/bus';
-import type { Logger } from '@fleetscan/service';
+import type { Logger, Timers } from '@fleetscan/service';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
+import { createOwnWrites } from './own-writes.ts';
 
 export interface StoredFailure {
   record: ScanFailureRecord | undefined;
   revision: number;
 }
 
-/** Records of images nobody asks about any more (no owner runs them) leave the bucket after this. */
-export const FAILURE_RECORD_MAX_AGE_MS = 24 * 3600_000;
-
 /**
- * The writer's side of its cluster's failures bucket: the view (a watch), and compare-and-set
+ * The writer's side of its cluster's failures bucket: the view (direct gets), and compare-and-set
  * writes. `write` with no revision creates the key and fails if it exists; with one it updates
  * only that revision; either way a conflict throws (the caller reads again and decides again).
  */
@@ -36,30 +33,36 @@ export interface FailureStore extends Pick<FailureView, 'get' | 'entries' | 'siz
 }
 
 /**
- * Creates (or binds) the bucket — the writer owns it, as a watcher owns its manifests bucket — with
- * the results stream's replicas (the topology's), a max age, and one value per key; then follows
- * it until `loaded`.
+ * Opens the bucket — the scanners create it when the writer asks (requestProvision), with a max
+ * age and one value per key; the writer only writes its keys — and follows it with batched direct
+ * gets of its stream (readFailures) until `loaded`: no KV watch, which is a consumer, and a
+ * consumer create's body could ask for push delivery anywhere. The view may be a poll (2 s) behind
+ * the bucket; `read` is not, and every write is a compare-and-set on what `read` saw.
+ * Throws when the bucket does not exist (stream info: not found).
  */
 export async function openFailureStore(d: {
   js: JetStreamClient;
   cluster: string;
+  timers: Timers;
   logger: Pick<Logger, 'warn'>;
   onWatchFailure?(): void;
+  now?: () => number;
 }): Promise<FailureStore & { loaded: Promise<void>; stop(): Promise<void> }> {
+  const bucket = failuresBucket(d.cluster);
   const jsm = await d.js.jetstreamManager(false);
-  const replicas = (await jsm.streams.info(STREAM_RESULTS)).config.num_replicas ?? 1;
-  const kv = await new Kvm(d.js).create(failuresBucket(d.cluster), {
-    history: 1,
-    ttl: FAILURE_RECORD_MAX_AGE_MS,
-    replicas,
-  });
-  const view = watchFailures({
-    kv,
+  await jsm.streams.info(`KV_${bucket}`);
+  const kv = await new Kvm(d.js).open(bucket);
+  const view = readFailures({
+    direct: jsm.direct,
+    bucket,
+    timers: d.timers,
     logger: d.logger,
     ...(d.onWatchFailure && { onFailure: d.onWatchFailure }),
   });
+  // The view is a poll behind: what this writer wrote itself counts at once (own-writes.ts).
+  const own = createOwnWrites(d.now);
   return {
-    get: (namespace, image) => view.get(namespace, image),
+    get: (namespace, image) => own.get(failureKey(namespace, image), view.get(namespace, image)),
     entries: () => view.entries(),
     get size() {
       return view.size;
@@ -80,11 +83,14 @@ export async function openFailureStore(d: {
     async write(record, revision) {
       const key = failureKey(record.namespace, record.image);
       const value = encode(ScanFailureRecordSchema, record);
-      if (revision === undefined) await kv.create(key, value);
-      else await kv.update(key, value, revision);
+      const at = revision === undefined ? await kv.create(key, value) : await kv.update(key, value, revision);
+      own.wrote(key, { record, revision: at });
     },
     async delete(namespace, image) {
-      await kv.delete(failureKey(namespace, image));
+      const key = failureKey(namespace, image);
+      const held = own.get(key, view.get(namespace, image))?.revision ?? 0;
+      await kv.delete(key);
+      own.deleted(key, held);
     },
     stop: () => view.stop(),
   };
