@@ -1,5 +1,5 @@
 import { createLogger, type Timers } from '@fleetscan/service';
-import type { DirectBatchOptions, DirectStreamAPI } from '@nats-io/jetstream';
+import type { DirectBatchOptions, DirectStreamAPI, StreamAPI } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
 import { FAILURES_POLL_MS, readFailures } from './failure-view.ts';
 import { failureKey, nextRecord, type ScanFailureRecord } from './scan-failures.ts';
@@ -33,9 +33,11 @@ const record = (image: string, n = 1): ScanFailureRecord => {
  * the first messages at or after `seq` with how many follow each, "message not found" past the end.
  */
 function fakeBucket() {
-  const stored: { seq: number; subject: string; op: string; data: Uint8Array }[] = [];
+  let stored: { seq: number; subject: string; op: string; data: Uint8Array }[] = [];
   let last = 0;
   let failing = 0;
+  // The stream's creation time; undefined while it is deleted.
+  let created: string | undefined = '2026-01-01T00:00:00Z';
   const asked: DirectBatchOptions[] = [];
   const write = (key: string, op: string, data: Uint8Array) => {
     const subject = `$KV.${BUCKET}.${key}`;
@@ -51,6 +53,7 @@ function fakeBucket() {
         failing--;
         throw new Error('TIMEOUT');
       }
+      if (!created) throw Object.assign(new Error('stream not found'), { api_error: { code: 404 } });
       const from = stored.filter((m) => m.seq >= (opts.seq ?? 0));
       if (from.length === 0) throw new Error('message not found');
       const batch = from.slice(0, opts.batch ?? 1024).map((m, i) => ({
@@ -65,9 +68,27 @@ function fakeBucket() {
       })() as unknown as Awaited<ReturnType<DirectStreamAPI['getBatch']>>;
     },
   };
+  const streams = {
+    info: async (stream: string) => {
+      expect(stream).toBe(`KV_${BUCKET}`);
+      if (!created) throw Object.assign(new Error('stream not found'), { api_error: { code: 404 } });
+      return { created } as Awaited<ReturnType<StreamAPI['info']>>;
+    },
+  };
   return {
     direct,
+    streams,
     asked,
+    /** An operator deletes the bucket's stream. */
+    deleteStream: () => {
+      created = undefined;
+      stored = [];
+      last = 0;
+    },
+    /** The scanners make it again: its sequences begin at 1. */
+    makeAgain: (at: string) => {
+      created = at;
+    },
     put: (r: ScanFailureRecord) =>
       write(failureKey(r.namespace, r.image), '', new TextEncoder().encode(JSON.stringify(r))),
     putRaw: (key: string, text: string) => write(key, '', new TextEncoder().encode(text)),
@@ -102,16 +123,26 @@ function manualTimers() {
 }
 
 const settle = async () => {
-  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
 };
 
-function harness(setup: (b: ReturnType<typeof fakeBucket>) => void = () => {}) {
+function harness(
+  setup: (b: ReturnType<typeof fakeBucket>) => void = () => {},
+  o: { watchStream?: boolean } = {},
+) {
   const bucket = fakeBucket();
   setup(bucket);
   const t = manualTimers();
   const changes: string[] = [];
+  const gone: string[] = [];
   let failures = 0;
   const view = readFailures({
+    ...(o.watchStream && {
+      streams: bucket.streams,
+      onGone: (why: string) => gone.push(why),
+      // Looked at on every idle poll here.
+      checkMs: FAILURES_POLL_MS,
+    }),
     direct: bucket.direct,
     bucket: BUCKET,
     timers: t.timers,
@@ -121,7 +152,7 @@ function harness(setup: (b: ReturnType<typeof fakeBucket>) => void = () => {}) {
     onFailure: () => failures++,
     random: () => 0.5,
   });
-  return { bucket, t, view, changes, failures: () => failures };
+  return { bucket, t, view, changes, gone, failures: () => failures };
 }
 
 describe('reading the failures bucket with direct gets (no watch)', () => {
@@ -204,5 +235,51 @@ describe('reading the failures bucket with direct gets (no watch)', () => {
     h.t.fire();
     await settle();
     expect(h.bucket.asked.length).toBe(asked);
+  });
+
+  it('a bucket deleted after it was read: tells onGone, empties the view, and reads the new one from its start', async () => {
+    const h = harness(
+      (b) => {
+        b.put(record('reg/a:1'));
+        b.put(record('reg/b:1'));
+        b.put(record('reg/b:1', 2));
+      },
+      { watchStream: true },
+    );
+    await h.view.loaded;
+    await settle();
+    expect(h.view.size).toBe(2);
+    // Deleted: reads find nothing (a gone stream reads as nothing at or after the sequence), its info
+    // says not found: the view says so and holds no record of the old bucket.
+    h.bucket.deleteStream();
+    h.t.fire();
+    await settle();
+    expect(h.gone).toEqual([expect.stringContaining('stream not found')]);
+    expect(h.changes.slice(2)).toEqual(['-reg/a:1', '-reg/b:1']);
+    expect(h.view.size).toBe(0);
+    // Made again, with a record written in it at sequence 1 (the old stream had reached 3).
+    h.bucket.makeAgain('2026-01-02T00:00:00Z');
+    h.bucket.put(record('reg/c:1'));
+    h.t.fire();
+    await settle();
+    expect(h.view.get('team', 'reg/c:1')?.revision).toBe(1);
+    expect(h.changes.at(-1)).toBe('reg/c:1:1');
+    await h.view.stop();
+  });
+
+  it('a bucket deleted and made again between two reads: the new one is read from its start', async () => {
+    const h = harness((b) => b.put(record('reg/a:1', 3)), { watchStream: true });
+    await h.view.loaded;
+    await settle();
+    h.bucket.deleteStream();
+    h.bucket.makeAgain('2026-01-02T00:00:00Z');
+    h.bucket.put(record('reg/c:1'));
+    h.t.fire();
+    await settle();
+    // Nothing at or after sequence 2 in the new stream; its creation time tells it is another.
+    expect(h.gone).toEqual([]);
+    expect(h.changes).toEqual(['reg/a:1:3', '-reg/a:1', 'reg/c:1:1']);
+    expect(h.bucket.asked.map((a) => a.seq)).toEqual([1, 2, 1]);
+    await h.view.stop();
   });
 });

@@ -1,9 +1,10 @@
 import { backoff, type Logger, pause, type Timers } from '@fleetscan/service';
-import type { DirectStreamAPI } from '@nats-io/jetstream';
+import type { DirectStreamAPI, StreamAPI } from '@nats-io/jetstream';
 import { decode } from './codec.ts';
 import { morePending, readDirectBatch } from './direct-batch.ts';
 import { bounded } from './retry-policy.ts';
 import { failureKey, type ScanFailureRecord, ScanFailureRecordSchema } from './scan-failures.ts';
+import { isNotFound } from './topology.ts';
 
 /** A record and the KV revision it was read at (the writer's compare-and-set needs it). */
 export interface FailureEntry {
@@ -68,6 +69,11 @@ function applier(
 const FAILURES_BATCH = 256;
 /** How often the bucket is read again once it had nothing more (jittered ±20 %). */
 export const FAILURES_POLL_MS = 2000;
+/**
+ * How often an idle view looks at the bucket's stream itself (one stream info): a deleted stream
+ * reads as "nothing at or after this sequence", so only its info tells it went or came back new.
+ */
+export const FAILURES_CHECK_MS = 15_000;
 
 /**
  * Follows the bucket read-only, with batched direct gets of its stream by sequence from the start
@@ -77,6 +83,10 @@ export const FAILURES_POLL_MS = 2000;
  * order is a load and then a watch: each message applied at its sequence (the key's revision).
  * Loaded once the first read reached the end; then read again every `pollMs` (at once while
  * messages are pending). A read that fails is retried with backoff, where it stopped, until stop().
+ * With `streams`, the stream is looked at after a failed read and every FAILURES_CHECK_MS while idle:
+ * gone (an operator deleted the bucket), `onGone` is told (the caller asks for it again) and the
+ * view empties, each record told as removed; made again since (its creation time changed), the view
+ * empties too and reads the new stream from its start, whose sequences began again at 1.
  */
 export function readFailures(d: {
   direct: Pick<DirectStreamAPI, 'getBatch'>;
@@ -85,8 +95,11 @@ export function readFailures(d: {
   logger: Pick<Logger, 'warn'>;
   onChange?(key: string, record: ScanFailureRecord | undefined, previous?: ScanFailureRecord): void;
   onFailure?(): void;
+  streams?: Pick<StreamAPI, 'info'>;
+  onGone?(why: string): void;
   random?: () => number;
   pollMs?: number;
+  checkMs?: number;
 }): FailureView {
   const abort = new AbortController();
   const map = new Map<string, FailureEntry>();
@@ -99,9 +112,38 @@ export function readFailures(d: {
   const loaded = new Promise<void>((resolve) => {
     markLoaded = resolve;
   });
+  const checkEvery = Math.max(1, Math.round((d.checkMs ?? FAILURES_CHECK_MS) / poll));
+  let next = 1;
+  // The stream's creation time as last seen: another one is a new stream.
+  let created: string | undefined;
+  const reset = () => {
+    next = 1;
+    for (const [key, e] of map) {
+      map.delete(key);
+      d.onChange?.(key, undefined, e.record);
+    }
+  };
+  /** Looks at the stream; true when the view starts again from a new stream's start. */
+  const check = async (): Promise<boolean> => {
+    if (!d.streams) return false;
+    let info: { created: string };
+    try {
+      info = await d.streams.info(stream);
+    } catch (err) {
+      if (!isNotFound(err)) return false;
+      reset();
+      created = undefined;
+      d.onGone?.(`${stream}: ${bounded((err as Error).message, 100)}`);
+      return false;
+    }
+    const renewed = created !== undefined && info.created !== created;
+    created = info.created;
+    if (renewed) reset();
+    return renewed;
+  };
   const loop = (async () => {
-    let next = 1;
-    for (let failures = 0; !abort.signal.aborted; ) {
+    await check();
+    for (let failures = 0, idle = 0; !abort.signal.aborted; ) {
       let wait: number;
       try {
         const batch = await readDirectBatch(d.direct, stream, next, FAILURES_BATCH, 1024 * 1024);
@@ -115,11 +157,19 @@ export function readFailures(d: {
         failures = 0;
         if (morePending(batch, FAILURES_BATCH)) continue;
         markLoaded();
+        if (++idle >= checkEvery) {
+          idle = 0;
+          if (await check()) continue;
+        }
         wait = Math.round(poll * (0.8 + 0.4 * random()));
       } catch (err) {
         d.onFailure?.();
         wait = backoff(failures++, 1000, 30_000, random);
-        d.logger.warn({ err: bounded((err as Error).message) }, 'reading the scan failures bucket failed');
+        // One line per run of failures, not per attempt: a gone bucket fails every read until made again.
+        if (failures === 1) {
+          d.logger.warn({ err: bounded((err as Error).message) }, 'reading the scan failures bucket failed');
+        }
+        await check();
       }
       await pause(d.timers, wait, abort.signal);
     }

@@ -72,6 +72,12 @@ export {
 } from './provision-responder.ts';
 export { ensureReplicas } from './replicas.ts';
 export {
+  type ClusterResource,
+  createReprovision,
+  type Reprovision,
+  streamGone,
+} from './reprovision.ts';
+export {
   bounded,
   DEFAULT_RETRY,
   type Decision,
