@@ -6,6 +6,7 @@ import {
   connectBus,
   consume,
   createDeadLetters,
+  createReprovision,
   failuresBucket,
   forSubject,
   type ImageScanResult,
@@ -270,8 +271,9 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       // several ways (no responders, consumer deleted, a missed heartbeat), so the consumer is looked
       // up, and asked for again when it is gone.
       onPullFailure: () => {
-        jsm.consumers.info(STREAM_RESULTS, writerConsumer(config.cluster, lane)).catch((err: unknown) => {
-          if (isNotFound(err)) void reprovision();
+        const name = writerConsumer(config.cluster, lane);
+        jsm.consumers.info(STREAM_RESULTS, name).catch((err: unknown) => {
+          if (isNotFound(err)) void reprovision.ask('consumer', `${name}: ${(err as Error).message}`);
         });
       },
       onTerm: (t) => {
@@ -293,20 +295,20 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       timers,
       onWaiting: (reason) => readiness.set('topology', false, reason),
     });
-  let reprovisioning: Promise<unknown> | undefined;
   let bound = false;
-  const reprovision = () => {
-    reprovisioning ??= provision()
-      .then((ok) => {
-        // What the wait said in /readyz is over once answered (after start-up only).
-        if (ok && bound) readiness.set('topology', true);
-      })
-      .catch(() => {})
-      .finally(() => {
-        reprovisioning = undefined;
-      });
-    return reprovisioning;
-  };
+  // A consumer or the failures bucket found gone later: one retry chain at a time, counted and
+  // logged once per episode, /readyz false with the reason until the scanners answered.
+  const reprovision = createReprovision({
+    provision: async () => {
+      const ok = await provision();
+      // What the wait said in /readyz is over once answered (after start-up only).
+      if (ok && bound) readiness.set('topology', true);
+      return ok;
+    },
+    logger,
+    onEpisode: (resource) => metrics.reprovisions.inc({ resource }),
+    onMissing: (reason) => readiness.set('topology', false, reason),
+  });
   const loop = (async () => {
     const ready = await waitForStreams(js, [STREAM_RESULTS, STREAM_DEAD], {
       signal: abort.signal,
@@ -324,7 +326,8 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
           cluster: config.cluster,
           timers,
           logger,
-          onWatchFailure: () => metrics.failures.inc({ reason: 'failures_watch' }),
+          onReadFailure: () => metrics.failures.inc({ reason: 'failures_read' }),
+          onGone: (why) => void reprovision.ask('failures', why),
         });
       } catch (err) {
         // Gone between the answer and the open: asked for again.

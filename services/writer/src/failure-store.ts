@@ -1,4 +1,5 @@
 import {
+  bounded,
   encode,
   type FailureView,
   failureKey,
@@ -6,6 +7,7 @@ import {
   readFailures,
   type ScanFailureRecord,
   ScanFailureRecordSchema,
+  streamGone,
 } from '@fleetscan/bus';
 import type { Logger, Timers } from '@fleetscan/service';
 import type { JetStreamClient } from '@nats-io/jetstream';
@@ -38,14 +40,17 @@ export interface FailureStore extends Pick<FailureView, 'get' | 'entries' | 'siz
  * gets of its stream (readFailures) until `loaded`: no KV watch, which is a consumer, and a
  * consumer create's body could ask for push delivery anywhere. The view may be a poll (2 s) behind
  * the bucket; `read` is not, and every write is a compare-and-set on what `read` saw.
- * Throws when the bucket does not exist (stream info: not found).
+ * Throws when the bucket does not exist (stream info: not found). Deleted later (by an operator),
+ * a failed read or write finds it gone, or the view does (readFailures), and tells `onGone`: the
+ * writer asks the scanners for it again, and the result whose write failed is retried meanwhile.
  */
 export async function openFailureStore(d: {
   js: JetStreamClient;
   cluster: string;
   timers: Timers;
   logger: Pick<Logger, 'warn'>;
-  onWatchFailure?(): void;
+  onReadFailure?(): void;
+  onGone?(why: string): void;
   now?: () => number;
 }): Promise<FailureStore & { loaded: Promise<void>; stop(): Promise<void> }> {
   const bucket = failuresBucket(d.cluster);
@@ -54,11 +59,24 @@ export async function openFailureStore(d: {
   const kv = await new Kvm(d.js).open(bucket);
   const view = readFailures({
     direct: jsm.direct,
+    streams: jsm.streams,
     bucket,
     timers: d.timers,
     logger: d.logger,
-    ...(d.onWatchFailure && { onFailure: d.onWatchFailure }),
+    ...(d.onReadFailure && { onFailure: d.onReadFailure }),
+    ...(d.onGone && { onGone: d.onGone }),
   });
+  // A failed operation may be the bucket gone: looked up, and told, before the error goes on.
+  const told = async <T>(op: Promise<T>): Promise<T> => {
+    try {
+      return await op;
+    } catch (err) {
+      if (d.onGone && (await streamGone(jsm.streams, `KV_${bucket}`))) {
+        d.onGone(`KV_${bucket}: ${bounded(String((err as Error).message ?? err), 100)}`);
+      }
+      throw err;
+    }
+  };
   // The view is a poll behind: what this writer wrote itself counts at once (own-writes.ts).
   const own = createOwnWrites(d.now);
   return {
@@ -69,7 +87,7 @@ export async function openFailureStore(d: {
     },
     loaded: view.loaded,
     async read(namespace, image) {
-      const e = await kv.get(failureKey(namespace, image));
+      const e = await told(kv.get(failureKey(namespace, image)));
       if (e?.operation !== 'PUT') return undefined;
       let value: unknown;
       try {
@@ -83,13 +101,13 @@ export async function openFailureStore(d: {
     async write(record, revision) {
       const key = failureKey(record.namespace, record.image);
       const value = encode(ScanFailureRecordSchema, record);
-      const at = revision === undefined ? await kv.create(key, value) : await kv.update(key, value, revision);
+      const at = await told(revision === undefined ? kv.create(key, value) : kv.update(key, value, revision));
       own.wrote(key, { record, revision: at });
     },
     async delete(namespace, image) {
       const key = failureKey(namespace, image);
       const held = own.get(key, view.get(namespace, image))?.revision ?? 0;
-      await kv.delete(key);
+      await told(kv.delete(key));
       own.deleted(key, held);
     },
     stop: () => view.stop(),

@@ -26,8 +26,14 @@ export function createWriterMetrics(registry: Registry) {
     }),
     failures: new Counter({
       name: 'fleetscan_writer_failures_total',
-      help: "Failures by reason: apply, delete, reconcile; event (a ScanFailed Event not written); scan_failure_record (a failure record not written or removed: the result is retried); failures_watch (the scan failures bucket's watch restarted); sbom_missing or sbom_invalid, a stored SBOM gone or not CycloneDX (that result writes no SbomReports).",
+      help: 'Failures by reason: apply, delete, reconcile; event (a ScanFailed Event not written); scan_failure_record (a failure record not written or removed: the result is retried); failures_read (a read of the scan failures bucket failed: read again with backoff); sbom_missing or sbom_invalid, a stored SBOM gone or not CycloneDX (that result writes no SbomReports).',
       labelNames: ['reason'] as const,
+      registers,
+    }),
+    reprovisions: new Counter({
+      name: 'fleetscan_writer_reprovisions_total',
+      help: "Times the writer found one of its cluster's resources gone after start (deleted by an operator) and asked the scanners to provision it again, by the resource found missing: consumer (its results consumer), failures (the scan failures bucket). One per episode.",
+      labelNames: ['resource'] as const,
       registers,
     }),
     scanFailures: new Counter({
