@@ -1,5 +1,6 @@
 import {
   connectBus,
+  createReprovision,
   inboxPrefix,
   manifestsBucket,
   requestProvision,
@@ -96,6 +97,13 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     if (ok && topologyReady) readiness.set('topology', true);
     return ok;
   };
+  // A bucket found gone after start: one retry chain at a time, counted and logged once per episode.
+  const reprovision = createReprovision({
+    provision,
+    logger,
+    onEpisode: (resource) => metrics.reprovisions.inc({ resource }),
+    onMissing: (reason) => readiness.set('topology', false, reason),
+  });
   const settings = createOwnerSettings({
     scanners: config.scanners,
     settings: config.settings,
@@ -172,6 +180,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     onRecord: (record) => holds.recorded(record),
     onRemoved: (record) => holds.removed(record),
     onFailure: () => metrics.failures.inc({ reason: 'failures_read' }),
+    onGone: (why) => void reprovision.ask('failures', why),
   });
   const holds = createFailureHolds({
     records: failures,
@@ -190,7 +199,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
       publisher,
       credentials,
       manifests: createManifestSource(kube),
-      blobs: createManifestsBucket(js, config.cluster, provision),
+      blobs: createManifestsBucket(js, config.cluster, (why) => reprovision.ask('manifests', why)),
       auditReports: (o) => scope.auditReports(o),
       cluster: config.cluster,
       scanners: config.scanners,

@@ -13,10 +13,11 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 const LOAD_WAIT_MS = 30_000;
 
 /**
- * The watcher's read-only view of its cluster's failures bucket, which the writer creates with its
- * first failure record. Until it exists there are no failures: `opened` resolves at once and the
- * bucket is looked for again with backoff. Once it exists, `opened` resolves when its records are
- * loaded, so the first evaluation after a restart already holds what the writer recorded.
+ * The watcher's read-only view of its cluster's failures bucket, which the scanners make when the
+ * cluster's watcher or writer asks. Until it exists there are no failures: `opened` resolves at once
+ * and the bucket is looked for again with backoff. Once it exists, `opened` resolves when its records
+ * are loaded, so the first evaluation after a restart already holds what the writer recorded. Deleted
+ * later, `onGone` is told and the view follows the bucket made again from its start.
  */
 export function followFailures(d: {
   js: JetStreamClient;
@@ -29,6 +30,8 @@ export function followFailures(d: {
   /** A record went (the image scanned, or someone deleted it). */
   onRemoved?(record: ScanFailureRecord): void;
   onFailure?(): void;
+  /** The bucket went after it was opened (deleted by an operator): ask for it again. */
+  onGone?(why: string): void;
   random?: () => number;
 }): {
   get(namespace: string, image: string): ScanFailureRecord | undefined;
@@ -53,6 +56,8 @@ export function followFailures(d: {
         // consumer (a create's body could ask for push delivery to any subject).
         view = readFailures({
           direct: jsm.direct,
+          // Deleted and made again, the view starts over from the new stream (readFailures).
+          streams: jsm.streams,
           bucket,
           timers: d.timers,
           logger: d.logger,
@@ -61,6 +66,7 @@ export function followFailures(d: {
             else if (previous) d.onRemoved?.(previous);
           },
           ...(d.onFailure && { onFailure: d.onFailure }),
+          ...(d.onGone && { onGone: d.onGone }),
         });
         // Bounded: a bucket that cannot be read must not keep the watcher from asking for anything.
         const loaded = await Promise.race([

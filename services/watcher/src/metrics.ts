@@ -32,6 +32,12 @@ export function createWatcherMetrics(registry: Registry) {
       labelNames: ['reason'] as const,
       registers,
     }),
+    reprovisions: new Counter({
+      name: 'fleetscan_watcher_reprovisions_total',
+      help: "Times the watcher found one of its cluster's buckets gone after start (deleted by an operator) and asked the scanners to provision it again, by the resource found missing: failures (the scan failures bucket), manifests (the manifests bucket). One per episode.",
+      labelNames: ['resource'] as const,
+      registers,
+    }),
     refreshes: new Counter({
       name: 'fleetscan_watcher_refreshes_total',
       help: 'Refresh requests of existing reports by type and reason (settings, ttl, db, recheck).',
