@@ -1,5 +1,6 @@
 import { failureKey, failuresBucket, manifestsBucket } from '@fleetscan/bus';
 import { natsConnectOptions } from '@fleetscan/stack';
+import { setHeaderOptions } from '@kubernetes/client-node';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -81,18 +82,33 @@ describe('a cluster bucket deleted after it was opened', () => {
     expect(
       await metricValue(svc.writer.registry, 'fleetscan_writer_reprovisions_total', { resource: 'failures' }),
     ).toBeGreaterThan(0);
-    // The watcher follows the new bucket from its start (its sequences began again at 1).
+    // The watcher's view follows the new bucket from its start (its sequences began again at 1):
+    // a new owner running m2's image is held until the record's retryAt, not asked for.
+    const held = () =>
+      metricValue(svc.watcher.registry, 'fleetscan_watcher_requests_total', {
+        type: 'image',
+        outcome: 'held',
+      });
+    const before = await held();
+    let i = 0;
     await waitFor(
-      "the watcher's view of the new bucket",
-      async () =>
-        (await metricValue(svc.watcher.registry, 'fleetscan_watcher_reprovisions_total', {
-          resource: 'failures',
-        })) > 0 && (await readyz(svc.watcher.metricsPort)).ok
-          ? true
-          : undefined,
+      "the watcher to hold m2's image",
+      async () => {
+        // A changed pod template is a new ReplicaSet: a new owner, evaluated at once.
+        await k.apps.patchNamespacedDeployment(
+          {
+            namespace: ns,
+            name: 'm2',
+            body: { spec: { template: { metadata: { annotations: { round: String(i++) } } } } },
+          },
+          setHeaderOptions('Content-Type', 'application/merge-patch+json'),
+        );
+        await new Promise((r) => setTimeout(r, 3000));
+        return (await held()) > before ? true : undefined;
+      },
       60_000,
     );
-  });
+  }, 300_000);
 
   it('the manifests bucket: asked for again by the next large manifest, whose audit still arrives', async () => {
     const stream = `OBJ_${manifestsBucket(cluster)}`;
@@ -108,10 +124,5 @@ describe('a cluster bucket deleted after it was opened', () => {
         resource: 'manifests',
       }),
     ).toBeGreaterThan(0);
-  });
+  }, 300_000);
 });
-
-async function readyz(port: number): Promise<{ ok: boolean; text: string }> {
-  const r = await fetch(`http://127.0.0.1:${port}/readyz`);
-  return { ok: r.ok, text: await r.text() };
-}
