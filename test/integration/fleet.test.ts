@@ -475,6 +475,12 @@ describe('a cluster resource deleted while its writer runs', () => {
         ? true
         : undefined,
     );
+    // Counted once per episode, by the resource found missing.
+    expect(
+      await metricValue(svc.b.writer.registry, 'fleetscan_writer_reprovisions_total', {
+        resource: 'consumer',
+      }),
+    ).toBeGreaterThanOrEqual(1);
   });
 });
 
