@@ -36,8 +36,9 @@ export function createManifestsBucket(
   };
   return {
     async put(schema, key, value, opts) {
+      const b = await opened();
       try {
-        await (await opened()).put(schema, key, value, opts);
+        await b.put(schema, key, value, opts);
         return;
       } catch (err) {
         // An opened bucket deleted since fails every put (no stream takes its chunks): forgotten,
