@@ -125,4 +125,36 @@ describe('a cluster bucket deleted after it was opened', () => {
       }),
     ).toBeGreaterThan(0);
   }, 300_000);
+
+  it('while no scanner runs to make it again, /readyz of the writer and the watcher says which is missing', async () => {
+    const stream = `KV_${failuresBucket(cluster)}`;
+    for (const s of svc.scanners.splice(0)) await s.stop();
+    await jsm.streams.delete(stream);
+    const services = [
+      ['writer', svc.writer.metricsPort],
+      ['watcher', svc.watcher.metricsPort],
+    ] as const;
+    for (const [name, port] of services) {
+      const text = await waitFor(`${name} /readyz to name the missing bucket`, async () => {
+        const r = await readyz(port);
+        return !r.ok && r.text.includes('failures missing') ? r.text : undefined;
+      });
+      expect(text).toContain('none running');
+    }
+    await svc.addScanner();
+    await waitFor('the bucket made again', async () => ((await exists(stream)) ? true : undefined));
+    for (const [name, port] of services) {
+      await waitFor(`${name} ready again`, async () => ((await readyz(port)).ok ? true : undefined));
+    }
+    expect(
+      await metricValue(svc.watcher.registry, 'fleetscan_watcher_reprovisions_total', {
+        resource: 'failures',
+      }),
+    ).toBeGreaterThan(0);
+  }, 300_000);
 });
+
+async function readyz(port: number): Promise<{ ok: boolean; text: string }> {
+  const r = await fetch(`http://127.0.0.1:${port}/readyz`);
+  return { ok: r.ok, text: await r.text() };
+}

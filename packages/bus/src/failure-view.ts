@@ -123,26 +123,28 @@ export function readFailures(d: {
       d.onChange?.(key, undefined, e.record);
     }
   };
-  /** Looks at the stream; true when the view starts again from a new stream's start. */
-  const check = async (): Promise<boolean> => {
-    if (!d.streams) return false;
+  /** Looks at the stream: renewed, the view starts again from the new stream's start. */
+  const check = async (): Promise<'same' | 'renewed' | 'gone' | 'unknown'> => {
+    if (!d.streams) return 'unknown';
     let info: { created: string };
     try {
       info = await d.streams.info(stream);
     } catch (err) {
-      if (!isNotFound(err)) return false;
+      if (!isNotFound(err)) return 'unknown';
       reset();
       created = undefined;
       d.onGone?.(`${stream}: ${bounded((err as Error).message, 100)}`);
-      return false;
+      return 'gone';
     }
     const renewed = created !== undefined && info.created !== created;
     created = info.created;
-    if (renewed) reset();
-    return renewed;
+    if (!renewed) return 'same';
+    reset();
+    return 'renewed';
   };
   const loop = (async () => {
     await check();
+    let logged = false;
     for (let failures = 0, idle = 0; !abort.signal.aborted; ) {
       let wait: number;
       try {
@@ -155,21 +157,23 @@ export function readFailures(d: {
           apply(m.subject.slice(prefix.length), m.seq, op === 'DEL' || op === 'PURGE' ? undefined : m.data);
         }
         failures = 0;
+        logged = false;
         if (morePending(batch, FAILURES_BATCH)) continue;
         markLoaded();
         if (++idle >= checkEvery) {
           idle = 0;
-          if (await check()) continue;
+          if ((await check()) === 'renewed') continue;
         }
         wait = Math.round(poll * (0.8 + 0.4 * random()));
       } catch (err) {
         d.onFailure?.();
         wait = backoff(failures++, 1000, 30_000, random);
-        // One line per run of failures, not per attempt: a gone bucket fails every read until made again.
-        if (failures === 1) {
+        // One line per run of failures, not per attempt; none when the bucket is gone (onGone's
+        // caller says so once per episode).
+        if ((await check()) !== 'gone' && !logged) {
+          logged = true;
           d.logger.warn({ err: bounded((err as Error).message) }, 'reading the scan failures bucket failed');
         }
-        await check();
       }
       await pause(d.timers, wait, abort.signal);
     }

@@ -24,8 +24,13 @@ describe('asking the scanners again for a resource found gone', () => {
     expect(h.episodes).toEqual(['failures']);
     expect(h.logged).toEqual([{ resource: 'failures', err: 'stream not found' }]);
     expect(h.missing).toEqual([expect.stringMatching(/^failures missing \(stream not found\): asking/)]);
+    // requestProvision's reasons while it waits keep naming what is missing.
+    expect(h.r.explain('waiting for a scanner to answer fleetscan.provision.a (none running)')).toBe(
+      'failures missing: waiting for a scanner to answer fleetscan.provision.a (none running)',
+    );
     h.answers[0]?.(true);
     expect(await first).toBe(true);
+    expect(h.r.explain('no scanner answered')).toBe('no scanner answered');
     expect(await second).toBe(true);
     // Found gone again later: a new episode.
     const third = h.r.ask('consumer', 'consumer not found');

@@ -13,6 +13,11 @@ export interface Reprovision {
    * flight, another ask joins it: one retry chain, one count, one log line per episode.
    */
   ask(resource: ClusterResource, why: string): Promise<boolean>;
+  /**
+   * A reason the provisioning request waits (requestProvision's onWaiting), as /readyz says it:
+   * during an episode it names the missing resource first, so the reason stays why.
+   */
+  explain(reason: string): string;
 }
 
 /**
@@ -30,9 +35,12 @@ export function createReprovision(d: {
   onMissing(reason: string): void;
 }): Reprovision {
   let episode: Promise<boolean> | undefined;
+  let missing = '';
   return {
+    explain: (reason) => (episode ? `${missing}: ${reason}` : reason),
     ask(resource, why) {
       if (episode) return episode;
+      missing = `${resource} missing`;
       d.onEpisode(resource);
       const reason = `${resource} missing (${bounded(why, 200)}): asking the scanners to provision it again`;
       d.logger.warn(

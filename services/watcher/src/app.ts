@@ -91,7 +91,8 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
       cluster: config.cluster,
       signal: abort.signal,
       timers,
-      onWaiting: (reason) => readiness.set('topology', false, reason),
+      // After start-up, an episode's reason names what went missing (reprovision.explain).
+      onWaiting: (reason) => readiness.set('topology', false, reprovision.explain(reason)),
     });
     // Asked again after start-up (the bucket found missing): what the wait said is over.
     if (ok && topologyReady) readiness.set('topology', true);

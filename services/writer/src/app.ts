@@ -293,7 +293,8 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
       cluster: config.cluster,
       signal: abort.signal,
       timers,
-      onWaiting: (reason) => readiness.set('topology', false, reason),
+      // After start-up, an episode's reason names what went missing (reprovision.explain).
+      onWaiting: (reason) => readiness.set('topology', false, reprovision.explain(reason)),
     });
   let bound = false;
   // A consumer or the failures bucket found gone later: one retry chain at a time, counted and
