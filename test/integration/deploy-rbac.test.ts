@@ -9,6 +9,7 @@ import {
   type ManagedProcess,
   repoRoot,
   startProcess,
+  waitReady,
 } from '@fleetscan/stack';
 import { connect } from '@nats-io/transport-node';
 import { execa } from 'execa';
@@ -429,10 +430,11 @@ describe('the main scenario with the chart as deployed', () => {
     processes.push(nats);
     natsUrl = `nats://127.0.0.1:${port}`;
     natsMonitor = `http://127.0.0.1:${monitor}`;
-    await waitFor('chart-configured nats-server', async () =>
-      (await fetch(`${natsMonitor}/healthz?js-enabled-only=true`).catch(() => undefined))?.ok
-        ? true
-        : undefined,
+    // Fails at once, with the server's log, if it exits (a config it cannot parse).
+    await waitReady(
+      nats,
+      async () => (await fetch(`${natsMonitor}/healthz?js-enabled-only=true`)).ok,
+      60_000,
     );
 
     // trivy's DB as the init container fetches it: the image's trivy-db script and real trivy,

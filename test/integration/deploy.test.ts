@@ -23,8 +23,9 @@ import {
   REPORT_RESOURCES,
   SBOM_REPORT,
 } from '@fleetscan/reports';
-import { installCrds, repoRoot } from '@fleetscan/stack';
+import { installCrds, loadStackConfig, locateTools, repoRoot } from '@fleetscan/stack';
 import { createTrivyRunner, parseConfigReport, toChecksByFile } from '@fleetscan/trivy';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import {
@@ -45,7 +46,7 @@ import {
   serverSideApply,
 } from '../support/deploy-kube.ts';
 import { definedMetrics, metricsIn } from '../support/deploy-metrics.ts';
-import { type Container, podSpecOf } from '../support/deploy-services.ts';
+import { type Container, podSpecOf, resolveEnv } from '../support/deploy-services.ts';
 
 // The Helm chart rendered by the pinned helm with several sets of values, every object applied to the
 // real API server with server-side dry-run and strict field validation, and audited by trivy's
@@ -440,6 +441,51 @@ describe('the chart in detail', () => {
     const writerEnv =
       (writer ? podSpecOf(writer).containers.find((c) => c.name === 'writer')?.env : []) ?? [];
     expect(writerEnv).toContainEqual({ name: 'SBOM_GENERATION_ENABLED', value: 'false' });
+  });
+
+  it("generates NATS passwords the bundled nats-server can read: a letter first, and the rendered config passes nats-server's own check", async () => {
+    // nats-server parses `password: $VAR`'s value as configuration: one like 7T5… (digits, a size
+    // suffix, a digit) is a parse error and the server never starts. Ten renders of eight passwords:
+    // with any first character allowed, all eighty begin with a letter about once in 1.3 million runs.
+    const natsServer = locateTools(loadStackConfig().cacheDir).natsServer;
+    const dir = await mkdtemp(join(tmpdir(), 'fleetscan-natspw-'));
+    try {
+      for (let i = 0; i < 10; i++) {
+        const out = await renderChart(helm, {
+          release: 'pw',
+          namespace: 'x',
+          values: {
+            clusterName: 'hub',
+            nats: { bundled: { clusters: ['east', 'west'] } },
+            fleetview: { enabled: true },
+          },
+        });
+        const secret = findObject(out.objects, 'Secret', 'pw-fleetscan-nats-credentials') as K8sObject & {
+          data: Record<string, string>;
+        };
+        const passwords = Object.values(secret.data).map((v) => Buffer.from(v, 'base64').toString('utf8'));
+        expect(passwords).toHaveLength(8);
+        for (const pw of passwords) expect(pw).toMatch(/^[A-Za-z][A-Za-z0-9]{31}$/);
+        const sts = findObject(out.objects, 'StatefulSet', 'pw-fleetscan-nats');
+        const nats = podSpecOf(sts).containers.find((c) => c.name === 'nats') as Container;
+        const conf = (
+          findObject(out.objects, 'Secret', 'pw-fleetscan-nats-config') as K8sObject & {
+            stringData: Record<string, string>;
+          }
+        ).stringData['nats.conf'];
+        await writeFile(join(dir, 'nats.conf'), conf ?? '');
+        const env = resolveEnv(nats, out.objects, { name: 'pw-fleetscan-nats-0', namespace: 'x' });
+        const check = await execa(natsServer, ['-c', join(dir, 'nats.conf'), '-t'], {
+          env,
+          extendEnv: false,
+          reject: false,
+          all: true,
+        });
+        expect(check.exitCode, check.all).toBe(0);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('runs the fleet view when enabled: no Kubernetes access, its own read-only NATS user, its token, its Service', () => {

@@ -35,12 +35,14 @@ fleetscan_scanner_trivy_runs_total{type="sbom"} 20
 fleetscan_scanner_trivy_runs_total{type="config"} 1
 fleetscan_watcher_requests_total{type="image",outcome="published"} 90
 fleetscan_watcher_requests_total{type="image",outcome="pending"} 7
+fleetscan_writer_results_total{type="image",outcome="late_owner"} 2
 `);
     expect(workBetween(before, after)).toEqual({
       writes: 180,
       otherKindWrites: 4,
       trivyRuns: { image: 0, sbom: 20, config: 1 },
       published: { image: 50, config: 0 },
+      lateOwners: 2,
     });
   });
 });

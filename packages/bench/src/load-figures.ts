@@ -28,6 +28,8 @@ export interface WorkCounters {
   trivyRuns: { image: number; sbom: number; config: number };
   /** Requests the watcher published, by type. */
   published: { image: number; config: number };
+  /** Image results the writer wrote for an owner it saw after their fan-out (late_owner). */
+  lateOwners?: number;
 }
 
 /** What the services did between two readings of their /metrics (counters only grow). */
@@ -50,6 +52,7 @@ export function workBetween(before: readonly Sample[], after: readonly Sample[])
     otherKindWrites: written(after, false) - written(before, false),
     trivyRuns: { image: runs('image'), sbom: runs('sbom'), config: runs('config') },
     published: { image: published('image'), config: published('config') },
+    lateOwners: d('fleetscan_writer_results_total', { type: 'image', outcome: 'late_owner' }),
   };
 }
 

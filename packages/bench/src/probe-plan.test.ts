@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  describeSlowest,
   expectedLoadMs,
   imageNamespacePairs,
   latencyRatios,
@@ -63,7 +64,39 @@ describe('probes: new workloads under load', () => {
       maxMs: 4000,
       latenciesMs: [2000, 4000],
       arrivalsMs: [500, 1500, 4500],
+      slowest: { index: 2, arrivalMs: 4500, latencyMs: 4000, ownerMs: undefined, reports: [] },
     });
+  });
+
+  it('take the slowest apart: which report came when after its owner', () => {
+    const f = probeFigures(
+      [
+        { createdAt: 0, ownerAt: 500, doneAt: 1500 },
+        {
+          createdAt: 10_000,
+          ownerAt: 10_300,
+          doneAt: 21_300,
+          reports: [
+            { kind: 'configauditreports', at: 10_800 },
+            { kind: 'vulnerabilityreports', at: 21_300 },
+          ],
+        },
+      ],
+      0,
+    );
+    expect(f.slowest).toEqual({
+      index: 1,
+      arrivalMs: 10_000,
+      latencyMs: 11_300,
+      ownerMs: 300,
+      reports: [
+        { kind: 'configauditreports', ms: 500 },
+        { kind: 'vulnerabilityreports', ms: 11_000 },
+      ],
+    });
+    expect(describeSlowest(f.slowest as NonNullable<typeof f.slowest>)).toBe(
+      'slowest: probe 1 (at 10.0 s): 11.3 s; owner 0.3 s, then configauditreports +0.5 s, vulnerabilityreports +11.0 s',
+    );
   });
 
   it('split each latency into the control plane’s part (to the ReplicaSet) and fleetscan’s', () => {

@@ -59,6 +59,21 @@ export interface ProbeSample {
   ownerAt?: number | undefined;
   /** When the last of its reports was seen; undefined: not within the wait. */
   doneAt: number | undefined;
+  /** When each of its reports was seen, by kind (plural). */
+  reports?: readonly { kind: string; at: number }[];
+}
+
+/** The slowest reported probe, taken apart: which of its reports came when. */
+export interface SlowestProbe {
+  /** Its place in creation order. */
+  index: number;
+  /** ms after the phase began. */
+  arrivalMs: number;
+  latencyMs: number;
+  /** created → report owner seen. */
+  ownerMs: number | undefined;
+  /** Each report, ms after the owner was seen (after creation without one). */
+  reports: { kind: string; ms: number }[];
 }
 
 export interface ProbeFigures {
@@ -80,6 +95,7 @@ export interface ProbeFigures {
   fleetscanP99Ms?: number | undefined;
   /** When each was created, ms after the phase began (the operator model's arrivals). */
   arrivalsMs: number[];
+  slowest?: SlowestProbe | undefined;
 }
 
 /**
@@ -104,7 +120,35 @@ export function probeFigures(samples: readonly ProbeSample[], phaseStart: number
     ownerP99Ms: quantile(ownerMs, 0.99),
     fleetscanP50Ms: quantile(fleetscanMs, 0.5),
     fleetscanP99Ms: quantile(fleetscanMs, 0.99),
+    slowest: slowestProbe(samples, phaseStart),
   };
+}
+
+function slowestProbe(samples: readonly ProbeSample[], phaseStart: number): SlowestProbe | undefined {
+  let index = -1;
+  for (const [i, s] of samples.entries()) {
+    const worst = samples[index];
+    if (s.doneAt === undefined) continue;
+    if (!worst || worst.doneAt === undefined || s.doneAt - s.createdAt > worst.doneAt - worst.createdAt)
+      index = i;
+  }
+  const s = samples[index];
+  if (!s || s.doneAt === undefined) return undefined;
+  const from = s.ownerAt ?? s.createdAt;
+  return {
+    index,
+    arrivalMs: s.createdAt - phaseStart,
+    latencyMs: s.doneAt - s.createdAt,
+    ownerMs: s.ownerAt === undefined ? undefined : s.ownerAt - s.createdAt,
+    reports: (s.reports ?? []).map((r) => ({ kind: r.kind, ms: r.at - from })),
+  };
+}
+
+/** One line: "probe 0 (at 0.0 s): 11.8 s; owner 0.3 s, then vulnerabilityreports +0.4 s, …". */
+export function describeSlowest(p: SlowestProbe): string {
+  const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const parts = p.reports.map((r) => `${r.kind} +${s(r.ms)}`).join(', ');
+  return `slowest: probe ${p.index} (at ${s(p.arrivalMs)}): ${s(p.latencyMs)}; owner ${p.ownerMs === undefined ? '-' : s(p.ownerMs)}, then ${parts || 'no report'}`;
 }
 
 /** The goal: a new workload under load within 2× of the idle fleet's latency (p50 and p99 each). */

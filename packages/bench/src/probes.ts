@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type BenchContext, now } from './context.ts';
 import { workloadCreator } from './create.ts';
 import type { FleetWorkload } from './fleet.ts';
-import { type ProbeFigures, type ProbeSample, probeFigures } from './probe-plan.ts';
+import { describeSlowest, type ProbeFigures, type ProbeSample, probeFigures } from './probe-plan.ts';
 import type { Tracker } from './tracker.ts';
 
 /** Between two probes on the idle fleet: the last one's reports are in, the next starts from quiet. */
@@ -28,11 +28,12 @@ export async function runIdleProbes(
     tracker.addProbe(w, createdAt);
     await creator.create(w, ctx.run);
     const doneAt = await tracker.probeDone(w, timeoutMs);
-    samples.push({ createdAt, ownerAt: tracker.probeOwnerSeenAt(w), doneAt });
+    samples.push(sampleOf(tracker, w, createdAt, doneAt));
     await sleep(IDLE_GAP_MS);
   }
   const f = probeFigures(samples, start);
   ctx.io.say(`idle fleet: new workload p50 ${sec(f.p50Ms)}, p99 ${sec(f.p99Ms)}`);
+  if (f.slowest) ctx.io.say(describeSlowest(f.slowest));
   return f;
 }
 
@@ -65,11 +66,7 @@ export function startLoadProbes(
       const createdAt = now();
       tracker.addProbe(w, createdAt);
       await creator.create(w, ctx.run);
-      waits.push(
-        tracker
-          .probeDone(w, o.timeoutMs)
-          .then((doneAt) => ({ createdAt, ownerAt: tracker.probeOwnerSeenAt(w), doneAt })),
-      );
+      waits.push(tracker.probeDone(w, o.timeoutMs).then((doneAt) => sampleOf(tracker, w, createdAt, doneAt)));
     }
   })();
   return {
@@ -80,9 +77,19 @@ export function startLoadProbes(
       ctx.io.say(
         `under load: ${f.created} new workloads, ${f.reported} reported, p50 ${sec(f.p50Ms)}, p99 ${sec(f.p99Ms)}`,
       );
+      if (f.slowest) ctx.io.say(describeSlowest(f.slowest));
       return f;
     },
   };
+}
+
+function sampleOf(
+  tracker: Tracker,
+  w: FleetWorkload,
+  createdAt: number,
+  doneAt: number | undefined,
+): ProbeSample {
+  return { createdAt, ownerAt: tracker.probeOwnerSeenAt(w), doneAt, reports: tracker.probeReportTimes(w) };
 }
 
 const sec = (ms: number | undefined) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`);

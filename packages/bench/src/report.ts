@@ -196,7 +196,13 @@ export function formatResult(r: BenchResult): string {
           ? `; besides, ${d.work.otherKindWrites} of other kinds (the probes' secrets and SBOMs)`
           : ''),
     );
-    row('requests published', `image ${d.work.published.image}, config ${d.work.published.config}`);
+    row(
+      'requests published',
+      `image ${d.work.published.image}, config ${d.work.published.config}` +
+        (d.work.lateOwners
+          ? `; ${d.work.lateOwners} image results written for an owner seen after their fan-out`
+          : ''),
+    );
     row('API requests (all clients, top 8)', topRequests(d.apiRequests));
     cpuRows(row, d.cpu, d.refreshed);
   }

@@ -30,6 +30,8 @@ interface Entry {
   ownerUid?: string;
   ownerSeenAt?: number;
   reports: Set<string>;
+  /** A probe's: when each report was seen (its key's first segment is the kind's plural). */
+  reportsAt?: Map<string, number>;
   doneAt?: number;
 }
 
@@ -73,6 +75,8 @@ export interface Tracker {
   probeDone(w: FleetWorkload, timeoutMs: number): Promise<number | undefined>;
   /** When the probe's report owner (a Deployment's ReplicaSet) was first seen. */
   probeOwnerSeenAt(w: FleetWorkload): number | undefined;
+  /** When each of the probe's reports was seen, by report kind (plural), in arrival order. */
+  probeReportTimes(w: FleetWorkload): { kind: string; at: number }[];
   /** Reports of every probe so far. */
   probeReports(): number;
   /** VulnerabilityReports by the trivy DB version they were matched against (any owner). */
@@ -123,6 +127,7 @@ export function createTracker(opts: {
     if (!e || e.reports.has(reportKey)) return;
     e.reports.add(reportKey);
     if (e.probe) {
+      e.reportsAt?.set(reportKey, at);
       if (e.doneAt === undefined && e.reports.size >= e.expected) {
         e.doneAt = at;
         probeWaiters.get(key)?.(at);
@@ -290,7 +295,13 @@ export function createTracker(opts: {
     addProbe(w, createdAt) {
       const key = workloadKey(w.kind, w.namespace, w.name);
       if (entries.has(key) || probes.has(key)) throw new Error(`probe ${key} is already followed`);
-      probes.set(key, { expected: expectedReports(w), probe: true, createdAt, reports: new Set() });
+      probes.set(key, {
+        expected: expectedReports(w),
+        probe: true,
+        createdAt,
+        reports: new Set(),
+        reportsAt: new Map(),
+      });
     },
     probeDone(w, timeoutMs) {
       const key = workloadKey(w.kind, w.namespace, w.name);
@@ -311,6 +322,12 @@ export function createTracker(opts: {
     },
     probeReports: () => [...probes.values()].reduce((a, e) => a + e.reports.size, 0),
     probeOwnerSeenAt: (w) => probes.get(workloadKey(w.kind, w.namespace, w.name))?.ownerSeenAt,
+    probeReportTimes(w) {
+      const at = probes.get(workloadKey(w.kind, w.namespace, w.name))?.reportsAt ?? new Map<string, number>();
+      return [...at]
+        .map(([key, t]) => ({ kind: key.split('/')[0] ?? key, at: t }))
+        .sort((a, b) => a.at - b.at);
+    },
     vulnReportsByDb() {
       const out = new Map<string, number>();
       for (const db of vulnDb.values()) out.set(db, (out.get(db) ?? 0) + 1);

@@ -39,7 +39,7 @@ describe('containersOf', () => {
 });
 
 describe('projectWorkload', () => {
-  it('keeps identity, labels, controller, podSpec and containers of a report owner, and nothing else', () => {
+  it('keeps identity, labels, controller, creation time, podSpec and containers of a report owner, and nothing else', () => {
     const obj = replicaSet('web-5d9c', { deployment: 'web', revision: '3' });
     const w = projectWorkload('ReplicaSet', obj);
     expect(w).toEqual({
@@ -53,6 +53,7 @@ describe('projectWorkload', () => {
       controllerRef: { kind: 'Deployment', name: 'web', uid: 'uid-web', apiVersion: 'apps/v1' },
       replicas: 2,
       revision: '3',
+      createdAtMs: Date.parse('2026-01-01T00:00:00Z'),
       podSpec: extractPodSpec('ReplicaSet', obj),
       containers: [
         { name: 'app', image: 'registry.local/library/nginx:1.20', kind: 'container' },

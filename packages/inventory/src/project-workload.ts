@@ -82,6 +82,8 @@ export function projectWorkload(kind: WorkloadKind, obj: KubeObject): Workload |
   if ((kind === 'ReplicaSet' || kind === 'Deployment') && revision) w.revision = revision;
   // A wire timestamp (a string); KubeObject leaves timestamps untyped.
   if ((meta as { deletionTimestamp?: unknown }).deletionTimestamp) w.terminating = true;
+  const created = Date.parse(String((meta as { creationTimestamp?: unknown }).creationTimestamp ?? ''));
+  if (!Number.isNaN(created)) w.createdAtMs = created;
   const podSpec = extractPodSpec(kind, obj);
   if (kind === 'Pod') {
     w.containers = containersOf(podSpec);

@@ -91,6 +91,8 @@ export interface Workload {
   revision?: string;
   /** metadata.deletionTimestamp is set. */
   terminating?: true;
+  /** metadata.creationTimestamp in ms (the API server's clock, whole seconds). */
+  createdAtMs?: number;
   podSpec?: PodSpec;
   containers: readonly ContainerRef[];
   /** Pod only: container name → status imageID (the digest the kubelet pulled), when reported. */

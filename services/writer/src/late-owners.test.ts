@@ -48,6 +48,33 @@ describe('late owners', () => {
     expect(late.pending()).toBe(0);
   });
 
+  it('writes at once from a fan-out asked for after the owner was created (the writer saw the owner after that answer), else waits', async () => {
+    const { time, cluster, memory, late, written } = setup();
+    const created = Date.parse('2026-11-26T10:00:00Z');
+    const withCreation = (name: string) => {
+      const o = owner(name);
+      return { ...o, workload: { createdAtMs: created } } as unknown as typeof o;
+    };
+    // Asked a moment after b was created: b's answer; the writer fanned it out before it saw b.
+    memory.remember({ ...result, requestedAt: '2026-11-26T10:00:00.300Z' });
+    const b = withCreation('b');
+    cluster.owners.push(b);
+    late.appeared(b);
+    await time.advance(0);
+    expect(written).toEqual([`team-a/b <- team-a/${IMAGE}`]);
+
+    // Asked before c existed (or with no time): c's own answer may still come, so it waits as before.
+    const { time: t2, cluster: c2, memory: m2, late: l2, written: w2 } = setup();
+    m2.remember({ ...result, requestedAt: '2026-11-26T09:59:59Z' });
+    const c = withCreation('c');
+    c2.owners.push(c);
+    l2.appeared(c);
+    await t2.advance(0);
+    expect(w2).toEqual([]);
+    await t2.advance(LATE_OWNER_DELAY_MS);
+    expect(w2).toEqual([`team-a/c <- team-a/${IMAGE}`]);
+  });
+
   it('leaves an owner alone that got its own report meanwhile, or went away', async () => {
     const { time, cluster, memory, late, written } = setup();
     memory.remember(result);

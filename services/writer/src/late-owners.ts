@@ -6,8 +6,9 @@ import type { FanoutMemory } from './fanout-memory.ts';
 import type { WriterMetrics } from './metrics.ts';
 
 /**
- * A new owner usually gets its own result within seconds; only one still without its report this
- * long after the writer saw it is written from a remembered fan-out.
+ * A new owner usually gets its own result within seconds; one still without its report this long
+ * after the writer saw it is written from a remembered fan-out (at once if that fan-out was asked
+ * for after the owner was created: see check()).
  */
 export const LATE_OWNER_DELAY_MS = 10_000;
 
@@ -22,8 +23,9 @@ export const LATE_OWNER_DELAY_MS = 10_000;
  * bring that result back, so the writer keeps two things:
  *
  * - the fan-out memory (fanout-memory.ts): each namespace's last fan-out of an image, for 10 minutes.
- *   An owner the writer's watches see later, and that still has no report of its own
- *   LATE_OWNER_DELAY_MS after, is written from it here — at once, without another request and scan.
+ *   An owner the writer's watches see later is written from it here, without another request and
+ *   scan: at once when that fan-out's request was made after the owner was created (it is this
+ *   owner's answer), else when it still has no report of its own LATE_OWNER_DELAY_MS after.
  * - its trust in its own recent writes (write-queue.ts): a late owner's write and a fan-out (or two
  *   fan-outs of one scan) can meet on one report within the moment the writer's report watch needs
  *   to show its own write; the writer then reads its own write instead of the stale watch, so the
@@ -70,13 +72,20 @@ export function createLateOwners(d: {
   const running = new Set<Promise<void>>();
   let stopped = false;
 
-  async function check(uid: string): Promise<void> {
+  /**
+   * `raced`: only the images whose remembered fan-out was asked for after the owner was created.
+   * That request was made with the owner there (the watcher asked for it, or found it asked for), so
+   * its answer is the one this owner waits for: nothing newer is coming, and waiting would only add
+   * LATE_OWNER_DELAY_MS to a new workload (seen during a DB update: the writer's watches trailed the
+   * scanner's answer, and one new workload in twenty waited 10 s for its VulnerabilityReport).
+   */
+  async function check(uid: string, raced = false): Promise<void> {
     // The owner as it is now: gone, or changed (its images) since it appeared.
     const owner = d.inventory.ownerByUid(uid);
     if (!owner) return;
     for (const image of imagesWithoutReport(owner, d.inventory)) {
       const r = d.memory.recall(owner.namespace, image, owner.name);
-      if (!r) continue;
+      if (!r || (raced && !askedSinceCreated(r, owner))) continue;
       d.metrics.results.inc({ type: 'image', outcome: 'late_owner' });
       const outcome = await d
         .writeFrom(r, owner)
@@ -92,19 +101,24 @@ export function createLateOwners(d: {
     }
   }
 
+  const run = (owner: Owner, raced: boolean) => {
+    const p = check(owner.uid, raced)
+      .catch((err: unknown) =>
+        d.logger.warn({ owner: ownerKey(owner), err: bounded(String(err)) }, 'late owner check failed'),
+      )
+      .finally(() => running.delete(p));
+    running.add(p);
+  };
+
   return {
     appeared(owner) {
       if (stopped) return;
+      run(owner, true);
       // Seen again (scaled down and up): it is checked a full delay after the last time.
       due.get(owner.uid)?.();
       const cancel = d.timers.after(delayMs, () => {
         due.delete(owner.uid);
-        const p = check(owner.uid)
-          .catch((err: unknown) =>
-            d.logger.warn({ owner: ownerKey(owner), err: bounded(String(err)) }, 'late owner check failed'),
-          )
-          .finally(() => running.delete(p));
-        running.add(p);
+        run(owner, false);
       });
       due.set(owner.uid, cancel);
     },
@@ -116,4 +130,11 @@ export function createLateOwners(d: {
       await Promise.allSettled([...running]);
     },
   };
+}
+
+/** The result was asked for at or after the owner's creation (whole seconds: a second's leeway). */
+function askedSinceCreated(r: ImageScanResult, owner: Owner): boolean {
+  const created = owner.workload?.createdAtMs;
+  const asked = r.requestedAt ? Date.parse(r.requestedAt) : Number.NaN;
+  return created !== undefined && !Number.isNaN(asked) && asked >= created;
 }
