@@ -84,7 +84,15 @@ export function workloadManifest(w: FleetWorkload, run: string): Record<string, 
         apiVersion: 'apps/v1',
         kind: w.kind,
         metadata,
-        spec: { replicas: 1, selector: { matchLabels: { app: w.name } }, template },
+        spec: {
+          replicas: 1,
+          // No kubelet runs the benchmark's Pods: after the default 600 s the controller would mark
+          // every Deployment ProgressDeadlineExceeded, a status write each in the middle of a long
+          // run (8 500 at 10 000 owners), where a real fleet's Deployments are available instead.
+          progressDeadlineSeconds: 2_147_483_647,
+          selector: { matchLabels: { app: w.name } },
+          template,
+        },
       };
     case 'StatefulSet':
       return {

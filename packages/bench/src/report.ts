@@ -54,6 +54,11 @@ export function formatResult(r: BenchResult): string {
     section('control plane alone (no fleetscan service running)');
     row('time to every report owner', s(cp.timeToAllOwnersMs));
     row('  creating workloads (API)', s(cp.creationMs));
+    if (cp.settle)
+      row(
+        '  then until no controller write for 10 s',
+        `${s(cp.settle.waitedMs)}${cp.settle.settled ? '' : ' (not settled: the cold start began anyway)'}`,
+      );
     row(
       'per owner, created → owner exists',
       `p50 ${s(cp.ownerAppearMs.p50)}  p99 ${s(cp.ownerAppearMs.p99)}`,

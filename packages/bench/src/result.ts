@@ -107,6 +107,8 @@ export interface BenchResult {
     stackByProcess: Record<string, number>;
     apiRequests: RequestCounts;
     benchCpuSec: number;
+    /** --existing: the wait after every owner was seen until no controller wrote for a while. */
+    settle?: { waitedMs: number; settled: boolean };
   };
   secondPass?: PassFigures & {
     readyMs: number;
