@@ -133,8 +133,9 @@ Options:
   --hold                keep the stack and its fleet up after the run until Ctrl-C (prints how to reach it)
 
 Cold start, load and latency (issue 13):
-  --existing            create the fleet first (timed as the control plane), then start fleetscan
-                        into it: time to all reports, CPU per report by process, API requests, RSS
+  --existing            create the fleet first (timed as the control plane), wait until no controller
+                        writes for 10 s (at most 15 min), then start fleetscan into it: time to all
+                        reports, CPU per report by process, API requests, RSS
   --db-update           after the first pass, a new trivy DB version: every VulnerabilityReport refreshes
   --probes K            K new Deployments created one at a time under load (the cold start of
                         --existing, or --db-update's refresh) and K on the idle fleet: p50/p99 time
