@@ -9,8 +9,11 @@ export const RECENT_FANOUT_MAX = 10_000;
 export interface FanoutMemory {
   /** `r` was fanned out in its namespace: it is what a late owner there is written from. */
   remember(r: ImageScanResult): void;
-  /** The last fan-out of `image` in `namespace` that is for an owner named `owner`, while it is remembered. */
-  recall(namespace: string, image: string, owner: string): ImageScanResult | undefined;
+  /**
+   * The last fan-out of `image` in `namespace` that is for an owner named `owner`, while it is
+   * remembered; with `askedSinceMs`, the one asked for last, if that was at or after it.
+   */
+  recall(namespace: string, image: string, owner: string, askedSinceMs?: number): ImageScanResult | undefined;
   /** How many fan-outs are remembered now. */
   size(): number;
 }
@@ -24,8 +27,10 @@ export interface FanoutMemory {
 export function createFanoutMemory(d: { clock: Clock; ttlMs?: number; max?: number }): FanoutMemory {
   const ttlMs = d.ttlMs ?? RECENT_FANOUT_MS;
   const max = d.max ?? RECENT_FANOUT_MAX;
-  // In the order they were remembered (re-inserted each time), so the oldest come first.
-  const recent = new Map<string, { r: ImageScanResult; atMs: number }>();
+  // In the order they were remembered (re-inserted each time), so the oldest come first. `newest`
+  // is the one asked for last: two lanes' answers arrive in either order, and a bulk refresh asked
+  // before a new owner existed may be fanned out after that owner's own urgent answer.
+  const recent = new Map<string, { r: ImageScanResult; newest: ImageScanResult; atMs: number }>();
   // Per namespace × image, the keys of `recent` (one per owner filter).
   const byImage = new Map<string, Set<string>>();
   const imageKey = (namespace: string, image: string) => `${namespace}\n${image}`;
@@ -43,8 +48,10 @@ export function createFanoutMemory(d: { clock: Clock; ttlMs?: number; max?: numb
     remember(r) {
       const now = d.clock.now().getTime();
       const key = keyOf(r);
+      const before = recent.get(key);
+      const newest = before && askedAt(before.newest) > askedAt(r) ? before.newest : r;
       recent.delete(key);
-      recent.set(key, { r, atMs: now });
+      recent.set(key, { r, newest, atMs: now });
       const ik = imageKey(r.namespace, r.image);
       byImage.set(ik, (byImage.get(ik) ?? new Set()).add(key));
       for (const [k, v] of recent) {
@@ -52,14 +59,22 @@ export function createFanoutMemory(d: { clock: Clock; ttlMs?: number; max?: numb
         forget(k, v.r);
       }
     },
-    recall(namespace, image, owner) {
+    recall(namespace, image, owner, askedSinceMs) {
       const now = d.clock.now().getTime();
       for (const key of byImage.get(imageKey(namespace, image)) ?? []) {
         const hit = recent.get(key);
-        if (hit && fresh(hit.atMs, now) && ownerFilterMatches(hit.r.ownerFilter, owner)) return hit.r;
+        if (!hit || !fresh(hit.atMs, now) || !ownerFilterMatches(hit.r.ownerFilter, owner)) continue;
+        if (askedSinceMs === undefined) return hit.r;
+        if (askedAt(hit.newest) >= askedSinceMs) return hit.newest;
       }
       return undefined;
     },
     size: () => recent.size,
   };
+}
+
+/** When a result's request was made, in ms; -Infinity without a time. */
+function askedAt(r: ImageScanResult): number {
+  const t = r.requestedAt ? Date.parse(r.requestedAt) : Number.NaN;
+  return Number.isNaN(t) ? Number.NEGATIVE_INFINITY : t;
 }

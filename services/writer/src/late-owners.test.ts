@@ -75,6 +75,27 @@ describe('late owners', () => {
     expect(w2).toEqual([`team-a/c <- team-a/${IMAGE}`]);
   });
 
+  it('writes at once from the fan-out asked for after the owner was created, even when an older ask was answered after it', async () => {
+    // Seen during a DB update: the new owner's urgent answer was fanned out first, then the bulk
+    // refresh of the same image in that namespace (asked before the owner existed); the owner then
+    // waited LATE_OWNER_DELAY_MS although its own answer had come.
+    const from: string[] = [];
+    const { time, cluster, memory, late } = setup({
+      write: async (r) => {
+        from.push(r.scanConfigHash);
+        return { kind: 'ack' };
+      },
+    });
+    const o = owner('b');
+    const b = { ...o, workload: { createdAtMs: Date.parse('2026-11-26T10:00:00Z') } } as unknown as typeof o;
+    memory.remember({ ...result, requestedAt: '2026-11-26T10:00:00.300Z', scanConfigHash: 'urgent' });
+    memory.remember({ ...result, requestedAt: '2026-11-26T09:59:30Z', scanConfigHash: 'bulk' });
+    cluster.owners.push(b);
+    late.appeared(b);
+    await time.advance(0);
+    expect(from).toEqual(['urgent']);
+  });
+
   it('leaves an owner alone that got its own report meanwhile, or went away', async () => {
     const { time, cluster, memory, late, written } = setup();
     memory.remember(result);

@@ -73,8 +73,9 @@ export function createLateOwners(d: {
   let stopped = false;
 
   /**
-   * `raced`: only the images whose remembered fan-out was asked for after the owner was created.
-   * That request was made with the owner there (the watcher asked for it, or found it asked for), so
+   * `raced`: only the images whose remembered fan-out was asked for at or after the owner was
+   * created (creation times are whole seconds: a second's leeway), the one asked for last even if an
+   * older ask's answer came after it. That request was made with the owner there (the watcher asked for it, or found it asked for), so
    * its answer is the one this owner waits for: nothing newer is coming, and waiting would only add
    * LATE_OWNER_DELAY_MS to a new workload (seen during a DB update: the writer's watches trailed the
    * scanner's answer, and one new workload in twenty waited 10 s for its VulnerabilityReport).
@@ -83,9 +84,11 @@ export function createLateOwners(d: {
     // The owner as it is now: gone, or changed (its images) since it appeared.
     const owner = d.inventory.ownerByUid(uid);
     if (!owner) return;
+    const created = owner.workload?.createdAtMs;
+    if (raced && created === undefined) return;
     for (const image of imagesWithoutReport(owner, d.inventory)) {
-      const r = d.memory.recall(owner.namespace, image, owner.name);
-      if (!r || (raced && !askedSinceCreated(r, owner))) continue;
+      const r = d.memory.recall(owner.namespace, image, owner.name, raced ? created : undefined);
+      if (!r) continue;
       d.metrics.results.inc({ type: 'image', outcome: 'late_owner' });
       const outcome = await d
         .writeFrom(r, owner)
@@ -130,11 +133,4 @@ export function createLateOwners(d: {
       await Promise.allSettled([...running]);
     },
   };
-}
-
-/** The result was asked for at or after the owner's creation (whole seconds: a second's leeway). */
-function askedSinceCreated(r: ImageScanResult, owner: Owner): boolean {
-  const created = owner.workload?.createdAtMs;
-  const asked = r.requestedAt ? Date.parse(r.requestedAt) : Number.NaN;
-  return created !== undefined && !Number.isNaN(asked) && asked >= created;
 }
