@@ -7,6 +7,10 @@ import { classifyFailure } from './failure.ts';
 export interface AuditItem {
   manifest: Manifest;
   settings: ConfigAuditSettings;
+  /** When its handler submitted it (ms), for the batch's log line: how long its oldest item waited. */
+  submittedAtMs?: number;
+  /** When the stream stored its request (ms): with submittedAtMs, where a slow audit waited. */
+  storedAtMs?: number;
 }
 
 /** A manifest's audit: its report data, or why this manifest cannot be audited (a permanent error). */

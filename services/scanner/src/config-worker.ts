@@ -72,6 +72,9 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
     d.metrics.trivyRuns.inc({ type: 'config', cluster: '' });
     d.metrics.batchSize.observe(items.length);
     const end = d.metrics.duration.startTimer({ type: 'config' });
+    const startMs = d.clock.now().getTime();
+    const oldestMs = Math.min(startMs, ...items.map((i) => i.submittedAtMs ?? startMs));
+    const storedMs = Math.min(startMs, ...items.map((i) => i.storedAtMs ?? startMs));
     try {
       const outcomes = await d.engine.auditManifests(
         items.map((i) => i.manifest),
@@ -79,7 +82,16 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
       );
       const scanner = await d.engine.scanner();
       const scannedAt = d.clock.now().toISOString();
-      d.logger.info({ manifests: items.length }, 'config audit batch done');
+      d.logger.info(
+        {
+          manifests: items.length,
+          lane,
+          waitedMs: startMs - oldestMs,
+          sinceStoredMs: startMs - storedMs,
+          auditMs: d.clock.now().getTime() - startMs,
+        },
+        'config audit batch done',
+      );
       return auditOutputs(items, outcomes, scanner, scannedAt);
     } catch (err) {
       if (!abort.signal.aborted) {
@@ -175,7 +187,14 @@ export function createConfigWorker(d: ConfigWorkerDeps) {
     try {
       // The batch runs for everyone in it: this request stops waiting at its own bound.
       out = await untilAborted(
-        manifestOf(req).then((manifest) => batchers[lane].submit({ manifest, settings: req.settings })),
+        manifestOf(req).then((manifest) =>
+          batchers[lane].submit({
+            manifest,
+            settings: req.settings,
+            submittedAtMs: d.clock.now().getTime(),
+            storedAtMs: at.storedAt.getTime(),
+          }),
+        ),
         at.signal,
       );
     } catch (err) {
