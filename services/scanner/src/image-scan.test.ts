@@ -84,7 +84,9 @@ const findings = (ids: string[]): ImageFindings => ({
   })),
 });
 
-function setup(opts: { access?: (creds: RegistryCredentials | undefined) => void } = {}) {
+function setup(
+  opts: { access?: (creds: RegistryCredentials | undefined) => void; engine?: Partial<ScanEngine> } = {},
+) {
   const calls = { analyse: [] as (RegistryCredentials | undefined)[], match: 0, access: 0 };
   const db = 'CVE-1';
   const engine: ScanEngine = {
@@ -124,9 +126,11 @@ function setup(opts: { access?: (creds: RegistryCredentials | undefined) => void
     scanner: async () => ({ name: 'Trivy', vendor: 'Aqua Security', version: '0.74.0' }),
     dbUpdatedAt: async () => '2026-11-01T00:00:00Z',
     close: async () => {},
+    ...opts.engine,
   };
   const blobs = memoryBlobs();
   let now = Date.parse('2026-11-10T00:00:00Z');
+  const metrics = createScannerMetrics(new Registry());
   const scans = createImageScans({
     blobs,
     locks: memoryLocks(),
@@ -137,7 +141,7 @@ function setup(opts: { access?: (creds: RegistryCredentials | undefined) => void
       else if (!creds)
         throw new RegistryLookupError(ScanErrorCode.Unauthorized, 'unauthorized', { status: 401 });
     },
-    metrics: createScannerMetrics(new Registry()),
+    metrics,
     logger: createLogger({ service: 'test', level: 'silent' }),
     clock: {
       now: () => {
@@ -168,7 +172,7 @@ function setup(opts: { access?: (creds: RegistryCredentials | undefined) => void
   const advance = (ms: number) => {
     now += ms;
   };
-  return { scans, calls, blobs, input, advance };
+  return { scans, calls, blobs, input, advance, metrics };
 }
 
 describe('image scans: pull once, then cache or re-match', () => {
@@ -351,5 +355,70 @@ describe('image scans: who may read what', () => {
     expect(anon).toMatchObject({ status: 'rejected', reason: { code: 'UNAUTHORIZED' } });
     expect(withCreds).toMatchObject({ status: 'fulfilled', value: { how: 'matched', access: 'private' } });
     expect(calls.analyse).toHaveLength(1);
+  });
+});
+
+describe('image scans: an urgent request does not wait for a niced run', () => {
+  /** trivy runs that last until killed (the bulk one) or answer at once (a normal-priority one). */
+  function niceableEngine() {
+    const runs: string[] = [];
+    const untilKilled = (signal: AbortSignal) =>
+      new Promise<never>((_resolve, reject) => {
+        signal.addEventListener('abort', () => reject(new Error('killed')), { once: true });
+      });
+    return {
+      runs,
+      engine: {
+        async analyseImage(_image: string, o: { signal: AbortSignal; background?: boolean }) {
+          runs.push(`analyse ${o.background ? 'niced' : 'normal'}`);
+          if (o.background) return untilKilled(o.signal);
+          return { findings: findings(['CVE-1']), sbom: '{"bomFormat":"CycloneDX"}' };
+        },
+        async matchSbom(_sbom: string, o: { signal: AbortSignal; background?: boolean }) {
+          runs.push(`match ${o.background ? 'niced' : 'normal'}`);
+          if (o.background) return untilKilled(o.signal);
+          return findings(['CVE-1', 'CVE-NEW']);
+        },
+      } as Partial<ScanEngine>,
+    };
+  }
+
+  it('an urgent request joining a bulk analysis in flight restarts it at normal priority; both get its result', async () => {
+    const e = niceableEngine();
+    const { scans, input, metrics } = setup({ engine: e.engine });
+    const bulk = scans.produce(input({}, { background: true }));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(e.runs).toEqual(['analyse niced']);
+    const urgent = await scans.produce(input());
+    expect(await bulk).toMatchObject({ how: 'scanned' });
+    expect(urgent.how).toBe('cached');
+    expect(e.runs).toEqual(['analyse niced', 'analyse normal']);
+    expect((await metrics.promoted.get()).values[0]?.value).toBe(1);
+    expect((await metrics.trivyRuns.get()).values.find((v) => v.labels.type === 'image')?.value).toBe(1);
+  });
+
+  it('an urgent request joining a bulk re-match (a DB update) restarts it at normal priority', async () => {
+    const e = niceableEngine();
+    const { scans, input } = setup({ engine: e.engine });
+    await scans.produce(input());
+    const newDb = { db: '2026-11-02T00:00:00Z' };
+    const bulk = scans.produce({ ...input({}, { background: true }), ...newDb });
+    await new Promise((r) => setTimeout(r, 10));
+    const urgent = await scans.produce({ ...input(), ...newDb });
+    expect((await bulk).how).toBe('matched');
+    expect(urgent.how).toBe('cached');
+    expect(e.runs).toEqual(['analyse normal', 'match niced', 'match normal']);
+  });
+
+  it('an urgent request with other match settings waits for the same analysis through its lock, and promotes it', async () => {
+    const e = niceableEngine();
+    const { scans, input } = setup({ engine: e.engine });
+    const bulk = scans.produce(input({}, { background: true }));
+    await new Promise((r) => setTimeout(r, 10));
+    const urgent = await scans.produce(input({ settings: { severities: ['CRITICAL'] } }));
+    await bulk;
+    expect(urgent.how).toBe('matched');
+    expect(e.runs.slice(0, 2)).toEqual(['analyse niced', 'analyse normal']);
+    expect(e.runs.filter((r) => r.startsWith('analyse'))).toHaveLength(2);
   });
 });

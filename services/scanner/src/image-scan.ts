@@ -24,6 +24,7 @@ import {
 } from './cache-keys.ts';
 import type { ImageFindings, ScanEngine } from './engine.ts';
 import type { ScannerMetrics } from './metrics.ts';
+import { createPriority, type Priority } from './priority.ts';
 import { filterSecrets } from './secrets.ts';
 import { untilAborted } from './until-aborted.ts';
 
@@ -55,7 +56,10 @@ export interface ScanInput {
    * the service's stop only.
    */
   signal?: AbortSignal;
-  /** Bulk-lane work: its trivy runs get a lower CPU priority. */
+  /**
+   * Bulk-lane work: its trivy runs get a lower CPU priority, until an urgent request on this replica
+   * waits for them (priority.ts).
+   */
   background?: boolean;
 }
 
@@ -95,7 +99,10 @@ const SBOM_REFRESH_MS = 24 * 3600_000;
  * requester read the digest.
  */
 export function createImageScans(d: ImageScanDeps) {
-  const inflight = new Map<string, Promise<ScanOutcome>>();
+  const inflight = new Map<string, { done: Promise<ScanOutcome>; priority: Priority }>();
+  // The analyses running on this replica, by lock key: an urgent request with other match settings
+  // (another flight) waits for the same analysis through its lock.
+  const analysing = new Map<string, Priority>();
   const locks = createAnalysisLocks({ kv: d.locks, clock: d.clock, owner: d.replica, signal: d.signal });
 
   async function firstExisting(
@@ -123,7 +130,10 @@ export function createImageScans(d: ImageScanDeps) {
   async function produce(input: ScanInput): Promise<ScanOutcome> {
     const { req, digest, db } = input;
     const signal = input.signal ?? d.signal;
-    const background = input.background ? { background: true } : {};
+    const priority = createPriority(input.background ?? false, () => {
+      d.metrics.promoted.inc({ cluster: req.cluster });
+      d.logger.info({ digest, cluster: req.cluster }, 'bulk trivy run promoted for an urgent request');
+    });
     const { analysis, match } = canonicalScanSettings(req.scanners, req.settings);
     const aHash = analysisHash(analysis);
     const resultKey = (a: Access) => imageCacheKey(digest, db, settingsHash(analysis, match), a);
@@ -173,7 +183,7 @@ export function createImageScans(d: ImageScanDeps) {
       }
       const findings = wantsVulns
         ? await timed('sbom', req.cluster, () =>
-            d.engine.matchSbom(entry.sbom, { image: req.image, match, signal, ...background }),
+            priority.run(signal, (o) => d.engine.matchSbom(entry.sbom, { image: req.image, match, ...o })),
           )
         : { scanner: entry.scanner, ...referenceFields(req.image), os: entry.os, vulnerabilities: [] };
       return store(access, findings, entry);
@@ -195,6 +205,7 @@ export function createImageScans(d: ImageScanDeps) {
     const analyse = async (trigger: 'miss' | 'stale'): Promise<ScanOutcome> => {
       const lockKey = analysisLockKey(digest, aHash);
       const done = async () => (await firstExisting(sbomKeyOf)) !== undefined;
+      if (!priority.background) analysing.get(lockKey)?.promote();
       const got = await locks.acquire(lockKey, done, signal);
       if (got.state === 'done') {
         const other = await findSbom();
@@ -208,14 +219,14 @@ export function createImageScans(d: ImageScanDeps) {
         // Another replica may have finished between our look and the lock.
         const other = await findSbom();
         if (other) return await rematch(other.entry, other.access, trigger);
+        analysing.set(lockKey, priority);
         const a = await timed('image', req.cluster, () =>
-          d.engine.analyseImage(req.image, {
-            ...analysis,
-            ...withCredentials(input.credentials),
-            signal,
-            ...background,
-          }),
-        );
+          priority.run(signal, (o) =>
+            d.engine.analyseImage(req.image, { ...analysis, ...withCredentials(input.credentials), ...o }),
+          ),
+        ).finally(() => {
+          if (analysing.get(lockKey) === priority) analysing.delete(lockKey);
+        });
         // trivy pulled it with this requester's credentials (or none): that proves access.
         checked = true;
         // Pulled with credentials: private, unless the registry serves the digest to anyone
@@ -279,13 +290,14 @@ export function createImageScans(d: ImageScanDeps) {
     const running = inflight.get(flightKey);
     if (!running) {
       const mine = fresh(trigger).finally(() => inflight.delete(flightKey));
-      inflight.set(flightKey, mine);
+      inflight.set(flightKey, { done: mine, priority });
       return mine;
     }
+    if (!priority.background) running.priority.promote();
     let out: ScanOutcome;
     try {
       // Another request's work: waited for only as long as this request's own bound allows.
-      out = { ...(await untilAborted(running, signal)), how: 'cached' };
+      out = { ...(await untilAborted(running.done, signal)), how: 'cached' };
     } catch (err) {
       if (signal.aborted) throw err;
       return fresh(trigger);

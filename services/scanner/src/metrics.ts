@@ -45,6 +45,12 @@ export function createScannerMetrics(registry: Registry) {
       labelNames: ['trigger', 'cluster'] as const,
       registers,
     }),
+    promoted: new Counter({
+      name: 'fleetscan_scanner_promoted_runs_total',
+      help: 'Bulk-lane trivy runs (niced) killed and started again at normal priority because an urgent request waited for them, by requesting cluster of the bulk request; the restart is not counted again in fleetscan_scanner_trivy_runs_total.',
+      labelNames: ['cluster'] as const,
+      registers,
+    }),
     dbUpdated: new Gauge({
       name: 'fleetscan_scanner_trivy_db_updated_timestamp_seconds',
       help: 'UpdatedAt of the trivy DB this replica matches with (metadata.json), as Unix time.',
