@@ -208,6 +208,29 @@ describe('reconciler: what it asks consume() to do', () => {
     expect(await count('results', 'dropped_owner_gone')).toBe(1);
   });
 
+  it('an urgent result whose owner is not seen yet is written as soon as the owner appears, not OWNER_RETRY_MIN_MS later', async () => {
+    // Seen in a cold start: a new workload's image answer came before the writer's watch showed its
+    // ReplicaSet, and its VulnerabilityReport waited 5.9 s for the retry.
+    const { time, reconciler, cluster, api } = setup();
+    const urgent = { ...at, subject: 'fleetscan.result.image.c1', signal: new AbortController().signal };
+    const image = reconciler.image(result, urgent);
+    const o = owner('a');
+    const config = reconciler.config(configResult(o.uid), {
+      ...urgent,
+      subject: 'fleetscan.result.config.c1',
+    });
+    await time.advance(1000);
+    cluster.owners.push(o);
+    reconciler.ownerAppeared(o);
+    expect(await image).toEqual({ kind: 'ack' });
+    expect(await config).toEqual({ kind: 'ack' });
+    expect(api.applied).toEqual(expect.arrayContaining(['team-a/replicaset-a-app', 'team-a/replicaset-a']));
+    // Not seen within the wait: retried as before.
+    const late = reconciler.image({ ...result, image: 'r/none:1' }, urgent);
+    await time.advance(OWNER_RETRY_MIN_MS);
+    expect(await late).toMatchObject({ kind: 'retry', delayMs: OWNER_RETRY_MIN_MS });
+  });
+
   it('a result that says it finished in the future stops waiting for its owner (issue 14)', async () => {
     const { time, reconciler, count, logger } = setup();
     const future = { ...result, finishedAt: '3000-01-01T00:00:00Z' };

@@ -10,6 +10,7 @@ import {
   ImageScanDataSchema,
   type ImageScanResult,
   isBusError,
+  laneOf,
   type Outcome,
 } from '@fleetscan/bus';
 import { type Inventory, type Owner, ownerKey } from '@fleetscan/inventory';
@@ -29,18 +30,22 @@ import { createFanoutMemory } from './fanout-memory.ts';
 import { createLateOwners } from './late-owners.ts';
 import type { WriterMetrics } from './metrics.ts';
 import { OWNER_RETRY_MIN_MS, ownerNotSeen } from './owner-grace.ts';
+import { createOwnerWaits, URGENT_OWNER_WAIT_MS } from './owner-waits.ts';
 import type { ScanFailures } from './scan-failures.ts';
 import { createWriteQueue } from './write-queue.ts';
 
 /** What the writer does with each result and each event of its watches that concerns them. */
+/** What the reconciler reads of a delivery; without a subject, a result is handled as a bulk one. */
+export type ResultDelivery = Pick<Delivery, 'storedAt'> & Partial<Pick<Delivery, 'subject' | 'signal'>>;
+
 export interface Reconciler {
   /** An image result: its reports for every owner in its namespace running the image. */
-  image(r: ImageScanResult, at: Pick<Delivery, 'storedAt'>): Promise<Outcome>;
+  image(r: ImageScanResult, at: ResultDelivery): Promise<Outcome>;
   /**
    * A config audit result: its owner's audit reports (the result's `reports`: a config audit, an
    * RBAC or infra assessment), if that owner is still what was audited (same spec hash).
    */
-  config(r: ConfigAuditResult, at: Pick<Delivery, 'storedAt'>): Promise<Outcome>;
+  config(r: ConfigAuditResult, at: ResultDelivery): Promise<Outcome>;
   /** An owner the writer's watches just saw (late-owners.ts). */
   ownerAppeared(owner: Owner): void;
   /** A report is gone (deleted, or its owner with it): the next result for it is written. */
@@ -83,6 +88,12 @@ export function createReconciler(d: {
   });
   const waitForOwner = (r: ConfigAuditResult | ImageScanResult, at: Pick<Delivery, 'storedAt'>) =>
     ownerNotSeen(r, at, d.clock.now().getTime());
+  const ownerWaits = createOwnerWaits(d.timers);
+  /** An urgent result (a new workload's) waits in its handler for its owner to appear (owner-waits.ts). */
+  const awaitOwner = (at: ResultDelivery, matches: (o: Owner) => boolean): Promise<boolean> =>
+    at.subject && laneOf(at.subject) === 'urgent'
+      ? ownerWaits.wait(matches, URGENT_OWNER_WAIT_MS, at.signal)
+      : Promise.resolve(false);
   const applyFailed = (err: unknown): Outcome => {
     d.metrics.failures.inc({ reason: 'apply' });
     return { kind: 'retry', reason: String(err) };
@@ -170,7 +181,11 @@ export function createReconciler(d: {
 
   return {
     async image(r, at) {
-      const owners = fanOutOwners(r, d.inventory.ownersUsingImage(r.image));
+      const ownersNow = () => fanOutOwners(r, d.inventory.ownersUsingImage(r.image));
+      let owners = ownersNow();
+      if (owners.length === 0 && (await awaitOwner(at, (o) => fanOutOwners(r, [o]).length > 0))) {
+        owners = ownersNow();
+      }
       if (owners.length === 0) {
         if (waitForOwner(r, at) === 'wait')
           return { kind: 'retry', reason: 'no owner uses this image yet', delayMs: OWNER_RETRY_MIN_MS };
@@ -188,7 +203,10 @@ export function createReconciler(d: {
     },
 
     async config(r, at) {
-      const owner = d.inventory.ownerByUid(r.owner.uid);
+      let owner = d.inventory.ownerByUid(r.owner.uid);
+      if (!owner && (await awaitOwner(at, (o) => o.uid === r.owner.uid))) {
+        owner = d.inventory.ownerByUid(r.owner.uid);
+      }
       if (!owner) {
         if (waitForOwner(r, at) === 'wait')
           return { kind: 'retry', reason: 'owner not seen yet', delayMs: OWNER_RETRY_MIN_MS };
@@ -235,7 +253,10 @@ export function createReconciler(d: {
       return { kind: 'ack' };
     },
 
-    ownerAppeared: (owner) => lateOwners.appeared(owner),
+    ownerAppeared: (owner) => {
+      ownerWaits.appeared(owner);
+      lateOwners.appeared(owner);
+    },
     reportDeleted: (kind, namespace, name) => writes.forget(kind, namespace, name),
     stop: () => lateOwners.stop(),
   };
