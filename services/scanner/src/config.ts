@@ -63,7 +63,9 @@ const schema = z.object({
   CONFIG_BATCH_SIZE: int(500, 1).describe(
     'manifests per config audit batch (one audit worker request) at most, in each lane',
   ),
-  CONFIG_BATCH_WAIT_MS: int(250, 0).describe('how long to wait for a config batch to fill'),
+  CONFIG_BATCH_WAIT_MS: int(250, 0).describe(
+    'how long a bulk config batch waits to fill while no batch runs (urgent audits start at once)',
+  ),
   AUDITOR_BIN: z
     .string()
     .min(1)
