@@ -19,6 +19,20 @@ describe('fan-out', () => {
     expect(fanOutOwners({ ...result, ownerFilter: { exceptNames: ['api-*'] } }, [api, web])).toEqual([web]);
   });
 
+  it('lists the newest owners first, so a new workload’s reports are not written behind its namespace’s older owners', () => {
+    const at = (name: string, createdAtMs?: number) => {
+      const o = owner(name);
+      return (createdAtMs === undefined ? o : { ...o, workload: { createdAtMs } }) as typeof o;
+    };
+    const [old, none, newest, mid] = [at('old', 1000), at('none'), at('newest', 3000), at('mid', 2000)];
+    expect(fanOutOwners(result, [old, none, newest, mid]).map((o) => o.name)).toEqual([
+      'newest',
+      'mid',
+      'old',
+      'none',
+    ]);
+  });
+
   it('shows the additional vulnerability fields the result asks for, and only those', () => {
     const vuln = {
       vulnerabilityID: 'CVE-1',
