@@ -120,6 +120,24 @@ describe('watcher scheduler', () => {
     ).toBe(1);
   });
 
+  it('asks urgently for an owner of the first list created after the watcher started (a new workload, not backlog)', async () => {
+    // Seen in a cold start: a Deployment created as the services started was in the watcher's first
+    // list, so it queued with the fleet's backlog (its ConfigAuditReport 3.0 s later, idle 0.1 s).
+    h = createHarness();
+    const withCreation = (name: string, createdAtMs: number) => {
+      const o = testOwner({ namespace: 'ns', name, uid: `u-${name}`, images: [`r/${name}:1`] });
+      return { ...o, workload: { ...o.workload, createdAtMs } } as typeof o;
+    };
+    h.cluster.putOwner(withCreation('old', START - 60_000));
+    // creationTimestamp is whole seconds: one made in the watcher's first second reads as its start.
+    h.cluster.putOwner(withCreation('fresh', START));
+    h.scheduler.synced();
+    await h.time.advance(50);
+    expect(h.configRequests('urgent').map((m) => (m.body.owner as { uid: string }).uid)).toEqual(['u-fresh']);
+    expect(h.imageRequests('urgent').map((m) => m.body.image)).toEqual(['r/fresh:1']);
+    expect(h.configRequests('bulk').map((m) => (m.body.owner as { uid: string }).uid)).toEqual(['u-old']);
+  });
+
   it('asks again urgently for an image a new owner shares with a backlog request still queued', async () => {
     h = createHarness();
     const backlog = testOwner({ namespace: 'ns', name: 'old', uid: 'u-old', images: ['r/x:1'] });

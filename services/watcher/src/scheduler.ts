@@ -133,6 +133,7 @@ export function createScheduler(deps: {
     for (const o of inventory.owners()) passes.mark(ownerKey(o), 'bulk');
   };
   let synced = false;
+  const startedAtMs = clock.now().getTime();
 
   const refresh = createRefreshQueue<Refresh>({
     batchSize: t.refresh.batchSize,
@@ -265,7 +266,7 @@ export function createScheduler(deps: {
   return {
     ownerChanged(key, owner, previous) {
       if (previous) forget(owner, previous);
-      // Before the first list is complete every owner is the backlog synced() marks anyway.
+      // Before the first list is complete every owner is marked by synced() anyway (its lane decided there).
       if (owner) passes.mark(key, synced ? 'urgent' : 'bulk');
     },
     reportChanged(type, r) {
@@ -291,6 +292,13 @@ export function createScheduler(deps: {
     synced() {
       synced = true;
       markAllDirty();
+      // Created after this watcher started (creationTimestamp is whole seconds: a second's leeway):
+      // a new workload that the first list happened to include, not the fleet's backlog. Seen in a
+      // cold start: one created as the services started waited 3 s behind the backlog.
+      for (const o of inventory.owners()) {
+        const created = o.workload?.createdAtMs;
+        if (created !== undefined && created >= startedAtMs - 1000) passes.mark(ownerKey(o), 'urgent');
+      }
       logger.info({ owners: passes.dirty }, 'initial list complete; evaluating owners');
       passes.start();
     },
