@@ -172,12 +172,29 @@ describe('reconciler: owners seen after their image was fanned out', () => {
     expect(api.applied).toEqual([]);
   });
 
-  it('a fan-out that failed is not remembered for late owners', async () => {
+  it('a fan-out whose writes failed is remembered all the same (it is retried): a late owner is written from it', async () => {
+    // Remembered before its writes, so an owner seen while they run is not left waiting (below).
     const { time, owners, api, reconciler } = setup();
     owners.push(owner('a'));
     api.fail = () => new Error('API server unavailable');
     expect((await reconciler.image(result, at)).kind).toBe('retry');
     api.fail = undefined;
+    const late = owner('b');
+    owners.push(late);
+    reconciler.ownerAppeared(late);
+    await time.advance(LATE_OWNER_DELAY_MS);
+    expect(api.applied).toEqual(['team-a/replicaset-b-app']);
+  });
+
+  it('a failed scan is not remembered for late owners', async () => {
+    const { time, owners, api, reconciler } = setup();
+    owners.push(owner('a'));
+    const failed = {
+      ...result,
+      status: 'error' as const,
+      error: { code: 'FAILED', message: 'x', permanent: true },
+    };
+    expect((await reconciler.image(failed, at)).kind).toBe('ack');
     const late = owner('b');
     owners.push(late);
     reconciler.ownerAppeared(late);
@@ -229,6 +246,54 @@ describe('reconciler: what it asks consume() to do', () => {
     const late = reconciler.image({ ...result, image: 'r/none:1' }, urgent);
     await time.advance(OWNER_RETRY_MIN_MS);
     expect(await late).toMatchObject({ kind: 'retry', delayMs: OWNER_RETRY_MIN_MS });
+  });
+
+  it('bulk results share WRITE_CONCURRENCY API writes in flight; an urgent result’s writes do not wait for them', async () => {
+    // Seen in a cold start: 8 bulk results × 8 writes each kept ~64 applies in the API server, and a
+    // new workload's apply got a small share of it.
+    const { reconciler, cluster, api } = setup();
+    const images = ['r/i1:1', 'r/i2:1', 'r/i3:1', 'r/new:1'];
+    for (const image of images)
+      for (const n of [1, 2, 3, 4])
+        cluster.owners.push(owner(`${image.slice(2, 4)}-${n}`, 'team-a', [image]));
+    api.hold();
+    const bulk = { ...at, subject: 'fleetscan.result.bulk.image.c1' };
+    const backlog = images.slice(0, 3).map((image) => reconciler.image({ ...result, image }, bulk));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(api.maxInFlight()).toBe(4);
+    const urgent = reconciler.image(
+      { ...result, image: 'r/new:1' },
+      { ...at, subject: 'fleetscan.result.image.c1', signal: new AbortController().signal },
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    expect(api.maxInFlight()).toBe(8);
+    api.release();
+    expect(await Promise.all([...backlog, urgent])).toEqual(Array(4).fill({ kind: 'ack' }));
+    expect(api.applied).toHaveLength(16);
+  });
+
+  it('an owner seen while a fan-out’s writes run is written from that fan-out at once, not LATE_OWNER_DELAY_MS later', async () => {
+    // Seen in a DB update: the writer's watch showed the new owner 0.1 s into the fan-out of its own
+    // urgent answer, before the writer remembered that answer; it waited 10 s.
+    const { time, reconciler, cluster, api } = setup();
+    cluster.owners.push(owner('old'));
+    const created = Date.parse('2026-11-26T10:00:00Z');
+    const o = owner('new');
+    const fresh = { ...o, workload: { createdAtMs: created } } as typeof o;
+    api.hold();
+    const fanOut = reconciler.image(
+      { ...result, requestedAt: '2026-11-26T10:00:00.500Z' },
+      { ...at, subject: 'fleetscan.result.image.c1' },
+    );
+    await new Promise((r) => setTimeout(r, 10));
+    cluster.owners.push(fresh);
+    reconciler.ownerAppeared(fresh);
+    await new Promise((r) => setTimeout(r, 10));
+    api.release();
+    expect(await fanOut).toEqual({ kind: 'ack' });
+    await time.advance(0);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(api.applied).toContain('team-a/replicaset-new-app');
   });
 
   it('a result that says it finished in the future stops waiting for its owner (issue 14)', async () => {

@@ -10,6 +10,7 @@ import {
   ImageScanDataSchema,
   type ImageScanResult,
   isBusError,
+  type Lane,
   laneOf,
   type Outcome,
 } from '@fleetscan/bus';
@@ -33,10 +34,13 @@ import { OWNER_RETRY_MIN_MS, ownerNotSeen } from './owner-grace.ts';
 import { createOwnerWaits, URGENT_OWNER_WAIT_MS } from './owner-waits.ts';
 import type { ScanFailures } from './scan-failures.ts';
 import { createWriteQueue } from './write-queue.ts';
+import { createWriteSlots } from './write-slots.ts';
 
 /** What the writer does with each result and each event of its watches that concerns them. */
 /** What the reconciler reads of a delivery; without a subject, a result is handled as a bulk one. */
 export type ResultDelivery = Pick<Delivery, 'storedAt'> & Partial<Pick<Delivery, 'subject' | 'signal'>>;
+
+const laneOfDelivery = (at: ResultDelivery): Lane => (at.subject ? laneOf(at.subject) : 'bulk');
 
 export interface Reconciler {
   /** An image result: its reports for every owner in its namespace running the image. */
@@ -81,7 +85,8 @@ export function createReconciler(d: {
   const lateOwners = createLateOwners({
     inventory: d.inventory,
     memory,
-    writeFrom: (r, owner) => fanOut(r, [owner], owner),
+    // A late owner is a new workload: its writes are urgent.
+    writeFrom: (r, owner) => fanOut(r, [owner], 'urgent', owner),
     metrics: d.metrics,
     logger: d.logger,
     timers: d.timers,
@@ -89,9 +94,14 @@ export function createReconciler(d: {
   const waitForOwner = (r: ConfigAuditResult | ImageScanResult, at: Pick<Delivery, 'storedAt'>) =>
     ownerNotSeen(r, at, d.clock.now().getTime());
   const ownerWaits = createOwnerWaits(d.timers);
+  const bulkWrites = createWriteSlots(d.writeConcurrency);
+  /** A bulk write waits for one of the lane's shared slots (write-slots.ts); an urgent one goes at once. */
+  const inLane = async (lane: Lane, write: () => Promise<unknown>): Promise<void> => {
+    await (lane === 'bulk' ? bulkWrites.run(write) : write());
+  };
   /** An urgent result (a new workload's) waits in its handler for its owner to appear (owner-waits.ts). */
   const awaitOwner = (at: ResultDelivery, matches: (o: Owner) => boolean): Promise<boolean> =>
-    at.subject && laneOf(at.subject) === 'urgent'
+    laneOfDelivery(at) === 'urgent'
       ? ownerWaits.wait(matches, URGENT_OWNER_WAIT_MS, at.signal)
       : Promise.resolve(false);
   const applyFailed = (err: unknown): Outcome => {
@@ -132,7 +142,12 @@ export function createReconciler(d: {
   }
 
   /** Writes `r`'s reports for `owners`; `lateOwner` when it is a late owner written from memory. */
-  async function fanOut(r: ImageScanResult, owners: Owner[], lateOwner?: Owner): Promise<Outcome> {
+  async function fanOut(
+    r: ImageScanResult,
+    owners: Owner[],
+    lane: Lane,
+    lateOwner?: Owner,
+  ): Promise<Outcome> {
     // The data travels in the result, or (too large for a message) in this cluster's results bucket.
     const failed = r.status === 'error' || (!r.data && !r.blob);
     const data = failed ? undefined : (r.data ?? (await d.blobs.get(ImageScanDataSchema, r.blob ?? '')));
@@ -151,9 +166,9 @@ export function createReconciler(d: {
     d.metrics.results.inc({ type: 'image', outcome: 'applied' });
     const reports = fanOutReports(r, owners, data, d.settings, sbom);
     try {
-      await inPool(reports, d.writeConcurrency, async (w) => {
-        await writes.write(w.kind, w.report, w.owner.uid);
-      });
+      await inPool(reports, d.writeConcurrency, (w) =>
+        inLane(lane, () => writes.write(w.kind, w.report, w.owner.uid)),
+      );
     } catch (err) {
       return applyFailed(err);
     }
@@ -196,10 +211,11 @@ export function createReconciler(d: {
         );
         return { kind: 'ack' };
       }
-      const outcome = await fanOut(r, owners);
-      // A failed scan is not remembered: a late owner is told by the next round's Event, not a report.
-      if (outcome.kind === 'ack' && r.status === 'ok') memory.remember(r);
-      return outcome;
+      // Remembered before its writes: an owner the watches show while they run (they take a while
+      // under load) is written from it at once (late-owners.ts), not LATE_OWNER_DELAY_MS later. A
+      // failed scan is not remembered: a late owner is told by the next round's Event, not a report.
+      if (r.status === 'ok' && (r.data || r.blob)) memory.remember(r);
+      return fanOut(r, owners, laneOfDelivery(at));
     },
 
     async config(r, at) {
@@ -243,9 +259,9 @@ export function createReconciler(d: {
         d.settings,
       );
       try {
-        await inPool(reports, d.writeConcurrency, async (w) => {
-          await writes.write(w.kind, w.report, owner.uid);
-        });
+        await inPool(reports, d.writeConcurrency, (w) =>
+          inLane(laneOfDelivery(at), () => writes.write(w.kind, w.report, owner.uid)),
+        );
       } catch (err) {
         return applyFailed(err);
       }
