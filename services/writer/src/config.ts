@@ -88,7 +88,7 @@ const schema = z.object({
     )
     .meta({ trivyOperator: 'OPERATOR_SBOM_GENERATION_ENABLED' }),
   WRITE_CONCURRENCY: int(8, 1).describe(
-    'results written at once in each lane (urgent: changes in the cluster; bulk: the backlog at start, refreshes)',
+    'results written at once in each lane (urgent: changes in the cluster; bulk: the backlog at start, refreshes), each up to this many reports at a time; the bulk lane keeps at most this many API writes in flight in all',
   ),
   MAX_REPORT_BYTES: int(1_000_000, 10_000).describe(
     'largest report written; past it the most severe findings that fit are kept, with the full summary and fleetscan.io/omitted-findings (an SbomReport keeps its first components that fit, fleetscan.io/omitted-components)',
