@@ -242,10 +242,16 @@ describe('reconciler: what it asks consume() to do', () => {
     expect(await image).toEqual({ kind: 'ack' });
     expect(await config).toEqual({ kind: 'ack' });
     expect(api.applied).toEqual(expect.arrayContaining(['team-a/replicaset-a-app', 'team-a/replicaset-a']));
-    // Not seen within the wait: retried as before.
+    // Not seen within the wait: retried as before; a redelivery does not wait in its handler again.
     const late = reconciler.image({ ...result, image: 'r/none:1' }, urgent);
     await time.advance(OWNER_RETRY_MIN_MS);
     expect(await late).toMatchObject({ kind: 'retry', delayMs: OWNER_RETRY_MIN_MS });
+    expect(
+      await reconciler.image({ ...result, image: 'r/none:1' }, { ...urgent, delivery: 2 }),
+    ).toMatchObject({
+      kind: 'retry',
+      delayMs: OWNER_RETRY_MIN_MS,
+    });
   });
 
   it('bulk results share WRITE_CONCURRENCY API writes in flight; an urgent result’s writes do not wait for them', async () => {

@@ -38,7 +38,8 @@ import { createWriteSlots } from './write-slots.ts';
 
 /** What the writer does with each result and each event of its watches that concerns them. */
 /** What the reconciler reads of a delivery; without a subject, a result is handled as a bulk one. */
-export type ResultDelivery = Pick<Delivery, 'storedAt'> & Partial<Pick<Delivery, 'subject' | 'signal'>>;
+export type ResultDelivery = Pick<Delivery, 'storedAt'> &
+  Partial<Pick<Delivery, 'subject' | 'signal' | 'delivery'>>;
 
 const laneOfDelivery = (at: ResultDelivery): Lane => (at.subject ? laneOf(at.subject) : 'bulk');
 
@@ -100,8 +101,10 @@ export function createReconciler(d: {
     await (lane === 'bulk' ? bulkWrites.run(write) : write());
   };
   /** An urgent result (a new workload's) waits in its handler for its owner to appear (owner-waits.ts). */
+  // On its first delivery only: a result whose owner is gone for good (created and deleted at once)
+  // must not hold an urgent slot at every redelivery until its grace ends.
   const awaitOwner = (at: ResultDelivery, matches: (o: Owner) => boolean): Promise<boolean> =>
-    laneOfDelivery(at) === 'urgent'
+    laneOfDelivery(at) === 'urgent' && (at.delivery ?? 1) === 1
       ? ownerWaits.wait(matches, URGENT_OWNER_WAIT_MS, at.signal)
       : Promise.resolve(false);
   const applyFailed = (err: unknown): Outcome => {
