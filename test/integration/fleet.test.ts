@@ -403,7 +403,11 @@ describe('isolation: the server refuses what a cluster may not do', () => {
     // ConfigMap, ServiceAccount…) may land in the same window (CI saw 6 → 8).
     const seen: string[] = [];
     const watch = [subjects.resultsFor('b'), subjects.resultsFor('b', 'bulk')].map((s) =>
-      admin.subscribe(s, { callback: (_e, m) => seen.push(m.string()) }),
+      admin.subscribe(s, {
+        callback: (_e, m) => {
+          seen.push(m.string());
+        },
+      }),
     );
     await admin.flush();
     const invalidBefore = await scannerSum('fleetscan_scanner_requests_total', {
