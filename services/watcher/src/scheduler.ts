@@ -291,13 +291,12 @@ export function createScheduler(deps: {
     },
     synced() {
       synced = true;
-      markAllDirty();
-      // Created after this watcher started (creationTimestamp is whole seconds: a second's leeway):
-      // a new workload that the first list happened to include, not the fleet's backlog. Seen in a
-      // cold start: one created as the services started waited 3 s behind the backlog.
+      // The first list is the backlog, except an owner created after this watcher started
+      // (creationTimestamp is whole seconds: a second's leeway): a new workload the list happened to
+      // include. Seen in a cold start: one created as the services started waited 3 s behind the backlog.
       for (const o of inventory.owners()) {
-        const created = o.workload?.createdAtMs;
-        if (created !== undefined && created >= startedAtMs - 1000) passes.mark(ownerKey(o), 'urgent');
+        const created = o.workload?.createdAtMs ?? Number.NEGATIVE_INFINITY;
+        passes.mark(ownerKey(o), created >= startedAtMs - 1000 ? 'urgent' : 'bulk');
       }
       logger.info({ owners: passes.dirty }, 'initial list complete; evaluating owners');
       passes.start();
