@@ -21,6 +21,7 @@ import {
 } from '@fleetscan/service';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Registry } from 'prom-client';
+import { watchAuditorReady } from './auditor-ready.ts';
 import type { ScannerConfig } from './config.ts';
 import { createConfigWorker } from './config-worker.ts';
 import { startDbVersionPublisher } from './db-version.ts';
@@ -150,8 +151,10 @@ export async function startScanner(deps: ScannerDeps): Promise<RunningScanner> {
     }
   };
   checkSlots();
+  const auditor = watchAuditorReady(deps.engine, readiness);
   const lag = setInterval(() => {
     checkSlots();
+    auditor.recheck();
     for (const w of workers) {
       pendingMessages(jsm, STREAM_SCAN, w.filter).then(
         (n) => metrics.pending.set({ consumer: w.name }, n),

@@ -61,7 +61,8 @@ export interface ConfigWorkerDeps {
  *
  * Each lane has its own consumer and batcher: an urgent audit does not wait for hundreds of
  * manifests gathering ahead of it. The one audit worker answers one request at a time, in chunks of a
- * batch, urgent chunks first: an urgent batch waits at most for one bulk chunk (~0.5 s).
+ * batch (AUDITOR_REQUEST_MANIFESTS), urgent chunks first: an urgent batch waits at most for one bulk
+ * chunk.
  */
 export function createConfigWorker(d: ConfigWorkerDeps) {
   const abort = new AbortController();

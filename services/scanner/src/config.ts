@@ -61,7 +61,7 @@ const schema = z.object({
     'image scans this replica runs at once in each lane (urgent: changes in the cluster; bulk: the backlog at start, refreshes)',
   ),
   CONFIG_BATCH_SIZE: int(500, 1).describe(
-    'manifests per config audit batch (one audit worker request) at most, in each lane',
+    'manifests per config audit batch at most, in each lane (sent to the audit worker AUDITOR_REQUEST_MANIFESTS at a time)',
   ),
   CONFIG_BATCH_WAIT_MS: int(250, 0).describe(
     'how long a bulk config batch waits to fill while no batch runs (urgent audits start at once)',
@@ -75,6 +75,9 @@ const schema = z.object({
     ),
   AUDITOR_CONCURRENCY: int(1, 1).describe(
     'manifests of a batch the audit worker evaluates at once (threads)',
+  ),
+  AUDITOR_REQUEST_MANIFESTS: int(10, 1).describe(
+    'manifests per audit worker request: the worker answers one request at a time, urgent ones first, so an urgent audit waits for at most one bulk request of this size',
   ),
   AUDITOR_GC_PERCENT: int(200, 25).describe(
     "the audit worker's Go GOGC: higher spends memory (about 55 MB per 100) to spend less CPU collecting garbage",
@@ -118,7 +121,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       cacheDir: c.TRIVY_CACHE_DIR,
       timeoutMs: c.SCAN_TIMEOUT_SECONDS * 1000,
       bulkNiceness: c.BULK_TRIVY_NICENESS,
-      auditor: { bin: c.AUDITOR_BIN, concurrency: c.AUDITOR_CONCURRENCY, gcPercent: c.AUDITOR_GC_PERCENT },
+      auditor: {
+        bin: c.AUDITOR_BIN,
+        concurrency: c.AUDITOR_CONCURRENCY,
+        gcPercent: c.AUDITOR_GC_PERCENT,
+        requestManifests: c.AUDITOR_REQUEST_MANIFESTS,
+      },
     },
     // An image request runs trivy up to three times (image, convert, sbom), besides lookups and locks.
     requestTimeoutMs: (c.REQUEST_TIMEOUT_SECONDS ?? 3 * c.SCAN_TIMEOUT_SECONDS + 60) * 1000,

@@ -49,6 +49,11 @@ export interface ScanEngine {
     opts: { signal: AbortSignal; urgent?: boolean },
   ): Promise<AuditOutcome[]>;
   scanner(): Promise<Scanner>;
+  /**
+   * Resolves with the trivy release of the audit worker's checks once config audits can run (the
+   * worker started and compiled its checks), starting it if needed; rejects when it cannot start.
+   */
+  auditorReady(): Promise<string>;
   /** trivy DB version (metadata UpdatedAt): part of every image cache key. */
   dbUpdatedAt(): Promise<string>;
   /** Stops what the engine keeps running (the audit worker). */

@@ -21,7 +21,7 @@ export interface TrivyEngineConfig {
   /** nice(1) of runs for work nobody waits for (`background`); 0: none. */
   bulkNiceness?: number;
   /** The config audit worker (`fleetscan-auditor`); see ScannerConfig.auditor. */
-  auditor: { bin: string; concurrency: number; gcPercent: number };
+  auditor: { bin: string; concurrency: number; gcPercent: number; requestManifests: number };
 }
 
 /**
@@ -43,6 +43,7 @@ export function createTrivyEngine(cfg: TrivyEngineConfig, logger: Logger): ScanE
     timeoutMs: cfg.timeoutMs,
     concurrency: cfg.auditor.concurrency,
     gcPercent: cfg.auditor.gcPercent,
+    maxRequestManifests: cfg.auditor.requestManifests,
     logger,
   });
   const niceness = (background: boolean | undefined) =>
@@ -126,6 +127,9 @@ export function createTrivyEngine(cfg: TrivyEngineConfig, logger: Logger): ScanE
     },
     async scanner() {
       return { ...SCANNER, version: await scannerVersion() };
+    },
+    auditorReady() {
+      return auditor.version();
     },
     async dbUpdatedAt() {
       return (await readDbInfo(cfg.cacheDir)).updatedAt;
