@@ -194,6 +194,7 @@ export async function startWriter(deps: WriterDeps): Promise<RunningWriter> {
     },
     sbomReports: config.sbomReports,
     writeConcurrency: config.writeConcurrency,
+    bulkWritesInFlight: config.bulkWritesInFlight,
     clock,
     timers,
     failures: {

@@ -88,7 +88,10 @@ const schema = z.object({
     )
     .meta({ trivyOperator: 'OPERATOR_SBOM_GENERATION_ENABLED' }),
   WRITE_CONCURRENCY: int(8, 1).describe(
-    'results written at once in each lane (urgent: changes in the cluster; bulk: the backlog at start, refreshes), each up to this many reports at a time; the bulk lane keeps at most this many API writes in flight in all',
+    'results written at once in each lane (urgent: changes in the cluster; bulk: the backlog at start, refreshes), each up to this many reports at a time',
+  ),
+  BULK_WRITES_IN_FLIGHT: int(2, 1).describe(
+    "API writes the bulk lane keeps in flight at most, across its results: the API server serves requests side by side, so each bulk write in flight slows a new workload's writes and the control plane's",
   ),
   MAX_REPORT_BYTES: int(1_000_000, 10_000).describe(
     'largest report written; past it the most severe findings that fit are kept, with the full summary and fleetscan.io/omitted-findings (an SbomReport keeps its first components that fit, fleetscan.io/omitted-components)',
@@ -229,6 +232,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     reportTtlSeconds: c.REPORT_TTL,
     sbomReports: c.SBOM_GENERATION_ENABLED,
     writeConcurrency: c.WRITE_CONCURRENCY,
+    bulkWritesInFlight: c.BULK_WRITES_IN_FLIGHT,
     maxReportBytes: c.MAX_REPORT_BYTES,
     cleanupIntervalMs: c.CLEANUP_INTERVAL_SECONDS * 1000,
     failedScanRetry: {

@@ -84,6 +84,7 @@ function setup(opts: { sbomReports?: boolean; sbom?: unknown } = {}) {
     logger,
     settings: { ttlSeconds: 86400, maxReportBytes: 1_000_000 },
     writeConcurrency: 4,
+    bulkWritesInFlight: 2,
     clock: time,
     timers: time,
     failures,
@@ -254,7 +255,7 @@ describe('reconciler: what it asks consume() to do', () => {
     });
   });
 
-  it('bulk results share WRITE_CONCURRENCY API writes in flight; an urgent result’s writes do not wait for them', async () => {
+  it('bulk results share BULK_WRITES_IN_FLIGHT API writes in flight; an urgent result’s writes do not wait for them', async () => {
     // Seen in a cold start: 8 bulk results × 8 writes each kept ~64 applies in the API server, and a
     // new workload's apply got a small share of it.
     const { reconciler, cluster, api } = setup();
@@ -266,13 +267,13 @@ describe('reconciler: what it asks consume() to do', () => {
     const bulk = { ...at, subject: 'fleetscan.result.bulk.image.c1' };
     const backlog = images.slice(0, 3).map((image) => reconciler.image({ ...result, image }, bulk));
     await new Promise((r) => setTimeout(r, 20));
-    expect(api.maxInFlight()).toBe(4);
+    expect(api.maxInFlight()).toBe(2);
     const urgent = reconciler.image(
       { ...result, image: 'r/new:1' },
       { ...at, subject: 'fleetscan.result.image.c1', signal: new AbortController().signal },
     );
     await new Promise((r) => setTimeout(r, 20));
-    expect(api.maxInFlight()).toBe(8);
+    expect(api.maxInFlight()).toBe(6);
     api.release();
     expect(await Promise.all([...backlog, urgent])).toEqual(Array(4).fill({ kind: 'ack' }));
     expect(api.applied).toHaveLength(16);

@@ -76,6 +76,8 @@ export function createReconciler(d: {
   /** Write SbomReports from the SBOM a result names (SBOM_GENERATION_ENABLED); default off. */
   sbomReports?: boolean;
   writeConcurrency: number;
+  /** API writes of the bulk lane in flight at most, across its results (write-slots.ts). */
+  bulkWritesInFlight: number;
   clock: Clock;
   timers: Timers;
   /** The failure state: records, Events and counters of failed scans (scan-failures.ts). */
@@ -95,7 +97,7 @@ export function createReconciler(d: {
   const waitForOwner = (r: ConfigAuditResult | ImageScanResult, at: Pick<Delivery, 'storedAt'>) =>
     ownerNotSeen(r, at, d.clock.now().getTime());
   const ownerWaits = createOwnerWaits(d.timers);
-  const bulkWrites = createWriteSlots(d.writeConcurrency);
+  const bulkWrites = createWriteSlots(d.bulkWritesInFlight);
   /** A bulk write waits for one of the lane's shared slots (write-slots.ts); an urgent one goes at once. */
   const inLane = async (lane: Lane, write: () => Promise<unknown>): Promise<void> => {
     await (lane === 'bulk' ? bulkWrites.run(write) : write());
