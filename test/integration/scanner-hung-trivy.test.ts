@@ -138,6 +138,8 @@ describe('a hung trivy', () => {
     expect(readyz.status, body).toBe(200);
     expect(body).toMatch(/^ok +scan-image: \d+ of 1 slots busy$/m);
     expect(body).toMatch(/^ok +scan-config: /m);
+    // The audit worker is real here: the replica is ready once it has compiled its checks.
+    expect(body).toMatch(/^ok +config-audit-worker: checks of trivy \d+\.\d+\.\d+ compiled$/m);
     expect(await metric('fleetscan_consumer_stuck_handlers')).toBe(0);
     // The request is retried (a timeout is transient), not held: its next delivery comes after a backoff.
     await sleep(500);
