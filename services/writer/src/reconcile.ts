@@ -98,9 +98,12 @@ export function createReconciler(d: {
     ownerNotSeen(r, at, d.clock.now().getTime());
   const ownerWaits = createOwnerWaits(d.timers);
   const bulkWrites = createWriteSlots(d.bulkWritesInFlight);
-  /** A bulk write waits for one of the lane's shared slots (write-slots.ts); an urgent one goes at once. */
+  /**
+   * A bulk write waits for one of the lane's shared slots (write-slots.ts); an urgent one goes at
+   * once, and bulk writes yield to it.
+   */
   const inLane = async (lane: Lane, write: () => Promise<unknown>): Promise<void> => {
-    await (lane === 'bulk' ? bulkWrites.run(write) : write());
+    await (lane === 'bulk' ? bulkWrites.run(write) : bulkWrites.urgent(write));
   };
   /** An urgent result (a new workload's) waits in its handler for its owner to appear (owner-waits.ts). */
   // On its first delivery only: a result whose owner is gone for good (created and deleted at once)

@@ -3,32 +3,52 @@
  * a few at a time (WRITE_CONCURRENCY results, each up to WRITE_CONCURRENCY writes), so a bulk backlog
  * alone could keep dozens of applies in the API server at once; it serves them side by side, and an
  * urgent write (a new workload's report), like the control plane's own, then got a small share of its
- * CPU. The bulk lane's writes share these slots (BULK_WRITES_IN_FLIGHT); the urgent lane's do not.
+ * CPU. The bulk lane's writes share these slots (BULK_WRITES_IN_FLIGHT); the urgent lane's do not,
+ * and while one of those runs, bulk writes start only up to `whileUrgent` in flight: a new
+ * workload's reports took 0.2–0.6 s to write beside a cold start's 8 bulk writes, against 0.05 s on
+ * an idle fleet.
  */
 export interface WriteSlots {
+  /** A bulk write: waits for a slot. */
   run<T>(f: () => Promise<T>): Promise<T>;
-  /** Writes running now. */
+  /** An urgent write: goes at once, and holds bulk writes to `whileUrgent` in flight while it runs. */
+  urgent<T>(f: () => Promise<T>): Promise<T>;
+  /** Bulk writes running now. */
   readonly busy: number;
-  /** Writes waiting for a slot. */
+  /** Bulk writes waiting for a slot. */
   readonly waiting: number;
 }
 
-export function createWriteSlots(size: number): WriteSlots {
+export function createWriteSlots(size: number, whileUrgent = 1): WriteSlots {
   let busy = 0;
+  let urgentRunning = 0;
   const queue: (() => void)[] = [];
-  const release = () => {
-    const next = queue.shift();
-    if (next) next();
-    else busy--;
+  // At least one: a steady stream of urgent writes slows the backlog, never stops it.
+  const limit = () => (urgentRunning > 0 ? Math.max(1, Math.min(size, whileUrgent)) : size);
+  const pump = () => {
+    while (queue.length > 0 && busy < limit()) {
+      busy++;
+      queue.shift()?.();
+    }
   };
   return {
     async run(f) {
-      if (busy < size) busy++;
+      if (queue.length === 0 && busy < limit()) busy++;
       else await new Promise<void>((resolve) => queue.push(resolve));
       try {
         return await f();
       } finally {
-        release();
+        busy--;
+        pump();
+      }
+    },
+    async urgent(f) {
+      urgentRunning++;
+      try {
+        return await f();
+      } finally {
+        urgentRunning--;
+        pump();
       }
     },
     get busy() {
