@@ -53,6 +53,8 @@ describe('NATS with TLS on client connections', () => {
       NATS_TLS_CA_FILE: nats.tls?.caFile ?? '',
       TRIVY_BIN: inject('stack').trivy.bin,
       TRIVY_CACHE_DIR: inject('stack').trivy.cacheDir,
+      // Ready means able to audit: without its audit worker the scanner says so and stays not ready.
+      AUDITOR_BIN: inject('stack').trivy.auditor,
       METRICS_PORT: '0',
     });
     expect(config.nats.tls).toEqual({ caFile: nats.tls?.caFile });
