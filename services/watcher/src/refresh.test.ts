@@ -2,16 +2,22 @@ import { describe, expect, it } from 'vitest';
 import { createRefreshQueue } from './refresh.ts';
 import { createFakeTime } from './testing/fake-time.ts';
 
+/** A queue over fake time that records what it sends. */
+function recording(batchSize: number, intervalMs: number) {
+  const time = createFakeTime();
+  const sent: number[] = [];
+  const q = createRefreshQueue<number>({
+    batchSize,
+    intervalMs,
+    timers: time,
+    send: async (n) => void sent.push(n),
+  });
+  return { time, sent, q };
+}
+
 describe('refresh queue', () => {
   it('sends at most batchSize per interval, one at a time and evenly spaced, and each key once', async () => {
-    const time = createFakeTime();
-    const sent: number[] = [];
-    const q = createRefreshQueue<number>({
-      batchSize: 4,
-      intervalMs: 40,
-      timers: time,
-      send: async (n) => void sent.push(n),
-    });
+    const { time, sent, q } = recording(4, 40);
     for (let i = 0; i < 7; i++) q.add(`k${i}`, i);
     q.add('k0', 99);
     await time.advance(9);
@@ -30,14 +36,7 @@ describe('refresh queue', () => {
   });
 
   it('rounds the spacing up, so an interval never carries more than batchSize', async () => {
-    const time = createFakeTime();
-    const sent: number[] = [];
-    const q = createRefreshQueue<number>({
-      batchSize: 3,
-      intervalMs: 40,
-      timers: time,
-      send: async (n) => void sent.push(n),
-    });
+    const { time, sent, q } = recording(3, 40);
     for (let i = 0; i < 10; i++) q.add(`k${i}`, i);
     await time.advance(40);
     expect(sent).toHaveLength(2);

@@ -36,13 +36,13 @@ import type { ScanFailures } from './scan-failures.ts';
 import { createWriteQueue } from './write-queue.ts';
 import { createWriteSlots } from './write-slots.ts';
 
-/** What the writer does with each result and each event of its watches that concerns them. */
 /** What the reconciler reads of a delivery; without a subject, a result is handled as a bulk one. */
 export type ResultDelivery = Pick<Delivery, 'storedAt'> &
   Partial<Pick<Delivery, 'subject' | 'signal' | 'delivery'>>;
 
 const laneOfDelivery = (at: ResultDelivery): Lane => (at.subject ? laneOf(at.subject) : 'bulk');
 
+/** What the writer does with each result and each event of its watches that concerns them. */
 export interface Reconciler {
   /** An image result: its reports for every owner in its namespace running the image. */
   image(r: ImageScanResult, at: ResultDelivery): Promise<Outcome>;
