@@ -165,6 +165,21 @@ describe('createConfigAuditor', () => {
     expect(sleeps).toEqual([1000]);
   });
 
+  it('running() is true only while a worker with its checks compiled is up', async () => {
+    const { auditor, log } = await setup();
+    expect(auditor.running()).toBe(false);
+    await auditor.version();
+    expect(auditor.running()).toBe(true);
+    // Killed while idle (the OOM killer, say): seen at once, not at the next audit.
+    const pid = Number((await log()).find((l) => l.startsWith('start'))?.split(' ')[1]);
+    process.kill(pid, 'SIGKILL');
+    await expect.poll(() => auditor.running(), { timeout: 5000 }).toBe(false);
+    await auditor.version();
+    expect(auditor.running()).toBe(true);
+    await expect(auditor.audit([{ kind: 'Pod', do: 'crash' }])).rejects.toMatchObject({ exitCode: 2 });
+    expect(auditor.running()).toBe(false);
+  });
+
   it('refuses a response longer than maxLineChars, and an answer to another request', async () => {
     const { auditor } = await setup({ maxLineChars: 1000 });
     await expect(auditor.audit([{ do: 'spam' }])).rejects.toMatchObject({

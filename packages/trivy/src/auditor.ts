@@ -60,6 +60,8 @@ export interface ConfigAuditor {
   audit(manifests: readonly unknown[], opts?: AuditCallOptions): Promise<AuditOutcome[]>;
   /** The trivy release whose checks the worker runs (its ready line); starts it if needed. */
   version(opts?: { signal?: AbortSignal }): Promise<string>;
+  /** Whether a worker is up with its checks compiled now (false after it died, until one starts again). */
+  running(): boolean;
   /** Closes the worker's stdin (it exits) and kills it if it has not after a grace period. */
   close(): Promise<void>;
 }
@@ -101,6 +103,8 @@ export function createConfigAuditor(o: ConfigAuditorOptions): ConfigAuditor {
   const backoff = o.restartBackoff ?? { minMs: 1_000, maxMs: 60_000 };
   const maxLineChars = o.maxLineChars ?? DEFAULT_MAX_LINE_CHARS;
   let worker: Worker | undefined;
+  // The worker whose ready line came: running() is true while it is the current one and alive.
+  let readyWorker: Worker | undefined;
   let failures = 0;
   let notBefore = 0;
   let nextId = 1;
@@ -138,6 +142,7 @@ export function createConfigAuditor(o: ConfigAuditorOptions): ConfigAuditor {
     const startedAt = now();
     try {
       const ready = await bounded(w, w.ready, o.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, signal, 'start');
+      readyWorker = w;
       o.logger.debug(
         { pid: w.child.pid, durationMs: Math.round(now() - startedAt), ...ready },
         'audit worker ready',
@@ -253,6 +258,9 @@ export function createConfigAuditor(o: ConfigAuditorOptions): ConfigAuditor {
     },
     async version(opts = {}) {
       return queue.run(true, async () => (await (await started(opts.signal)).ready).trivy);
+    },
+    running() {
+      return worker !== undefined && worker === readyWorker && worker.alive();
     },
     async close() {
       closed = true;

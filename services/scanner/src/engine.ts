@@ -54,6 +54,8 @@ export interface ScanEngine {
    * worker started and compiled its checks), starting it if needed; rejects when it cannot start.
    */
   auditorReady(): Promise<string>;
+  /** Whether the audit worker is up now with its checks compiled (false once it died, until it starts again). */
+  auditorRunning(): boolean;
   /** trivy DB version (metadata UpdatedAt): part of every image cache key. */
   dbUpdatedAt(): Promise<string>;
   /** Stops what the engine keeps running (the audit worker). */

@@ -125,6 +125,7 @@ function setup(
     auditManifests: async () => [],
     scanner: async () => ({ name: 'Trivy', vendor: 'Aqua Security', version: '0.74.0' }),
     auditorReady: async () => '0.74.0',
+    auditorRunning: () => true,
     dbUpdatedAt: async () => '2026-11-01T00:00:00Z',
     close: async () => {},
     ...opts.engine,

@@ -131,6 +131,9 @@ export function createTrivyEngine(cfg: TrivyEngineConfig, logger: Logger): ScanE
     auditorReady() {
       return auditor.version();
     },
+    auditorRunning() {
+      return auditor.running();
+    },
     async dbUpdatedAt() {
       return (await readDbInfo(cfg.cacheDir)).updatedAt;
     },
