@@ -42,6 +42,15 @@ export type ResultDelivery = Pick<Delivery, 'storedAt'> &
 
 const laneOfDelivery = (at: ResultDelivery): Lane => (at.subject ? laneOf(at.subject) : 'bulk');
 
+/**
+ * Where a result's time went in the writer, for its log line: from the stream storing it to its
+ * handler (delivery, and this process's event loop), then waiting for its owner to be seen.
+ */
+interface Timing {
+  sinceStoredMs: number;
+  ownerWaitMs: number;
+}
+
 /** What the writer does with each result and each event of its watches that concerns them. */
 export interface Reconciler {
   /** An image result: its reports for every owner in its namespace running the image. */
@@ -112,6 +121,14 @@ export function createReconciler(d: {
     laneOfDelivery(at) === 'urgent' && (at.delivery ?? 1) === 1
       ? ownerWaits.wait(matches, URGENT_OWNER_WAIT_MS, at.signal)
       : Promise.resolve(false);
+  const startTiming = (at: ResultDelivery) => {
+    const handledAt = d.clock.now().getTime();
+    return { handledAt, sinceStoredMs: handledAt - at.storedAt.getTime(), ownerWaitMs: 0 };
+  };
+  const timingFields = (t: Timing): Timing => ({
+    sinceStoredMs: t.sinceStoredMs,
+    ownerWaitMs: t.ownerWaitMs,
+  });
   const applyFailed = (err: unknown): Outcome => {
     d.metrics.failures.inc({ reason: 'apply' });
     return { kind: 'retry', reason: String(err) };
@@ -155,6 +172,7 @@ export function createReconciler(d: {
     owners: Owner[],
     lane: Lane,
     lateOwner?: Owner,
+    timing?: Timing,
   ): Promise<Outcome> {
     // The data travels in the result, or (too large for a message) in this cluster's results bucket.
     const failed = r.status === 'error' || (!r.data && !r.blob);
@@ -173,6 +191,7 @@ export function createReconciler(d: {
     const sbom = await readSbom(r);
     d.metrics.results.inc({ type: 'image', outcome: 'applied' });
     const reports = fanOutReports(r, owners, data, d.settings, sbom);
+    const writesFrom = d.clock.now().getTime();
     try {
       await inPool(reports, d.writeConcurrency, (w) =>
         inLane(lane, () => writes.write(w.kind, w.report, w.owner.uid)),
@@ -180,6 +199,7 @@ export function createReconciler(d: {
     } catch (err) {
       return applyFailed(err);
     }
+    const writeMs = d.clock.now().getTime() - writesFrom;
     if (!lateOwner) {
       // The image scans again: its failure record goes, and with it the watcher's hold.
       try {
@@ -195,6 +215,9 @@ export function createReconciler(d: {
         namespace: r.namespace,
         reports: reports.length,
         cached: r.cached,
+        lane,
+        ...timing,
+        writeMs,
         ...(lateOwner && { lateOwner: ownerKey(lateOwner) }),
       },
       'image reports reconciled',
@@ -204,11 +227,13 @@ export function createReconciler(d: {
 
   return {
     async image(r, at) {
+      const timing = startTiming(at);
       const ownersNow = () => fanOutOwners(r, d.inventory.ownersUsingImage(r.image));
       let owners = ownersNow();
       if (owners.length === 0 && (await awaitOwner(at, (o) => fanOutOwners(r, [o]).length > 0))) {
         owners = ownersNow();
       }
+      timing.ownerWaitMs = d.clock.now().getTime() - timing.handledAt;
       if (owners.length === 0) {
         if (waitForOwner(r, at) === 'wait')
           return { kind: 'retry', reason: 'no owner uses this image yet', delayMs: OWNER_RETRY_MIN_MS };
@@ -223,14 +248,16 @@ export function createReconciler(d: {
       // under load) is written from it at once (late-owners.ts), not LATE_OWNER_DELAY_MS later. A
       // failed scan is not remembered: a late owner is told by the next round's Event, not a report.
       if (r.status === 'ok' && (r.data || r.blob)) memory.remember(r);
-      return fanOut(r, owners, laneOfDelivery(at));
+      return fanOut(r, owners, laneOfDelivery(at), undefined, timingFields(timing));
     },
 
     async config(r, at) {
+      const timing = startTiming(at);
       let owner = d.inventory.ownerByUid(r.owner.uid);
       if (!owner && (await awaitOwner(at, (o) => o.uid === r.owner.uid))) {
         owner = d.inventory.ownerByUid(r.owner.uid);
       }
+      timing.ownerWaitMs = d.clock.now().getTime() - timing.handledAt;
       if (!owner) {
         if (waitForOwner(r, at) === 'wait')
           return { kind: 'retry', reason: 'owner not seen yet', delayMs: OWNER_RETRY_MIN_MS };
@@ -266,14 +293,28 @@ export function createReconciler(d: {
         r.pluginConfigHash,
         d.settings,
       );
+      const lane = laneOfDelivery(at);
+      const writesFrom = d.clock.now().getTime();
       try {
         await inPool(reports, d.writeConcurrency, (w) =>
-          inLane(laneOfDelivery(at), () => writes.write(w.kind, w.report, owner.uid)),
+          inLane(lane, () => writes.write(w.kind, w.report, owner.uid)),
         );
       } catch (err) {
         return applyFailed(err);
       }
       d.metrics.results.inc({ type: 'config', outcome: 'applied' });
+      // Urgent results only: a bulk backlog would log a line per owner.
+      if (lane === 'urgent') {
+        d.logger.info(
+          {
+            owner: ownerKey(owner),
+            reports: reports.length,
+            ...timingFields(timing),
+            writeMs: d.clock.now().getTime() - writesFrom,
+          },
+          'urgent config reports reconciled',
+        );
+      }
       return { kind: 'ack' };
     },
 
