@@ -91,7 +91,7 @@ const schema = z.object({
     'results written at once in each lane (urgent: changes in the cluster; bulk: the backlog at start, refreshes), each up to this many reports at a time',
   ),
   BULK_WRITES_IN_FLIGHT: int(8, 1).describe(
-    "API writes the bulk lane (the backlog at start, refreshes) keeps in flight at most, across its results; the API server serves requests side by side, so fewer favour new workloads' writes and the control plane's over the backlog's pace",
+    "API writes the bulk lane (the backlog at start, refreshes) keeps in flight at most, across its results; it starts at one and keeps fewer while the API server answers slower than its usual pace, so new workloads' writes and the control plane's do not queue behind the backlog's",
   ),
   MAX_REPORT_BYTES: int(1_000_000, 10_000).describe(
     'largest report written; past it the most severe findings that fit are kept, with the full summary and fleetscan.io/omitted-findings (an SbomReport keeps its first components that fit, fleetscan.io/omitted-components)',

@@ -42,6 +42,11 @@ export function createWriterMetrics(registry: Registry) {
       labelNames: ['namespace', 'reason'] as const,
       registers,
     }),
+    bulkLimit: new Gauge({
+      name: 'fleetscan_writer_bulk_writes_limit',
+      help: 'API writes the bulk lane (the backlog at start, refreshes) may have in flight now: up to BULK_WRITES_IN_FLIGHT, fewer while the API server answers slower than its usual pace.',
+      registers,
+    }),
     lag: new Gauge({
       name: 'fleetscan_writer_consumer_pending',
       help: "Results waiting in this writer's consumer (stream lag).",

@@ -26,6 +26,7 @@ import type { ReportApi } from './apply.ts';
 import type { BuildSettings } from './build.ts';
 import { buildAuditReports } from './build-audit.ts';
 import { bomFromCycloneDx } from './build-sbom.ts';
+import { createBulkLimit } from './bulk-limit.ts';
 import { type FanOutSbom, fanOutOwners, fanOutReports, inPool } from './fan-out.ts';
 import { createFanoutMemory } from './fanout-memory.ts';
 import { createLateOwners } from './late-owners.ts';
@@ -106,13 +107,21 @@ export function createReconciler(d: {
   const waitForOwner = (r: ConfigAuditResult | ImageScanResult, at: Pick<Delivery, 'storedAt'>) =>
     ownerNotSeen(r, at, d.clock.now().getTime());
   const ownerWaits = createOwnerWaits(d.timers);
-  const bulkWrites = createWriteSlots(d.bulkWritesInFlight);
+  const bulkWrites = createWriteSlots(d.bulkWritesInFlight, 1, {
+    limit: createBulkLimit({ max: d.bulkWritesInFlight, now: () => d.clock.now().getTime() }),
+    now: () => d.clock.now().getTime(),
+  });
   /**
    * A bulk write waits for one of the lane's shared slots (write-slots.ts); an urgent one goes at
    * once, and bulk writes yield to it.
    */
   const inLane = async (lane: Lane, write: () => Promise<unknown>): Promise<void> => {
-    await (lane === 'bulk' ? bulkWrites.run(write) : bulkWrites.urgent(write));
+    if (lane !== 'bulk') return void (await bulkWrites.urgent(write));
+    try {
+      await bulkWrites.run(write);
+    } finally {
+      d.metrics.bulkLimit.set(bulkWrites.limit);
+    }
   };
   /** An urgent result (a new workload's) waits in its handler for its owner to appear (owner-waits.ts). */
   // On its first delivery only: a result whose owner is gone for good (created and deleted at once)
