@@ -65,4 +65,35 @@ describe('refresh queue', () => {
     expect(errors).toHaveLength(1);
     q.stop();
   });
+
+  it("sends the first item of each shared group ahead of the groups' other items, each group's in arrival order", async () => {
+    const time = createFakeTime();
+    const sent: string[] = [];
+    const q = createRefreshQueue<string>({
+      batchSize: 100,
+      intervalMs: 100,
+      timers: time,
+      send: async (s) => void sent.push(s),
+    });
+    // An image in three namespaces, another in two, a config refresh (no group), a third image.
+    q.add('a1', 'a1', 'img-a');
+    q.add('a2', 'a2', 'img-a');
+    q.add('b1', 'b1', 'img-b');
+    q.add('a3', 'a3', 'img-a');
+    q.add('cfg', 'cfg');
+    q.add('b2', 'b2', 'img-b');
+    q.add('c1', 'c1', 'img-c');
+    q.add('a2', 'again', 'img-a'); // queued already
+    expect(q.size).toBe(7);
+    await time.advance(7);
+    expect(sent).toEqual(['a1', 'b1', 'cfg', 'c1', 'a2', 'a3', 'b2']);
+    expect(q.size).toBe(0);
+    // Once a group's items all went out, a new one of it leads again.
+    q.add('x', 'x', 'img-x');
+    q.add('x2', 'x2', 'img-x');
+    q.add('a4', 'a4', 'img-a');
+    await time.advance(3);
+    expect(sent.slice(7)).toEqual(['x', 'a4', 'x2']);
+    q.stop();
+  });
 });

@@ -279,6 +279,34 @@ describe('watcher scheduler', () => {
     expect(await counter(h, 'fleetscan_watcher_refreshes_total', { reason: 'db' })).toBe(1);
   });
 
+  it('a new trivy DB refreshes one namespace of each image first, then the other namespaces', async () => {
+    h = createHarness({ timing: { refresh: { batchSize: 1, intervalMs: 1_000 } } });
+    // Every namespace runs both images; the owners of one image come first (as seen in a benchmark).
+    for (const image of ['r/x:1', 'r/y:1'])
+      for (const ns of ['n1', 'n2', 'n3']) {
+        const o = testOwner({
+          namespace: ns,
+          name: image.slice(2, 3),
+          uid: `${ns}-${image}`,
+          images: [image],
+        });
+        h.cluster.putOwner(o);
+        answerOwner(h, o, { dbUpdatedAt: 'db1' });
+      }
+    h.scheduler.synced();
+    h.scheduler.dbVersion('db1');
+    await h.time.advance(60_000);
+    expect(h.jet.sent).toHaveLength(0);
+    h.scheduler.dbVersion('db2');
+    await h.time.advance(2_000);
+    // Each digest is re-matched once at the scanners: the first two refreshes do all of that work.
+    expect(new Set(h.imageRequests().map((m) => (m.body as { image: string }).image))).toEqual(
+      new Set(['r/x:1', 'r/y:1']),
+    );
+    await h.time.advance(10_000);
+    expect(h.imageRequests()).toHaveLength(6);
+  });
+
   it('re-checks tags once per epoch and image in a namespace, without queueing an epoch twice', async () => {
     h = createHarness({
       timing: { tagRecheckMs: 3_600_000, refresh: { batchSize: 100, intervalMs: 10_000 } },

@@ -172,12 +172,13 @@ export function createScheduler(deps: {
         // One refresh per image and trigger in a namespace (and settings variant), however many
         // owners share it.
         const purpose = `${need.reason}:${need.digest ?? ''}:${need.notBefore ?? ''}:${need.reason === 'db' ? dbUpdatedAt : ''}`;
-        refresh.add(`img/${owner.namespace}/${settings.of(owner).variant}/${need.image}/${purpose}`, {
-          kind: 'image',
-          owner,
-          need,
-          purpose,
-        });
+        const variant = settings.of(owner).variant;
+        refresh.add(
+          `img/${owner.namespace}/${variant}/${need.image}/${purpose}`,
+          { kind: 'image', owner, need, purpose },
+          // The same work at the scanners in every namespace: one digest, settings and trigger.
+          `${variant}/${need.digest ?? need.image}/${purpose}`,
+        );
       }
     } catch (err) {
       metrics.failures.inc({ reason: 'publish' });
