@@ -12,7 +12,7 @@
 export interface BulkLimit {
   /** Bulk writes that may be in flight now: 1 to max. */
   readonly current: number;
-  /** One bulk write ended (written or failed) after `ms`; `queued`: others waited for a slot meanwhile. */
+  /** One bulk write was written after `ms`; `queued`: others waited for a slot when it ended. */
   record(ms: number, queued: boolean): void;
 }
 

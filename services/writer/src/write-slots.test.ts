@@ -82,3 +82,35 @@ describe('write slots and urgent writes', () => {
     expect(await more).toBe('next');
   });
 });
+
+describe('write slots with a learned limit', () => {
+  it('keeps bulk writes to the limit, at most size, and tells it how long each written one took (not a failed one)', async () => {
+    let nowMs = 0;
+    const recorded: [number, boolean][] = [];
+    let current = 1;
+    const limit = {
+      get current() {
+        return current;
+      },
+      record: (ms: number, queued: boolean) => void recorded.push([ms, queued]),
+    };
+    const slots = createWriteSlots(8, 1, { limit, now: () => nowMs });
+    const write = (i: number) =>
+      slots.run(async () => {
+        await new Promise((r) => setTimeout(r, 1));
+        nowMs += 10 * (i + 1);
+        if (i === 2) throw new Error('namespace gone');
+      });
+    const writes = [0, 1, 2].map(write);
+    await new Promise((r) => setImmediate(r));
+    expect(slots.busy).toBe(1);
+    expect(slots.waiting).toBe(2);
+    await Promise.allSettled(writes);
+    expect(recorded).toEqual([
+      [10, true],
+      [20, true],
+    ]);
+    current = 20;
+    expect(slots.limit).toBe(8);
+  });
+});

@@ -49,10 +49,13 @@ export function createWriteSlots(size: number, whileUrgent = 1, adaptive?: Adapt
       else await new Promise<void>((resolve) => queue.push(resolve));
       const startedAt = adaptive?.now();
       try {
-        return await f();
-      } finally {
+        const out = await f();
+        // Written ones only: a refusal comes back fast (its namespace gone, say) and would make a
+        // baseline no write can keep to.
         if (adaptive && startedAt !== undefined)
           adaptive.limit.record(adaptive.now() - startedAt, queue.length > 0);
+        return out;
+      } finally {
         busy--;
         pump();
       }
