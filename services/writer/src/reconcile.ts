@@ -52,6 +52,17 @@ interface Timing {
   ownerWaitMs: number;
 }
 
+function timingOf(at: ResultDelivery, nowMs: () => number) {
+  const handledAt = nowMs();
+  let ownerWaitMs = 0;
+  return {
+    ownerSeen() {
+      ownerWaitMs = nowMs() - handledAt;
+    },
+    fields: (): Timing => ({ sinceStoredMs: handledAt - at.storedAt.getTime(), ownerWaitMs }),
+  };
+}
+
 /** What the writer does with each result and each event of its watches that concerns them. */
 export interface Reconciler {
   /** An image result: its reports for every owner in its namespace running the image. */
@@ -93,6 +104,7 @@ export function createReconciler(d: {
   /** The failure state: records, Events and counters of failed scans (scan-failures.ts). */
   failures: Pick<ScanFailures, 'failed' | 'succeeded'>;
 }): Reconciler {
+  const nowMs = () => d.clock.now().getTime();
   const writes = createWriteQueue({ reports: d.inventory, api: d.api, metrics: d.metrics, clock: d.clock });
   const memory = createFanoutMemory({ clock: d.clock });
   const lateOwners = createLateOwners({
@@ -105,11 +117,11 @@ export function createReconciler(d: {
     timers: d.timers,
   });
   const waitForOwner = (r: ConfigAuditResult | ImageScanResult, at: Pick<Delivery, 'storedAt'>) =>
-    ownerNotSeen(r, at, d.clock.now().getTime());
+    ownerNotSeen(r, at, nowMs());
   const ownerWaits = createOwnerWaits(d.timers);
   const bulkWrites = createWriteSlots(d.bulkWritesInFlight, 1, {
-    limit: createBulkLimit({ max: d.bulkWritesInFlight, now: () => d.clock.now().getTime() }),
-    now: () => d.clock.now().getTime(),
+    limit: createBulkLimit({ max: d.bulkWritesInFlight, now: nowMs }),
+    now: nowMs,
   });
   /**
    * A bulk write waits for one of the lane's shared slots (write-slots.ts); an urgent one goes at
@@ -130,14 +142,6 @@ export function createReconciler(d: {
     laneOfDelivery(at) === 'urgent' && (at.delivery ?? 1) === 1
       ? ownerWaits.wait(matches, URGENT_OWNER_WAIT_MS, at.signal)
       : Promise.resolve(false);
-  const startTiming = (at: ResultDelivery) => {
-    const handledAt = d.clock.now().getTime();
-    return { handledAt, sinceStoredMs: handledAt - at.storedAt.getTime(), ownerWaitMs: 0 };
-  };
-  const timingFields = (t: Timing): Timing => ({
-    sinceStoredMs: t.sinceStoredMs,
-    ownerWaitMs: t.ownerWaitMs,
-  });
   const applyFailed = (err: unknown): Outcome => {
     d.metrics.failures.inc({ reason: 'apply' });
     return { kind: 'retry', reason: String(err) };
@@ -200,7 +204,7 @@ export function createReconciler(d: {
     const sbom = await readSbom(r);
     d.metrics.results.inc({ type: 'image', outcome: 'applied' });
     const reports = fanOutReports(r, owners, data, d.settings, sbom);
-    const writesFrom = d.clock.now().getTime();
+    const writesFrom = nowMs();
     try {
       await inPool(reports, d.writeConcurrency, (w) =>
         inLane(lane, () => writes.write(w.kind, w.report, w.owner.uid)),
@@ -208,7 +212,7 @@ export function createReconciler(d: {
     } catch (err) {
       return applyFailed(err);
     }
-    const writeMs = d.clock.now().getTime() - writesFrom;
+    const writeMs = nowMs() - writesFrom;
     if (!lateOwner) {
       // The image scans again: its failure record goes, and with it the watcher's hold.
       try {
@@ -236,13 +240,13 @@ export function createReconciler(d: {
 
   return {
     async image(r, at) {
-      const timing = startTiming(at);
+      const timing = timingOf(at, nowMs);
       const ownersNow = () => fanOutOwners(r, d.inventory.ownersUsingImage(r.image));
       let owners = ownersNow();
       if (owners.length === 0 && (await awaitOwner(at, (o) => fanOutOwners(r, [o]).length > 0))) {
         owners = ownersNow();
       }
-      timing.ownerWaitMs = d.clock.now().getTime() - timing.handledAt;
+      timing.ownerSeen();
       if (owners.length === 0) {
         if (waitForOwner(r, at) === 'wait')
           return { kind: 'retry', reason: 'no owner uses this image yet', delayMs: OWNER_RETRY_MIN_MS };
@@ -257,16 +261,16 @@ export function createReconciler(d: {
       // under load) is written from it at once (late-owners.ts), not LATE_OWNER_DELAY_MS later. A
       // failed scan is not remembered: a late owner is told by the next round's Event, not a report.
       if (r.status === 'ok' && (r.data || r.blob)) memory.remember(r);
-      return fanOut(r, owners, laneOfDelivery(at), undefined, timingFields(timing));
+      return fanOut(r, owners, laneOfDelivery(at), undefined, timing.fields());
     },
 
     async config(r, at) {
-      const timing = startTiming(at);
+      const timing = timingOf(at, nowMs);
       let owner = d.inventory.ownerByUid(r.owner.uid);
       if (!owner && (await awaitOwner(at, (o) => o.uid === r.owner.uid))) {
         owner = d.inventory.ownerByUid(r.owner.uid);
       }
-      timing.ownerWaitMs = d.clock.now().getTime() - timing.handledAt;
+      timing.ownerSeen();
       if (!owner) {
         if (waitForOwner(r, at) === 'wait')
           return { kind: 'retry', reason: 'owner not seen yet', delayMs: OWNER_RETRY_MIN_MS };
@@ -303,7 +307,7 @@ export function createReconciler(d: {
         d.settings,
       );
       const lane = laneOfDelivery(at);
-      const writesFrom = d.clock.now().getTime();
+      const writesFrom = nowMs();
       try {
         await inPool(reports, d.writeConcurrency, (w) =>
           inLane(lane, () => writes.write(w.kind, w.report, owner.uid)),
@@ -318,8 +322,8 @@ export function createReconciler(d: {
           {
             owner: ownerKey(owner),
             reports: reports.length,
-            ...timingFields(timing),
-            writeMs: d.clock.now().getTime() - writesFrom,
+            ...timing.fields(),
+            writeMs: nowMs() - writesFrom,
           },
           'urgent config reports reconciled',
         );
