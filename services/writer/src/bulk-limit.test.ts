@@ -32,6 +32,14 @@ describe('the bulk lane’s limit, learned from the API server’s latency', () 
     expect(limit.current).toBe(1);
   });
 
+  it('ignores a write timed across a step back of the clock', () => {
+    const { limit, writes } = setup();
+    writes(40, 10);
+    limit.record(-5_000, true);
+    writes(1, 12);
+    expect(limit.current).toBe(8);
+  });
+
   it('comes down while writes take over twice the baseline, once per latency at most, never below one', () => {
     const { limit, writes } = setup();
     writes(40, 10);

@@ -26,7 +26,7 @@ export interface BulkLimitOptions {
    * it follows an API server that became slower (or faster) for everyone. Default 60 s.
    */
   baselineWindowMs?: number;
-  /** Monotonic ms. */
+  /** ms; the writer's clock (a step back of it makes one write's time negative: that one is ignored). */
   now: () => number;
 }
 
@@ -51,6 +51,7 @@ export function createBulkLimit(o: BulkLimitOptions): BulkLimit {
       return Math.floor(limit);
     },
     record(ms, queued) {
+      if (!(ms >= 0)) return;
       const now = o.now();
       if (now - windowStart >= windowMs) {
         lowestBefore = lowest;

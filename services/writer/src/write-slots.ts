@@ -26,7 +26,7 @@ export interface WriteSlots {
 
 export interface AdaptiveSlots {
   limit: BulkLimit;
-  /** Monotonic ms, to time each bulk write. */
+  /** ms, to time each bulk write. */
   now: () => number;
 }
 
