@@ -14,6 +14,8 @@ export interface BulkLimit {
   readonly current: number;
   /** One bulk write was written after `ms`; `queued`: others waited for a slot when it ended. */
   record(ms: number, queued: boolean): void;
+  /** What the limit is decided on, for a log line: the smoothed latency and its baseline (ms). */
+  readonly latency: { smoothedMs: number; baselineMs: number } | undefined;
 }
 
 export interface BulkLimitOptions {
@@ -50,6 +52,10 @@ export function createBulkLimit(o: BulkLimitOptions): BulkLimit {
     get current() {
       return Math.floor(limit);
     },
+    get latency() {
+      if (smoothed === undefined) return undefined;
+      return { smoothedMs: smoothed, baselineMs: Math.min(lowest, lowestBefore) };
+    },
     record(ms, queued) {
       if (!(ms >= 0)) return;
       const now = o.now();
@@ -60,7 +66,8 @@ export function createBulkLimit(o: BulkLimitOptions): BulkLimit {
       }
       smoothed = smoothed === undefined ? ms : smoothed + SMOOTHING * (ms - smoothed);
       lowest = Math.min(lowest, smoothed);
-      const baseline = Math.min(lowest, lowestBefore);
+      // At least 1 ms: the clock's resolution; a baseline of 0 would call every write slow.
+      const baseline = Math.max(1, Math.min(lowest, lowestBefore));
       if (smoothed > tolerance * baseline) {
         // Once per latency at most: the writes in flight when it was decided come back slow too.
         if (now - lastDecrease >= smoothed) {

@@ -258,7 +258,7 @@ describe('reconciler: what it asks consume() to do', () => {
   it('bulk results share BULK_WRITES_IN_FLIGHT API writes in flight; an urgent result’s writes do not wait for them', async () => {
     // Seen in a cold start: 8 bulk results × 8 writes each kept ~64 applies in the API server, and a
     // new workload's apply got a small share of it.
-    const { reconciler, cluster, api } = setup();
+    const { reconciler, cluster, api, logger, metrics } = setup();
     const images = ['r/i1:1', 'r/i2:1', 'r/i3:1', 'r/new:1'];
     for (const image of images)
       for (const n of [1, 2, 3, 4])
@@ -278,6 +278,11 @@ describe('reconciler: what it asks consume() to do', () => {
     api.release();
     expect(await Promise.all([...backlog, urgent])).toEqual(Array(4).fill({ kind: 'ack' }));
     expect(api.applied).toHaveLength(16);
+    // The bound grew while the writes kept pace (fake time: every write took 0 ms), up to the most.
+    expect((await metrics.bulkLimit.get()).values[0]?.value).toBe(2);
+    expect(logger.lines.filter((l) => l.msg === 'bulk writes in flight')[0]?.fields).toMatchObject({
+      max: 2,
+    });
   });
 
   it('an owner seen while a fan-out’s writes run is written from that fan-out at once, not LATE_OWNER_DELAY_MS later', async () => {

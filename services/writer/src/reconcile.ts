@@ -43,6 +43,9 @@ export type ResultDelivery = Pick<Delivery, 'storedAt'> &
 
 const laneOfDelivery = (at: ResultDelivery): Lane => (at.subject ? laneOf(at.subject) : 'bulk');
 
+/** The learned bulk bound is logged when it changed, this often at most (it can change every write). */
+const BULK_LIMIT_LOG_MS = 10_000;
+
 /**
  * Where a result's time went in the writer, for its log line: from the stream storing it to its
  * handler (delivery, and this process's event loop), then waiting for its owner to be seen.
@@ -119,10 +122,26 @@ export function createReconciler(d: {
   const waitForOwner = (r: ConfigAuditResult | ImageScanResult, at: Pick<Delivery, 'storedAt'>) =>
     ownerNotSeen(r, at, nowMs());
   const ownerWaits = createOwnerWaits(d.timers);
-  const bulkWrites = createWriteSlots(d.bulkWritesInFlight, 1, {
-    limit: createBulkLimit({ max: d.bulkWritesInFlight, now: nowMs }),
-    now: nowMs,
-  });
+  const bulkLimit = createBulkLimit({ max: d.bulkWritesInFlight, now: nowMs });
+  const bulkWrites = createWriteSlots(d.bulkWritesInFlight, 1, { limit: bulkLimit, now: nowMs });
+  let logged = { limit: 0, atMs: Number.NEGATIVE_INFINITY };
+  /** The bulk bound in its gauge, and in a log line when it changed (one per BULK_LIMIT_LOG_MS at most). */
+  const bulkLimitSeen = () => {
+    const limit = bulkWrites.limit;
+    d.metrics.bulkLimit.set(limit);
+    const now = nowMs();
+    if (limit === logged.limit || now - logged.atMs < BULK_LIMIT_LOG_MS) return;
+    logged = { limit, atMs: now };
+    const l = bulkLimit.latency;
+    d.logger.info(
+      {
+        limit,
+        max: d.bulkWritesInFlight,
+        ...(l && { smoothedMs: Math.round(l.smoothedMs), baselineMs: Math.round(l.baselineMs) }),
+      },
+      'bulk writes in flight',
+    );
+  };
   /**
    * A bulk write waits for one of the lane's shared slots (write-slots.ts); an urgent one goes at
    * once, and bulk writes yield to it.
@@ -132,7 +151,7 @@ export function createReconciler(d: {
     try {
       await bulkWrites.run(write);
     } finally {
-      d.metrics.bulkLimit.set(bulkWrites.limit);
+      bulkLimitSeen();
     }
   };
   /** An urgent result (a new workload's) waits in its handler for its owner to appear (owner-waits.ts). */

@@ -93,6 +93,7 @@ describe('write slots with a learned limit', () => {
         return current;
       },
       record: (ms: number, queued: boolean) => void recorded.push([ms, queued]),
+      latency: undefined,
     };
     const slots = createWriteSlots(8, 1, { limit, now: () => nowMs });
     const write = (i: number) =>
