@@ -9,8 +9,14 @@ export interface ProvisionRequester {
   request(subject: string, payload: string, opts: { timeout: number }): Promise<{ data: Uint8Array }>;
 }
 
-/** How long one request waits for a scanner's answer (ensuring takes a few API calls). */
-export const PROVISION_REQUEST_TIMEOUT_MS = 20_000;
+/**
+ * How long one request waits for a scanner's answer (ensuring takes a few API calls). An answer can
+ * be lost: a NATS configuration reload (a cluster's users added) between a scanner's receipt and its
+ * reply drops the response permission allow_responses gave it, and the server refuses the reply
+ * (Publish Violation on the asker's inbox). Seen in CI: a watcher and a writer waited the whole
+ * 20 s this was, once past a test's 90 s. Asked again, a request joins the run already ensuring.
+ */
+export const PROVISION_REQUEST_TIMEOUT_MS = 5_000;
 
 /**
  * A watcher's or writer's side of provisioning: asks the scanners for its cluster's resources on
