@@ -186,13 +186,19 @@ describe('the main scenario: the naive Deployment in default', () => {
     ]) {
       expect(line).toContain(label);
     }
+    // The families come from the writer's watch of reports, which sees the ConfigAuditReport on its
+    // own time: waited for like the vulnerabilities above (CI once read 0 before the watch had it).
     const configName = `replicaset-${rsName}`;
-    expect(
-      await metricValue(svc.writer.registry, 'trivy_resource_configaudits', {
+    const want = config.report.summary.lowCount;
+    let seen: number | undefined;
+    await waitFor(`trivy_resource_configaudits Low = ${want}`, async () => {
+      seen = await metricValue(svc.writer.registry, 'trivy_resource_configaudits', {
         name: configName,
         severity: 'Low',
-      }),
-    ).toBe(config.report.summary.lowCount);
+      });
+      return seen === want ? seen : undefined;
+    }).catch(() => undefined);
+    expect(seen).toBe(want);
   });
 
   it('brings a deleted report back, once', async () => {
