@@ -31,19 +31,19 @@ export function createRefreshQueue<T>(opts: {
   send: (item: T) => Promise<void>;
   onError?: (err: unknown) => void;
 }): RefreshQueue<T> {
+  type Queued = { item: T; shared: string | undefined };
   // Two FIFOs: the first of each group not sent yet (and items of no group), then the rest.
-  const leaders = new Map<string, { item: T; shared: string | undefined }>();
-  const followers = new Map<string, { item: T; shared: string }>();
+  const leaders = new Map<string, Queued>();
+  const followers = new Map<string, Queued>();
   // Items queued per group; a group is gone once its last item went out.
   const groups = new Map<string, number>();
   let running = false;
-  const take = (): { key: string; item: T; shared: string | undefined } | undefined => {
-    for (const from of [leaders, followers] as Map<string, { item: T; shared: string | undefined }>[]) {
+  const take = (): Queued | undefined => {
+    for (const from of [leaders, followers]) {
       const next = from.entries().next();
       if (next.done) continue;
-      const [key, v] = next.value;
-      from.delete(key);
-      return { key, ...v };
+      from.delete(next.value[0]);
+      return next.value[1];
     }
     return undefined;
   };

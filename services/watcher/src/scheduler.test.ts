@@ -36,6 +36,15 @@ function answerOwner(hh: Harness, o: ReturnType<typeof testOwner>, extra: { dbUp
     );
 }
 
+/** The first list done and every report current for DB db1 (nothing asked), then DB db2 arrives. */
+async function settleThenNewDb(hh: Harness) {
+  hh.scheduler.synced();
+  hh.scheduler.dbVersion('db1');
+  await hh.time.advance(60_000);
+  expect(hh.jet.sent).toHaveLength(0);
+  hh.scheduler.dbVersion('db2');
+}
+
 describe('watcher scheduler', () => {
   it('asks at once for owners without reports, one request per image and namespace', async () => {
     h = createHarness();
@@ -263,11 +272,7 @@ describe('watcher scheduler', () => {
       h.cluster.putOwner(o);
       answerOwner(h, o, { dbUpdatedAt: 'db1' });
     }
-    h.scheduler.synced();
-    h.scheduler.dbVersion('db1');
-    await h.time.advance(60_000);
-    expect(h.jet.sent).toHaveLength(0);
-    h.scheduler.dbVersion('db2');
+    await settleThenNewDb(h);
     await h.time.advance(10_000);
     // One refresh for the image in the namespace, however many owners share it.
     expect(h.imageRequests().map((m) => m.body)).toMatchObject([
@@ -293,11 +298,7 @@ describe('watcher scheduler', () => {
         h.cluster.putOwner(o);
         answerOwner(h, o, { dbUpdatedAt: 'db1' });
       }
-    h.scheduler.synced();
-    h.scheduler.dbVersion('db1');
-    await h.time.advance(60_000);
-    expect(h.jet.sent).toHaveLength(0);
-    h.scheduler.dbVersion('db2');
+    await settleThenNewDb(h);
     await h.time.advance(2_000);
     // Each digest is re-matched once at the scanners: the first two refreshes do all of that work.
     expect(new Set(h.imageRequests().map((m) => (m.body as { image: string }).image))).toEqual(
