@@ -1,7 +1,7 @@
 /**
  * The audit worker's JSON lines (packages/trivy/go/auditor/protocol.go), as pure functions: it
  * prints one ready line once its checks are compiled, then answers each request line with one
- * response line, in order.
+ * response line carrying its id: in order within a lane (bulk or not), in either order across them.
  */
 import { z } from 'zod';
 import type { ConfigFinding } from './config-checks.ts';
@@ -36,9 +36,17 @@ export type AuditorLine =
   | { kind: 'ready'; ready: AuditorReady }
   | { kind: 'response'; response: AuditorResponse };
 
-/** One request line: every manifest is audited on its own. */
-export function encodeAuditRequest(id: number, manifests: readonly unknown[], includePassed = false): string {
-  return `${JSON.stringify({ id, manifests, ...(includePassed && { includePassed: true }) })}\n`;
+/**
+ * One request line: every manifest is audited on its own. A bulk request goes to the worker's
+ * bulk lane (niced threads), beside the other lane's.
+ */
+export function encodeAuditRequest(
+  id: number,
+  manifests: readonly unknown[],
+  includePassed = false,
+  bulk = false,
+): string {
+  return `${JSON.stringify({ id, manifests, ...(includePassed && { includePassed: true }), ...(bulk && { bulk: true }) })}\n`;
 }
 
 /** A line the worker printed; anything else is a PARSE TrivyError (the worker is not what we run). */

@@ -27,13 +27,16 @@ log('start ' + process.pid + ' ' + process.argv.slice(2).join(' '));
 if (process.env.FAKE_START === 'crash') { process.stderr.write('cannot load checks\\n'); process.exit(3); }
 if (process.env.FAKE_START !== 'hang') console.log(JSON.stringify({ ready: { trivy: '0.74.0', checks: 563, queries: 164 } }));
 let buf = '';
+// A bulk request that says 'hold' is answered after the next urgent one, as the worker's two lanes may.
+let held;
 process.stdin.on('data', (d) => {
   buf += d;
   for (let nl = buf.indexOf('\\n'); nl >= 0; nl = buf.indexOf('\\n')) {
     const req = JSON.parse(buf.slice(0, nl));
     buf = buf.slice(nl + 1);
     const results = [];
-    if (process.env.FAKE_LOG_REQUESTS) log('request ' + req.manifests.map((m) => m.kind).join(','));
+    if (process.env.FAKE_LOG_REQUESTS) log('request ' + req.manifests.map((m) => m.kind).join(',') + (req.bulk ? ' bulk' : ''));
+    if (req.bulk && req.manifests[0]?.do === 'hold') { held = req; continue; }
     for (const m of req.manifests) {
       if (m.do === 'hang') {
         // A grandchild in the same process group: killing the group must take it too.
@@ -48,6 +51,10 @@ process.stdin.on('data', (d) => {
       results.push({ findings: [{ id: 'KSV-0001', aliases: ['AVD-KSV-0001'], severity: 'MEDIUM', status: req.includePassed ? 'PASS' : 'FAIL', message: m.kind }] });
     }
     console.log(JSON.stringify({ id: req.id, results }));
+    if (held && !req.bulk) {
+      console.log(JSON.stringify({ id: held.id, results: held.manifests.map((m) => ({ findings: [{ id: 'KSV-0001', severity: 'LOW', status: 'FAIL', message: m.kind }] })) }));
+      held = undefined;
+    }
   }
 });
 process.stdin.on('end', () => { log('stdin closed'); process.exit(0); });
@@ -204,17 +211,55 @@ describe('createConfigAuditor', () => {
     await expect.poll(() => alive(grandchild), { timeout: 5000 }).toBe(false);
   });
 
-  it('sends a large batch in chunks, and an urgent call overtakes the chunks still waiting', async () => {
+  it('sends a large batch in chunks, one at a time, and an urgent call beside them', async () => {
     const { auditor, log } = await setup({ maxRequestManifests: 2 }, { FAKE_LOG_REQUESTS: '1' });
     await auditor.audit([{ kind: 'Warm' }]);
-    await tick(); // the queue is idle: the bulk batch's first chunk is sent at once
     const bulk = auditor.audit(['A', 'B', 'C', 'D', 'E'].map((kind) => ({ kind })));
     const urgent = auditor.audit([{ kind: 'U' }], { urgent: true });
     const outcomes = await bulk;
     expect(outcomes.map(message)).toEqual(['A', 'B', 'C', 'D', 'E']);
     expect((await urgent).map(message)).toEqual(['U']);
     const requests = (await log()).filter((l) => l.startsWith('request ')).map((l) => l.slice(8));
-    expect(requests).toEqual(['Warm', 'A,B', 'U', 'C,D', 'E']);
+    // The urgent request did not wait for the bulk chunks still to send.
+    expect(requests).toEqual(['Warm bulk', 'A,B bulk', 'U', 'C,D bulk', 'E bulk']);
+  });
+
+  it('takes an urgent answer that comes before the answer to a bulk request sent earlier', async () => {
+    const { auditor, log } = await setup({}, { FAKE_LOG_REQUESTS: '1' });
+    let bulkDone = false;
+    const bulk = auditor.audit([{ kind: 'B', do: 'hold' }]).finally(() => {
+      bulkDone = true;
+    });
+    await expect.poll(async () => (await log()).includes('request B bulk')).toBe(true);
+    expect((await auditor.audit([{ kind: 'U' }], { urgent: true })).map(message)).toEqual(['U']);
+    expect((await bulk).map(message)).toEqual(['B']);
+    expect(bulkDone).toBe(true);
+    expect((await log()).filter((l) => l.startsWith('start'))).toHaveLength(1);
+  });
+
+  it('fails the requests of both lanes when one of them kills the worker, counting one failure', async () => {
+    const { auditor, log, sleeps } = await setup({}, { FAKE_LOG_REQUESTS: '1' });
+    const bulk = auditor.audit([{ kind: 'B', do: 'hold' }]);
+    await expect.poll(async () => (await log()).includes('request B bulk')).toBe(true);
+    await expect(auditor.audit([{ kind: 'U', do: 'crash' }], { urgent: true })).rejects.toMatchObject({
+      exitCode: 2,
+    });
+    await expect(bulk).rejects.toMatchObject({ exitCode: 2 });
+    expect(await auditor.audit([{ kind: 'Pod' }])).toHaveLength(1);
+    expect(sleeps).toEqual([1000]);
+  });
+
+  it('starts one worker for calls of both lanes at once, niced for bulk audits when asked', async () => {
+    const { auditor, log } = await setup({ bulkNiceness: 10 });
+    const [urgent, bulk, version] = await Promise.all([
+      auditor.audit([{ kind: 'U' }], { urgent: true }),
+      auditor.audit([{ kind: 'B' }]),
+      auditor.version(),
+    ]);
+    expect([urgent.map(message), bulk.map(message), version]).toEqual([['U'], ['B'], '0.74.0']);
+    expect((await log()).filter((l) => l.startsWith('start'))).toEqual([
+      expect.stringMatching(/^start \d+ -concurrency 1 -gc-percent 100 -bulk-niceness 10$/),
+    ]);
   });
 
   it('fails the whole batch when one chunk fails, without sending the chunks after it', async () => {
@@ -223,7 +268,7 @@ describe('createConfigAuditor', () => {
       auditor.audit([{ kind: 'A' }, { kind: 'B', do: 'crash' }, { kind: 'C' }]),
     ).rejects.toMatchObject({ code: TrivyErrorCode.Failed });
     const requests = (await log()).filter((l) => l.startsWith('request ')).map((l) => l.slice(8));
-    expect(requests).toEqual(['A', 'B']);
+    expect(requests).toEqual(['A bulk', 'B bulk']);
   });
 
   it('closes the worker through its stdin', async () => {

@@ -3,13 +3,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type AuditOutcome,
   type AuditorReady,
+  type AuditorResponse,
   decodeAuditorLine,
   encodeAuditRequest,
   outcomesOf,
 } from './auditor-protocol.ts';
 import { TrivyError, TrivyErrorCode } from './errors.ts';
-import { createPrioritySerial } from './priority-serial.ts';
 import type { TrivyLogger } from './runner.ts';
+import { createSerial } from './serial.ts';
 import { cleanStderr } from './stderr.ts';
 
 export interface ConfigAuditorOptions {
@@ -22,9 +23,13 @@ export interface ConfigAuditorOptions {
   /** Manifests of a batch the worker audits at once. Default 1. */
   concurrency?: number;
   /**
-   * Manifests per request at most: a larger batch goes as several requests, and an urgent call's
-   * request overtakes the ones still waiting, so it waits for one chunk at most. Default 50
-   * (~0.5 s of the worker's time).
+   * nice(1) of the worker's threads that audit non-urgent batches (they run beside an urgent one);
+   * 0 or absent: as the worker.
+   */
+  bulkNiceness?: number;
+  /**
+   * Manifests per request at most: a larger batch goes as several requests, one at a time in its
+   * lane, so a batch's requests each get the whole timeout. Default 50 (~0.5 s of the worker's time).
    */
   maxRequestManifests?: number;
   /** The worker's GOGC. Default 100 (Go's). */
@@ -45,7 +50,10 @@ export interface ConfigAuditorOptions {
 export interface AuditCallOptions {
   includePassed?: boolean;
   signal?: AbortSignal;
-  /** Ahead of every non-urgent request not yet sent (a change in a cluster, not a backlog). */
+  /**
+   * A change in a cluster, not a backlog: audited beside the non-urgent request the worker may be
+   * busy with, at the worker's own CPU priority (the others run at bulkNiceness).
+   */
   urgent?: boolean;
 }
 
@@ -77,8 +85,11 @@ interface Worker {
   /** False once it exited (or could not start). */
   alive(): boolean;
   ready: Promise<AuditorReady>;
-  /** Resolves with the next line the worker prints after ready. */
-  nextLine(): Promise<string>;
+  /**
+   * The response to request `id`, once the worker prints it (the worker answers its two lanes in
+   * either order). A line that answers no request waiting, or is not a response, ends the worker.
+   */
+  response(id: number): Promise<AuditorResponse>;
   /** Why it is gone, once it is. */
   exited: Promise<TrivyError>;
   /**
@@ -92,10 +103,11 @@ interface Worker {
 }
 
 /**
- * Runs the audit worker and supervises it: one request at a time, each bounded by timeoutMs
- * and by the caller's signal (either kills the worker's whole process group), a bounded
- * response, and a restart with backoff when the worker is gone. The worker exits by itself
- * when its stdin closes, so it does not outlive the scanner.
+ * Runs the audit worker and supervises it: one request at a time in each of two lanes (urgent and
+ * not), each bounded by timeoutMs and by the caller's signal (either kills the worker's whole
+ * process group, failing the other lane's request too), a bounded response, and a restart with
+ * backoff when the worker is gone. The worker exits by itself when its stdin closes, so it does
+ * not outlive the scanner.
  */
 export function createConfigAuditor(o: ConfigAuditorOptions): ConfigAuditor {
   const now = o.now ?? (() => performance.now());
@@ -105,43 +117,71 @@ export function createConfigAuditor(o: ConfigAuditorOptions): ConfigAuditor {
   let worker: Worker | undefined;
   // The worker whose ready line came: running() is true while it is the current one and alive.
   let readyWorker: Worker | undefined;
+  let starting: Promise<Worker> | undefined;
+  // Workers already counted as failed: both lanes' requests fail when one kills it.
+  const counted = new WeakSet<Worker>();
   let failures = 0;
   let notBefore = 0;
   let nextId = 1;
-  const queue = createPrioritySerial();
+  const lanes = { urgent: createSerial(), bulk: createSerial() };
   const chunkSize = Math.max(1, o.maxRequestManifests ?? DEFAULT_MAX_REQUEST_MANIFESTS);
-  let closed = false;
+  const closing = new AbortController();
 
-  const args = ['-concurrency', String(o.concurrency ?? 1), '-gc-percent', String(o.gcPercent ?? 100)];
+  const args = [
+    '-concurrency',
+    String(o.concurrency ?? 1),
+    '-gc-percent',
+    String(o.gcPercent ?? 100),
+    ...(o.bulkNiceness ? ['-bulk-niceness', String(o.bulkNiceness)] : []),
+  ];
 
   function failed(w: Worker): void {
     if (worker === w) worker = undefined;
     w.kill();
+    if (counted.has(w)) return;
+    counted.add(w);
     failures++;
     notBefore = now() + Math.min(backoff.maxMs, backoff.minMs * 2 ** (failures - 1));
   }
 
-  async function started(signal: AbortSignal | undefined): Promise<Worker> {
-    if (closed) throw new TrivyError(TrivyErrorCode.Aborted, 'config auditor: closed');
-    if (worker && !worker.alive()) {
+  /** A worker with its checks compiled: the current one, or the one starting (one start for all callers). */
+  function started(signal: AbortSignal | undefined): Promise<Worker> {
+    if (closing.signal.aborted) {
+      return Promise.reject(new TrivyError(TrivyErrorCode.Aborted, 'config auditor: closed'));
+    }
+    if (worker && !worker.alive() && !starting) {
       o.logger.warn({ pid: worker.child.pid }, 'audit worker exited while idle');
       failed(worker);
     }
-    if (worker) return worker;
+    if (worker && worker === readyWorker) return Promise.resolve(worker);
+    starting ??= start().finally(() => {
+      starting = undefined;
+    });
+    return untilAborted(starting, signal, 'start');
+  }
+
+  /** Bounded by the start timeout and the auditor's close, not by any one caller's signal. */
+  async function start(): Promise<Worker> {
     const delay = notBefore - now();
     if (delay > 0) {
       o.logger.debug({ delayMs: Math.round(delay), failures }, 'audit worker: waiting before a restart');
       try {
-        await wait(delay, signal);
+        await wait(delay, closing.signal);
       } catch (err) {
-        throw new TrivyError(TrivyErrorCode.Aborted, 'config audit: aborted', { cause: err });
+        throw new TrivyError(TrivyErrorCode.Aborted, 'config auditor: closed', { cause: err });
       }
     }
     const w = launch(o.bin, args, o.env ?? {}, maxLineChars);
     worker = w;
     const startedAt = now();
     try {
-      const ready = await bounded(w, w.ready, o.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, signal, 'start');
+      const ready = await bounded(
+        w,
+        w.ready,
+        o.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
+        closing.signal,
+        'start',
+      );
       readyWorker = w;
       o.logger.debug(
         { pid: w.child.pid, durationMs: Math.round(now() - startedAt), ...ready },
@@ -201,13 +241,13 @@ export function createConfigAuditor(o: ConfigAuditorOptions): ConfigAuditor {
     const id = nextId++;
     const startedAt = now();
     try {
-      const line = w.nextLine();
-      w.child.stdin?.write(encodeAuditRequest(id, manifests, opts.includePassed));
-      const decoded = decodeAuditorLine(await bounded(w, line, o.timeoutMs, opts.signal, 'batch'));
-      if (decoded.kind !== 'response') {
-        throw new TrivyError(TrivyErrorCode.Failed, 'audit worker printed a second ready line');
-      }
-      const outcomes = outcomesOf(decoded.response, id, manifests.length);
+      const response = w.response(id);
+      w.child.stdin?.write(encodeAuditRequest(id, manifests, opts.includePassed, !opts.urgent));
+      const outcomes = outcomesOf(
+        await bounded(w, response, o.timeoutMs, opts.signal, 'batch'),
+        id,
+        manifests.length,
+      );
       failures = 0;
       o.logger.debug(
         { pid: w.child.pid, manifests: manifests.length, durationMs: Math.round(now() - startedAt) },
@@ -215,7 +255,7 @@ export function createConfigAuditor(o: ConfigAuditorOptions): ConfigAuditor {
       );
       return outcomes;
     } catch (err) {
-      // Whatever went wrong, this worker's next line cannot be trusted to answer the next request.
+      // Whatever went wrong, this worker cannot be trusted to answer the next request.
       failed(w);
       const e =
         err instanceof TrivyError
@@ -227,18 +267,18 @@ export function createConfigAuditor(o: ConfigAuditorOptions): ConfigAuditor {
   }
 
   /**
-   * One request at a time (a response answers the request before it), urgent ones first. A batch
-   * larger than a chunk goes as several requests; after one fails, the rest are not sent.
+   * One request at a time in the call's lane. A batch larger than a chunk goes as several requests;
+   * after one fails, the rest are not sent.
    */
   function audit(manifests: readonly unknown[], opts: AuditCallOptions): Promise<AuditOutcome[]> {
-    const urgent = opts.urgent ?? false;
-    if (manifests.length <= chunkSize) return queue.run(urgent, () => auditNow(manifests, opts));
+    const lane = opts.urgent ? lanes.urgent : lanes.bulk;
+    if (manifests.length <= chunkSize) return lane(() => auditNow(manifests, opts));
     let failure: { err: unknown } | undefined;
     const chunks: Promise<AuditOutcome[]>[] = [];
     for (let i = 0; i < manifests.length; i += chunkSize) {
       const chunk = manifests.slice(i, i + chunkSize);
       chunks.push(
-        queue.run(urgent, async () => {
+        lane(async () => {
           if (failure) throw failure.err;
           try {
             return await auditNow(chunk, opts);
@@ -257,13 +297,13 @@ export function createConfigAuditor(o: ConfigAuditorOptions): ConfigAuditor {
       return audit(manifests, opts);
     },
     async version(opts = {}) {
-      return queue.run(true, async () => (await (await started(opts.signal)).ready).trivy);
+      return (await (await started(opts.signal)).ready).trivy;
     },
     running() {
       return worker !== undefined && worker === readyWorker && worker.alive();
     },
     async close() {
-      closed = true;
+      closing.abort();
       const w = worker;
       worker = undefined;
       if (!w) return;
@@ -272,6 +312,18 @@ export function createConfigAuditor(o: ConfigAuditorOptions): ConfigAuditor {
       if (!gone) w.kill();
     },
   };
+}
+
+/** p, or an ABORTED TrivyError once the signal aborts (p goes on for whoever else waits for it). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
+  if (!signal) return p;
+  const aborted = () => new TrivyError(TrivyErrorCode.Aborted, `config audit: ${what} aborted`);
+  if (signal.aborted) return Promise.reject(aborted());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(aborted());
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** Starts the worker in its own process group, reading its stdout as lines and keeping a tail of stderr. */
@@ -283,8 +335,12 @@ function launch(
 ): Worker {
   const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: { ...env } });
   let stderrTail = '';
-  const lines: string[] = [];
-  const waiting: ((line: string) => void)[] = [];
+  let firstLine: ((line: string) => void) | undefined;
+  const readyLine = new Promise<string>((resolve) => {
+    firstLine = resolve;
+  });
+  // Requests sent and not answered yet, by id.
+  const pending = new Map<number, (response: AuditorResponse) => void>();
   let partial: string[] = [];
   let partialLength = 0;
   let exitError: TrivyError | undefined;
@@ -297,6 +353,7 @@ function launch(
   const finish = (e: TrivyError) => {
     if (exitError) return;
     exitError = e;
+    pending.clear();
     onExit(e);
     for (const l of exitListeners) l(e);
     exitListeners.clear();
@@ -314,6 +371,38 @@ function launch(
   child.stderr?.on('data', (s: string) => {
     stderrTail = (stderrTail + s).slice(-STDERR_TAIL_CHARS);
   });
+  /** The first line is the ready line; each later one answers a request waiting for it, or ends the worker. */
+  const onLine = (line: string) => {
+    if (firstLine) {
+      firstLine(line);
+      firstLine = undefined;
+      return;
+    }
+    let decoded: ReturnType<typeof decodeAuditorLine>;
+    try {
+      decoded = decodeAuditorLine(line);
+    } catch (err) {
+      finish(err as TrivyError);
+      kill();
+      return;
+    }
+    if (decoded.kind !== 'response') {
+      finish(new TrivyError(TrivyErrorCode.Failed, 'audit worker printed a second ready line'));
+      kill();
+      return;
+    }
+    const { id } = decoded.response;
+    const deliver = pending.get(id);
+    if (!deliver) {
+      finish(
+        new TrivyError(TrivyErrorCode.Failed, `audit worker answered request ${id}, which no one waits for`),
+      );
+      kill();
+      return;
+    }
+    pending.delete(id);
+    deliver(decoded.response);
+  };
   child.stdout?.setEncoding('utf8');
   child.stdout?.on('data', (s: string) => {
     let rest = s;
@@ -323,9 +412,7 @@ function launch(
       partial = [];
       partialLength = 0;
       rest = rest.slice(nl + 1);
-      const next = waiting.shift();
-      if (next) next(line);
-      else lines.push(line);
+      onLine(line);
     }
     if (rest) {
       partial.push(rest);
@@ -363,14 +450,12 @@ function launch(
     ),
   );
 
-  const nextLine = () =>
-    new Promise<string>((resolve) => {
-      const line = lines.shift();
-      if (line !== undefined) resolve(line);
-      else waiting.push(resolve);
+  const response = (id: number) =>
+    new Promise<AuditorResponse>((resolve) => {
+      if (!exitError) pending.set(id, resolve);
     });
   const alive = () => exitError === undefined;
-  const ready = nextLine().then((line) => {
+  const ready = readyLine.then((line) => {
     const decoded = decodeAuditorLine(line);
     if (decoded.kind !== 'ready')
       throw new TrivyError(TrivyErrorCode.Failed, 'audit worker answered before it was ready');
@@ -385,5 +470,5 @@ function launch(
     exitListeners.add(listener);
     return () => void exitListeners.delete(listener);
   };
-  return { child, alive, ready, nextLine, exited, onExit: onExitOf, stderr, kill };
+  return { child, alive, ready, response, exited, onExit: onExitOf, stderr, kill };
 }

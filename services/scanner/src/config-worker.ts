@@ -60,9 +60,8 @@ export interface ConfigWorkerDeps {
  * message's handler submits its manifest, awaits its checks, and publishes its own result.
  *
  * Each lane has its own consumer and batcher: an urgent audit does not wait for hundreds of
- * manifests gathering ahead of it. The one audit worker answers one request at a time, in chunks of a
- * batch (AUDITOR_REQUEST_MANIFESTS), urgent chunks first: an urgent batch waits at most for one bulk
- * chunk.
+ * manifests gathering ahead of it. The one audit worker has two lanes as well: it audits an urgent
+ * request beside the bulk chunk (AUDITOR_REQUEST_MANIFESTS) in progress, and bulk ones on niced threads.
  */
 export function createConfigWorker(d: ConfigWorkerDeps) {
   const abort = new AbortController();

@@ -46,7 +46,7 @@ const schema = z.object({
     .max(19)
     .default(10)
     .describe(
-      "nice(1) of the trivy runs of bulk-lane requests (refreshes, the backlog at start), so that urgent ones and the node's other work get the CPU first; 0: none",
+      "nice(1) of the trivy runs of bulk-lane requests (refreshes, the backlog at start) and of the audit worker's threads that audit them, so that urgent ones and the node's other work get the CPU first; 0: none",
     ),
   SCAN_ATTEMPTS: z.coerce
     .number()
@@ -77,7 +77,7 @@ const schema = z.object({
     'manifests of a batch the audit worker evaluates at once (threads)',
   ),
   AUDITOR_REQUEST_MANIFESTS: int(10, 1).describe(
-    'manifests per audit worker request: the worker answers one request at a time, urgent ones first, so an urgent audit waits for at most one bulk request of this size',
+    'manifests per audit worker request, one request at a time in each lane (an urgent request is audited beside the bulk one in progress)',
   ),
   AUDITOR_GC_PERCENT: int(200, 25).describe(
     "the audit worker's Go GOGC: higher spends memory (about 55 MB per 100) to spend less CPU collecting garbage",

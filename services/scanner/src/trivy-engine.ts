@@ -18,7 +18,7 @@ export interface TrivyEngineConfig {
   bin: string;
   cacheDir: string;
   timeoutMs: number;
-  /** nice(1) of runs for work nobody waits for (`background`); 0: none. */
+  /** nice(1) of runs for work nobody waits for (`background`), and of the audit worker's bulk threads; 0: none. */
   bulkNiceness?: number;
   /** The config audit worker (`fleetscan-auditor`); see ScannerConfig.auditor. */
   auditor: { bin: string; concurrency: number; gcPercent: number; requestManifests: number };
@@ -44,6 +44,7 @@ export function createTrivyEngine(cfg: TrivyEngineConfig, logger: Logger): ScanE
     concurrency: cfg.auditor.concurrency,
     gcPercent: cfg.auditor.gcPercent,
     maxRequestManifests: cfg.auditor.requestManifests,
+    ...(cfg.bulkNiceness && { bulkNiceness: cfg.bulkNiceness }),
     logger,
   });
   const niceness = (background: boolean | undefined) =>

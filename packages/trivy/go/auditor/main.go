@@ -24,6 +24,7 @@ func main() {
 	k8sVersion := flag.String("k8s-version", "", "cluster version for the deprecated-API check (trivy's --k8s-version)")
 	concurrency := flag.Int("concurrency", 1, "manifests of a request audited at once")
 	gcPercent := flag.Int("gc-percent", 100, "Go's GOGC: more trades memory for less garbage-collection CPU")
+	bulkNiceness := flag.Int("bulk-niceness", 0, "nice(1) of the threads that audit bulk requests (0: as the worker)")
 	cpuProfile := flag.String("cpuprofile", "", "write a Go CPU profile of the requests to this file (for go tool pprof)")
 	flag.Parse()
 	debug.SetGCPercent(*gcPercent)
@@ -35,13 +36,13 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := run(ctx, Options{K8sVersion: *k8sVersion}, *concurrency, *cpuProfile, logger); err != nil {
+	if err := run(ctx, Options{K8sVersion: *k8sVersion}, *concurrency, *bulkNiceness, *cpuProfile, logger); err != nil {
 		fmt.Fprintf(os.Stderr, "fleetscan-auditor: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, opts Options, concurrency int, cpuProfile string, logger *slog.Logger) error {
+func run(ctx context.Context, opts Options, concurrency, bulkNiceness int, cpuProfile string, logger *slog.Logger) error {
 	engine, err := NewEngine(ctx, opts, logger)
 	if err != nil {
 		return err
@@ -61,5 +62,5 @@ func run(ctx context.Context, opts Options, concurrency int, cpuProfile string, 
 	if err := json.NewEncoder(os.Stdout).Encode(ready); err != nil {
 		return err
 	}
-	return serve(ctx, engine, os.Stdin, os.Stdout, concurrency)
+	return serve(ctx, engine, os.Stdin, os.Stdout, concurrency, bulkNiceness)
 }

@@ -7,11 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
 )
 
 // The worker speaks JSON lines. It prints one Ready line once its checks are compiled, then
-// answers each Request line with one Response line, in order; it exits when stdin closes.
+// answers each Request line with one Response line carrying its ID; it exits when stdin closes.
+// Requests are served in two lanes, each in order: bulk ones (a backlog nobody waits for) and the
+// others. An urgent request is evaluated beside a bulk one, not after it, so responses of the two
+// lanes may come in either order.
 
 // MaxLineBytes bounds a request line; the scanner's batches stay far below it.
 const MaxLineBytes = 256 << 20
@@ -31,6 +35,8 @@ type Request struct {
 	Manifests []json.RawMessage `json:"manifests"`
 	// IncludePassed also returns the checks that passed (trivy's --include-non-failures).
 	IncludePassed bool `json:"includePassed,omitempty"`
+	// Bulk: served in the bulk lane, on threads at the worker's -bulk-niceness.
+	Bulk bool `json:"bulk,omitempty"`
 }
 
 type Response struct {
@@ -50,48 +56,95 @@ type auditor interface {
 	Audit(ctx context.Context, manifest []byte, includePassed bool) ([]Finding, error)
 }
 
-// serve answers requests from r on w until r ends. concurrency manifests of a request are
-// audited at once. A line too long to read ends it with an error: there is no telling where
-// the next request starts.
-func serve(ctx context.Context, a auditor, r io.Reader, w io.Writer, concurrency int) error {
+// laneDepth bounds the requests read ahead of a lane's worker. The scanner sends one request per
+// lane at a time; a client that sends more only makes the reader wait, never loses a request.
+const laneDepth = 64
+
+// serve answers requests from r on w until r ends, then waits for the requests read. concurrency
+// manifests of a request are audited at once; a bulk request's are audited on threads at
+// bulkNiceness (0: as the worker). A line too long to read ends it with an error: there is no
+// telling where the next request starts.
+func serve(ctx context.Context, a auditor, r io.Reader, w io.Writer, concurrency, bulkNiceness int) error {
 	in := bufio.NewScanner(r)
 	in.Buffer(make([]byte, 0, 1<<20), MaxLineBytes)
-	out := bufio.NewWriter(w)
-	enc := json.NewEncoder(out)
-	for in.Scan() {
+	out := &responder{out: bufio.NewWriter(w)}
+	out.enc = json.NewEncoder(out.out)
+	urgent, bulk := make(chan Request, laneDepth), make(chan Request, laneDepth)
+	var lanes sync.WaitGroup
+	for _, lane := range []struct {
+		requests <-chan Request
+		niceness int
+	}{{urgent, 0}, {bulk, bulkNiceness}} {
+		lanes.Go(func() {
+			for req := range lane.requests {
+				out.send(Response{ID: req.ID, Results: auditAll(ctx, a, req, concurrency, lane.niceness)})
+			}
+		})
+	}
+	for out.failed() == nil && in.Scan() {
 		line := in.Bytes()
 		if len(line) == 0 {
 			continue
 		}
 		var req Request
-		var resp Response
-		if err := json.Unmarshal(line, &req); err != nil {
-			resp = Response{ID: req.ID, Error: fmt.Sprintf("unreadable request: %v", err)}
-		} else {
-			resp = Response{ID: req.ID, Results: auditAll(ctx, a, req, concurrency)}
-		}
-		if err := enc.Encode(resp); err != nil {
-			return err
-		}
-		if err := out.Flush(); err != nil {
-			return err
+		switch err := json.Unmarshal(line, &req); {
+		case err != nil:
+			out.send(Response{ID: req.ID, Error: fmt.Sprintf("unreadable request: %v", err)})
+		case req.Bulk:
+			bulk <- req
+		default:
+			urgent <- req
 		}
 	}
+	close(urgent)
+	close(bulk)
+	lanes.Wait()
 	if err := in.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
 			return fmt.Errorf("request line longer than %d bytes", MaxLineBytes)
 		}
 		return err
 	}
-	return nil
+	return out.failed()
 }
 
-func auditAll(ctx context.Context, a auditor, req Request, concurrency int) []Result {
+// responder writes whole response lines from both lanes; after a write fails it writes no more.
+type responder struct {
+	mu  sync.Mutex
+	out *bufio.Writer
+	enc *json.Encoder
+	err error
+}
+
+func (r *responder) send(resp Response) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil {
+		return
+	}
+	if r.err = r.enc.Encode(resp); r.err == nil {
+		r.err = r.out.Flush()
+	}
+}
+
+func (r *responder) failed() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+func auditAll(ctx context.Context, a auditor, req Request, concurrency, niceness int) []Result {
 	results := make([]Result, len(req.Manifests))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range max(1, min(concurrency, len(req.Manifests))) {
 		wg.Go(func() {
+			if niceness > 0 {
+				// The thread is niced for good (an unprivileged process cannot lower it again), so
+				// it stays locked to this goroutine and the runtime ends it when the goroutine ends.
+				runtime.LockOSThread()
+				niceThread(niceness)
+			}
 			for i := range next {
 				findings, err := a.Audit(ctx, req.Manifests[i], req.IncludePassed)
 				if err != nil {

@@ -33,7 +33,7 @@ func (stubAuditor) Audit(_ context.Context, manifest []byte, includePassed bool)
 func responses(t *testing.T, in string, concurrency int) []Response {
 	t.Helper()
 	var out bytes.Buffer
-	if err := serve(context.Background(), stubAuditor{}, strings.NewReader(in), &out, concurrency); err != nil {
+	if err := serve(context.Background(), stubAuditor{}, strings.NewReader(in), &out, concurrency, 0); err != nil {
 		t.Fatal(err)
 	}
 	var rs []Response
@@ -81,7 +81,7 @@ func TestServeAnswersAnUnreadableRequestAndGoesOn(t *testing.T) {
 
 func TestServeStopsAtALineTooLongToRead(t *testing.T) {
 	long := `{"id":1,"manifests":["` + strings.Repeat("x", MaxLineBytes) + `"]}` + "\n"
-	err := serve(context.Background(), stubAuditor{}, strings.NewReader(long), &bytes.Buffer{}, 1)
+	err := serve(context.Background(), stubAuditor{}, strings.NewReader(long), &bytes.Buffer{}, 1, 0)
 	if err == nil || !strings.Contains(err.Error(), "longer than") {
 		t.Fatalf("err = %v", err)
 	}
