@@ -5,7 +5,7 @@ import { ephemeralRange, freePort } from './ports.ts';
 describe('freePort', () => {
   it('gives distinct ports that can be bound, below the kernel ephemeral range when it leaves room', async () => {
     const range = await ephemeralRange();
-    const ports = [];
+    const ports: number[] = [];
     for (let i = 0; i < 20; i++) ports.push(await freePort());
     expect(new Set(ports).size).toBe(20);
     if (range && range[0] >= 11_000) {
