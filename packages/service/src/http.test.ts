@@ -50,6 +50,41 @@ describe('startOpsServer /metrics', () => {
     expect(bytes).toBe(3_000 * 10_000);
   });
 
+  it('leaves no listener behind on the response at each wait for drain', async () => {
+    // Each wait raced 'drain' against 'close'; the loser's listeners stayed on the response until
+    // it ended, one more per wait (the writer logged MaxListenersExceededWarning at every scrape).
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const registry = new Registry();
+      const chunk = `${'x'.repeat(9_999)}\n`;
+      server = await startOpsServer({
+        port: 0,
+        registry,
+        health,
+        render: async function* () {
+          for (let i = 0; i < 1_000; i++) yield chunk;
+        },
+      });
+      const res = await fetch(`http://127.0.0.1:${server.port}/metrics`);
+      const reader = res.body?.getReader();
+      let bytes = 0;
+      for (;;) {
+        // A slow client: the server waits for drain again and again.
+        await new Promise((r) => setImmediate(r));
+        const { done, value } = (await reader?.read()) ?? { done: true, value: undefined };
+        if (done) break;
+        bytes += value.byteLength;
+      }
+      expect(bytes).toBe(1_000 * 10_000);
+      await new Promise((r) => setImmediate(r));
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('answers 500 when render fails before writing, and cuts the response when it fails after', async () => {
     const registry = new Registry();
     let failAfterFirst = false;

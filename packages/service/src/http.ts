@@ -93,6 +93,22 @@ export async function startOpsServer(opts: {
 }
 
 /**
+ * Until the response drains or closes. The wait that loses is cancelled: its listeners would
+ * otherwise stay on the response, one more set per wait, until the response ends.
+ */
+async function drainedOrClosed(res: ServerResponse): Promise<void> {
+  const done = new AbortController();
+  try {
+    await Promise.race([
+      once(res, 'drain', { signal: done.signal }),
+      once(res, 'close', { signal: done.signal }),
+    ]);
+  } finally {
+    done.abort();
+  }
+}
+
+/**
  * Writes `chunks` as they come, pausing while the socket is full. A failure before the first chunk
  * is a 500; after it the response is cut, which Prometheus records as a failed scrape rather than
  * reading half a family as the whole.
@@ -110,7 +126,7 @@ async function stream(
         res.writeHead(200, { 'content-type': contentType });
         started = true;
       }
-      if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      if (!res.write(chunk)) await drainedOrClosed(res);
     }
     if (!started) res.writeHead(200, { 'content-type': contentType });
     res.end();
