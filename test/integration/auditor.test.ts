@@ -106,6 +106,41 @@ const comparable = (f: ConfigFinding) => ({
 });
 
 describe('the audit worker against trivy config', () => {
+  it('answers an urgent request while a bulk one is audited on niced threads, with the same findings in either lane', async () => {
+    const { trivy } = inject('stack');
+    const auditor = createConfigAuditor({
+      bin: trivy.auditor,
+      timeoutMs: 120_000,
+      bulkNiceness: 10,
+      maxRequestManifests: 10_000,
+      logger: { debug: () => {}, warn: () => {} },
+    });
+    try {
+      await auditor.version();
+      const order: string[] = [];
+      // One request of every parity manifest ten times over (~1 s of the worker's time), then one urgent.
+      const noted =
+        <T>(name: string) =>
+        (r: T) => {
+          order.push(name);
+          return r;
+        };
+      const bulk = auditor
+        .audit(Array.from({ length: 10 }, () => manifests).flat(), { includePassed: true })
+        .then(noted('bulk'));
+      const urgent = auditor
+        .audit([manifests[0]], { includePassed: true, urgent: true })
+        .then(noted('urgent'));
+      const [b, u] = await Promise.all([bulk, urgent]);
+      expect(order).toEqual(['urgent', 'bulk']);
+      const findings = (o: (typeof b)[number]) => ('error' in o ? o.error.message : o.findings);
+      expect(u.map(findings)).toEqual([worker[0]]);
+      expect(b.map(findings)).toEqual(Array.from({ length: 10 }, () => worker).flat());
+    } finally {
+      await auditor.close();
+    }
+  });
+
   it('covers every kind the scanner may send', () => {
     const kinds = new Set(manifests.map((m) => (m as { kind: string }).kind));
     expect([...kinds].sort()).toEqual(
