@@ -22,11 +22,9 @@ const utf8 = new TextEncoder();
 /** FNV-1a, 32 bit (Go hash/fnv New32a), over the UTF-8 bytes of a string or raw bytes. */
 export function fnv32a(input: string | Uint8Array): number {
   const bytes = typeof input === 'string' ? utf8.encode(input) : input;
-  let h = 0x811c9dc5;
-  for (const b of bytes) {
-    h ^= b;
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
+  // An indexed loop: for…of over the bytes took 3× as long, and every owner's spec is hashed at list.
+  let h = 0x811c9dc5 | 0;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ (bytes[i] as number), 0x01000193);
   return h >>> 0;
 }
 
@@ -88,6 +86,20 @@ export const goObjectRef = (ref: { kind: string; name: string; namespace: string
 
 /** Byte-wise comparison of UTF-8 encodings, i.e. Go's `a < b` on strings. */
 export function compareGoStrings(a: string, b: string): number {
+  // Without encoding, which every spec hash's key sorts paid for each comparison: UTF-8's byte order
+  // is code point order, and UTF-16 units below the surrogates (D800) are those code points.
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x < 0xd800 && y < 0xd800) return x - y;
+    return compareUtf8(a, b);
+  }
+  return a.length - b.length;
+}
+
+function compareUtf8(a: string, b: string): number {
   const x = utf8.encode(a);
   const y = utf8.encode(b);
   const n = Math.min(x.length, y.length);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatGoDuration, formatGoDurationNanos, parseGoDuration } from './duration.ts';
 import {
+  compareGoStrings,
   computeHash,
   computePluginConfigHash,
   computeSpecHash,
@@ -58,11 +59,21 @@ describe('kube.ComputeHash', () => {
     ).toBe('([]*bool)[<*>true <nil>]');
   });
 
+  it('orders strings as Go does: by their UTF-8 bytes, so above U+FFFF after U+E000–U+FFFF', () => {
+    const sorted = ['b', 'a', 'ab', '', 'é', 'Z', '\uffff', '😀', '\ue000', 'a😀', 'a\uffff'].sort(
+      compareGoStrings,
+    );
+    expect(sorted).toEqual(['', 'Z', 'a', 'ab', 'a\uffff', 'a😀', 'b', 'é', '\ue000', '\uffff', '😀']);
+    expect(compareGoStrings('same', 'same')).toBe(0);
+  });
+
   it('uses FNV-1a 32 and SafeEncodeString', () => {
     // Standard FNV-1a test vectors.
     expect(fnv32a('')).toBe(0x811c9dc5);
     expect(fnv32a('a')).toBe(0xe40c292c);
     expect(fnv32a('foobar')).toBe(0xbf9cf968);
+    // Over UTF-8 bytes: a string and its encoding hash alike.
+    expect(fnv32a('é😀')).toBe(fnv32a(new TextEncoder().encode('é😀')));
     // Digits map to 4 5 6 7 8 9 b c d f (rune % 27 into the alphabet).
     expect(safeEncodeString('0123456789')).toBe('456789bcdf');
     expect(SAFE_ENCODE_ALPHABET).toHaveLength(27);
