@@ -41,6 +41,13 @@ describe('API cost per report write', () => {
       reportBody(t, { way: 'apply-update-of-applied', i: 0, namespace: 'n', at: 'T' }).metadata.name,
     ).toBe('applied-00000');
     expect(updated.report).toBe(real.report);
+    // Applies without field validation write reports of their own, created and then updated.
+    expect(reportBody(t, { way: 'apply-create-ignore', i: 1, namespace: 'n', at: 'T' }).metadata.name).toBe(
+      'unvalidated-00001',
+    );
+    expect(
+      reportBody(t, { way: 'apply-update-ignore', i: 1, namespace: 'n', at: 'T' }).metadata.annotations,
+    ).toEqual({ 'fleetscan.io/content-hash': 'refresh-1', 'fleetscan.io/updated-at': 'T' });
   });
 
   it('takes the idle rate out of each way’s CPU and divides by its writes', () => {

@@ -6,24 +6,33 @@
  */
 
 /**
+ * `…-ignore`: server-side apply with fieldValidation=Ignore (what the writer sends), against the
+ * server's default (Warn), which parses each body a second time, strictly.
  * `post-create-migrated`: a POST, then a JSON patch turning the create's field ownership (an Update
  * entry) into the writer's Apply entry, as client-go's csaupgrade does: the one way a POST can keep
  * server-side apply's semantics for the fields a later apply stops setting.
  */
 export type WriteWay =
   | 'apply-create'
+  | 'apply-create-ignore'
   | 'post-create'
   | 'post-create-migrated'
   | 'apply-update-of-applied'
+  | 'apply-update-ignore'
   | 'apply-update-of-posted';
 
 export const WRITE_WAYS: readonly WriteWay[] = [
   'apply-create',
+  'apply-create-ignore',
   'post-create',
   'post-create-migrated',
   'apply-update-of-applied',
+  'apply-update-ignore',
   'apply-update-of-posted',
 ];
+
+/** Ways that apply with fieldValidation=Ignore. */
+export const ignoresFieldValidation = (way: WriteWay): boolean => way.endsWith('-ignore');
 
 export interface ReportBody {
   apiVersion: string;
@@ -70,9 +79,11 @@ export function reportBody(
   const created =
     o.way === 'post-create-migrated'
       ? 'migrated'
-      : o.way === 'apply-create' || o.way === 'apply-update-of-applied'
-        ? 'applied'
-        : 'posted';
+      : ignoresFieldValidation(o.way)
+        ? 'unvalidated'
+        : o.way === 'apply-create' || o.way === 'apply-update-of-applied'
+          ? 'applied'
+          : 'posted';
   const update = o.way.startsWith('apply-update');
   return {
     ...template,

@@ -142,8 +142,9 @@ Cold start, load and latency (issue 13):
                         until their reports exist, against the idle fleet's, and trivy-operator's
                         10-job limit modelled on the same arrivals
   --probe-interval SEC  seconds between probes under load (default: the phase's expected length ÷ K)
-  --api-cost N          after the run, N new reports written with server-side apply and N with
-                        create (POST), then updated with apply: kube-apiserver and etcd CPU per write
+  --api-cost N          after the run, N new reports written each way (server-side apply, apply with
+                        fieldValidation=Ignore, create by POST), then updated with apply:
+                        kube-apiserver and etcd CPU per write
 
 Scanner scale-out on pull-bound images (replaces the fleet run):
   --scale-out           images of random data behind a shaped loopback link (a SIMULATION of a

@@ -70,7 +70,7 @@ describe('report API', () => {
     expect(seen).toHaveLength(3);
     expect(seen[0]).toEqual({
       method: 'PATCH',
-      url: `/apis/aquasecurity.github.io/v1alpha1/namespaces/team-a/vulnerabilityreports/replicaset-web-app?fieldManager=${FIELD_MANAGER}&force=true`,
+      url: `/apis/aquasecurity.github.io/v1alpha1/namespaces/team-a/vulnerabilityreports/replicaset-web-app?fieldManager=${FIELD_MANAGER}&force=true&fieldValidation=Ignore`,
       contentType: 'application/apply-patch+yaml',
       body: JSON.stringify(report),
     });
@@ -93,7 +93,7 @@ describe('report API', () => {
     await api.replace('vulnerabilityreports', report);
     expect(seen[0]).toMatchObject({
       method: 'PATCH',
-      url: `/apis/aquasecurity.github.io/v1alpha1/namespaces/team-a/vulnerabilityreports/replicaset-web-app?fieldManager=${FIELD_MANAGER}`,
+      url: `/apis/aquasecurity.github.io/v1alpha1/namespaces/team-a/vulnerabilityreports/replicaset-web-app?fieldManager=${FIELD_MANAGER}&fieldValidation=Ignore`,
       contentType: 'application/json-patch+json',
     });
     expect(JSON.parse(seen[0]?.body ?? '')).toEqual([
