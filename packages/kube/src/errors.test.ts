@@ -150,6 +150,30 @@ describe('responseError: non-2xx answers read by our own transport', () => {
     ).toBe(KubeErrorCode.NotFound);
   });
 
+  it('calls a server-side apply that does not fit the schema invalid, though the API server answers 500', () => {
+    const e = responseError({
+      method: 'PATCH',
+      path: '/apis/g/v1/namespaces/ns/things/t',
+      status: 500,
+      body: status(
+        500,
+        '',
+        'failed to create typed patch object (ns/t; g/v1, Kind=Thing): .report.count: expected numeric (int or float), got string',
+      ),
+      headers,
+    });
+    expect(e.code).toBe(KubeErrorCode.Invalid);
+    expect(
+      responseError({
+        method: 'PATCH',
+        path: '/x',
+        status: 500,
+        body: status(500, '', 'etcdserver: timeout'),
+        headers,
+      }).code,
+    ).toBe(KubeErrorCode.Transient);
+  });
+
   it('names the request when the body is not a Status, and reads Retry-After', () => {
     const e = responseError({
       method: 'GET',

@@ -73,7 +73,7 @@ export function classifyKubeError(err: unknown): KubeError {
   if (status !== undefined) {
     const body = statusBodyOf(err);
     const retryAfterMs = retryAfterOf(err, body);
-    return new KubeError(codeForStatus(status, body.reason), describe(status, body, err), {
+    return new KubeError(codeForStatus(status, body.reason, body.message), describe(status, body, err), {
       status,
       ...(body.reason !== undefined && { reason: body.reason }),
       ...(retryAfterMs !== undefined && { retryAfterMs }),
@@ -108,7 +108,7 @@ export function responseError(r: ResponseInfo): KubeError {
   const text = r.body.trim();
   const fallback = `${r.method} ${r.path}${text && !body.message ? `: ${firstLine(text).slice(0, 200)}` : ''}`;
   return new KubeError(
-    codeForStatus(r.status, body.reason),
+    codeForStatus(r.status, body.reason, body.message),
     `HTTP ${r.status}${body.reason ? ` ${body.reason}` : ''}: ${body.message ?? fallback}`,
     {
       status: r.status,
@@ -118,7 +118,14 @@ export function responseError(r: ResponseInfo): KubeError {
   );
 }
 
-function codeForStatus(status: number, reason: string | undefined): KubeErrorCode {
+/**
+ * A server-side apply whose body does not fit the resource's schema (a string where the CRD says
+ * integer) is answered 500, not 422 (kubernetes/kubernetes#139253): the same body fails every time.
+ */
+const SSA_TYPED_PATCH = /^failed to create typed patch object\b/;
+
+function codeForStatus(status: number, reason: string | undefined, message?: string): KubeErrorCode {
+  if (status === 500 && message !== undefined && SSA_TYPED_PATCH.test(message)) return KubeErrorCode.Invalid;
   switch (status) {
     case 401:
       return KubeErrorCode.Unauthorized;
