@@ -187,7 +187,7 @@ describe('the fleet view on two clusters', () => {
         '--no-sandbox',
         '--disable-gpu',
         '--no-first-run',
-        '--user-data-dir=' + join(stack.dir, 'chromium'),
+        `--user-data-dir=${join(stack.dir, 'chromium')}`,
       ],
       timeout: 60_000,
     });

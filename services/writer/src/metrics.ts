@@ -26,7 +26,7 @@ export function createWriterMetrics(registry: Registry) {
     }),
     failures: new Counter({
       name: 'fleetscan_writer_failures_total',
-      help: 'Failures by reason: apply, delete, reconcile; event (a ScanFailed Event not written); scan_failure_record (a failure record not written or removed: the result is retried); failures_read (a read of the scan failures bucket failed: read again with backoff); sbom_missing or sbom_invalid, a stored SBOM gone or not CycloneDX (that result writes no SbomReports).',
+      help: 'Failures by reason: apply, delete, reconcile; event (a ScanFailed Event not written); invalid_report (a report the API server refused as invalid: not retried, the other reports of its result are written and the result is terminated); scan_failure_record (a failure record not written or removed: the result is retried); failures_read (a read of the scan failures bucket failed: read again with backoff); sbom_missing or sbom_invalid, a stored SBOM gone or not CycloneDX (that result writes no SbomReports).',
       labelNames: ['reason'] as const,
       registers,
     }),

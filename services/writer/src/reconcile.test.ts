@@ -214,6 +214,42 @@ describe('reconciler: what it asks consume() to do', () => {
     expect(await count('failures', 'apply')).toBe(1);
   });
 
+  it('a report the API server refuses as invalid is not retried: the other owners are written, and the result ends in a term, counted', async () => {
+    // A refused body fails the same way on every delivery; stopping the fan-out at it would leave the
+    // owners after it without reports until the delivery limit ended the message.
+    const { owners, api, reconciler, count, logger } = setup();
+    for (const name of ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']) owners.push(owner(name));
+    api.fail = (obj) =>
+      obj.metadata.name.includes('-a-')
+        ? new KubeError(KubeErrorCode.Invalid, 'HTTP 500: failed to create typed patch object')
+        : undefined;
+    const outcome = await reconciler.image(result, at);
+    expect(outcome).toEqual({
+      kind: 'term',
+      reason: expect.stringContaining('failed to create typed patch object'),
+    });
+    expect(api.applied).toHaveLength(7);
+    expect(api.applied.some((n) => n.includes('-a-'))).toBe(false);
+    expect(await count('failures', 'invalid_report')).toBe(1);
+    expect(await count('failures', 'apply')).toBe(0);
+    expect(
+      logger.lines.some((l) => l.msg === 'report refused by the API server as invalid; not retried'),
+    ).toBe(true);
+  });
+
+  it('a config report refused as invalid ends its result in a term; any other failure is still a retry', async () => {
+    const { owners, api, reconciler, count } = setup();
+    owners.push(owner('a'));
+    api.fail = () => new KubeError(KubeErrorCode.Invalid, 'HTTP 422 Invalid: spec.x: Invalid value');
+    expect(await reconciler.config(configResult('uid-team-a-a'), at)).toEqual({
+      kind: 'term',
+      reason: expect.stringContaining('Invalid value'),
+    });
+    expect(await count('failures', 'invalid_report')).toBe(1);
+    api.fail = () => new KubeError(KubeErrorCode.Forbidden, 'HTTP 403 Forbidden');
+    expect(await reconciler.config(configResult('uid-team-a-a'), at)).toMatchObject({ kind: 'retry' });
+  });
+
   it('a result whose owner is not seen yet waits at least OWNER_RETRY_MIN_MS a try, for the grace, then is dropped and counted', async () => {
     const { time, reconciler, count } = setup();
     const retry = { kind: 'retry', delayMs: OWNER_RETRY_MIN_MS };

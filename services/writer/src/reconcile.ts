@@ -15,6 +15,7 @@ import {
   type Outcome,
 } from '@fleetscan/bus';
 import { type Inventory, type Owner, ownerKey } from '@fleetscan/inventory';
+import { isKubeError, KubeErrorCode } from '@fleetscan/kube';
 import {
   type AuditReportKind,
   auditReports,
@@ -34,7 +35,7 @@ import type { WriterMetrics } from './metrics.ts';
 import { OWNER_RETRY_MIN_MS, ownerNotSeen } from './owner-grace.ts';
 import { createOwnerWaits, URGENT_OWNER_WAIT_MS } from './owner-waits.ts';
 import type { ScanFailures } from './scan-failures.ts';
-import { createWriteQueue } from './write-queue.ts';
+import { createWriteQueue, type WritableReport } from './write-queue.ts';
 import { createWriteSlots } from './write-slots.ts';
 
 /** What the reconciler reads of a delivery; without a subject, a result is handled as a bulk one. */
@@ -167,6 +168,36 @@ export function createReconciler(d: {
   };
 
   /**
+   * Writes every report of a result in its lane, WRITE_CONCURRENCY at once. A report the API server
+   * refuses as invalid (a body its CRD's schema rejects: CRDs older than this writer, say) fails the
+   * same way on every delivery: it is counted, logged and skipped, so the result's other reports are
+   * still written, and the result ends in a term naming it rather than in retries until the delivery
+   * limit. Any other failure stops the pool and is thrown (the result is retried).
+   */
+  async function writeAll<W extends { kind: OwnerReportKind; report: WritableReport }>(
+    items: readonly W[],
+    lane: Lane,
+    ownerUid: (w: W) => string,
+  ): Promise<Outcome> {
+    let refused: string | undefined;
+    await inPool(items, d.writeConcurrency, async (w) => {
+      try {
+        await inLane(lane, () => writes.write(w.kind, w.report, ownerUid(w)));
+      } catch (err) {
+        if (!isKubeError(err, KubeErrorCode.Invalid)) throw err;
+        d.metrics.failures.inc({ reason: 'invalid_report' });
+        const report = `${w.kind} ${w.report.metadata.namespace ?? ''}/${w.report.metadata.name}`;
+        d.logger.warn(
+          { report: bounded(report), error: bounded(err.message) },
+          'report refused by the API server as invalid; not retried',
+        );
+        refused ??= `${report} refused by the API server as invalid: ${err.message}`;
+      }
+    });
+    return refused === undefined ? { kind: 'ack' } : { kind: 'term', reason: bounded(refused) };
+  }
+
+  /**
    * The SBOM behind a result, for its SbomReports. One that is gone (the object store's TTL) or
    * unreadable costs only the SbomReports, counted and logged: the other reports are still written,
    * and the next result for the image (a refresh) brings a new one. Any other failure is thrown
@@ -224,10 +255,9 @@ export function createReconciler(d: {
     d.metrics.results.inc({ type: 'image', outcome: 'applied' });
     const reports = fanOutReports(r, owners, data, d.settings, sbom);
     const writesFrom = nowMs();
+    let written: Outcome;
     try {
-      await inPool(reports, d.writeConcurrency, (w) =>
-        inLane(lane, () => writes.write(w.kind, w.report, w.owner.uid)),
-      );
+      written = await writeAll(reports, lane, (w) => w.owner.uid);
     } catch (err) {
       return applyFailed(err);
     }
@@ -254,7 +284,7 @@ export function createReconciler(d: {
       },
       'image reports reconciled',
     );
-    return { kind: 'ack' };
+    return written;
   }
 
   return {
@@ -327,10 +357,9 @@ export function createReconciler(d: {
       );
       const lane = laneOfDelivery(at);
       const writesFrom = nowMs();
+      let written: Outcome;
       try {
-        await inPool(reports, d.writeConcurrency, (w) =>
-          inLane(lane, () => writes.write(w.kind, w.report, owner.uid)),
-        );
+        written = await writeAll(reports, lane, () => owner.uid);
       } catch (err) {
         return applyFailed(err);
       }
@@ -347,7 +376,7 @@ export function createReconciler(d: {
           'urgent config reports reconciled',
         );
       }
-      return { kind: 'ack' };
+      return written;
     },
 
     ownerAppeared: (owner) => {
