@@ -162,17 +162,12 @@ export function createReconciler(d: {
     laneOfDelivery(at) === 'urgent' && (at.delivery ?? 1) === 1
       ? ownerWaits.wait(matches, URGENT_OWNER_WAIT_MS, at.signal)
       : Promise.resolve(false);
-  const applyFailed = (err: unknown): Outcome => {
-    d.metrics.failures.inc({ reason: 'apply' });
-    return { kind: 'retry', reason: String(err) };
-  };
-
   /**
    * Writes every report of a result in its lane, WRITE_CONCURRENCY at once. A report the API server
    * refuses as invalid (a body its CRD's schema rejects: CRDs older than this writer, say) fails the
    * same way on every delivery: it is counted, logged and skipped, so the result's other reports are
    * still written, and the result ends in a term naming it rather than in retries until the delivery
-   * limit. Any other failure stops the pool and is thrown (the result is retried).
+   * limit. Any other failure stops the pool and the result is retried, counted as `apply`.
    */
   async function writeAll<W extends { kind: OwnerReportKind; report: WritableReport }>(
     items: readonly W[],
@@ -180,20 +175,25 @@ export function createReconciler(d: {
     ownerUid: (w: W) => string,
   ): Promise<Outcome> {
     let refused: string | undefined;
-    await inPool(items, d.writeConcurrency, async (w) => {
-      try {
-        await inLane(lane, () => writes.write(w.kind, w.report, ownerUid(w)));
-      } catch (err) {
-        if (!isKubeError(err, KubeErrorCode.Invalid)) throw err;
-        d.metrics.failures.inc({ reason: 'invalid_report' });
-        const report = `${w.kind} ${w.report.metadata.namespace ?? ''}/${w.report.metadata.name}`;
-        d.logger.warn(
-          { report: bounded(report), error: bounded(err.message) },
-          'report refused by the API server as invalid; not retried',
-        );
-        refused ??= `${report} refused by the API server as invalid: ${err.message}`;
-      }
-    });
+    try {
+      await inPool(items, d.writeConcurrency, async (w) => {
+        try {
+          await inLane(lane, () => writes.write(w.kind, w.report, ownerUid(w)));
+        } catch (err) {
+          if (!isKubeError(err, KubeErrorCode.Invalid)) throw err;
+          d.metrics.failures.inc({ reason: 'invalid_report' });
+          const report = `${w.kind} ${w.report.metadata.namespace ?? ''}/${w.report.metadata.name}`;
+          d.logger.warn(
+            { report: bounded(report), error: bounded(err.message) },
+            'report refused by the API server as invalid; not retried',
+          );
+          refused ??= `${report} refused by the API server as invalid: ${err.message}`;
+        }
+      });
+    } catch (err) {
+      d.metrics.failures.inc({ reason: 'apply' });
+      return { kind: 'retry', reason: String(err) };
+    }
     return refused === undefined ? { kind: 'ack' } : { kind: 'term', reason: bounded(refused) };
   }
 
@@ -255,12 +255,8 @@ export function createReconciler(d: {
     d.metrics.results.inc({ type: 'image', outcome: 'applied' });
     const reports = fanOutReports(r, owners, data, d.settings, sbom);
     const writesFrom = nowMs();
-    let written: Outcome;
-    try {
-      written = await writeAll(reports, lane, (w) => w.owner.uid);
-    } catch (err) {
-      return applyFailed(err);
-    }
+    const written = await writeAll(reports, lane, (w) => w.owner.uid);
+    if (written.kind === 'retry') return written;
     const writeMs = nowMs() - writesFrom;
     if (!lateOwner) {
       // The image scans again: its failure record goes, and with it the watcher's hold.
@@ -357,12 +353,8 @@ export function createReconciler(d: {
       );
       const lane = laneOfDelivery(at);
       const writesFrom = nowMs();
-      let written: Outcome;
-      try {
-        written = await writeAll(reports, lane, () => owner.uid);
-      } catch (err) {
-        return applyFailed(err);
-      }
+      const written = await writeAll(reports, lane, () => owner.uid);
+      if (written.kind === 'retry') return written;
       d.metrics.results.inc({ type: 'config', outcome: 'applied' });
       // Urgent results only: a bulk backlog would log a line per owner.
       if (lane === 'urgent') {
