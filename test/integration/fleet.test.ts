@@ -1,6 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { probeServerTimes } from '@fleetscan/bench';
 import {
   BLOB_BUCKET,
   encode,
@@ -87,7 +88,7 @@ async function as(identity: Identity): Promise<NatsConnection> {
 }
 
 beforeAll(async () => {
-  stack = await startStack({ clusters: 2, natsNodes: 3 });
+  stack = await startStack({ clusters: 2, natsNodes: 3, auditNamespaces: [ns.a] });
   for (const c of ['a', 'b'] as const) {
     const info = stack.clusters.find((x) => x.name === c);
     if (!info) throw new Error(`no cluster ${c}`);
@@ -159,6 +160,23 @@ describe('two clusters, one scanner fleet, a 3-node NATS', () => {
         await metricValue(watcher, 'fleetscan_watcher_failures_total', { reason: 'fleet_db_read' }),
       ).toBe(0);
     }
+  });
+
+  it("logs the writes of a's audited namespace, which take a new Deployment's latency apart (probe-audit.ts)", async () => {
+    const log = stack.clusters.find((c) => c.name === 'a')?.auditLog;
+    expect(log, "cluster a's audit log").toBeDefined();
+    expect(stack.clusters.find((c) => c.name === 'b')?.auditLog).toBeDefined();
+    const [t] = probeServerTimes((await readFile(log as string, 'utf8')).split('\n'), {
+      namespace: ns.a,
+      probes: ['shared'],
+      reportResources: ['configauditreports', 'vulnerabilityreports'],
+    });
+    // The Deployment, its ReplicaSet and both reports' writes, in order, on the API server's clock.
+    expect(t?.probe).toBe('shared');
+    expect(t?.ownerMs).toBeGreaterThan(0);
+    expect(t?.fleetscanMs).toBeGreaterThan(0);
+    expect(t?.writeMs).toBeGreaterThan(0);
+    expect(t?.last).toMatch(/^(configauditreports|vulnerabilityreports)\/replicaset-shared-/);
   });
 
   it('shows nothing of cluster a in b: reports, results, log lines', async () => {

@@ -1,10 +1,16 @@
 import type { FleetWorkload } from './fleet.ts';
+import type { ServerTimesSummary } from './probe-audit.ts';
 import { quantile } from './stats.ts';
 
 /**
  * New workloads under load ("probes"): which Deployments, when, and what their latencies say. Pure;
  * probes.ts creates them and waits for their reports.
  */
+
+/** Where a run's probes go (the stack audits this namespace's writes: probe-audit.ts). */
+export function probeNamespace(prefix = 'bench'): string {
+  return `${prefix}-probes`;
+}
 
 /** The probes of one phase: single-container Deployments in a namespace of their own, over the fleet's images. */
 export function probeWorkloads(o: {
@@ -16,7 +22,7 @@ export function probeWorkloads(o: {
   if (o.images.length === 0) throw new Error('probeWorkloads: no images');
   return Array.from({ length: o.count }, (_, i) => ({
     kind: 'Deployment' as const,
-    namespace: `${o.prefix ?? 'bench'}-probes`,
+    namespace: probeNamespace(o.prefix),
     name: `${o.phase}-${String(i).padStart(3, '0')}`,
     containers: [{ name: 'app', image: o.images[i % o.images.length] as string }],
   }));
@@ -96,6 +102,8 @@ export interface ProbeFigures {
   /** When each was created, ms after the phase began (the operator model's arrivals). */
   arrivalsMs: number[];
   slowest?: SlowestProbe | undefined;
+  /** The same probes on kube-apiserver's clock (its audit log), when the stack kept one. */
+  server?: ServerTimesSummary | undefined;
 }
 
 /**

@@ -1,7 +1,9 @@
+import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type BenchContext, now } from './context.ts';
 import { workloadCreator } from './create.ts';
 import type { FleetWorkload } from './fleet.ts';
+import { describeServerTimes, probeServerTimes, summarizeServerTimes } from './probe-audit.ts';
 import { describeSlowest, type ProbeFigures, type ProbeSample, probeFigures } from './probe-plan.ts';
 import type { Tracker } from './tracker.ts';
 
@@ -34,7 +36,7 @@ export async function runIdleProbes(
   const f = probeFigures(samples, start);
   ctx.io.say(`idle fleet: new workload p50 ${sec(f.p50Ms)}, p99 ${sec(f.p99Ms)}`);
   if (f.slowest) ctx.io.say(describeSlowest(f.slowest));
-  return f;
+  return withServerTimes(ctx, probes, f);
 }
 
 export interface LoadProbes {
@@ -78,9 +80,36 @@ export function startLoadProbes(
         `under load: ${f.created} new workloads, ${f.reported} reported, p50 ${sec(f.p50Ms)}, p99 ${sec(f.p99Ms)}`,
       );
       if (f.slowest) ctx.io.say(describeSlowest(f.slowest));
-      return f;
+      return withServerTimes(ctx, probes, f);
     },
   };
+}
+
+/** The reports a probe waits for (the tracker's), by resource. */
+const PROBE_REPORTS = ['configauditreports', 'vulnerabilityreports'];
+/** A report's write is logged when it is answered, a moment after a watch may have shown it. */
+const AUDIT_FLUSH_MS = 500;
+
+/** `f` with its probes' times on kube-apiserver's clock, when the stack keeps an audit log of them. */
+async function withServerTimes(
+  ctx: BenchContext,
+  probes: readonly FleetWorkload[],
+  f: ProbeFigures,
+): Promise<ProbeFigures> {
+  const log = ctx.stack.clusters[0]?.auditLog;
+  const namespace = probes[0]?.namespace;
+  if (!log || !namespace) return f;
+  await sleep(AUDIT_FLUSH_MS);
+  const text = await readFile(log, 'utf8').catch(() => '');
+  const server = summarizeServerTimes(
+    probeServerTimes(text.split('\n'), {
+      namespace,
+      probes: probes.map((w) => w.name),
+      reportResources: ctx.opts.configOnly ? PROBE_REPORTS.slice(0, 1) : PROBE_REPORTS,
+    }),
+  );
+  ctx.io.say(describeServerTimes(server));
+  return { ...f, server };
 }
 
 function sampleOf(

@@ -30,6 +30,7 @@ import {
   imageNamespacePairs,
   type ProbeFigures,
   probeIntervalMs,
+  probeNamespace,
   probeWorkloads,
 } from './probe-plan.ts';
 import { runIdleProbes, startLoadProbes } from './probes.ts';
@@ -83,6 +84,8 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
       onProgress: (m) => io.say(`stack: ${m}`),
       ...(opts.kcmQps > 0 && { controllerManagerQps: opts.kcmQps }),
       profiling: opts.cpuProf,
+      // The probes' writes, to take their latency apart on the API server's clock (probe-audit.ts).
+      ...(opts.probes > 0 && { auditNamespaces: [probeNamespace()] }),
     });
     stack = up;
     // The benchmark's cluster has its own watcher and writer NATS users, as every cluster does: the

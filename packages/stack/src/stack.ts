@@ -31,6 +31,8 @@ export interface ClusterInfo {
   name: string;
   kubeconfigPath: string;
   apiserverUrl: string;
+  /** kube-apiserver's audit log (JSON lines), when the stack was started with `auditNamespaces`. */
+  auditLog?: string;
 }
 
 /** The stack's NATS: every node, the replicas streams get, TLS, and the users' credentials files. */
@@ -129,6 +131,11 @@ export interface StackOptions {
    * OIDC clients). It lives as long as this process: not for a stack left running in the background.
    */
   oidcIssuer?: boolean;
+  /**
+   * Every kube-apiserver logs each write in these namespaces to ClusterInfo.auditLog: when it arrived
+   * and when it was answered, by whom (benchmarks take a request's time apart with it).
+   */
+  auditNamespaces?: readonly string[];
 }
 
 export function clusterNames(clusters: StackOptions['clusters']): string[] {
@@ -205,6 +212,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         profiling: opts.profiling,
         clientCaFile: clientCa.certFile,
         authenticationConfigFile,
+        auditNamespaces: opts.auditNamespaces,
       });
       procs.push(api.process);
       const kubeconfigPath = join(cdir, 'kubeconfig');
@@ -224,7 +232,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         apiQps: opts.controllerManagerQps,
       });
       procs.push(kcm.process);
-      return { name, kubeconfigPath, apiserverUrl: api.url, kubeconfig };
+      return {
+        name,
+        kubeconfigPath,
+        apiserverUrl: api.url,
+        kubeconfig,
+        ...(api.auditLog && { auditLog: api.auditLog }),
+      };
     };
     const [clusters, nats, registry, authRegistry] = await Promise.all([
       Promise.all(names.map(startCluster)),
