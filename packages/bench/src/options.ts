@@ -140,7 +140,8 @@ Cold start, load and latency (issue 13):
   --probes K            K new Deployments created one at a time under load (the cold start of
                         --existing, or --db-update's refresh) and K on the idle fleet: p50/p99 time
                         until their reports exist, against the idle fleet's, and trivy-operator's
-                        10-job limit modelled on the same arrivals
+                        10-job limit modelled on the same arrivals; then up to 5 on the idle fleet
+                        with images never scanned (a first analysis each), for comparison
   --probe-interval SEC  seconds between probes under load (default: the phase's expected length ÷ K)
   --api-cost N          after the run, N new reports written each way (server-side apply, apply with
                         fieldValidation=Ignore, create by POST), then updated with apply:

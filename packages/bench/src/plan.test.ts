@@ -50,6 +50,7 @@ describe('what a run measures', () => {
       'control-plane',
       'cold-start',
       'idle-probes',
+      'idle-new-image-probes',
       'second-pass',
       'throughput',
     ]);
@@ -58,7 +59,15 @@ describe('what a run measures', () => {
   it('probes the idle fleet before a DB update refreshes it, and measures API cost last', () => {
     expect(
       planBench(opts('--db-update', '--probes', '5', '--no-second-pass', '--api-cost', '100'), 100).phases,
-    ).toEqual(['floor', 'first-pass', 'idle-probes', 'db-update', 'throughput', 'api-cost']);
+    ).toEqual([
+      'floor',
+      'first-pass',
+      'idle-probes',
+      'db-update',
+      'idle-new-image-probes',
+      'throughput',
+      'api-cost',
+    ]);
   });
 
   it('runs the former config audit engine after the cold start and throughput, before API cost', () => {

@@ -82,6 +82,7 @@ describe('a probe taken apart on the API server’s clock', () => {
     expect(p?.ownerMs).toBeCloseTo(25, 6);
     expect(p?.fleetscanMs).toBeCloseTo(115, 6);
     expect(p?.writeMs).toBeCloseTo(50, 6);
+    expect(p?.totalMs).toBeCloseTo(190, 6);
     expect(p?.last).toBe('vulnerabilityreports/replicaset-cold-000-5d8f7c9b6-app');
   });
 
@@ -120,12 +121,13 @@ describe('a probe taken apart on the API server’s clock', () => {
 
   it('summarizes p50 and max of each part', () => {
     const s = summarizeServerTimes([
-      { probe: 'a', ownerMs: 10, fleetscanMs: 100, writeMs: 20, last: 'x' },
-      { probe: 'b', ownerMs: 30, fleetscanMs: 300, writeMs: 60, last: 'y' },
+      { probe: 'a', ownerMs: 10, fleetscanMs: 100, writeMs: 20, totalMs: 130, last: 'x' },
+      { probe: 'b', ownerMs: 30, fleetscanMs: 300, writeMs: 60, totalMs: 390, last: 'y' },
     ]);
     expect(s.probes).toBe(2);
     expect(s.fleetscanMs.max).toBe(300);
     expect(s.writeMs.max).toBe(60);
+    expect(s.totalMs.p50).toBe(130);
     expect(describeServerTimes(s)).toContain('that write in kube-apiserver');
   });
 });

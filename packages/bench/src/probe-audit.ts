@@ -26,6 +26,8 @@ export interface ProbeServerTimes {
   fleetscanMs: number;
   /** That write arrived → answered: kube-apiserver. */
   writeMs: number;
+  /** The Deployment's create arrived → the last report's write answered: the three together. */
+  totalMs: number;
   /** The report that came last (resource/name). */
   last: string;
 }
@@ -35,6 +37,7 @@ export interface ServerTimesSummary {
   ownerMs: { p50: number | undefined; max: number | undefined };
   fleetscanMs: { p50: number | undefined; max: number | undefined };
   writeMs: { p50: number | undefined; max: number | undefined };
+  totalMs: { p50: number | undefined; max: number | undefined };
   /** Every probe's, in `probes` order (those with all their reports' writes in the log). */
   each: ProbeServerTimes[];
 }
@@ -92,6 +95,7 @@ export function probeServerTimes(
         ownerMs: rs.storedAt - createdAt,
         fleetscanMs: last.at - rs.storedAt,
         writeMs: last.doneAt - last.at,
+        totalMs: last.doneAt - createdAt,
         last: `${last.resource}/${last.name}`,
       },
     ];
@@ -108,6 +112,7 @@ export function summarizeServerTimes(each: ProbeServerTimes[]): ServerTimesSumma
     ownerMs: of((p) => p.ownerMs),
     fleetscanMs: of((p) => p.fleetscanMs),
     writeMs: of((p) => p.writeMs),
+    totalMs: of((p) => p.totalMs),
     each,
   };
 }
@@ -116,7 +121,7 @@ export function summarizeServerTimes(each: ProbeServerTimes[]): ServerTimesSumma
 export function describeServerTimes(s: ServerTimesSummary): string {
   const ms = (v: number | undefined) => (v === undefined ? '-' : `${Math.round(v)}`);
   const pair = (x: { p50: number | undefined; max: number | undefined }) => `${ms(x.p50)} / ${ms(x.max)} ms`;
-  return `kube-apiserver's clock, ${s.probes} probes (p50 / max): Deployment → ReplicaSet ${pair(s.ownerMs)}; ReplicaSet → last report's write arrives ${pair(s.fleetscanMs)}; that write in kube-apiserver ${pair(s.writeMs)}`;
+  return `kube-apiserver's clock, ${s.probes} probes (p50 / max): Deployment → ReplicaSet ${pair(s.ownerMs)}; ReplicaSet → last report's write arrives ${pair(s.fleetscanMs)}; that write in kube-apiserver ${pair(s.writeMs)}; in all ${pair(s.totalMs)}`;
 }
 
 function parse(line: string): AuditEvent | undefined {

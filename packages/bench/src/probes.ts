@@ -19,10 +19,13 @@ export async function runIdleProbes(
   tracker: Tracker,
   probes: readonly FleetWorkload[],
   timeoutMs: number,
+  /** What sets them apart, for the lines said (`images never scanned`). */
+  what?: string,
 ): Promise<ProbeFigures> {
   const creator = workloadCreator(ctx.kc);
   await creator.namespaces(new Set(probes.map((w) => w.namespace)));
-  ctx.io.say(`${probes.length} new Deployments on the idle fleet, one at a time`);
+  const label = what ? `idle fleet, ${what}` : 'idle fleet';
+  ctx.io.say(`${probes.length} new Deployments on the ${label}, one at a time`);
   const start = now();
   const samples: ProbeSample[] = [];
   for (const w of probes) {
@@ -34,7 +37,7 @@ export async function runIdleProbes(
     await sleep(IDLE_GAP_MS);
   }
   const f = probeFigures(samples, start);
-  ctx.io.say(`idle fleet: new workload p50 ${sec(f.p50Ms)}, p99 ${sec(f.p99Ms)}`);
+  ctx.io.say(`${label}: new workload p50 ${sec(f.p50Ms)}, p99 ${sec(f.p99Ms)}`);
   if (f.slowest) ctx.io.say(describeSlowest(f.slowest));
   return withServerTimes(ctx, probes, f);
 }

@@ -318,6 +318,11 @@ function probeRows(
     row('idle fleet', line(pr.idle));
     parts(pr.idle);
   }
+  if (pr.idleNewImage) {
+    // Not a goal: what a probe that must wait for its image's first analysis takes with no load.
+    row('idle fleet, images never scanned', line(pr.idleNewImage));
+    parts(pr.idleNewImage);
+  }
   const load = [
     ['during the cold start', pr.coldStart],
     ['during the DB update', pr.dbUpdate],
@@ -347,7 +352,7 @@ function probeRows(
 function serverParts(t: ServerTimesSummary): string {
   const ms = (v: number | undefined) => (v === undefined ? '-' : String(Math.round(v)));
   const pm = (x: { p50: number | undefined; max: number | undefined }) => `${ms(x.p50)} / ${ms(x.max)} ms`;
-  return `ReplicaSet stored ${pm(t.ownerMs)}; then last report's write arrives ${pm(t.fleetscanMs)}; that write ${pm(t.writeMs)} (p50 / max, ${t.probes} probes)`;
+  return `ReplicaSet stored ${pm(t.ownerMs)}; then last report's write arrives ${pm(t.fleetscanMs)}; that write ${pm(t.writeMs)}; in all ${pm(t.totalMs)} (p50 / max, ${t.probes} probes)`;
 }
 
 function scaleOutRows(

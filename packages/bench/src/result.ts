@@ -126,6 +126,8 @@ export interface BenchResult {
   /** New workloads under load (--probes): on the idle fleet, during the cold start, during the DB update. */
   probes?: {
     idle?: ProbeFigures;
+    /** On the idle fleet, each with an image never scanned before (its first analysis included). */
+    idleNewImage?: ProbeFigures;
     coldStart?: ProbeFigures & { intervalMs: number; operator: OperatorModelRow[] };
     dbUpdate?: ProbeFigures & { intervalMs: number; operator: OperatorModelRow[] };
   };

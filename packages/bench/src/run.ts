@@ -44,6 +44,8 @@ import { measureFloor, runBaseline } from './trivy-phases.ts';
 
 /** Probes on the idle fleet get this long each. */
 const IDLE_PROBE_TIMEOUT_MS = 120_000;
+/** Idle-fleet probes with images never scanned: each costs a trivy analysis. */
+const NEW_IMAGE_PROBES = 5;
 /** The watcher's refresh pacing by default (its config.ts), for spreading probes over a DB update. */
 const REFRESH_DEFAULTS = { batchSize: 100, intervalSec: 10 };
 
@@ -243,6 +245,25 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
             idle: await runIdleProbes(ctx, await follow(), probes('idle'), IDLE_PROBE_TIMEOUT_MS),
           };
           break;
+        case 'idle-new-image-probes': {
+          const fresh = await pushVariants(up.registry, Math.min(opts.probes, NEW_IMAGE_PROBES), 'new-');
+          const w = probeWorkloads({
+            phase: 'idle-new',
+            count: fresh.length,
+            images: fresh.map((i) => i.ref),
+          });
+          result.probes = {
+            ...result.probes,
+            idleNewImage: await runIdleProbes(
+              ctx,
+              await follow(),
+              w,
+              IDLE_PROBE_TIMEOUT_MS,
+              'images never scanned',
+            ),
+          };
+          break;
+        }
         case 'db-update': {
           const t = await follow();
           const pairs = imageNamespacePairs(fleet);
