@@ -29,6 +29,15 @@ function event(o: {
   });
 }
 
+/** A report's write (apply) in the probes' namespace unless `extra` says otherwise. */
+const reportWrite = (
+  resource: string,
+  name: string,
+  at: number,
+  done: number,
+  extra: { code?: number; namespace?: string; verb?: string } = {},
+) => event({ verb: 'patch', resource, name, at, done, ...extra });
+
 const RES = ['configauditreports', 'vulnerabilityreports'];
 
 describe('a probe taken apart on the API server’s clock', () => {
@@ -46,36 +55,14 @@ describe('a probe taken apart on the API server’s clock', () => {
       event({ verb: 'create', resource: 'deployments', name: 'cold-000', at: 0, done: 3 }),
       event({ verb: 'create', resource: 'replicasets', name: 'cold-000-5d8f7c9b6', at: 20, done: 25 }),
       event({ verb: 'create', resource: 'pods', name: 'cold-000-5d8f7c9b6-abcde', at: 30, done: 33 }),
-      event({
-        verb: 'patch',
-        resource: 'configauditreports',
-        name: 'replicaset-cold-000-5d8f7c9b6',
-        at: 90,
-        done: 110,
-      }),
+      reportWrite('configauditreports', 'replicaset-cold-000-5d8f7c9b6', 90, 110),
       // a refused first attempt, then the write that stored it; a later update does not count
-      event({
+      reportWrite('vulnerabilityreports', 'replicaset-cold-000-5d8f7c9b6-app', 100, 101, {
         verb: 'create',
-        resource: 'vulnerabilityreports',
-        name: 'replicaset-cold-000-5d8f7c9b6-app',
-        at: 100,
-        done: 101,
         code: 409,
       }),
-      event({
-        verb: 'patch',
-        resource: 'vulnerabilityreports',
-        name: 'replicaset-cold-000-5d8f7c9b6-app',
-        at: 140,
-        done: 190,
-      }),
-      event({
-        verb: 'patch',
-        resource: 'vulnerabilityreports',
-        name: 'replicaset-cold-000-5d8f7c9b6-app',
-        at: 900,
-        done: 950,
-      }),
+      reportWrite('vulnerabilityreports', 'replicaset-cold-000-5d8f7c9b6-app', 140, 190),
+      reportWrite('vulnerabilityreports', 'replicaset-cold-000-5d8f7c9b6-app', 900, 950),
       '{"cut short',
     ];
     const [p] = probeServerTimes(lines, { namespace: NS, probes: ['cold-000'], reportResources: RES });
@@ -92,21 +79,8 @@ describe('a probe taken apart on the API server’s clock', () => {
       event({ verb: 'create', resource: 'replicasets', name: 'cold-000-1-abc', at: 20, done: 25 }),
       event({ verb: 'create', resource: 'deployments', name: 'cold-001', at: 0, done: 3 }),
       event({ verb: 'create', resource: 'replicasets', name: 'cold-001-abc', at: 20, done: 25 }),
-      event({
-        verb: 'patch',
-        resource: 'configauditreports',
-        name: 'replicaset-cold-001-abc',
-        at: 90,
-        done: 110,
-      }),
-      event({
-        verb: 'patch',
-        resource: 'configauditreports',
-        name: 'replicaset-cold-000-x',
-        namespace: 'elsewhere',
-        at: 9,
-        done: 10,
-      }),
+      reportWrite('configauditreports', 'replicaset-cold-001-abc', 90, 110),
+      reportWrite('configauditreports', 'replicaset-cold-000-x', 9, 10, { namespace: 'elsewhere' }),
     ];
     expect(
       probeServerTimes(lines, { namespace: NS, probes: ['cold-000', 'cold-001'], reportResources: RES }),

@@ -1,5 +1,5 @@
 import { fleetscanCpuMs, goals } from './goals.ts';
-import type { ServerTimesSummary } from './probe-audit.ts';
+import { serverTimesParts } from './probe-audit.ts';
 import { LATENCY_GOAL_RATIO, latencyRatios, type ProbeFigures } from './probe-plan.ts';
 import type { BenchResult } from './result.ts';
 import { linkUse, scaleGoal, speedups } from './scale-out-figures.ts';
@@ -312,7 +312,7 @@ function probeRows(
       '  of which control plane / fleetscan',
       `created → ReplicaSet p50 ${s(f.ownerP50Ms)} p99 ${s(f.ownerP99Ms)}; ReplicaSet → reports p50 ${s(f.fleetscanP50Ms)} p99 ${s(f.fleetscanP99Ms)}`,
     );
-    if (f.server) row('  on kube-apiserver’s clock (audit log)', serverParts(f.server));
+    if (f.server) row('  on kube-apiserver’s clock (p50 / max)', serverTimesParts(f.server));
   };
   if (pr.idle) {
     row('idle fleet', line(pr.idle));
@@ -346,13 +346,6 @@ function probeRows(
       );
     }
   }
-}
-
-/** The probes' parts by the API server's audit log, in ms (p50 / max). */
-function serverParts(t: ServerTimesSummary): string {
-  const ms = (v: number | undefined) => (v === undefined ? '-' : String(Math.round(v)));
-  const pm = (x: { p50: number | undefined; max: number | undefined }) => `${ms(x.p50)} / ${ms(x.max)} ms`;
-  return `ReplicaSet stored ${pm(t.ownerMs)}; then last report's write arrives ${pm(t.fleetscanMs)}; that write ${pm(t.writeMs)}; in all ${pm(t.totalMs)} (p50 / max, ${t.probes} probes)`;
 }
 
 function scaleOutRows(

@@ -45,11 +45,11 @@ export async function startApiServer(opts: {
   const saPub = join(dir, 'sa.pub');
   await writeFile(saKey, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   await writeFile(saPub, publicKey.export({ type: 'spki', format: 'pem' }));
-  const audit = opts.auditNamespaces?.length
+  const auditNamespaces = opts.auditNamespaces ?? [];
+  const audit = auditNamespaces.length
     ? { policy: join(dir, 'audit-policy.json'), log: join(dir, 'audit.log') }
     : undefined;
-  if (audit && opts.auditNamespaces)
-    await writeFile(audit.policy, `${JSON.stringify(auditPolicy(opts.auditNamespaces), null, 2)}\n`);
+  if (audit) await writeFile(audit.policy, `${JSON.stringify(auditPolicy(auditNamespaces), null, 2)}\n`);
 
   const proc = startProcess({
     name: 'kube-apiserver',
@@ -105,7 +105,7 @@ export async function startApiServer(opts: {
  * is answered: who sent it, when it arrived and when it was answered (the API server's own clock).
  * Nothing else is logged, so the cost stays with those requests.
  */
-export function auditPolicy(namespaces: readonly string[]): Record<string, unknown> {
+function auditPolicy(namespaces: readonly string[]): Record<string, unknown> {
   return {
     apiVersion: 'audit.k8s.io/v1',
     kind: 'Policy',
