@@ -74,7 +74,7 @@ describe('scanner replicas', () => {
       cluster: svc.cluster,
       scanners: 1,
       only: 'scanner',
-      env: { TRIVY_BIN: slowTrivy, ACK_WAIT_SECONDS: ackWait },
+      env: { TRIVY_BIN: slowTrivy, TRIVY_RUNS: 'process', ACK_WAIT_SECONDS: ackWait },
     });
     if (!victim) throw new Error('scanner process did not start');
     await waitServicesReady([victim]);

@@ -62,6 +62,8 @@ beforeAll(async () => {
   const config = scannerConfig(
     scannerEnv(stack(), {
       TRIVY_BIN: fake,
+      // A trivy process per run: the fake is what runs (a trivy worker runs trivy's commands in itself).
+      TRIVY_RUNS: 'process',
       // trivy's own timeout far away: the request's bound is what ends it.
       SCAN_TIMEOUT_SECONDS: '120',
       REQUEST_TIMEOUT_SECONDS: '3',

@@ -13,6 +13,7 @@ import {
   type TrivyError,
   TrivyErrorCode,
   type TrivyLogger,
+  type TrivyRunner,
   toChecksByFile,
   toImageReportData,
 } from '@fleetscan/trivy';
@@ -37,15 +38,25 @@ function recordingLogger() {
   };
 }
 
-function makeRunner(over: { timeoutMs?: number; killGraceMs?: number } = {}) {
+/** Where image, sbom and convert run: a trivy process each, or long-lived trivy workers. */
+type Mode = 'process' | 'worker';
+const MODES: Mode[] = ['process', 'worker'];
+const runners: TrivyRunner[] = [];
+afterAll(async () => {
+  for (const r of runners) await r.close();
+});
+
+function makeRunner(over: { timeoutMs?: number; killGraceMs?: number; mode?: Mode } = {}) {
   const log = recordingLogger();
   const runner = createTrivyRunner({
     bin: stack.trivy.bin,
     cacheDir: stack.trivy.cacheDir,
     timeoutMs: over.timeoutMs ?? 90_000,
     ...(over.killGraceMs !== undefined && { killGraceMs: over.killGraceMs }),
+    ...(over.mode === 'worker' && { workers: { bin: stack.trivy.auditor, maxIdle: 1 } }),
     logger: log.logger,
   });
+  runners.push(runner);
   return { runner, log };
 }
 
@@ -56,6 +67,15 @@ async function failure(p: Promise<unknown>): Promise<TrivyError> {
     return err as TrivyError;
   }
   throw new Error('expected the scan to fail');
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Live processes whose command line mentions `needle` (Linux /proc). */
@@ -72,101 +92,103 @@ function processesMentioning(needle: string): number[] {
   return found;
 }
 
-describe('image scans', () => {
-  const { runner } = makeRunner();
-  const nginx = `${stack.registry.host}/library/nginx:1.20`;
+describe.each(MODES)('trivy runs in a %s', (mode) => {
+  describe('image scans', () => {
+    const { runner } = makeRunner({ mode });
+    const nginx = `${stack.registry.host}/library/nginx:1.20`;
 
-  it('finds CVE-2021-22945 in nginx:1.20, as report-ready data the reports schemas accept', async () => {
-    const { json, durationMs } = await runner.scanImage(nginx, { scanners: ['vuln', 'secret'] });
-    expect(durationMs).toBeGreaterThan(0);
-    const data = toImageReportData(parseImageReport(json), { imageRef: nginx });
-    expect(data.vulnerabilities).toContainEqual(
-      expect.objectContaining({
-        vulnerabilityID: 'CVE-2021-22945',
-        resource: 'curl',
-        installedVersion: '7.74.0-1.3+deb11u1',
-        fixedVersion: '7.74.0-1.3+deb11u2',
-        severity: 'CRITICAL',
-        score: 9.1,
-      }),
-    );
-    for (const v of data.vulnerabilities) VulnerabilitySchema.parse(v);
-    expect(data.registry.server).toBe(stack.registry.host);
-    expect(data.os).toEqual({ family: 'debian', name: '11.3', eosl: true });
-    const pushed = stack.images.find((i) => i.name === 'library/nginx:1.20');
-    expect(data.manifestDigest).toBe(pushed?.digest);
-  });
-
-  it('honours severity and ignore-unfixed filters', async () => {
-    const { json } = await runner.scanImage(nginx, {
-      scanners: ['vuln'],
-      severities: ['LOW'],
-      ignoreUnfixed: true,
+    it('finds CVE-2021-22945 in nginx:1.20, as report-ready data the reports schemas accept', async () => {
+      const { json, durationMs } = await runner.scanImage(nginx, { scanners: ['vuln', 'secret'] });
+      expect(durationMs).toBeGreaterThan(0);
+      const data = toImageReportData(parseImageReport(json), { imageRef: nginx });
+      expect(data.vulnerabilities).toContainEqual(
+        expect.objectContaining({
+          vulnerabilityID: 'CVE-2021-22945',
+          resource: 'curl',
+          installedVersion: '7.74.0-1.3+deb11u1',
+          fixedVersion: '7.74.0-1.3+deb11u2',
+          severity: 'CRITICAL',
+          score: 9.1,
+        }),
+      );
+      for (const v of data.vulnerabilities) VulnerabilitySchema.parse(v);
+      expect(data.registry.server).toBe(stack.registry.host);
+      expect(data.os).toEqual({ family: 'debian', name: '11.3', eosl: true });
+      const pushed = stack.images.find((i) => i.name === 'library/nginx:1.20');
+      expect(data.manifestDigest).toBe(pushed?.digest);
     });
-    // The two LOW findings (apt, libc6 CVE-2010-4756) have no fix, so nothing is left.
-    expect(toImageReportData(parseImageReport(json)).vulnerabilities).toEqual([]);
-  });
 
-  it('a missing tag is IMAGE_NOT_FOUND, and permanent', async () => {
-    const err = await failure(
-      runner.scanImage(`${stack.registry.host}/library/nginx:9.99`, { scanners: ['vuln'] }),
-    );
-    expect(err.code).toBe(TrivyErrorCode.ImageNotFound);
-    expect(isPermanent(err)).toBe(true);
-    expect(err.stderr).toContain('MANIFEST_UNKNOWN');
-  });
-
-  it('an invalid reference is INVALID_REFERENCE', async () => {
-    const err = await failure(
-      runner.scanImage(`${stack.registry.host}/Library/NGINX:1.20`, { scanners: ['vuln'] }),
-    );
-    expect(err.code).toBe(TrivyErrorCode.InvalidReference);
-    expect(isPermanent(err)).toBe(true);
-  });
-});
-
-describe('the registry that requires credentials', () => {
-  const { runner, log } = makeRunner();
-  const ref = `${stack.authRegistry.host}/library/nginx:1.20`;
-  const { username, password } = stack.authRegistry;
-
-  it('without credentials: UNAUTHORIZED, permanent', async () => {
-    const err = await failure(runner.scanImage(ref, { scanners: ['vuln'] }));
-    expect(err.code).toBe(TrivyErrorCode.Unauthorized);
-    expect(isPermanent(err)).toBe(true);
-  });
-
-  it('with credentials: scans, and the password shows up in no log entry', async () => {
-    const { json } = await runner.scanImage(ref, {
-      scanners: ['vuln'],
-      registryAuth: { username, password },
+    it('honours severity and ignore-unfixed filters', async () => {
+      const { json } = await runner.scanImage(nginx, {
+        scanners: ['vuln'],
+        severities: ['LOW'],
+        ignoreUnfixed: true,
+      });
+      // The two LOW findings (apt, libc6 CVE-2010-4756) have no fix, so nothing is left.
+      expect(toImageReportData(parseImageReport(json)).vulnerabilities).toEqual([]);
     });
-    const ids = toImageReportData(parseImageReport(json)).vulnerabilities.map((v) => v.vulnerabilityID);
-    expect(ids).toContain('CVE-2021-22945');
-    expect(JSON.stringify(log.entries)).not.toContain(password);
+
+    it('a missing tag is IMAGE_NOT_FOUND, and permanent', async () => {
+      const err = await failure(
+        runner.scanImage(`${stack.registry.host}/library/nginx:9.99`, { scanners: ['vuln'] }),
+      );
+      expect(err.code).toBe(TrivyErrorCode.ImageNotFound);
+      expect(isPermanent(err)).toBe(true);
+      expect(err.stderr).toContain('MANIFEST_UNKNOWN');
+    });
+
+    it('an invalid reference is INVALID_REFERENCE', async () => {
+      const err = await failure(
+        runner.scanImage(`${stack.registry.host}/Library/NGINX:1.20`, { scanners: ['vuln'] }),
+      );
+      expect(err.code).toBe(TrivyErrorCode.InvalidReference);
+      expect(isPermanent(err)).toBe(true);
+    });
   });
 
-  it('with credentials and a missing tag: IMAGE_NOT_FOUND despite the anonymous retry being refused', async () => {
-    const err = await failure(
-      runner.scanImage(`${stack.authRegistry.host}/library/nginx:9.99`, {
+  describe('the registry that requires credentials', () => {
+    const { runner, log } = makeRunner({ mode });
+    const ref = `${stack.authRegistry.host}/library/nginx:1.20`;
+    const { username, password } = stack.authRegistry;
+
+    it('without credentials: UNAUTHORIZED, permanent', async () => {
+      const err = await failure(runner.scanImage(ref, { scanners: ['vuln'] }));
+      expect(err.code).toBe(TrivyErrorCode.Unauthorized);
+      expect(isPermanent(err)).toBe(true);
+    });
+
+    it('with credentials: scans, and the password shows up in no log entry', async () => {
+      const { json } = await runner.scanImage(ref, {
         scanners: ['vuln'],
         registryAuth: { username, password },
-      }),
-    );
-    expect(err.code).toBe(TrivyErrorCode.ImageNotFound);
-    expect(`${err.message}${err.stderr}`).not.toContain(password);
-  });
-});
-
-describe('secret scanning', () => {
-  it('reports nothing for the test images and validates against the ExposedSecret schema', async () => {
-    const { runner } = makeRunner();
-    const { json } = await runner.scanImage(`${stack.registry.host}/library/alpine:3.18`, {
-      scanners: ['secret'],
+      });
+      const ids = toImageReportData(parseImageReport(json)).vulnerabilities.map((v) => v.vulnerabilityID);
+      expect(ids).toContain('CVE-2021-22945');
+      expect(JSON.stringify(log.entries)).not.toContain(password);
     });
-    const data = toImageReportData(parseImageReport(json));
-    expect(data.vulnerabilities).toEqual([]);
-    for (const s of data.secrets) ExposedSecretSchema.parse(s);
+
+    it('with credentials and a missing tag: IMAGE_NOT_FOUND despite the anonymous retry being refused', async () => {
+      const err = await failure(
+        runner.scanImage(`${stack.authRegistry.host}/library/nginx:9.99`, {
+          scanners: ['vuln'],
+          registryAuth: { username, password },
+        }),
+      );
+      expect(err.code).toBe(TrivyErrorCode.ImageNotFound);
+      expect(`${err.message}${err.stderr}`).not.toContain(password);
+    });
+  });
+
+  describe('secret scanning', () => {
+    it('reports nothing for the test images and validates against the ExposedSecret schema', async () => {
+      const { runner } = makeRunner({ mode });
+      const { json } = await runner.scanImage(`${stack.registry.host}/library/alpine:3.18`, {
+        scanners: ['secret'],
+      });
+      const data = toImageReportData(parseImageReport(json));
+      expect(data.vulnerabilities).toEqual([]);
+      for (const s of data.secrets) ExposedSecretSchema.parse(s);
+    });
   });
 });
 
@@ -196,7 +218,7 @@ describe('batched config audit', () => {
   });
 });
 
-describe('timeouts', () => {
+describe.each(MODES)('timeouts, trivy in a %s', (mode) => {
   let server: Server | undefined;
   const sockets: Socket[] = [];
   afterAll(async () => {
@@ -212,15 +234,22 @@ describe('timeouts', () => {
     if (address === null || typeof address === 'string') throw new Error('no port');
     const ref = `127.0.0.1:${address.port}/library/stuck:1.0`;
 
-    const { runner, log } = makeRunner({ timeoutMs: 1_500, killGraceMs: 1_000 });
+    const { runner, log } = makeRunner({ timeoutMs: 1_500, killGraceMs: 1_000, mode });
     const started = Date.now();
     const err = await failure(runner.scanImage(ref, { scanners: ['vuln'] }));
     expect(err.code).toBe(TrivyErrorCode.Timeout);
     expect(isPermanent(err)).toBe(false);
     expect(Date.now() - started).toBeLessThan(15_000);
-    const [pid] = log.pids();
-    expect(typeof pid).toBe('number');
-    expect(processesMentioning(ref)).toEqual([]);
+    if (mode === 'process') {
+      const [pid] = log.pids();
+      expect(typeof pid).toBe('number');
+      expect(processesMentioning(ref)).toEqual([]);
+    } else {
+      // The worker that ran it was killed with its process group, not kept for the next run.
+      const pid = log.entries.find((e) => e.obj.code === TrivyErrorCode.Timeout)?.obj.pid;
+      expect(typeof pid).toBe('number');
+      await expect.poll(() => alive(pid as number)).toBe(false);
+    }
   });
 });
 

@@ -62,7 +62,7 @@ export async function runCliAuditPass(
       generation: 3,
       // Another pluginConfigHash (the same checks, trivy-operator's IDs): the first pass's requests
       // are still in JetStream's duplicate window, and a request id is owner × spec × settings.
-      env: { AUDITOR_BIN: o.cliAuditorBin, CONFIG_CHECK_IDS: 'trivy-operator' },
+      env: { AUDITOR_BIN: o.cliAuditorBin, TRIVY_RUNS: 'process', CONFIG_CHECK_IDS: 'trivy-operator' },
     });
     await waitServicesReady(services);
     const pass = await runFirstPass(ctx, {

@@ -98,6 +98,11 @@ export interface FailedRun {
   outputTooLarge?: boolean;
   /** Already cleaned (see cleanStderr). */
   stderr: string;
+  /**
+   * The error trivy returned, when known without its log (a run in a trivy worker): what its CLI
+   * prints after "Fatal error". Otherwise read from stderr's FATAL line.
+   */
+  fatal?: string;
   cause?: unknown;
 }
 
@@ -122,7 +127,7 @@ export function classifyFailure(run: FailedRun): TrivyError {
   if (run.outputTooLarge) {
     return new TrivyError(TrivyErrorCode.OutputTooLarge, `${what}: output exceeded the size limit`, details);
   }
-  const fatal = fatalMessage(run.stderr);
+  const fatal = run.fatal?.replace(/\s+/g, ' ').trim() ?? fatalMessage(run.stderr);
   const text = fatal ?? run.stderr;
   const code = codeFor(text);
   const reason =

@@ -12,8 +12,9 @@ import {
 } from './args.ts';
 import { classifyFailure, TrivyError, TrivyErrorCode } from './errors.ts';
 import { parseVersion, type TrivyVersion } from './parse-version.ts';
-import { runBounded } from './process-run.ts';
+import { type BoundedRun, runBounded } from './process-run.ts';
 import { cleanStderr } from './stderr.ts';
+import { createTrivyWorkers, type WorkerRunResult } from './trivy-workers.ts';
 
 /** The part of a pino logger the runner uses; pino's Logger fits as is. */
 export interface TrivyLogger {
@@ -44,6 +45,12 @@ export interface TrivyRunnerOptions {
   now?: () => number;
   /** nice(1), for runs given a niceness. Default /usr/bin/nice. */
   niceBin?: string;
+  /**
+   * Runs `image`, `sbom` and `convert` in long-lived trivy workers (`<bin> trivy`, see
+   * trivy-workers.ts) rather than a trivy process per run: the same commands with the same
+   * arguments and environment, without trivy's start-up. `maxIdle`: idle workers kept per niceness.
+   */
+  workers?: { bin: string; maxIdle: number };
 }
 
 export interface ImageScanOptions {
@@ -106,6 +113,8 @@ export interface TrivyRunner {
   auditConfigs(dir: string, opts?: ConfigAuditOptions): Promise<TrivyRun>;
   /** trivy's version and the DB's UpdatedAt, as `trivy version` reports them. */
   version(): Promise<TrivyVersion>;
+  /** Ends the idle trivy workers, if any. */
+  close(): Promise<void>;
 }
 
 const DEFAULT_KILL_GRACE_MS = 5_000;
@@ -113,6 +122,8 @@ const DEFAULT_MAX_OUTPUT_CHARS = 100_000_000;
 // stderr is logs, kept only as a tail; a limit here must never be what kills a scan.
 const MAX_STDERR_CHARS = 16_000_000;
 const MAX_LOGGED_MESSAGE = 2_000;
+/** The commands a trivy worker runs; `config` and `version` always get a process of their own. */
+const WORKER_COMMANDS: ReadonlySet<string> = new Set(['image', 'sbom', 'convert']);
 
 /**
  * Runs trivy as a child process, offline, one run per call: no queue and no concurrency limit
@@ -124,6 +135,16 @@ export function createTrivyRunner(options: TrivyRunnerOptions): TrivyRunner {
   const killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
   const maxOutputChars = options.maxOutputChars ?? DEFAULT_MAX_OUTPUT_CHARS;
   const now = options.now ?? (() => performance.now());
+  const workers =
+    options.workers &&
+    createTrivyWorkers({
+      bin: options.workers.bin,
+      cwd: cacheDir,
+      env: trivyEnv({ cacheDir, extraEnv: options.extraEnv }),
+      maxIdle: options.workers.maxIdle,
+      maxOutputBytes: maxOutputChars,
+      ...(options.niceBin && { niceBin: options.niceBin }),
+    });
 
   async function run(
     command: string,
@@ -135,29 +156,42 @@ export function createTrivyRunner(options: TrivyRunnerOptions): TrivyRunner {
   ): Promise<TrivyRun> {
     const started = now();
     let pid: number | undefined;
-    const res = await runBounded({
-      bin,
-      args,
-      env,
-      // trivy reads trivy.yaml, .trivyignore and trivy-secret.yaml from its cwd by default.
-      cwd: cacheDir,
-      timeoutMs,
-      killGraceMs,
-      signal,
-      maxStdoutChars: maxOutputChars,
-      maxStderrChars: MAX_STDERR_CHARS,
-      ...(options.pipeGraceMs !== undefined && { pipeGraceMs: options.pipeGraceMs }),
-      ...(niceness && { niceness }),
-      ...(options.niceBin && { niceBin: options.niceBin }),
-      onSpawn: (p) => {
-        pid = p;
-        // Args carry no secrets (credentials are in env), so they are safe to log.
-        logger.debug({ command, pid, args }, 'trivy started');
-      },
-    });
+    const res: Outcome =
+      workers && WORKER_COMMANDS.has(command)
+        ? outcomeOf(
+            await workers.run({
+              args,
+              env,
+              timeoutMs,
+              signal,
+              niceness,
+            }),
+          )
+        : await runBounded({
+            bin,
+            args,
+            env,
+            // trivy reads trivy.yaml, .trivyignore and trivy-secret.yaml from its cwd by default.
+            cwd: cacheDir,
+            timeoutMs,
+            killGraceMs,
+            signal,
+            maxStdoutChars: maxOutputChars,
+            maxStderrChars: MAX_STDERR_CHARS,
+            ...(options.pipeGraceMs !== undefined && { pipeGraceMs: options.pipeGraceMs }),
+            ...(niceness && { niceness }),
+            ...(options.niceBin && { niceBin: options.niceBin }),
+            onSpawn: (p) => {
+              pid = p;
+              // Args carry no secrets (credentials are in env), so they are safe to log.
+              logger.debug({ command, pid, args }, 'trivy started');
+            },
+          });
+    pid ??= res.pid;
     const durationMs = Math.round(now() - started);
     const stderr = cleanStderr(res.stderr, secrets);
     const failed =
+      res.fatal !== undefined ||
       res.spawnError !== undefined ||
       res.timedOut ||
       res.aborted ||
@@ -171,7 +205,7 @@ export function createTrivyRunner(options: TrivyRunnerOptions): TrivyRunner {
     const err = res.spawnError
       ? new TrivyError(
           TrivyErrorCode.Failed,
-          `trivy ${command}: could not start ${bin} in ${cacheDir}: ${res.spawnError.message}`,
+          `trivy ${command}: could not start ${workers && WORKER_COMMANDS.has(command) ? `the trivy worker ${options.workers?.bin}` : bin} in ${cacheDir}: ${res.spawnError.message}`,
           { stderr, cause: res.spawnError },
         )
       : classifyFailure({
@@ -183,6 +217,7 @@ export function createTrivyRunner(options: TrivyRunnerOptions): TrivyRunner {
           aborted: res.aborted,
           outputTooLarge: res.outputTooLarge,
           stderr,
+          ...(res.fatal !== undefined && { fatal: cleanStderr(res.fatal, secrets) }),
         });
     logger.warn(
       {
@@ -262,5 +297,31 @@ export function createTrivyRunner(options: TrivyRunnerOptions): TrivyRunner {
       const { json } = await run('version', versionArgs(cacheDir), env, [], undefined);
       return parseVersion(json);
     },
+
+    async close() {
+      await workers?.close();
+    },
+  };
+}
+
+/** What run() reads of a finished run, from a process of its own or from a trivy worker. */
+type Outcome = Omit<BoundedRun, 'pid'> & { pid: number | undefined; fatal?: string };
+
+function outcomeOf(r: WorkerRunResult): Outcome {
+  return {
+    pid: r.pid,
+    stdout: r.output,
+    // No log of the run's own: what trivy returned is all it said.
+    stderr: r.error ?? r.crashed?.stderr ?? '',
+    // A worker gone during a run failed it, whatever its exit status.
+    exitCode: r.crashed ? r.crashed.exitCode || undefined : r.error !== undefined ? 1 : 0,
+    signal: r.crashed?.signal,
+    timedOut: r.timedOut,
+    aborted: r.aborted,
+    outputTooLarge: r.outputTooLarge,
+    forceKilled: false,
+    pipesCut: false,
+    spawnError: r.crashed?.spawnError,
+    ...(r.error !== undefined && { fatal: r.error }),
   };
 }

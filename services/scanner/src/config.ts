@@ -73,6 +73,12 @@ const schema = z.object({
     .describe(
       "the config audit worker (trivy's checks linked as a library, compiled once at its start), found on PATH unless a path",
     ),
+  TRIVY_RUNS: z
+    .enum(['worker', 'process'])
+    .default('worker')
+    .describe(
+      "where trivy's image, convert and sbom commands run: 'worker', in long-lived AUDITOR_BIN processes (`fleetscan-auditor trivy`, trivy's own commands in-process, up to IMAGE_CONCURRENCY idle per lane), without trivy's start-up per run; 'process', a TRIVY_BIN process per run",
+    ),
   AUDITOR_CONCURRENCY: int(1, 1).describe(
     'manifests of a batch the audit worker evaluates at once (threads)',
   ),
@@ -121,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       cacheDir: c.TRIVY_CACHE_DIR,
       timeoutMs: c.SCAN_TIMEOUT_SECONDS * 1000,
       bulkNiceness: c.BULK_TRIVY_NICENESS,
+      ...(c.TRIVY_RUNS === 'worker' && { workers: { bin: c.AUDITOR_BIN, maxIdle: c.IMAGE_CONCURRENCY } }),
       auditor: {
         bin: c.AUDITOR_BIN,
         concurrency: c.AUDITOR_CONCURRENCY,

@@ -20,6 +20,8 @@ export interface TrivyEngineConfig {
   timeoutMs: number;
   /** nice(1) of runs for work nobody waits for (`background`), and of the audit worker's bulk threads; 0: none. */
   bulkNiceness?: number;
+  /** Runs image, convert and sbom in long-lived trivy workers (`<bin> trivy`); absent: a trivy process each. */
+  workers?: { bin: string; maxIdle: number };
   /** The config audit worker (`fleetscan-auditor`); see ScannerConfig.auditor. */
   auditor: { bin: string; concurrency: number; gcPercent: number; requestManifests: number };
 }
@@ -29,13 +31,15 @@ export interface TrivyEngineConfig {
  * that trivy reads from files (ignore file, ignore policy) and the SBOM are written to a
  * private temporary directory for the run and removed after it. Config audits go to one
  * long-lived audit worker (trivy's checks linked as a library, compiled once), started with the
- * engine and restarted with backoff when it dies.
+ * engine and restarted with backoff when it dies. Image analyses and re-matches run in trivy
+ * workers when configured (trivy's own commands in a long-lived process, see @fleetscan/trivy).
  */
 export function createTrivyEngine(cfg: TrivyEngineConfig, logger: Logger): ScanEngine {
   const runner = createTrivyRunner({
     bin: cfg.bin,
     cacheDir: cfg.cacheDir,
     timeoutMs: cfg.timeoutMs,
+    ...(cfg.workers && { workers: cfg.workers }),
     logger,
   });
   const auditor = createConfigAuditor({
@@ -138,8 +142,8 @@ export function createTrivyEngine(cfg: TrivyEngineConfig, logger: Logger): ScanE
     async dbUpdatedAt() {
       return (await readDbInfo(cfg.cacheDir)).updatedAt;
     },
-    close() {
-      return auditor.close();
+    async close() {
+      await Promise.all([auditor.close(), runner.close()]);
     },
   };
 }

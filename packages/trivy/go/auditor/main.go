@@ -5,6 +5,9 @@
 // It is built from the Go module proxy at the trivy version pinned in .ci/versions.env, with
 // trivy's own version stamp (-X github.com/aquasecurity/trivy/pkg/version/app.ver=...), since the
 // checks' minimum_trivy_version is compared with it.
+//
+// `fleetscan-auditor trivy` is its other mode: trivy's own image, sbom and convert commands, run
+// in one long-lived process (cli.go).
 package main
 
 import (
@@ -21,6 +24,13 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "trivy" {
+		if err := mainCLI(); err != nil {
+			fmt.Fprintf(os.Stderr, "fleetscan-auditor trivy: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	k8sVersion := flag.String("k8s-version", "", "cluster version for the deprecated-API check (trivy's --k8s-version)")
 	concurrency := flag.Int("concurrency", 1, "manifests of a request audited at once")
 	gcPercent := flag.Int("gc-percent", 100, "Go's GOGC: more trades memory for less garbage-collection CPU")
