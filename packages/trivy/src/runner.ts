@@ -48,9 +48,10 @@ export interface TrivyRunnerOptions {
   /**
    * Runs `image`, `sbom` and `convert` in long-lived trivy workers (`<bin> trivy`, see
    * trivy-workers.ts) rather than a trivy process per run: the same commands with the same
-   * arguments and environment, without trivy's start-up. `maxIdle`: idle workers kept per niceness.
+   * arguments and environment, without trivy's start-up. `maxIdle`: idle workers kept per niceness;
+   * `warm`: start one of normal priority at once, so that the first urgent run does not wait for it.
    */
-  workers?: { bin: string; maxIdle: number };
+  workers?: { bin: string; maxIdle: number; warm?: boolean };
 }
 
 export interface ImageScanOptions {
@@ -145,6 +146,7 @@ export function createTrivyRunner(options: TrivyRunnerOptions): TrivyRunner {
       maxOutputBytes: maxOutputChars,
       ...(options.niceBin && { niceBin: options.niceBin }),
     });
+  if (options.workers?.warm) workers?.warm(0);
 
   async function run(
     command: string,

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,7 @@ const fs = require('node:fs');
 const log = (s) => fs.appendFileSync(process.env.FAKE_LOG, s + '\\n');
 const niceness = () => Number(fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[16]);
 log('start ' + process.pid + ' ' + process.argv.slice(2).join(' '));
+if (process.env.FAKE_START === 'crash') { process.stderr.write('cannot open the trivy cache\\n'); process.exit(3); }
 if (process.env.FAKE_START !== 'hang') console.log(JSON.stringify({ ready: { trivy: '0.74.0' } }));
 let buf = '';
 process.stdin.on('data', (d) => {
@@ -48,6 +49,15 @@ process.stdin.on('data', (d) => {
         log('hanging ' + process.pid);
         return;
       }
+      case 'wait':
+        log('waiting ' + process.pid);
+        return;
+      case 'crash-leaving-child': {
+        const child = spawn('sleep', ['60'], { stdio: 'ignore' });
+        log('grandchild ' + child.pid);
+        process.stderr.write('panic: runtime error: invalid memory address\\n');
+        process.exit(2);
+      }
       case 'slow':
         log('running ' + process.pid);
         setTimeout(() => { report(); respond({ id: req.id }); }, Number(req.env.FAKE_MS));
@@ -67,6 +77,13 @@ process.stdin.on('data', (d) => {
       case 'other-id':
         report();
         respond({ id: req.id + 1 });
+        return;
+      case 'no-report':
+        respond({ id: req.id });
+        continue;
+      case 'long-line':
+        report();
+        process.stdout.write('x'.repeat(4 * 1024 * 1024 + 10));
         return;
       case 'big':
         fs.writeFileSync(out, 'x'.repeat(Number(req.env.FAKE_SIZE)));
@@ -115,7 +132,12 @@ async function setup(over: Partial<TrivyWorkersOptions> = {}, env: Record<string
 
 /** A run of `image nginx:1.20`, its env asking the fake to do `todo` (a plain report by default). */
 function req(env: Record<string, string> = {}, over: Partial<WorkerRunRequest> = {}): WorkerRunRequest {
-  return { args: ['image', '--quiet', 'nginx:1.20'], env: { HOME: '/home/scanner', ...env }, timeoutMs: 10_000, ...over };
+  return {
+    args: ['image', '--quiet', 'nginx:1.20'],
+    env: { HOME: '/home/scanner', ...env },
+    timeoutMs: 10_000,
+    ...over,
+  };
 }
 
 interface Report {
@@ -145,7 +167,29 @@ async function niceOf(pid: number): Promise<number> {
 
 const POLL = { timeout: 10_000 };
 
-describe('createTrivyWorkers', () => {
+/**
+ * The fake workers this process started that are still running: spawn returns once the program is
+ * exec'd, so a worker started synchronously is here at once.
+ */
+function fakeChildren(): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(bin)) {
+        pids.push(Number(entry));
+      }
+    } catch {
+      // Gone while listed.
+    }
+  }
+  return pids.sort((a, b) => a - b);
+}
+
+// Polls wait up to POLL's 10 s: a test's own limit is above it, so that a poll fails as itself.
+describe('createTrivyWorkers', { timeout: 30_000 }, () => {
   it("runs trivy's command with --output right after it and returns the report, in a temp dir it removes", async () => {
     const { pool, starts } = await setup();
     const r = await pool.run(req({ TRIVY_USERNAME: 'u', TRIVY_PASSWORD: 'p' }));
@@ -212,6 +256,52 @@ describe('createTrivyWorkers', () => {
     expect(await starts()).toHaveLength(2);
   });
 
+  it('starts a worker ahead of the first run with warm(), which that run takes while it starts', async () => {
+    const { pool, starts } = await setup({ maxIdle: 1 });
+    const before = fakeChildren();
+    pool.warm();
+    const warmed = fakeChildren().filter((p) => !before.includes(p));
+    expect(warmed).toHaveLength(1);
+    // The run comes at once, while the worker starts: it takes it and waits for its ready line.
+    const r = await pool.run(req());
+    expect(r.crashed).toBeUndefined();
+    expect(r.pid).toBe(warmed[0]);
+    expect(report(r.output).pid).toBe(r.pid);
+    expect(await starts()).toEqual([`start ${r.pid} trivy`]);
+  });
+
+  it('warm() starts a worker of its niceness only while fewer than maxIdle of it are idle', async () => {
+    const { pool, starts } = await setup({ maxIdle: 1 });
+    pool.warm();
+    await expect.poll(async () => (await starts()).length, POLL).toBe(1);
+    const before = fakeChildren();
+    pool.warm();
+    pool.warm(0);
+    expect(fakeChildren()).toEqual(before);
+    pool.warm(5);
+    const niced = fakeChildren().filter((p) => !before.includes(p));
+    expect(niced).toHaveLength(1);
+    const r = await pool.run(req({}, { niceness: 5 }));
+    expect(r.pid).toBe(niced[0]);
+    expect(report(r.output).nice).toBe(Math.min((await niceOf(process.pid)) + 5, 19));
+    expect(await starts()).toHaveLength(2);
+    const none = await setup({ maxIdle: 0 });
+    const noneBefore = fakeChildren();
+    none.pool.warm();
+    expect(fakeChildren()).toEqual(noneBefore);
+    await pool.close();
+    pool.warm();
+    expect(fakeChildren().filter((p) => !before.includes(p) && p !== niced[0])).toEqual([]);
+  });
+
+  it('gives up on a worker warm() started that never gets ready, killing it', async () => {
+    const { pool, starts } = await setup({ startTimeoutMs: 300 }, { FAKE_START: 'hang' });
+    pool.warm();
+    await expect.poll(async () => (await starts()).length, POLL).toBe(1);
+    const pid = Number((await starts())[0]?.split(' ')[1]);
+    await expect.poll(() => alive(pid), POLL).toBe(false);
+  });
+
   it('keeps workers of each niceness apart, a niced one under nice', async () => {
     const { pool } = await setup({ maxIdle: 1 });
     const niced = await pool.run(req({}, { niceness: 5 }));
@@ -266,7 +356,13 @@ describe('createTrivyWorkers', () => {
     const { pool, log } = await setup();
     const warm = await pool.run(req());
     const r = await pool.run(req({ FAKE_DO: 'hang' }, { timeoutMs: 500 }));
-    expect(r).toMatchObject({ pid: warm.pid, timedOut: true, aborted: false, output: '', crashed: undefined });
+    expect(r).toMatchObject({
+      pid: warm.pid,
+      timedOut: true,
+      aborted: false,
+      output: '',
+      crashed: undefined,
+    });
     const grandchild = Number((await log()).find((l) => l.startsWith('grandchild'))?.split(' ')[1]);
     expect(grandchild).toBeGreaterThan(0);
     await expect.poll(() => alive(warm.pid as number) || alive(grandchild), POLL).toBe(false);
@@ -319,11 +415,26 @@ describe('createTrivyWorkers', () => {
     expect(next.pid).not.toBe(r.pid);
   });
 
+  it('kills the process group of a worker that died during the run', async () => {
+    // A death is one of the ways a run goes wrong that kill the worker's process group: what the
+    // worker started must not outlive it.
+    const { pool, log } = await setup();
+    const r = await pool.run(req({ FAKE_DO: 'crash-leaving-child' }));
+    expect(r.crashed).toMatchObject({ exitCode: 2 });
+    const grandchild = Number((await log()).find((l) => l.startsWith('grandchild'))?.split(' ')[1]);
+    expect(grandchild).toBeGreaterThan(0);
+    try {
+      await expect.poll(() => alive(grandchild), POLL).toBe(false);
+    } finally {
+      if (alive(grandchild)) process.kill(grandchild, 'SIGKILL');
+    }
+  });
+
   it('reports a worker killed during the run by a signal', async () => {
     const { pool, log } = await setup();
-    const pending = pool.run(req({ FAKE_DO: 'hang' }));
-    await expect.poll(async () => (await log()).some((l) => l.startsWith('hanging ')), POLL).toBe(true);
-    const pid = Number((await log()).find((l) => l.startsWith('hanging '))?.split(' ')[1]);
+    const pending = pool.run(req({ FAKE_DO: 'wait' }));
+    await expect.poll(async () => (await log()).some((l) => l.startsWith('waiting ')), POLL).toBe(true);
+    const pid = Number((await log()).find((l) => l.startsWith('waiting '))?.split(' ')[1]);
     process.kill(pid, 'SIGTERM');
     const r = await pending;
     expect(r.pid).toBe(pid);
@@ -355,6 +466,56 @@ describe('createTrivyWorkers', () => {
     const next = await pool.run(req());
     expect(next.pid).not.toBe(r.pid);
     expect(next.crashed).toBeUndefined();
+  });
+
+  it('kills a worker that prints a line too long', async () => {
+    const { pool } = await setup();
+    const r = await pool.run(req({ FAKE_DO: 'long-line' }));
+    expect(r).toMatchObject({ output: '', error: undefined, timedOut: false, aborted: false });
+    expect(r.crashed?.stderr).toContain('the trivy worker printed a line over 4194304 characters');
+    await expect.poll(() => alive(r.pid as number), POLL).toBe(false);
+    const next = await pool.run(req());
+    expect(next.pid).not.toBe(r.pid);
+  });
+
+  it('hands the next run a live worker after a run answered without a report', async () => {
+    // The worker answered its request as it should; the run fails for want of a report. Each
+    // following run must get a worker that can serve it, not one this run killed.
+    const { pool } = await setup();
+    for (let i = 0; i < 10; i++) {
+      const missing = await pool.run(req({ FAKE_DO: 'no-report' }));
+      expect(missing.output).toBe('');
+      const next = await pool.run(req());
+      expect(next.crashed).toBeUndefined();
+      expect(report(next.output).pid).toBe(next.pid);
+    }
+  });
+
+  it('reports a worker that dies before its ready line, with its exit code and stderr', async () => {
+    const { pool, starts } = await setup({}, { FAKE_START: 'crash' });
+    const r = await pool.run(req());
+    expect(r).toMatchObject({ output: '', timedOut: false, aborted: false });
+    expect(r.crashed).toMatchObject({ exitCode: 3 });
+    expect(r.crashed?.stderr).toContain('cannot open the trivy cache');
+    expect(await starts()).toHaveLength(1);
+  });
+
+  it("counts a worker's start in the run's timeout", async () => {
+    const { pool } = await setup({}, { FAKE_START: 'hang' });
+    const r = await pool.run(req({}, { timeoutMs: 300 }));
+    expect(r).toMatchObject({ timedOut: true, aborted: false, crashed: undefined });
+    await expect.poll(() => alive(r.pid as number), POLL).toBe(false);
+  });
+
+  it('stops a run whose signal aborts while its worker starts, killing the worker', async () => {
+    const { pool, starts } = await setup({}, { FAKE_START: 'hang' });
+    const ac = new AbortController();
+    const pending = pool.run(req({}, { signal: ac.signal }));
+    await expect.poll(async () => (await starts()).length, POLL).toBe(1);
+    ac.abort();
+    const r = await pending;
+    expect(r).toMatchObject({ aborted: true, timedOut: false, crashed: undefined });
+    await expect.poll(() => alive(r.pid as number), POLL).toBe(false);
   });
 
   it('gives up on a worker that never prints its ready line', async () => {

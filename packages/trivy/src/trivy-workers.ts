@@ -50,6 +50,11 @@ export interface WorkerRunResult {
 
 export interface TrivyWorkers {
   run(req: WorkerRunRequest): Promise<WorkerRunResult>;
+  /**
+   * Starts a worker of this niceness now, kept idle for the next run (unless maxIdle are idle
+   * already): the first run then pays no start. A run that comes while it starts takes it.
+   */
+  warm(niceness?: number): void;
   /** Ends the idle workers; runs in progress are killed when they end, not waited for. */
   close(): Promise<void>;
 }
@@ -62,6 +67,8 @@ const MAX_LINE_CHARS = 4 * 1024 * 1024;
 interface Worker {
   child: ChildProcess;
   niceness: number;
+  /** Its ready line came; rejects when anything else came first or it is gone. */
+  ready: Promise<void>;
   /** Resolves with the next protocol line, or rejects once the worker is gone. */
   nextLine(): Promise<string>;
   gone(): Gone | undefined;
@@ -88,6 +95,7 @@ interface Gone {
  */
 export function createTrivyWorkers(o: TrivyWorkersOptions): TrivyWorkers {
   const idle = new Map<number, Worker[]>();
+  const startTimeoutMs = o.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   let closed = false;
   let nextId = 1;
 
@@ -138,11 +146,9 @@ export function createTrivyWorkers(o: TrivyWorkersOptions): TrivyWorkers {
       dir = await mkdtemp(join(tmpdir(), 'fleetscan-scan-'));
       const outFile = join(dir, 'report.json');
       const niceness = req.niceness ?? 0;
-      worker = takeIdle(niceness);
-      const fresh = worker === undefined;
-      worker ??= launch(o, niceness);
+      worker = takeIdle(niceness) ?? launch(o, niceness, startTimeoutMs);
       result.pid = worker.child.pid;
-      if (fresh) await readyOf(worker, guard, o.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
+      await Promise.race([worker.ready, guard]);
       const id = nextId++;
       const [command = '', ...rest] = req.args;
       worker.child.stdin?.write(
@@ -152,10 +158,15 @@ export function createTrivyWorkers(o: TrivyWorkersOptions): TrivyWorkers {
       if (response.kind !== 'response' || response.id !== id) {
         throw new Error(`answered ${JSON.stringify(response)} to request ${id}`);
       }
+      if (response.error !== undefined) {
+        park(worker);
+        return { ...result, error: response.error };
+      }
+      // Parked only once its report is read: a worker that said it wrote one and did not is not reused.
+      const tooLarge = (await stat(outFile)).size > o.maxOutputBytes;
+      const output = tooLarge ? '' : await readFile(outFile, 'utf8');
       park(worker);
-      if (response.error !== undefined) return { ...result, error: response.error };
-      if ((await stat(outFile)).size > o.maxOutputBytes) return { ...result, outputTooLarge: true };
-      return { ...result, output: await readFile(outFile, 'utf8') };
+      return { ...result, output, outputTooLarge: tooLarge };
     } catch (err) {
       if (err instanceof Ended) {
         worker?.kill();
@@ -182,6 +193,10 @@ export function createTrivyWorkers(o: TrivyWorkersOptions): TrivyWorkers {
 
   return {
     run,
+    warm(niceness = 0) {
+      if (closed || (idle.get(niceness)?.length ?? 0) >= o.maxIdle) return;
+      park(launch(o, niceness, startTimeoutMs));
+    },
     async close() {
       closed = true;
       for (const list of idle.values()) for (const w of list) end(w);
@@ -199,28 +214,16 @@ class Ended extends Error {
   }
 }
 
-/** Waits for a new worker's ready line. */
-async function readyOf(w: Worker, guard: Promise<never>, startTimeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const startTimeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Ended('timedOut')), startTimeoutMs);
-  });
-  try {
-    const line = decodeWorkerLine(await Promise.race([w.nextLine(), guard, startTimeout]));
-    if (line.kind !== 'ready') throw new Error('answered before its ready line');
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Closes its stdin: it exits once its run (if any) is over; killed if it has not within 5 s. */
 function end(w: Worker): void {
   w.child.stdin?.end();
-  setTimeout(() => w.kill(), 5_000).unref();
+  setTimeout(() => {
+    if (!w.gone()) w.kill();
+  }, 5_000).unref();
 }
 
 /** Starts a worker in its own process group, at `niceness`, reading its stdout as lines. */
-function launch(o: TrivyWorkersOptions, niceness: number): Worker {
+function launch(o: TrivyWorkersOptions, niceness: number, startTimeoutMs: number): Worker {
   const [bin, args] =
     niceness > 0
       ? [o.niceBin ?? DEFAULT_NICE_BIN, ['-n', String(niceness), o.bin, 'trivy']]
@@ -242,12 +245,13 @@ function launch(o: TrivyWorkersOptions, niceness: number): Worker {
     waiting?.reject(new Error('worker gone'));
     waiting = undefined;
   };
+  // The group, even when the worker itself has exited: whatever it started may still run.
   const kill = () => {
-    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    if (child.pid === undefined) return;
     try {
       process.kill(-child.pid, 'SIGKILL');
     } catch {
-      child.kill('SIGKILL');
+      // the group is empty
     }
   };
   child.stderr?.setEncoding('utf8');
@@ -278,17 +282,31 @@ function launch(o: TrivyWorkersOptions, niceness: number): Worker {
   // An idle worker must not keep the scanner alive (a run's timer does while it runs).
   child.unref();
   for (const s of [child.stdin, child.stdout, child.stderr]) (s as { unref?(): void } | null)?.unref?.();
+  const nextLine = (): Promise<string> => {
+    const line = lines.shift();
+    if (line !== undefined) return Promise.resolve(line);
+    if (gone) return Promise.reject(new Error('worker gone'));
+    return new Promise((resolve, reject) => {
+      waiting = { resolve, reject };
+    });
+  };
+  // Bounded on its own, so that a worker started ahead of any run cannot sit unready for ever.
+  let startTimer: NodeJS.Timeout | undefined;
+  const ready = Promise.race([
+    nextLine().then((line) => {
+      if (decodeWorkerLine(line).kind !== 'ready') throw new Error('answered before its ready line');
+    }),
+    new Promise<never>((_, reject) => {
+      startTimer = setTimeout(() => reject(new Ended('timedOut')), startTimeoutMs);
+      startTimer.unref();
+    }),
+  ]).finally(() => clearTimeout(startTimer));
+  ready.catch(() => kill());
   return {
     child,
     niceness,
-    nextLine() {
-      const line = lines.shift();
-      if (line !== undefined) return Promise.resolve(line);
-      if (gone) return Promise.reject(new Error('worker gone'));
-      return new Promise((resolve, reject) => {
-        waiting = { resolve, reject };
-      });
-    },
+    ready,
+    nextLine,
     gone: () => gone,
     stderr: () => stderrTail,
     kill,

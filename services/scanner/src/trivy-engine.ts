@@ -39,7 +39,8 @@ export function createTrivyEngine(cfg: TrivyEngineConfig, logger: Logger): ScanE
     bin: cfg.bin,
     cacheDir: cfg.cacheDir,
     timeoutMs: cfg.timeoutMs,
-    ...(cfg.workers && { workers: cfg.workers }),
+    // A worker ready for the first urgent run, as the audit worker is for the first urgent audit.
+    ...(cfg.workers && { workers: { ...cfg.workers, warm: true } }),
     logger,
   });
   const auditor = createConfigAuditor({
