@@ -21,7 +21,13 @@ const schema = z.object({
     .describe(
       'replicas of the streams, KV buckets and object stores the scanners create (they own the topology): 3 on a 3-node NATS cluster',
     ),
-  TRIVY_BIN: z.string().min(1).default('trivy').describe('trivy binary, found on PATH unless a path'),
+  TRIVY_BIN: z
+    .string()
+    .min(1)
+    .default('trivy')
+    .describe(
+      'trivy binary (`trivy version`, and every run with TRIVY_RUNS=process), found on PATH unless a path',
+    ),
   TRIVY_CACHE_DIR: z
     .string()
     .min(1, "a directory holding trivy's DB (db/trivy.db)")
@@ -71,7 +77,7 @@ const schema = z.object({
     .min(1)
     .default('fleetscan-auditor')
     .describe(
-      "the config audit worker (trivy's checks linked as a library, compiled once at its start), found on PATH unless a path",
+      "the config audit worker (trivy's checks linked as a library, compiled once at its start) and, with TRIVY_RUNS=worker, the trivy workers (`fleetscan-auditor trivy`), found on PATH unless a path",
     ),
   TRIVY_RUNS: z
     .enum(['worker', 'process'])
