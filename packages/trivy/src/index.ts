@@ -1,6 +1,6 @@
 /**
- * @fleetscan/trivy: how to run trivy (runner: offline flags, process, timeout, kill, errors; the
- * config audit worker and its supervision) and, separately, how to read what they print (pure
+ * @fleetscan/trivy: how to run trivy (runner: offline flags, process or trivy worker, timeout, kill,
+ * errors; the config audit worker and its supervision) and, separately, how to read what they print (pure
  * parsers into trivy-operator report data).
  */
 export {

@@ -127,7 +127,8 @@ const MAX_LOGGED_MESSAGE = 2_000;
 const WORKER_COMMANDS: ReadonlySet<string> = new Set(['image', 'sbom', 'convert']);
 
 /**
- * Runs trivy as a child process, offline, one run per call: no queue and no concurrency limit
+ * Runs trivy offline, one run per call, as a child process of its own or (image, sbom, convert,
+ * with `workers`) in a long-lived trivy worker: no queue and no concurrency limit
  * (the caller owns both). Every run is bounded by timeoutMs and by the caller's AbortSignal, and
  * ends then even when a child trivy started keeps its pipes open (process-run.ts).
  */
