@@ -61,6 +61,7 @@ export interface TrivyWorkers {
 
 const DEFAULT_START_TIMEOUT_MS = 30_000;
 const STDERR_TAIL_CHARS = 16_000;
+const STDERR_DRAIN_MS = 200;
 // A response is an id and, at most, trivy's error message.
 const MAX_LINE_CHARS = 4 * 1024 * 1024;
 
@@ -276,9 +277,16 @@ function launch(o: TrivyWorkersOptions, niceness: number, startTimeoutMs: number
   });
   child.stdin?.on('error', () => {}); // EPIPE when it died: reported through exit.
   child.on('error', (err) => die({ spawnError: err }));
-  child.on('exit', (code, signal) =>
-    die({ ...(code !== null && { exitCode: code }), ...(signal !== null && { signal }) }),
-  );
+  child.on('exit', (code, signal) => {
+    const how = { ...(code !== null && { exitCode: code }), ...(signal !== null && { signal }) };
+    // What it printed last (a panic) may still be in the pipe: read it first, for a short while.
+    if (child.stderr?.readableEnded ?? true) die(how);
+    else {
+      const done = () => die(how);
+      child.stderr?.once('end', done);
+      setTimeout(done, STDERR_DRAIN_MS).unref();
+    }
+  });
   // An idle worker must not keep the scanner alive (a run's timer does while it runs).
   child.unref();
   for (const s of [child.stdin, child.stdout, child.stderr]) (s as { unref?(): void } | null)?.unref?.();
