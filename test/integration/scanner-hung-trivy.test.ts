@@ -1,4 +1,4 @@
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { pushUniqueImage } from '../support/images.ts';
+import { alive } from '../support/processes.ts';
 import { metricValue, scannerEnv } from '../support/services.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -84,16 +85,6 @@ afterAll(async () => {
   if (l) await new Promise<void>((resolve) => l.end(resolve));
   await rm(dir, { recursive: true, force: true });
 });
-
-/** Running, as opposed to gone or a zombie nobody reaped yet. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 const metric = (name: string, labels: Record<string, string> = {}) =>
   metricValue(scanner?.registry ?? { getSingleMetricAsString: async () => '' }, name, labels);

@@ -10,6 +10,7 @@ import {
   toImageReportData,
 } from '@fleetscan/trivy';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { writeMatchFilters } from '../support/trivy.ts';
 
 // The SBOM path the scanner relies on, with the real trivy v0.74 and the fixture DB:
 // `trivy image` (JSON, all packages) -> `trivy convert --format cyclonedx` -> `trivy sbom`.
@@ -54,13 +55,7 @@ describe('trivy sbom on trivy convert output', () => {
   });
 
   it('applies severities, ignore-unfixed, an ignore file and an ignore policy', async () => {
-    const ignoreFile = join(dir, '.trivyignore');
-    const ignorePolicy = join(dir, 'policy.rego');
-    await writeFile(ignoreFile, 'CVE-2021-22946\n');
-    await writeFile(
-      ignorePolicy,
-      'package trivy\n\ndefault ignore = false\n\nignore {\n\tinput.PkgName == "curl"\n}\n',
-    );
+    const { ignoreFile, ignorePolicy } = await writeMatchFilters(dir);
     const run = await runner.scanSbom(sbomFile, {
       severities: ['CRITICAL', 'HIGH', 'LOW'],
       ignoreUnfixed: true,

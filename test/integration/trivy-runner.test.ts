@@ -10,7 +10,6 @@ import {
   parseConfigReport,
   parseImageReport,
   readDbInfo,
-  type TrivyError,
   TrivyErrorCode,
   type TrivyLogger,
   type TrivyRunner,
@@ -18,6 +17,8 @@ import {
   toImageReportData,
 } from '@fleetscan/trivy';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { alive } from '../support/processes.ts';
+import { trivyFailure } from '../support/trivy.ts';
 
 // The runner against the real trivy v0.74, the fixture DB and the stack's registries.
 
@@ -58,24 +59,6 @@ function makeRunner(over: { timeoutMs?: number; killGraceMs?: number; mode?: Mod
   });
   runners.push(runner);
   return { runner, log };
-}
-
-async function failure(p: Promise<unknown>): Promise<TrivyError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as TrivyError;
-  }
-  throw new Error('expected the scan to fail');
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Live processes whose command line mentions `needle` (Linux /proc). */
@@ -129,7 +112,7 @@ describe.each(MODES)('trivy runs in a %s', (mode) => {
     });
 
     it('a missing tag is IMAGE_NOT_FOUND, and permanent', async () => {
-      const err = await failure(
+      const err = await trivyFailure(
         runner.scanImage(`${stack.registry.host}/library/nginx:9.99`, { scanners: ['vuln'] }),
       );
       expect(err.code).toBe(TrivyErrorCode.ImageNotFound);
@@ -138,7 +121,7 @@ describe.each(MODES)('trivy runs in a %s', (mode) => {
     });
 
     it('an invalid reference is INVALID_REFERENCE', async () => {
-      const err = await failure(
+      const err = await trivyFailure(
         runner.scanImage(`${stack.registry.host}/Library/NGINX:1.20`, { scanners: ['vuln'] }),
       );
       expect(err.code).toBe(TrivyErrorCode.InvalidReference);
@@ -152,7 +135,7 @@ describe.each(MODES)('trivy runs in a %s', (mode) => {
     const { username, password } = stack.authRegistry;
 
     it('without credentials: UNAUTHORIZED, permanent', async () => {
-      const err = await failure(runner.scanImage(ref, { scanners: ['vuln'] }));
+      const err = await trivyFailure(runner.scanImage(ref, { scanners: ['vuln'] }));
       expect(err.code).toBe(TrivyErrorCode.Unauthorized);
       expect(isPermanent(err)).toBe(true);
     });
@@ -168,7 +151,7 @@ describe.each(MODES)('trivy runs in a %s', (mode) => {
     });
 
     it('with credentials and a missing tag: IMAGE_NOT_FOUND despite the anonymous retry being refused', async () => {
-      const err = await failure(
+      const err = await trivyFailure(
         runner.scanImage(`${stack.authRegistry.host}/library/nginx:9.99`, {
           scanners: ['vuln'],
           registryAuth: { username, password },
@@ -236,7 +219,7 @@ describe.each(MODES)('timeouts, trivy in a %s', (mode) => {
 
     const { runner, log } = makeRunner({ timeoutMs: 1_500, killGraceMs: 1_000, mode });
     const started = Date.now();
-    const err = await failure(runner.scanImage(ref, { scanners: ['vuln'] }));
+    const err = await trivyFailure(runner.scanImage(ref, { scanners: ['vuln'] }));
     expect(err.code).toBe(TrivyErrorCode.Timeout);
     expect(isPermanent(err)).toBe(false);
     expect(Date.now() - started).toBeLessThan(15_000);

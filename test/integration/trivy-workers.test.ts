@@ -1,14 +1,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  createTrivyRunner,
-  type SbomScanOptions,
-  type TrivyError,
-  TrivyErrorCode,
-  type TrivyRunner,
-} from '@fleetscan/trivy';
+import { createTrivyRunner, type SbomScanOptions, TrivyErrorCode, type TrivyRunner } from '@fleetscan/trivy';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { trivyFailure, writeMatchFilters } from '../support/trivy.ts';
 
 // A trivy worker (`fleetscan-auditor trivy`) against trivy's CLI, on the same inputs: the same
 // reports byte for byte, apart from what differs between any two runs (IDs, times). One worker
@@ -58,15 +53,6 @@ function comparable(json: string): string {
     .replace(/"(CreatedAt|timestamp)": "[^"]*"/g, '"$1": "<time>"');
 }
 
-async function failure(p: Promise<unknown>): Promise<TrivyError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as TrivyError;
-  }
-  throw new Error('expected the run to fail');
-}
-
 async function both<T extends { json: string }>(run: (r: TrivyRunner) => Promise<T>) {
   const [fromCli, fromWorker] = [await run(cli), await run(worker)];
   return { cli: comparable(fromCli.json), worker: comparable(fromWorker.json) };
@@ -85,13 +71,7 @@ describe('a trivy worker, run after run, against the trivy CLI', () => {
     const sbomFile = join(dir, 'sbom.cdx.json');
     await writeFile(sbomFile, (await cli.convertToCycloneDx(reportFile)).json);
 
-    const ignoreFile = join(dir, '.trivyignore');
-    const ignorePolicy = join(dir, 'policy.rego');
-    await writeFile(ignoreFile, 'CVE-2021-22946\n');
-    await writeFile(
-      ignorePolicy,
-      'package trivy\n\ndefault ignore = false\n\nignore {\n\tinput.PkgName == "curl"\n}\n',
-    );
+    const { ignoreFile, ignorePolicy } = await writeMatchFilters(dir);
     const filters: SbomScanOptions = {
       severities: ['CRITICAL', 'HIGH', 'LOW'],
       ignoreUnfixed: true,
@@ -111,7 +91,7 @@ describe('a trivy worker, run after run, against the trivy CLI', () => {
     );
     expect(withAuth.worker).toBe(withAuth.cli);
     // The next run is given no credentials: it must not inherit the last one's.
-    const err = await failure(worker.scanImage(authNginx, { scanners: ['vuln'] }));
+    const err = await trivyFailure(worker.scanImage(authNginx, { scanners: ['vuln'] }));
     expect(err.code).toBe(TrivyErrorCode.Unauthorized);
     expect(`${err.message}${err.stderr}`).not.toContain(password);
 

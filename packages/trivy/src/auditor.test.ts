@@ -10,6 +10,7 @@ import { type ConfigAuditor, type ConfigAuditorOptions, createConfigAuditor } fr
 import type { AuditOutcome } from './auditor-protocol.ts';
 import { TrivyErrorCode } from './errors.ts';
 import type { TrivyLogger } from './runner.ts';
+import { alive } from './testing/processes.ts';
 
 // The process wire is faked with a small node script standing in for the audit worker: it
 // speaks the worker's protocol and does what each manifest asks (`do`). The real worker runs
@@ -100,15 +101,6 @@ async function setup(over: Partial<ConfigAuditorOptions> = {}, env: Record<strin
 }
 
 const message = (o: AuditOutcome) => ('findings' in o ? o.findings[0]?.message : o.error.code);
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('createConfigAuditor', () => {
   it('starts one worker and sends it every batch, one outcome per manifest in order', async () => {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrivyErrorCode } from './errors.ts';
 import { createTrivyRunner, type TrivyLogger, type TrivyRunnerOptions } from './runner.ts';
+import { alive } from './testing/processes.ts';
 
 // The process wire is faked with small shell scripts standing in for the trivy binary; the
 // real trivy runs in test/integration/trivy-runner.test.ts.
@@ -41,16 +41,6 @@ function runner(bin: string, over: Partial<TrivyRunnerOptions> = {}) {
     log,
     trivy: createTrivyRunner({ bin, cacheDir: dir, timeoutMs: 10_000, logger: log.logger, ...over }),
   };
-}
-
-/** Running, as opposed to gone or a zombie nobody reaped yet (an orphan's parent may be slow to). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 /** A signalled process takes a moment to die: looks a few times, bounded. */

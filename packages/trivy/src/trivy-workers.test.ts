@@ -3,6 +3,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { alive } from './testing/processes.ts';
 import {
   createTrivyWorkers,
   type TrivyWorkers,
@@ -149,15 +150,6 @@ interface Report {
   workerMark: string;
 }
 const report = (output: string) => JSON.parse(output) as Report;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The nice value of a live process, field 19 of /proc/<pid>/stat. */
 async function niceOf(pid: number): Promise<number> {
