@@ -8,6 +8,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // laneAuditor blocks a manifest named "hold" until release is closed, and records the niceness
@@ -113,5 +114,55 @@ func TestBulkRequestsAreAuditedOnNicedThreadsAndUrgentOnesAreNot(t *testing.T) {
 		if n := a.nice["urgent"+string(rune('a'+i))]; n != base {
 			t.Errorf("urgent manifest %d audited at nice %d, want %d", i, n, base)
 		}
+	}
+}
+
+// stalledWriter is a stdout nobody reads for a while: a write says it started and then waits.
+type stalledWriter struct {
+	started chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (s *stalledWriter) Write(p []byte) (int, error) {
+	s.once.Do(func() { close(s.started) })
+	<-s.release
+	return len(p), nil
+}
+
+// The reader must go on taking requests while a lane waits to write its response: a lane's write
+// once held the lock the reader checks before each line, and the two stopped each other for good
+// when stdout was slow to drain (CI saw it hang for ten minutes).
+func TestRequestsAreReadWhileAResponseWaitsToBeWritten(t *testing.T) {
+	a := &laneAuditor{release: make(chan struct{}), nice: map[string]int{}}
+	close(a.release)
+	w := &stalledWriter{started: make(chan struct{}), release: make(chan struct{})}
+	inR, inW := io.Pipe()
+	errc := make(chan error, 1)
+	go func() { errc <- serve(context.Background(), a, inR, w, 1, 0) }()
+	write := func(line string) {
+		if _, err := io.WriteString(inW, line+"\n"); err != nil {
+			t.Error(err)
+		}
+	}
+	write(`{"id":1,"manifests":[{"name":"one"}]}`)
+	<-w.started
+	taken := make(chan struct{})
+	go func() {
+		for i := 2; i <= 4; i++ {
+			write(`{"id":` + string(rune('0'+i)) + `,"manifests":[{"name":"more"}],"bulk":true}`)
+		}
+		close(taken)
+	}()
+	select {
+	case <-taken:
+	case <-time.After(20 * time.Second):
+		close(w.release)
+		t.Fatal("the reader stopped taking requests while a response waited to be written")
+	}
+	close(w.release)
+	inW.Close()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // The worker speaks JSON lines. It prints one Ready line once its checks are compiled, then
@@ -81,7 +82,7 @@ func serve(ctx context.Context, a auditor, r io.Reader, w io.Writer, concurrency
 			}
 		})
 	}
-	for out.failed() == nil && in.Scan() {
+	for !out.broken.Load() && in.Scan() {
 		line := in.Bytes()
 		if len(line) == 0 {
 			continue
@@ -109,11 +110,14 @@ func serve(ctx context.Context, a auditor, r io.Reader, w io.Writer, concurrency
 }
 
 // responder writes whole response lines from both lanes; after a write fails it writes no more.
+// The reader checks broken, never mu: a lane holds mu for as long as stdout takes to drain, and a
+// reader waiting for it would stop reading the requests the scanner is still writing.
 type responder struct {
-	mu  sync.Mutex
-	out *bufio.Writer
-	enc *json.Encoder
-	err error
+	mu     sync.Mutex
+	out    *bufio.Writer
+	enc    *json.Encoder
+	err    error
+	broken atomic.Bool
 }
 
 func (r *responder) send(resp Response) {
@@ -125,8 +129,12 @@ func (r *responder) send(resp Response) {
 	if r.err = r.enc.Encode(resp); r.err == nil {
 		r.err = r.out.Flush()
 	}
+	if r.err != nil {
+		r.broken.Store(true)
+	}
 }
 
+// failed is the write error, once no lane writes any more.
 func (r *responder) failed() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
