@@ -1,7 +1,17 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTrivyRunner, type SbomScanOptions, TrivyErrorCode, type TrivyRunner } from '@fleetscan/trivy';
+import {
+  createTrivyRunner,
+  imageScanArgs,
+  type SbomScanOptions,
+  TrivyErrorCode,
+  type TrivyRunner,
+  trivyEnv,
+} from '@fleetscan/trivy';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { trivyFailure, writeMatchFilters } from '../support/trivy.ts';
 
@@ -98,5 +108,42 @@ describe('a trivy worker, run after run, against the trivy CLI', () => {
     // One worker ran them all, one after the other.
     expect(runPids).toHaveLength(6);
     expect(new Set(runPids).size).toBe(1);
+  });
+});
+
+describe("a trivy worker's temporary directory", () => {
+  it('holds the temp dir trivy makes for its runs, and is removed when the worker ends', async () => {
+    // The worker alone, as the pool starts it: TMPDIR and -tmpdir name its own directory.
+    const own = await mkdtemp(join(dir, 'own-'));
+    const child = spawn(stack.trivy.auditor, ['trivy', '-tmpdir', own], {
+      cwd: stack.trivy.cacheDir,
+      env: { TMPDIR: own },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const exited = once(child, 'exit');
+    const lines = child.stdout.setEncoding('utf8')[Symbol.asyncIterator]();
+    const line = async () => {
+      let buf = '';
+      while (!buf.includes('\n')) buf += (await lines.next()).value ?? '';
+      return JSON.parse(buf.split('\n')[0] as string) as Record<string, unknown>;
+    };
+    expect(await line()).toHaveProperty('ready');
+    const args = imageScanArgs({
+      ref: nginx,
+      scanners: ['vuln'],
+      cacheDir: stack.trivy.cacheDir,
+      timeoutMs: 60_000,
+    });
+    const env = { ...trivyEnv({ cacheDir: stack.trivy.cacheDir }), TMPDIR: own };
+    const [command, ...rest] = args;
+    child.stdin.write(
+      `${JSON.stringify({ id: 1, args: [command, '--output', join(own, 'report.json'), ...rest], env })}\n`,
+    );
+    expect(await line()).toEqual({ id: 1 });
+    // trivy unpacked the image's layers under the worker's directory, in one of its own.
+    expect((await readdir(own)).filter((n) => n.startsWith('trivy-'))).toHaveLength(1);
+    child.stdin.end();
+    expect((await exited)[0]).toBe(0);
+    expect(existsSync(own)).toBe(false);
   });
 });

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,12 +62,17 @@ describe('createTrivyRunner', () => {
     const [argsLine, ...envLines] = json.trim().split('\n');
     expect(argsLine).toMatch(/^ARGS image --cache-dir .* -- reg\/app:1$/);
     expect(argsLine).not.toContain('pa55word');
+    const tmp = envLines.find((l) => l.startsWith('TMPDIR='))?.slice('TMPDIR='.length) ?? '';
     expect(envLines.filter((l) => !l.startsWith('PWD=')).sort()).toEqual([
       `DOCKER_CONFIG=${dir}/.no-docker-config`,
       'HTTPS_PROXY=http://proxy:3128',
+      `TMPDIR=${tmp}`,
       'TRIVY_PASSWORD=pa55word',
       'TRIVY_USERNAME=robot',
     ]);
+    // A TMPDIR of the run's own, removed after it.
+    expect(tmp.startsWith(join(tmpdir(), 'fleetscan-scan-'))).toBe(true);
+    expect(existsSync(tmp)).toBe(false);
     expect(durationMs).toBeGreaterThanOrEqual(0);
     expect(JSON.stringify(log.entries)).not.toContain('pa55word');
   });
@@ -108,6 +114,21 @@ describe('createTrivyRunner', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(alive(log.pid())).toBe(false);
     expect(log.entries.at(-1)?.obj).toMatchObject({ code: 'TIMEOUT', forceKilled: true });
+  });
+
+  it('removes what a trivy killed at the timeout left in its TMPDIR', async () => {
+    // trivy unpacks layers under TMPDIR and removes them only when it ends normally.
+    const tmpFile = join(dir, 'killed-tmp.txt');
+    const bin = await fakeTrivy(
+      'leaves-tmp',
+      `mkdir -p "$TMPDIR/trivy-$$/image-layers-1" && echo "$TMPDIR" > '${tmpFile}'\nexec sleep 300`,
+    );
+    const { trivy } = runner(bin, { timeoutMs: 500, killGraceMs: 300 });
+    const err = await trivy.scanImage('reg/app:1', { scanners: ['vuln'] }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: TrivyErrorCode.Timeout });
+    const tmp = (await readFile(tmpFile, 'utf8')).trim();
+    expect(tmp.startsWith(join(tmpdir(), 'fleetscan-scan-'))).toBe(true);
+    expect(existsSync(tmp)).toBe(false);
   });
 
   it('at the timeout kills the whole process group: a child holding stdout open does not hold the run', async () => {

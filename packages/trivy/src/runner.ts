@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ImageConfigScanner, ImageScanner, Severity } from '@fleetscan/reports';
 import {
   type ConfigAuditArgsInput,
@@ -170,26 +173,28 @@ export function createTrivyRunner(options: TrivyRunnerOptions): TrivyRunner {
               niceness,
             }),
           )
-        : await runBounded({
-            bin,
-            args,
-            env,
-            // trivy reads trivy.yaml, .trivyignore and trivy-secret.yaml from its cwd by default.
-            cwd: cacheDir,
-            timeoutMs,
-            killGraceMs,
-            signal,
-            maxStdoutChars: maxOutputChars,
-            maxStderrChars: MAX_STDERR_CHARS,
-            ...(options.pipeGraceMs !== undefined && { pipeGraceMs: options.pipeGraceMs }),
-            ...(niceness && { niceness }),
-            ...(options.niceBin && { niceBin: options.niceBin }),
-            onSpawn: (p) => {
-              pid = p;
-              // Args carry no secrets (credentials are in env), so they are safe to log.
-              logger.debug({ command, pid, args }, 'trivy started');
-            },
-          });
+        : await withRunTmp((tmp) =>
+            runBounded({
+              bin,
+              args,
+              env: { ...env, TMPDIR: tmp },
+              // trivy reads trivy.yaml, .trivyignore and trivy-secret.yaml from its cwd by default.
+              cwd: cacheDir,
+              timeoutMs,
+              killGraceMs,
+              signal,
+              maxStdoutChars: maxOutputChars,
+              maxStderrChars: MAX_STDERR_CHARS,
+              ...(options.pipeGraceMs !== undefined && { pipeGraceMs: options.pipeGraceMs }),
+              ...(niceness && { niceness }),
+              ...(options.niceBin && { niceBin: options.niceBin }),
+              onSpawn: (p) => {
+                pid = p;
+                // Args carry no secrets (credentials are in env), so they are safe to log.
+                logger.debug({ command, pid, args }, 'trivy started');
+              },
+            }),
+          );
     pid ??= res.pid;
     const durationMs = Math.round(now() - started);
     const stderr = cleanStderr(res.stderr, secrets);
@@ -327,4 +332,18 @@ function outcomeOf(r: WorkerRunResult): Outcome {
     spawnError: r.crashed?.spawnError,
     ...(r.error !== undefined && { fatal: r.error }),
   };
+}
+
+/**
+ * Runs a trivy process with a TMPDIR of its own, removed after it: trivy unpacks layers and files
+ * into a temporary directory it removes only when it ends normally, not when it is killed. Named
+ * like the scanner's scratch directories, whose start-up sweep removes those a killed scanner left.
+ */
+async function withRunTmp<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'fleetscan-scan-'));
+  try {
+    return await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -40,8 +40,10 @@ process.stdin.on('data', (d) => {
     const respond = (r) => console.log(JSON.stringify(r));
     const report = () => fs.writeFileSync(out, JSON.stringify({
       pid: process.pid, args: req.args, env: req.env, cwd: process.cwd(), nice: niceness(),
-      workerMark: process.env.FAKE_WORKER_MARK,
+      workerMark: process.env.FAKE_WORKER_MARK, ownTmp: process.env.TMPDIR,
     }));
+    // As trivy's temp dir of unpacked layers: under the run's TMPDIR, left by a kill.
+    if (req.env.FAKE_TMP) fs.mkdirSync(req.env.TMPDIR + '/trivy-' + process.pid + '/image-layers-' + req.id, { recursive: true });
     switch (req.env.FAKE_DO) {
       case 'hang': {
         // A grandchild in the same process group: killing the group must take it too.
@@ -148,6 +150,8 @@ interface Report {
   cwd: string;
   nice: number;
   workerMark: string;
+  /** The worker's own TMPDIR. */
+  ownTmp: string;
 }
 const report = (output: string) => JSON.parse(output) as Report;
 
@@ -199,11 +203,18 @@ describe('createTrivyWorkers', { timeout: 30_000 }, () => {
     expect(out.startsWith(join(tmpdir(), 'fleetscan-scan-'))).toBe(true);
     expect(existsSync(out)).toBe(false);
     expect(existsSync(join(out, '..'))).toBe(false);
-    // The run's whole env is sent with the request; the worker itself has the pool's env and cwd.
-    expect(rep.env).toEqual({ HOME: '/home/scanner', TRIVY_USERNAME: 'u', TRIVY_PASSWORD: 'p' });
+    // The run's whole env is sent with the request, TMPDIR the worker's own; the worker itself has
+    // the pool's env and cwd.
+    expect(rep.env).toEqual({
+      HOME: '/home/scanner',
+      TRIVY_USERNAME: 'u',
+      TRIVY_PASSWORD: 'p',
+      TMPDIR: rep.ownTmp,
+    });
+    expect(rep.ownTmp.startsWith(join(tmpdir(), 'fleetscan-trivy-'))).toBe(true);
     expect(rep.workerMark).toBe('worker-env');
     expect(rep.cwd).toBe(cwd);
-    expect(await starts()).toEqual([`start ${r.pid} trivy`]);
+    expect(await starts()).toEqual([`start ${r.pid} trivy -tmpdir ${rep.ownTmp}`]);
   });
 
   it('sends a command given alone with --output after it', async () => {
@@ -261,7 +272,7 @@ describe('createTrivyWorkers', { timeout: 30_000 }, () => {
     expect(r.crashed).toBeUndefined();
     expect(r.pid).toBe(warmed[0]);
     expect(report(r.output).pid).toBe(r.pid);
-    expect(await starts()).toEqual([`start ${r.pid} trivy`]);
+    expect(await starts()).toEqual([`start ${r.pid} trivy -tmpdir ${report(r.output).ownTmp}`]);
   });
 
   it('warm() starts a worker of its niceness only while fewer than maxIdle of it are idle', async () => {
@@ -325,7 +336,7 @@ describe('createTrivyWorkers', { timeout: 30_000 }, () => {
     const { pool, log } = await setup({ niceBin: nice });
     const r = await pool.run(req({}, { niceness: 7 }));
     expect(r.crashed).toBeUndefined();
-    expect(await log()).toContain(`nice -n 7 ${bin} trivy`);
+    expect(await log()).toContain(`nice -n 7 ${bin} trivy -tmpdir ${report(r.output).ownTmp}`);
     expect(report(r.output).nice).toBe(Math.min((await niceOf(process.pid)) + 3, 19));
   });
 
@@ -365,6 +376,29 @@ describe('createTrivyWorkers', { timeout: 30_000 }, () => {
     expect(next.crashed).toBeUndefined();
     expect(next.pid).not.toBe(warm.pid);
     expect(report(next.output).pid).toBe(next.pid);
+  });
+
+  it('gives each worker a TMPDIR of its own for all its runs, removed with what runs left once it is killed', async () => {
+    const { pool } = await setup({ maxIdle: 2 });
+    const slow = { FAKE_DO: 'slow', FAKE_MS: '200', FAKE_TMP: '1' };
+    const [a, b] = (await Promise.all([pool.run(req(slow)), pool.run(req(slow))])).map((r) =>
+      report(r.output),
+    );
+    expect(a?.ownTmp).not.toBe(b?.ownTmp);
+    const again = report((await pool.run(req({ FAKE_TMP: '1' }))).output);
+    expect([a?.ownTmp, b?.ownTmp]).toContain(again.env.TMPDIR);
+    const tmp = again.env.TMPDIR as string;
+    expect(readdirSync(join(tmp, `trivy-${again.pid}`))).toHaveLength(2);
+    // A timeout kills the worker; its directory goes with it, though it never cleaned up.
+    const killed = await pool.run(req({ FAKE_DO: 'hang' }, { timeoutMs: 300 }));
+    expect(killed.timedOut).toBe(true);
+    const killedTmp = killed.pid === a?.pid ? a?.ownTmp : b?.ownTmp;
+    await expect.poll(() => existsSync(killedTmp as string), POLL).toBe(false);
+    // The other is removed once it ends at close().
+    const otherTmp = killed.pid === a?.pid ? b?.ownTmp : a?.ownTmp;
+    expect(existsSync(otherTmp as string)).toBe(true);
+    await pool.close();
+    await expect.poll(() => existsSync(otherTmp as string), POLL).toBe(false);
   });
 
   it('stops a run when its signal aborts, killing the worker', async () => {

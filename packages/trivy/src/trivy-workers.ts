@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,6 +69,8 @@ const MAX_LINE_CHARS = 4 * 1024 * 1024;
 interface Worker {
   child: ChildProcess;
   niceness: number;
+  /** Its own temporary directory, every run's TMPDIR: removed once it is gone, whatever it left. */
+  tmpDir: string;
   /** Its ready line came; rejects when anything else came first or it is gone. */
   ready: Promise<void>;
   /** Resolves with the next protocol line, or rejects once the worker is gone. */
@@ -153,7 +156,11 @@ export function createTrivyWorkers(o: TrivyWorkersOptions): TrivyWorkers {
       const id = nextId++;
       const [command = '', ...rest] = req.args;
       worker.child.stdin?.write(
-        encodeWorkerRequest({ id, args: [command, '--output', outFile, ...rest], env: req.env }),
+        encodeWorkerRequest({
+          id,
+          args: [command, '--output', outFile, ...rest],
+          env: { ...req.env, TMPDIR: worker.tmpDir },
+        }),
       );
       const response = decodeWorkerLine(await Promise.race([worker.nextLine(), guard]));
       if (response.kind !== 'response' || response.id !== id) {
@@ -196,7 +203,11 @@ export function createTrivyWorkers(o: TrivyWorkersOptions): TrivyWorkers {
     run,
     warm(niceness = 0) {
       if (closed || (idle.get(niceness)?.length ?? 0) >= o.maxIdle) return;
-      park(launch(o, niceness, startTimeoutMs));
+      try {
+        park(launch(o, niceness, startTimeoutMs));
+      } catch {
+        // no temporary directory: the next run reports it
+      }
     },
     async close() {
       closed = true;
@@ -223,15 +234,21 @@ function end(w: Worker): void {
   }, 5_000).unref();
 }
 
-/** Starts a worker in its own process group, at `niceness`, reading its stdout as lines. */
+/**
+ * Starts a worker in its own process group, at `niceness`, reading its stdout as lines. trivy
+ * keeps one temporary directory per process for the layers and files it unpacks; the worker's is
+ * made inside a directory of its own, so that one a kill interrupted is removed with it.
+ */
 function launch(o: TrivyWorkersOptions, niceness: number, startTimeoutMs: number): Worker {
+  const tmpDir = mkdtempSync(join(tmpdir(), 'fleetscan-trivy-'));
+  const worker = [o.bin, 'trivy', '-tmpdir', tmpDir];
   const [bin, args] =
     niceness > 0
-      ? [o.niceBin ?? DEFAULT_NICE_BIN, ['-n', String(niceness), o.bin, 'trivy']]
-      : [o.bin, ['trivy']];
+      ? [o.niceBin ?? DEFAULT_NICE_BIN, ['-n', String(niceness), ...worker]]
+      : [o.bin, worker.slice(1)];
   const child = spawn(bin, args, {
     cwd: o.cwd,
-    env: { ...o.env },
+    env: { ...o.env, TMPDIR: tmpDir },
     stdio: ['pipe', 'pipe', 'pipe'],
     detached: true,
   });
@@ -245,6 +262,7 @@ function launch(o: TrivyWorkersOptions, niceness: number, startTimeoutMs: number
     gone = { ...g, stderr: stderrTail };
     waiting?.reject(new Error('worker gone'));
     waiting = undefined;
+    void rm(tmpDir, { recursive: true, force: true }).catch(() => {});
   };
   // The group, even when the worker itself has exited: whatever it started may still run.
   const kill = () => {
@@ -313,6 +331,7 @@ function launch(o: TrivyWorkersOptions, niceness: number, startTimeoutMs: number
   return {
     child,
     niceness,
+    tmpDir,
     ready,
     nextLine,
     gone: () => gone,

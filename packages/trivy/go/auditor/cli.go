@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -126,11 +127,22 @@ func runTrivy(ctx context.Context, args []string) error {
 	return cmd.ExecuteContext(ctx)
 }
 
-// mainCLI is `fleetscan-auditor trivy`: serves until stdin closes, then removes trivy's temp dir.
-func mainCLI() error {
+// mainCLI is `fleetscan-auditor trivy [-tmpdir DIR]`: serves until stdin closes, then removes
+// trivy's temp dir, and DIR with it. The scanner gives each worker a DIR of its own and runs it
+// with TMPDIR=DIR, so what a killed worker leaves is in one place its pool removes; DIR is removed
+// here too for when the scanner itself was killed (the worker then ends at its stdin's EOF).
+func mainCLI(args []string) error {
+	flags := flag.NewFlagSet("fleetscan-auditor trivy", flag.ContinueOnError)
+	tmpDir := flags.String("tmpdir", "", "this worker's own temporary directory, removed when it exits")
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
 	out, err := protocolOut()
 	if err != nil {
 		return fmt.Errorf("protocol output: %w", err)
+	}
+	if *tmpDir != "" {
+		defer os.RemoveAll(*tmpDir)
 	}
 	defer commands.Cleanup()
 	return serveCLI(context.Background(), runTrivy, os.Stdin, out)

@@ -25,7 +25,7 @@ import (
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "trivy" {
-		if err := mainCLI(); err != nil {
+		if err := mainCLI(os.Args[2:]); err != nil {
 			fmt.Fprintf(os.Stderr, "fleetscan-auditor trivy: %v\n", err)
 			os.Exit(1)
 		}
