@@ -90,3 +90,4 @@ export {
 } from './runner.ts';
 export { toSecretSeverity, toSeverity } from './severity.ts';
 export { cleanStderr } from './stderr.ts';
+export { TRIVY_WORKER_DIR_PREFIX } from './trivy-workers.ts';

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -399,6 +399,15 @@ describe('createTrivyWorkers', { timeout: 30_000 }, () => {
     expect(existsSync(otherTmp as string)).toBe(true);
     await pool.close();
     await expect.poll(() => existsSync(otherTmp as string), POLL).toBe(false);
+  });
+
+  it("touches a worker's directory at each run, so that a sweep of old ones spares it", async () => {
+    const { pool } = await setup();
+    const tmp = report((await pool.run(req())).output).ownTmp;
+    const hourAgo = new Date(Date.now() - 3600_000);
+    await utimes(tmp, hourAgo, hourAgo);
+    await pool.run(req());
+    await expect.poll(async () => Date.now() - (await stat(tmp)).mtimeMs < 60_000, POLL).toBe(true);
   });
 
   it('stops a run when its signal aborts, killing the worker', async () => {

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_NICE_BIN } from './process-run.ts';
@@ -59,6 +59,13 @@ export interface TrivyWorkers {
   /** Ends the idle workers; runs in progress are killed when they end, not waited for. */
   close(): Promise<void>;
 }
+
+/**
+ * Each worker's own temporary directory (its TMPDIR, where trivy unpacks layers). Touched at every
+ * run, so that a sweep of those older than a run can last removes only what no live worker uses,
+ * or one idle since: the worker makes it again for its next run.
+ */
+export const TRIVY_WORKER_DIR_PREFIX = 'fleetscan-trivy-';
 
 const DEFAULT_START_TIMEOUT_MS = 30_000;
 const STDERR_TAIL_CHARS = 16_000;
@@ -152,6 +159,8 @@ export function createTrivyWorkers(o: TrivyWorkersOptions): TrivyWorkers {
       const niceness = req.niceness ?? 0;
       worker = takeIdle(niceness) ?? launch(o, niceness, startTimeoutMs);
       result.pid = worker.child.pid;
+      const now = new Date();
+      void utimes(worker.tmpDir, now, now).catch(() => {});
       await Promise.race([worker.ready, guard]);
       const id = nextId++;
       const [command = '', ...rest] = req.args;
@@ -240,7 +249,7 @@ function end(w: Worker): void {
  * made inside a directory of its own, so that one a kill interrupted is removed with it.
  */
 function launch(o: TrivyWorkersOptions, niceness: number, startTimeoutMs: number): Worker {
-  const tmpDir = mkdtempSync(join(tmpdir(), 'fleetscan-trivy-'));
+  const tmpDir = mkdtempSync(join(tmpdir(), TRIVY_WORKER_DIR_PREFIX));
   const worker = [o.bin, 'trivy', '-tmpdir', tmpDir];
   const [bin, args] =
     niceness > 0

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sweepScratchDirs, withScratchDir } from './scratch.ts';
 
@@ -50,11 +50,23 @@ describe('sweepScratchDirs', () => {
     expect(existsSync(fresh)).toBe(false);
   });
 
-  it('removes config audit batches a killed scanner left, with the workload manifests in them', async () => {
-    // As a scanner killed during a config audit leaves one.
-    const left = await mkdtemp(join(tmpdir(), 'fleetscan-audit-'));
+  // As a scanner killed during a config audit, or a trivy worker killed with it, leaves one.
+  it.each([
+    {
+      what: 'a config audit batch, with the workload manifests in it',
+      prefix: 'fleetscan-audit-',
+      file: '0.yaml',
+    },
+    {
+      what: "a trivy worker's directory, with the layers in it",
+      prefix: 'fleetscan-trivy-',
+      file: 'trivy-1/image-layers-2/l',
+    },
+  ])('removes $what a killed scanner left', async ({ prefix, file }) => {
+    const left = await mkdtemp(join(tmpdir(), prefix));
     try {
-      await writeFile(join(left, '0.yaml'), 'kind: Deployment\n');
+      await mkdir(dirname(join(left, file)), { recursive: true });
+      await writeFile(join(left, file), 'left\n');
       const hourAgo = new Date(Date.now() - 3600_000);
       await utimes(left, hourAgo, hourAgo);
       expect(await sweepScratchDirs(600_000)).toContain(left);

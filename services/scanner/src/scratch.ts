@@ -1,6 +1,7 @@
 import { chmod, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TRIVY_WORKER_DIR_PREFIX } from '@fleetscan/trivy';
 
 /**
  * What the scanner keeps in temporary directories: `scan` the inputs of one trivy run (a saved
@@ -42,13 +43,15 @@ export interface ScratchFiles {
 
 /**
  * Removes scratch directories of either kind a killed scanner left behind (SIGKILL runs no
- * `finally`). Only those older than `olderThanMs`: every live one belongs to one trivy run, which
- * the runner's timeout bounds, so scanners sharing a /tmp never remove each other's. Returns what
+ * `finally`), and trivy workers' directories (with the layers a kill left in them). Only those
+ * older than `olderThanMs`: every live scratch directory belongs to one trivy run, which the
+ * runner's timeout bounds, and a worker's is touched at each of its runs, so scanners sharing a
+ * /tmp never remove each other's in use (a worker idle since makes its own again). Returns what
  * was removed.
  */
 export async function sweepScratchDirs(olderThanMs: number, now = Date.now()): Promise<string[]> {
   const removed: string[] = [];
-  const prefixes = Object.values(SCRATCH_PREFIXES);
+  const prefixes = [...Object.values(SCRATCH_PREFIXES), TRIVY_WORKER_DIR_PREFIX];
   for (const name of await readdir(tmpdir())) {
     if (!prefixes.some((p) => name.startsWith(p))) continue;
     const dir = join(tmpdir(), name);

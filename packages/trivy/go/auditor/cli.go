@@ -14,6 +14,7 @@ import (
 
 	"github.com/aquasecurity/trivy/pkg/commands"
 	"github.com/aquasecurity/trivy/pkg/version/app"
+	xos "github.com/aquasecurity/trivy/pkg/x/os"
 
 	_ "modernc.org/sqlite" // as trivy's own main: the RPM and Java DBs are SQLite
 )
@@ -53,6 +54,9 @@ type CLIResponse struct {
 // reach w: the caller gives this a w that is not fd 1 (see protocolOut).
 func serveCLI(ctx context.Context, run func(ctx context.Context, args []string) error, r io.Reader, w io.Writer) error {
 	base := os.Environ()
+	if err := makeTempDirs(); err != nil {
+		return err
+	}
 	enc := json.NewEncoder(w)
 	var ready CLIReady
 	ready.Ready.Trivy = app.Version()
@@ -99,7 +103,24 @@ func runWithEnv(ctx context.Context, run func(ctx context.Context, args []string
 	}
 	setEnv(req.Env)
 	defer restoreEnv(base)
+	if err := makeTempDirs(); err != nil {
+		return err
+	}
 	return run(ctx, req.Args)
+}
+
+// makeTempDirs makes TMPDIR and trivy's temp dir under it, when either is gone. trivy makes its
+// temp dir once per process, the first time it needs one, and remembers a failure to make it for
+// good; a worker makes it when it starts (under its own TMPDIR), and again before each run, since
+// it outlives what may remove it while it idles (a /tmp cleaner, the scanner's sweep of idle
+// workers' directories) and every later run would fail on it.
+func makeTempDirs() error {
+	for _, dir := range []func() string{os.TempDir, xos.TempDir} {
+		if err := os.MkdirAll(dir(), 0o700); err != nil {
+			return fmt.Errorf("temp dir: %w", err)
+		}
+	}
+	return nil
 }
 
 func setEnv(env map[string]string) {

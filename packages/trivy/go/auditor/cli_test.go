@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	xos "github.com/aquasecurity/trivy/pkg/x/os"
 )
 
 // serveCLI with a fake trivy: each run sees exactly its request's environment, the worker's own
@@ -77,5 +80,38 @@ func TestServeCLI(t *testing.T) {
 	}
 	if os.Getenv("WORKER_OWN") != "kept" || os.Getenv("TRIVY_USERNAME") != "" {
 		t.Errorf("the worker's own environment was not put back")
+	}
+}
+
+// A worker's temp dir removed while it idled is made again for the next run.
+func TestRunWithEnvMakesTrivysTempDirAgainWhenItIsGone(t *testing.T) {
+	var dirs []string
+	run := func(context.Context, []string) error {
+		// As an image run does first.
+		layers, err := xos.MkdirTemp("", "image-layers-")
+		if err != nil {
+			t.Errorf("trivy's temp dir for layers: %v", err)
+			return nil
+		}
+		os.RemoveAll(layers)
+		dirs = append(dirs, xos.TempDir())
+		return nil
+	}
+	req := CLIRequest{ID: 1, Args: []string{"image"}, Env: map[string]string{}}
+	if err := runWithEnv(context.Background(), run, req, os.Environ()); err != nil || len(dirs) != 1 {
+		t.Fatalf("first run: %v", err)
+	}
+	// Removed only when it is the one trivy made for this process in the tests' own TMPDIR.
+	if d := dirs[0]; !strings.HasPrefix(filepath.Base(d), "trivy-") || filepath.Dir(d) != testTmpDir {
+		t.Fatalf("trivy's temp dir %s is not in %s", d, testTmpDir)
+	}
+	if err := os.RemoveAll(dirs[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := runWithEnv(context.Background(), run, req, os.Environ()); err != nil {
+		t.Fatal(err)
+	}
+	if len(dirs) != 2 || dirs[0] != dirs[1] {
+		t.Fatalf("temp dirs %q", dirs)
 	}
 }

@@ -24,14 +24,23 @@ const parityDir = "../../testdata/parity"
 
 var engine *Engine
 
+// testTmpDir is the tests' TMPDIR, removed after them: trivy's temp dir goes there, not to /tmp.
+var testTmpDir string
+
 func TestMain(m *testing.M) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	var err error
+	if testTmpDir, err = os.MkdirTemp("", "auditor-test-"); err != nil {
+		panic(err)
+	}
+	os.Setenv("TMPDIR", testTmpDir)
 	engine, err = NewEngine(context.Background(), Options{}, slog.Default())
 	if err != nil {
 		panic(err)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	os.RemoveAll(testTmpDir)
+	os.Exit(code)
 }
 
 type manifest struct {
